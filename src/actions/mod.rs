@@ -1,0 +1,264 @@
+//! The one road every mutation takes: request -> plan -> confirm -> audit "started" -> execute
+//! -> verify -> audit "finished"/"failed". Providers only supply plan/execute/verify; the
+//! ordering, the read-only gate and the audit trail live here so no provider can skip them.
+
+mod pipeline;
+
+pub use pipeline::{Outcome, Pipeline};
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Snapshot, Tier};
+
+/// Every verb `skydeck act` knows. Providers accept the ones that make sense for a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verb {
+    Approve,
+    Reject,
+    Rerun,
+    Cancel,
+    Dispatch,
+    Promote,
+    Rollback,
+    Restore,
+    Snapshot,
+    Rotate,
+    Scale,
+}
+
+impl Verb {
+    pub const ALL: [Verb; 11] = [
+        Verb::Approve,
+        Verb::Reject,
+        Verb::Rerun,
+        Verb::Cancel,
+        Verb::Dispatch,
+        Verb::Promote,
+        Verb::Rollback,
+        Verb::Restore,
+        Verb::Snapshot,
+        Verb::Rotate,
+        Verb::Scale,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Approve => "approve",
+            Verb::Reject => "reject",
+            Verb::Rerun => "rerun",
+            Verb::Cancel => "cancel",
+            Verb::Dispatch => "dispatch",
+            Verb::Promote => "promote",
+            Verb::Rollback => "rollback",
+            Verb::Restore => "restore",
+            Verb::Snapshot => "snapshot",
+            Verb::Rotate => "rotate",
+            Verb::Scale => "scale",
+        }
+    }
+}
+
+impl fmt::Display for Verb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Verb {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Verb::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| {
+                let all: Vec<_> = Verb::ALL.iter().map(|v| v.as_str()).collect();
+                format!("unknown verb '{s}' (one of: {})", all.join(", "))
+            })
+    }
+}
+
+/// What somebody asked for, from a key or from `skydeck act`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionRequest {
+    pub verb: Verb,
+    pub target: String,
+    pub reason: Option<String>,
+    /// Verb-specific inputs: `count` for scale, `time` for restore, `to` for promote/rollback...
+    pub params: BTreeMap<String, String>,
+}
+
+impl ActionRequest {
+    pub fn new(verb: Verb, target: impl Into<String>) -> Self {
+        ActionRequest { verb, target: target.into(), reason: None, params: BTreeMap::new() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Risk {
+    Low,
+    High,
+    Critical,
+}
+
+/// One exact call the action will make, shown before anything is sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedCall {
+    pub description: String,
+    pub call: String,
+}
+
+/// The resolved action: what, on which target, in which environment, through which calls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub request: ActionRequest,
+    pub source: String,
+    pub target_name: String,
+    pub environment: String,
+    pub tier: Tier,
+    pub risk: Risk,
+    pub summary: String,
+    pub calls: Vec<PlannedCall>,
+    pub verification: String,
+}
+
+/// How the person must confirm: production asks for the target's name to be typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmation {
+    YesNo,
+    TypeName(String),
+}
+
+impl Plan {
+    pub fn confirmation(&self) -> Confirmation {
+        if self.tier == Tier::Prod || self.risk == Risk::Critical {
+            Confirmation::TypeName(self.target_name.clone())
+        } else {
+            Confirmation::YesNo
+        }
+    }
+
+    /// Human-readable plan, as printed by `act --dry-run` and shown in the confirm popup.
+    pub fn render_text(&self) -> String {
+        let mut out = format!(
+            "{} {} ({}, {}, risk {:?})\n{}\n",
+            self.request.verb, self.target_name, self.environment, self.source, self.risk, self.summary
+        );
+        for (i, call) in self.calls.iter().enumerate() {
+            out.push_str(&format!("  {}. {}\n     {}\n", i + 1, call.description, call.call));
+        }
+        out.push_str(&format!("  then verify: {}\n", self.verification));
+        out
+    }
+}
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum ActionError {
+    #[error("read-only mode: '{0}' refused, nothing was sent")]
+    ReadOnly(Verb),
+    #[error("no target with id '{0}' (see `skydeck status --json` for ids)")]
+    NotFound(String),
+    #[error("'{verb}' does not apply to {what}: {why}")]
+    NotApplicable { verb: Verb, what: String, why: String },
+    #[error("missing input: {0}")]
+    MissingInput(String),
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    #[error("confirmation required: {0}")]
+    NotConfirmed(String),
+    #[error("{0}")]
+    Failed(String),
+    #[error("the action ran but verification failed: {0}")]
+    VerifyFailed(String),
+    #[error("audit log unavailable, action not started: {0}")]
+    Audit(String),
+}
+
+/// Checks a confirmation against the plan. `given` is the typed name (or "y" for yes/no).
+pub fn check_confirmation(plan: &Plan, given: Option<&str>, assume_yes: bool) -> Result<(), ActionError> {
+    match plan.confirmation() {
+        Confirmation::YesNo if assume_yes || matches!(given, Some("y" | "yes")) => Ok(()),
+        Confirmation::YesNo => Err(ActionError::NotConfirmed(format!(
+            "{} on {} needs --yes",
+            plan.request.verb, plan.target_name
+        ))),
+        Confirmation::TypeName(name) => match given {
+            Some(typed) if typed == name => Ok(()),
+            Some(typed) => Err(ActionError::NotConfirmed(format!(
+                "typed '{typed}', but the target is '{name}'; nothing was sent"
+            ))),
+            None => Err(ActionError::NotConfirmed(format!(
+                "{} is a {:?} target: pass --confirm {name}",
+                plan.target_name, plan.tier
+            ))),
+        },
+    }
+}
+
+/// What an action can point at, found in a snapshot by id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub kind: TargetKind,
+    pub id: String,
+    pub name: String,
+    pub environment: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    Run,
+    Approval,
+    Deployment,
+    Resource,
+    Backup,
+    Secret,
+}
+
+/// Finds a target by exact id; a GitHub run can also be named by its bare number.
+pub fn find_target(snapshot: &Snapshot, id: &str) -> Option<Target> {
+    let t = |kind, id: &str, name: &str, env: &str| Target {
+        kind,
+        id: id.to_string(),
+        name: name.to_string(),
+        environment: env.to_string(),
+    };
+    if let Some(a) = snapshot.approvals.iter().find(|a| a.id == id) {
+        return Some(t(TargetKind::Approval, &a.id, &a.environment, &a.environment));
+    }
+    if let Some(r) = snapshot.runs.iter().find(|r| r.id == id || r.run_id.to_string() == id) {
+        let env = snapshot
+            .approvals
+            .iter()
+            .find(|a| a.run == r.id)
+            .map(|a| a.environment.clone())
+            .unwrap_or_default();
+        return Some(t(TargetKind::Run, &r.id, &format!("{} #{}", r.workflow, r.run_id), &env));
+    }
+    if let Some(d) = snapshot.deployments.iter().find(|d| d.id == id) {
+        return Some(t(TargetKind::Deployment, &d.id, &d.environment, &d.environment));
+    }
+    if let Some(r) = snapshot.resources.iter().find(|r| r.id == id) {
+        return Some(t(TargetKind::Resource, &r.id, &r.name, &r.environment));
+    }
+    if let Some(b) = snapshot.backups.iter().find(|b| b.id == id) {
+        return Some(t(TargetKind::Backup, &b.id, &b.database, &b.environment));
+    }
+    if let Some(s) = snapshot.secrets.iter().find(|s| s.id == id) {
+        return Some(t(TargetKind::Secret, &s.id, &s.name, &s.environment));
+    }
+    None
+}
+
+/// The tier of an environment by name, from the known environments or the name itself.
+pub fn tier_of(snapshot: &Snapshot, environment: &str) -> Tier {
+    snapshot
+        .environments
+        .iter()
+        .find(|e| e.name == environment)
+        .map(|e| e.tier)
+        .unwrap_or_else(|| Tier::from_name(environment))
+}

@@ -1,0 +1,278 @@
+//! The TUI loop: providers in their own tasks send owned snapshots over a channel; the loop
+//! drains messages, applies `update`, runs effects, and draws only when something changed
+//! (at most ~60 fps, nothing at all when idle). The terminal is restored on every exit path:
+//! normal quit, error, panic (hook) and SIGTERM/SIGHUP/SIGINT.
+
+use std::io::{Stdout, Write};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
+use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
+use futures::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use tokio::sync::{Notify, mpsc};
+
+use super::{AppState, Effect, Msg, SourceSlot, update};
+use crate::actions::{ActionError, Pipeline, find_target};
+use crate::clock::Clock;
+use crate::model::Source;
+use crate::providers::{Provider, ProviderError};
+use crate::theme::Theme;
+
+const FRAME: Duration = Duration::from_millis(16);
+const FETCH_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Everything the loop needs besides the state.
+pub struct Runtime {
+    pub providers: Vec<Arc<dyn Provider>>,
+    pub pipeline: Pipeline,
+    pub clock: Arc<dyn Clock>,
+    /// Builds the demo provider when the first-run screen asks for it.
+    pub demo: Option<Box<dyn Fn() -> Arc<dyn Provider> + Send>>,
+}
+
+type Term = Terminal<CrosstermBackend<Stdout>>;
+
+fn setup_terminal() -> std::io::Result<Term> {
+    enable_raw_mode()?;
+    let mut out = std::io::stdout();
+    crossterm::execute!(out, EnterAlternateScreen, EnableMouseCapture)?;
+    Terminal::new(CrosstermBackend::new(out))
+}
+
+/// Idempotent: safe to call from the panic hook and again on the normal path.
+pub fn restore_terminal() {
+    let _ = disable_raw_mode();
+    let mut out = std::io::stdout();
+    let _ = crossterm::execute!(out, DisableMouseCapture, LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = out.flush();
+}
+
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        tracing::error!("panic: {info}");
+        previous(info);
+    }));
+}
+
+/// Spawns the polling and log tasks of one provider.
+fn spawn_provider(index: usize, provider: Arc<dyn Provider>, tx: mpsc::Sender<Msg>, refresh: Arc<Notify>, clock: Arc<dyn Clock>) {
+    let p = provider.clone();
+    let tx2 = tx.clone();
+    tokio::spawn(async move {
+        loop {
+            let result = match tokio::time::timeout(FETCH_TIMEOUT, p.fetch()).await {
+                Ok(r) => r,
+                Err(_) => Err(ProviderError::Timeout(FETCH_TIMEOUT)),
+            };
+            let backoff = match &result {
+                Err(ProviderError::RateLimited { retry_after: Some(d) }) => Some(*d),
+                _ => None,
+            };
+            if tx.send(Msg::Source { index, result, at: clock.now() }).await.is_err() {
+                return;
+            }
+            let wait = backoff.unwrap_or_else(|| p.refresh_interval());
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = refresh.notified() => {}
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut cursor = None;
+        loop {
+            if let Ok(Ok(lines)) = tokio::time::timeout(FETCH_TIMEOUT, provider.fetch_logs(cursor)).await {
+                if let Some(last) = lines.last() {
+                    cursor = Some(last.at);
+                }
+                if !lines.is_empty() && tx2.send(Msg::Logs { index, lines }).await.is_err() {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+        }
+    });
+}
+
+pub async fn run(mut rt: Runtime, mut state: AppState, mut theme: Theme) -> anyhow::Result<()> {
+    install_panic_hook();
+    let mut terminal = setup_terminal()?;
+    let result = run_inner(&mut rt, &mut state, &mut theme, &mut terminal).await;
+    restore_terminal();
+    result
+}
+
+async fn run_inner(rt: &mut Runtime, state: &mut AppState, theme: &mut Theme, terminal: &mut Term) -> anyhow::Result<()> {
+    let (tx, mut rx) = mpsc::channel::<Msg>(1024);
+    let refresh = Arc::new(Notify::new());
+    for (i, p) in rt.providers.iter().enumerate() {
+        spawn_provider(i, p.clone(), tx.clone(), refresh.clone(), rt.clock.clone());
+    }
+    {
+        let tx = tx.clone();
+        let clock = rt.clock.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                every.tick().await;
+                if tx.send(Msg::Tick(clock.now())).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    load_audit(rt, &tx);
+    let size = terminal.size()?;
+    state.size = (size.width, size.height);
+    state.now = rt.clock.now();
+    let mut events = EventStream::new();
+    let mut signals = Signals::new()?;
+    let mut last_draw = Instant::now() - FRAME;
+    state.dirty = true;
+    loop {
+        if state.dirty {
+            let since = last_draw.elapsed();
+            if since < FRAME {
+                tokio::time::sleep(FRAME - since).await;
+            }
+            terminal.draw(|f| crate::views::render(state, theme, f))?;
+            state.dirty = false;
+            last_draw = Instant::now();
+        }
+        let msg = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) => Msg::Key(k),
+                Some(Ok(Event::Mouse(m))) => Msg::Mouse(m),
+                Some(Ok(Event::Resize(w, h))) => Msg::Resize(w, h),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e.into()),
+                None => return Ok(()),
+            },
+            Some(m) = rx.recv() => m,
+            _ = signals.recv() => return Ok(()),
+        };
+        let mut pending = vec![msg];
+        // Drain whatever else arrived, so a burst costs one frame.
+        while pending.len() < 256 {
+            match rx.try_recv() {
+                Ok(m) => pending.push(m),
+                Err(_) => break,
+            }
+        }
+        for msg in pending {
+            for effect in update(state, msg) {
+                if handle_effect(rt, state, theme, effect, &tx, &refresh) {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// Runs one effect; returns true when the app should quit.
+fn handle_effect(rt: &mut Runtime, state: &mut AppState, theme: &mut Theme, effect: Effect, tx: &mpsc::Sender<Msg>, refresh: &Arc<Notify>) -> bool {
+    match effect {
+        Effect::Quit => return true,
+        Effect::RefreshAll => refresh.notify_waiters(),
+        Effect::LoadAudit => load_audit(rt, tx),
+        Effect::SetTheme(name) => match Theme::load(Some(&name)) {
+            Ok(t) => {
+                *theme = t;
+                state.theme_name = name;
+                state.dirty = true;
+            }
+            Err(e) => state.last_message = Some((e.to_string(), crate::model::Level::Warn)),
+        },
+        Effect::StartDemo => {
+            if let Some(make) = &rt.demo {
+                let provider = make();
+                let index = rt.providers.len();
+                state.sources.push(SourceSlot { source: Source::new(provider.name()), interval_secs: provider.refresh_interval().as_secs() });
+                rt.providers.push(provider.clone());
+                spawn_provider(index, provider, tx.clone(), refresh.clone(), rt.clock.clone());
+                state.first_run = false;
+                state.dirty = true;
+            }
+        }
+        Effect::Plan(request) => {
+            let result = plan(rt, state, &request);
+            for e in update(state, Msg::Planned(result)) {
+                if handle_effect(rt, state, theme, e, tx, refresh) {
+                    return true;
+                }
+            }
+        }
+        Effect::Execute(plan) => {
+            let Some(provider) = rt.providers.iter().find(|p| p.name() == plan.source).cloned() else {
+                state.last_message = Some((format!("source {} is gone", plan.source), crate::model::Level::Crit));
+                return false;
+            };
+            let pipeline = rt.pipeline.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let outcome = pipeline.run(provider.as_ref(), *plan).await;
+                let _ = tx.send(Msg::ActionDone(outcome)).await;
+            });
+        }
+    }
+    false
+}
+
+/// Finds the provider that owns the target and asks it for a plan.
+pub fn plan(rt: &Runtime, state: &AppState, request: &crate::actions::ActionRequest) -> Result<crate::actions::Plan, ActionError> {
+    rt.pipeline.gate(request.verb)?;
+    for (provider, slot) in rt.providers.iter().zip(&state.sources) {
+        if find_target(&slot.source.data, &request.target).is_some() {
+            return provider.plan(request, &slot.source.data);
+        }
+    }
+    Err(ActionError::NotFound(request.target.clone()))
+}
+
+fn load_audit(rt: &Runtime, tx: &mpsc::Sender<Msg>) {
+    let store = rt.pipeline.store().clone();
+    let tx = tx.clone();
+    tokio::task::spawn_blocking(move || match store.audit_entries() {
+        Ok(entries) => {
+            let _ = tx.blocking_send(Msg::Audit(entries));
+        }
+        Err(e) => tracing::error!("audit log: {e}"),
+    });
+}
+
+/// SIGTERM, SIGHUP and SIGINT end the loop cleanly (the terminal is restored by the caller).
+struct Signals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hup: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals { term: signal(SignalKind::terminate())?, hup: signal(SignalKind::hangup())?, int: signal(SignalKind::interrupt())? })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.hup.recv() => {}
+            _ = self.int.recv() => {}
+        }
+        #[cfg(not(unix))]
+        std::future::pending::<()>().await
+    }
+}

@@ -1,0 +1,275 @@
+//! Application state and the pure `update(state, msg) -> effects` step. Providers send owned
+//! snapshots as messages; nothing here does I/O, so every behaviour is testable headless.
+
+pub mod rows;
+mod update;
+pub mod event_loop;
+
+pub use rows::{Row, rows};
+pub use update::{palette_candidates, update};
+
+use std::collections::VecDeque;
+
+use crossterm::event::{KeyEvent, MouseEvent};
+
+use crate::actions::{ActionError, ActionRequest, Outcome, Plan, Verb};
+use crate::keymap::Keymap;
+use crate::model::{Level, LogLine, Snapshot, Source, SourceState, Timestamp};
+use crate::providers::ProviderError;
+use crate::store::AuditEntry;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Screen {
+    Overview,
+    Runs,
+    Deployments,
+    Health,
+    Resources,
+    Backups,
+    Secrets,
+    Logs,
+    Audit,
+}
+
+impl Screen {
+    pub const ALL: [Screen; 9] = [
+        Screen::Overview,
+        Screen::Runs,
+        Screen::Deployments,
+        Screen::Health,
+        Screen::Resources,
+        Screen::Backups,
+        Screen::Secrets,
+        Screen::Logs,
+        Screen::Audit,
+    ];
+    pub fn title(self) -> &'static str {
+        match self {
+            Screen::Overview => "Overview",
+            Screen::Runs => "Runs",
+            Screen::Deployments => "Deployments",
+            Screen::Health => "Health",
+            Screen::Resources => "Resources",
+            Screen::Backups => "Backups",
+            Screen::Secrets => "Secrets",
+            Screen::Logs => "Logs",
+            Screen::Audit => "Audit",
+        }
+    }
+    pub fn index(self) -> usize {
+        Screen::ALL.iter().position(|s| *s == self).unwrap_or(0)
+    }
+    pub fn from_name(name: &str) -> Option<Screen> {
+        let name = name.to_ascii_lowercase();
+        Screen::ALL.into_iter().find(|s| s.title().to_ascii_lowercase() == name || (name.len() >= 3 && s.title().to_ascii_lowercase().starts_with(&name)))
+    }
+
+    /// The actions this screen offers on its selected row: the one source of truth for key
+    /// handling, help and the palette.
+    pub fn verbs(self) -> &'static [Verb] {
+        match self {
+            Screen::Runs => &[Verb::Approve, Verb::Reject, Verb::Rerun, Verb::Cancel, Verb::Dispatch],
+            Screen::Deployments => &[Verb::Approve, Verb::Reject],
+            Screen::Resources => &[Verb::Promote, Verb::Rollback, Verb::Scale, Verb::Restore, Verb::Snapshot],
+            Screen::Backups => &[Verb::Restore, Verb::Snapshot],
+            Screen::Secrets => &[Verb::Rotate],
+            _ => &[],
+        }
+    }
+}
+
+/// The columns of the Overview matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverviewColumn {
+    Deploys,
+    Health,
+    Backups,
+    Secrets,
+    Alerts,
+}
+
+impl OverviewColumn {
+    pub const ALL: [OverviewColumn; 5] =
+        [OverviewColumn::Deploys, OverviewColumn::Health, OverviewColumn::Backups, OverviewColumn::Secrets, OverviewColumn::Alerts];
+    pub fn title(self) -> &'static str {
+        match self {
+            OverviewColumn::Deploys => "Deploys",
+            OverviewColumn::Health => "Health",
+            OverviewColumn::Backups => "Backups",
+            OverviewColumn::Secrets => "Secrets",
+            OverviewColumn::Alerts => "Alerts",
+        }
+    }
+    pub fn screen(self) -> Screen {
+        match self {
+            OverviewColumn::Deploys => Screen::Deployments,
+            OverviewColumn::Health | OverviewColumn::Alerts => Screen::Health,
+            OverviewColumn::Backups => Screen::Backups,
+            OverviewColumn::Secrets => Screen::Secrets,
+        }
+    }
+}
+
+/// Selection, scroll and filter of one list screen.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListState {
+    pub selected: usize,
+    pub offset: usize,
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Popup {
+    Help,
+    Palette { input: String, selected: usize },
+    /// Asks for one input a verb needs (scale count, restore time) before planning.
+    Input { prompt: String, param: String, value: String, request: ActionRequest },
+    Confirm { plan: Box<Plan>, input: String, error: Option<String> },
+    Message { title: String, text: String, level: Level },
+}
+
+/// One provider's slot: its data, freshness and log cursor.
+#[derive(Debug, Clone)]
+pub struct SourceSlot {
+    pub source: Source<Snapshot>,
+    pub interval_secs: u64,
+}
+
+/// Bounded log buffer: the oldest lines go first when full.
+#[derive(Debug, Clone)]
+pub struct LogBuffer {
+    pub lines: VecDeque<LogLine>,
+    pub cap: usize,
+}
+
+impl LogBuffer {
+    pub fn new(cap: usize) -> Self {
+        LogBuffer { lines: VecDeque::new(), cap: cap.max(1) }
+    }
+    pub fn extend(&mut self, lines: impl IntoIterator<Item = LogLine>) {
+        for line in lines {
+            if self.lines.len() == self.cap {
+                self.lines.pop_front();
+            }
+            self.lines.push_back(line);
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    Source { index: usize, result: Result<Snapshot, ProviderError>, at: Timestamp },
+    Logs { index: usize, lines: Vec<LogLine> },
+    Planned(Result<Plan, ActionError>),
+    ActionDone(Outcome),
+    Audit(Vec<AuditEntry>),
+    /// Low-frequency clock tick: only marks sources stale; redraws only if that changed.
+    Tick(Timestamp),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Quit,
+    Plan(ActionRequest),
+    Execute(Box<Plan>),
+    RefreshAll,
+    LoadAudit,
+    SetTheme(String),
+    StartDemo,
+}
+
+pub struct AppState {
+    pub now: Timestamp,
+    pub size: (u16, u16),
+    pub screen: Screen,
+    pub sources: Vec<SourceSlot>,
+    /// All sources merged; rebuilt when a source reports.
+    pub estate: Snapshot,
+    pub logs: LogBuffer,
+    pub follow_logs: bool,
+    pub audit: Vec<AuditEntry>,
+    pub lists: [ListState; 9],
+    pub overview_column: usize,
+    pub run_detail: Option<String>,
+    pub popup: Option<Popup>,
+    pub editing_filter: bool,
+    pub read_only: bool,
+    pub first_run: bool,
+    pub keymap: Keymap,
+    pub theme_name: String,
+    pub warnings: Vec<String>,
+    pub actions_in_flight: usize,
+    pub last_message: Option<(String, Level)>,
+    pub dirty: bool,
+}
+
+impl AppState {
+    pub fn new(source_names: &[(String, u64)], now: Timestamp, keymap: Keymap) -> Self {
+        AppState {
+            now,
+            size: (120, 40),
+            screen: Screen::Overview,
+            sources: source_names
+                .iter()
+                .map(|(name, interval)| SourceSlot { source: Source::new(name.clone()), interval_secs: *interval })
+                .collect(),
+            estate: Snapshot::default(),
+            logs: LogBuffer::new(100_000),
+            follow_logs: true,
+            audit: Vec::new(),
+            lists: Default::default(),
+            overview_column: 0,
+            run_detail: None,
+            popup: None,
+            editing_filter: false,
+            read_only: false,
+            first_run: false,
+            keymap,
+            theme_name: "dark".into(),
+            warnings: Vec::new(),
+            actions_in_flight: 0,
+            last_message: None,
+            dirty: true,
+        }
+    }
+
+    pub fn list(&self) -> &ListState {
+        &self.lists[self.screen.index()]
+    }
+
+    pub fn list_mut(&mut self) -> &mut ListState {
+        &mut self.lists[self.screen.index()]
+    }
+
+    /// The id an action on the current screen would target.
+    pub fn selected_target(&self) -> Option<String> {
+        let rows = rows(self, self.screen);
+        rows.get(self.list().selected).and_then(|r| r.target_id(self))
+    }
+
+    /// Rebuilds the merged estate from every source's last good data.
+    pub fn merge(&mut self) {
+        let mut merged = Snapshot::default();
+        for slot in &self.sources {
+            merged.extend(&slot.source.data);
+        }
+        merged.runs.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        self.estate = merged;
+    }
+
+    /// The worst source state, for the status bar and `errors`.
+    pub fn source_errors(&self) -> Vec<(String, String)> {
+        self.sources
+            .iter()
+            .filter_map(|s| s.source.error.as_ref().map(|e| (s.source.name.clone(), e.clone())))
+            .collect()
+    }
+
+    pub fn is_stale(&self, slot: &SourceSlot) -> bool {
+        slot.source.fetched_at.is_some_and(|at| (self.now - at).num_seconds() > (slot.interval_secs * 3).max(10) as i64)
+            || slot.source.state == SourceState::Failed
+    }
+}

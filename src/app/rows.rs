@@ -1,0 +1,171 @@
+//! What each list screen shows, in order, after its filter. Views render these rows and
+//! `update` resolves the selection through them, so both always agree on what is selected.
+
+use super::{AppState, Screen};
+use crate::model::Tier;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Row {
+    Environment(usize),
+    Run(usize),
+    /// A job of the run in detail, and optionally one of its steps.
+    Job(usize, Option<usize>),
+    Approval(usize),
+    Deployment(usize),
+    Health(usize),
+    Resource(usize),
+    Backup(usize),
+    Secret(usize),
+    Log(usize),
+    Audit(usize),
+}
+
+impl Row {
+    pub fn target_id(&self, state: &AppState) -> Option<String> {
+        let e = &state.estate;
+        match *self {
+            Row::Run(i) => e.runs.get(i).map(|r| r.id.clone()),
+            Row::Job(..) => state.run_detail.clone(),
+            Row::Approval(i) => e.approvals.get(i).map(|a| a.id.clone()),
+            Row::Deployment(i) => e.deployments.get(i).map(|d| d.id.clone()),
+            Row::Resource(i) => e.resources.get(i).map(|r| r.id.clone()),
+            Row::Backup(i) => e.backups.get(i).map(|b| b.id.clone()),
+            Row::Secret(i) => e.secrets.get(i).map(|s| s.id.clone()),
+            _ => None,
+        }
+    }
+}
+
+fn tier_rank(state: &AppState, env: &str) -> u8 {
+    match crate::actions::tier_of(&state.estate, env) {
+        Tier::Prod => 0,
+        Tier::Staging => 1,
+        Tier::Dev => 2,
+    }
+}
+
+/// Rows of a screen in display order, filtered by the screen's filter (case-insensitive).
+pub fn rows(state: &AppState, screen: Screen) -> Vec<Row> {
+    let e = &state.estate;
+    let filter = state.lists[screen.index()].filter.to_lowercase();
+    let keep = |hay: &[&str]| filter.is_empty() || hay.iter().any(|h| h.to_lowercase().contains(&filter));
+    match screen {
+        Screen::Overview => (0..e.environments.len()).map(Row::Environment).collect(),
+        Screen::Runs => {
+            if let Some(id) = &state.run_detail {
+                let Some(run) = e.runs.iter().find(|r| &r.id == id) else { return Vec::new() };
+                let mut out = Vec::new();
+                for (j, job) in run.jobs.iter().enumerate() {
+                    out.push(Row::Job(j, None));
+                    out.extend((0..job.steps.len()).map(|s| Row::Job(j, Some(s))));
+                }
+                return out;
+            }
+            e.runs
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| keep(&[&r.repo, &r.workflow, &r.branch, &r.actor, &r.title, &r.sha, r.level().label(), &r.run_id.to_string()]))
+                .map(|(i, _)| Row::Run(i))
+                .collect()
+        }
+        Screen::Deployments => {
+            let mut out: Vec<Row> = e
+                .approvals
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| keep(&[&a.repo, &a.environment, &a.workflow, &a.sha]))
+                .map(|(i, _)| Row::Approval(i))
+                .collect();
+            let mut deps: Vec<usize> = e
+                .deployments
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| keep(&[&d.repo, &d.environment, &d.sha, &d.creator]))
+                .map(|(i, _)| i)
+                .collect();
+            deps.sort_by_key(|i| {
+                let d = &e.deployments[*i];
+                (tier_rank(state, &d.environment), std::cmp::Reverse(d.created_at))
+            });
+            out.extend(deps.into_iter().map(Row::Deployment));
+            out
+        }
+        Screen::Health => {
+            let mut idx: Vec<usize> = e
+                .health
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| keep(&[&h.environment, &h.name, &h.url, h.level.label()]))
+                .map(|(i, _)| i)
+                .collect();
+            idx.sort_by_key(|i| (std::cmp::Reverse(e.health[*i].level), tier_rank(state, &e.health[*i].environment)));
+            idx.into_iter().map(Row::Health).collect()
+        }
+        Screen::Resources => {
+            let mut idx: Vec<usize> = e
+                .resources
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| keep(&[&r.name, &r.kind, &r.environment, r.provider.label(), r.role.label(), &r.region, &r.status]))
+                .map(|(i, _)| i)
+                .collect();
+            idx.sort_by_key(|i| {
+                let r = &e.resources[*i];
+                (r.role, tier_rank(state, &r.environment), r.provider)
+            });
+            idx.into_iter().map(Row::Resource).collect()
+        }
+        Screen::Backups => {
+            let now = state.now;
+            let mut idx: Vec<usize> = e
+                .backups
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| keep(&[&b.database, &b.environment, b.provider.label(), b.level(now).label()]))
+                .map(|(i, _)| i)
+                .collect();
+            idx.sort_by_key(|i| (std::cmp::Reverse(e.backups[*i].level(now)), tier_rank(state, &e.backups[*i].environment)));
+            idx.into_iter().map(Row::Backup).collect()
+        }
+        Screen::Secrets => {
+            let now = state.now;
+            let mut idx: Vec<usize> = e
+                .secrets
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| keep(&[&s.name, &s.store, &s.environment, s.provider.label(), s.level(now).label()]))
+                .map(|(i, _)| i)
+                .collect();
+            idx.sort_by_key(|i| (std::cmp::Reverse(e.secrets[*i].level(now)), tier_rank(state, &e.secrets[*i].environment)));
+            idx.into_iter().map(Row::Secret).collect()
+        }
+        Screen::Logs => state
+            .logs
+            .lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| keep(&[&l.text, &l.source, l.severity.label()]))
+            .map(|(i, _)| Row::Log(i))
+            .collect(),
+        Screen::Audit => state
+            .audit
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| keep(&[&a.verb, &a.target, &a.target_name, &a.environment, &a.user, &a.detail]))
+            .map(|(i, _)| Row::Audit(i))
+            .collect(),
+    }
+}
+
+/// Number of rows without building them, for scrolling the big lists cheaply.
+pub fn row_count(state: &AppState, screen: Screen) -> usize {
+    if state.lists[screen.index()].filter.is_empty() {
+        match screen {
+            Screen::Logs => return state.logs.lines.len(),
+            Screen::Audit => return state.audit.len(),
+            Screen::Runs if state.run_detail.is_none() => return state.estate.runs.len(),
+            _ => {}
+        }
+    }
+    rows(state, screen).len()
+}

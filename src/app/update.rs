@@ -1,0 +1,485 @@
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+
+use super::rows::{row_count, rows};
+use super::{AppState, Effect, Msg, OverviewColumn, Popup, Screen};
+use crate::actions::{ActionRequest, Confirmation, Verb, check_confirmation};
+use crate::keymap::Command;
+use crate::model::{Level, SourceState};
+use crate::views;
+
+/// Applies one message. Returns what the event loop must do (I/O lives there).
+pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Key(key) if key.kind != KeyEventKind::Release => {
+            state.dirty = true;
+            on_key(state, key)
+        }
+        Msg::Key(_) => Vec::new(),
+        Msg::Mouse(mouse) => on_mouse(state, mouse),
+        Msg::Resize(w, h) => {
+            state.size = (w, h);
+            clamp(state);
+            state.dirty = true;
+            Vec::new()
+        }
+        Msg::Source { index, result, at } => {
+            state.now = at;
+            let Some(slot) = state.sources.get_mut(index) else { return Vec::new() };
+            match result {
+                Ok(snapshot) => {
+                    let changed = slot.source.data != snapshot || slot.source.state != SourceState::Fresh;
+                    slot.source.fetched_at = Some(at);
+                    slot.source.error = None;
+                    slot.source.state = SourceState::Fresh;
+                    if changed {
+                        slot.source.data = snapshot;
+                        state.merge();
+                        clamp(state);
+                        state.dirty = true;
+                    }
+                }
+                Err(e) => {
+                    // Keep the last good data; only this source's panels go stale.
+                    slot.source.state = if slot.source.fetched_at.is_some() { SourceState::Stale } else { SourceState::Failed };
+                    slot.source.error = Some(e.to_string());
+                    state.dirty = true;
+                }
+            }
+            Vec::new()
+        }
+        Msg::Logs { lines, .. } => {
+            if !lines.is_empty() {
+                state.logs.extend(lines);
+                state.dirty |= state.screen == Screen::Logs;
+                if state.follow_logs {
+                    let n = row_count(state, Screen::Logs);
+                    let list = &mut state.lists[Screen::Logs.index()];
+                    list.selected = n.saturating_sub(1);
+                }
+                if state.screen == Screen::Logs {
+                    clamp(state);
+                }
+            }
+            Vec::new()
+        }
+        Msg::Planned(Ok(plan)) => {
+            state.dirty = true;
+            state.popup = Some(Popup::Confirm { plan: Box::new(plan), input: String::new(), error: None });
+            Vec::new()
+        }
+        Msg::Planned(Err(e)) => {
+            state.dirty = true;
+            message(state, "Cannot do that", e.to_string(), Level::Warn);
+            Vec::new()
+        }
+        Msg::ActionDone(outcome) => {
+            state.dirty = true;
+            state.actions_in_flight = state.actions_in_flight.saturating_sub(1);
+            let what = format!("{} {}", outcome.plan.request.verb, outcome.plan.target_name);
+            match outcome.result {
+                Ok(detail) => state.last_message = Some((format!("✔ {what}: {detail}"), Level::Ok)),
+                Err(e) => message(state, &format!("{what} failed"), e, Level::Crit),
+            }
+            vec![Effect::RefreshAll, Effect::LoadAudit]
+        }
+        Msg::Audit(entries) => {
+            state.audit = entries;
+            if state.screen == Screen::Audit {
+                state.lists[Screen::Audit.index()].selected = state.audit.len().saturating_sub(1);
+                clamp(state);
+            }
+            state.dirty = true;
+            Vec::new()
+        }
+        Msg::Tick(now) => {
+            let before: Vec<bool> = state.sources.iter().map(|s| state.is_stale(s)).collect();
+            state.now = now;
+            let after: Vec<bool> = state.sources.iter().map(|s| state.is_stale(s)).collect();
+            if before != after {
+                for (slot, stale) in state.sources.iter_mut().zip(after) {
+                    if stale && slot.source.state == SourceState::Fresh {
+                        slot.source.state = SourceState::Stale;
+                    }
+                }
+                state.dirty = true;
+            }
+            Vec::new()
+        }
+    }
+}
+
+fn message(state: &mut AppState, title: &str, text: String, level: Level) {
+    state.popup = Some(Popup::Message { title: title.to_string(), text, level });
+}
+
+fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
+    if state.first_run {
+        return match key.code {
+            KeyCode::Char('d') => vec![Effect::StartDemo],
+            KeyCode::Char('q') | KeyCode::Esc => vec![Effect::Quit],
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => vec![Effect::Quit],
+            _ => Vec::new(),
+        };
+    }
+    if let Some(popup) = state.popup.take() {
+        return on_popup_key(state, popup, key);
+    }
+    if state.editing_filter {
+        let list = state.list_mut();
+        match key.code {
+            KeyCode::Enter => state.editing_filter = false,
+            KeyCode::Esc => {
+                list.filter.clear();
+                state.editing_filter = false;
+            }
+            KeyCode::Backspace => {
+                list.filter.pop();
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => list.filter.push(c),
+            _ => {}
+        }
+        let list = state.list_mut();
+        list.selected = 0;
+        list.offset = 0;
+        clamp(state);
+        return Vec::new();
+    }
+    // Number keys jump to screens (after popups and filter editing took theirs).
+    if let KeyCode::Char(c @ '1'..='9') = key.code {
+        if key.modifiers.is_empty() || key.modifiers == KeyModifiers::SHIFT {
+            go_to(state, Screen::ALL[(c as u8 - b'1') as usize]);
+            return Vec::new();
+        }
+    }
+    if state.screen == Screen::Overview {
+        match key.code {
+            KeyCode::Left | KeyCode::Char('h') => {
+                state.overview_column = state.overview_column.saturating_sub(1);
+                return Vec::new();
+            }
+            KeyCode::Right | KeyCode::Char('l') => {
+                state.overview_column = (state.overview_column + 1).min(OverviewColumn::ALL.len() - 1);
+                return Vec::new();
+            }
+            _ => {}
+        }
+    }
+    let Some(command) = state.keymap.command(&key) else { return Vec::new() };
+    run_command(state, command)
+}
+
+fn run_command(state: &mut AppState, command: Command) -> Vec<Effect> {
+    let page = views::list_height(state.screen, state.size).max(1);
+    match command {
+        Command::Quit => return vec![Effect::Quit],
+        Command::Help => state.popup = Some(Popup::Help),
+        Command::Palette => state.popup = Some(Popup::Palette { input: String::new(), selected: 0 }),
+        Command::Filter => state.editing_filter = true,
+        Command::Up => move_selection(state, -1),
+        Command::Down => move_selection(state, 1),
+        Command::PageUp => move_selection(state, -(page as isize)),
+        Command::PageDown => move_selection(state, page as isize),
+        Command::Top => move_selection(state, isize::MIN / 2),
+        Command::Bottom => move_selection(state, isize::MAX / 2),
+        Command::Open => open(state),
+        Command::Back => back(state),
+        Command::NextScreen => go_to(state, Screen::ALL[(state.screen.index() + 1) % Screen::ALL.len()]),
+        Command::PrevScreen => go_to(state, Screen::ALL[(state.screen.index() + Screen::ALL.len() - 1) % Screen::ALL.len()]),
+        Command::Refresh => {
+            state.last_message = Some(("refreshing every source".into(), Level::Unknown));
+            return vec![Effect::RefreshAll];
+        }
+        Command::Follow => {
+            if state.screen == Screen::Logs {
+                state.follow_logs = !state.follow_logs;
+                if state.follow_logs {
+                    move_selection(state, isize::MAX / 2);
+                }
+            }
+        }
+        Command::Act(verb) => return request_action(state, verb),
+    }
+    Vec::new()
+}
+
+/// Starts an action on the selected row: refused at once in read-only mode, asks for a
+/// missing input, otherwise hands the request to the planner.
+fn request_action(state: &mut AppState, verb: Verb) -> Vec<Effect> {
+    if !state.screen.verbs().contains(&verb) {
+        let offered: Vec<_> = state.screen.verbs().iter().map(|v| v.as_str()).collect();
+        state.last_message = Some((
+            if offered.is_empty() {
+                format!("{} offers no actions; see ? for its keys", state.screen.title())
+            } else {
+                format!("'{verb}' is not offered on {} (here: {})", state.screen.title(), offered.join(", "))
+            },
+            Level::Warn,
+        ));
+        return Vec::new();
+    }
+    if state.read_only {
+        message(state, "Read-only", format!("skydeck runs with --read-only: '{verb}' refused, nothing was sent."), Level::Warn);
+        return Vec::new();
+    }
+    let Some(target) = state.selected_target() else {
+        state.last_message = Some(("nothing selected".into(), Level::Warn));
+        return Vec::new();
+    };
+    let request = ActionRequest::new(verb, target);
+    if verb == Verb::Scale {
+        state.popup = Some(Popup::Input {
+            prompt: "Scale to how many instances (0-10)?".into(),
+            param: "count".into(),
+            value: String::new(),
+            request,
+        });
+        return Vec::new();
+    }
+    vec![Effect::Plan(request)]
+}
+
+fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect> {
+    let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+    match popup {
+        Popup::Help | Popup::Message { .. } => {
+            // Any key closes help or a message; ctrl-c still quits.
+            if ctrl_c { vec![Effect::Quit] } else { Vec::new() }
+        }
+        Popup::Palette { mut input, mut selected } => {
+            let candidates = palette_candidates(state, &input);
+            match key.code {
+                KeyCode::Esc => return Vec::new(),
+                KeyCode::Enter => {
+                    let chosen = candidates.get(selected).cloned().unwrap_or(input.clone());
+                    return run_palette(state, chosen.trim());
+                }
+                KeyCode::Tab => {
+                    if let Some(c) = candidates.get(selected) {
+                        input = c.clone();
+                        selected = 0;
+                    }
+                }
+                KeyCode::Up => selected = selected.saturating_sub(1),
+                KeyCode::Down => selected = (selected + 1).min(candidates.len().saturating_sub(1)),
+                KeyCode::Backspace => {
+                    input.pop();
+                    selected = 0;
+                }
+                KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                    input.push(c);
+                    selected = 0;
+                }
+                _ if ctrl_c => return vec![Effect::Quit],
+                _ => {}
+            }
+            state.popup = Some(Popup::Palette { input, selected });
+            Vec::new()
+        }
+        Popup::Input { prompt, param, mut value, mut request } => {
+            match key.code {
+                KeyCode::Esc => return Vec::new(),
+                KeyCode::Enter => {
+                    request.params.insert(param, value.trim().to_string());
+                    return vec![Effect::Plan(request)];
+                }
+                KeyCode::Backspace => {
+                    value.pop();
+                }
+                KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => value.push(c),
+                _ => {}
+            }
+            state.popup = Some(Popup::Input { prompt, param, value, request });
+            Vec::new()
+        }
+        Popup::Confirm { plan, mut input, .. } => {
+            let confirmation = plan.confirmation();
+            match (key.code, &confirmation) {
+                (KeyCode::Esc, _) => {
+                    state.last_message = Some((format!("{} cancelled; nothing was sent", plan.request.verb), Level::Unknown));
+                    return Vec::new();
+                }
+                (KeyCode::Char('n' | 'N'), Confirmation::YesNo) => {
+                    state.last_message = Some((format!("{} cancelled; nothing was sent", plan.request.verb), Level::Unknown));
+                    return Vec::new();
+                }
+                (KeyCode::Char('y' | 'Y'), Confirmation::YesNo) => return execute(state, plan, "y"),
+                (KeyCode::Enter, Confirmation::TypeName(_)) => {
+                    let typed = input.clone();
+                    return match check_confirmation(&plan, Some(&typed), false) {
+                        Ok(()) => execute(state, plan, &typed),
+                        Err(e) => {
+                            state.popup = Some(Popup::Confirm { plan, input, error: Some(e.to_string()) });
+                            Vec::new()
+                        }
+                    };
+                }
+                (KeyCode::Backspace, Confirmation::TypeName(_)) => {
+                    input.pop();
+                }
+                (KeyCode::Char(c), Confirmation::TypeName(_)) if !key.modifiers.contains(KeyModifiers::CONTROL) => input.push(c),
+                _ => {}
+            }
+            state.popup = Some(Popup::Confirm { plan, input, error: None });
+            Vec::new()
+        }
+    }
+}
+
+fn execute(state: &mut AppState, plan: Box<crate::actions::Plan>, confirmation: &str) -> Vec<Effect> {
+    if state.read_only {
+        message(state, "Read-only", "nothing was sent".into(), Level::Warn);
+        return Vec::new();
+    }
+    debug_assert!(check_confirmation(&plan, Some(confirmation), false).is_ok());
+    state.actions_in_flight += 1;
+    state.last_message = Some((format!("running {} on {}…", plan.request.verb, plan.target_name), Level::Unknown));
+    vec![Effect::Execute(plan)]
+}
+
+/// Palette entries matching the input: screens, verbs offered here, themes, quit/refresh/help.
+pub fn palette_candidates(state: &AppState, input: &str) -> Vec<String> {
+    let mut all: Vec<String> = Screen::ALL.iter().map(|s| s.title().to_lowercase()).collect();
+    all.extend(state.screen.verbs().iter().map(|v| v.as_str().to_string()));
+    all.extend(["help", "refresh", "quit"].map(String::from));
+    all.extend(crate::theme::SHIPPED.iter().map(|(n, _)| format!("theme {n}")));
+    let needle = input.trim().to_lowercase();
+    let mut out: Vec<String> = all.iter().filter(|c| c.starts_with(&needle)).cloned().collect();
+    out.extend(all.into_iter().filter(|c| !c.starts_with(&needle) && c.contains(&needle)));
+    out
+}
+
+fn run_palette(state: &mut AppState, chosen: &str) -> Vec<Effect> {
+    if let Some(screen) = Screen::from_name(chosen) {
+        go_to(state, screen);
+        return Vec::new();
+    }
+    if let Some(theme) = chosen.strip_prefix("theme ") {
+        return vec![Effect::SetTheme(theme.trim().to_string())];
+    }
+    if let Ok(verb) = chosen.parse::<Verb>() {
+        return request_action(state, verb);
+    }
+    match chosen {
+        "help" => state.popup = Some(Popup::Help),
+        "refresh" => return run_command(state, Command::Refresh),
+        "quit" | "q" => return vec![Effect::Quit],
+        "" => {}
+        other => state.last_message = Some((format!("unknown command ':{other}'"), Level::Warn)),
+    }
+    Vec::new()
+}
+
+fn go_to(state: &mut AppState, screen: Screen) {
+    state.screen = screen;
+    state.editing_filter = false;
+    state.dirty = true;
+    if screen == Screen::Audit {
+        let n = state.audit.len();
+        state.lists[Screen::Audit.index()].selected = n.saturating_sub(1);
+    }
+    clamp(state);
+}
+
+fn open(state: &mut AppState) {
+    match state.screen {
+        Screen::Overview => {
+            let column = OverviewColumn::ALL[state.overview_column.min(OverviewColumn::ALL.len() - 1)];
+            let env = state.estate.environments.get(state.list().selected).map(|e| e.name.clone()).unwrap_or_default();
+            let screen = column.screen();
+            go_to(state, screen);
+            let list = state.list_mut();
+            list.filter = env;
+            list.selected = 0;
+            list.offset = 0;
+        }
+        Screen::Runs if state.run_detail.is_none() => {
+            if let Some(id) = state.selected_target() {
+                state.run_detail = Some(id);
+                let list = state.list_mut();
+                list.selected = 0;
+                list.offset = 0;
+            }
+        }
+        Screen::Logs => {
+            state.follow_logs = false;
+        }
+        _ => {}
+    }
+}
+
+fn back(state: &mut AppState) {
+    if state.screen == Screen::Runs && state.run_detail.is_some() {
+        let id = state.run_detail.take();
+        let index = rows(state, Screen::Runs).iter().position(|r| r.target_id(state) == id).unwrap_or(0);
+        state.list_mut().selected = index;
+        clamp(state);
+    } else if !state.list().filter.is_empty() {
+        let list = state.list_mut();
+        list.filter.clear();
+        list.selected = 0;
+        list.offset = 0;
+    } else if state.screen != Screen::Overview {
+        go_to(state, Screen::Overview);
+    }
+}
+
+fn move_selection(state: &mut AppState, delta: isize) {
+    let n = row_count(state, state.screen);
+    let max = n.saturating_sub(1) as isize;
+    let list = state.list_mut();
+    list.selected = (list.selected as isize).saturating_add(delta).clamp(0, max.max(0)) as usize;
+    let at_end = list.selected as isize == max;
+    if state.screen == Screen::Logs {
+        state.follow_logs = at_end;
+    }
+    clamp(state);
+}
+
+/// Keeps the selection inside the list and the scroll offset around the selection.
+pub fn clamp(state: &mut AppState) {
+    let n = row_count(state, state.screen);
+    let height = views::list_height(state.screen, state.size).max(1);
+    let list = state.list_mut();
+    if n == 0 {
+        list.selected = 0;
+        list.offset = 0;
+        return;
+    }
+    list.selected = list.selected.min(n - 1);
+    if list.selected < list.offset {
+        list.offset = list.selected;
+    } else if list.selected >= list.offset + height {
+        list.offset = list.selected + 1 - height;
+    }
+    list.offset = list.offset.min(n.saturating_sub(height));
+}
+
+fn on_mouse(state: &mut AppState, mouse: MouseEvent) -> Vec<Effect> {
+    if state.popup.is_some() || state.first_run {
+        return Vec::new();
+    }
+    match mouse.kind {
+        MouseEventKind::ScrollDown => {
+            move_selection(state, 3);
+            state.dirty = true;
+        }
+        MouseEventKind::ScrollUp => {
+            move_selection(state, -3);
+            state.dirty = true;
+        }
+        MouseEventKind::Down(MouseButton::Left) => {
+            let layout = views::areas(state.size);
+            if mouse.row == layout.tabs.y {
+                if let Some(screen) = views::tab_at(mouse.column) {
+                    go_to(state, screen);
+                }
+            } else if let Some(row) = views::row_at(state, mouse.row) {
+                state.list_mut().selected = row;
+                clamp(state);
+            }
+            state.dirty = true;
+        }
+        _ => {}
+    }
+    Vec::new()
+}

@@ -1,0 +1,397 @@
+//! The command line: the TUI by default, and headless `status`, `act`, `audit`, `completions`.
+//! JSON goes to stdout, errors to stderr with a non-zero exit code.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use serde_json::json;
+
+use crate::actions::{ActionRequest, Confirmation, Pipeline, Verb, check_confirmation, find_target};
+use crate::app::event_loop::Runtime;
+use crate::app::{AppState, Screen};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{self, Loaded};
+use crate::keymap::Keymap;
+use crate::model::{Environment, Snapshot, SourceState};
+use crate::providers::Provider;
+use crate::providers::sandbox::Sandbox;
+use crate::store::Store;
+use crate::theme::Theme;
+
+#[derive(Debug, Parser)]
+#[command(name = "skydeck", version, about = "A terminal console for on-call engineers", long_about = None)]
+pub struct Cli {
+    /// Config file (else $SKYDECK_CONFIG, else $XDG_CONFIG_HOME/skydeck/config.toml)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Refuse every mutation before anything is sent
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Use the embedded demo estate instead of real providers
+    #[arg(long, global = true)]
+    pub demo: bool,
+    /// Colour theme: dark, light, high-contrast, colorblind, or a path
+    #[arg(long, global = true, value_name = "NAME")]
+    pub theme: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the TUI on the embedded demo estate (no credentials needed)
+    Demo,
+    /// Fetch every source once and print the estate
+    Status {
+        /// One JSON document on stdout
+        #[arg(long)]
+        json: bool,
+    },
+    /// Plan, confirm and run one action
+    Act(ActArgs),
+    /// Print the audit log (newest last)
+    Audit {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print shell completions
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ActArgs {
+    /// approve, reject, rerun, cancel, dispatch, promote, rollback, restore, snapshot, rotate, scale
+    pub verb: String,
+    /// The target's id, as printed by `skydeck status --json`
+    pub id: String,
+    /// Print the plan and send nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Confirm without asking (needed when not on a terminal)
+    #[arg(long)]
+    pub yes: bool,
+    /// The target's name, required for production targets
+    #[arg(long, value_name = "NAME")]
+    pub confirm: Option<String>,
+    /// Why, recorded in the audit log (and as the review comment for approvals)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// scale: instance count
+    #[arg(long)]
+    pub count: Option<u32>,
+    /// restore: point in time (RFC 3339), within the PITR window
+    #[arg(long, value_name = "RFC3339")]
+    pub time: Option<String>,
+    /// promote/rollback: version (slot, revision, task definition) to move to
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+    /// restore: name of the new server
+    #[arg(long)]
+    pub name: Option<String>,
+    /// dispatch: git ref
+    #[arg(long = "ref", value_name = "REF")]
+    pub git_ref: Option<String>,
+    /// rerun: only the failed jobs
+    #[arg(long)]
+    pub failed: bool,
+    /// Any other input as key=value (repeatable)
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+}
+
+/// The resolved context of one invocation: config, providers and the action pipeline.
+struct Ctx {
+    loaded: Loaded,
+    providers: Vec<Arc<dyn Provider>>,
+    /// Configured sources whose adapters are not part of this build yet.
+    unavailable: Vec<(String, String)>,
+    clock: Arc<dyn Clock>,
+}
+
+fn demo_seed() -> u64 {
+    std::env::var("SKYDECK_DEMO_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(7)
+}
+
+fn demo_provider(clock: Arc<dyn Clock>) -> Arc<dyn Provider> {
+    Arc::new(Sandbox::new(demo_seed(), clock))
+}
+
+fn context(cli: &Cli, demo: bool) -> anyhow::Result<Ctx> {
+    let path = config::locate(cli.config.as_deref());
+    let loaded = match &path {
+        Some(p) => config::load_file(p)?,
+        None => Loaded::default(),
+    };
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let mut providers = Vec::new();
+    let mut unavailable = Vec::new();
+    if demo {
+        providers.push(demo_provider(clock.clone()));
+    } else {
+        let c = &loaded.config;
+        let sections = [("github", c.github.is_some(), 3), ("aws", c.aws.is_some(), 4), ("azure", c.azure.is_some(), 5), ("gcp", c.gcp.is_some(), 6)];
+        for (name, present, issue) in sections {
+            if present {
+                unavailable.push((name.to_string(), format!("the {name} adapter is not in this build yet (tracked in issue #{issue}); try --demo")));
+            }
+        }
+    }
+    Ok(Ctx { loaded, providers, unavailable, clock })
+}
+
+fn pipeline(read_only: bool) -> anyhow::Result<Pipeline> {
+    let store = Store::open_default().context("opening the audit store")?;
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    Ok(Pipeline::new(Arc::new(store), read_only, user))
+}
+
+/// Entry point used by `main`; returns the process exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    match &cli.command {
+        None => tui(&cli, cli.demo).await,
+        Some(Command::Demo) => tui(&cli, true).await,
+        Some(Command::Status { json }) => status(&cli, *json).await,
+        Some(Command::Act(args)) => act(&cli, args).await,
+        Some(Command::Audit { json }) => audit(*json),
+        Some(Command::Completions { shell }) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "skydeck", &mut std::io::stdout());
+            Ok(0)
+        }
+    }
+}
+
+async fn tui(cli: &Cli, demo: bool) -> anyhow::Result<i32> {
+    if !std::io::stdout().is_terminal() {
+        bail!("the TUI needs a terminal; for scripts use `skydeck status --json`");
+    }
+    let ctx = context(cli, demo)?;
+    let keymap = Keymap::with_overrides(&ctx.loaded.config.keys).map_err(|e| {
+        anyhow::anyhow!("{}: {e}", ctx.loaded.path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "config".into()))
+    })?;
+    let theme_name = cli.theme.clone().or(ctx.loaded.config.theme.clone());
+    let theme = Theme::load(theme_name.as_deref())?;
+    let names: Vec<(String, u64)> = ctx.providers.iter().map(|p| (p.name().to_string(), p.refresh_interval().as_secs())).collect();
+    let mut state = AppState::new(&names, ctx.clock.now(), keymap);
+    state.read_only = cli.read_only;
+    state.theme_name = theme.name.clone();
+    state.warnings = ctx.loaded.warnings.clone();
+    state.estate.environments = configured_environments(&ctx.loaded);
+    state.first_run = !demo && ctx.loaded.path.is_none();
+    if !ctx.unavailable.is_empty() {
+        let text: Vec<_> = ctx.unavailable.iter().map(|(_, e)| e.clone()).collect();
+        state.last_message = Some((text.join(" · "), crate::model::Level::Warn));
+    }
+    state.screen = Screen::Overview;
+    let clock = ctx.clock.clone();
+    let rt = Runtime {
+        providers: ctx.providers,
+        pipeline: pipeline(cli.read_only)?,
+        clock: ctx.clock,
+        demo: Some(Box::new(move || demo_provider(clock.clone()))),
+    };
+    crate::app::event_loop::run(rt, state, theme).await?;
+    Ok(0)
+}
+
+fn configured_environments(loaded: &Loaded) -> Vec<Environment> {
+    loaded.config.environments.iter().map(|e| Environment { name: e.name.clone(), tier: loaded.config.tier_of(&e.name) }).collect()
+}
+
+/// Fetches every provider concurrently (the whole refresh takes about the slowest one).
+async fn fetch_all(providers: &[Arc<dyn Provider>]) -> Vec<(String, Result<Snapshot, String>)> {
+    let fetches = providers.iter().map(|p| async move {
+        let r = match tokio::time::timeout(Duration::from_secs(60), p.fetch()).await {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(_) => Err("timed out after 60s".to_string()),
+        };
+        (p.name().to_string(), r)
+    });
+    futures::future::join_all(fetches).await
+}
+
+async fn status(cli: &Cli, json: bool) -> anyhow::Result<i32> {
+    let ctx = context(cli, cli.demo)?;
+    let now = ctx.clock.now();
+    let results = fetch_all(&ctx.providers).await;
+    let mut estate = Snapshot { environments: configured_environments(&ctx.loaded), ..Snapshot::default() };
+    let mut errors: Vec<serde_json::Value> = ctx.unavailable.iter().map(|(s, e)| json!({"source": s, "error": e})).collect();
+    let mut sources = Vec::new();
+    for (name, result) in &results {
+        match result {
+            Ok(s) => {
+                estate.extend(s);
+                sources.push(json!({"name": name, "state": SourceState::Fresh, "fetched_at": now}));
+            }
+            Err(e) => {
+                errors.push(json!({"source": name, "error": e}));
+                sources.push(json!({"name": name, "state": SourceState::Failed, "error": e}));
+            }
+        }
+    }
+    let findings = crate::analysis::findings(&estate, now);
+    if json {
+        let doc = json!({
+            "generated_at": now,
+            "environments": estate.environments,
+            "runs": estate.runs,
+            "approvals": estate.approvals,
+            "deployments": estate.deployments,
+            "resources": estate.resources,
+            "backups": estate.backups,
+            "health": estate.health,
+            "metrics": estate.metrics,
+            "secrets": estate.secrets,
+            "findings": findings,
+            "sources": sources,
+            "errors": errors,
+        });
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+        return Ok(0);
+    }
+    println!("{} environments, {} runs, {} waiting approvals, {} resources, {} backups, {} secrets", estate.environments.len(), estate.runs.len(), estate.approvals.len(), estate.resources.len(), estate.backups.len(), estate.secrets.len());
+    if findings.is_empty() {
+        println!("✔ nothing needs attention");
+    }
+    for f in &findings {
+        println!("{} {:<11} {:<9} {} {}", f.level.symbol(), f.environment, f.category.label(), f.subject, f.text);
+    }
+    for e in &errors {
+        eprintln!("error: {}: {}", e["source"].as_str().unwrap_or(""), e["error"].as_str().unwrap_or(""));
+    }
+    Ok(0)
+}
+
+fn request_from(args: &ActArgs, verb: Verb) -> anyhow::Result<ActionRequest> {
+    let mut params = BTreeMap::new();
+    for p in &args.params {
+        let (k, v) = p.split_once('=').with_context(|| format!("--param '{p}' must be KEY=VALUE"))?;
+        params.insert(k.to_string(), v.to_string());
+    }
+    let pairs = [
+        ("count", args.count.map(|c| c.to_string())),
+        ("time", args.time.clone()),
+        ("to", args.to.clone()),
+        ("name", args.name.clone()),
+        ("ref", args.git_ref.clone()),
+        ("failed", args.failed.then(|| "true".to_string())),
+    ];
+    for (k, v) in pairs {
+        if let Some(v) = v {
+            params.insert(k.to_string(), v);
+        }
+    }
+    Ok(ActionRequest { verb, target: args.id.clone(), reason: args.reason.clone(), params })
+}
+
+async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
+    let verb: Verb = args.verb.parse().map_err(anyhow::Error::msg)?;
+    let request = request_from(args, verb)?;
+    // Read-only refuses before any request, even a read, is sent.
+    if cli.read_only && !args.dry_run {
+        eprintln!("error: {}", crate::actions::ActionError::ReadOnly(verb));
+        return Ok(1);
+    }
+    let ctx = context(cli, cli.demo)?;
+    if ctx.providers.is_empty() {
+        let why = ctx.unavailable.first().map(|(_, e)| e.clone()).unwrap_or_else(|| "no source is configured".into());
+        eprintln!("error: nothing can act: {why}");
+        return Ok(1);
+    }
+    let results = fetch_all(&ctx.providers).await;
+    let mut owner = None;
+    for (provider, (_, result)) in ctx.providers.iter().zip(&results) {
+        if let Ok(snapshot) = result {
+            if find_target(snapshot, &request.target).is_some() {
+                owner = Some((provider.clone(), snapshot.clone()));
+                break;
+            }
+        }
+    }
+    let Some((provider, snapshot)) = owner else {
+        for (name, r) in &results {
+            if let Err(e) = r {
+                eprintln!("warning: {name} could not be read: {e}");
+            }
+        }
+        eprintln!("error: {}", crate::actions::ActionError::NotFound(request.target.clone()));
+        return Ok(1);
+    };
+    let plan = match provider.plan(&request, &snapshot) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(1);
+        }
+    };
+    eprint!("{}", plan.render_text());
+    if args.dry_run {
+        eprintln!("dry run: nothing was sent");
+        return Ok(0);
+    }
+    let pipeline = pipeline(cli.read_only)?;
+    let confirmed = match (&plan.confirmation(), &args.confirm, args.yes) {
+        (_, Some(name), _) => check_confirmation(&plan, Some(name), args.yes),
+        (Confirmation::YesNo, None, true) => Ok(()),
+        (confirmation, None, false) if std::io::stdin().is_terminal() => {
+            let prompt = match confirmation {
+                Confirmation::YesNo => "proceed? [y/N] ".to_string(),
+                Confirmation::TypeName(n) => format!("type '{n}' to confirm: "),
+            };
+            eprint!("{prompt}");
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            check_confirmation(&plan, Some(line.trim()), false)
+        }
+        _ => check_confirmation(&plan, None, args.yes),
+    };
+    if let Err(e) = confirmed {
+        eprintln!("error: {e}");
+        return Ok(1);
+    }
+    let outcome = pipeline.run(provider.as_ref(), plan).await;
+    match &outcome.result {
+        Ok(detail) => {
+            println!("{}", serde_json::to_string(&json!({"ok": true, "verb": verb, "target": outcome.plan.request.target, "detail": detail}))?);
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            println!("{}", serde_json::to_string(&json!({"ok": false, "verb": verb, "target": outcome.plan.request.target, "error": e}))?);
+            Ok(1)
+        }
+    }
+}
+
+fn audit(json: bool) -> anyhow::Result<i32> {
+    let store = Store::open_default()?;
+    let entries = store.audit_entries()?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&entries)?);
+    } else {
+        for e in entries {
+            println!(
+                "{} {:<10} {:<9} {:<9} {} ({}) {}{}",
+                e.at.format("%Y-%m-%d %H:%M:%S"),
+                e.user,
+                e.verb,
+                format!("{:?}", e.phase).to_lowercase(),
+                e.target_name,
+                e.environment,
+                e.detail,
+                e.reason.map(|r| format!(" · reason: {r}")).unwrap_or_default()
+            );
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,332 @@
+//! Keys to commands: the defaults and the `[keys]` overrides from config. One table serves
+//! key handling, the `?` help and the `:` palette, so they cannot disagree.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::actions::Verb;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Command {
+    Quit,
+    Help,
+    Palette,
+    Filter,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Open,
+    Back,
+    NextScreen,
+    PrevScreen,
+    Refresh,
+    Follow,
+    Act(Verb),
+}
+
+impl Command {
+    /// The name used in `[keys]` and the palette.
+    pub fn name(self) -> &'static str {
+        match self {
+            Command::Quit => "quit",
+            Command::Help => "help",
+            Command::Palette => "palette",
+            Command::Filter => "filter",
+            Command::Up => "up",
+            Command::Down => "down",
+            Command::PageUp => "page_up",
+            Command::PageDown => "page_down",
+            Command::Top => "top",
+            Command::Bottom => "bottom",
+            Command::Open => "open",
+            Command::Back => "back",
+            Command::NextScreen => "next_screen",
+            Command::PrevScreen => "prev_screen",
+            Command::Refresh => "refresh",
+            Command::Follow => "follow",
+            Command::Act(v) => v.as_str(),
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Command::Quit => "quit skydeck",
+            Command::Help => "show the keys of this screen",
+            Command::Palette => "command palette (screens, actions, themes)",
+            Command::Filter => "filter the list",
+            Command::Up => "move up",
+            Command::Down => "move down",
+            Command::PageUp => "page up",
+            Command::PageDown => "page down",
+            Command::Top => "first row",
+            Command::Bottom => "last row",
+            Command::Open => "open detail",
+            Command::Back => "back / close",
+            Command::NextScreen => "next screen",
+            Command::PrevScreen => "previous screen",
+            Command::Refresh => "refresh every source now",
+            Command::Follow => "follow the newest lines",
+            Command::Act(Verb::Approve) => "approve the pending deployment",
+            Command::Act(Verb::Reject) => "reject the pending deployment",
+            Command::Act(Verb::Rerun) => "re-run the workflow run",
+            Command::Act(Verb::Cancel) => "cancel the workflow run",
+            Command::Act(Verb::Dispatch) => "dispatch the workflow again",
+            Command::Act(Verb::Promote) => "promote (swap slot / shift traffic / new task definition)",
+            Command::Act(Verb::Rollback) => "roll back to the previous version",
+            Command::Act(Verb::Restore) => "restore the database to a point in time (new server)",
+            Command::Act(Verb::Snapshot) => "take a backup now",
+            Command::Act(Verb::Rotate) => "rotate the secret",
+            Command::Act(Verb::Scale) => "scale the service",
+        }
+    }
+
+    pub fn all() -> Vec<Command> {
+        let mut all = vec![
+            Command::Quit,
+            Command::Help,
+            Command::Palette,
+            Command::Filter,
+            Command::Up,
+            Command::Down,
+            Command::PageUp,
+            Command::PageDown,
+            Command::Top,
+            Command::Bottom,
+            Command::Open,
+            Command::Back,
+            Command::NextScreen,
+            Command::PrevScreen,
+            Command::Refresh,
+            Command::Follow,
+        ];
+        all.extend(Verb::ALL.into_iter().map(Command::Act));
+        all
+    }
+
+    pub fn from_name(name: &str) -> Option<Command> {
+        Command::all().into_iter().find(|c| c.name() == name)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub code: KeyCode,
+    pub modifiers: KeyModifiers,
+}
+
+impl Key {
+    pub fn new(code: KeyCode, modifiers: KeyModifiers) -> Self {
+        // Shift on a character is already in the character itself.
+        let modifiers = if matches!(code, KeyCode::Char(_)) { modifiers - KeyModifiers::SHIFT } else { modifiers };
+        Key { code, modifiers }
+    }
+    pub fn plain(c: char) -> Self {
+        Key::new(KeyCode::Char(c), KeyModifiers::NONE)
+    }
+    pub fn from_event(e: &KeyEvent) -> Self {
+        Key::new(e.code, e.modifiers)
+    }
+
+    /// Parses `a`, `A`, `ctrl-b`, `alt-x`, `enter`, `esc`, `tab`, `shift-tab`, `space`, `f5`...
+    pub fn parse(s: &str) -> Result<Key, String> {
+        let mut modifiers = KeyModifiers::NONE;
+        let mut rest = s;
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            if let Some(r) = lower.strip_prefix("ctrl-") {
+                modifiers |= KeyModifiers::CONTROL;
+                rest = &rest[rest.len() - r.len()..];
+            } else if let Some(r) = lower.strip_prefix("alt-") {
+                modifiers |= KeyModifiers::ALT;
+                rest = &rest[rest.len() - r.len()..];
+            } else if let Some(r) = lower.strip_prefix("shift-") {
+                modifiers |= KeyModifiers::SHIFT;
+                rest = &rest[rest.len() - r.len()..];
+            } else {
+                break;
+            }
+        }
+        let code = match rest.to_ascii_lowercase().as_str() {
+            "enter" | "return" => KeyCode::Enter,
+            "esc" | "escape" => KeyCode::Esc,
+            "tab" if modifiers.contains(KeyModifiers::SHIFT) => {
+                modifiers -= KeyModifiers::SHIFT;
+                KeyCode::BackTab
+            }
+            "tab" => KeyCode::Tab,
+            "backtab" => KeyCode::BackTab,
+            "space" => KeyCode::Char(' '),
+            "up" => KeyCode::Up,
+            "down" => KeyCode::Down,
+            "left" => KeyCode::Left,
+            "right" => KeyCode::Right,
+            "pgup" | "pageup" => KeyCode::PageUp,
+            "pgdn" | "pagedown" => KeyCode::PageDown,
+            "home" => KeyCode::Home,
+            "end" => KeyCode::End,
+            "backspace" => KeyCode::Backspace,
+            "delete" | "del" => KeyCode::Delete,
+            f if f.len() > 1 && f.starts_with('f') && f[1..].parse::<u8>().is_ok() => {
+                KeyCode::F(f[1..].parse().unwrap_or(1))
+            }
+            _ => {
+                let mut chars = rest.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) => KeyCode::Char(c),
+                    _ => return Err(format!("'{s}' is not a key (examples: a, A, ctrl-b, enter, f5)")),
+                }
+            }
+        };
+        Ok(Key::new(code, modifiers))
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.modifiers.contains(KeyModifiers::CONTROL) {
+            f.write_str("ctrl-")?;
+        }
+        if self.modifiers.contains(KeyModifiers::ALT) {
+            f.write_str("alt-")?;
+        }
+        match self.code {
+            KeyCode::Char(' ') => f.write_str("space"),
+            KeyCode::Char(c) => write!(f, "{c}"),
+            KeyCode::Enter => f.write_str("enter"),
+            KeyCode::Esc => f.write_str("esc"),
+            KeyCode::Tab => f.write_str("tab"),
+            KeyCode::BackTab => f.write_str("shift-tab"),
+            KeyCode::Up => f.write_str("↑"),
+            KeyCode::Down => f.write_str("↓"),
+            KeyCode::PageUp => f.write_str("pgup"),
+            KeyCode::PageDown => f.write_str("pgdn"),
+            KeyCode::Home => f.write_str("home"),
+            KeyCode::End => f.write_str("end"),
+            KeyCode::F(n) => write!(f, "f{n}"),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    bindings: HashMap<Key, Command>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        use Command::*;
+        let c = Key::plain;
+        let k = |code| Key::new(code, KeyModifiers::NONE);
+        let pairs = [
+            (c('q'), Quit),
+            (Key::new(KeyCode::Char('c'), KeyModifiers::CONTROL), Quit),
+            (c('?'), Help),
+            (c(':'), Palette),
+            (c('/'), Filter),
+            (c('k'), Up),
+            (k(KeyCode::Up), Up),
+            (c('j'), Down),
+            (k(KeyCode::Down), Down),
+            (k(KeyCode::PageUp), PageUp),
+            (Key::new(KeyCode::Char('u'), KeyModifiers::CONTROL), PageUp),
+            (k(KeyCode::PageDown), PageDown),
+            (Key::new(KeyCode::Char('d'), KeyModifiers::CONTROL), PageDown),
+            (c('g'), Top),
+            (k(KeyCode::Home), Top),
+            (c('G'), Bottom),
+            (k(KeyCode::End), Bottom),
+            (k(KeyCode::Enter), Open),
+            (k(KeyCode::Esc), Back),
+            (k(KeyCode::Tab), NextScreen),
+            (k(KeyCode::BackTab), PrevScreen),
+            (Key::new(KeyCode::Char('r'), KeyModifiers::CONTROL), Refresh),
+            (c('f'), Follow),
+            (c('a'), Act(Verb::Approve)),
+            (c('x'), Act(Verb::Reject)),
+            (c('R'), Act(Verb::Rerun)),
+            (c('c'), Act(Verb::Cancel)),
+            (c('D'), Act(Verb::Dispatch)),
+            (c('p'), Act(Verb::Promote)),
+            (c('b'), Act(Verb::Rollback)),
+            (c('o'), Act(Verb::Restore)),
+            (c('s'), Act(Verb::Snapshot)),
+            (c('t'), Act(Verb::Rotate)),
+            (c('S'), Act(Verb::Scale)),
+        ];
+        Keymap { bindings: pairs.into_iter().collect() }
+    }
+}
+
+impl Keymap {
+    /// Applies `[keys]` overrides. Each override replaces the command's default keys; a key
+    /// already taken by another command is an error, as is an unknown command or key.
+    pub fn with_overrides(overrides: &BTreeMap<String, String>) -> Result<Keymap, String> {
+        let mut map = Keymap::default();
+        for (name, key) in overrides {
+            let command = Command::from_name(name).ok_or_else(|| {
+                let names: Vec<_> = Command::all().iter().map(|c| c.name()).collect();
+                format!("[keys] unknown command '{name}' (one of: {})", names.join(", "))
+            })?;
+            let key = Key::parse(key).map_err(|e| format!("[keys] {name}: {e}"))?;
+            if let Some(existing) = map.bindings.get(&key).filter(|c| **c != command) {
+                let taken_by_override = overrides.get(existing.name()).is_some();
+                if !taken_by_override {
+                    return Err(format!("[keys] {name} = \"{key}\": '{key}' is already bound to '{}'", existing.name()));
+                }
+            }
+            map.bindings.retain(|_, c| *c != command);
+            map.bindings.insert(key, command);
+        }
+        Ok(map)
+    }
+
+    pub fn command(&self, event: &KeyEvent) -> Option<Command> {
+        self.bindings.get(&Key::from_event(event)).copied()
+    }
+
+    /// The keys bound to a command, for help and hints.
+    pub fn keys_for(&self, command: Command) -> Vec<Key> {
+        let mut keys: Vec<Key> = self.bindings.iter().filter(|(_, c)| **c == command).map(|(k, _)| *k).collect();
+        // Plain keys first, then by name: stable for help and snapshots.
+        keys.sort_by_key(|k| (!k.modifiers.is_empty(), !matches!(k.code, KeyCode::Char(_)), k.to_string()));
+        keys
+    }
+
+    pub fn label(&self, command: Command) -> String {
+        self.keys_for(command).iter().map(|k| k.to_string()).collect::<Vec<_>>().join("/")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_parse_and_print_round_trip() {
+        for s in ["a", "A", "ctrl-b", "alt-x", "enter", "esc", "tab", "shift-tab", "space", "f5", "pgup"] {
+            let key = Key::parse(s).unwrap();
+            assert_eq!(Key::parse(&key.to_string().replace('↑', "up")).unwrap(), key, "{s}");
+        }
+        assert!(Key::parse("hyper-q").is_err());
+    }
+
+    #[test]
+    fn overrides_replace_defaults_and_clashes_are_errors() {
+        let mut o = BTreeMap::new();
+        o.insert("approve".to_string(), "A".to_string());
+        let map = Keymap::with_overrides(&o).unwrap();
+        assert_eq!(map.keys_for(Command::Act(Verb::Approve)), [Key::plain('A')]);
+        o.insert("reject".to_string(), "q".to_string());
+        let err = Keymap::with_overrides(&o).unwrap_err();
+        assert!(err.contains("already bound to 'quit'"), "{err}");
+        let mut o = BTreeMap::new();
+        o.insert("launch".to_string(), "l".to_string());
+        assert!(Keymap::with_overrides(&o).unwrap_err().contains("unknown command"));
+    }
+}

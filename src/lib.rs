@@ -1,0 +1,19 @@
+//! skydeck: a terminal console for on-call engineers.
+//!
+//! Providers -> owned snapshots over channels -> `update` -> pure views; every mutation goes
+//! through the one actions pipeline. See ARCHITECTURE.md.
+
+pub mod actions;
+pub mod analysis;
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod keymap;
+pub mod logging;
+pub mod model;
+pub mod paths;
+pub mod providers;
+pub mod store;
+pub mod theme;
+pub mod views;

@@ -1,0 +1,479 @@
+//! The normalized domain every provider maps into and every view reads from.
+//!
+//! Vendor payloads never leave their provider module: GitHub runs, ECS services, App Service
+//! slots and Cloud Run revisions all become the types below, so screens and the runbook are
+//! written once.
+
+mod thresholds;
+
+pub use thresholds::{Comparison, Level, MetricKind, Threshold, Thresholds};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+pub type Timestamp = DateTime<Utc>;
+
+/// The tier decides how careful an action must be (production asks for the target's name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    Dev,
+    Staging,
+    Prod,
+}
+
+impl Tier {
+    /// Infer a tier from an environment name as teams spell it (`prod`, `production`, `stg`...).
+    pub fn from_name(name: &str) -> Tier {
+        let lower = name.to_ascii_lowercase();
+        if lower.starts_with("prod") || lower == "prd" || lower == "live" {
+            Tier::Prod
+        } else if lower.starts_with("stag") || lower == "stg" || lower == "preprod" {
+            Tier::Staging
+        } else {
+            Tier::Dev
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Environment {
+    pub name: String,
+    pub tier: Tier,
+}
+
+/// Where a piece of data came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Github,
+    Aws,
+    Azure,
+    Gcp,
+    Http,
+}
+
+impl Provider {
+    pub fn label(self) -> &'static str {
+        match self {
+            Provider::Github => "GitHub",
+            Provider::Aws => "AWS",
+            Provider::Azure => "Azure",
+            Provider::Gcp => "GCP",
+            Provider::Http => "HTTP",
+        }
+    }
+}
+
+/// The role a resource plays; the same role maps to a different service on each cloud.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Compute,
+    Database,
+    Cache,
+    Secrets,
+    Storage,
+    Monitoring,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::Compute,
+        Role::Database,
+        Role::Cache,
+        Role::Secrets,
+        Role::Storage,
+        Role::Monitoring,
+    ];
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Compute => "compute",
+            Role::Database => "database",
+            Role::Cache => "cache",
+            Role::Secrets => "secrets",
+            Role::Storage => "storage",
+            Role::Monitoring => "monitoring",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Queued,
+    Waiting,
+    InProgress,
+    Completed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Conclusion {
+    Success,
+    Failure,
+    Cancelled,
+    Skipped,
+    TimedOut,
+    ActionRequired,
+    Neutral,
+}
+
+/// Status and conclusion folded into one level for colouring and sorting.
+pub fn run_level(status: RunStatus, conclusion: Option<Conclusion>) -> Level {
+    match (status, conclusion) {
+        (RunStatus::Completed, Some(Conclusion::Success | Conclusion::Skipped | Conclusion::Neutral)) => Level::Ok,
+        (RunStatus::Completed, Some(Conclusion::Cancelled)) => Level::Unknown,
+        (RunStatus::Completed, _) => Level::Crit,
+        (RunStatus::Waiting, _) => Level::Warn,
+        _ => Level::Unknown,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub number: u32,
+    pub name: String,
+    pub status: RunStatus,
+    pub conclusion: Option<Conclusion>,
+    pub started_at: Option<Timestamp>,
+    pub completed_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: String,
+    pub name: String,
+    pub status: RunStatus,
+    pub conclusion: Option<Conclusion>,
+    pub started_at: Option<Timestamp>,
+    pub completed_at: Option<Timestamp>,
+    pub steps: Vec<Step>,
+}
+
+/// A workflow run. `id` is the action target; `run_id` is GitHub's own number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    pub id: String,
+    pub run_id: u64,
+    pub repo: String,
+    pub workflow: String,
+    pub title: String,
+    pub branch: String,
+    pub sha: String,
+    pub event: String,
+    pub actor: String,
+    pub attempt: u32,
+    pub status: RunStatus,
+    pub conclusion: Option<Conclusion>,
+    pub created_at: Timestamp,
+    pub started_at: Option<Timestamp>,
+    pub updated_at: Timestamp,
+    pub url: String,
+    pub jobs: Vec<Job>,
+}
+
+impl Run {
+    pub fn level(&self) -> Level {
+        run_level(self.status, self.conclusion)
+    }
+    /// Wall time so far (in progress) or in total (completed).
+    pub fn duration(&self, now: Timestamp) -> Option<Duration> {
+        let start = self.started_at?;
+        let end = if self.status == RunStatus::Completed { self.updated_at } else { now };
+        Some(end - start)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeploymentState {
+    Pending,
+    Queued,
+    InProgress,
+    Success,
+    Failure,
+    Error,
+    Inactive,
+}
+
+impl DeploymentState {
+    pub fn level(self) -> Level {
+        match self {
+            DeploymentState::Success | DeploymentState::Inactive => Level::Ok,
+            DeploymentState::Failure | DeploymentState::Error => Level::Crit,
+            DeploymentState::Pending | DeploymentState::Queued | DeploymentState::InProgress => Level::Unknown,
+        }
+    }
+}
+
+/// What runs where: answers "which sha is in production, since when, by whom, from which run".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Deployment {
+    pub id: String,
+    pub environment: String,
+    pub repo: String,
+    pub sha: String,
+    pub git_ref: String,
+    pub state: DeploymentState,
+    pub creator: String,
+    pub created_at: Timestamp,
+    pub run_id: Option<String>,
+    pub description: String,
+}
+
+/// A run held at an environment's protection rule until someone reviews it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Approval {
+    pub id: String,
+    pub run: String,
+    pub repo: String,
+    pub workflow: String,
+    pub environment: String,
+    pub sha: String,
+    pub reviewers: Vec<String>,
+    pub wait_timer_minutes: u32,
+    pub requested_at: Timestamp,
+    pub can_approve: bool,
+}
+
+/// One HTTP health check with its recent history (latency in ms, None = failed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthCheck {
+    pub id: String,
+    pub environment: String,
+    pub name: String,
+    pub url: String,
+    pub level: Level,
+    pub status_code: Option<u16>,
+    pub latency_ms: Option<u32>,
+    pub error: Option<String>,
+    pub checked_at: Timestamp,
+    pub history: Vec<Option<u32>>,
+}
+
+impl HealthCheck {
+    /// Share of successful probes in the history window, in percent.
+    pub fn availability(&self) -> Option<f64> {
+        if self.history.is_empty() {
+            return None;
+        }
+        let ok = self.history.iter().filter(|h| h.is_some()).count();
+        Some(ok as f64 * 100.0 / self.history.len() as f64)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metric {
+    pub environment: String,
+    pub resource: String,
+    pub kind: MetricKind,
+    pub value: f64,
+    pub level: Level,
+    pub history: Vec<f64>,
+}
+
+/// A cloud resource in its role. `versions` lists what it can be promoted to or rolled back to
+/// (slots, revisions, task definition revisions), newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resource {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub role: Role,
+    pub provider: Provider,
+    pub environment: String,
+    pub region: String,
+    pub status: String,
+    pub level: Level,
+    pub current_version: Option<String>,
+    pub versions: Vec<String>,
+    pub details: Vec<(String, String)>,
+}
+
+/// Backup state of one database, with the policy it is judged against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Backup {
+    pub id: String,
+    pub resource: String,
+    pub database: String,
+    pub provider: Provider,
+    pub environment: String,
+    pub last_backup_at: Option<Timestamp>,
+    pub last_status: String,
+    pub retention_days: u32,
+    pub required_retention_days: u32,
+    pub pitr_enabled: bool,
+    pub earliest_restore: Option<Timestamp>,
+    pub latest_restore: Option<Timestamp>,
+    pub geo_redundant: bool,
+}
+
+impl Backup {
+    /// Findings per the daily check: older than 24 h, retention below policy, PITR off.
+    pub fn findings(&self, now: Timestamp) -> Vec<String> {
+        let mut out = Vec::new();
+        match self.last_backup_at {
+            None => out.push("no backup found".to_string()),
+            Some(at) if now - at > Duration::hours(24) => {
+                out.push(format!("last backup {} old (> 24h)", crate::model::human_duration(now - at)))
+            }
+            _ => {}
+        }
+        if self.last_status != "succeeded" && self.last_status != "available" {
+            out.push(format!("last backup {}", self.last_status));
+        }
+        if self.retention_days < self.required_retention_days {
+            out.push(format!(
+                "retention {}d below policy {}d",
+                self.retention_days, self.required_retention_days
+            ));
+        }
+        if !self.pitr_enabled {
+            out.push("point-in-time recovery off".to_string());
+        }
+        out
+    }
+    pub fn level(&self, now: Timestamp) -> Level {
+        if self.findings(now).is_empty() { Level::Ok } else { Level::Crit }
+    }
+}
+
+/// Secret metadata only: the value never enters the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Secret {
+    pub id: String,
+    pub name: String,
+    pub store: String,
+    pub provider: Provider,
+    pub environment: String,
+    pub enabled: bool,
+    pub updated_at: Option<Timestamp>,
+    pub last_rotated: Option<Timestamp>,
+    pub rotation_days: Option<u32>,
+    pub expires_at: Option<Timestamp>,
+    pub versions: u32,
+}
+
+impl Secret {
+    pub fn next_rotation(&self) -> Option<Timestamp> {
+        let base = self.last_rotated.or(self.updated_at)?;
+        Some(base + Duration::days(i64::from(self.rotation_days?)))
+    }
+    pub fn level(&self, now: Timestamp) -> Level {
+        if self.expires_at.is_some_and(|e| e <= now) || self.next_rotation().is_some_and(|n| n <= now) {
+            Level::Crit
+        } else if self.expires_at.is_some_and(|e| e - now < Duration::days(7))
+            || self.next_rotation().is_some_and(|n| n - now < Duration::days(7))
+        {
+            Level::Warn
+        } else {
+            Level::Ok
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl Severity {
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Trace => "TRACE",
+            Severity::Debug => "DEBUG",
+            Severity::Info => "INFO",
+            Severity::Warn => "WARN",
+            Severity::Error => "ERROR",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogLine {
+    pub at: Timestamp,
+    pub source: String,
+    pub severity: Severity,
+    pub text: String,
+}
+
+/// Everything one provider knows at one moment. Each provider fills the parts it owns.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub environments: Vec<Environment>,
+    pub runs: Vec<Run>,
+    pub approvals: Vec<Approval>,
+    pub deployments: Vec<Deployment>,
+    pub resources: Vec<Resource>,
+    pub backups: Vec<Backup>,
+    pub health: Vec<HealthCheck>,
+    pub metrics: Vec<Metric>,
+    pub secrets: Vec<Secret>,
+}
+
+impl Snapshot {
+    pub fn extend(&mut self, other: &Snapshot) {
+        for env in &other.environments {
+            if !self.environments.iter().any(|e| e.name == env.name) {
+                self.environments.push(env.clone());
+            }
+        }
+        self.runs.extend(other.runs.iter().cloned());
+        self.approvals.extend(other.approvals.iter().cloned());
+        self.deployments.extend(other.deployments.iter().cloned());
+        self.resources.extend(other.resources.iter().cloned());
+        self.backups.extend(other.backups.iter().cloned());
+        self.health.extend(other.health.iter().cloned());
+        self.metrics.extend(other.metrics.iter().cloned());
+        self.secrets.extend(other.secrets.iter().cloned());
+    }
+}
+
+/// Freshness of one source, shown in the status bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceState {
+    Loading,
+    Fresh,
+    Stale,
+    Failed,
+}
+
+/// A source's data with when it was fetched and why the last fetch failed, if it did. A failed
+/// refresh keeps the last good data (shown as stale) instead of emptying panels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Source<T> {
+    pub name: String,
+    pub state: SourceState,
+    pub data: T,
+    pub fetched_at: Option<Timestamp>,
+    pub error: Option<String>,
+}
+
+impl<T: Default> Source<T> {
+    pub fn new(name: impl Into<String>) -> Self {
+        Source { name: name.into(), state: SourceState::Loading, data: T::default(), fetched_at: None, error: None }
+    }
+}
+
+/// "3m", "2h", "4d": short ages for tables.
+pub fn human_duration(d: Duration) -> String {
+    let secs = d.num_seconds().max(0);
+    if secs < 60 {
+        format!("{secs}s")
+    } else if secs < 3600 {
+        format!("{}m", secs / 60)
+    } else if secs < 86_400 * 2 {
+        let h = secs / 3600;
+        let m = (secs % 3600) / 60;
+        if m == 0 || h >= 10 { format!("{h}h") } else { format!("{h}h{m:02}m") }
+    } else {
+        format!("{}d", secs / 86_400)
+    }
+}

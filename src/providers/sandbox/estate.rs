@@ -1,0 +1,352 @@
+//! The demo estate as it stands when the sandbox starts: three environments on three clouds,
+//! two repositories, and exactly the trouble a newcomer should find (a waiting approval, a
+//! failing health check, an old backup, an overdue secret).
+
+use chrono::Duration;
+
+use crate::model::*;
+
+/// splitmix64: tiny, fast and deterministic for a given seed.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+    pub fn sha(&mut self) -> String {
+        format!("{:016x}{:016x}{:08x}", self.next_u64(), self.next_u64(), self.next_u64() as u32)
+    }
+}
+
+/// A stateless hash of (seed, index) for values that must not depend on call order.
+pub fn hash(seed: u64, index: u64) -> u64 {
+    Rng::new(seed.wrapping_mul(31).wrapping_add(index)).next_u64()
+}
+
+pub const ENVIRONMENTS: [(&str, Tier); 3] =
+    [("dev", Tier::Dev), ("staging", Tier::Staging), ("production", Tier::Prod)];
+pub const REPOS: [&str; 2] = ["acme/shop-web", "acme/inference-api"];
+pub const ACTORS: [&str; 5] = ["maria", "kenji", "oluwaseun", "dependabot[bot]", "lea"];
+pub const BRANCHES: [&str; 4] = ["main", "feat/checkout-v2", "fix/token-refresh", "renovate/tokio-1.x"];
+
+pub const SUBSCRIPTION: &str = "6d1f0c4e-5a8b-4c2d-9e7f-3a1b2c4d5e6f";
+pub const AWS_ACCOUNT: &str = "123456789012";
+pub const GCP_PROJECT: &str = "acme-shop";
+
+/// The app each cloud hosts in the demo: (app, provider).
+pub const APPS: [(&str, Provider); 3] =
+    [("shop-web", Provider::Azure), ("inference-api", Provider::Aws), ("shop-api", Provider::Gcp)];
+
+pub fn short(env: &str) -> &'static str {
+    match env {
+        "production" => "prod",
+        "staging" => "stg",
+        _ => "dev",
+    }
+}
+
+fn arm(env: &str, provider_path: &str) -> String {
+    format!("/subscriptions/{SUBSCRIPTION}/resourceGroups/shop-{}/providers/{provider_path}", short(env))
+}
+
+fn kv(pairs: &[(&str, String)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+}
+
+pub fn environments() -> Vec<Environment> {
+    ENVIRONMENTS.iter().map(|(n, t)| Environment { name: n.to_string(), tier: *t }).collect()
+}
+
+/// Compute, database, cache, secrets and storage for one environment on all three clouds.
+pub fn resources(env: &str, rng: &mut Rng) -> Vec<Resource> {
+    let s = short(env);
+    let prod = env == "production";
+    let res = |id: String, name: String, kind: &str, role, provider, region: &str| Resource {
+        id,
+        name,
+        kind: kind.to_string(),
+        role,
+        provider,
+        environment: env.to_string(),
+        region: region.to_string(),
+        status: "Running".to_string(),
+        level: Level::Ok,
+        current_version: None,
+        versions: Vec::new(),
+        details: Vec::new(),
+    };
+    let mut out = Vec::new();
+
+    // Azure App Service; production has a staging slot for zero-downtime swaps.
+    let mut app = res(
+        arm(env, &format!("Microsoft.Web/sites/shop-web-{s}")),
+        format!("shop-web-{s}"),
+        "App Service",
+        Role::Compute,
+        Provider::Azure,
+        "westeurope",
+    );
+    let live = format!("shop-web:{}", &rng.sha()[..7]);
+    let next = format!("shop-web:{}", &rng.sha()[..7]);
+    app.current_version = Some(live.clone());
+    app.versions = if prod { vec![next.clone(), live.clone()] } else { vec![live.clone()] };
+    app.details = kv(&[
+        ("host", format!("shop-web-{s}.azurewebsites.net")),
+        ("plan instances", if prod { "3".into() } else { "1".into() }),
+        ("slots", if prod { format!("production={live}, staging={next}") } else { "production".into() }),
+    ]);
+    out.push(app);
+
+    // AWS ECS Fargate service with task definition revisions.
+    let rev = 40 + rng.below(20);
+    let mut ecs = res(
+        format!("arn:aws:ecs:us-east-1:{AWS_ACCOUNT}:service/inference-{s}/inference-api-{s}"),
+        format!("inference-api-{s}"),
+        "ECS service",
+        Role::Compute,
+        Provider::Aws,
+        "us-east-1",
+    );
+    ecs.current_version = Some(format!("inference-api-{s}:{rev}"));
+    ecs.versions = (rev.saturating_sub(3)..=rev + u64::from(prod)).rev().map(|r| format!("inference-api-{s}:{r}")).collect();
+    let desired = if prod { 4 } else { 1 };
+    ecs.details = kv(&[
+        ("desired", desired.to_string()),
+        ("running", desired.to_string()),
+        ("pending", "0".into()),
+        ("rollout", "COMPLETED".into()),
+    ]);
+    out.push(ecs);
+
+    // GCP Cloud Run with revisions and a traffic split.
+    let crev = 10 + rng.below(30);
+    let mut run = res(
+        format!("projects/{GCP_PROJECT}/locations/europe-west1/services/shop-api-{s}"),
+        format!("shop-api-{s}"),
+        "Cloud Run service",
+        Role::Compute,
+        Provider::Gcp,
+        "europe-west1",
+    );
+    run.current_version = Some(format!("shop-api-{s}-{crev:05}"));
+    run.versions = (crev.saturating_sub(2)..=crev + u64::from(prod)).rev().map(|r| format!("shop-api-{s}-{r:05}")).collect();
+    run.details = kv(&[
+        ("traffic", format!("shop-api-{s}-{crev:05}=100%")),
+        ("instances", format!("0..{}", if prod { 10 } else { 3 })),
+    ]);
+    out.push(run);
+
+    // Databases.
+    let mut pg = res(
+        arm(env, &format!("Microsoft.DBforPostgreSQL/flexibleServers/shop-pg-{s}")),
+        format!("shop-pg-{s}"),
+        "PostgreSQL Flexible Server",
+        Role::Database,
+        Provider::Azure,
+        "westeurope",
+    );
+    pg.status = "Ready".into();
+    pg.details = kv(&[("version", "16".into()), ("HA", if prod { "ZoneRedundant".into() } else { "Disabled".into() })]);
+    out.push(pg);
+    let mut rds = res(
+        format!("arn:aws:rds:us-east-1:{AWS_ACCOUNT}:db:inference-db-{s}"),
+        format!("inference-db-{s}"),
+        "RDS instance",
+        Role::Database,
+        Provider::Aws,
+        "us-east-1",
+    );
+    rds.status = "available".into();
+    rds.details = kv(&[("engine", "postgres 16.4".into()), ("Multi-AZ", prod.to_string())]);
+    out.push(rds);
+    let mut sql = res(
+        format!("projects/{GCP_PROJECT}/instances/shop-sql-{s}"),
+        format!("shop-sql-{s}"),
+        "Cloud SQL instance",
+        Role::Database,
+        Provider::Gcp,
+        "europe-west1",
+    );
+    sql.status = "RUNNABLE".into();
+    sql.details = kv(&[
+        ("version", "POSTGRES_16".into()),
+        ("tier", if prod { "db-custom-4-15360".into() } else { "db-g1-small".into() }),
+        ("replica", if prod { format!("shop-sql-{s}-replica") } else { "none".into() }),
+    ]);
+    out.push(sql);
+
+    // Caches, secret stores, storage, monitoring.
+    let cache = [
+        (arm(env, &format!("Microsoft.Cache/redis/shop-redis-{s}")), format!("shop-redis-{s}"), "Azure Cache for Redis", Provider::Azure, "westeurope"),
+        (format!("arn:aws:elasticache:us-east-1:{AWS_ACCOUNT}:replicationgroup:inference-cache-{s}"), format!("inference-cache-{s}"), "ElastiCache", Provider::Aws, "us-east-1"),
+        (format!("projects/{GCP_PROJECT}/locations/europe-west1/instances/shop-memorystore-{s}"), format!("shop-memorystore-{s}"), "Memorystore", Provider::Gcp, "europe-west1"),
+    ];
+    for (id, name, kind, provider, region) in cache {
+        out.push(res(id, name, kind, Role::Cache, provider, region));
+    }
+    let vault = res(
+        arm(env, &format!("Microsoft.KeyVault/vaults/shop-kv-{s}")),
+        format!("shop-kv-{s}"),
+        "Key Vault",
+        Role::Secrets,
+        Provider::Azure,
+        "westeurope",
+    );
+    out.push(vault);
+    out.push(res(
+        format!("arn:aws:secretsmanager:us-east-1:{AWS_ACCOUNT}:secrets/inference/{s}"),
+        format!("inference/{s}"),
+        "Secrets Manager",
+        Role::Secrets,
+        Provider::Aws,
+        "us-east-1",
+    ));
+    out.push(res(
+        format!("projects/{GCP_PROJECT}/secrets?env={s}"),
+        format!("secret-manager ({s})"),
+        "Secret Manager",
+        Role::Secrets,
+        Provider::Gcp,
+        "global",
+    ));
+    out.push(res(
+        arm(env, &format!("Microsoft.Storage/storageAccounts/shopst{s}")),
+        format!("shopst{s}"),
+        "Blob Storage",
+        Role::Storage,
+        Provider::Azure,
+        "westeurope",
+    ));
+    out.push(res(
+        format!("arn:aws:s3:::acme-inference-{s}-backups"),
+        format!("acme-inference-{s}-backups"),
+        "S3 bucket",
+        Role::Storage,
+        Provider::Aws,
+        "us-east-1",
+    ));
+    out.push(res(
+        format!("projects/_/buckets/acme-shop-{s}-media"),
+        format!("acme-shop-{s}-media"),
+        "Cloud Storage bucket",
+        Role::Storage,
+        Provider::Gcp,
+        "europe-west1",
+    ));
+    out.push(res(
+        arm(env, &format!("Microsoft.OperationalInsights/workspaces/shop-logs-{s}")),
+        format!("shop-logs-{s}"),
+        "Log Analytics",
+        Role::Monitoring,
+        Provider::Azure,
+        "westeurope",
+    ));
+    out
+}
+
+/// One backup record per database. The staging RDS backup is 31 h old: a finding.
+pub fn backups(env: &str, resources: &[Resource], now: Timestamp) -> Vec<Backup> {
+    let prod = env == "production";
+    resources
+        .iter()
+        .filter(|r| r.role == Role::Database && r.environment == env)
+        .map(|r| {
+            let stale = r.provider == Provider::Aws && env == "staging";
+            let last = if stale { now - Duration::hours(31) } else { now - Duration::hours(3) - Duration::minutes(17) };
+            let retention = if prod { 35 } else { 7 };
+            Backup {
+                id: r.id.clone(),
+                resource: r.id.clone(),
+                database: r.name.clone(),
+                provider: r.provider,
+                environment: env.to_string(),
+                last_backup_at: Some(last),
+                last_status: "succeeded".into(),
+                retention_days: retention,
+                required_retention_days: retention,
+                pitr_enabled: true,
+                earliest_restore: Some(now - Duration::days(i64::from(retention))),
+                latest_restore: Some(now - Duration::minutes(5)),
+                geo_redundant: prod,
+            }
+        })
+        .collect()
+}
+
+/// Secret metadata in each store. `payment-api-key` in production is overdue for rotation.
+pub fn secrets(env: &str, now: Timestamp, rng: &mut Rng) -> Vec<Secret> {
+    let s = short(env);
+    let mut out = Vec::new();
+    let mut add = |id: String, name: String, store: String, provider, rotation_days: u32, rotated_days_ago: i64| {
+        out.push(Secret {
+            id,
+            name,
+            store,
+            provider,
+            environment: env.to_string(),
+            enabled: true,
+            updated_at: Some(now - Duration::days(rotated_days_ago)),
+            last_rotated: Some(now - Duration::days(rotated_days_ago)),
+            rotation_days: Some(rotation_days),
+            expires_at: None,
+            versions: 1 + (rotated_days_ago as u32 / 30),
+        });
+    };
+    let overdue = env == "production";
+    add(
+        format!("https://shop-kv-{s}.vault.azure.net/secrets/payment-api-key"),
+        "payment-api-key".into(),
+        format!("shop-kv-{s}"),
+        Provider::Azure,
+        90,
+        if overdue { 97 } else { 12 + rng.below(30) as i64 },
+    );
+    add(
+        format!("https://shop-kv-{s}.vault.azure.net/secrets/db-password"),
+        "db-password".into(),
+        format!("shop-kv-{s}"),
+        Provider::Azure,
+        90,
+        20 + rng.below(40) as i64,
+    );
+    add(
+        format!("arn:aws:secretsmanager:us-east-1:{AWS_ACCOUNT}:secret:inference/{s}/openai-key-Ab12Cd"),
+        format!("inference/{s}/openai-key"),
+        "Secrets Manager".into(),
+        Provider::Aws,
+        30,
+        3 + rng.below(20) as i64,
+    );
+    add(
+        format!("projects/{GCP_PROJECT}/secrets/stripe-key-{s}"),
+        format!("stripe-key-{s}"),
+        "Secret Manager".into(),
+        Provider::Gcp,
+        180,
+        30 + rng.below(60) as i64,
+    );
+    add(
+        format!("acme/shop-web/environments/{env}/secrets/AZURE_CLIENT_SECRET_{}", env.to_uppercase()),
+        format!("AZURE_CLIENT_SECRET_{}", env.to_uppercase()),
+        "GitHub Actions".into(),
+        Provider::Github,
+        180,
+        40 + rng.below(60) as i64,
+    );
+    out
+}

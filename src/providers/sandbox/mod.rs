@@ -1,0 +1,882 @@
+//! The demo estate: a simulator behind the same [`Provider`] trait as the real adapters. It
+//! keeps its own in-memory state, moves it forward with its clock (runs progress, probes tick,
+//! logs stream) and performs actions on it. Deterministic given a seed and a clock.
+//!
+//! It never stands in for a real adapter in that adapter's tests.
+
+pub mod estate;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+
+use self::estate::{Rng, hash};
+use super::{BoxFuture, Provider as ProviderTrait, ProviderError};
+use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, Verb, find_target, tier_of, TargetKind};
+use crate::clock::Clock;
+use crate::model::*;
+
+/// How often the sandbox spawns a new workflow run, and how long a probe interval is.
+const RUN_CADENCE: i64 = 45;
+const PROBE_INTERVAL: i64 = 10;
+const LOG_EVERY_MS: i64 = 250;
+
+/// A run with its own schedule; status is derived from the clock.
+#[derive(Debug, Clone)]
+struct SimRun {
+    run: Run,
+    start_at: Timestamp,
+    end_at: Timestamp,
+    outcome: Conclusion,
+    /// Environment whose approval holds this run after its pre-production jobs.
+    gate: Option<String>,
+    jobs: Vec<(String, i64)>,
+}
+
+impl SimRun {
+    fn at(&self, now: Timestamp) -> Run {
+        let mut run = self.run.clone();
+        if run.status == RunStatus::Completed || run.status == RunStatus::Waiting {
+            run.jobs = self.jobs_at(now, run.status == RunStatus::Waiting);
+            return run;
+        }
+        if now < self.start_at {
+            run.status = RunStatus::Queued;
+            run.updated_at = self.run.created_at;
+        } else if now < self.end_at {
+            run.status = RunStatus::InProgress;
+            run.started_at = Some(self.start_at);
+            run.updated_at = now;
+        } else {
+            run.status = RunStatus::Completed;
+            run.conclusion = Some(self.outcome);
+            run.started_at = Some(self.start_at);
+            run.updated_at = self.end_at;
+        }
+        run.jobs = self.jobs_at(now, false);
+        run
+    }
+
+    fn jobs_at(&self, now: Timestamp, waiting: bool) -> Vec<Job> {
+        let mut t = self.start_at;
+        let mut failed = false;
+        let last = self.jobs.len().saturating_sub(1);
+        self.jobs
+            .iter()
+            .enumerate()
+            .map(|(i, (name, secs))| {
+                let start = t;
+                let end = t + Duration::seconds(*secs);
+                t = end;
+                let gated = waiting && i == last;
+                let (status, conclusion) = if failed {
+                    (RunStatus::Completed, Some(Conclusion::Skipped))
+                } else if gated {
+                    (RunStatus::Waiting, None)
+                } else if self.run.status != RunStatus::Completed && now < start {
+                    (RunStatus::Queued, None)
+                } else if self.run.status != RunStatus::Completed && now < end {
+                    (RunStatus::InProgress, None)
+                } else if self.outcome == Conclusion::Failure && name == "test" {
+                    failed = true;
+                    (RunStatus::Completed, Some(Conclusion::Failure))
+                } else if self.run.status == RunStatus::Completed && self.run.conclusion == Some(Conclusion::Cancelled) && now >= start && end > self.run.updated_at {
+                    (RunStatus::Completed, Some(Conclusion::Cancelled))
+                } else {
+                    (RunStatus::Completed, Some(Conclusion::Success))
+                };
+                let steps = ["Set up job", "Checkout", name.as_str(), "Post Checkout", "Complete job"]
+                    .iter()
+                    .enumerate()
+                    .map(|(n, s)| Step {
+                        number: n as u32 + 1,
+                        name: if n == 2 { format!("Run {s}") } else { s.to_string() },
+                        status,
+                        conclusion,
+                        started_at: (status != RunStatus::Queued && !gated).then_some(start + Duration::seconds(*secs * n as i64 / 5)),
+                        completed_at: (status == RunStatus::Completed).then_some(start + Duration::seconds(*secs * (n as i64 + 1) / 5)),
+                    })
+                    .collect();
+                Job {
+                    id: format!("{}/jobs/{}", self.run.id, i + 1),
+                    name: name.clone(),
+                    status,
+                    conclusion,
+                    started_at: (status != RunStatus::Queued && !gated).then_some(start),
+                    completed_at: (status == RunStatus::Completed).then_some(end),
+                    steps,
+                }
+            })
+            .collect()
+    }
+}
+
+struct Sim {
+    seed: u64,
+    start: Timestamp,
+    rng: Rng,
+    runs: Vec<SimRun>,
+    next_run_id: u64,
+    next_spawn: Timestamp,
+    approvals: Vec<Approval>,
+    deployments: Vec<Deployment>,
+    resources: Vec<Resource>,
+    backups: Vec<Backup>,
+    secrets: Vec<Secret>,
+    /// Health check ids (env, app) whose probes currently fail.
+    failing: Vec<(String, String)>,
+    /// (resource id, ready at) for restores in progress.
+    creating: Vec<(String, Timestamp)>,
+}
+
+pub struct Sandbox {
+    sim: Mutex<Sim>,
+    clock: Arc<dyn Clock>,
+    name: String,
+}
+
+impl Sandbox {
+    pub fn new(seed: u64, clock: Arc<dyn Clock>) -> Sandbox {
+        let start = clock.now();
+        Sandbox { sim: Mutex::new(Sim::new(seed, start)), clock, name: "demo".to_string() }
+    }
+
+    fn sim(&self) -> MutexGuard<'_, Sim> {
+        self.sim.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The estate at the clock's current time.
+    pub fn snapshot(&self) -> Snapshot {
+        let now = self.clock.now();
+        let mut sim = self.sim();
+        sim.advance(now);
+        sim.snapshot(now)
+    }
+
+    /// Log lines in `(after, now]`, at most `limit`, newest kept.
+    pub fn logs_between(&self, after: Option<Timestamp>, limit: usize) -> Vec<LogLine> {
+        let now = self.clock.now();
+        let sim = self.sim();
+        sim.logs(after, now, limit)
+    }
+}
+
+impl Sim {
+    fn new(seed: u64, start: Timestamp) -> Sim {
+        let mut rng = Rng::new(seed);
+        let mut resources = Vec::new();
+        let mut backups = Vec::new();
+        let mut secrets = Vec::new();
+        for (env, _) in estate::ENVIRONMENTS {
+            let rs = estate::resources(env, &mut rng);
+            backups.extend(estate::backups(env, &rs, start));
+            secrets.extend(estate::secrets(env, start, &mut rng));
+            resources.extend(rs);
+        }
+        let mut sim = Sim {
+            seed,
+            start,
+            runs: Vec::new(),
+            next_run_id: 9_120_000_000 + rng.below(1_000_000) * 100,
+            next_spawn: start + Duration::seconds(8),
+            rng,
+            approvals: Vec::new(),
+            deployments: Vec::new(),
+            resources,
+            backups,
+            secrets,
+            failing: vec![("staging".into(), "inference-api".into())],
+            creating: Vec::new(),
+        };
+        sim.seed_history();
+        sim
+    }
+
+    fn jobs_for(workflow: &str) -> Vec<(String, i64)> {
+        let jobs: &[(&str, i64)] = if workflow == "Deploy" {
+            &[("build-image", 95), ("deploy-staging", 70), ("smoke-test", 25), ("deploy-production", 80)]
+        } else {
+            &[("lint", 30), ("test", 110), ("security-scan", 45), ("build-image", 90)]
+        };
+        jobs.iter().map(|(n, s)| (n.to_string(), *s)).collect()
+    }
+
+    fn new_run(&mut self, repo: &str, workflow: &str, created: Timestamp, outcome: Conclusion, branch: &str) -> SimRun {
+        self.next_run_id += 1 + self.rng.below(40);
+        let id_num = self.next_run_id;
+        let jobs = Self::jobs_for(workflow);
+        let total: i64 = jobs.iter().map(|(_, s)| s).sum();
+        let start_at = created + Duration::seconds(4 + self.rng.below(10) as i64);
+        let end_at = start_at + Duration::seconds(total);
+        let actor = self.rng.pick(&estate::ACTORS).to_string();
+        let sha = self.rng.sha();
+        let event = if workflow == "Deploy" { "workflow_run" } else if branch == "main" { "push" } else { "pull_request" };
+        let title = match workflow {
+            "Deploy" => format!("Deploy {}", &sha[..7]),
+            _ => format!("{} {}", if branch == "main" { "Merge" } else { "Update" }, branch),
+        };
+        SimRun {
+            run: Run {
+                id: format!("{repo}/actions/runs/{id_num}"),
+                run_id: id_num,
+                repo: repo.to_string(),
+                workflow: workflow.to_string(),
+                title,
+                branch: branch.to_string(),
+                sha,
+                event: event.to_string(),
+                actor,
+                attempt: 1,
+                status: RunStatus::Queued,
+                conclusion: None,
+                created_at: created,
+                started_at: None,
+                updated_at: created,
+                url: format!("https://github.com/{repo}/actions/runs/{id_num}"),
+                jobs: Vec::new(),
+            },
+            start_at,
+            end_at,
+            outcome,
+            gate: None,
+            jobs,
+        }
+    }
+
+    /// Two days of history, then the waiting production deploy and a couple of live runs.
+    fn seed_history(&mut self) {
+        let start = self.start;
+        for i in 0..28 {
+            let repo = estate::REPOS[i % 2];
+            let created = start - Duration::minutes(60 * 48 - i as i64 * 100);
+            let workflow = if i % 3 == 0 { "Deploy" } else { "CI" };
+            let branch = if workflow == "Deploy" { "main" } else { *self.rng.pick(&estate::BRANCHES) };
+            let outcome = if i == 17 || i == 23 { Conclusion::Failure } else { Conclusion::Success };
+            let run = self.new_run(repo, workflow, created, outcome, branch);
+            if workflow == "Deploy" && outcome == Conclusion::Success {
+                for (env, _) in estate::ENVIRONMENTS {
+                    self.record_deployment(&run.run, env, run.end_at);
+                }
+            }
+            self.runs.push(run);
+        }
+        // The production deploy waiting for approval.
+        let created = start - Duration::minutes(14);
+        let mut run = self.new_run("acme/shop-web", "Deploy", created, Conclusion::Success, "main");
+        run.run.status = RunStatus::Waiting;
+        run.run.started_at = Some(run.start_at);
+        run.run.updated_at = created + Duration::minutes(4);
+        run.gate = Some("production".into());
+        for env in ["dev", "staging"] {
+            self.record_deployment(&run.run, env, created + Duration::minutes(3));
+        }
+        self.approvals.push(Approval {
+            id: format!("{}/pending/production", run.run.id),
+            run: run.run.id.clone(),
+            repo: run.run.repo.clone(),
+            workflow: "Deploy".into(),
+            environment: "production".into(),
+            sha: run.run.sha.clone(),
+            reviewers: vec!["acme/release-managers".into(), "maria".into()],
+            wait_timer_minutes: 0,
+            requested_at: created + Duration::minutes(4),
+            can_approve: true,
+        });
+        self.runs.push(run);
+        // Live runs: one in progress, one queued.
+        let r = self.new_run("acme/inference-api", "CI", start - Duration::seconds(95), Conclusion::Success, "fix/token-refresh");
+        self.runs.push(r);
+        let r = self.new_run("acme/shop-web", "CI", start - Duration::seconds(2), Conclusion::Failure, "feat/checkout-v2");
+        self.runs.push(r);
+    }
+
+    fn record_deployment(&mut self, run: &Run, env: &str, at: Timestamp) {
+        for d in self.deployments.iter_mut().filter(|d| d.environment == env && d.repo == run.repo) {
+            if d.state == DeploymentState::Success {
+                d.state = DeploymentState::Inactive;
+            }
+        }
+        let n = self.deployments.len() as u64 + 1;
+        self.deployments.push(Deployment {
+            id: format!("{}/deployments/{}", run.repo, 3_400_000_000 + n),
+            environment: env.to_string(),
+            repo: run.repo.clone(),
+            sha: run.sha.clone(),
+            git_ref: run.branch.clone(),
+            state: DeploymentState::Success,
+            creator: run.actor.clone(),
+            created_at: at,
+            run_id: Some(run.id.clone()),
+            description: format!("{} via {}", &run.sha[..7], run.workflow),
+        });
+    }
+
+    fn advance(&mut self, now: Timestamp) {
+        while self.next_spawn <= now {
+            let at = self.next_spawn;
+            let repo = estate::REPOS[self.rng.below(2) as usize];
+            let branch = *self.rng.pick(&estate::BRANCHES);
+            let outcome = if self.rng.below(5) == 0 { Conclusion::Failure } else { Conclusion::Success };
+            let run = self.new_run(repo, "CI", at, outcome, branch);
+            self.runs.push(run);
+            self.next_spawn = at + Duration::seconds(RUN_CADENCE);
+        }
+        // Approved deploys that finished become production deployments.
+        let finished: Vec<Run> = self
+            .runs
+            .iter()
+            .filter(|r| r.gate.is_some() && r.run.status != RunStatus::Waiting && now >= r.end_at && r.outcome == Conclusion::Success && r.run.conclusion.is_none())
+            .map(|r| r.at(now))
+            .collect();
+        for run in finished {
+            self.record_deployment(&run, "production", run.updated_at);
+            if let Some(sim) = self.runs.iter_mut().find(|r| r.run.id == run.id) {
+                sim.gate = None;
+                sim.run = run;
+            }
+        }
+        let ready: Vec<String> = self.creating.iter().filter(|(_, at)| *at <= now).map(|(id, _)| id.clone()).collect();
+        for id in ready {
+            if let Some(r) = self.resources.iter_mut().find(|r| r.id == id) {
+                r.status = "available".into();
+                r.level = Level::Ok;
+            }
+            self.creating.retain(|(i, _)| *i != id);
+        }
+        // Keep memory bounded in a demo left open for days.
+        if self.runs.len() > 500 {
+            let excess = self.runs.len() - 500;
+            self.runs.drain(..excess);
+        }
+    }
+
+    fn probe(&self, env: &str, app: &str, slot: i64) -> Option<u32> {
+        let failing = self.failing.iter().any(|(e, a)| e == env && a == app);
+        let h = hash(self.seed, (slot as u64).wrapping_mul(7919) ^ hash(env.len() as u64, app.len() as u64));
+        // A failing service answers 503 on most probes; a healthy one on none.
+        if failing && h % 10 < 8 {
+            return None;
+        }
+        let base = match app {
+            "shop-web" => 140,
+            "inference-api" => 420,
+            _ => 90,
+        };
+        Some(base + (h % 90) as u32 + if failing { 2400 } else { 0 })
+    }
+
+    fn health(&self, now: Timestamp) -> Vec<HealthCheck> {
+        let slot_now = now.timestamp().div_euclid(PROBE_INTERVAL);
+        let mut out = Vec::new();
+        for (env, _) in estate::ENVIRONMENTS {
+            for (app, _) in estate::APPS {
+                let history: Vec<Option<u32>> = (slot_now - 29..=slot_now).map(|s| self.probe(env, app, s)).collect();
+                let latest = *history.last().unwrap_or(&None);
+                let thresholds = Thresholds::default();
+                let ok = history.iter().filter(|h| h.is_some()).count() as f64 * 100.0 / history.len() as f64;
+                let level = [
+                    thresholds.level(MetricKind::Availability, ok),
+                    latest.map_or(Level::Crit, |ms| thresholds.level(MetricKind::ResponseTime, f64::from(ms) / 1000.0)),
+                ]
+                .into_iter()
+                .max()
+                .unwrap_or(Level::Unknown);
+                let s = estate::short(env);
+                out.push(HealthCheck {
+                    id: format!("health/{env}/{app}"),
+                    environment: env.to_string(),
+                    name: app.to_string(),
+                    url: format!("https://{app}-{s}.acme.example/api/v1/health"),
+                    level,
+                    status_code: Some(if latest.is_some() { 200 } else { 503 }),
+                    latency_ms: latest,
+                    error: latest.is_none().then(|| "HTTP 503 Service Unavailable: upstream connect error".to_string()),
+                    checked_at: chrono::DateTime::from_timestamp(slot_now * PROBE_INTERVAL, 0).unwrap_or(now),
+                    history,
+                });
+            }
+        }
+        out
+    }
+
+    fn metrics(&self, now: Timestamp) -> Vec<Metric> {
+        let thresholds = Thresholds::default();
+        let slot = now.timestamp().div_euclid(PROBE_INTERVAL);
+        let mut out = Vec::new();
+        for r in self.resources.iter().filter(|r| matches!(r.role, Role::Compute | Role::Database)) {
+            let failing = self.failing.iter().any(|(e, a)| *e == r.environment && r.name.starts_with(a.as_str()));
+            let kinds: &[MetricKind] = if r.role == Role::Compute {
+                &[MetricKind::Cpu, MetricKind::Memory, MetricKind::ErrorRate, MetricKind::ResponseTime]
+            } else {
+                &[MetricKind::Cpu, MetricKind::DbConnections, MetricKind::QueryLatency]
+            };
+            for (k, kind) in kinds.iter().enumerate() {
+                let key = hash(self.seed, r.id.len() as u64 * 131 + k as u64);
+                let base = match kind {
+                    MetricKind::Cpu if r.environment == "production" && r.provider == Provider::Aws => 76.0,
+                    MetricKind::Cpu => 20.0 + (key % 30) as f64,
+                    MetricKind::Memory => 35.0 + (key % 25) as f64,
+                    MetricKind::ErrorRate if failing => 12.0,
+                    MetricKind::ErrorRate => 0.1 + (key % 5) as f64 / 10.0,
+                    MetricKind::ResponseTime if failing => 2.6,
+                    MetricKind::ResponseTime => 0.12 + (key % 20) as f64 / 100.0,
+                    MetricKind::DbConnections => 25.0 + (key % 40) as f64,
+                    MetricKind::QueryLatency => 0.02 + (key % 10) as f64 / 100.0,
+                    MetricKind::Availability => 100.0,
+                };
+                let history: Vec<f64> = (0..30)
+                    .map(|i| {
+                        let wobble = (hash(key, (slot - 29 + i) as u64) % 100) as f64 / 100.0 - 0.5;
+                        (base * (1.0 + wobble * 0.1)).max(0.0)
+                    })
+                    .collect();
+                let value = *history.last().unwrap_or(&base);
+                out.push(Metric {
+                    environment: r.environment.clone(),
+                    resource: r.name.clone(),
+                    kind: *kind,
+                    value,
+                    level: thresholds.level(*kind, value),
+                    history,
+                });
+            }
+        }
+        out
+    }
+
+    fn snapshot(&self, now: Timestamp) -> Snapshot {
+        let mut runs: Vec<Run> = self.runs.iter().map(|r| r.at(now)).collect();
+        runs.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        Snapshot {
+            environments: estate::environments(),
+            runs,
+            approvals: self.approvals.clone(),
+            deployments: self.deployments.iter().rev().cloned().collect(),
+            resources: self.resources.clone(),
+            backups: self.backups.clone(),
+            health: self.health(now),
+            metrics: self.metrics(now),
+            secrets: self.secrets.clone(),
+        }
+    }
+
+    fn log_line(&self, index: i64) -> LogLine {
+        let at = chrono::DateTime::from_timestamp_millis(index * LOG_EVERY_MS).unwrap_or(self.start);
+        let h = hash(self.seed, index as u64);
+        let (env, _) = estate::ENVIRONMENTS[(h % 3) as usize];
+        let (app, _) = estate::APPS[((h >> 8) % 3) as usize];
+        let failing = self.failing.iter().any(|(e, a)| e == env && a == app);
+        let paths = ["/api/v1/items", "/api/v1/cart", "/api/v1/health", "/api/v1/checkout", "/api/v1/predict"];
+        let path = paths[((h >> 16) % paths.len() as u64) as usize];
+        let ms = 5 + (h >> 24) % 300;
+        let (severity, text) = match (h >> 40) % 40 {
+            _ if failing && (h >> 32) % 3 != 0 => (Severity::Error, format!("GET {path} 503 upstream connect error or disconnect/reset before headers ({ms}ms)")),
+            0 => (Severity::Warn, format!("slow query on orders: {}ms (limit 1000ms)", 1000 + ms * 3)),
+            1 => (Severity::Error, format!("POST {path} 500 panicked at 'index out of bounds' request_id={:08x}", h as u32)),
+            2 => (Severity::Debug, format!("cache hit ratio 0.{:02}", h % 100)),
+            3 => (Severity::Warn, "retrying token refresh (attempt 2/5)".to_string()),
+            _ => (Severity::Info, format!("GET {path} 200 {ms}ms")),
+        };
+        LogLine { at, source: format!("{app}-{}", estate::short(env)), severity, text }
+    }
+
+    fn logs(&self, after: Option<Timestamp>, now: Timestamp, limit: usize) -> Vec<LogLine> {
+        let last = now.timestamp_millis().div_euclid(LOG_EVERY_MS);
+        let first = match after {
+            Some(a) => a.timestamp_millis().div_euclid(LOG_EVERY_MS) + 1,
+            None => last - 600,
+        };
+        let first = first.max(last - limit as i64 + 1);
+        (first..=last).map(|i| self.log_line(i)).collect()
+    }
+
+    // ---- actions ---------------------------------------------------------------------------
+
+    fn approve(&mut self, approval_id: &str, approved: bool, now: Timestamp) -> Result<String, ActionError> {
+        let pos = self
+            .approvals
+            .iter()
+            .position(|a| a.id == approval_id)
+            .ok_or_else(|| ActionError::Failed(format!("no pending deployment {approval_id}: it was already reviewed")))?;
+        let approval = self.approvals.remove(pos);
+        let sim = self
+            .runs
+            .iter_mut()
+            .find(|r| r.run.id == approval.run)
+            .ok_or_else(|| ActionError::Failed(format!("run {} vanished", approval.run)))?;
+        if approved {
+            // The gated job starts now and runs to its end.
+            let gated = sim.jobs.last().map(|(_, s)| *s).unwrap_or(60);
+            let before: i64 = sim.jobs.iter().rev().skip(1).map(|(_, s)| s).sum();
+            sim.start_at = now - Duration::seconds(before);
+            sim.end_at = now + Duration::seconds(gated);
+            sim.run.status = RunStatus::InProgress;
+            Ok(format!("approved {} for {}", approval.run, approval.environment))
+        } else {
+            sim.run.status = RunStatus::Completed;
+            sim.run.conclusion = Some(Conclusion::Failure);
+            sim.run.updated_at = now;
+            sim.gate = None;
+            Ok(format!("rejected {} for {}", approval.run, approval.environment))
+        }
+    }
+}
+
+fn not_applicable(verb: Verb, what: &str, why: &str) -> ActionError {
+    ActionError::NotApplicable { verb, what: what.to_string(), why: why.to_string() }
+}
+
+fn call(description: impl Into<String>, call: impl Into<String>) -> PlannedCall {
+    PlannedCall { description: description.into(), call: call.into() }
+}
+
+/// Parses an RFC 3339 restore time and checks it against the PITR window.
+fn restore_time(request: &ActionRequest, backup: &Backup) -> Result<Timestamp, ActionError> {
+    let (Some(earliest), Some(latest)) = (backup.earliest_restore, backup.latest_restore) else {
+        return Err(not_applicable(Verb::Restore, &backup.database, "point-in-time recovery is off"));
+    };
+    let at = match request.params.get("time") {
+        None => latest,
+        Some(t) => chrono::DateTime::parse_from_rfc3339(t)
+            .map_err(|e| ActionError::InvalidInput(format!("--time '{t}': {e} (use RFC 3339, e.g. 2026-02-08T10:00:00Z)")))?
+            .with_timezone(&chrono::Utc),
+    };
+    if at < earliest || at > latest {
+        return Err(ActionError::InvalidInput(format!(
+            "restore time {} is outside the PITR window {} .. {}",
+            at.to_rfc3339(),
+            earliest.to_rfc3339(),
+            latest.to_rfc3339()
+        )));
+    }
+    Ok(at)
+}
+
+impl ProviderTrait for Sandbox {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn refresh_interval(&self) -> StdDuration {
+        StdDuration::from_secs(2)
+    }
+
+    fn fetch(&self) -> BoxFuture<'_, Result<Snapshot, ProviderError>> {
+        Box::pin(async move { Ok(self.snapshot()) })
+    }
+
+    fn fetch_logs(&self, after: Option<Timestamp>) -> BoxFuture<'_, Result<Vec<LogLine>, ProviderError>> {
+        Box::pin(async move { Ok(self.logs_between(after, 5_000)) })
+    }
+
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        let target = find_target(snapshot, &request.target).ok_or_else(|| ActionError::NotFound(request.target.clone()))?;
+        let verb = request.verb;
+        let note = "demo sandbox: the equivalent real call is shown; nothing outside skydeck is touched";
+        let mut plan = Plan {
+            request: request.clone(),
+            source: self.name.clone(),
+            target_name: target.name.clone(),
+            environment: target.environment.clone(),
+            tier: tier_of(snapshot, &target.environment),
+            risk: Risk::Low,
+            summary: String::new(),
+            calls: Vec::new(),
+            verification: String::new(),
+        };
+        plan.request.target = target.id.clone();
+        let api = "https://api.github.com";
+        match (target.kind, verb) {
+            (TargetKind::Run, Verb::Approve | Verb::Reject) => {
+                let approval = snapshot
+                    .approvals
+                    .iter()
+                    .find(|a| a.run == target.id)
+                    .ok_or_else(|| not_applicable(verb, &target.name, "the run is not waiting for a review"))?;
+                let mut req = request.clone();
+                req.target = approval.id.clone();
+                return self.plan(&req, snapshot);
+            }
+            (TargetKind::Approval, Verb::Approve | Verb::Reject) => {
+                let a = snapshot.approvals.iter().find(|a| a.id == target.id).ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
+                let state = if verb == Verb::Approve { "approved" } else { "rejected" };
+                plan.risk = if plan.tier == Tier::Prod { Risk::High } else { Risk::Low };
+                plan.summary = format!("{state} deployment of {} ({}) to {}. {note}", a.repo, &a.sha[..7], a.environment);
+                let run_num = a.run.rsplit('/').next().unwrap_or_default();
+                plan.calls.push(call(
+                    format!("review the pending deployment of run {run_num}"),
+                    format!(
+                        "POST {api}/repos/{}/actions/runs/{run_num}/pending_deployments {{\"environment_ids\":[…{}],\"state\":\"{state}\",\"comment\":{:?}}}",
+                        a.repo,
+                        a.environment,
+                        request.reason.clone().unwrap_or_default()
+                    ),
+                ));
+                plan.verification = format!("re-read run {run_num}: no longer waiting for {}", a.environment);
+            }
+            (TargetKind::Run, Verb::Rerun | Verb::Cancel | Verb::Dispatch) => {
+                let run = snapshot.runs.iter().find(|r| r.id == target.id).ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
+                match verb {
+                    Verb::Rerun if run.status != RunStatus::Completed => {
+                        return Err(not_applicable(verb, &target.name, "the run has not finished; cancel it first"));
+                    }
+                    Verb::Cancel if run.status == RunStatus::Completed => {
+                        return Err(not_applicable(verb, &target.name, "the run has already finished"));
+                    }
+                    _ => {}
+                }
+                let failed_only = request.params.get("failed").is_some_and(|v| v == "true");
+                let endpoint = match verb {
+                    Verb::Rerun if failed_only => format!("POST {api}/repos/{}/actions/runs/{}/rerun-failed-jobs", run.repo, run.run_id),
+                    Verb::Rerun => format!("POST {api}/repos/{}/actions/runs/{}/rerun", run.repo, run.run_id),
+                    Verb::Cancel => format!("POST {api}/repos/{}/actions/runs/{}/cancel", run.repo, run.run_id),
+                    _ => format!(
+                        "POST {api}/repos/{}/actions/workflows/{}.yml/dispatches {{\"ref\":\"{}\"}}",
+                        run.repo,
+                        run.workflow.to_lowercase(),
+                        request.params.get("ref").cloned().unwrap_or_else(|| run.branch.clone())
+                    ),
+                };
+                plan.summary = format!("{verb} {} of {} on {}. {note}", run.workflow, run.repo, run.branch);
+                plan.calls.push(call(format!("{verb} workflow run {}", run.run_id), endpoint));
+                plan.verification = "re-read the run list and find the run in its new state".into();
+            }
+            (TargetKind::Resource, Verb::Promote | Verb::Rollback) => {
+                let r = snapshot.resources.iter().find(|r| r.id == target.id).ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
+                if r.role != Role::Compute || r.versions.len() < 2 {
+                    return Err(not_applicable(verb, &r.name, "it has no other slot, revision or task definition to move to"));
+                }
+                let current = r.current_version.clone().unwrap_or_default();
+                let pos = r.versions.iter().position(|v| *v == current).unwrap_or(0);
+                let to = match (request.params.get("to"), verb) {
+                    (Some(to), _) if r.versions.contains(to) => to.clone(),
+                    (Some(to), _) => return Err(ActionError::InvalidInput(format!("'{to}' is not one of {}", r.versions.join(", ")))),
+                    (None, Verb::Promote) if pos == 0 => return Err(not_applicable(verb, &r.name, "it already runs the newest version")),
+                    (None, Verb::Promote) => r.versions[pos - 1].clone(),
+                    (None, _) if pos + 1 >= r.versions.len() => return Err(not_applicable(verb, &r.name, "there is no earlier version")),
+                    (None, _) => r.versions[pos + 1].clone(),
+                };
+                plan.risk = if plan.tier == Tier::Prod { Risk::High } else { Risk::Low };
+                plan.summary = format!("{verb} {}: {current} -> {to}. {note}", r.name);
+                let (desc, endpoint) = match r.provider {
+                    Provider::Azure => (
+                        "swap the staging slot with production".to_string(),
+                        format!("POST https://management.azure.com{}/slots/staging/slotsswap?api-version=2024-11-01 {{\"targetSlot\":\"production\"}}", r.id),
+                    ),
+                    Provider::Aws => (
+                        format!("point the service at task definition {to}"),
+                        format!("ecs:UpdateService cluster={} service={} taskDefinition={to}", r.id.split('/').nth(1).unwrap_or_default(), r.name),
+                    ),
+                    _ => (
+                        format!("send 100% of traffic to revision {to}"),
+                        format!("PATCH https://run.googleapis.com/v2/{}?updateMask=traffic {{\"traffic\":[{{\"revision\":\"{to}\",\"percent\":100,\"type\":\"TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION\"}}]}}", r.id),
+                    ),
+                };
+                plan.calls.push(call(desc, endpoint));
+                plan.calls.push(call("wait for the rollout to finish", "poll the operation until done"));
+                plan.verification = format!("re-read {}: serving {to}; then its health check", r.name);
+                plan.request.params.insert("to".into(), to);
+            }
+            (TargetKind::Resource, Verb::Scale) => {
+                let r = snapshot.resources.iter().find(|r| r.id == target.id).ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
+                if r.role != Role::Compute {
+                    return Err(not_applicable(verb, &r.name, "only compute resources scale"));
+                }
+                let count: u32 = request
+                    .params
+                    .get("count")
+                    .ok_or_else(|| ActionError::MissingInput("--count N (instances, 0 to 10)".into()))?
+                    .parse()
+                    .map_err(|_| ActionError::InvalidInput("--count must be a whole number".into()))?;
+                if count > 10 {
+                    return Err(ActionError::InvalidInput(format!("--count {count}: at most 10 instances per service")));
+                }
+                plan.risk = if count == 0 && plan.tier == Tier::Prod { Risk::Critical } else { Risk::Low };
+                plan.summary = format!("scale {} to {count} instances. {note}", r.name);
+                plan.calls.push(call(format!("set the desired count to {count}"), format!("scale {} desiredCount={count}", r.id)));
+                plan.verification = format!("re-read {}: desired = {count}", r.name);
+            }
+            (TargetKind::Resource | TargetKind::Backup, Verb::Restore | Verb::Snapshot) => {
+                let b = snapshot
+                    .backups
+                    .iter()
+                    .find(|b| b.id == target.id || b.resource == target.id)
+                    .ok_or_else(|| not_applicable(verb, &target.name, "it is not a database with backups"))?;
+                if verb == Verb::Snapshot {
+                    plan.summary = format!("take an on-demand backup of {}. {note}", b.database);
+                    plan.calls.push(call("create a manual snapshot", format!("snapshot {}", b.resource)));
+                    plan.verification = format!("re-read {}: latest backup younger than a minute", b.database);
+                } else {
+                    let at = restore_time(request, b)?;
+                    let new_name = request
+                        .params
+                        .get("name")
+                        .cloned()
+                        .unwrap_or_else(|| format!("{}-restored-{}", b.database, at.format("%Y%m%d%H%M")));
+                    plan.risk = Risk::High;
+                    plan.summary = format!(
+                        "restore {} as it was at {} into a NEW server {new_name}; the original is not touched. {note}",
+                        b.database,
+                        at.to_rfc3339()
+                    );
+                    plan.calls.push(call(
+                        format!("point-in-time restore into {new_name}"),
+                        format!("restore --source {} --name {new_name} --restore-time {}", b.resource, at.to_rfc3339()),
+                    ));
+                    plan.calls.push(call("wait until the new server is available", "poll until state = available"));
+                    plan.verification = format!("{new_name} exists, is available, and names {} as its source", b.database);
+                    plan.request.params.insert("time".into(), at.to_rfc3339());
+                    plan.request.params.insert("name".into(), new_name);
+                }
+            }
+            (TargetKind::Secret, Verb::Rotate) => {
+                let s = snapshot.secrets.iter().find(|s| s.id == target.id).ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
+                plan.risk = if plan.tier == Tier::Prod { Risk::High } else { Risk::Low };
+                plan.summary = format!("rotate {} in {}: a new version is generated and stored; the value is never shown. {note}", s.name, s.store);
+                plan.calls.push(call("generate a new value and store it as a new version", format!("add version to {}", s.id)));
+                plan.calls.push(call("disable the previous version after the new one is stored", format!("disable previous version of {}", s.name)));
+                plan.verification = format!("{} has one more version, rotated just now", s.name);
+            }
+            (kind, verb) => {
+                return Err(not_applicable(verb, &target.name, &format!("not an action for a {kind:?}").to_lowercase()));
+            }
+        }
+        Ok(plan)
+    }
+
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        Box::pin(async move {
+            let now = self.clock.now();
+            let mut sim = self.sim();
+            sim.advance(now);
+            let req = &plan.request;
+            let id = req.target.as_str();
+            match req.verb {
+                Verb::Approve | Verb::Reject => sim.approve(id, req.verb == Verb::Approve, now),
+                Verb::Rerun | Verb::Dispatch => {
+                    let old = sim.runs.iter().find(|r| r.run.id == id).map(|r| r.at(now)).ok_or_else(|| ActionError::NotFound(id.to_string()))?;
+                    let branch = req.params.get("ref").cloned().unwrap_or(old.branch.clone());
+                    let mut run = sim.new_run(&old.repo, &old.workflow, now, Conclusion::Success, &branch);
+                    if req.verb == Verb::Rerun {
+                        // A re-run keeps its id and counts attempts.
+                        run.run.id = old.id.clone();
+                        run.run.run_id = old.run_id;
+                        run.run.url = old.url.clone();
+                        run.run.sha = old.sha.clone();
+                        run.run.attempt = old.attempt + 1;
+                        sim.runs.retain(|r| r.run.id != old.id);
+                    }
+                    let new_id = run.run.id.clone();
+                    sim.runs.push(run);
+                    Ok(format!("queued {new_id}"))
+                }
+                Verb::Cancel => {
+                    let r = sim.runs.iter_mut().find(|r| r.run.id == id).ok_or_else(|| ActionError::NotFound(id.to_string()))?;
+                    r.run.status = RunStatus::Completed;
+                    r.run.conclusion = Some(Conclusion::Cancelled);
+                    r.run.started_at = Some(r.start_at.min(now));
+                    r.run.updated_at = now;
+                    sim.approvals.retain(|a| a.run != id);
+                    Ok(format!("cancelled {id}"))
+                }
+                Verb::Promote | Verb::Rollback => {
+                    let to = req.params.get("to").cloned().unwrap_or_default();
+                    let r = sim.resources.iter_mut().find(|r| r.id == id).ok_or_else(|| ActionError::NotFound(id.to_string()))?;
+                    let from = r.current_version.replace(to.clone()).unwrap_or_default();
+                    Ok(format!("{} now serves {to} (was {from})", r.name))
+                }
+                Verb::Scale => {
+                    let count = req.params.get("count").cloned().unwrap_or_default();
+                    let r = sim.resources.iter_mut().find(|r| r.id == id).ok_or_else(|| ActionError::NotFound(id.to_string()))?;
+                    for (k, v) in r.details.iter_mut() {
+                        if k == "desired" || k == "plan instances" {
+                            *v = count.clone();
+                        }
+                    }
+                    if !r.details.iter().any(|(k, _)| k == "desired" || k == "plan instances") {
+                        r.details.push(("desired".into(), count.clone()));
+                    }
+                    Ok(format!("{} desired count set to {count}", r.name))
+                }
+                Verb::Snapshot => {
+                    let b = sim.backups.iter_mut().find(|b| b.id == id || b.resource == id).ok_or_else(|| ActionError::NotFound(id.to_string()))?;
+                    b.last_backup_at = Some(now);
+                    b.last_status = "succeeded".into();
+                    Ok(format!("backup of {} taken at {}", b.database, now.to_rfc3339()))
+                }
+                Verb::Restore => {
+                    let name = req.params.get("name").cloned().unwrap_or_default();
+                    let source = sim.resources.iter().find(|r| r.id == id).cloned().ok_or_else(|| ActionError::NotFound(id.to_string()))?;
+                    let mut restored = source.clone();
+                    // Every provider's id ends in the resource's name: swap in the new one.
+                    restored.id = source.id.replace(&source.name, &name);
+                    restored.name = name.clone();
+                    restored.status = "creating".into();
+                    restored.level = Level::Unknown;
+                    restored.details.push(("restored from".into(), format!("{} at {}", source.name, req.params.get("time").cloned().unwrap_or_default())));
+                    let ready = now + Duration::seconds(20);
+                    sim.creating.push((restored.id.clone(), ready));
+                    sim.resources.push(restored);
+                    Ok(format!("restore of {} into {name} started", source.name))
+                }
+                Verb::Rotate => {
+                    let s = sim.secrets.iter_mut().find(|s| s.id == id).ok_or_else(|| ActionError::NotFound(id.to_string()))?;
+                    s.versions += 1;
+                    s.last_rotated = Some(now);
+                    s.updated_at = Some(now);
+                    Ok(format!("{} rotated: version {} is current", s.name, s.versions))
+                }
+            }
+        })
+    }
+
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        Box::pin(async move {
+            let snapshot = self.snapshot();
+            let req = &plan.request;
+            let id = req.target.as_str();
+            let fail = |why: String| Err(ActionError::VerifyFailed(why));
+            match req.verb {
+                Verb::Approve | Verb::Reject => {
+                    if snapshot.approvals.iter().any(|a| a.id == id) {
+                        return fail(format!("{id} is still pending"));
+                    }
+                    Ok("no longer waiting".into())
+                }
+                Verb::Cancel => match snapshot.runs.iter().find(|r| r.id == id) {
+                    Some(r) if r.conclusion == Some(Conclusion::Cancelled) => Ok("run is cancelled".into()),
+                    _ => fail("run is not cancelled".into()),
+                },
+                Verb::Rerun | Verb::Dispatch => Ok(format!("{} runs listed", snapshot.runs.len())),
+                Verb::Promote | Verb::Rollback => {
+                    let to = req.params.get("to").cloned().unwrap_or_default();
+                    match snapshot.resources.iter().find(|r| r.id == id) {
+                        Some(r) if r.current_version.as_deref() == Some(to.as_str()) => Ok(format!("{} serves {to}", r.name)),
+                        _ => fail(format!("not serving {to}")),
+                    }
+                }
+                Verb::Scale => Ok("desired count updated".into()),
+                Verb::Snapshot => match snapshot.backups.iter().find(|b| b.id == id || b.resource == id) {
+                    Some(b) if b.last_backup_at.is_some_and(|at| self.clock.now() - at < Duration::minutes(1)) => Ok("fresh backup present".into()),
+                    _ => fail("no fresh backup".into()),
+                },
+                Verb::Restore => {
+                    let name = req.params.get("name").cloned().unwrap_or_default();
+                    if snapshot.resources.iter().any(|r| r.name == name) {
+                        Ok(format!("{name} is being created"))
+                    } else {
+                        fail(format!("{name} not found"))
+                    }
+                }
+                Verb::Rotate => match snapshot.secrets.iter().find(|s| s.id == id) {
+                    Some(s) if s.level(self.clock.now()) == Level::Ok => Ok("rotation is current".into()),
+                    _ => fail("secret still overdue".into()),
+                },
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,159 @@
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+
+use super::*;
+use crate::clock::ManualClock;
+
+fn sandbox() -> (Sandbox, ManualClock) {
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).unwrap());
+    (Sandbox::new(7, Arc::new(clock.clone())), clock)
+}
+
+#[test]
+fn same_seed_and_clock_give_the_same_estate() {
+    let (a, _) = sandbox();
+    let (b, _) = sandbox();
+    assert_eq!(a.snapshot(), b.snapshot());
+}
+
+#[test]
+fn the_demo_has_the_trouble_a_newcomer_should_find() {
+    let (sb, clock) = sandbox();
+    let s = sb.snapshot();
+    let now = clock.now();
+    let names: Vec<_> = s.environments.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["dev", "staging", "production"]);
+    assert_eq!(s.approvals.len(), 1);
+    assert_eq!(s.approvals[0].environment, "production");
+    let waiting: Vec<_> = s.runs.iter().filter(|r| r.status == RunStatus::Waiting).collect();
+    assert_eq!(waiting.len(), 1);
+    let failing: Vec<_> = s.health.iter().filter(|h| h.level == Level::Crit).collect();
+    assert_eq!(failing.len(), 1, "{failing:?}");
+    assert_eq!((failing[0].environment.as_str(), failing[0].name.as_str()), ("staging", "inference-api"));
+    let old: Vec<_> = s.backups.iter().filter(|b| !b.findings(now).is_empty()).collect();
+    assert_eq!(old.len(), 1);
+    assert!(old[0].findings(now)[0].contains("> 24h"));
+    let overdue: Vec<_> = s.secrets.iter().filter(|x| x.level(now) == Level::Crit).collect();
+    assert_eq!(overdue.len(), 1);
+    assert_eq!(overdue[0].name, "payment-api-key");
+    // Every cloud and role the domain names is present.
+    for kind in ["App Service", "ECS service", "Cloud Run service", "PostgreSQL Flexible Server", "RDS instance", "Cloud SQL instance"] {
+        assert!(s.resources.iter().any(|r| r.kind == kind), "{kind}");
+    }
+    for p in [Provider::Azure, Provider::Aws, Provider::Gcp] {
+        assert!(s.secrets.iter().any(|x| x.provider == p));
+    }
+    let ids: std::collections::HashSet<_> = s.resources.iter().map(|r| &r.id).collect();
+    assert_eq!(ids.len(), s.resources.len(), "resource ids are unique");
+}
+
+#[test]
+fn runs_progress_while_you_watch() {
+    let (sb, clock) = sandbox();
+    let first = sb.snapshot();
+    let queued = first.runs.iter().find(|r| r.status == RunStatus::Queued).expect("a queued run").id.clone();
+    clock.advance(Duration::seconds(20));
+    let s = sb.snapshot();
+    assert_eq!(s.runs.iter().find(|r| r.id == queued).unwrap().status, RunStatus::InProgress);
+    clock.advance(Duration::minutes(10));
+    let s = sb.snapshot();
+    let r = s.runs.iter().find(|r| r.id == queued).unwrap();
+    assert_eq!(r.status, RunStatus::Completed);
+    assert_eq!(r.conclusion, Some(Conclusion::Failure));
+    assert!(r.jobs.iter().any(|j| j.conclusion == Some(Conclusion::Failure) && j.name == "test"));
+    assert!(s.runs.len() > first.runs.len(), "new runs are spawned");
+}
+
+#[test]
+fn logs_stream_and_resume_from_a_cursor() {
+    let (sb, clock) = sandbox();
+    let first = sb.logs_between(None, 10_000);
+    assert!(first.len() > 100);
+    let cursor = first.last().unwrap().at;
+    clock.advance(Duration::seconds(2));
+    let next = sb.logs_between(Some(cursor), 10_000);
+    assert_eq!(next.len(), 8, "four lines a second");
+    assert!(next.iter().all(|l| l.at > cursor));
+}
+
+async fn act(sb: &Sandbox, verb: Verb, target: &str, params: &[(&str, &str)]) -> Result<Plan, ActionError> {
+    let mut req = ActionRequest::new(verb, target);
+    for (k, v) in params {
+        req.params.insert(k.to_string(), v.to_string());
+    }
+    let plan = sb.plan(&req, &sb.snapshot())?;
+    sb.execute(&plan).await?;
+    sb.verify(&plan).await?;
+    Ok(plan)
+}
+
+#[tokio::test]
+async fn approving_deploys_to_production() {
+    let (sb, clock) = sandbox();
+    let s = sb.snapshot();
+    let approval = s.approvals[0].clone();
+    let plan = act(&sb, Verb::Approve, &approval.id, &[]).await.unwrap();
+    assert_eq!(plan.tier, Tier::Prod);
+    assert!(plan.calls[0].call.contains("pending_deployments"));
+    let s = sb.snapshot();
+    assert!(s.approvals.is_empty());
+    assert_eq!(s.runs.iter().find(|r| r.id == approval.run).unwrap().status, RunStatus::InProgress);
+    clock.advance(Duration::minutes(3));
+    let s = sb.snapshot();
+    let run = s.runs.iter().find(|r| r.id == approval.run).unwrap();
+    assert_eq!(run.conclusion, Some(Conclusion::Success));
+    let prod = s.deployments.iter().find(|d| d.environment == "production" && d.state == DeploymentState::Success).unwrap();
+    assert_eq!(prod.sha, approval.sha);
+}
+
+#[tokio::test]
+async fn promote_rollback_restore_rotate_change_state() {
+    let (sb, clock) = sandbox();
+    let s = sb.snapshot();
+    let app = s.resources.iter().find(|r| r.kind == "App Service" && r.environment == "production").unwrap().clone();
+    let plan = act(&sb, Verb::Promote, &app.id, &[]).await.unwrap();
+    assert_eq!(plan.request.params["to"], app.versions[0]);
+    let after = sb.snapshot();
+    assert_eq!(after.resources.iter().find(|r| r.id == app.id).unwrap().current_version.as_ref(), Some(&app.versions[0]));
+    act(&sb, Verb::Rollback, &app.id, &[]).await.unwrap();
+    assert_eq!(sb.snapshot().resources.iter().find(|r| r.id == app.id).unwrap().current_version, app.current_version);
+
+    let db = s.backups.iter().find(|b| b.environment == "staging" && b.provider == Provider::Aws).unwrap().clone();
+    let bad = act(&sb, Verb::Restore, &db.id, &[("time", "2020-01-01T00:00:00Z")]).await.unwrap_err();
+    assert!(bad.to_string().contains("outside the PITR window"), "{bad}");
+    let plan = act(&sb, Verb::Restore, &db.id, &[("name", "inference-db-stg-restored")]).await.unwrap();
+    assert!(plan.summary.contains("NEW server"));
+    clock.advance(Duration::seconds(30));
+    let restored = sb.snapshot().resources.into_iter().find(|r| r.name == "inference-db-stg-restored").unwrap();
+    assert_eq!(restored.status, "available");
+    assert!(restored.id.starts_with("arn:aws:rds:"));
+
+    act(&sb, Verb::Snapshot, &db.id, &[]).await.unwrap();
+    assert!(sb.snapshot().backups.iter().find(|b| b.id == db.id).unwrap().findings(clock.now()).is_empty());
+
+    let secret = s.secrets.iter().find(|x| x.name == "payment-api-key" && x.environment == "production").unwrap();
+    act(&sb, Verb::Rotate, &secret.id, &[]).await.unwrap();
+    let rotated = sb.snapshot().secrets.into_iter().find(|x| x.id == secret.id).unwrap();
+    assert_eq!(rotated.versions, secret.versions + 1);
+    assert_eq!(rotated.level(clock.now()), Level::Ok);
+}
+
+#[tokio::test]
+async fn verbs_that_do_not_fit_are_refused_clearly() {
+    let (sb, _) = sandbox();
+    let s = sb.snapshot();
+    let secret = &s.secrets[0];
+    let err = act(&sb, Verb::Scale, &secret.id, &[]).await.unwrap_err();
+    assert!(matches!(err, ActionError::NotApplicable { .. }), "{err}");
+    let err = act(&sb, Verb::Approve, "no-such-id", &[]).await.unwrap_err();
+    assert_eq!(err, ActionError::NotFound("no-such-id".into()));
+    let ecs = s.resources.iter().find(|r| r.kind == "ECS service").unwrap();
+    let err = act(&sb, Verb::Scale, &ecs.id, &[("count", "50")]).await.unwrap_err();
+    assert!(err.to_string().contains("at most 10"));
+    let done = s.runs.iter().find(|r| r.status == RunStatus::Completed).unwrap();
+    assert!(act(&sb, Verb::Cancel, &done.id, &[]).await.is_err());
+    act(&sb, Verb::Rerun, &done.id, &[]).await.unwrap();
+    let rerun = sb.snapshot().runs.into_iter().find(|r| r.id == done.id).unwrap();
+    assert_eq!(rerun.attempt, done.attempt + 1);
+}

@@ -1,0 +1,215 @@
+//! SQLite store in the XDG data dir (WAL): the audit log now; runbook progress, incidents and
+//! the HTTP cache later. Writes of "started" entries are synchronous so an action is never
+//! sent without a durable record of it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the store at {path}: {source}")]
+    Open { path: PathBuf, source: rusqlite::Error },
+    #[error("cannot create {path}: {source}")]
+    CreateDir { path: PathBuf, source: std::io::Error },
+    #[error("store error: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditPhase {
+    Started,
+    Finished,
+    Failed,
+    Refused,
+}
+
+impl AuditPhase {
+    fn as_str(self) -> &'static str {
+        match self {
+            AuditPhase::Started => "started",
+            AuditPhase::Finished => "finished",
+            AuditPhase::Failed => "failed",
+            AuditPhase::Refused => "refused",
+        }
+    }
+    fn parse(s: &str) -> AuditPhase {
+        match s {
+            "started" => AuditPhase::Started,
+            "finished" => AuditPhase::Finished,
+            "refused" => AuditPhase::Refused,
+            _ => AuditPhase::Failed,
+        }
+    }
+}
+
+/// One line of the audit log. Never holds a secret value: providers put only ids and
+/// outcomes in `detail`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    /// The `seq` of the "started" entry this one closes.
+    pub action_id: Option<i64>,
+    pub at: DateTime<Utc>,
+    pub user: String,
+    pub verb: String,
+    pub target: String,
+    pub target_name: String,
+    pub environment: String,
+    pub source: String,
+    pub phase: AuditPhase,
+    pub reason: Option<String>,
+    pub detail: String,
+}
+
+pub struct Store {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) `skydeck.db` in `dir`.
+    pub fn open_in(dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir { path: dir.to_path_buf(), source })?;
+        let path = dir.join("skydeck.db");
+        let conn = Connection::open(&path).map_err(|source| StoreError::Open { path: path.clone(), source })?;
+        Self::init(conn, path)
+    }
+
+    /// The default store under the XDG data dir.
+    pub fn open_default() -> Result<Store, StoreError> {
+        Self::open_in(&crate::paths::data_dir())
+    }
+
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        Self::init(Connection::open_in_memory()?, PathBuf::from(":memory:"))
+    }
+
+    fn init(conn: Connection, path: PathBuf) -> Result<Store, StoreError> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS audit (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                action_id INTEGER,
+                at TEXT NOT NULL,
+                user TEXT NOT NULL,
+                verb TEXT NOT NULL,
+                target TEXT NOT NULL,
+                target_name TEXT NOT NULL,
+                environment TEXT NOT NULL,
+                source TEXT NOT NULL,
+                phase TEXT NOT NULL,
+                reason TEXT,
+                detail TEXT NOT NULL
+            );",
+        )?;
+        Ok(Store { conn: Mutex::new(conn), path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves the connection usable; keep going.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Appends an entry and returns its sequence number.
+    pub fn append_audit(&self, e: &AuditEntry) -> Result<i64, StoreError> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO audit (action_id, at, user, verb, target, target_name, environment, source, phase, reason, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                e.action_id,
+                e.at.to_rfc3339(),
+                e.user,
+                e.verb,
+                e.target,
+                e.target_name,
+                e.environment,
+                e.source,
+                e.phase.as_str(),
+                e.reason,
+                e.detail
+            ],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    /// The whole audit log, oldest first.
+    pub fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, action_id, at, user, verb, target, target_name, environment, source, phase, reason, detail
+             FROM audit ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            let at: String = row.get(2)?;
+            let phase: String = row.get(9)?;
+            Ok(AuditEntry {
+                seq: row.get(0)?,
+                action_id: row.get(1)?,
+                at: DateTime::parse_from_rfc3339(&at).map(|d| d.with_timezone(&Utc)).unwrap_or_default(),
+                user: row.get(3)?,
+                verb: row.get(4)?,
+                target: row.get(5)?,
+                target_name: row.get(6)?,
+                environment: row.get(7)?,
+                source: row.get(8)?,
+                phase: AuditPhase::parse(&phase),
+                reason: row.get(10)?,
+                detail: row.get(11)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(phase: AuditPhase) -> AuditEntry {
+        AuditEntry {
+            seq: 0,
+            action_id: None,
+            at: Utc::now(),
+            user: "ana".into(),
+            verb: "approve".into(),
+            target: "acme/web/actions/runs/1".into(),
+            target_name: "production".into(),
+            environment: "production".into(),
+            source: "demo".into(),
+            phase,
+            reason: Some("release 1.2".into()),
+            detail: "approved".into(),
+        }
+    }
+
+    #[test]
+    fn audit_survives_reopen_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open_in(dir.path()).unwrap();
+            let id = store.append_audit(&entry(AuditPhase::Started)).unwrap();
+            let mut done = entry(AuditPhase::Finished);
+            done.action_id = Some(id);
+            store.append_audit(&done).unwrap();
+        }
+        let store = Store::open_in(dir.path()).unwrap();
+        let all = store.audit_entries().unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].phase, AuditPhase::Started);
+        assert_eq!(all[1].phase, AuditPhase::Finished);
+        assert_eq!(all[1].action_id, Some(all[0].seq));
+        assert_eq!(all[0].reason.as_deref(), Some("release 1.2"));
+    }
+}

@@ -1,0 +1,245 @@
+//! Pure rendering: `render(&AppState, &Theme, frame)`, no I/O. One module per screen.
+
+mod first_run;
+mod health;
+mod lists;
+mod logs;
+mod overview;
+mod popups;
+mod runs;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
+
+use crate::app::{AppState, Screen, rows};
+use crate::model::{Level, SourceState};
+use crate::theme::Theme;
+
+pub struct Areas {
+    pub tabs: Rect,
+    pub body: Rect,
+    pub message: Rect,
+    pub status: Rect,
+}
+
+/// The frame layout, shared by rendering and mouse handling.
+pub fn areas(size: (u16, u16)) -> Areas {
+    let (w, h) = size;
+    let h = h.max(4);
+    Areas {
+        tabs: Rect::new(0, 0, w, 1),
+        body: Rect::new(0, 1, w, h - 3),
+        message: Rect::new(0, h - 2, w, 1),
+        status: Rect::new(0, h - 1, w, 1),
+    }
+}
+
+/// The table part of a screen's body (some screens show a detail pane below it).
+pub fn table_area(screen: Screen, body: Rect) -> Rect {
+    match screen {
+        Screen::Health => Rect { height: (body.height * 11 / 20).max(5), ..body },
+        Screen::Overview => Rect { height: body.height.min(4 + 3), ..body },
+        _ => body,
+    }
+}
+
+/// Rows visible in a screen's table: borders and the header line take three.
+pub fn list_height(screen: Screen, size: (u16, u16)) -> usize {
+    let area = table_area(screen, areas(size).body);
+    let chrome = if screen == Screen::Logs { 2 } else { 3 };
+    (area.height as usize).saturating_sub(chrome)
+}
+
+const BRAND: &str = " skydeck ";
+
+fn tab_label(i: usize, s: Screen) -> String {
+    format!(" {} {} ", i + 1, s.title())
+}
+
+/// Which tab a click at `column` of the top line hits.
+pub fn tab_at(column: u16) -> Option<Screen> {
+    let mut x = BRAND.len() as u16 + 1;
+    for (i, s) in Screen::ALL.iter().enumerate() {
+        let w = tab_label(i, *s).len() as u16;
+        if column >= x && column < x + w {
+            return Some(*s);
+        }
+        x += w;
+    }
+    None
+}
+
+/// Which list row a click at terminal `row` hits, if any.
+pub fn row_at(state: &AppState, row: u16) -> Option<usize> {
+    let area = table_area(state.screen, areas(state.size).body);
+    let first = area.y + if state.screen == Screen::Logs { 1 } else { 2 };
+    if row < first || row >= area.y + area.height.saturating_sub(1) {
+        return None;
+    }
+    let index = state.list().offset + (row - first) as usize;
+    (index < crate::app::rows::row_count(state, state.screen)).then_some(index)
+}
+
+pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame) {
+    let area = frame.area();
+    frame.render_widget(Block::default().style(Style::default().bg(theme.bg).fg(theme.fg)), area);
+    let a = areas((area.width, area.height));
+    if state.first_run {
+        first_run::render(state, theme, frame, area);
+        return;
+    }
+    render_tabs(state, theme, frame, a.tabs);
+    match state.screen {
+        Screen::Overview => overview::render(state, theme, frame, a.body),
+        Screen::Runs => runs::render(state, theme, frame, a.body),
+        Screen::Deployments => lists::deployments(state, theme, frame, a.body),
+        Screen::Health => health::render(state, theme, frame, a.body),
+        Screen::Resources => lists::resources(state, theme, frame, a.body),
+        Screen::Backups => lists::backups(state, theme, frame, a.body),
+        Screen::Secrets => lists::secrets(state, theme, frame, a.body),
+        Screen::Logs => logs::render(state, theme, frame, a.body),
+        Screen::Audit => lists::audit(state, theme, frame, a.body),
+    }
+    render_message(state, theme, frame, a.message);
+    render_status(state, theme, frame, a.status);
+    popups::render(state, theme, frame, area);
+}
+
+fn render_tabs(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let mut spans = vec![
+        Span::styled(BRAND, Style::default().fg(theme.accent).add_modifier(Modifier::BOLD)),
+        Span::styled("│", Style::default().fg(theme.border)),
+    ];
+    for (i, s) in Screen::ALL.iter().enumerate() {
+        let label = tab_label(i, *s);
+        if *s == state.screen {
+            spans.push(Span::styled(label, Style::default().fg(theme.tab_active).add_modifier(Modifier::BOLD | Modifier::UNDERLINED)));
+        } else {
+            spans.push(Span::styled(label, Style::default().fg(theme.tab_inactive)));
+        }
+    }
+    if state.read_only {
+        spans.push(Span::styled(" READ-ONLY ", Style::default().fg(theme.warn).add_modifier(Modifier::BOLD | Modifier::REVERSED)));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn render_message(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let line = if state.editing_filter {
+        Line::from(vec![
+            Span::styled(" /", Style::default().fg(theme.accent).add_modifier(Modifier::BOLD)),
+            Span::styled(state.list().filter.clone(), Style::default().fg(theme.fg_bright)),
+            Span::styled("▏", Style::default().fg(theme.accent)),
+            Span::styled("  enter keep · esc clear", theme.dim()),
+        ])
+    } else if let Some((text, level)) = &state.last_message {
+        Line::from(Span::styled(format!(" {text}"), theme.level(*level)))
+    } else {
+        let km = &state.keymap;
+        use crate::keymap::Command::*;
+        let mut hints = vec![
+            format!("{} help", km.label(Help)),
+            format!("{} command", km.label(Palette)),
+            format!("{} filter", km.label(Filter)),
+            "1-9 screens".to_string(),
+        ];
+        for verb in state.screen.verbs() {
+            hints.push(format!("{} {verb}", km.label(Act(*verb))));
+        }
+        hints.push(format!("{} quit", km.label(Quit).split('/').next().unwrap_or("q")));
+        Line::from(Span::styled(format!(" {}", hints.join(" · ")), theme.dim()))
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn render_status(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let bar = Style::default().bg(theme.status_bar_bg).fg(theme.status_bar_fg);
+    let mut spans = Vec::new();
+    for slot in &state.sources {
+        let s = &slot.source;
+        let stale = state.is_stale(slot);
+        let (level, word) = match s.state {
+            SourceState::Loading => (Level::Unknown, "loading".to_string()),
+            SourceState::Failed => (Level::Crit, "failed".to_string()),
+            _ if stale => (Level::Warn, format!("stale {}", s.fetched_at.map(|t| t.format("%H:%M:%S").to_string()).unwrap_or_default())),
+            _ => (Level::Ok, s.fetched_at.map(|t| t.format("%H:%M:%S").to_string()).unwrap_or_default()),
+        };
+        spans.push(Span::styled(format!(" {} ", s.name), bar.add_modifier(Modifier::BOLD)));
+        spans.push(Span::styled(format!("{} {word}", level.symbol()), theme.level(level).bg(theme.status_bar_bg)));
+        if let Some(e) = &s.error {
+            spans.push(Span::styled(format!(": {e}"), theme.level(Level::Crit).bg(theme.status_bar_bg)));
+        }
+        spans.push(Span::styled(" │", bar));
+    }
+    if state.actions_in_flight > 0 {
+        spans.push(Span::styled(format!(" ⟳ {} action(s) running │", state.actions_in_flight), theme.level(Level::Warn).bg(theme.status_bar_bg)));
+    }
+    if !state.warnings.is_empty() {
+        spans.push(Span::styled(format!(" ▲ {} config warning(s) │", state.warnings.len()), theme.level(Level::Warn).bg(theme.status_bar_bg)));
+    }
+    let right = format!("{} UTC ", state.now.format("%Y-%m-%d %H:%M"));
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let pad = (area.width as usize).saturating_sub(used + right.len());
+    spans.push(Span::styled(" ".repeat(pad), bar));
+    spans.push(Span::styled(right, bar));
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(bar), area);
+}
+
+/// A bordered block titled with the screen name, row count and active filter.
+pub(crate) fn screen_block<'a>(state: &AppState, theme: &'a Theme, title: &str, count: usize) -> Block<'a> {
+    let filter = &state.list().filter;
+    let mut title_spans = vec![Span::styled(format!(" {title} "), Style::default().fg(theme.title).add_modifier(Modifier::BOLD))];
+    title_spans.push(Span::styled(format!("[{count}] "), theme.dim()));
+    if !filter.is_empty() {
+        title_spans.push(Span::styled(format!("/{filter} "), Style::default().fg(theme.match_highlight)));
+    }
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Rounded)
+        .border_style(Style::default().fg(theme.border_focus))
+        .title(Line::from(title_spans))
+}
+
+pub(crate) fn plain_block<'a>(theme: &'a Theme, title: &str) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Rounded)
+        .border_style(Style::default().fg(theme.border))
+        .title(Span::styled(format!(" {title} "), Style::default().fg(theme.title)))
+}
+
+/// `✔ ok` style cell: symbol and text, coloured by level.
+pub(crate) fn level_span(theme: &Theme, level: Level, text: impl Into<String>) -> Span<'static> {
+    Span::styled(format!("{} {}", level.symbol(), text.into()), theme.level(level))
+}
+
+pub(crate) fn ago(state: &AppState, t: Option<crate::model::Timestamp>) -> String {
+    match t {
+        Some(t) if t <= state.now => format!("{} ago", crate::model::human_duration(state.now - t)),
+        Some(t) => format!("in {}", crate::model::human_duration(t - state.now)),
+        None => "—".to_string(),
+    }
+}
+
+/// Shortens text to `max` columns with an ellipsis.
+pub(crate) fn trunc(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}
+
+pub(crate) fn visible_rows(state: &AppState) -> (Vec<crate::app::Row>, usize) {
+    let all = rows(state, state.screen);
+    let total = all.len();
+    let height = list_height(state.screen, state.size);
+    let start = state.list().offset.min(total);
+    let end = (start + height).min(total);
+    (all[start..end].to_vec(), total)
+}
