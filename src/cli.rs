@@ -149,8 +149,19 @@ fn context(cli: &Cli, demo: bool) -> anyhow::Result<Ctx> {
 
 fn pipeline(read_only: bool) -> anyhow::Result<Pipeline> {
     let store = Store::open_default().context("opening the audit store")?;
-    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
-    Ok(Pipeline::new(Arc::new(store), read_only, user))
+    Ok(Pipeline::new(Arc::new(store), read_only, current_user()))
+}
+
+/// Who is acting, for the audit log: $USER, $LOGNAME, else what `id -un` says.
+fn current_user() -> String {
+    let from_env = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok().filter(|u| !u.is_empty());
+    from_env
+        .or_else(|| {
+            let out = std::process::Command::new("id").arg("-un").output().ok()?;
+            let name = String::from_utf8(out.stdout).ok()?.trim().to_string();
+            (!name.is_empty()).then_some(name)
+        })
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Entry point used by `main`; returns the process exit code.
@@ -186,6 +197,7 @@ async fn tui(cli: &Cli, demo: bool) -> anyhow::Result<i32> {
     state.warnings = ctx.loaded.warnings.clone();
     state.estate.environments = configured_environments(&ctx.loaded);
     state.first_run = !demo && ctx.loaded.path.is_none();
+    state.config_hint = crate::paths::config_dir().join("config.toml").display().to_string();
     if !ctx.unavailable.is_empty() {
         let text: Vec<_> = ctx.unavailable.iter().map(|(_, e)| e.clone()).collect();
         state.last_message = Some((text.join(" · "), crate::model::Level::Warn));

@@ -198,6 +198,8 @@ pub struct AppState {
     pub editing_filter: bool,
     pub read_only: bool,
     pub first_run: bool,
+    /// Where skydeck looks for its config, shown on the first-run screen.
+    pub config_hint: String,
     pub keymap: Keymap,
     pub theme_name: String,
     pub warnings: Vec<String>,
@@ -227,6 +229,7 @@ impl AppState {
             editing_filter: false,
             read_only: false,
             first_run: false,
+            config_hint: "~/.config/skydeck/config.toml".into(),
             keymap,
             theme_name: "dark".into(),
             warnings: Vec::new(),
@@ -234,6 +237,17 @@ impl AppState {
             last_message: None,
             dirty: true,
         }
+    }
+
+    /// A state holding one source's snapshot as if it had just been fetched: the starting
+    /// point of screen snapshots, benchmarks and headless tests.
+    pub fn with_snapshot(source: &str, snapshot: Snapshot, logs: Vec<LogLine>, now: Timestamp, size: (u16, u16)) -> Self {
+        let mut state = AppState::new(&[(source.to_string(), 2)], now, Keymap::default());
+        state.size = size;
+        let _ = update(&mut state, Msg::Source { index: 0, result: Ok(snapshot), at: now });
+        let _ = update(&mut state, Msg::Logs { index: 0, lines: logs });
+        state.dirty = false;
+        state
     }
 
     pub fn list(&self) -> &ListState {

@@ -470,7 +470,7 @@ fn on_mouse(state: &mut AppState, mouse: MouseEvent) -> Vec<Effect> {
         MouseEventKind::Down(MouseButton::Left) => {
             let layout = views::areas(state.size);
             if mouse.row == layout.tabs.y {
-                if let Some(screen) = views::tab_at(mouse.column) {
+                if let Some(screen) = views::tab_at(mouse.column, state.screen, state.size.0) {
                     go_to(state, screen);
                 }
             } else if let Some(row) = views::row_at(state, mouse.row) {

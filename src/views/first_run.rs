@@ -10,8 +10,8 @@ use super::plain_block;
 use crate::app::AppState;
 use crate::theme::Theme;
 
-pub fn render(_state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let config = crate::paths::config_dir().join("config.toml");
+pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let config = &state.config_hint;
     let h = |s: &str| Line::from(Span::styled(s.to_string(), Style::default().fg(theme.title).add_modifier(Modifier::BOLD)));
     let t = |s: &str| Line::from(Span::styled(s.to_string(), theme.text()));
     let code = |s: &str| Line::from(Span::styled(format!("    {s}"), Style::default().fg(theme.accent)));
@@ -29,7 +29,7 @@ pub fn render(_state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         ]),
         Line::from(""),
         h("To watch your own estate, create a config file"),
-        t(&format!("skydeck looks for --config FILE, then $SKYDECK_CONFIG, then {}", config.display())),
+        t(&format!("skydeck looks for --config FILE, then $SKYDECK_CONFIG, then {config}")),
         t("A minimal file:"),
         Line::from(""),
         code("[github]"),

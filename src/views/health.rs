@@ -60,14 +60,14 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         spark,
     );
     let thresholds = Thresholds::default();
-    let mut lines = vec![Line::from(Span::styled(format!("{:<22}{:<16}{:>10}  {:>10}  {:>10}", "resource", "metric", "value", "warn", "crit"), theme.header()))];
+    let mut lines = vec![Line::from(Span::styled(format!("{:<19}{:<17}{:>10} {:>8} {:>8}", "resource", "metric", "value", "warn", "crit"), theme.header()))];
     for m in e.metrics.iter().filter(|m| m.environment == check.environment) {
         let t = thresholds.get(m.kind);
         lines.push(Line::from(vec![
-            Span::styled(format!("{:<22}", trunc(&m.resource, 21)), theme.text()),
-            Span::styled(format!("{:<16}", m.kind.label()), theme.dim()),
+            Span::styled(format!("{:<19}", trunc(&m.resource, 18)), theme.text()),
+            Span::styled(format!("{:<17}", m.kind.label()), theme.dim()),
             level_span(theme, m.level, format!("{:>8}", m.kind.format(m.value))),
-            Span::styled(format!("  {:>10}  {:>10}", m.kind.format(t.warn), m.kind.format(t.crit)), theme.dim()),
+            Span::styled(format!(" {:>8} {:>8}", m.kind.format(t.warn), m.kind.format(t.crit)), theme.dim()),
         ]));
     }
     frame.render_widget(Paragraph::new(lines).block(plain_block(theme, &format!("Metrics vs thresholds · {}", check.environment))), metrics);

@@ -62,10 +62,10 @@ pub fn deployments(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rec
                 Cell::from(level_span(theme, Level::Warn, "waiting approval")),
                 Cell::from(a.repo.clone()),
                 Cell::from(a.sha.chars().take(7).collect::<String>()),
-                Cell::from(trunc(&a.workflow, 12)),
+                Cell::from("—"),
                 Cell::from(ago(state, Some(a.requested_at))),
                 Cell::from(Span::styled(
-                    format!("reviewers: {}{}", a.reviewers.join(", "), if a.wait_timer_minutes > 0 { format!(" · wait {}m", a.wait_timer_minutes) } else { String::new() }),
+                    format!("{} · reviewers: {}{}", a.workflow, a.reviewers.join(", "), if a.wait_timer_minutes > 0 { format!(" · wait {}m", a.wait_timer_minutes) } else { String::new() }),
                     Style::default().fg(theme.warn),
                 )),
             ]
@@ -96,7 +96,7 @@ pub fn resources(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect)
     let e = &state.estate;
     let [list, detail] = Layout::horizontal([Constraint::Percentage(64), Constraint::Percentage(36)]).areas(area);
     let widths = [
-        Constraint::Length(10),
+        Constraint::Length(9),
         Constraint::Length(11),
         Constraint::Length(6),
         Constraint::Min(18),
@@ -118,7 +118,7 @@ pub fn resources(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect)
     let selected = state.selected_target();
     let mut lines = Vec::new();
     if let Some(r) = e.resources.iter().find(|r| Some(&r.id) == selected.as_ref()) {
-        let kv = |k: &str, v: String| Line::from(vec![Span::styled(format!("{k:>10} "), theme.dim()), Span::styled(v, theme.text())]);
+        let kv = |k: &str, v: String| Line::from(vec![Span::styled(format!("{k:>14} "), theme.dim()), Span::styled(v, theme.text())]);
         lines.push(Line::from(Span::styled(r.name.clone(), Style::default().fg(theme.fg_bright).add_modifier(Modifier::BOLD))));
         lines.push(kv("kind", format!("{} ({})", r.kind, r.provider.label())));
         lines.push(kv("region", r.region.clone()));
@@ -133,7 +133,7 @@ pub fn resources(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect)
             lines.push(kv(k, v.clone()));
         }
         for m in e.metrics.iter().filter(|m| m.resource == r.name) {
-            lines.push(Line::from(vec![Span::styled(format!("{:>10} ", m.kind.label()), theme.dim()), level_span(theme, m.level, m.kind.format(m.value))]));
+            lines.push(Line::from(vec![Span::styled(format!("{:>14} ", m.kind.label()), theme.dim()), level_span(theme, m.level, m.kind.format(m.value))]));
         }
         lines.push(Line::from(""));
         lines.push(Line::from(Span::styled("id", theme.dim())));
@@ -152,10 +152,10 @@ pub fn backups(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         Constraint::Length(12),
         Constraint::Length(10),
         Constraint::Length(5),
-        Constraint::Length(22),
+        Constraint::Length(12),
         Constraint::Min(20),
     ];
-    table(state, theme, frame, area, "Backups", &["Database", "Env", "Cloud", "Last backup", "Retention", "PITR", "Restore window", "Findings"], &widths, |row| {
+    table(state, theme, frame, area, "Backups", &["Database", "Env", "Cloud", "Last backup", "Retention", "PITR", "PITR window", "Findings"], &widths, |row| {
         let Row::Backup(i) = row else { return Vec::new() };
         let b = &e.backups[i];
         let findings = b.findings(now);
@@ -215,7 +215,7 @@ pub fn audit(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         Constraint::Length(19),
         Constraint::Length(10),
         Constraint::Length(9),
-        Constraint::Length(9),
+        Constraint::Length(11),
         Constraint::Length(22),
         Constraint::Length(11),
         Constraint::Min(20),

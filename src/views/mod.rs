@@ -55,15 +55,20 @@ pub fn list_height(screen: Screen, size: (u16, u16)) -> usize {
 
 const BRAND: &str = " skydeck ";
 
-fn tab_label(i: usize, s: Screen) -> String {
-    format!(" {} {} ", i + 1, s.title())
+/// Narrow terminals get short tab names, except for the active tab.
+fn tab_label(i: usize, s: Screen, active: Screen, width: u16) -> String {
+    if width < 110 && s != active {
+        format!(" {} {} ", i + 1, &s.title()[..3])
+    } else {
+        format!(" {} {} ", i + 1, s.title())
+    }
 }
 
 /// Which tab a click at `column` of the top line hits.
-pub fn tab_at(column: u16) -> Option<Screen> {
-    let mut x = BRAND.len() as u16 + 1;
+pub fn tab_at(column: u16, active: Screen, width: u16) -> Option<Screen> {
+    let mut x = BRAND.chars().count() as u16 + 1;
     for (i, s) in Screen::ALL.iter().enumerate() {
-        let w = tab_label(i, *s).len() as u16;
+        let w = tab_label(i, *s, active, width).chars().count() as u16;
         if column >= x && column < x + w {
             return Some(*s);
         }
@@ -114,7 +119,7 @@ fn render_tabs(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         Span::styled("│", Style::default().fg(theme.border)),
     ];
     for (i, s) in Screen::ALL.iter().enumerate() {
-        let label = tab_label(i, *s);
+        let label = tab_label(i, *s, state.screen, area.width);
         if *s == state.screen {
             spans.push(Span::styled(label, Style::default().fg(theme.tab_active).add_modifier(Modifier::BOLD | Modifier::UNDERLINED)));
         } else {
@@ -193,6 +198,11 @@ pub(crate) fn screen_block<'a>(state: &AppState, theme: &'a Theme, title: &str, 
     let filter = &state.list().filter;
     let mut title_spans = vec![Span::styled(format!(" {title} "), Style::default().fg(theme.title).add_modifier(Modifier::BOLD))];
     title_spans.push(Span::styled(format!("[{count}] "), theme.dim()));
+    // Data from a failed or stale source is still shown, but never as if it were current.
+    let stale: Vec<&str> = state.sources.iter().filter(|s| state.is_stale(s) || s.source.error.is_some()).map(|s| s.source.name.as_str()).collect();
+    if !stale.is_empty() {
+        title_spans.push(Span::styled(format!("▲ stale: {} ", stale.join(", ")), theme.level(Level::Warn).add_modifier(Modifier::BOLD)));
+    }
     if !filter.is_empty() {
         title_spans.push(Span::styled(format!("/{filter} "), Style::default().fg(theme.match_highlight)));
     }

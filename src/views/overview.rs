@@ -127,12 +127,14 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     for f in all.iter().take(left.height.saturating_sub(2) as usize) {
         let screen = f.category.screen();
         let env = if f.environment.is_empty() { "—".to_string() } else { f.environment.clone() };
+        let head = format!("{env:<11}");
+        let used = head.chars().count() + 2 + 4 + 9 + f.subject.chars().count() + 1 + 2;
         lines.push(Line::from(vec![
-            level_span(theme, f.level, format!("{env:<11}")),
+            level_span(theme, f.level, head),
+            Span::styled(format!(" [{}] ", screen.index() + 1), Style::default().fg(theme.accent)),
             Span::styled(format!("{:<9}", f.category.label()), theme.dim()),
             Span::styled(format!("{} ", f.subject), Style::default().fg(theme.fg_bright)),
-            Span::styled(trunc(&f.text, left.width.saturating_sub(44) as usize), theme.text()),
-            Span::styled(format!("  → {} {}", screen.index() + 1, screen.title()), theme.dim()),
+            Span::styled(trunc(&f.text, (left.width as usize).saturating_sub(used)), theme.text()),
         ]));
     }
     frame.render_widget(Paragraph::new(lines).block(plain_block(theme, "What needs attention")), left);
@@ -140,10 +142,7 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     let mut recent: Vec<Line> = Vec::new();
     for r in state.estate.runs.iter().take(right.height.saturating_sub(2) as usize) {
         let level = r.level();
-        let status = match (r.status, r.conclusion) {
-            (crate::model::RunStatus::Completed, Some(c)) => format!("{c:?}").to_lowercase(),
-            (s, _) => format!("{s:?}").to_lowercase(),
-        };
+        let status = super::runs::status_text(r.status, r.conclusion);
         recent.push(Line::from(vec![
             level_span(theme, level, format!("{status:<11}")),
             Span::styled(format!("{} ", trunc(r.repo.split('/').next_back().unwrap_or(&r.repo), 13)), theme.text()),

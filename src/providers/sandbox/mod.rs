@@ -602,7 +602,7 @@ impl ProviderTrait for Sandbox {
                 let a = snapshot.approvals.iter().find(|a| a.id == target.id).ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
                 let state = if verb == Verb::Approve { "approved" } else { "rejected" };
                 plan.risk = if plan.tier == Tier::Prod { Risk::High } else { Risk::Low };
-                plan.summary = format!("{state} deployment of {} ({}) to {}. {note}", a.repo, &a.sha[..7], a.environment);
+                plan.summary = format!("{verb} the deployment of {} ({}) to {}. {note}", a.repo, &a.sha[..7], a.environment);
                 let run_num = a.run.rsplit('/').next().unwrap_or_default();
                 plan.calls.push(call(
                     format!("review the pending deployment of run {run_num}"),

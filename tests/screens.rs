@@ -1,0 +1,167 @@
+//! Every screen rendered headless at fixed sizes on the deterministic demo estate, compared
+//! with the reviewed snapshots in `snapshots/`.
+
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use skydeck::app::{AppState, Msg, Screen, update};
+use skydeck::clock::ManualClock;
+use skydeck::model::Timestamp;
+use skydeck::providers::sandbox::Sandbox;
+use skydeck::store::{AuditEntry, AuditPhase};
+use skydeck::theme::Theme;
+
+fn now() -> Timestamp {
+    Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).unwrap()
+}
+
+fn demo_state(size: (u16, u16)) -> AppState {
+    let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
+    let logs = sandbox.logs_between(None, 200);
+    let mut state = AppState::with_snapshot("demo", sandbox.snapshot(), logs, now(), size);
+    state.audit = vec![
+        audit(1, AuditPhase::Started, "started: approve the deployment"),
+        audit(2, AuditPhase::Finished, "approved; verified: no longer waiting"),
+    ];
+    state
+}
+
+fn audit(seq: i64, phase: AuditPhase, detail: &str) -> AuditEntry {
+    AuditEntry {
+        seq,
+        action_id: (seq > 1).then_some(1),
+        at: now() - chrono::Duration::minutes(3),
+        user: "maria".into(),
+        verb: "approve".into(),
+        target: "acme/shop-web/actions/runs/1/pending/production".into(),
+        target_name: "production".into(),
+        environment: "production".into(),
+        source: "demo".into(),
+        phase,
+        reason: Some("release 2026.11.23".into()),
+        detail: detail.into(),
+    }
+}
+
+fn key(state: &mut AppState, code: KeyCode) {
+    let _ = update(state, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn draw(state: &AppState) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(state.size.0, state.size.1)).unwrap();
+    terminal.draw(|f| skydeck::views::render(state, &Theme::dark(), f)).unwrap();
+    terminal
+}
+
+macro_rules! snap {
+    ($name:expr, $state:expr) => {
+        insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!($name, draw(&$state).backend());
+        });
+    };
+}
+
+#[test]
+fn overview_120x40() {
+    snap!("overview_120x40", demo_state((120, 40)));
+}
+
+#[test]
+fn overview_80x24() {
+    snap!("overview_80x24", demo_state((80, 24)));
+}
+
+#[test]
+fn every_screen_120x40() {
+    for screen in Screen::ALL.into_iter().skip(1) {
+        let mut state = demo_state((120, 40));
+        key(&mut state, KeyCode::Char(char::from(b'1' + screen.index() as u8)));
+        assert_eq!(state.screen, screen);
+        snap!(format!("{}_120x40", screen.title().to_lowercase()), state);
+    }
+}
+
+#[test]
+fn run_detail_shows_jobs_and_steps() {
+    let mut state = demo_state((120, 40));
+    key(&mut state, KeyCode::Char('2'));
+    // The waiting production deploy: its last job is held at the gate.
+    let waiting = state.estate.runs.iter().position(|r| r.status == skydeck::model::RunStatus::Waiting).unwrap();
+    for _ in 0..waiting {
+        key(&mut state, KeyCode::Down);
+    }
+    key(&mut state, KeyCode::Enter);
+    assert!(state.run_detail.is_some());
+    snap!("run_detail_120x40", state);
+}
+
+#[test]
+fn help_lists_the_keys_of_the_screen() {
+    let mut state = demo_state((120, 40));
+    key(&mut state, KeyCode::Char('3'));
+    key(&mut state, KeyCode::Char('?'));
+    snap!("help_deployments_120x40", state);
+}
+
+#[test]
+fn palette_completes() {
+    let mut state = demo_state((120, 40));
+    key(&mut state, KeyCode::Char(':'));
+    key(&mut state, KeyCode::Char('b'));
+    snap!("palette_120x40", state);
+}
+
+#[test]
+fn production_confirmation_asks_for_the_name() {
+    use skydeck::providers::Provider;
+    let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
+    let mut state = demo_state((120, 40));
+    key(&mut state, KeyCode::Char('3'));
+    let effects = update(&mut state, Msg::Key(KeyEvent::new(KeyCode::Char('a'), KeyModifiers::NONE)));
+    let Some(skydeck::app::Effect::Plan(request)) = effects.first() else { panic!("{effects:?}") };
+    let plan = sandbox.plan(request, &state.estate).unwrap();
+    let _ = update(&mut state, Msg::Planned(Ok(plan)));
+    for c in "prod".chars() {
+        key(&mut state, KeyCode::Char(c));
+    }
+    snap!("confirm_production_120x40", state);
+}
+
+#[test]
+fn filter_narrows_the_list() {
+    let mut state = demo_state((120, 40));
+    key(&mut state, KeyCode::Char('5'));
+    key(&mut state, KeyCode::Char('/'));
+    for c in "database".chars() {
+        key(&mut state, KeyCode::Char(c));
+    }
+    key(&mut state, KeyCode::Enter);
+    snap!("resources_filtered_120x40", state);
+}
+
+#[test]
+fn first_run_explains_config_and_demo() {
+    let mut state = AppState::new(&[], now(), skydeck::keymap::Keymap::default());
+    state.size = (100, 30);
+    state.first_run = true;
+    state.config_hint = "/home/you/.config/skydeck/config.toml".into();
+    snap!("first_run_100x30", state);
+}
+
+#[test]
+fn a_failed_source_keeps_its_data_and_says_so() {
+    let mut state = demo_state((120, 40));
+    let _ = update(
+        &mut state,
+        Msg::Source {
+            index: 0,
+            result: Err(skydeck::providers::ProviderError::Auth { message: "token expired".into(), fix: "run `gh auth login`".into() }),
+            at: now() + chrono::Duration::minutes(1),
+        },
+    );
+    assert!(!state.estate.runs.is_empty(), "last good data is kept");
+    snap!("overview_source_failed_120x40", state);
+}
