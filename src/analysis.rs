@@ -55,7 +55,13 @@ pub struct Finding {
 pub fn findings(estate: &Snapshot, now: Timestamp) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut push = |level, environment: &str, category, subject: &str, text: String| {
-        out.push(Finding { level, environment: environment.to_string(), category, subject: subject.to_string(), text })
+        out.push(Finding {
+            level,
+            environment: environment.to_string(),
+            category,
+            subject: subject.to_string(),
+            text,
+        })
     };
     for a in &estate.approvals {
         push(
@@ -63,16 +69,39 @@ pub fn findings(estate: &Snapshot, now: Timestamp) -> Vec<Finding> {
             &a.environment,
             Category::Approval,
             &a.repo,
-            format!("{} {} waiting for approval for {}", a.workflow, &a.sha[..a.sha.len().min(7)], human_duration(now - a.requested_at)),
+            format!(
+                "{} {} waiting for approval for {}",
+                a.workflow,
+                &a.sha[..a.sha.len().min(7)],
+                human_duration(now - a.requested_at)
+            ),
         );
     }
     for h in estate.health.iter().filter(|h| h.level >= Level::Warn) {
-        let availability = h.availability().map(|a| format!(", availability {a:.0}%")).unwrap_or_default();
-        let what = h.error.clone().unwrap_or_else(|| format!("{} ms", h.latency_ms.unwrap_or_default()));
-        push(h.level, &h.environment, Category::Health, &h.name, format!("{what}{availability}"));
+        let availability = h
+            .availability()
+            .map(|a| format!(", availability {a:.0}%"))
+            .unwrap_or_default();
+        let what = h
+            .error
+            .clone()
+            .unwrap_or_else(|| format!("{} ms", h.latency_ms.unwrap_or_default()));
+        push(
+            h.level,
+            &h.environment,
+            Category::Health,
+            &h.name,
+            format!("{what}{availability}"),
+        );
     }
     for m in estate.metrics.iter().filter(|m| m.level >= Level::Warn) {
-        push(m.level, &m.environment, Category::Metric, &m.resource, format!("{} {}", m.kind.label(), m.kind.format(m.value)));
+        push(
+            m.level,
+            &m.environment,
+            Category::Metric,
+            &m.resource,
+            format!("{} {}", m.kind.label(), m.kind.format(m.value)),
+        );
     }
     for b in &estate.backups {
         let f = b.findings(now);
@@ -89,16 +118,47 @@ pub fn findings(estate: &Snapshot, now: Timestamp) -> Vec<Finding> {
                 (_, Some(next)) => format!("rotation due in {}", human_duration(next - now)),
                 _ => "expires soon".to_string(),
             };
-            push(level, &s.environment, Category::Secret, &s.name, format!("{text} ({})", s.store));
+            push(
+                level,
+                &s.environment,
+                Category::Secret,
+                &s.name,
+                format!("{text} ({})", s.store),
+            );
         }
     }
-    for d in estate.deployments.iter().filter(|d| d.state.level() == Level::Crit && now - d.created_at < Duration::hours(24)) {
-        push(Level::Crit, &d.environment, Category::Deploy, &d.repo, format!("deployment of {} {:?}", &d.sha[..d.sha.len().min(7)], d.state).to_lowercase());
+    for d in estate
+        .deployments
+        .iter()
+        .filter(|d| d.state.level() == Level::Crit && now - d.created_at < Duration::hours(24))
+    {
+        push(
+            Level::Crit,
+            &d.environment,
+            Category::Deploy,
+            &d.repo,
+            format!("deployment of {} {:?}", &d.sha[..d.sha.len().min(7)], d.state).to_lowercase(),
+        );
     }
-    for r in estate.runs.iter().filter(|r| r.level() == Level::Crit && r.branch == "main" && now - r.updated_at < Duration::hours(24)) {
-        push(Level::Crit, "", Category::Run, &r.repo, format!("{} #{} failed on main", r.workflow, r.run_id));
+    for r in estate
+        .runs
+        .iter()
+        .filter(|r| r.level() == Level::Crit && r.branch == "main" && now - r.updated_at < Duration::hours(24))
+    {
+        push(
+            Level::Crit,
+            "",
+            Category::Run,
+            &r.repo,
+            format!("{} #{} failed on main", r.workflow, r.run_id),
+        );
     }
     let tier = |env: &str| std::cmp::Reverse(crate::actions::tier_of(estate, env));
-    out.sort_by(|a, b| b.level.cmp(&a.level).then(tier(&a.environment).cmp(&tier(&b.environment))).then(a.category.cmp(&b.category)));
+    out.sort_by(|a, b| {
+        b.level
+            .cmp(&a.level)
+            .then(tier(&a.environment).cmp(&tier(&b.environment)))
+            .then(a.category.cmp(&b.category))
+    });
     out
 }

@@ -53,7 +53,7 @@ pub enum Command {
         json: bool,
     },
     /// Plan, confirm and run one action
-    Act(ActArgs),
+    Act(Box<ActArgs>),
     /// Print the audit log (newest last)
     Audit {
         #[arg(long)]
@@ -114,7 +114,10 @@ struct Ctx {
 }
 
 fn demo_seed() -> u64 {
-    std::env::var("SKYDECK_DEMO_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(7)
+    std::env::var("SKYDECK_DEMO_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7)
 }
 
 fn demo_provider(clock: Arc<dyn Clock>) -> Arc<dyn Provider> {
@@ -137,14 +140,27 @@ fn context(cli: &Cli, demo: bool) -> anyhow::Result<Ctx> {
         providers.push(demo_provider(clock.clone()));
     } else {
         let c = &loaded.config;
-        let sections = [("github", c.github.is_some(), 3), ("aws", c.aws.is_some(), 4), ("azure", c.azure.is_some(), 5), ("gcp", c.gcp.is_some(), 6)];
+        let sections = [
+            ("github", c.github.is_some(), 3),
+            ("aws", c.aws.is_some(), 4),
+            ("azure", c.azure.is_some(), 5),
+            ("gcp", c.gcp.is_some(), 6),
+        ];
         for (name, present, issue) in sections {
             if present {
-                unavailable.push((name.to_string(), format!("the {name} adapter is not in this build yet (tracked in issue #{issue}); try --demo")));
+                unavailable.push((
+                    name.to_string(),
+                    format!("the {name} adapter is not in this build yet (tracked in issue #{issue}); try --demo"),
+                ));
             }
         }
     }
-    Ok(Ctx { loaded, providers, unavailable, clock })
+    Ok(Ctx {
+        loaded,
+        providers,
+        unavailable,
+        clock,
+    })
 }
 
 fn pipeline(read_only: bool) -> anyhow::Result<Pipeline> {
@@ -154,7 +170,10 @@ fn pipeline(read_only: bool) -> anyhow::Result<Pipeline> {
 
 /// Who is acting, for the audit log: $USER, $LOGNAME, else what `id -un` says.
 fn current_user() -> String {
-    let from_env = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok().filter(|u| !u.is_empty());
+    let from_env = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .filter(|u| !u.is_empty());
     from_env
         .or_else(|| {
             let out = std::process::Command::new("id").arg("-un").output().ok()?;
@@ -186,11 +205,22 @@ async fn tui(cli: &Cli, demo: bool) -> anyhow::Result<i32> {
     }
     let ctx = context(cli, demo)?;
     let keymap = Keymap::with_overrides(&ctx.loaded.config.keys).map_err(|e| {
-        anyhow::anyhow!("{}: {e}", ctx.loaded.path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "config".into()))
+        anyhow::anyhow!(
+            "{}: {e}",
+            ctx.loaded
+                .path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "config".into())
+        )
     })?;
     let theme_name = cli.theme.clone().or(ctx.loaded.config.theme.clone());
     let theme = Theme::load(theme_name.as_deref())?;
-    let names: Vec<(String, u64)> = ctx.providers.iter().map(|p| (p.name().to_string(), p.refresh_interval().as_secs())).collect();
+    let names: Vec<(String, u64)> = ctx
+        .providers
+        .iter()
+        .map(|p| (p.name().to_string(), p.refresh_interval().as_secs()))
+        .collect();
     let mut state = AppState::new(&names, ctx.clock.now(), keymap);
     state.read_only = cli.read_only;
     state.theme_name = theme.name.clone();
@@ -215,7 +245,15 @@ async fn tui(cli: &Cli, demo: bool) -> anyhow::Result<i32> {
 }
 
 fn configured_environments(loaded: &Loaded) -> Vec<Environment> {
-    loaded.config.environments.iter().map(|e| Environment { name: e.name.clone(), tier: loaded.config.tier_of(&e.name) }).collect()
+    loaded
+        .config
+        .environments
+        .iter()
+        .map(|e| Environment {
+            name: e.name.clone(),
+            tier: loaded.config.tier_of(&e.name),
+        })
+        .collect()
 }
 
 /// Fetches every provider concurrently (the whole refresh takes about the slowest one).
@@ -234,8 +272,15 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<i32> {
     let ctx = context(cli, cli.demo)?;
     let now = ctx.clock.now();
     let results = fetch_all(&ctx.providers).await;
-    let mut estate = Snapshot { environments: configured_environments(&ctx.loaded), ..Snapshot::default() };
-    let mut errors: Vec<serde_json::Value> = ctx.unavailable.iter().map(|(s, e)| json!({"source": s, "error": e})).collect();
+    let mut estate = Snapshot {
+        environments: configured_environments(&ctx.loaded),
+        ..Snapshot::default()
+    };
+    let mut errors: Vec<serde_json::Value> = ctx
+        .unavailable
+        .iter()
+        .map(|(s, e)| json!({"source": s, "error": e}))
+        .collect();
     let mut sources = Vec::new();
     for (name, result) in &results {
         match result {
@@ -271,15 +316,34 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<i32> {
         writeln!(out)?;
         return Ok(0);
     }
-    println!("{} environments, {} runs, {} waiting approvals, {} resources, {} backups, {} secrets", estate.environments.len(), estate.runs.len(), estate.approvals.len(), estate.resources.len(), estate.backups.len(), estate.secrets.len());
+    println!(
+        "{} environments, {} runs, {} waiting approvals, {} resources, {} backups, {} secrets",
+        estate.environments.len(),
+        estate.runs.len(),
+        estate.approvals.len(),
+        estate.resources.len(),
+        estate.backups.len(),
+        estate.secrets.len()
+    );
     if findings.is_empty() {
         println!("✔ nothing needs attention");
     }
     for f in &findings {
-        println!("{} {:<11} {:<9} {} {}", f.level.symbol(), f.environment, f.category.label(), f.subject, f.text);
+        println!(
+            "{} {:<11} {:<9} {} {}",
+            f.level.symbol(),
+            f.environment,
+            f.category.label(),
+            f.subject,
+            f.text
+        );
     }
     for e in &errors {
-        eprintln!("error: {}: {}", e["source"].as_str().unwrap_or(""), e["error"].as_str().unwrap_or(""));
+        eprintln!(
+            "error: {}: {}",
+            e["source"].as_str().unwrap_or(""),
+            e["error"].as_str().unwrap_or("")
+        );
     }
     Ok(0)
 }
@@ -287,7 +351,9 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<i32> {
 fn request_from(args: &ActArgs, verb: Verb) -> anyhow::Result<ActionRequest> {
     let mut params = BTreeMap::new();
     for p in &args.params {
-        let (k, v) = p.split_once('=').with_context(|| format!("--param '{p}' must be KEY=VALUE"))?;
+        let (k, v) = p
+            .split_once('=')
+            .with_context(|| format!("--param '{p}' must be KEY=VALUE"))?;
         params.insert(k.to_string(), v.to_string());
     }
     let pairs = [
@@ -303,7 +369,12 @@ fn request_from(args: &ActArgs, verb: Verb) -> anyhow::Result<ActionRequest> {
             params.insert(k.to_string(), v);
         }
     }
-    Ok(ActionRequest { verb, target: args.id.clone(), reason: args.reason.clone(), params })
+    Ok(ActionRequest {
+        verb,
+        target: args.id.clone(),
+        reason: args.reason.clone(),
+        params,
+    })
 }
 
 async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
@@ -316,18 +387,22 @@ async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
     }
     let ctx = context(cli, cli.demo)?;
     if ctx.providers.is_empty() {
-        let why = ctx.unavailable.first().map(|(_, e)| e.clone()).unwrap_or_else(|| "no source is configured".into());
+        let why = ctx
+            .unavailable
+            .first()
+            .map(|(_, e)| e.clone())
+            .unwrap_or_else(|| "no source is configured".into());
         eprintln!("error: nothing can act: {why}");
         return Ok(1);
     }
     let results = fetch_all(&ctx.providers).await;
     let mut owner = None;
     for (provider, (_, result)) in ctx.providers.iter().zip(&results) {
-        if let Ok(snapshot) = result {
-            if find_target(snapshot, &request.target).is_some() {
-                owner = Some((provider.clone(), snapshot.clone()));
-                break;
-            }
+        if let Ok(snapshot) = result
+            && find_target(snapshot, &request.target).is_some()
+        {
+            owner = Some((provider.clone(), snapshot.clone()));
+            break;
         }
     }
     let Some((provider, snapshot)) = owner else {
@@ -336,7 +411,10 @@ async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
                 eprintln!("warning: {name} could not be read: {e}");
             }
         }
-        eprintln!("error: {}", crate::actions::ActionError::NotFound(request.target.clone()));
+        eprintln!(
+            "error: {}",
+            crate::actions::ActionError::NotFound(request.target.clone())
+        );
         return Ok(1);
     };
     let plan = match provider.plan(&request, &snapshot) {
@@ -374,12 +452,22 @@ async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
     let outcome = pipeline.run(provider.as_ref(), plan).await;
     match &outcome.result {
         Ok(detail) => {
-            println!("{}", serde_json::to_string(&json!({"ok": true, "verb": verb, "target": outcome.plan.request.target, "detail": detail}))?);
+            println!(
+                "{}",
+                serde_json::to_string(
+                    &json!({"ok": true, "verb": verb, "target": outcome.plan.request.target, "detail": detail})
+                )?
+            );
             Ok(0)
         }
         Err(e) => {
             eprintln!("error: {e}");
-            println!("{}", serde_json::to_string(&json!({"ok": false, "verb": verb, "target": outcome.plan.request.target, "error": e}))?);
+            println!(
+                "{}",
+                serde_json::to_string(
+                    &json!({"ok": false, "verb": verb, "target": outcome.plan.request.target, "error": e})
+                )?
+            );
             Ok(1)
         }
     }

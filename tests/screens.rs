@@ -52,7 +52,9 @@ fn key(state: &mut AppState, code: KeyCode) {
 
 fn draw(state: &AppState) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(state.size.0, state.size.1)).unwrap();
-    terminal.draw(|f| skydeck::views::render(state, &Theme::dark(), f)).unwrap();
+    terminal
+        .draw(|f| skydeck::views::render(state, &Theme::dark(), f))
+        .unwrap();
     terminal
 }
 
@@ -89,7 +91,12 @@ fn run_detail_shows_jobs_and_steps() {
     let mut state = demo_state((120, 40));
     key(&mut state, KeyCode::Char('2'));
     // The waiting production deploy: its last job is held at the gate.
-    let waiting = state.estate.runs.iter().position(|r| r.status == skydeck::model::RunStatus::Waiting).unwrap();
+    let waiting = state
+        .estate
+        .runs
+        .iter()
+        .position(|r| r.status == skydeck::model::RunStatus::Waiting)
+        .unwrap();
     for _ in 0..waiting {
         key(&mut state, KeyCode::Down);
     }
@@ -120,8 +127,13 @@ fn production_confirmation_asks_for_the_name() {
     let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
     let mut state = demo_state((120, 40));
     key(&mut state, KeyCode::Char('3'));
-    let effects = update(&mut state, Msg::Key(KeyEvent::new(KeyCode::Char('a'), KeyModifiers::NONE)));
-    let Some(skydeck::app::Effect::Plan(request)) = effects.first() else { panic!("{effects:?}") };
+    let effects = update(
+        &mut state,
+        Msg::Key(KeyEvent::new(KeyCode::Char('a'), KeyModifiers::NONE)),
+    );
+    let Some(skydeck::app::Effect::Plan(request)) = effects.first() else {
+        panic!("{effects:?}")
+    };
     let plan = sandbox.plan(request, &state.estate).unwrap();
     let _ = update(&mut state, Msg::Planned(Ok(plan)));
     for c in "prod".chars() {
@@ -158,7 +170,10 @@ fn a_failed_source_keeps_its_data_and_says_so() {
         &mut state,
         Msg::Source {
             index: 0,
-            result: Err(skydeck::providers::ProviderError::Auth { message: "token expired".into(), fix: "run `gh auth login`".into() }),
+            result: Err(skydeck::providers::ProviderError::Auth {
+                message: "token expired".into(),
+                fix: "run `gh auth login`".into(),
+            }),
             at: now() + chrono::Duration::minutes(1),
         },
     );

@@ -71,13 +71,10 @@ impl fmt::Display for Verb {
 impl FromStr for Verb {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Verb::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| {
-                let all: Vec<_> = Verb::ALL.iter().map(|v| v.as_str()).collect();
-                format!("unknown verb '{s}' (one of: {})", all.join(", "))
-            })
+        Verb::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| {
+            let all: Vec<_> = Verb::ALL.iter().map(|v| v.as_str()).collect();
+            format!("unknown verb '{s}' (one of: {})", all.join(", "))
+        })
     }
 }
 
@@ -93,7 +90,12 @@ pub struct ActionRequest {
 
 impl ActionRequest {
     pub fn new(verb: Verb, target: impl Into<String>) -> Self {
-        ActionRequest { verb, target: target.into(), reason: None, params: BTreeMap::new() }
+        ActionRequest {
+            verb,
+            target: target.into(),
+            reason: None,
+            params: BTreeMap::new(),
+        }
     }
 }
 
@@ -236,7 +238,12 @@ pub fn find_target(snapshot: &Snapshot, id: &str) -> Option<Target> {
             .find(|a| a.run == r.id)
             .map(|a| a.environment.clone())
             .unwrap_or_default();
-        return Some(t(TargetKind::Run, &r.id, &format!("{} #{}", r.workflow, r.run_id), &env));
+        return Some(t(
+            TargetKind::Run,
+            &r.id,
+            &format!("{} #{}", r.workflow, r.run_id),
+            &env,
+        ));
     }
     if let Some(d) = snapshot.deployments.iter().find(|d| d.id == id) {
         return Some(t(TargetKind::Deployment, &d.id, &d.environment, &d.environment));

@@ -60,7 +60,13 @@ fn install_panic_hook() {
 }
 
 /// Spawns the polling and log tasks of one provider.
-fn spawn_provider(index: usize, provider: Arc<dyn Provider>, tx: mpsc::Sender<Msg>, refresh: Arc<Notify>, clock: Arc<dyn Clock>) {
+fn spawn_provider(
+    index: usize,
+    provider: Arc<dyn Provider>,
+    tx: mpsc::Sender<Msg>,
+    refresh: Arc<Notify>,
+    clock: Arc<dyn Clock>,
+) {
     let p = provider.clone();
     let tx2 = tx.clone();
     tokio::spawn(async move {
@@ -73,7 +79,15 @@ fn spawn_provider(index: usize, provider: Arc<dyn Provider>, tx: mpsc::Sender<Ms
                 Err(ProviderError::RateLimited { retry_after: Some(d) }) => Some(*d),
                 _ => None,
             };
-            if tx.send(Msg::Source { index, result, at: clock.now() }).await.is_err() {
+            if tx
+                .send(Msg::Source {
+                    index,
+                    result,
+                    at: clock.now(),
+                })
+                .await
+                .is_err()
+            {
                 return;
             }
             let wait = backoff.unwrap_or_else(|| p.refresh_interval());
@@ -107,7 +121,12 @@ pub async fn run(mut rt: Runtime, mut state: AppState, mut theme: Theme) -> anyh
     result
 }
 
-async fn run_inner(rt: &mut Runtime, state: &mut AppState, theme: &mut Theme, terminal: &mut Term) -> anyhow::Result<()> {
+async fn run_inner(
+    rt: &mut Runtime,
+    state: &mut AppState,
+    theme: &mut Theme,
+    terminal: &mut Term,
+) -> anyhow::Result<()> {
     let (tx, mut rx) = mpsc::channel::<Msg>(1024);
     let refresh = Arc::new(Notify::new());
     for (i, p) in rt.providers.iter().enumerate() {
@@ -175,7 +194,14 @@ async fn run_inner(rt: &mut Runtime, state: &mut AppState, theme: &mut Theme, te
 }
 
 /// Runs one effect; returns true when the app should quit.
-fn handle_effect(rt: &mut Runtime, state: &mut AppState, theme: &mut Theme, effect: Effect, tx: &mpsc::Sender<Msg>, refresh: &Arc<Notify>) -> bool {
+fn handle_effect(
+    rt: &mut Runtime,
+    state: &mut AppState,
+    theme: &mut Theme,
+    effect: Effect,
+    tx: &mpsc::Sender<Msg>,
+    refresh: &Arc<Notify>,
+) -> bool {
     match effect {
         Effect::Quit => return true,
         Effect::RefreshAll => refresh.notify_waiters(),
@@ -192,7 +218,10 @@ fn handle_effect(rt: &mut Runtime, state: &mut AppState, theme: &mut Theme, effe
             if let Some(make) = &rt.demo {
                 let provider = make();
                 let index = rt.providers.len();
-                state.sources.push(SourceSlot { source: Source::new(provider.name()), interval_secs: provider.refresh_interval().as_secs() });
+                state.sources.push(SourceSlot {
+                    source: Source::new(provider.name()),
+                    interval_secs: provider.refresh_interval().as_secs(),
+                });
                 rt.providers.push(provider.clone());
                 spawn_provider(index, provider, tx.clone(), refresh.clone(), rt.clock.clone());
                 state.first_run = false;
@@ -224,7 +253,11 @@ fn handle_effect(rt: &mut Runtime, state: &mut AppState, theme: &mut Theme, effe
 }
 
 /// Finds the provider that owns the target and asks it for a plan.
-pub fn plan(rt: &Runtime, state: &AppState, request: &crate::actions::ActionRequest) -> Result<crate::actions::Plan, ActionError> {
+pub fn plan(
+    rt: &Runtime,
+    state: &AppState,
+    request: &crate::actions::ActionRequest,
+) -> Result<crate::actions::Plan, ActionError> {
     rt.pipeline.gate(request.verb)?;
     for (provider, slot) in rt.providers.iter().zip(&state.sources) {
         if find_target(&slot.source.data, &request.target).is_some() {
@@ -260,7 +293,11 @@ impl Signals {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
-            Ok(Signals { term: signal(SignalKind::terminate())?, hup: signal(SignalKind::hangup())?, int: signal(SignalKind::interrupt())? })
+            Ok(Signals {
+                term: signal(SignalKind::terminate())?,
+                hup: signal(SignalKind::hangup())?,
+                int: signal(SignalKind::interrupt())?,
+            })
         }
         #[cfg(not(unix))]
         Ok(Signals {})

@@ -1,9 +1,9 @@
 //! Application state and the pure `update(state, msg) -> effects` step. Providers send owned
 //! snapshots as messages; nothing here does I/O, so every behaviour is testable headless.
 
+pub mod event_loop;
 pub mod rows;
 mod update;
-pub mod event_loop;
 
 pub use rows::{Row, rows};
 pub use update::{palette_candidates, update};
@@ -61,7 +61,10 @@ impl Screen {
     }
     pub fn from_name(name: &str) -> Option<Screen> {
         let name = name.to_ascii_lowercase();
-        Screen::ALL.into_iter().find(|s| s.title().to_ascii_lowercase() == name || (name.len() >= 3 && s.title().to_ascii_lowercase().starts_with(&name)))
+        Screen::ALL.into_iter().find(|s| {
+            s.title().to_ascii_lowercase() == name
+                || (name.len() >= 3 && s.title().to_ascii_lowercase().starts_with(&name))
+        })
     }
 
     /// The actions this screen offers on its selected row: the one source of truth for key
@@ -70,7 +73,13 @@ impl Screen {
         match self {
             Screen::Runs => &[Verb::Approve, Verb::Reject, Verb::Rerun, Verb::Cancel, Verb::Dispatch],
             Screen::Deployments => &[Verb::Approve, Verb::Reject],
-            Screen::Resources => &[Verb::Promote, Verb::Rollback, Verb::Scale, Verb::Restore, Verb::Snapshot],
+            Screen::Resources => &[
+                Verb::Promote,
+                Verb::Rollback,
+                Verb::Scale,
+                Verb::Restore,
+                Verb::Snapshot,
+            ],
             Screen::Backups => &[Verb::Restore, Verb::Snapshot],
             Screen::Secrets => &[Verb::Rotate],
             _ => &[],
@@ -89,8 +98,13 @@ pub enum OverviewColumn {
 }
 
 impl OverviewColumn {
-    pub const ALL: [OverviewColumn; 5] =
-        [OverviewColumn::Deploys, OverviewColumn::Health, OverviewColumn::Backups, OverviewColumn::Secrets, OverviewColumn::Alerts];
+    pub const ALL: [OverviewColumn; 5] = [
+        OverviewColumn::Deploys,
+        OverviewColumn::Health,
+        OverviewColumn::Backups,
+        OverviewColumn::Secrets,
+        OverviewColumn::Alerts,
+    ];
     pub fn title(self) -> &'static str {
         match self {
             OverviewColumn::Deploys => "Deploys",
@@ -121,11 +135,27 @@ pub struct ListState {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Popup {
     Help,
-    Palette { input: String, selected: usize },
+    Palette {
+        input: String,
+        selected: usize,
+    },
     /// Asks for one input a verb needs (scale count, restore time) before planning.
-    Input { prompt: String, param: String, value: String, request: ActionRequest },
-    Confirm { plan: Box<Plan>, input: String, error: Option<String> },
-    Message { title: String, text: String, level: Level },
+    Input {
+        prompt: String,
+        param: String,
+        value: String,
+        request: ActionRequest,
+    },
+    Confirm {
+        plan: Box<Plan>,
+        input: String,
+        error: Option<String>,
+    },
+    Message {
+        title: String,
+        text: String,
+        level: Level,
+    },
 }
 
 /// One provider's slot: its data, freshness and log cursor.
@@ -144,7 +174,10 @@ pub struct LogBuffer {
 
 impl LogBuffer {
     pub fn new(cap: usize) -> Self {
-        LogBuffer { lines: VecDeque::new(), cap: cap.max(1) }
+        LogBuffer {
+            lines: VecDeque::new(),
+            cap: cap.max(1),
+        }
     }
     pub fn extend(&mut self, lines: impl IntoIterator<Item = LogLine>) {
         for line in lines {
@@ -161,8 +194,15 @@ pub enum Msg {
     Key(KeyEvent),
     Mouse(MouseEvent),
     Resize(u16, u16),
-    Source { index: usize, result: Result<Snapshot, ProviderError>, at: Timestamp },
-    Logs { index: usize, lines: Vec<LogLine> },
+    Source {
+        index: usize,
+        result: Result<Snapshot, ProviderError>,
+        at: Timestamp,
+    },
+    Logs {
+        index: usize,
+        lines: Vec<LogLine>,
+    },
     Planned(Result<Plan, ActionError>),
     ActionDone(Outcome),
     Audit(Vec<AuditEntry>),
@@ -216,7 +256,10 @@ impl AppState {
             screen: Screen::Overview,
             sources: source_names
                 .iter()
-                .map(|(name, interval)| SourceSlot { source: Source::new(name.clone()), interval_secs: *interval })
+                .map(|(name, interval)| SourceSlot {
+                    source: Source::new(name.clone()),
+                    interval_secs: *interval,
+                })
                 .collect(),
             estate: Snapshot::default(),
             logs: LogBuffer::new(100_000),
@@ -241,10 +284,23 @@ impl AppState {
 
     /// A state holding one source's snapshot as if it had just been fetched: the starting
     /// point of screen snapshots, benchmarks and headless tests.
-    pub fn with_snapshot(source: &str, snapshot: Snapshot, logs: Vec<LogLine>, now: Timestamp, size: (u16, u16)) -> Self {
+    pub fn with_snapshot(
+        source: &str,
+        snapshot: Snapshot,
+        logs: Vec<LogLine>,
+        now: Timestamp,
+        size: (u16, u16),
+    ) -> Self {
         let mut state = AppState::new(&[(source.to_string(), 2)], now, Keymap::default());
         state.size = size;
-        let _ = update(&mut state, Msg::Source { index: 0, result: Ok(snapshot), at: now });
+        let _ = update(
+            &mut state,
+            Msg::Source {
+                index: 0,
+                result: Ok(snapshot),
+                at: now,
+            },
+        );
         let _ = update(&mut state, Msg::Logs { index: 0, lines: logs });
         state.dirty = false;
         state
@@ -270,7 +326,7 @@ impl AppState {
         for slot in &self.sources {
             merged.extend(&slot.source.data);
         }
-        merged.runs.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        merged.runs.sort_by_key(|r| std::cmp::Reverse(r.created_at));
         self.estate = merged;
     }
 
@@ -283,7 +339,9 @@ impl AppState {
     }
 
     pub fn is_stale(&self, slot: &SourceSlot) -> bool {
-        slot.source.fetched_at.is_some_and(|at| (self.now - at).num_seconds() > (slot.interval_secs * 3).max(10) as i64)
+        slot.source
+            .fetched_at
+            .is_some_and(|at| (self.now - at).num_seconds() > (slot.interval_secs * 3).max(10) as i64)
             || slot.source.state == SourceState::Failed
     }
 }

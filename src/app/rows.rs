@@ -53,7 +53,9 @@ pub fn rows(state: &AppState, screen: Screen) -> Vec<Row> {
         Screen::Overview => (0..e.environments.len()).map(Row::Environment).collect(),
         Screen::Runs => {
             if let Some(id) = &state.run_detail {
-                let Some(run) = e.runs.iter().find(|r| &r.id == id) else { return Vec::new() };
+                let Some(run) = e.runs.iter().find(|r| &r.id == id) else {
+                    return Vec::new();
+                };
                 let mut out = Vec::new();
                 for (j, job) in run.jobs.iter().enumerate() {
                     out.push(Row::Job(j, None));
@@ -64,7 +66,18 @@ pub fn rows(state: &AppState, screen: Screen) -> Vec<Row> {
             e.runs
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| keep(&[&r.repo, &r.workflow, &r.branch, &r.actor, &r.title, &r.sha, r.level().label(), &r.run_id.to_string()]))
+                .filter(|(_, r)| {
+                    keep(&[
+                        &r.repo,
+                        &r.workflow,
+                        &r.branch,
+                        &r.actor,
+                        &r.title,
+                        &r.sha,
+                        r.level().label(),
+                        &r.run_id.to_string(),
+                    ])
+                })
                 .map(|(i, _)| Row::Run(i))
                 .collect()
         }
@@ -98,7 +111,12 @@ pub fn rows(state: &AppState, screen: Screen) -> Vec<Row> {
                 .filter(|(_, h)| keep(&[&h.environment, &h.name, &h.url, h.level.label()]))
                 .map(|(i, _)| i)
                 .collect();
-            idx.sort_by_key(|i| (std::cmp::Reverse(e.health[*i].level), tier_rank(state, &e.health[*i].environment)));
+            idx.sort_by_key(|i| {
+                (
+                    std::cmp::Reverse(e.health[*i].level),
+                    tier_rank(state, &e.health[*i].environment),
+                )
+            });
             idx.into_iter().map(Row::Health).collect()
         }
         Screen::Resources => {
@@ -106,7 +124,17 @@ pub fn rows(state: &AppState, screen: Screen) -> Vec<Row> {
                 .resources
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| keep(&[&r.name, &r.kind, &r.environment, r.provider.label(), r.role.label(), &r.region, &r.status]))
+                .filter(|(_, r)| {
+                    keep(&[
+                        &r.name,
+                        &r.kind,
+                        &r.environment,
+                        r.provider.label(),
+                        r.role.label(),
+                        &r.region,
+                        &r.status,
+                    ])
+                })
                 .map(|(i, _)| i)
                 .collect();
             idx.sort_by_key(|i| {
@@ -124,7 +152,12 @@ pub fn rows(state: &AppState, screen: Screen) -> Vec<Row> {
                 .filter(|(_, b)| keep(&[&b.database, &b.environment, b.provider.label(), b.level(now).label()]))
                 .map(|(i, _)| i)
                 .collect();
-            idx.sort_by_key(|i| (std::cmp::Reverse(e.backups[*i].level(now)), tier_rank(state, &e.backups[*i].environment)));
+            idx.sort_by_key(|i| {
+                (
+                    std::cmp::Reverse(e.backups[*i].level(now)),
+                    tier_rank(state, &e.backups[*i].environment),
+                )
+            });
             idx.into_iter().map(Row::Backup).collect()
         }
         Screen::Secrets => {
@@ -133,10 +166,23 @@ pub fn rows(state: &AppState, screen: Screen) -> Vec<Row> {
                 .secrets
                 .iter()
                 .enumerate()
-                .filter(|(_, s)| keep(&[&s.name, &s.store, &s.environment, s.provider.label(), s.level(now).label()]))
+                .filter(|(_, s)| {
+                    keep(&[
+                        &s.name,
+                        &s.store,
+                        &s.environment,
+                        s.provider.label(),
+                        s.level(now).label(),
+                    ])
+                })
                 .map(|(i, _)| i)
                 .collect();
-            idx.sort_by_key(|i| (std::cmp::Reverse(e.secrets[*i].level(now)), tier_rank(state, &e.secrets[*i].environment)));
+            idx.sort_by_key(|i| {
+                (
+                    std::cmp::Reverse(e.secrets[*i].level(now)),
+                    tier_rank(state, &e.secrets[*i].environment),
+                )
+            });
             idx.into_iter().map(Row::Secret).collect()
         }
         Screen::Logs => state

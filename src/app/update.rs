@@ -24,7 +24,9 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
         }
         Msg::Source { index, result, at } => {
             state.now = at;
-            let Some(slot) = state.sources.get_mut(index) else { return Vec::new() };
+            let Some(slot) = state.sources.get_mut(index) else {
+                return Vec::new();
+            };
             match result {
                 Ok(snapshot) => {
                     let changed = slot.source.data != snapshot || slot.source.state != SourceState::Fresh;
@@ -40,7 +42,11 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
                 }
                 Err(e) => {
                     // Keep the last good data; only this source's panels go stale.
-                    slot.source.state = if slot.source.fetched_at.is_some() { SourceState::Stale } else { SourceState::Failed };
+                    slot.source.state = if slot.source.fetched_at.is_some() {
+                        SourceState::Stale
+                    } else {
+                        SourceState::Failed
+                    };
                     slot.source.error = Some(e.to_string());
                     state.dirty = true;
                 }
@@ -64,7 +70,11 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
         }
         Msg::Planned(Ok(plan)) => {
             state.dirty = true;
-            state.popup = Some(Popup::Confirm { plan: Box::new(plan), input: String::new(), error: None });
+            state.popup = Some(Popup::Confirm {
+                plan: Box::new(plan),
+                input: String::new(),
+                error: None,
+            });
             Vec::new()
         }
         Msg::Planned(Err(e)) => {
@@ -109,7 +119,11 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
 }
 
 fn message(state: &mut AppState, title: &str, text: String, level: Level) {
-    state.popup = Some(Popup::Message { title: title.to_string(), text, level });
+    state.popup = Some(Popup::Message {
+        title: title.to_string(),
+        text,
+        level,
+    });
 }
 
 fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
@@ -145,11 +159,11 @@ fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
         return Vec::new();
     }
     // Number keys jump to screens (after popups and filter editing took theirs).
-    if let KeyCode::Char(c @ '1'..='9') = key.code {
-        if key.modifiers.is_empty() || key.modifiers == KeyModifiers::SHIFT {
-            go_to(state, Screen::ALL[(c as u8 - b'1') as usize]);
-            return Vec::new();
-        }
+    if let KeyCode::Char(c @ '1'..='9') = key.code
+        && (key.modifiers.is_empty() || key.modifiers == KeyModifiers::SHIFT)
+    {
+        go_to(state, Screen::ALL[(c as u8 - b'1') as usize]);
+        return Vec::new();
     }
     if state.screen == Screen::Overview {
         match key.code {
@@ -164,7 +178,9 @@ fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
             _ => {}
         }
     }
-    let Some(command) = state.keymap.command(&key) else { return Vec::new() };
+    let Some(command) = state.keymap.command(&key) else {
+        return Vec::new();
+    };
     run_command(state, command)
 }
 
@@ -173,7 +189,12 @@ fn run_command(state: &mut AppState, command: Command) -> Vec<Effect> {
     match command {
         Command::Quit => return vec![Effect::Quit],
         Command::Help => state.popup = Some(Popup::Help),
-        Command::Palette => state.popup = Some(Popup::Palette { input: String::new(), selected: 0 }),
+        Command::Palette => {
+            state.popup = Some(Popup::Palette {
+                input: String::new(),
+                selected: 0,
+            })
+        }
         Command::Filter => state.editing_filter = true,
         Command::Up => move_selection(state, -1),
         Command::Down => move_selection(state, 1),
@@ -184,7 +205,10 @@ fn run_command(state: &mut AppState, command: Command) -> Vec<Effect> {
         Command::Open => open(state),
         Command::Back => back(state),
         Command::NextScreen => go_to(state, Screen::ALL[(state.screen.index() + 1) % Screen::ALL.len()]),
-        Command::PrevScreen => go_to(state, Screen::ALL[(state.screen.index() + Screen::ALL.len() - 1) % Screen::ALL.len()]),
+        Command::PrevScreen => go_to(
+            state,
+            Screen::ALL[(state.screen.index() + Screen::ALL.len() - 1) % Screen::ALL.len()],
+        ),
         Command::Refresh => {
             state.last_message = Some(("refreshing every source".into(), Level::Unknown));
             return vec![Effect::RefreshAll];
@@ -211,14 +235,23 @@ fn request_action(state: &mut AppState, verb: Verb) -> Vec<Effect> {
             if offered.is_empty() {
                 format!("{} offers no actions; see ? for its keys", state.screen.title())
             } else {
-                format!("'{verb}' is not offered on {} (here: {})", state.screen.title(), offered.join(", "))
+                format!(
+                    "'{verb}' is not offered on {} (here: {})",
+                    state.screen.title(),
+                    offered.join(", ")
+                )
             },
             Level::Warn,
         ));
         return Vec::new();
     }
     if state.read_only {
-        message(state, "Read-only", format!("skydeck runs with --read-only: '{verb}' refused, nothing was sent."), Level::Warn);
+        message(
+            state,
+            "Read-only",
+            format!("skydeck runs with --read-only: '{verb}' refused, nothing was sent."),
+            Level::Warn,
+        );
         return Vec::new();
     }
     let Some(target) = state.selected_target() else {
@@ -245,7 +278,10 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
             // Any key closes help or a message; ctrl-c still quits.
             if ctrl_c { vec![Effect::Quit] } else { Vec::new() }
         }
-        Popup::Palette { mut input, mut selected } => {
+        Popup::Palette {
+            mut input,
+            mut selected,
+        } => {
             let candidates = palette_candidates(state, &input);
             match key.code {
                 KeyCode::Esc => return Vec::new(),
@@ -275,7 +311,12 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
             state.popup = Some(Popup::Palette { input, selected });
             Vec::new()
         }
-        Popup::Input { prompt, param, mut value, mut request } => {
+        Popup::Input {
+            prompt,
+            param,
+            mut value,
+            mut request,
+        } => {
             match key.code {
                 KeyCode::Esc => return Vec::new(),
                 KeyCode::Enter => {
@@ -288,18 +329,29 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
                 KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => value.push(c),
                 _ => {}
             }
-            state.popup = Some(Popup::Input { prompt, param, value, request });
+            state.popup = Some(Popup::Input {
+                prompt,
+                param,
+                value,
+                request,
+            });
             Vec::new()
         }
         Popup::Confirm { plan, mut input, .. } => {
             let confirmation = plan.confirmation();
             match (key.code, &confirmation) {
                 (KeyCode::Esc, _) => {
-                    state.last_message = Some((format!("{} cancelled; nothing was sent", plan.request.verb), Level::Unknown));
+                    state.last_message = Some((
+                        format!("{} cancelled; nothing was sent", plan.request.verb),
+                        Level::Unknown,
+                    ));
                     return Vec::new();
                 }
                 (KeyCode::Char('n' | 'N'), Confirmation::YesNo) => {
-                    state.last_message = Some((format!("{} cancelled; nothing was sent", plan.request.verb), Level::Unknown));
+                    state.last_message = Some((
+                        format!("{} cancelled; nothing was sent", plan.request.verb),
+                        Level::Unknown,
+                    ));
                     return Vec::new();
                 }
                 (KeyCode::Char('y' | 'Y'), Confirmation::YesNo) => return execute(state, plan, "y"),
@@ -308,7 +360,11 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
                     return match check_confirmation(&plan, Some(&typed), false) {
                         Ok(()) => execute(state, plan, &typed),
                         Err(e) => {
-                            state.popup = Some(Popup::Confirm { plan, input, error: Some(e.to_string()) });
+                            state.popup = Some(Popup::Confirm {
+                                plan,
+                                input,
+                                error: Some(e.to_string()),
+                            });
                             Vec::new()
                         }
                     };
@@ -316,10 +372,16 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
                 (KeyCode::Backspace, Confirmation::TypeName(_)) => {
                     input.pop();
                 }
-                (KeyCode::Char(c), Confirmation::TypeName(_)) if !key.modifiers.contains(KeyModifiers::CONTROL) => input.push(c),
+                (KeyCode::Char(c), Confirmation::TypeName(_)) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                    input.push(c)
+                }
                 _ => {}
             }
-            state.popup = Some(Popup::Confirm { plan, input, error: None });
+            state.popup = Some(Popup::Confirm {
+                plan,
+                input,
+                error: None,
+            });
             Vec::new()
         }
     }
@@ -332,7 +394,10 @@ fn execute(state: &mut AppState, plan: Box<crate::actions::Plan>, confirmation: 
     }
     debug_assert!(check_confirmation(&plan, Some(confirmation), false).is_ok());
     state.actions_in_flight += 1;
-    state.last_message = Some((format!("running {} on {}…", plan.request.verb, plan.target_name), Level::Unknown));
+    state.last_message = Some((
+        format!("running {} on {}…", plan.request.verb, plan.target_name),
+        Level::Unknown,
+    ));
     vec![Effect::Execute(plan)]
 }
 
@@ -344,7 +409,10 @@ pub fn palette_candidates(state: &AppState, input: &str) -> Vec<String> {
     all.extend(crate::theme::SHIPPED.iter().map(|(n, _)| format!("theme {n}")));
     let needle = input.trim().to_lowercase();
     let mut out: Vec<String> = all.iter().filter(|c| c.starts_with(&needle)).cloned().collect();
-    out.extend(all.into_iter().filter(|c| !c.starts_with(&needle) && c.contains(&needle)));
+    out.extend(
+        all.into_iter()
+            .filter(|c| !c.starts_with(&needle) && c.contains(&needle)),
+    );
     out
 }
 
@@ -384,7 +452,12 @@ fn open(state: &mut AppState) {
     match state.screen {
         Screen::Overview => {
             let column = OverviewColumn::ALL[state.overview_column.min(OverviewColumn::ALL.len() - 1)];
-            let env = state.estate.environments.get(state.list().selected).map(|e| e.name.clone()).unwrap_or_default();
+            let env = state
+                .estate
+                .environments
+                .get(state.list().selected)
+                .map(|e| e.name.clone())
+                .unwrap_or_default();
             let screen = column.screen();
             go_to(state, screen);
             let list = state.list_mut();
@@ -410,7 +483,10 @@ fn open(state: &mut AppState) {
 fn back(state: &mut AppState) {
     if state.screen == Screen::Runs && state.run_detail.is_some() {
         let id = state.run_detail.take();
-        let index = rows(state, Screen::Runs).iter().position(|r| r.target_id(state) == id).unwrap_or(0);
+        let index = rows(state, Screen::Runs)
+            .iter()
+            .position(|r| r.target_id(state) == id)
+            .unwrap_or(0);
         state.list_mut().selected = index;
         clamp(state);
     } else if !state.list().filter.is_empty() {

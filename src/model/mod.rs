@@ -180,7 +180,11 @@ impl Run {
     /// Wall time so far (in progress) or in total (completed).
     pub fn duration(&self, now: Timestamp) -> Option<Duration> {
         let start = self.started_at?;
-        let end = if self.status == RunStatus::Completed { self.updated_at } else { now };
+        let end = if self.status == RunStatus::Completed {
+            self.updated_at
+        } else {
+            now
+        };
         Some(end - start)
     }
 }
@@ -315,9 +319,10 @@ impl Backup {
         let mut out = Vec::new();
         match self.last_backup_at {
             None => out.push("no backup found".to_string()),
-            Some(at) if now - at > Duration::hours(24) => {
-                out.push(format!("last backup {} old (> 24h)", crate::model::human_duration(now - at)))
-            }
+            Some(at) if now - at > Duration::hours(24) => out.push(format!(
+                "last backup {} old (> 24h)",
+                crate::model::human_duration(now - at)
+            )),
             _ => {}
         }
         if self.last_status != "succeeded" && self.last_status != "available" {
@@ -335,7 +340,11 @@ impl Backup {
         out
     }
     pub fn level(&self, now: Timestamp) -> Level {
-        if self.findings(now).is_empty() { Level::Ok } else { Level::Crit }
+        if self.findings(now).is_empty() {
+            Level::Ok
+        } else {
+            Level::Crit
+        }
     }
 }
 
@@ -458,7 +467,13 @@ pub struct Source<T> {
 
 impl<T: Default> Source<T> {
     pub fn new(name: impl Into<String>) -> Self {
-        Source { name: name.into(), state: SourceState::Loading, data: T::default(), fetched_at: None, error: None }
+        Source {
+            name: name.into(),
+            state: SourceState::Loading,
+            data: T::default(),
+            fetched_at: None,
+            error: None,
+        }
     }
 }
 
@@ -472,7 +487,11 @@ pub fn human_duration(d: Duration) -> String {
     } else if secs < 86_400 * 2 {
         let h = secs / 3600;
         let m = (secs % 3600) / 60;
-        if m == 0 || h >= 10 { format!("{h}h") } else { format!("{h}h{m:02}m") }
+        if m == 0 || h >= 10 {
+            format!("{h}h")
+        } else {
+            format!("{h}h{m:02}m")
+        }
     } else {
         format!("{}d", secs / 86_400)
     }

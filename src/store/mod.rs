@@ -74,9 +74,15 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) `skydeck.db` in `dir`.
     pub fn open_in(dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir { path: dir.to_path_buf(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let path = dir.join("skydeck.db");
-        let conn = Connection::open(&path).map_err(|source| StoreError::Open { path: path.clone(), source })?;
+        let conn = Connection::open(&path).map_err(|source| StoreError::Open {
+            path: path.clone(),
+            source,
+        })?;
         Self::init(conn, path)
     }
 
@@ -109,7 +115,10 @@ impl Store {
                 detail TEXT NOT NULL
             );",
         )?;
-        Ok(Store { conn: Mutex::new(conn), path })
+        Ok(Store {
+            conn: Mutex::new(conn),
+            path,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -157,7 +166,9 @@ impl Store {
             Ok(AuditEntry {
                 seq: row.get(0)?,
                 action_id: row.get(1)?,
-                at: DateTime::parse_from_rfc3339(&at).map(|d| d.with_timezone(&Utc)).unwrap_or_default(),
+                at: DateTime::parse_from_rfc3339(&at)
+                    .map(|d| d.with_timezone(&Utc))
+                    .unwrap_or_default(),
                 user: row.get(3)?,
                 verb: row.get(4)?,
                 target: row.get(5)?,

@@ -12,7 +12,12 @@ use crate::theme::Theme;
 
 pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     let config = &state.config_hint;
-    let h = |s: &str| Line::from(Span::styled(s.to_string(), Style::default().fg(theme.title).add_modifier(Modifier::BOLD)));
+    let h = |s: &str| {
+        Line::from(Span::styled(
+            s.to_string(),
+            Style::default().fg(theme.title).add_modifier(Modifier::BOLD),
+        ))
+    };
     let t = |s: &str| Line::from(Span::styled(s.to_string(), theme.text()));
     let code = |s: &str| Line::from(Span::styled(format!("    {s}"), Style::default().fg(theme.accent)));
     let lines = vec![
@@ -29,7 +34,9 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         ]),
         Line::from(""),
         h("To watch your own estate, create a config file"),
-        t(&format!("skydeck looks for --config FILE, then $SKYDECK_CONFIG, then {config}")),
+        t(&format!(
+            "skydeck looks for --config FILE, then $SKYDECK_CONFIG, then {config}"
+        )),
         t("A minimal file:"),
         Line::from(""),
         code("[github]"),
@@ -45,5 +52,10 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         t("Sections [aws], [azure] and [gcp] add your clouds; see README.md for every key."),
         t("skydeck never shows, logs or stores secret values. --read-only blocks every action."),
     ];
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(plain_block(theme, "skydeck · first run")), area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(plain_block(theme, "skydeck · first run")),
+        area,
+    );
 }

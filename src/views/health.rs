@@ -16,7 +16,11 @@ use crate::theme::Theme;
 pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     let e = &state.estate;
     let top = table_area(crate::app::Screen::Health, area);
-    let bottom = Rect { y: top.y + top.height, height: area.height.saturating_sub(top.height), ..area };
+    let bottom = Rect {
+        y: top.y + top.height,
+        height: area.height.saturating_sub(top.height),
+        ..area
+    };
     let widths = [
         Constraint::Length(11),
         Constraint::Length(16),
@@ -26,22 +30,35 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         Constraint::Length(8),
         Constraint::Min(20),
     ];
-    table(state, theme, frame, top, "Health checks", &["Env", "Check", "Level", "Status", "Latency", "Avail.", "URL / error"], &widths, |row| {
-        let Row::Health(i) = row else { return Vec::new() };
-        let h = &e.health[i];
-        vec![
-            Cell::from(h.environment.clone()),
-            Cell::from(trunc(&h.name, 16)),
-            Cell::from(level_span(theme, h.level, h.level.label())),
-            Cell::from(h.status_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into())),
-            Cell::from(h.latency_ms.map(|l| format!("{l} ms")).unwrap_or_else(|| "—".into())),
-            Cell::from(h.availability().map(|a| format!("{a:.0}%")).unwrap_or_else(|| "—".into())),
-            Cell::from(match &h.error {
-                Some(err) => Span::styled(err.clone(), theme.level(Level::Crit)),
-                None => Span::styled(h.url.clone(), theme.dim()),
-            }),
-        ]
-    });
+    table(
+        state,
+        theme,
+        frame,
+        top,
+        "Health checks",
+        &["Env", "Check", "Level", "Status", "Latency", "Avail.", "URL / error"],
+        &widths,
+        |row| {
+            let Row::Health(i) = row else { return Vec::new() };
+            let h = &e.health[i];
+            vec![
+                Cell::from(h.environment.clone()),
+                Cell::from(trunc(&h.name, 16)),
+                Cell::from(level_span(theme, h.level, h.level.label())),
+                Cell::from(h.status_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into())),
+                Cell::from(h.latency_ms.map(|l| format!("{l} ms")).unwrap_or_else(|| "—".into())),
+                Cell::from(
+                    h.availability()
+                        .map(|a| format!("{a:.0}%"))
+                        .unwrap_or_else(|| "—".into()),
+                ),
+                Cell::from(match &h.error {
+                    Some(err) => Span::styled(err.clone(), theme.level(Level::Crit)),
+                    None => Span::styled(h.url.clone(), theme.dim()),
+                }),
+            ]
+        },
+    );
 
     let selected = match crate::app::rows(state, state.screen).get(state.list().selected) {
         Some(Row::Health(i)) => e.health.get(*i),
@@ -54,21 +71,45 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     let [spark, metrics] = Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(bottom);
     let data: Vec<u64> = check.history.iter().map(|h| h.map_or(0, u64::from)).collect();
     let failures = check.history.iter().filter(|h| h.is_none()).count();
-    let title = format!("{} {} latency, last {} probes · {} failed", check.environment, check.name, check.history.len(), failures);
+    let title = format!(
+        "{} {} latency, last {} probes · {} failed",
+        check.environment,
+        check.name,
+        check.history.len(),
+        failures
+    );
     frame.render_widget(
-        Sparkline::default().data(&data).style(Style::default().fg(if failures > 0 { theme.crit } else { theme.ok })).block(plain_block(theme, &title)),
+        Sparkline::default()
+            .data(&data)
+            .style(Style::default().fg(if failures > 0 { theme.crit } else { theme.ok }))
+            .block(plain_block(theme, &title)),
         spark,
     );
     let thresholds = Thresholds::default();
-    let mut lines = vec![Line::from(Span::styled(format!("{:<19}{:<17}{:>10} {:>8} {:>8}", "resource", "metric", "value", "warn", "crit"), theme.header()))];
+    let mut lines = vec![Line::from(Span::styled(
+        format!(
+            "{:<19}{:<17}{:>10} {:>8} {:>8}",
+            "resource", "metric", "value", "warn", "crit"
+        ),
+        theme.header(),
+    ))];
     for m in e.metrics.iter().filter(|m| m.environment == check.environment) {
         let t = thresholds.get(m.kind);
         lines.push(Line::from(vec![
             Span::styled(format!("{:<19}", trunc(&m.resource, 18)), theme.text()),
             Span::styled(format!("{:<17}", m.kind.label()), theme.dim()),
             level_span(theme, m.level, format!("{:>8}", m.kind.format(m.value))),
-            Span::styled(format!(" {:>8} {:>8}", m.kind.format(t.warn), m.kind.format(t.crit)), theme.dim()),
+            Span::styled(
+                format!(" {:>8} {:>8}", m.kind.format(t.warn), m.kind.format(t.crit)),
+                theme.dim(),
+            ),
         ]));
     }
-    frame.render_widget(Paragraph::new(lines).block(plain_block(theme, &format!("Metrics vs thresholds · {}", check.environment))), metrics);
+    frame.render_widget(
+        Paragraph::new(lines).block(plain_block(
+            theme,
+            &format!("Metrics vs thresholds · {}", check.environment),
+        )),
+        metrics,
+    );
 }

@@ -13,6 +13,7 @@ use crate::store::AuditPhase;
 use crate::theme::Theme;
 
 /// Draws a table of the visible rows with the selection highlighted.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn table(
     state: &AppState,
     theme: &Theme,
@@ -31,16 +32,30 @@ pub(crate) fn table(
         .enumerate()
         .map(|(i, r)| {
             let row = TableRow::new(cells(*r));
-            if offset + i == selected { row.style(theme.selected()) } else { row }
+            if offset + i == selected {
+                row.style(theme.selected())
+            } else {
+                row
+            }
         })
         .collect();
     let header = TableRow::new(header.iter().map(|h| Cell::from(*h))).style(theme.header());
     let mut block = screen_block(state, theme, title, total);
     if total == 0 {
-        let empty = if state.list().filter.is_empty() { "nothing here yet" } else { "no row matches the filter (esc clears it)" };
+        let empty = if state.list().filter.is_empty() {
+            "nothing here yet"
+        } else {
+            "no row matches the filter (esc clears it)"
+        };
         block = block.title_bottom(Span::styled(format!(" {empty} "), theme.dim()));
     }
-    frame.render_widget(Table::new(rows, widths.to_vec()).header(header).block(block).column_spacing(1), area);
+    frame.render_widget(
+        Table::new(rows, widths.to_vec())
+            .header(header)
+            .block(block)
+            .column_spacing(1),
+        area,
+    );
 }
 
 pub fn deployments(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
@@ -54,42 +69,78 @@ pub fn deployments(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rec
         Constraint::Length(14),
         Constraint::Min(20),
     ];
-    table(state, theme, frame, area, "Deployments & approvals", &["Environment", "State", "Repository", "SHA", "By", "Since", "Details"], &widths, |row| match row {
-        Row::Approval(i) => {
-            let a = &e.approvals[i];
-            vec![
-                Cell::from(Span::styled(a.environment.clone(), Style::default().add_modifier(Modifier::BOLD))),
-                Cell::from(level_span(theme, Level::Warn, "waiting approval")),
-                Cell::from(a.repo.clone()),
-                Cell::from(a.sha.chars().take(7).collect::<String>()),
-                Cell::from("—"),
-                Cell::from(ago(state, Some(a.requested_at))),
-                Cell::from(Span::styled(
-                    format!("{} · reviewers: {}{}", a.workflow, a.reviewers.join(", "), if a.wait_timer_minutes > 0 { format!(" · wait {}m", a.wait_timer_minutes) } else { String::new() }),
-                    Style::default().fg(theme.warn),
-                )),
-            ]
-        }
-        Row::Deployment(i) => {
-            let d = &e.deployments[i];
-            let current = d.state == crate::model::DeploymentState::Success;
-            let state_text = if current { "live".to_string() } else { format!("{:?}", d.state).to_lowercase() };
-            let lvl = if current { Level::Ok } else { d.state.level() };
-            vec![
-                Cell::from(d.environment.clone()),
-                Cell::from(if d.state == crate::model::DeploymentState::Inactive { Span::styled(format!("  {state_text}"), theme.dim()) } else { level_span(theme, lvl, state_text) }),
-                Cell::from(d.repo.clone()),
-                Cell::from(d.sha.chars().take(7).collect::<String>()),
-                Cell::from(trunc(&d.creator, 12)),
-                Cell::from(ago(state, Some(d.created_at))),
-                Cell::from(Span::styled(
-                    format!("{}{}", d.description, d.run_id.as_ref().map(|r| format!(" · run {}", r.rsplit('/').next().unwrap_or(r))).unwrap_or_default()),
-                    theme.dim(),
-                )),
-            ]
-        }
-        _ => Vec::new(),
-    });
+    table(
+        state,
+        theme,
+        frame,
+        area,
+        "Deployments & approvals",
+        &["Environment", "State", "Repository", "SHA", "By", "Since", "Details"],
+        &widths,
+        |row| match row {
+            Row::Approval(i) => {
+                let a = &e.approvals[i];
+                vec![
+                    Cell::from(Span::styled(
+                        a.environment.clone(),
+                        Style::default().add_modifier(Modifier::BOLD),
+                    )),
+                    Cell::from(level_span(theme, Level::Warn, "waiting approval")),
+                    Cell::from(a.repo.clone()),
+                    Cell::from(a.sha.chars().take(7).collect::<String>()),
+                    Cell::from("—"),
+                    Cell::from(ago(state, Some(a.requested_at))),
+                    Cell::from(Span::styled(
+                        format!(
+                            "{} · reviewers: {}{}",
+                            a.workflow,
+                            a.reviewers.join(", "),
+                            if a.wait_timer_minutes > 0 {
+                                format!(" · wait {}m", a.wait_timer_minutes)
+                            } else {
+                                String::new()
+                            }
+                        ),
+                        Style::default().fg(theme.warn),
+                    )),
+                ]
+            }
+            Row::Deployment(i) => {
+                let d = &e.deployments[i];
+                let current = d.state == crate::model::DeploymentState::Success;
+                let state_text = if current {
+                    "live".to_string()
+                } else {
+                    format!("{:?}", d.state).to_lowercase()
+                };
+                let lvl = if current { Level::Ok } else { d.state.level() };
+                vec![
+                    Cell::from(d.environment.clone()),
+                    Cell::from(if d.state == crate::model::DeploymentState::Inactive {
+                        Span::styled(format!("  {state_text}"), theme.dim())
+                    } else {
+                        level_span(theme, lvl, state_text)
+                    }),
+                    Cell::from(d.repo.clone()),
+                    Cell::from(d.sha.chars().take(7).collect::<String>()),
+                    Cell::from(trunc(&d.creator, 12)),
+                    Cell::from(ago(state, Some(d.created_at))),
+                    Cell::from(Span::styled(
+                        format!(
+                            "{}{}",
+                            d.description,
+                            d.run_id
+                                .as_ref()
+                                .map(|r| format!(" · run {}", r.rsplit('/').next().unwrap_or(r)))
+                                .unwrap_or_default()
+                        ),
+                        theme.dim(),
+                    )),
+                ]
+            }
+            _ => Vec::new(),
+        },
+    );
 }
 
 pub fn resources(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
@@ -103,23 +154,40 @@ pub fn resources(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect)
         Constraint::Length(20),
         Constraint::Length(12),
     ];
-    table(state, theme, frame, list, "Resources", &["Role", "Env", "Cloud", "Name", "Kind", "Status"], &widths, |row| {
-        let Row::Resource(i) = row else { return Vec::new() };
-        let r = &e.resources[i];
-        vec![
-            Cell::from(r.role.label()),
-            Cell::from(r.environment.clone()),
-            Cell::from(r.provider.label()),
-            Cell::from(r.name.clone()),
-            Cell::from(trunc(&r.kind, 20)),
-            Cell::from(level_span(theme, r.level, trunc(&r.status, 10))),
-        ]
-    });
+    table(
+        state,
+        theme,
+        frame,
+        list,
+        "Resources",
+        &["Role", "Env", "Cloud", "Name", "Kind", "Status"],
+        &widths,
+        |row| {
+            let Row::Resource(i) = row else { return Vec::new() };
+            let r = &e.resources[i];
+            vec![
+                Cell::from(r.role.label()),
+                Cell::from(r.environment.clone()),
+                Cell::from(r.provider.label()),
+                Cell::from(r.name.clone()),
+                Cell::from(trunc(&r.kind, 20)),
+                Cell::from(level_span(theme, r.level, trunc(&r.status, 10))),
+            ]
+        },
+    );
     let selected = state.selected_target();
     let mut lines = Vec::new();
     if let Some(r) = e.resources.iter().find(|r| Some(&r.id) == selected.as_ref()) {
-        let kv = |k: &str, v: String| Line::from(vec![Span::styled(format!("{k:>14} "), theme.dim()), Span::styled(v, theme.text())]);
-        lines.push(Line::from(Span::styled(r.name.clone(), Style::default().fg(theme.fg_bright).add_modifier(Modifier::BOLD))));
+        let kv = |k: &str, v: String| {
+            Line::from(vec![
+                Span::styled(format!("{k:>14} "), theme.dim()),
+                Span::styled(v, theme.text()),
+            ])
+        };
+        lines.push(Line::from(Span::styled(
+            r.name.clone(),
+            Style::default().fg(theme.fg_bright).add_modifier(Modifier::BOLD),
+        )));
         lines.push(kv("kind", format!("{} ({})", r.kind, r.provider.label())));
         lines.push(kv("region", r.region.clone()));
         lines.push(kv("status", r.status.clone()));
@@ -133,13 +201,21 @@ pub fn resources(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect)
             lines.push(kv(k, v.clone()));
         }
         for m in e.metrics.iter().filter(|m| m.resource == r.name) {
-            lines.push(Line::from(vec![Span::styled(format!("{:>14} ", m.kind.label()), theme.dim()), level_span(theme, m.level, m.kind.format(m.value))]));
+            lines.push(Line::from(vec![
+                Span::styled(format!("{:>14} ", m.kind.label()), theme.dim()),
+                level_span(theme, m.level, m.kind.format(m.value)),
+            ]));
         }
         lines.push(Line::from(""));
         lines.push(Line::from(Span::styled("id", theme.dim())));
         lines.push(Line::from(Span::styled(r.id.clone(), theme.dim())));
     }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(plain_block(theme, "Detail")), detail);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(plain_block(theme, "Detail")),
+        detail,
+    );
 }
 
 pub fn backups(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
@@ -155,26 +231,72 @@ pub fn backups(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         Constraint::Length(12),
         Constraint::Min(20),
     ];
-    table(state, theme, frame, area, "Backups", &["Database", "Env", "Cloud", "Last backup", "Retention", "PITR", "PITR window", "Findings"], &widths, |row| {
-        let Row::Backup(i) = row else { return Vec::new() };
-        let b = &e.backups[i];
-        let findings = b.findings(now);
-        let window = match (b.earliest_restore, b.latest_restore) {
-            (Some(a), Some(z)) => format!("{} .. {}", human_duration(now - a), if now - z < chrono::Duration::minutes(15) { "now".to_string() } else { human_duration(now - z) }),
-            _ => "—".into(),
-        };
-        let last_old = b.last_backup_at.is_none_or(|t| now - t > chrono::Duration::hours(24));
-        vec![
-            Cell::from(b.database.clone()),
-            Cell::from(b.environment.clone()),
-            Cell::from(b.provider.label()),
-            Cell::from(level_span(theme, if last_old { Level::Crit } else { Level::Ok }, ago(state, b.last_backup_at))),
-            Cell::from(level_span(theme, if b.retention_days < b.required_retention_days { Level::Crit } else { Level::Ok }, format!("{}d", b.retention_days))),
-            Cell::from(level_span(theme, if b.pitr_enabled { Level::Ok } else { Level::Crit }, if b.pitr_enabled { "on" } else { "off" })),
-            Cell::from(window),
-            Cell::from(if findings.is_empty() { level_span(theme, Level::Ok, "none") } else { level_span(theme, Level::Crit, findings.join("; ")) }),
-        ]
-    });
+    table(
+        state,
+        theme,
+        frame,
+        area,
+        "Backups",
+        &[
+            "Database",
+            "Env",
+            "Cloud",
+            "Last backup",
+            "Retention",
+            "PITR",
+            "PITR window",
+            "Findings",
+        ],
+        &widths,
+        |row| {
+            let Row::Backup(i) = row else { return Vec::new() };
+            let b = &e.backups[i];
+            let findings = b.findings(now);
+            let window = match (b.earliest_restore, b.latest_restore) {
+                (Some(a), Some(z)) => format!(
+                    "{} .. {}",
+                    human_duration(now - a),
+                    if now - z < chrono::Duration::minutes(15) {
+                        "now".to_string()
+                    } else {
+                        human_duration(now - z)
+                    }
+                ),
+                _ => "—".into(),
+            };
+            let last_old = b.last_backup_at.is_none_or(|t| now - t > chrono::Duration::hours(24));
+            vec![
+                Cell::from(b.database.clone()),
+                Cell::from(b.environment.clone()),
+                Cell::from(b.provider.label()),
+                Cell::from(level_span(
+                    theme,
+                    if last_old { Level::Crit } else { Level::Ok },
+                    ago(state, b.last_backup_at),
+                )),
+                Cell::from(level_span(
+                    theme,
+                    if b.retention_days < b.required_retention_days {
+                        Level::Crit
+                    } else {
+                        Level::Ok
+                    },
+                    format!("{}d", b.retention_days),
+                )),
+                Cell::from(level_span(
+                    theme,
+                    if b.pitr_enabled { Level::Ok } else { Level::Crit },
+                    if b.pitr_enabled { "on" } else { "off" },
+                )),
+                Cell::from(window),
+                Cell::from(if findings.is_empty() {
+                    level_span(theme, Level::Ok, "none")
+                } else {
+                    level_span(theme, Level::Crit, findings.join("; "))
+                }),
+            ]
+        },
+    );
 }
 
 pub fn secrets(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
@@ -189,25 +311,34 @@ pub fn secrets(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         Constraint::Length(14),
         Constraint::Length(4),
     ];
-    table(state, theme, frame, area, "Secrets (metadata only)", &["Name", "Env", "Store", "Rotated", "Every", "Next rotation", "Ver"], &widths, |row| {
-        let Row::Secret(i) = row else { return Vec::new() };
-        let s = &e.secrets[i];
-        let level = s.level(now);
-        let next = match s.next_rotation() {
-            Some(n) if n <= now => format!("overdue {}", human_duration(now - n)),
-            Some(n) => format!("in {}", human_duration(n - now)),
-            None => "—".into(),
-        };
-        vec![
-            Cell::from(s.name.clone()),
-            Cell::from(s.environment.clone()),
-            Cell::from(trunc(&s.store, 16)),
-            Cell::from(ago(state, s.last_rotated).replace(" ago", "")),
-            Cell::from(s.rotation_days.map(|d| format!("{d}d")).unwrap_or_else(|| "—".into())),
-            Cell::from(level_span(theme, level, next)),
-            Cell::from(s.versions.to_string()),
-        ]
-    });
+    table(
+        state,
+        theme,
+        frame,
+        area,
+        "Secrets (metadata only)",
+        &["Name", "Env", "Store", "Rotated", "Every", "Next rotation", "Ver"],
+        &widths,
+        |row| {
+            let Row::Secret(i) = row else { return Vec::new() };
+            let s = &e.secrets[i];
+            let level = s.level(now);
+            let next = match s.next_rotation() {
+                Some(n) if n <= now => format!("overdue {}", human_duration(now - n)),
+                Some(n) => format!("in {}", human_duration(n - now)),
+                None => "—".into(),
+            };
+            vec![
+                Cell::from(s.name.clone()),
+                Cell::from(s.environment.clone()),
+                Cell::from(trunc(&s.store, 16)),
+                Cell::from(ago(state, s.last_rotated).replace(" ago", "")),
+                Cell::from(s.rotation_days.map(|d| format!("{d}d")).unwrap_or_else(|| "—".into())),
+                Cell::from(level_span(theme, level, next)),
+                Cell::from(s.versions.to_string()),
+            ]
+        },
+    );
 }
 
 pub fn audit(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
@@ -220,26 +351,35 @@ pub fn audit(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         Constraint::Length(11),
         Constraint::Min(20),
     ];
-    table(state, theme, frame, area, "Audit log", &["When (UTC)", "Who", "Verb", "Phase", "Target", "Env", "Detail"], &widths, |row| {
-        let Row::Audit(i) = row else { return Vec::new() };
-        let a = &state.audit[i];
-        let level = match a.phase {
-            AuditPhase::Finished => Level::Ok,
-            AuditPhase::Started => Level::Unknown,
-            AuditPhase::Failed | AuditPhase::Refused => Level::Crit,
-        };
-        let detail = match &a.reason {
-            Some(r) => format!("{} · reason: {r}", a.detail),
-            None => a.detail.clone(),
-        };
-        vec![
-            Cell::from(a.at.format("%Y-%m-%d %H:%M:%S").to_string()),
-            Cell::from(trunc(&a.user, 10)),
-            Cell::from(a.verb.clone()),
-            Cell::from(level_span(theme, level, format!("{:?}", a.phase).to_lowercase())),
-            Cell::from(trunc(&a.target_name, 22)),
-            Cell::from(a.environment.clone()),
-            Cell::from(detail),
-        ]
-    });
+    table(
+        state,
+        theme,
+        frame,
+        area,
+        "Audit log",
+        &["When (UTC)", "Who", "Verb", "Phase", "Target", "Env", "Detail"],
+        &widths,
+        |row| {
+            let Row::Audit(i) = row else { return Vec::new() };
+            let a = &state.audit[i];
+            let level = match a.phase {
+                AuditPhase::Finished => Level::Ok,
+                AuditPhase::Started => Level::Unknown,
+                AuditPhase::Failed | AuditPhase::Refused => Level::Crit,
+            };
+            let detail = match &a.reason {
+                Some(r) => format!("{} · reason: {r}", a.detail),
+                None => a.detail.clone(),
+            };
+            vec![
+                Cell::from(a.at.format("%Y-%m-%d %H:%M:%S").to_string()),
+                Cell::from(trunc(&a.user, 10)),
+                Cell::from(a.verb.clone()),
+                Cell::from(level_span(theme, level, format!("{:?}", a.phase).to_lowercase())),
+                Cell::from(trunc(&a.target_name, 22)),
+                Cell::from(a.environment.clone()),
+                Cell::from(detail),
+            ]
+        },
+    );
 }

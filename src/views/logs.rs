@@ -23,7 +23,13 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         let all = crate::app::rows(state, Screen::Logs);
         let n = all.len();
         let start = list.offset.min(n);
-        (all[start..(start + height).min(n)].iter().filter_map(|r| if let Row::Log(i) = r { Some(*i) } else { None }).collect(), n)
+        (
+            all[start..(start + height).min(n)]
+                .iter()
+                .filter_map(|r| if let Row::Log(i) = r { Some(*i) } else { None })
+                .collect(),
+            n,
+        )
     };
     let width = area.width.saturating_sub(2) as usize;
     let lines: Vec<Line> = indices
@@ -37,7 +43,12 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
                 Severity::Info => Style::default().fg(theme.info),
                 _ => theme.dim(),
             };
-            let prefix = format!("{} {:<5} {:<18} ", l.at.format("%H:%M:%S%.3f"), l.severity.label(), trunc(&l.source, 18));
+            let prefix = format!(
+                "{} {:<5} {:<18} ",
+                l.at.format("%H:%M:%S%.3f"),
+                l.severity.label(),
+                trunc(&l.source, 18)
+            );
             let rest = trunc(&l.text, width.saturating_sub(prefix.chars().count()));
             let mut line = Line::from(vec![
                 Span::styled(prefix[..13].to_string(), theme.dim()),
@@ -52,7 +63,16 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         })
         .collect();
     let mut block = screen_block(state, theme, "Logs", total);
-    let mode = if state.follow_logs { " following (f to pause) " } else { " paused (f to follow) " };
-    block = block.title_bottom(Span::styled(mode, Style::default().fg(if state.follow_logs { theme.ok } else { theme.warn }).add_modifier(Modifier::BOLD)));
+    let mode = if state.follow_logs {
+        " following (f to pause) "
+    } else {
+        " paused (f to follow) "
+    };
+    block = block.title_bottom(Span::styled(
+        mode,
+        Style::default()
+            .fg(if state.follow_logs { theme.ok } else { theme.warn })
+            .add_modifier(Modifier::BOLD),
+    ));
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }

@@ -40,8 +40,14 @@ pub fn areas(size: (u16, u16)) -> Areas {
 /// The table part of a screen's body (some screens show a detail pane below it).
 pub fn table_area(screen: Screen, body: Rect) -> Rect {
     match screen {
-        Screen::Health => Rect { height: (body.height * 11 / 20).max(5), ..body },
-        Screen::Overview => Rect { height: body.height.min(4 + 3), ..body },
+        Screen::Health => Rect {
+            height: (body.height * 11 / 20).max(5),
+            ..body
+        },
+        Screen::Overview => Rect {
+            height: body.height.min(4 + 3),
+            ..body
+        },
         _ => body,
     }
 }
@@ -121,13 +127,23 @@ fn render_tabs(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     for (i, s) in Screen::ALL.iter().enumerate() {
         let label = tab_label(i, *s, state.screen, area.width);
         if *s == state.screen {
-            spans.push(Span::styled(label, Style::default().fg(theme.tab_active).add_modifier(Modifier::BOLD | Modifier::UNDERLINED)));
+            spans.push(Span::styled(
+                label,
+                Style::default()
+                    .fg(theme.tab_active)
+                    .add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+            ));
         } else {
             spans.push(Span::styled(label, Style::default().fg(theme.tab_inactive)));
         }
     }
     if state.read_only {
-        spans.push(Span::styled(" READ-ONLY ", Style::default().fg(theme.warn).add_modifier(Modifier::BOLD | Modifier::REVERSED)));
+        spans.push(Span::styled(
+            " READ-ONLY ",
+            Style::default()
+                .fg(theme.warn)
+                .add_modifier(Modifier::BOLD | Modifier::REVERSED),
+        ));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
@@ -169,21 +185,46 @@ fn render_status(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect)
         let (level, word) = match s.state {
             SourceState::Loading => (Level::Unknown, "loading".to_string()),
             SourceState::Failed => (Level::Crit, "failed".to_string()),
-            _ if stale => (Level::Warn, format!("stale {}", s.fetched_at.map(|t| t.format("%H:%M:%S").to_string()).unwrap_or_default())),
-            _ => (Level::Ok, s.fetched_at.map(|t| t.format("%H:%M:%S").to_string()).unwrap_or_default()),
+            _ if stale => (
+                Level::Warn,
+                format!(
+                    "stale {}",
+                    s.fetched_at
+                        .map(|t| t.format("%H:%M:%S").to_string())
+                        .unwrap_or_default()
+                ),
+            ),
+            _ => (
+                Level::Ok,
+                s.fetched_at
+                    .map(|t| t.format("%H:%M:%S").to_string())
+                    .unwrap_or_default(),
+            ),
         };
         spans.push(Span::styled(format!(" {} ", s.name), bar.add_modifier(Modifier::BOLD)));
-        spans.push(Span::styled(format!("{} {word}", level.symbol()), theme.level(level).bg(theme.status_bar_bg)));
+        spans.push(Span::styled(
+            format!("{} {word}", level.symbol()),
+            theme.level(level).bg(theme.status_bar_bg),
+        ));
         if let Some(e) = &s.error {
-            spans.push(Span::styled(format!(": {e}"), theme.level(Level::Crit).bg(theme.status_bar_bg)));
+            spans.push(Span::styled(
+                format!(": {e}"),
+                theme.level(Level::Crit).bg(theme.status_bar_bg),
+            ));
         }
         spans.push(Span::styled(" │", bar));
     }
     if state.actions_in_flight > 0 {
-        spans.push(Span::styled(format!(" ⟳ {} action(s) running │", state.actions_in_flight), theme.level(Level::Warn).bg(theme.status_bar_bg)));
+        spans.push(Span::styled(
+            format!(" ⟳ {} action(s) running │", state.actions_in_flight),
+            theme.level(Level::Warn).bg(theme.status_bar_bg),
+        ));
     }
     if !state.warnings.is_empty() {
-        spans.push(Span::styled(format!(" ▲ {} config warning(s) │", state.warnings.len()), theme.level(Level::Warn).bg(theme.status_bar_bg)));
+        spans.push(Span::styled(
+            format!(" ▲ {} config warning(s) │", state.warnings.len()),
+            theme.level(Level::Warn).bg(theme.status_bar_bg),
+        ));
     }
     let right = format!("{} UTC ", state.now.format("%Y-%m-%d %H:%M"));
     let used: usize = spans.iter().map(|s| s.width()).sum();
@@ -196,15 +237,29 @@ fn render_status(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect)
 /// A bordered block titled with the screen name, row count and active filter.
 pub(crate) fn screen_block<'a>(state: &AppState, theme: &'a Theme, title: &str, count: usize) -> Block<'a> {
     let filter = &state.list().filter;
-    let mut title_spans = vec![Span::styled(format!(" {title} "), Style::default().fg(theme.title).add_modifier(Modifier::BOLD))];
+    let mut title_spans = vec![Span::styled(
+        format!(" {title} "),
+        Style::default().fg(theme.title).add_modifier(Modifier::BOLD),
+    )];
     title_spans.push(Span::styled(format!("[{count}] "), theme.dim()));
     // Data from a failed or stale source is still shown, but never as if it were current.
-    let stale: Vec<&str> = state.sources.iter().filter(|s| state.is_stale(s) || s.source.error.is_some()).map(|s| s.source.name.as_str()).collect();
+    let stale: Vec<&str> = state
+        .sources
+        .iter()
+        .filter(|s| state.is_stale(s) || s.source.error.is_some())
+        .map(|s| s.source.name.as_str())
+        .collect();
     if !stale.is_empty() {
-        title_spans.push(Span::styled(format!("▲ stale: {} ", stale.join(", ")), theme.level(Level::Warn).add_modifier(Modifier::BOLD)));
+        title_spans.push(Span::styled(
+            format!("▲ stale: {} ", stale.join(", ")),
+            theme.level(Level::Warn).add_modifier(Modifier::BOLD),
+        ));
     }
     if !filter.is_empty() {
-        title_spans.push(Span::styled(format!("/{filter} "), Style::default().fg(theme.match_highlight)));
+        title_spans.push(Span::styled(
+            format!("/{filter} "),
+            Style::default().fg(theme.match_highlight),
+        ));
     }
     Block::default()
         .borders(Borders::ALL)

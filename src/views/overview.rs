@@ -21,14 +21,29 @@ pub fn cell(state: &AppState, all: &[Finding], env: &str, column: OverviewColumn
     match column {
         OverviewColumn::Deploys => {
             let waiting = e.approvals.iter().filter(|a| a.environment == env).count();
-            let live: Vec<_> = e.deployments.iter().filter(|d| d.environment == env && d.state == DeploymentState::Success).collect();
-            let failed = e.deployments.iter().any(|d| d.environment == env && d.state.level() == Level::Crit && now - d.created_at < chrono::Duration::hours(24));
+            let live: Vec<_> = e
+                .deployments
+                .iter()
+                .filter(|d| d.environment == env && d.state == DeploymentState::Success)
+                .collect();
+            let failed = e.deployments.iter().any(|d| {
+                d.environment == env
+                    && d.state.level() == Level::Crit
+                    && now - d.created_at < chrono::Duration::hours(24)
+            });
             if failed {
                 (Level::Crit, "failed deploy".into())
             } else if waiting > 0 {
                 (Level::Warn, format!("{waiting} waiting approval"))
             } else if let Some(d) = live.iter().max_by_key(|d| d.created_at) {
-                (Level::Ok, format!("{} {}", &d.sha[..d.sha.len().min(7)], human_duration(now - d.created_at)))
+                (
+                    Level::Ok,
+                    format!(
+                        "{} {}",
+                        &d.sha[..d.sha.len().min(7)],
+                        human_duration(now - d.created_at)
+                    ),
+                )
             } else {
                 (Level::Unknown, "no deploys".into())
             }
@@ -41,7 +56,8 @@ pub fn cell(state: &AppState, all: &[Finding], env: &str, column: OverviewColumn
             }
             let level = worst(&mut checks.iter().map(|h| h.level).chain(metrics.iter().map(|m| m.level)));
             let failing = checks.iter().filter(|h| h.level == Level::Crit).count();
-            let warn = metrics.iter().filter(|m| m.level >= Level::Warn).count() + checks.iter().filter(|h| h.level == Level::Warn).count();
+            let warn = metrics.iter().filter(|m| m.level >= Level::Warn).count()
+                + checks.iter().filter(|h| h.level == Level::Warn).count();
             let text = if failing > 0 {
                 format!("{failing} of {} failing", checks.len())
             } else if warn > 0 {
@@ -57,7 +73,11 @@ pub fn cell(state: &AppState, all: &[Finding], env: &str, column: OverviewColumn
                 return (Level::Unknown, "none known".into());
             }
             let bad = backups.iter().filter(|b| !b.findings(now).is_empty()).count();
-            if bad > 0 { (Level::Crit, format!("{bad} of {} failing", backups.len())) } else { (Level::Ok, format!("{} ok", backups.len())) }
+            if bad > 0 {
+                (Level::Crit, format!("{bad} of {} failing", backups.len()))
+            } else {
+                (Level::Ok, format!("{} ok", backups.len()))
+            }
         }
         OverviewColumn::Secrets => {
             let secrets: Vec<_> = e.secrets.iter().filter(|s| s.environment == env).collect();
@@ -80,7 +100,10 @@ pub fn cell(state: &AppState, all: &[Finding], env: &str, column: OverviewColumn
             let mine: Vec<_> = all.iter().filter(|f| f.environment == env).collect();
             match mine.iter().map(|f| f.level).max() {
                 None => (Level::Ok, "none".into()),
-                Some(level) => (level, format!("{} finding{}", mine.len(), if mine.len() == 1 { "" } else { "s" })),
+                Some(level) => (
+                    level,
+                    format!("{} finding{}", mine.len(), if mine.len() == 1 { "" } else { "s" }),
+                ),
             }
         }
     }
@@ -89,7 +112,11 @@ pub fn cell(state: &AppState, all: &[Finding], env: &str, column: OverviewColumn
 pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     let all = findings(&state.estate, state.now);
     let matrix = table_area(crate::app::Screen::Overview, area);
-    let rest = Rect { y: matrix.y + matrix.height, height: area.height.saturating_sub(matrix.height), ..area };
+    let rest = Rect {
+        y: matrix.y + matrix.height,
+        height: area.height.saturating_sub(matrix.height),
+        ..area
+    };
     let selected_col = state.overview_column;
     let selected_row = state.list().selected;
     let col_width = ((area.width.saturating_sub(16)) / 5).clamp(12, 24);
@@ -101,7 +128,10 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         .iter()
         .enumerate()
         .map(|(r, env)| {
-            let mut cells = vec![Cell::from(Span::styled(env.name.clone(), Style::default().fg(theme.fg_bright).add_modifier(Modifier::BOLD)))];
+            let mut cells = vec![Cell::from(Span::styled(
+                env.name.clone(),
+                Style::default().fg(theme.fg_bright).add_modifier(Modifier::BOLD),
+            ))];
             for (c, column) in OverviewColumn::ALL.iter().enumerate() {
                 let (level, text) = cell(state, &all, &env.name, *column);
                 let mut span = level_span(theme, level, trunc(&text, col_width as usize - 2));
@@ -116,17 +146,38 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     let mut widths = vec![Constraint::Length(14)];
     widths.extend(std::iter::repeat_n(Constraint::Length(col_width), 5));
     let block = screen_block(state, theme, "Overview", state.estate.environments.len());
-    frame.render_widget(Table::new(rows, widths).header(TableRow::new(header).style(theme.header())).block(block), matrix);
+    frame.render_widget(
+        Table::new(rows, widths)
+            .header(TableRow::new(header).style(theme.header()))
+            .block(block),
+        matrix,
+    );
 
     let [left, right] = Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(rest);
     let mut lines: Vec<Line> = Vec::new();
     if all.is_empty() {
-        let msg = if state.estate.environments.is_empty() { "waiting for the first data…" } else { "nothing needs attention" };
-        lines.push(Line::from(level_span(theme, if state.estate.environments.is_empty() { Level::Unknown } else { Level::Ok }, msg)));
+        let msg = if state.estate.environments.is_empty() {
+            "waiting for the first data…"
+        } else {
+            "nothing needs attention"
+        };
+        lines.push(Line::from(level_span(
+            theme,
+            if state.estate.environments.is_empty() {
+                Level::Unknown
+            } else {
+                Level::Ok
+            },
+            msg,
+        )));
     }
     for f in all.iter().take(left.height.saturating_sub(2) as usize) {
         let screen = f.category.screen();
-        let env = if f.environment.is_empty() { "—".to_string() } else { f.environment.clone() };
+        let env = if f.environment.is_empty() {
+            "—".to_string()
+        } else {
+            f.environment.clone()
+        };
         let head = format!("{env:<11}");
         let used = head.chars().count() + 2 + 4 + 9 + f.subject.chars().count() + 1 + 2;
         lines.push(Line::from(vec![
@@ -137,7 +188,10 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
             Span::styled(trunc(&f.text, (left.width as usize).saturating_sub(used)), theme.text()),
         ]));
     }
-    frame.render_widget(Paragraph::new(lines).block(plain_block(theme, "What needs attention")), left);
+    frame.render_widget(
+        Paragraph::new(lines).block(plain_block(theme, "What needs attention")),
+        left,
+    );
 
     let mut recent: Vec<Line> = Vec::new();
     for r in state.estate.runs.iter().take(right.height.saturating_sub(2) as usize) {
@@ -145,7 +199,10 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         let status = super::runs::status_text(r.status, r.conclusion);
         recent.push(Line::from(vec![
             level_span(theme, level, format!("{status:<11}")),
-            Span::styled(format!("{} ", trunc(r.repo.split('/').next_back().unwrap_or(&r.repo), 13)), theme.text()),
+            Span::styled(
+                format!("{} ", trunc(r.repo.split('/').next_back().unwrap_or(&r.repo), 13)),
+                theme.text(),
+            ),
             Span::styled(format!("{} ", r.workflow), theme.dim()),
             Span::styled(trunc(&r.branch, 14), theme.dim()),
         ]));

@@ -24,7 +24,10 @@ fn popup_block<'a>(theme: &'a Theme, title: &str, border: ratatui::style::Color)
         .border_type(BorderType::Double)
         .border_style(Style::default().fg(border))
         .style(Style::default().bg(theme.popup_bg).fg(theme.fg))
-        .title(Span::styled(format!(" {title} "), Style::default().fg(border).add_modifier(Modifier::BOLD)))
+        .title(Span::styled(
+            format!(" {title} "),
+            Style::default().fg(border).add_modifier(Modifier::BOLD),
+        ))
 }
 
 pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
@@ -37,19 +40,34 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
             frame.render_widget(Clear, r);
             let lines = vec![
                 Line::from(prompt.clone()),
-                Line::from(vec![Span::styled(format!("> {value}"), Style::default().fg(theme.fg_bright)), Span::styled("▏", Style::default().fg(theme.accent))]),
+                Line::from(vec![
+                    Span::styled(format!("> {value}"), Style::default().fg(theme.fg_bright)),
+                    Span::styled("▏", Style::default().fg(theme.accent)),
+                ]),
                 Line::from(Span::styled("enter continue · esc cancel", theme.dim())),
             ];
-            frame.render_widget(Paragraph::new(lines).block(popup_block(theme, "Input", theme.popup_border)), r);
+            frame.render_widget(
+                Paragraph::new(lines).block(popup_block(theme, "Input", theme.popup_border)),
+                r,
+            );
         }
         Popup::Confirm { plan, input, error } => {
             let prod = plan.tier == Tier::Prod;
             let border = if prod { theme.danger } else { theme.popup_border };
             let mut lines = vec![
                 Line::from(vec![
-                    Span::styled(format!("{} ", plan.request.verb), Style::default().fg(theme.fg_bright).add_modifier(Modifier::BOLD)),
-                    Span::styled(plan.target_name.clone(), Style::default().fg(theme.accent).add_modifier(Modifier::BOLD)),
-                    Span::styled(format!("  in {} ({:?}) via {}", plan.environment, plan.tier, plan.source), theme.dim()),
+                    Span::styled(
+                        format!("{} ", plan.request.verb),
+                        Style::default().fg(theme.fg_bright).add_modifier(Modifier::BOLD),
+                    ),
+                    Span::styled(
+                        plan.target_name.clone(),
+                        Style::default().fg(theme.accent).add_modifier(Modifier::BOLD),
+                    ),
+                    Span::styled(
+                        format!("  in {} ({:?}) via {}", plan.environment, plan.tier, plan.source),
+                        theme.dim(),
+                    ),
                 ]),
                 Line::from(""),
                 Line::from(Span::styled(plan.summary.clone(), theme.text())),
@@ -60,16 +78,28 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
                 lines.push(Line::from(format!(" {}. {}", i + 1, c.description)));
                 lines.push(Line::from(Span::styled(format!("    {}", c.call), theme.dim())));
             }
-            lines.push(Line::from(Span::styled(format!(" then verify: {}", plan.verification), theme.dim())));
+            lines.push(Line::from(Span::styled(
+                format!(" then verify: {}", plan.verification),
+                theme.dim(),
+            )));
             lines.push(Line::from(""));
             match plan.confirmation() {
-                Confirmation::YesNo => lines.push(Line::from(Span::styled("y confirm · n/esc cancel", Style::default().fg(theme.warn).add_modifier(Modifier::BOLD)))),
+                Confirmation::YesNo => lines.push(Line::from(Span::styled(
+                    "y confirm · n/esc cancel",
+                    Style::default().fg(theme.warn).add_modifier(Modifier::BOLD),
+                ))),
                 Confirmation::TypeName(name) => {
                     lines.push(Line::from(Span::styled(
-                        format!("This is {}. Type '{name}' and press enter to confirm, esc to cancel:", if prod { "PRODUCTION" } else { "high risk" }),
+                        format!(
+                            "This is {}. Type '{name}' and press enter to confirm, esc to cancel:",
+                            if prod { "PRODUCTION" } else { "high risk" }
+                        ),
                         Style::default().fg(theme.danger).add_modifier(Modifier::BOLD),
                     )));
-                    lines.push(Line::from(vec![Span::styled(format!("> {input}"), Style::default().fg(theme.fg_bright)), Span::styled("▏", Style::default().fg(theme.accent))]));
+                    lines.push(Line::from(vec![
+                        Span::styled(format!("> {input}"), Style::default().fg(theme.fg_bright)),
+                        Span::styled("▏", Style::default().fg(theme.accent)),
+                    ]));
                 }
             }
             if let Some(e) = error {
@@ -78,21 +108,43 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
             let height = lines.len() as u16 + 4;
             let r = centered(area, 100, height);
             frame.render_widget(Clear, r);
-            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup_block(theme, "Confirm action", border)), r);
+            frame.render_widget(
+                Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
+                    .block(popup_block(theme, "Confirm action", border)),
+                r,
+            );
         }
         Popup::Message { title, text, level } => {
             let r = centered(area, 80, 7);
             frame.render_widget(Clear, r);
-            let lines = vec![Line::from(Span::styled(text.clone(), theme.level(*level))), Line::from(""), Line::from(Span::styled("any key to close", theme.dim()))];
-            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup_block(theme, title, theme.popup_border)), r);
+            let lines = vec![
+                Line::from(Span::styled(text.clone(), theme.level(*level))),
+                Line::from(""),
+                Line::from(Span::styled("any key to close", theme.dim())),
+            ];
+            frame.render_widget(
+                Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
+                    .block(popup_block(theme, title, theme.popup_border)),
+                r,
+            );
         }
     }
 }
 
 fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     let km = &state.keymap;
-    let row = |keys: String, what: &str| Line::from(vec![Span::styled(format!("{keys:>16}  "), Style::default().fg(theme.accent)), Span::styled(what.to_string(), theme.text())]);
-    let mut lines = vec![Line::from(Span::styled(format!("{} screen", state.screen.title()), theme.header()))];
+    let row = |keys: String, what: &str| {
+        Line::from(vec![
+            Span::styled(format!("{keys:>16}  "), Style::default().fg(theme.accent)),
+            Span::styled(what.to_string(), theme.text()),
+        ])
+    };
+    let mut lines = vec![Line::from(Span::styled(
+        format!("{} screen", state.screen.title()),
+        theme.header(),
+    ))];
     let verbs = state.screen.verbs();
     if verbs.is_empty() {
         lines.push(Line::from(Span::styled("  (no actions on this screen)", theme.dim())));
@@ -104,7 +156,10 @@ fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     match state.screen {
         crate::app::Screen::Overview => {
             lines.push(row("←/→ h/l".into(), "move between columns"));
-            lines.push(row(km.label(Command::Open), "open the screen of the selected cell, filtered to its environment"));
+            lines.push(row(
+                km.label(Command::Open),
+                "open the screen of the selected cell, filtered to its environment",
+            ));
         }
         crate::app::Screen::Runs => lines.push(row(km.label(Command::Open), "show jobs and steps of the selected run")),
         crate::app::Screen::Logs => {
@@ -134,19 +189,28 @@ fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     ] {
         lines.push(row(km.label(c), c.description()));
     }
-    lines.push(row("1-9".into(), "Overview, Runs, Deployments, Health, Resources, Backups, Secrets, Logs, Audit"));
+    lines.push(row(
+        "1-9".into(),
+        "Overview, Runs, Deployments, Health, Resources, Backups, Secrets, Logs, Audit",
+    ));
     lines.push(row("mouse".into(), "wheel scrolls, click selects a row or a tab"));
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled("any key closes this help", theme.dim())));
     let r = centered(area, 90, lines.len() as u16 + 2);
     frame.render_widget(Clear, r);
-    frame.render_widget(Paragraph::new(lines).block(popup_block(theme, "Help", theme.popup_border)), r);
+    frame.render_widget(
+        Paragraph::new(lines).block(popup_block(theme, "Help", theme.popup_border)),
+        r,
+    );
 }
 
 fn palette(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect, input: &str, selected: usize) {
     let candidates = crate::app::palette_candidates(state, input);
     let mut lines = vec![Line::from(vec![
-        Span::styled(format!(":{input}"), Style::default().fg(theme.fg_bright).add_modifier(Modifier::BOLD)),
+        Span::styled(
+            format!(":{input}"),
+            Style::default().fg(theme.fg_bright).add_modifier(Modifier::BOLD),
+        ),
         Span::styled("▏", Style::default().fg(theme.accent)),
     ])];
     for (i, c) in candidates.iter().take(12).enumerate() {
@@ -156,8 +220,17 @@ fn palette(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect, input
     if candidates.is_empty() {
         lines.push(Line::from(Span::styled(" no match", theme.dim())));
     }
-    lines.push(Line::from(Span::styled("tab complete · ↑/↓ choose · enter run · esc close", theme.dim())));
-    let r = Rect { y: area.y + 2, ..centered(area, 60, lines.len() as u16 + 2) };
+    lines.push(Line::from(Span::styled(
+        "tab complete · ↑/↓ choose · enter run · esc close",
+        theme.dim(),
+    )));
+    let r = Rect {
+        y: area.y + 2,
+        ..centered(area, 60, lines.len() as u16 + 2)
+    };
     frame.render_widget(Clear, r);
-    frame.render_widget(Paragraph::new(lines).block(popup_block(theme, "Command", theme.popup_border)), r);
+    frame.render_widget(
+        Paragraph::new(lines).block(popup_block(theme, "Command", theme.popup_border)),
+        r,
+    );
 }

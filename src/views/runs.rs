@@ -36,22 +36,45 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         Constraint::Length(9),
         Constraint::Length(8),
     ];
-    table(state, theme, frame, area, "Workflow runs", &["Status", "Repository", "Workflow", "Title", "Branch", "SHA", "Actor", "Started", "Duration"], &widths, |row| {
-        let Row::Run(i) = row else { return Vec::new() };
-        let r = &e.runs[i];
-        let attempt = if r.attempt > 1 { format!(" (#{})", r.attempt) } else { String::new() };
-        vec![
-            Cell::from(level_span(theme, r.level(), status_text(r.status, r.conclusion))),
-            Cell::from(trunc(&r.repo, 18)),
-            Cell::from(trunc(&r.workflow, 8)),
-            Cell::from(format!("{}{attempt}", r.title)),
-            Cell::from(trunc(&r.branch, 18)),
-            Cell::from(r.sha.chars().take(7).collect::<String>()),
-            Cell::from(trunc(&r.actor, 12)),
-            Cell::from(ago(state, r.started_at.or(Some(r.created_at))).replace(" ago", "")),
-            Cell::from(r.duration(state.now).map(human_duration).unwrap_or_else(|| "—".into())),
-        ]
-    });
+    table(
+        state,
+        theme,
+        frame,
+        area,
+        "Workflow runs",
+        &[
+            "Status",
+            "Repository",
+            "Workflow",
+            "Title",
+            "Branch",
+            "SHA",
+            "Actor",
+            "Started",
+            "Duration",
+        ],
+        &widths,
+        |row| {
+            let Row::Run(i) = row else { return Vec::new() };
+            let r = &e.runs[i];
+            let attempt = if r.attempt > 1 {
+                format!(" (#{})", r.attempt)
+            } else {
+                String::new()
+            };
+            vec![
+                Cell::from(level_span(theme, r.level(), status_text(r.status, r.conclusion))),
+                Cell::from(trunc(&r.repo, 18)),
+                Cell::from(trunc(&r.workflow, 8)),
+                Cell::from(format!("{}{attempt}", r.title)),
+                Cell::from(trunc(&r.branch, 18)),
+                Cell::from(r.sha.chars().take(7).collect::<String>()),
+                Cell::from(trunc(&r.actor, 12)),
+                Cell::from(ago(state, r.started_at.or(Some(r.created_at))).replace(" ago", "")),
+                Cell::from(r.duration(state.now).map(human_duration).unwrap_or_else(|| "—".into())),
+            ]
+        },
+    );
 }
 
 fn detail(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect, id: &str) {
@@ -60,34 +83,75 @@ fn detail(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect, id: &s
         frame.render_widget(block, area);
         return;
     };
-    let title = format!("{} #{} · {} · {} · {}", run.workflow, run.run_id, run.repo, run.branch, &run.sha[..run.sha.len().min(7)]);
-    let widths = [Constraint::Min(34), Constraint::Length(14), Constraint::Length(10), Constraint::Length(10), Constraint::Min(10)];
-    table(state, theme, frame, area, &title, &["Job / step", "Status", "Started", "Duration", ""], &widths, |row| {
-        let Row::Job(j, step) = row else { return Vec::new() };
-        let job = &run.jobs[j];
-        let dur = |a: Option<crate::model::Timestamp>, b: Option<crate::model::Timestamp>| match (a, b) {
-            (Some(a), Some(b)) => human_duration(b - a),
-            (Some(a), None) => human_duration(state.now - a),
-            _ => "—".into(),
-        };
-        match step {
-            None => vec![
-                Cell::from(Span::styled(format!("▾ {}", job.name), Style::default().fg(theme.fg_bright).add_modifier(Modifier::BOLD))),
-                Cell::from(level_span(theme, run_level(job.status, job.conclusion), status_text(job.status, job.conclusion))),
-                Cell::from(job.started_at.map(|t| t.format("%H:%M:%S").to_string()).unwrap_or_else(|| "—".into())),
-                Cell::from(dur(job.started_at, job.completed_at)),
-                Cell::from(""),
-            ],
-            Some(s) => {
-                let st = &job.steps[s];
-                vec![
-                    Cell::from(format!("    {}. {}", st.number, st.name)),
-                    Cell::from(level_span(theme, run_level(st.status, st.conclusion), status_text(st.status, st.conclusion))),
-                    Cell::from(st.started_at.map(|t| t.format("%H:%M:%S").to_string()).unwrap_or_else(|| "—".into())),
-                    Cell::from(dur(st.started_at, st.completed_at)),
+    let title = format!(
+        "{} #{} · {} · {} · {}",
+        run.workflow,
+        run.run_id,
+        run.repo,
+        run.branch,
+        &run.sha[..run.sha.len().min(7)]
+    );
+    let widths = [
+        Constraint::Min(34),
+        Constraint::Length(14),
+        Constraint::Length(10),
+        Constraint::Length(10),
+        Constraint::Min(10),
+    ];
+    table(
+        state,
+        theme,
+        frame,
+        area,
+        &title,
+        &["Job / step", "Status", "Started", "Duration", ""],
+        &widths,
+        |row| {
+            let Row::Job(j, step) = row else { return Vec::new() };
+            let job = &run.jobs[j];
+            let dur = |a: Option<crate::model::Timestamp>, b: Option<crate::model::Timestamp>| match (a, b) {
+                (Some(a), Some(b)) => human_duration(b - a),
+                (Some(a), None) => human_duration(state.now - a),
+                _ => "—".into(),
+            };
+            match step {
+                None => vec![
+                    Cell::from(Span::styled(
+                        format!("▾ {}", job.name),
+                        Style::default().fg(theme.fg_bright).add_modifier(Modifier::BOLD),
+                    )),
+                    Cell::from(level_span(
+                        theme,
+                        run_level(job.status, job.conclusion),
+                        status_text(job.status, job.conclusion),
+                    )),
+                    Cell::from(
+                        job.started_at
+                            .map(|t| t.format("%H:%M:%S").to_string())
+                            .unwrap_or_else(|| "—".into()),
+                    ),
+                    Cell::from(dur(job.started_at, job.completed_at)),
                     Cell::from(""),
-                ]
+                ],
+                Some(s) => {
+                    let st = &job.steps[s];
+                    vec![
+                        Cell::from(format!("    {}. {}", st.number, st.name)),
+                        Cell::from(level_span(
+                            theme,
+                            run_level(st.status, st.conclusion),
+                            status_text(st.status, st.conclusion),
+                        )),
+                        Cell::from(
+                            st.started_at
+                                .map(|t| t.format("%H:%M:%S").to_string())
+                                .unwrap_or_else(|| "—".into()),
+                        ),
+                        Cell::from(dur(st.started_at, st.completed_at)),
+                        Cell::from(""),
+                    ]
+                }
             }
-        }
-    });
+        },
+    );
 }

@@ -13,7 +13,7 @@ use chrono::Duration;
 
 use self::estate::{Rng, hash};
 use super::{BoxFuture, Provider as ProviderTrait, ProviderError};
-use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, Verb, find_target, tier_of, TargetKind};
+use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind, Verb, find_target, tier_of};
 use crate::clock::Clock;
 use crate::model::*;
 
@@ -81,7 +81,11 @@ impl SimRun {
                 } else if self.outcome == Conclusion::Failure && name == "test" {
                     failed = true;
                     (RunStatus::Completed, Some(Conclusion::Failure))
-                } else if self.run.status == RunStatus::Completed && self.run.conclusion == Some(Conclusion::Cancelled) && now >= start && end > self.run.updated_at {
+                } else if self.run.status == RunStatus::Completed
+                    && self.run.conclusion == Some(Conclusion::Cancelled)
+                    && now >= start
+                    && end > self.run.updated_at
+                {
                     (RunStatus::Completed, Some(Conclusion::Cancelled))
                 } else {
                     (RunStatus::Completed, Some(Conclusion::Success))
@@ -94,8 +98,10 @@ impl SimRun {
                         name: if n == 2 { format!("Run {s}") } else { s.to_string() },
                         status,
                         conclusion,
-                        started_at: (status != RunStatus::Queued && !gated).then_some(start + Duration::seconds(*secs * n as i64 / 5)),
-                        completed_at: (status == RunStatus::Completed).then_some(start + Duration::seconds(*secs * (n as i64 + 1) / 5)),
+                        started_at: (status != RunStatus::Queued && !gated)
+                            .then_some(start + Duration::seconds(*secs * n as i64 / 5)),
+                        completed_at: (status == RunStatus::Completed)
+                            .then_some(start + Duration::seconds(*secs * (n as i64 + 1) / 5)),
                     })
                     .collect();
                 Job {
@@ -139,7 +145,11 @@ pub struct Sandbox {
 impl Sandbox {
     pub fn new(seed: u64, clock: Arc<dyn Clock>) -> Sandbox {
         let start = clock.now();
-        Sandbox { sim: Mutex::new(Sim::new(seed, start)), clock, name: "demo".to_string() }
+        Sandbox {
+            sim: Mutex::new(Sim::new(seed, start)),
+            clock,
+            name: "demo".to_string(),
+        }
     }
 
     fn sim(&self) -> MutexGuard<'_, Sim> {
@@ -195,7 +205,12 @@ impl Sim {
 
     fn jobs_for(workflow: &str) -> Vec<(String, i64)> {
         let jobs: &[(&str, i64)] = if workflow == "Deploy" {
-            &[("build-image", 95), ("deploy-staging", 70), ("smoke-test", 25), ("deploy-production", 80)]
+            &[
+                ("build-image", 95),
+                ("deploy-staging", 70),
+                ("smoke-test", 25),
+                ("deploy-production", 80),
+            ]
         } else {
             &[("lint", 30), ("test", 110), ("security-scan", 45), ("build-image", 90)]
         };
@@ -211,7 +226,13 @@ impl Sim {
         let end_at = start_at + Duration::seconds(total);
         let actor = self.rng.pick(&estate::ACTORS).to_string();
         let sha = self.rng.sha();
-        let event = if workflow == "Deploy" { "workflow_run" } else if branch == "main" { "push" } else { "pull_request" };
+        let event = if workflow == "Deploy" {
+            "workflow_run"
+        } else if branch == "main" {
+            "push"
+        } else {
+            "pull_request"
+        };
         let title = match workflow {
             "Deploy" => format!("Deploy {}", &sha[..7]),
             _ => format!("{} {}", if branch == "main" { "Merge" } else { "Update" }, branch),
@@ -251,8 +272,16 @@ impl Sim {
             let repo = estate::REPOS[i % 2];
             let created = start - Duration::minutes(60 * 48 - i as i64 * 100);
             let workflow = if i % 3 == 0 { "Deploy" } else { "CI" };
-            let branch = if workflow == "Deploy" { "main" } else { *self.rng.pick(&estate::BRANCHES) };
-            let outcome = if i == 17 || i == 23 { Conclusion::Failure } else { Conclusion::Success };
+            let branch = if workflow == "Deploy" {
+                "main"
+            } else {
+                *self.rng.pick(&estate::BRANCHES)
+            };
+            let outcome = if i == 17 || i == 23 {
+                Conclusion::Failure
+            } else {
+                Conclusion::Success
+            };
             let run = self.new_run(repo, workflow, created, outcome, branch);
             if workflow == "Deploy" && outcome == Conclusion::Success {
                 for (env, _) in estate::ENVIRONMENTS {
@@ -285,14 +314,30 @@ impl Sim {
         });
         self.runs.push(run);
         // Live runs: one in progress, one queued.
-        let r = self.new_run("acme/inference-api", "CI", start - Duration::seconds(95), Conclusion::Success, "fix/token-refresh");
+        let r = self.new_run(
+            "acme/inference-api",
+            "CI",
+            start - Duration::seconds(95),
+            Conclusion::Success,
+            "fix/token-refresh",
+        );
         self.runs.push(r);
-        let r = self.new_run("acme/shop-web", "CI", start - Duration::seconds(2), Conclusion::Failure, "feat/checkout-v2");
+        let r = self.new_run(
+            "acme/shop-web",
+            "CI",
+            start - Duration::seconds(2),
+            Conclusion::Failure,
+            "feat/checkout-v2",
+        );
         self.runs.push(r);
     }
 
     fn record_deployment(&mut self, run: &Run, env: &str, at: Timestamp) {
-        for d in self.deployments.iter_mut().filter(|d| d.environment == env && d.repo == run.repo) {
+        for d in self
+            .deployments
+            .iter_mut()
+            .filter(|d| d.environment == env && d.repo == run.repo)
+        {
             if d.state == DeploymentState::Success {
                 d.state = DeploymentState::Inactive;
             }
@@ -317,7 +362,11 @@ impl Sim {
             let at = self.next_spawn;
             let repo = estate::REPOS[self.rng.below(2) as usize];
             let branch = *self.rng.pick(&estate::BRANCHES);
-            let outcome = if self.rng.below(5) == 0 { Conclusion::Failure } else { Conclusion::Success };
+            let outcome = if self.rng.below(5) == 0 {
+                Conclusion::Failure
+            } else {
+                Conclusion::Success
+            };
             let run = self.new_run(repo, "CI", at, outcome, branch);
             self.runs.push(run);
             self.next_spawn = at + Duration::seconds(RUN_CADENCE);
@@ -326,7 +375,13 @@ impl Sim {
         let finished: Vec<Run> = self
             .runs
             .iter()
-            .filter(|r| r.gate.is_some() && r.run.status != RunStatus::Waiting && now >= r.end_at && r.outcome == Conclusion::Success && r.run.conclusion.is_none())
+            .filter(|r| {
+                r.gate.is_some()
+                    && r.run.status != RunStatus::Waiting
+                    && now >= r.end_at
+                    && r.outcome == Conclusion::Success
+                    && r.run.conclusion.is_none()
+            })
             .map(|r| r.at(now))
             .collect();
         for run in finished {
@@ -336,7 +391,12 @@ impl Sim {
                 sim.run = run;
             }
         }
-        let ready: Vec<String> = self.creating.iter().filter(|(_, at)| *at <= now).map(|(id, _)| id.clone()).collect();
+        let ready: Vec<String> = self
+            .creating
+            .iter()
+            .filter(|(_, at)| *at <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
         for id in ready {
             if let Some(r) = self.resources.iter_mut().find(|r| r.id == id) {
                 r.status = "available".into();
@@ -353,7 +413,10 @@ impl Sim {
 
     fn probe(&self, env: &str, app: &str, slot: i64) -> Option<u32> {
         let failing = self.failing.iter().any(|(e, a)| e == env && a == app);
-        let h = hash(self.seed, (slot as u64).wrapping_mul(7919) ^ hash(env.len() as u64, app.len() as u64));
+        let h = hash(
+            self.seed,
+            (slot as u64).wrapping_mul(7919) ^ hash(env.len() as u64, app.len() as u64),
+        );
         // A failing service answers 503 on most probes; a healthy one on none.
         if failing && h % 10 < 8 {
             return None;
@@ -377,7 +440,9 @@ impl Sim {
                 let ok = history.iter().filter(|h| h.is_some()).count() as f64 * 100.0 / history.len() as f64;
                 let level = [
                     thresholds.level(MetricKind::Availability, ok),
-                    latest.map_or(Level::Crit, |ms| thresholds.level(MetricKind::ResponseTime, f64::from(ms) / 1000.0)),
+                    latest.map_or(Level::Crit, |ms| {
+                        thresholds.level(MetricKind::ResponseTime, f64::from(ms) / 1000.0)
+                    }),
                 ]
                 .into_iter()
                 .max()
@@ -391,7 +456,9 @@ impl Sim {
                     level,
                     status_code: Some(if latest.is_some() { 200 } else { 503 }),
                     latency_ms: latest,
-                    error: latest.is_none().then(|| "HTTP 503 Service Unavailable: upstream connect error".to_string()),
+                    error: latest
+                        .is_none()
+                        .then(|| "HTTP 503 Service Unavailable: upstream connect error".to_string()),
                     checked_at: chrono::DateTime::from_timestamp(slot_now * PROBE_INTERVAL, 0).unwrap_or(now),
                     history,
                 });
@@ -404,10 +471,22 @@ impl Sim {
         let thresholds = Thresholds::default();
         let slot = now.timestamp().div_euclid(PROBE_INTERVAL);
         let mut out = Vec::new();
-        for r in self.resources.iter().filter(|r| matches!(r.role, Role::Compute | Role::Database)) {
-            let failing = self.failing.iter().any(|(e, a)| *e == r.environment && r.name.starts_with(a.as_str()));
+        for r in self
+            .resources
+            .iter()
+            .filter(|r| matches!(r.role, Role::Compute | Role::Database))
+        {
+            let failing = self
+                .failing
+                .iter()
+                .any(|(e, a)| *e == r.environment && r.name.starts_with(a.as_str()));
             let kinds: &[MetricKind] = if r.role == Role::Compute {
-                &[MetricKind::Cpu, MetricKind::Memory, MetricKind::ErrorRate, MetricKind::ResponseTime]
+                &[
+                    MetricKind::Cpu,
+                    MetricKind::Memory,
+                    MetricKind::ErrorRate,
+                    MetricKind::ResponseTime,
+                ]
             } else {
                 &[MetricKind::Cpu, MetricKind::DbConnections, MetricKind::QueryLatency]
             };
@@ -447,7 +526,7 @@ impl Sim {
 
     fn snapshot(&self, now: Timestamp) -> Snapshot {
         let mut runs: Vec<Run> = self.runs.iter().map(|r| r.at(now)).collect();
-        runs.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        runs.sort_by_key(|r| std::cmp::Reverse(r.created_at));
         Snapshot {
             environments: estate::environments(),
             runs,
@@ -467,18 +546,41 @@ impl Sim {
         let (env, _) = estate::ENVIRONMENTS[(h % 3) as usize];
         let (app, _) = estate::APPS[((h >> 8) % 3) as usize];
         let failing = self.failing.iter().any(|(e, a)| e == env && a == app);
-        let paths = ["/api/v1/items", "/api/v1/cart", "/api/v1/health", "/api/v1/checkout", "/api/v1/predict"];
+        let paths = [
+            "/api/v1/items",
+            "/api/v1/cart",
+            "/api/v1/health",
+            "/api/v1/checkout",
+            "/api/v1/predict",
+        ];
         let path = paths[((h >> 16) % paths.len() as u64) as usize];
         let ms = 5 + (h >> 24) % 300;
         let (severity, text) = match (h >> 40) % 40 {
-            _ if failing && (h >> 32) % 3 != 0 => (Severity::Error, format!("GET {path} 503 upstream connect error or disconnect/reset before headers ({ms}ms)")),
-            0 => (Severity::Warn, format!("slow query on orders: {}ms (limit 1000ms)", 1000 + ms * 3)),
-            1 => (Severity::Error, format!("POST {path} 500 panicked at 'index out of bounds' request_id={:08x}", h as u32)),
+            _ if failing && !(h >> 32).is_multiple_of(3) => (
+                Severity::Error,
+                format!("GET {path} 503 upstream connect error or disconnect/reset before headers ({ms}ms)"),
+            ),
+            0 => (
+                Severity::Warn,
+                format!("slow query on orders: {}ms (limit 1000ms)", 1000 + ms * 3),
+            ),
+            1 => (
+                Severity::Error,
+                format!(
+                    "POST {path} 500 panicked at 'index out of bounds' request_id={:08x}",
+                    h as u32
+                ),
+            ),
             2 => (Severity::Debug, format!("cache hit ratio 0.{:02}", h % 100)),
             3 => (Severity::Warn, "retrying token refresh (attempt 2/5)".to_string()),
             _ => (Severity::Info, format!("GET {path} 200 {ms}ms")),
         };
-        LogLine { at, source: format!("{app}-{}", estate::short(env)), severity, text }
+        LogLine {
+            at,
+            source: format!("{app}-{}", estate::short(env)),
+            severity,
+            text,
+        }
     }
 
     fn logs(&self, after: Option<Timestamp>, now: Timestamp, limit: usize) -> Vec<LogLine> {
@@ -494,11 +596,9 @@ impl Sim {
     // ---- actions ---------------------------------------------------------------------------
 
     fn approve(&mut self, approval_id: &str, approved: bool, now: Timestamp) -> Result<String, ActionError> {
-        let pos = self
-            .approvals
-            .iter()
-            .position(|a| a.id == approval_id)
-            .ok_or_else(|| ActionError::Failed(format!("no pending deployment {approval_id}: it was already reviewed")))?;
+        let pos = self.approvals.iter().position(|a| a.id == approval_id).ok_or_else(|| {
+            ActionError::Failed(format!("no pending deployment {approval_id}: it was already reviewed"))
+        })?;
         let approval = self.approvals.remove(pos);
         let sim = self
             .runs
@@ -524,22 +624,35 @@ impl Sim {
 }
 
 fn not_applicable(verb: Verb, what: &str, why: &str) -> ActionError {
-    ActionError::NotApplicable { verb, what: what.to_string(), why: why.to_string() }
+    ActionError::NotApplicable {
+        verb,
+        what: what.to_string(),
+        why: why.to_string(),
+    }
 }
 
 fn call(description: impl Into<String>, call: impl Into<String>) -> PlannedCall {
-    PlannedCall { description: description.into(), call: call.into() }
+    PlannedCall {
+        description: description.into(),
+        call: call.into(),
+    }
 }
 
 /// Parses an RFC 3339 restore time and checks it against the PITR window.
 fn restore_time(request: &ActionRequest, backup: &Backup) -> Result<Timestamp, ActionError> {
     let (Some(earliest), Some(latest)) = (backup.earliest_restore, backup.latest_restore) else {
-        return Err(not_applicable(Verb::Restore, &backup.database, "point-in-time recovery is off"));
+        return Err(not_applicable(
+            Verb::Restore,
+            &backup.database,
+            "point-in-time recovery is off",
+        ));
     };
     let at = match request.params.get("time") {
         None => latest,
         Some(t) => chrono::DateTime::parse_from_rfc3339(t)
-            .map_err(|e| ActionError::InvalidInput(format!("--time '{t}': {e} (use RFC 3339, e.g. 2026-02-08T10:00:00Z)")))?
+            .map_err(|e| {
+                ActionError::InvalidInput(format!("--time '{t}': {e} (use RFC 3339, e.g. 2026-02-08T10:00:00Z)"))
+            })?
             .with_timezone(&chrono::Utc),
     };
     if at < earliest || at > latest {
@@ -571,7 +684,8 @@ impl ProviderTrait for Sandbox {
     }
 
     fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
-        let target = find_target(snapshot, &request.target).ok_or_else(|| ActionError::NotFound(request.target.clone()))?;
+        let target =
+            find_target(snapshot, &request.target).ok_or_else(|| ActionError::NotFound(request.target.clone()))?;
         let verb = request.verb;
         let note = "demo sandbox: the equivalent real call is shown; nothing outside skydeck is touched";
         let mut plan = Plan {
@@ -599,10 +713,19 @@ impl ProviderTrait for Sandbox {
                 return self.plan(&req, snapshot);
             }
             (TargetKind::Approval, Verb::Approve | Verb::Reject) => {
-                let a = snapshot.approvals.iter().find(|a| a.id == target.id).ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
+                let a = snapshot
+                    .approvals
+                    .iter()
+                    .find(|a| a.id == target.id)
+                    .ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
                 let state = if verb == Verb::Approve { "approved" } else { "rejected" };
                 plan.risk = if plan.tier == Tier::Prod { Risk::High } else { Risk::Low };
-                plan.summary = format!("{verb} the deployment of {} ({}) to {}. {note}", a.repo, &a.sha[..7], a.environment);
+                plan.summary = format!(
+                    "{verb} the deployment of {} ({}) to {}. {note}",
+                    a.repo,
+                    &a.sha[..7],
+                    a.environment
+                );
                 let run_num = a.run.rsplit('/').next().unwrap_or_default();
                 plan.calls.push(call(
                     format!("review the pending deployment of run {run_num}"),
@@ -616,10 +739,18 @@ impl ProviderTrait for Sandbox {
                 plan.verification = format!("re-read run {run_num}: no longer waiting for {}", a.environment);
             }
             (TargetKind::Run, Verb::Rerun | Verb::Cancel | Verb::Dispatch) => {
-                let run = snapshot.runs.iter().find(|r| r.id == target.id).ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
+                let run = snapshot
+                    .runs
+                    .iter()
+                    .find(|r| r.id == target.id)
+                    .ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
                 match verb {
                     Verb::Rerun if run.status != RunStatus::Completed => {
-                        return Err(not_applicable(verb, &target.name, "the run has not finished; cancel it first"));
+                        return Err(not_applicable(
+                            verb,
+                            &target.name,
+                            "the run has not finished; cancel it first",
+                        ));
                     }
                     Verb::Cancel if run.status == RunStatus::Completed => {
                         return Err(not_applicable(verb, &target.name, "the run has already finished"));
@@ -628,7 +759,10 @@ impl ProviderTrait for Sandbox {
                 }
                 let failed_only = request.params.get("failed").is_some_and(|v| v == "true");
                 let endpoint = match verb {
-                    Verb::Rerun if failed_only => format!("POST {api}/repos/{}/actions/runs/{}/rerun-failed-jobs", run.repo, run.run_id),
+                    Verb::Rerun if failed_only => format!(
+                        "POST {api}/repos/{}/actions/runs/{}/rerun-failed-jobs",
+                        run.repo, run.run_id
+                    ),
                     Verb::Rerun => format!("POST {api}/repos/{}/actions/runs/{}/rerun", run.repo, run.run_id),
                     Verb::Cancel => format!("POST {api}/repos/{}/actions/runs/{}/cancel", run.repo, run.run_id),
                     _ => format!(
@@ -639,22 +773,40 @@ impl ProviderTrait for Sandbox {
                     ),
                 };
                 plan.summary = format!("{verb} {} of {} on {}. {note}", run.workflow, run.repo, run.branch);
-                plan.calls.push(call(format!("{verb} workflow run {}", run.run_id), endpoint));
+                plan.calls
+                    .push(call(format!("{verb} workflow run {}", run.run_id), endpoint));
                 plan.verification = "re-read the run list and find the run in its new state".into();
             }
             (TargetKind::Resource, Verb::Promote | Verb::Rollback) => {
-                let r = snapshot.resources.iter().find(|r| r.id == target.id).ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
+                let r = snapshot
+                    .resources
+                    .iter()
+                    .find(|r| r.id == target.id)
+                    .ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
                 if r.role != Role::Compute || r.versions.len() < 2 {
-                    return Err(not_applicable(verb, &r.name, "it has no other slot, revision or task definition to move to"));
+                    return Err(not_applicable(
+                        verb,
+                        &r.name,
+                        "it has no other slot, revision or task definition to move to",
+                    ));
                 }
                 let current = r.current_version.clone().unwrap_or_default();
                 let pos = r.versions.iter().position(|v| *v == current).unwrap_or(0);
                 let to = match (request.params.get("to"), verb) {
                     (Some(to), _) if r.versions.contains(to) => to.clone(),
-                    (Some(to), _) => return Err(ActionError::InvalidInput(format!("'{to}' is not one of {}", r.versions.join(", ")))),
-                    (None, Verb::Promote) if pos == 0 => return Err(not_applicable(verb, &r.name, "it already runs the newest version")),
+                    (Some(to), _) => {
+                        return Err(ActionError::InvalidInput(format!(
+                            "'{to}' is not one of {}",
+                            r.versions.join(", ")
+                        )));
+                    }
+                    (None, Verb::Promote) if pos == 0 => {
+                        return Err(not_applicable(verb, &r.name, "it already runs the newest version"));
+                    }
                     (None, Verb::Promote) => r.versions[pos - 1].clone(),
-                    (None, _) if pos + 1 >= r.versions.len() => return Err(not_applicable(verb, &r.name, "there is no earlier version")),
+                    (None, _) if pos + 1 >= r.versions.len() => {
+                        return Err(not_applicable(verb, &r.name, "there is no earlier version"));
+                    }
                     (None, _) => r.versions[pos + 1].clone(),
                 };
                 plan.risk = if plan.tier == Tier::Prod { Risk::High } else { Risk::Low };
@@ -662,24 +814,39 @@ impl ProviderTrait for Sandbox {
                 let (desc, endpoint) = match r.provider {
                     Provider::Azure => (
                         "swap the staging slot with production".to_string(),
-                        format!("POST https://management.azure.com{}/slots/staging/slotsswap?api-version=2024-11-01 {{\"targetSlot\":\"production\"}}", r.id),
+                        format!(
+                            "POST https://management.azure.com{}/slots/staging/slotsswap?api-version=2024-11-01 {{\"targetSlot\":\"production\"}}",
+                            r.id
+                        ),
                     ),
                     Provider::Aws => (
                         format!("point the service at task definition {to}"),
-                        format!("ecs:UpdateService cluster={} service={} taskDefinition={to}", r.id.split('/').nth(1).unwrap_or_default(), r.name),
+                        format!(
+                            "ecs:UpdateService cluster={} service={} taskDefinition={to}",
+                            r.id.split('/').nth(1).unwrap_or_default(),
+                            r.name
+                        ),
                     ),
                     _ => (
                         format!("send 100% of traffic to revision {to}"),
-                        format!("PATCH https://run.googleapis.com/v2/{}?updateMask=traffic {{\"traffic\":[{{\"revision\":\"{to}\",\"percent\":100,\"type\":\"TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION\"}}]}}", r.id),
+                        format!(
+                            "PATCH https://run.googleapis.com/v2/{}?updateMask=traffic {{\"traffic\":[{{\"revision\":\"{to}\",\"percent\":100,\"type\":\"TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION\"}}]}}",
+                            r.id
+                        ),
                     ),
                 };
                 plan.calls.push(call(desc, endpoint));
-                plan.calls.push(call("wait for the rollout to finish", "poll the operation until done"));
+                plan.calls
+                    .push(call("wait for the rollout to finish", "poll the operation until done"));
                 plan.verification = format!("re-read {}: serving {to}; then its health check", r.name);
                 plan.request.params.insert("to".into(), to);
             }
             (TargetKind::Resource, Verb::Scale) => {
-                let r = snapshot.resources.iter().find(|r| r.id == target.id).ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
+                let r = snapshot
+                    .resources
+                    .iter()
+                    .find(|r| r.id == target.id)
+                    .ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
                 if r.role != Role::Compute {
                     return Err(not_applicable(verb, &r.name, "only compute resources scale"));
                 }
@@ -690,11 +857,20 @@ impl ProviderTrait for Sandbox {
                     .parse()
                     .map_err(|_| ActionError::InvalidInput("--count must be a whole number".into()))?;
                 if count > 10 {
-                    return Err(ActionError::InvalidInput(format!("--count {count}: at most 10 instances per service")));
+                    return Err(ActionError::InvalidInput(format!(
+                        "--count {count}: at most 10 instances per service"
+                    )));
                 }
-                plan.risk = if count == 0 && plan.tier == Tier::Prod { Risk::Critical } else { Risk::Low };
+                plan.risk = if count == 0 && plan.tier == Tier::Prod {
+                    Risk::Critical
+                } else {
+                    Risk::Low
+                };
                 plan.summary = format!("scale {} to {count} instances. {note}", r.name);
-                plan.calls.push(call(format!("set the desired count to {count}"), format!("scale {} desiredCount={count}", r.id)));
+                plan.calls.push(call(
+                    format!("set the desired count to {count}"),
+                    format!("scale {} desiredCount={count}", r.id),
+                ));
                 plan.verification = format!("re-read {}: desired = {count}", r.name);
             }
             (TargetKind::Resource | TargetKind::Backup, Verb::Restore | Verb::Snapshot) => {
@@ -705,7 +881,8 @@ impl ProviderTrait for Sandbox {
                     .ok_or_else(|| not_applicable(verb, &target.name, "it is not a database with backups"))?;
                 if verb == Verb::Snapshot {
                     plan.summary = format!("take an on-demand backup of {}. {note}", b.database);
-                    plan.calls.push(call("create a manual snapshot", format!("snapshot {}", b.resource)));
+                    plan.calls
+                        .push(call("create a manual snapshot", format!("snapshot {}", b.resource)));
                     plan.verification = format!("re-read {}: latest backup younger than a minute", b.database);
                 } else {
                     let at = restore_time(request, b)?;
@@ -722,24 +899,51 @@ impl ProviderTrait for Sandbox {
                     );
                     plan.calls.push(call(
                         format!("point-in-time restore into {new_name}"),
-                        format!("restore --source {} --name {new_name} --restore-time {}", b.resource, at.to_rfc3339()),
+                        format!(
+                            "restore --source {} --name {new_name} --restore-time {}",
+                            b.resource,
+                            at.to_rfc3339()
+                        ),
                     ));
-                    plan.calls.push(call("wait until the new server is available", "poll until state = available"));
-                    plan.verification = format!("{new_name} exists, is available, and names {} as its source", b.database);
+                    plan.calls.push(call(
+                        "wait until the new server is available",
+                        "poll until state = available",
+                    ));
+                    plan.verification = format!(
+                        "{new_name} exists, is available, and names {} as its source",
+                        b.database
+                    );
                     plan.request.params.insert("time".into(), at.to_rfc3339());
                     plan.request.params.insert("name".into(), new_name);
                 }
             }
             (TargetKind::Secret, Verb::Rotate) => {
-                let s = snapshot.secrets.iter().find(|s| s.id == target.id).ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
+                let s = snapshot
+                    .secrets
+                    .iter()
+                    .find(|s| s.id == target.id)
+                    .ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
                 plan.risk = if plan.tier == Tier::Prod { Risk::High } else { Risk::Low };
-                plan.summary = format!("rotate {} in {}: a new version is generated and stored; the value is never shown. {note}", s.name, s.store);
-                plan.calls.push(call("generate a new value and store it as a new version", format!("add version to {}", s.id)));
-                plan.calls.push(call("disable the previous version after the new one is stored", format!("disable previous version of {}", s.name)));
+                plan.summary = format!(
+                    "rotate {} in {}: a new version is generated and stored; the value is never shown. {note}",
+                    s.name, s.store
+                );
+                plan.calls.push(call(
+                    "generate a new value and store it as a new version",
+                    format!("add version to {}", s.id),
+                ));
+                plan.calls.push(call(
+                    "disable the previous version after the new one is stored",
+                    format!("disable previous version of {}", s.name),
+                ));
                 plan.verification = format!("{} has one more version, rotated just now", s.name);
             }
             (kind, verb) => {
-                return Err(not_applicable(verb, &target.name, &format!("not an action for a {kind:?}").to_lowercase()));
+                return Err(not_applicable(
+                    verb,
+                    &target.name,
+                    &format!("not an action for a {kind:?}").to_lowercase(),
+                ));
             }
         }
         Ok(plan)
@@ -755,7 +959,12 @@ impl ProviderTrait for Sandbox {
             match req.verb {
                 Verb::Approve | Verb::Reject => sim.approve(id, req.verb == Verb::Approve, now),
                 Verb::Rerun | Verb::Dispatch => {
-                    let old = sim.runs.iter().find(|r| r.run.id == id).map(|r| r.at(now)).ok_or_else(|| ActionError::NotFound(id.to_string()))?;
+                    let old = sim
+                        .runs
+                        .iter()
+                        .find(|r| r.run.id == id)
+                        .map(|r| r.at(now))
+                        .ok_or_else(|| ActionError::NotFound(id.to_string()))?;
                     let branch = req.params.get("ref").cloned().unwrap_or(old.branch.clone());
                     let mut run = sim.new_run(&old.repo, &old.workflow, now, Conclusion::Success, &branch);
                     if req.verb == Verb::Rerun {
@@ -772,7 +981,11 @@ impl ProviderTrait for Sandbox {
                     Ok(format!("queued {new_id}"))
                 }
                 Verb::Cancel => {
-                    let r = sim.runs.iter_mut().find(|r| r.run.id == id).ok_or_else(|| ActionError::NotFound(id.to_string()))?;
+                    let r = sim
+                        .runs
+                        .iter_mut()
+                        .find(|r| r.run.id == id)
+                        .ok_or_else(|| ActionError::NotFound(id.to_string()))?;
                     r.run.status = RunStatus::Completed;
                     r.run.conclusion = Some(Conclusion::Cancelled);
                     r.run.started_at = Some(r.start_at.min(now));
@@ -782,13 +995,21 @@ impl ProviderTrait for Sandbox {
                 }
                 Verb::Promote | Verb::Rollback => {
                     let to = req.params.get("to").cloned().unwrap_or_default();
-                    let r = sim.resources.iter_mut().find(|r| r.id == id).ok_or_else(|| ActionError::NotFound(id.to_string()))?;
+                    let r = sim
+                        .resources
+                        .iter_mut()
+                        .find(|r| r.id == id)
+                        .ok_or_else(|| ActionError::NotFound(id.to_string()))?;
                     let from = r.current_version.replace(to.clone()).unwrap_or_default();
                     Ok(format!("{} now serves {to} (was {from})", r.name))
                 }
                 Verb::Scale => {
                     let count = req.params.get("count").cloned().unwrap_or_default();
-                    let r = sim.resources.iter_mut().find(|r| r.id == id).ok_or_else(|| ActionError::NotFound(id.to_string()))?;
+                    let r = sim
+                        .resources
+                        .iter_mut()
+                        .find(|r| r.id == id)
+                        .ok_or_else(|| ActionError::NotFound(id.to_string()))?;
                     for (k, v) in r.details.iter_mut() {
                         if k == "desired" || k == "plan instances" {
                             *v = count.clone();
@@ -800,28 +1021,48 @@ impl ProviderTrait for Sandbox {
                     Ok(format!("{} desired count set to {count}", r.name))
                 }
                 Verb::Snapshot => {
-                    let b = sim.backups.iter_mut().find(|b| b.id == id || b.resource == id).ok_or_else(|| ActionError::NotFound(id.to_string()))?;
+                    let b = sim
+                        .backups
+                        .iter_mut()
+                        .find(|b| b.id == id || b.resource == id)
+                        .ok_or_else(|| ActionError::NotFound(id.to_string()))?;
                     b.last_backup_at = Some(now);
                     b.last_status = "succeeded".into();
                     Ok(format!("backup of {} taken at {}", b.database, now.to_rfc3339()))
                 }
                 Verb::Restore => {
                     let name = req.params.get("name").cloned().unwrap_or_default();
-                    let source = sim.resources.iter().find(|r| r.id == id).cloned().ok_or_else(|| ActionError::NotFound(id.to_string()))?;
+                    let source = sim
+                        .resources
+                        .iter()
+                        .find(|r| r.id == id)
+                        .cloned()
+                        .ok_or_else(|| ActionError::NotFound(id.to_string()))?;
                     let mut restored = source.clone();
                     // Every provider's id ends in the resource's name: swap in the new one.
                     restored.id = source.id.replace(&source.name, &name);
                     restored.name = name.clone();
                     restored.status = "creating".into();
                     restored.level = Level::Unknown;
-                    restored.details.push(("restored from".into(), format!("{} at {}", source.name, req.params.get("time").cloned().unwrap_or_default())));
+                    restored.details.push((
+                        "restored from".into(),
+                        format!(
+                            "{} at {}",
+                            source.name,
+                            req.params.get("time").cloned().unwrap_or_default()
+                        ),
+                    ));
                     let ready = now + Duration::seconds(20);
                     sim.creating.push((restored.id.clone(), ready));
                     sim.resources.push(restored);
                     Ok(format!("restore of {} into {name} started", source.name))
                 }
                 Verb::Rotate => {
-                    let s = sim.secrets.iter_mut().find(|s| s.id == id).ok_or_else(|| ActionError::NotFound(id.to_string()))?;
+                    let s = sim
+                        .secrets
+                        .iter_mut()
+                        .find(|s| s.id == id)
+                        .ok_or_else(|| ActionError::NotFound(id.to_string()))?;
                     s.versions += 1;
                     s.last_rotated = Some(now);
                     s.updated_at = Some(now);
@@ -852,13 +1093,20 @@ impl ProviderTrait for Sandbox {
                 Verb::Promote | Verb::Rollback => {
                     let to = req.params.get("to").cloned().unwrap_or_default();
                     match snapshot.resources.iter().find(|r| r.id == id) {
-                        Some(r) if r.current_version.as_deref() == Some(to.as_str()) => Ok(format!("{} serves {to}", r.name)),
+                        Some(r) if r.current_version.as_deref() == Some(to.as_str()) => {
+                            Ok(format!("{} serves {to}", r.name))
+                        }
                         _ => fail(format!("not serving {to}")),
                     }
                 }
                 Verb::Scale => Ok("desired count updated".into()),
                 Verb::Snapshot => match snapshot.backups.iter().find(|b| b.id == id || b.resource == id) {
-                    Some(b) if b.last_backup_at.is_some_and(|at| self.clock.now() - at < Duration::minutes(1)) => Ok("fresh backup present".into()),
+                    Some(b)
+                        if b.last_backup_at
+                            .is_some_and(|at| self.clock.now() - at < Duration::minutes(1)) =>
+                    {
+                        Ok("fresh backup present".into())
+                    }
                     _ => fail("no fresh backup".into()),
                 },
                 Verb::Restore => {

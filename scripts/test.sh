@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every test skydeck has. Installs what the tests need (and fails loudly if it cannot),
+# builds with network access, then runs the tests in a network namespace with only loopback
+# where the machine allows it, so no test can reach anything but 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+command -v cargo >/dev/null || die "cargo not found: install Rust from https://rustup.rs"
+
+# Tools the tests call.
+need_apt=()
+command -v shellcheck >/dev/null || need_apt+=(shellcheck)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  say "installing ${need_apt[*]}"
+  if [ "$(id -u)" -eq 0 ]; then sudo_cmd=(); else sudo_cmd=(sudo); fi
+  { "${sudo_cmd[@]}" apt-get update -qq && "${sudo_cmd[@]}" apt-get install -y -qq "${need_apt[@]}"; } >&2 \
+    || die "could not install ${need_apt[*]} (needed by the tests); install it and run again"
+fi
+
+say "building tests"
+cargo test --locked --all-targets --no-run
+
+# Cloud SDKs must never probe instance metadata from a test.
+export AWS_EC2_METADATA_DISABLED=true
+
+run_tests() { cargo test --locked --all-targets "$@"; }
+
+if [ "${SKYDECK_TEST_NETNS:-1}" = "1" ] && unshare -rn true 2>/dev/null; then
+  say "running tests in a network namespace with only loopback"
+  # -r maps us to root inside the namespace so `ip link set lo up` works without privileges.
+  unshare -rn bash -c 'ip link set lo up && exec cargo test --offline --locked --all-targets "$@"' _ "$@"
+else
+  say "network namespaces unavailable here: running tests without isolation"
+  run_tests "$@"
+fi

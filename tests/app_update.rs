@@ -1,0 +1,232 @@
+//! `update` driven headless: what a person's keys and mouse do, and what the loop is told.
+
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use skydeck::actions::Verb;
+use skydeck::app::{AppState, Effect, Msg, Popup, Screen, update};
+use skydeck::clock::ManualClock;
+use skydeck::model::Timestamp;
+use skydeck::providers::Provider;
+use skydeck::providers::sandbox::Sandbox;
+
+fn now() -> Timestamp {
+    Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).unwrap()
+}
+
+fn setup() -> (AppState, Sandbox) {
+    let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
+    let state = AppState::with_snapshot("demo", sandbox.snapshot(), Vec::new(), now(), (120, 40));
+    (state, sandbox)
+}
+
+fn press(state: &mut AppState, code: KeyCode) -> Vec<Effect> {
+    update(state, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn typed(state: &mut AppState, text: &str) {
+    for c in text.chars() {
+        press(state, KeyCode::Char(c));
+    }
+}
+
+#[test]
+fn number_keys_tab_and_esc_move_between_screens() {
+    let (mut s, _) = setup();
+    press(&mut s, KeyCode::Char('4'));
+    assert_eq!(s.screen, Screen::Health);
+    press(&mut s, KeyCode::Tab);
+    assert_eq!(s.screen, Screen::Resources);
+    press(&mut s, KeyCode::BackTab);
+    press(&mut s, KeyCode::BackTab);
+    assert_eq!(s.screen, Screen::Deployments);
+    press(&mut s, KeyCode::Esc);
+    assert_eq!(s.screen, Screen::Overview);
+    assert_eq!(press(&mut s, KeyCode::Char('q')), [Effect::Quit]);
+}
+
+#[test]
+fn overview_enter_opens_the_cell_filtered_to_its_environment() {
+    let (mut s, _) = setup();
+    press(&mut s, KeyCode::Down); // staging
+    press(&mut s, KeyCode::Right);
+    press(&mut s, KeyCode::Right); // Backups column
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(s.screen, Screen::Backups);
+    assert_eq!(s.list().filter, "staging");
+    let rows = skydeck::app::rows(&s, Screen::Backups);
+    assert_eq!(rows.len(), 3);
+    // The failing backup sorts first.
+    assert!(s.selected_target().unwrap().contains("inference-db-stg"));
+}
+
+#[test]
+fn filter_narrows_and_esc_clears() {
+    let (mut s, _) = setup();
+    press(&mut s, KeyCode::Char('2'));
+    let all = skydeck::app::rows(&s, Screen::Runs).len();
+    press(&mut s, KeyCode::Char('/'));
+    typed(&mut s, "deploy");
+    press(&mut s, KeyCode::Enter);
+    let some = skydeck::app::rows(&s, Screen::Runs).len();
+    assert!(some > 0 && some < all, "{some} of {all}");
+    // Keys act on the list again after Enter.
+    press(&mut s, KeyCode::Char('j'));
+    assert_eq!(s.list().selected, 1);
+    press(&mut s, KeyCode::Esc);
+    assert_eq!(skydeck::app::rows(&s, Screen::Runs).len(), all);
+}
+
+#[test]
+fn read_only_refuses_in_the_tui_without_planning() {
+    let (mut s, _) = setup();
+    s.read_only = true;
+    press(&mut s, KeyCode::Char('3'));
+    let effects = press(&mut s, KeyCode::Char('a'));
+    assert!(effects.is_empty(), "{effects:?}");
+    assert!(matches!(&s.popup, Some(Popup::Message { text, .. }) if text.contains("read-only")));
+}
+
+#[test]
+fn production_needs_the_typed_name_and_esc_sends_nothing() {
+    let (mut s, sandbox) = setup();
+    press(&mut s, KeyCode::Char('3'));
+    let effects = press(&mut s, KeyCode::Char('a'));
+    let Some(Effect::Plan(request)) = effects.first() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(request.verb, Verb::Approve);
+    let plan = sandbox.plan(request, &s.estate).unwrap();
+    update(&mut s, Msg::Planned(Ok(plan.clone())));
+    // y does not confirm production; a wrong name is refused.
+    assert!(press(&mut s, KeyCode::Char('y')).is_empty());
+    for _ in 0..5 {
+        press(&mut s, KeyCode::Backspace);
+    }
+    typed(&mut s, "prod");
+    assert!(press(&mut s, KeyCode::Enter).is_empty());
+    assert!(matches!(&s.popup, Some(Popup::Confirm { error: Some(e), .. }) if e.contains("nothing was sent")));
+    assert!(press(&mut s, KeyCode::Esc).is_empty());
+    assert!(s.popup.is_none());
+
+    update(&mut s, Msg::Planned(Ok(plan)));
+    typed(&mut s, "production");
+    let effects = press(&mut s, KeyCode::Enter);
+    assert!(matches!(effects.as_slice(), [Effect::Execute(p)] if p.request.verb == Verb::Approve));
+    assert_eq!(s.actions_in_flight, 1);
+}
+
+#[test]
+fn actions_not_offered_on_a_screen_are_explained() {
+    let (mut s, _) = setup();
+    press(&mut s, KeyCode::Char('7'));
+    assert!(press(&mut s, KeyCode::Char('a')).is_empty());
+    let (msg, _) = s.last_message.clone().unwrap();
+    assert!(msg.contains("not offered") && msg.contains("rotate"), "{msg}");
+}
+
+#[test]
+fn scale_asks_for_the_count_first() {
+    let (mut s, _) = setup();
+    press(&mut s, KeyCode::Char('5'));
+    assert!(press(&mut s, KeyCode::Char('S')).is_empty());
+    assert!(matches!(s.popup, Some(Popup::Input { .. })));
+    typed(&mut s, "3");
+    let effects = press(&mut s, KeyCode::Enter);
+    assert!(matches!(effects.as_slice(), [Effect::Plan(r)] if r.params["count"] == "3"));
+}
+
+#[test]
+fn palette_completes_and_runs() {
+    let (mut s, _) = setup();
+    press(&mut s, KeyCode::Char(':'));
+    typed(&mut s, "sec");
+    press(&mut s, KeyCode::Tab);
+    assert!(matches!(&s.popup, Some(Popup::Palette { input, .. }) if input == "secrets"));
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(s.screen, Screen::Secrets);
+    press(&mut s, KeyCode::Char(':'));
+    typed(&mut s, "theme light");
+    assert_eq!(press(&mut s, KeyCode::Enter), [Effect::SetTheme("light".into())]);
+}
+
+#[test]
+fn mouse_clicks_tabs_and_rows_and_wheel_scrolls() {
+    let (mut s, _) = setup();
+    let click = |column, row| {
+        Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    // " skydeck │ 1 Overview  2 Runs ..." — "2 Runs" starts after the first tab.
+    update(&mut s, click(25, 0));
+    assert_eq!(s.screen, Screen::Runs);
+    update(&mut s, click(10, 7)); // body starts at y=1: border, header, then rows from y=3
+    assert_eq!(s.list().selected, 4);
+    update(
+        &mut s,
+        Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::ScrollDown,
+            column: 10,
+            row: 10,
+            modifiers: KeyModifiers::NONE,
+        }),
+    );
+    assert_eq!(s.list().selected, 7);
+}
+
+#[test]
+fn an_unchanged_snapshot_does_not_redraw() {
+    let (mut s, sandbox) = setup();
+    s.dirty = false;
+    update(
+        &mut s,
+        Msg::Source {
+            index: 0,
+            result: Ok(sandbox.snapshot()),
+            at: now(),
+        },
+    );
+    assert!(!s.dirty, "same data, same clock: nothing to draw");
+    update(&mut s, Msg::Tick(now() + chrono::Duration::seconds(1)));
+    assert!(!s.dirty, "a tick that changes no state draws nothing");
+    update(&mut s, Msg::Tick(now() + chrono::Duration::minutes(5)));
+    assert!(s.dirty, "the source went stale: that must show");
+}
+
+#[test]
+fn selection_survives_refresh_and_stays_in_range() {
+    let (mut s, sandbox) = setup();
+    press(&mut s, KeyCode::Char('2'));
+    press(&mut s, KeyCode::Char('G'));
+    let last = s.list().selected;
+    assert_eq!(last, s.estate.runs.len() - 1);
+    let mut smaller = sandbox.snapshot();
+    smaller.runs.truncate(3);
+    update(
+        &mut s,
+        Msg::Source {
+            index: 0,
+            result: Ok(smaller),
+            at: now(),
+        },
+    );
+    assert_eq!(s.list().selected, 2);
+    assert!(s.list().offset <= s.list().selected);
+}
+
+#[test]
+fn help_is_any_key_to_close() {
+    let (mut s, _) = setup();
+    press(&mut s, KeyCode::Char('?'));
+    assert_eq!(s.popup, Some(Popup::Help));
+    assert!(
+        press(&mut s, KeyCode::Char('q')).is_empty(),
+        "q closes help, it does not quit"
+    );
+    assert!(s.popup.is_none());
+}

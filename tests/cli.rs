@@ -1,0 +1,315 @@
+//! The headless contracts of design.md: `status --json`, `act`, `audit --json`,
+//! `completions`, config errors. Each test runs the real binary with its own XDG dirs.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+    fn cmd(&self, args: &[&str]) -> Output {
+        let d = self.dir.path();
+        Command::new(env!("CARGO_BIN_EXE_skydeck"))
+            .args(args)
+            .env("XDG_DATA_HOME", d.join("data"))
+            .env("XDG_STATE_HOME", d.join("state"))
+            .env("XDG_CONFIG_HOME", d.join("config"))
+            .env_remove("SKYDECK_CONFIG")
+            .env("USER", "tester")
+            .env("SKYDECK_DEMO_SEED", "7")
+            .output()
+            .unwrap()
+    }
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn status(env: &Env) -> Value {
+    let out = env.cmd(&["--demo", "status", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn audit(env: &Env) -> Vec<Value> {
+    let out = env.cmd(&["audit", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_slice::<Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn status_json_has_every_contract_array_with_ids() {
+    let env = Env::new();
+    let doc = status(&env);
+    for key in [
+        "environments",
+        "runs",
+        "approvals",
+        "deployments",
+        "resources",
+        "backups",
+        "health",
+        "secrets",
+        "errors",
+    ] {
+        assert!(doc[key].is_array(), "missing array {key}");
+    }
+    assert_eq!(doc["environments"].as_array().unwrap().len(), 3);
+    for key in ["runs", "approvals", "deployments", "resources", "backups", "secrets"] {
+        let items = doc[key].as_array().unwrap();
+        assert!(!items.is_empty(), "{key} is empty");
+        assert!(
+            items.iter().all(|i| i["id"].as_str().is_some_and(|s| !s.is_empty())),
+            "{key} without id"
+        );
+    }
+    // Provider-native identifiers: ARNs, ARM ids, GCP resource names, GitHub run paths.
+    let ids: Vec<&str> = doc["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.iter().any(|i| i.starts_with("arn:aws:ecs:")));
+    assert!(
+        ids.iter()
+            .any(|i| i.starts_with("/subscriptions/") && i.contains("/providers/Microsoft.Web/sites/"))
+    );
+    assert!(
+        ids.iter()
+            .any(|i| i.starts_with("projects/") && i.contains("/services/"))
+    );
+    assert!(doc["runs"][0]["id"].as_str().unwrap().contains("/actions/runs/"));
+    assert_eq!(doc["errors"].as_array().unwrap().len(), 0);
+    // Secrets are metadata only: no field that could carry a value.
+    for secret in doc["secrets"].as_array().unwrap() {
+        for key in secret.as_object().unwrap().keys() {
+            assert!(
+                !["value", "payload", "secret_string", "password"].contains(&key.as_str()),
+                "secret field {key}"
+            );
+        }
+    }
+}
+
+#[test]
+fn approve_production_needs_the_name_then_is_audited() {
+    let env = Env::new();
+    let doc = status(&env);
+    let approval = doc["approvals"][0]["id"].as_str().unwrap().to_string();
+
+    let out = env.cmd(&["--demo", "act", "approve", &approval, "--yes"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--confirm production"), "{}", stderr(&out));
+    assert!(
+        audit(&env).is_empty(),
+        "nothing is audited or sent without confirmation"
+    );
+
+    let out = env.cmd(&["--demo", "act", "approve", &approval, "--yes", "--confirm", "prod"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("nothing was sent"), "{}", stderr(&out));
+
+    let out = env.cmd(&[
+        "--demo",
+        "act",
+        "approve",
+        &approval,
+        "--yes",
+        "--confirm",
+        "production",
+        "--reason",
+        "release 42",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("pending_deployments"),
+        "the plan lists the exact call: {}",
+        stderr(&out)
+    );
+    let result: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(result["ok"], true);
+
+    let entries = audit(&env);
+    let phases: Vec<&str> = entries.iter().map(|e| e["phase"].as_str().unwrap()).collect();
+    assert_eq!(phases, ["started", "finished"]);
+    assert_eq!(entries[0]["verb"], "approve");
+    assert_eq!(entries[0]["environment"], "production");
+    assert_eq!(entries[0]["user"], "tester");
+    assert_eq!(entries[1]["reason"], "release 42");
+    assert_eq!(entries[1]["action_id"], entries[0]["seq"]);
+}
+
+#[test]
+fn read_only_refuses_before_anything_is_sent() {
+    let env = Env::new();
+    let doc = status(&env);
+    let secret = doc["secrets"][0]["id"].as_str().unwrap().to_string();
+    let out = env.cmd(&[
+        "--demo",
+        "--read-only",
+        "act",
+        "rotate",
+        &secret,
+        "--yes",
+        "--confirm",
+        "x",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("read-only"), "{}", stderr(&out));
+    assert!(audit(&env).is_empty());
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_sends_nothing() {
+    let env = Env::new();
+    let doc = status(&env);
+    let db = doc["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["environment"] == "staging")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = env.cmd(&["--demo", "act", "restore", &db, "--dry-run"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan = stderr(&out);
+    assert!(plan.contains("NEW server") && plan.contains("--restore-time"), "{plan}");
+    assert!(plan.contains("dry run: nothing was sent"));
+    assert!(audit(&env).is_empty());
+}
+
+#[test]
+fn non_production_actions_need_yes_when_not_interactive() {
+    let env = Env::new();
+    let doc = status(&env);
+    let secret = doc["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["environment"] == "dev")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = env.cmd(&["--demo", "act", "rotate", &secret]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+    let out = env.cmd(&["--demo", "act", "rotate", &secret, "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(audit(&env).len(), 2);
+}
+
+#[test]
+fn wrong_verbs_and_ids_are_clear_errors() {
+    let env = Env::new();
+    let out = env.cmd(&["--demo", "act", "explode", "x"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("unknown verb 'explode'"), "{}", stderr(&out));
+    let out = env.cmd(&["--demo", "act", "approve", "no-such-id", "--yes"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no target with id 'no-such-id'"),
+        "{}",
+        stderr(&out)
+    );
+    let doc = status(&env);
+    let secret = doc["secrets"][0]["id"].as_str().unwrap().to_string();
+    let out = env.cmd(&["--demo", "act", "scale", &secret, "--yes", "--count", "2"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("does not apply"), "{}", stderr(&out));
+}
+
+#[test]
+fn broken_config_says_file_and_line() {
+    let env = Env::new();
+    let cfg = env.path().join("bad.toml");
+    std::fs::write(&cfg, "[[environments]]\nname = \"prod\"\ntier = \"moon\"\n").unwrap();
+    let out = env.cmd(&["--config", cfg.to_str().unwrap(), "status", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("{}:3:", cfg.display())), "{err}");
+    assert!(!err.contains("panicked"));
+    let out = env.cmd(&["--config", env.path().join("missing.toml").to_str().unwrap(), "status"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("missing.toml"), "{}", stderr(&out));
+}
+
+#[test]
+fn unknown_keys_warn_and_unbuilt_adapters_are_reported_as_errors() {
+    let env = Env::new();
+    let cfg = env.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        "colour = \"red\"\n[github]\nrepos = [\"acme/web\"]\n[[environments]]\nname = \"production\"\n",
+    )
+    .unwrap();
+    let out = env.cmd(&["--config", cfg.to_str().unwrap(), "status", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("{}:1: unknown key 'colour'", cfg.display())),
+        "{}",
+        stderr(&out)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["environments"][0]["name"], "production");
+    assert_eq!(doc["environments"][0]["tier"], "prod");
+    assert_eq!(doc["errors"][0]["source"], "github");
+}
+
+#[test]
+fn config_is_found_through_skydeck_config() {
+    let env = Env::new();
+    let cfg = env.path().join("via-env.toml");
+    std::fs::write(&cfg, "[[environments]]\nname = \"stg\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_skydeck"))
+        .args(["status", "--json"])
+        .env("SKYDECK_CONFIG", &cfg)
+        .env("XDG_DATA_HOME", env.path().join("data"))
+        .env("XDG_STATE_HOME", env.path().join("state"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["environments"][0]["tier"], "staging");
+}
+
+#[test]
+fn completions_are_generated() {
+    let env = Env::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = env.cmd(&["completions", shell]);
+        assert!(out.status.success());
+        assert!(stdout(&out).contains("skydeck"));
+    }
+}
+
+#[test]
+fn the_tui_refuses_without_a_terminal() {
+    let env = Env::new();
+    let out = env.cmd(&["demo"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("needs a terminal"), "{}", stderr(&out));
+}
