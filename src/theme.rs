@@ -199,7 +199,12 @@ impl Theme {
 
     /// Resolves a theme by name or path; `NO_COLOR` (any non-empty value) wins over everything.
     pub fn load(name: Option<&str>) -> Result<Theme, ThemeError> {
-        if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        Theme::resolve(name, std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()))
+    }
+
+    /// `load` without reading the environment.
+    pub fn resolve(name: Option<&str>, no_color: bool) -> Result<Theme, ThemeError> {
+        if no_color {
             return Ok(Theme::monochrome());
         }
         let name = name.unwrap_or("dark");
@@ -282,6 +287,20 @@ mod tests {
         for (name, text) in SHIPPED {
             Theme::parse(text, name).unwrap();
         }
+    }
+
+    #[test]
+    fn no_color_wins_over_any_theme_and_unknown_names_are_errors() {
+        let t = Theme::resolve(Some("light"), true).unwrap();
+        assert!(t.is_monochrome());
+        assert_eq!(t.crit, Color::Reset);
+        assert_eq!(Theme::resolve(Some("light"), false).unwrap().name, "light");
+        assert!(
+            Theme::resolve(Some("no-such-theme"), false)
+                .unwrap_err()
+                .to_string()
+                .contains("not found")
+        );
     }
 
     #[test]

@@ -56,9 +56,7 @@ fn command(tmp: &Path, args: &[&str]) -> Command {
 }
 
 fn run(tmp: &Path, args: &[&str]) -> Output {
-    command(tmp, args)
-        .output()
-        .expect("failed to run bash install.sh")
+    command(tmp, args).output().expect("failed to run bash install.sh")
 }
 
 fn describe(out: &Output) -> String {
@@ -165,8 +163,7 @@ fn install_reinstall_modify_and_uninstall() {
 
     for theme in shipped_themes() {
         let dest = themes_dir.join(theme.file_name().unwrap());
-        let installed =
-            fs::read(&dest).unwrap_or_else(|e| panic!("{} not installed: {e}", dest.display()));
+        let installed = fs::read(&dest).unwrap_or_else(|e| panic!("{} not installed: {e}", dest.display()));
         assert_eq!(installed, fs::read(&theme).unwrap(), "{}", dest.display());
     }
 
@@ -178,8 +175,7 @@ fn install_reinstall_modify_and_uninstall() {
 
     let last_line = stdout(&out).lines().last().unwrap_or_default().to_owned();
     assert!(
-        last_line.contains(&prefix(tmp).join("bin").display().to_string())
-            && last_line.contains("PATH"),
+        last_line.contains(&prefix(tmp).join("bin").display().to_string()) && last_line.contains("PATH"),
         "final line should say where it installed and whether it is on PATH: {last_line:?}"
     );
 
@@ -187,21 +183,13 @@ fn install_reinstall_modify_and_uninstall() {
     let before = snapshot(tmp);
     let out = install(tmp);
     assert_success(&out, "second install");
-    assert!(
-        new_files(tmp).is_empty(),
-        "no .new files expected\n{}",
-        describe(&out)
-    );
+    assert!(new_files(tmp).is_empty(), "no .new files expected\n{}", describe(&out));
     assert_eq!(
         snapshot(tmp).keys().collect::<Vec<_>>(),
         before.keys().collect::<Vec<_>>(),
         "second install should produce the same files"
     );
-    assert_eq!(
-        snapshot(tmp),
-        before,
-        "second install should change nothing"
-    );
+    assert_eq!(snapshot(tmp), before, "second install should change nothing");
 
     // --- the user modifies a theme and adds their own files -----------------
     let shipped_dark = repo_dir().join("themes").join("dark.toml");
@@ -238,14 +226,8 @@ fn install_reinstall_modify_and_uninstall() {
         vec![PathBuf::from("config/skydeck/themes/dark.toml.new")],
         "only the modified theme gets a .new file"
     );
-    assert_eq!(
-        fs::read_to_string(&user_config).unwrap(),
-        "theme = \"mine\"\n"
-    );
-    assert_eq!(
-        fs::read_to_string(&user_theme).unwrap(),
-        "name = \"mine\"\n"
-    );
+    assert_eq!(fs::read_to_string(&user_config).unwrap(), "theme = \"mine\"\n");
+    assert_eq!(fs::read_to_string(&user_theme).unwrap(), "name = \"mine\"\n");
 
     // Still idempotent with the modification in place.
     let before = snapshot(tmp);
@@ -280,14 +262,8 @@ fn install_reinstall_modify_and_uninstall() {
     assert!(!dark_new.exists(), "dark.toml.new should be removed");
     assert!(new_files(tmp).is_empty());
     // User-added files and config.toml are never touched.
-    assert_eq!(
-        fs::read_to_string(&user_theme).unwrap(),
-        "name = \"mine\"\n"
-    );
-    assert_eq!(
-        fs::read_to_string(&user_config).unwrap(),
-        "theme = \"mine\"\n"
-    );
+    assert_eq!(fs::read_to_string(&user_theme).unwrap(), "name = \"mine\"\n");
+    assert_eq!(fs::read_to_string(&user_config).unwrap(), "theme = \"mine\"\n");
 
     // --- second uninstall: nothing to do ----------------------------------
     let out = uninstall(tmp);
@@ -298,10 +274,7 @@ fn install_reinstall_modify_and_uninstall() {
         describe(&out)
     );
     assert_eq!(fs::read_to_string(&user_dark).unwrap(), modified);
-    assert_eq!(
-        fs::read_to_string(&user_config).unwrap(),
-        "theme = \"mine\"\n"
-    );
+    assert_eq!(fs::read_to_string(&user_config).unwrap(), "theme = \"mine\"\n");
 }
 
 #[test]
@@ -324,14 +297,8 @@ fn help_mentions_uninstall() {
         text.contains("--uninstall"),
         "--help should mention --uninstall:\n{text}"
     );
-    assert!(
-        text.contains("--prefix") && text.contains("--binary"),
-        "{text}"
-    );
-    assert!(
-        snapshot(tmp.path()).is_empty(),
-        "--help must not install anything"
-    );
+    assert!(text.contains("--prefix") && text.contains("--binary"), "{text}");
+    assert!(snapshot(tmp.path()).is_empty(), "--help must not install anything");
 }
 
 #[test]
@@ -344,10 +311,7 @@ fn unknown_option_fails_with_message() {
         "expected an 'unknown option' message\n{}",
         describe(&out)
     );
-    assert!(
-        snapshot(tmp.path()).is_empty(),
-        "nothing should be installed"
-    );
+    assert!(snapshot(tmp.path()).is_empty(), "nothing should be installed");
 }
 
 #[test]
@@ -374,10 +338,7 @@ fn unwritable_prefix_fails_with_message() {
         "expected a 'cannot write to <prefix>' message\n{}",
         describe(&out)
     );
-    assert!(
-        err.contains("--prefix"),
-        "message should suggest --prefix\n{err}"
-    );
+    assert!(err.contains("--prefix"), "message should suggest --prefix\n{err}");
     assert!(!config_dir(tmp).exists(), "nothing should be installed");
 }
 
@@ -413,8 +374,7 @@ fn path_without_cargo(tmp: &Path) -> PathBuf {
     let dir = tmp.join("sysbin");
     fs::create_dir_all(&dir).unwrap();
     let tools = [
-        "bash", "cat", "chmod", "cmp", "cp", "dirname", "mkdir", "mktemp", "mv", "rm", "rmdir",
-        "sort",
+        "bash", "cat", "chmod", "cmp", "cp", "dirname", "mkdir", "mktemp", "mv", "rm", "rmdir", "sort",
     ];
     for tool in tools {
         let found = ["/usr/bin", "/bin", "/usr/local/bin"]
@@ -425,10 +385,7 @@ fn path_without_cargo(tmp: &Path) -> PathBuf {
             std::os::unix::fs::symlink(target, dir.join(tool)).unwrap();
         }
     }
-    assert!(
-        dir.join("bash").exists(),
-        "bash not found in /usr/bin or /bin"
-    );
+    assert!(dir.join("bash").exists(), "bash not found in /usr/bin or /bin");
     assert!(!dir.join("cargo").exists());
     dir
 }

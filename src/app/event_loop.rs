@@ -53,9 +53,13 @@ pub fn restore_terminal() {
 fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        restore_terminal();
         tracing::error!("panic: {info}");
-        previous(info);
+        // The loop runs on the main thread. A panic in a provider task ends only that task
+        // (its source goes stale); restoring the terminal then would garble the running UI.
+        if std::thread::current().name() == Some("main") {
+            restore_terminal();
+            previous(info);
+        }
     }));
 }
 
@@ -64,9 +68,13 @@ fn spawn_provider(
     index: usize,
     provider: Arc<dyn Provider>,
     tx: mpsc::Sender<Msg>,
-    refresh: Arc<Notify>,
+    refreshers: &mut Vec<Arc<Notify>>,
     clock: Arc<dyn Clock>,
 ) {
+    // Each task has its own Notify: `notify_one` keeps a wake-up pending while the task is
+    // busy fetching, so a refresh request is never lost.
+    let refresh = Arc::new(Notify::new());
+    refreshers.push(refresh.clone());
     let p = provider.clone();
     let tx2 = tx.clone();
     tokio::spawn(async move {
@@ -128,9 +136,9 @@ async fn run_inner(
     terminal: &mut Term,
 ) -> anyhow::Result<()> {
     let (tx, mut rx) = mpsc::channel::<Msg>(1024);
-    let refresh = Arc::new(Notify::new());
+    let mut refreshers = Vec::new();
     for (i, p) in rt.providers.iter().enumerate() {
-        spawn_provider(i, p.clone(), tx.clone(), refresh.clone(), rt.clock.clone());
+        spawn_provider(i, p.clone(), tx.clone(), &mut refreshers, rt.clock.clone());
     }
     {
         let tx = tx.clone();
@@ -146,8 +154,6 @@ async fn run_inner(
         });
     }
     load_audit(rt, &tx);
-    let size = terminal.size()?;
-    state.size = (size.width, size.height);
     state.now = rt.clock.now();
     let mut events = EventStream::new();
     let mut signals = Signals::new()?;
@@ -158,6 +164,11 @@ async fn run_inner(
             let since = last_draw.elapsed();
             if since < FRAME {
                 tokio::time::sleep(FRAME - since).await;
+            }
+            // A resize before the event stream started would otherwise go unseen.
+            let size = terminal.size()?;
+            if (size.width, size.height) != state.size {
+                let _ = update(state, Msg::Resize(size.width, size.height));
             }
             terminal.draw(|f| crate::views::render(state, theme, f))?;
             state.dirty = false;
@@ -185,7 +196,7 @@ async fn run_inner(
         }
         for msg in pending {
             for effect in update(state, msg) {
-                if handle_effect(rt, state, theme, effect, &tx, &refresh) {
+                if handle_effect(rt, state, theme, effect, &tx, &mut refreshers) {
                     return Ok(());
                 }
             }
@@ -200,11 +211,11 @@ fn handle_effect(
     theme: &mut Theme,
     effect: Effect,
     tx: &mpsc::Sender<Msg>,
-    refresh: &Arc<Notify>,
+    refreshers: &mut Vec<Arc<Notify>>,
 ) -> bool {
     match effect {
         Effect::Quit => return true,
-        Effect::RefreshAll => refresh.notify_waiters(),
+        Effect::RefreshAll => refreshers.iter().for_each(|n| n.notify_one()),
         Effect::LoadAudit => load_audit(rt, tx),
         Effect::SetTheme(name) => match Theme::load(Some(&name)) {
             Ok(t) => {
@@ -223,7 +234,7 @@ fn handle_effect(
                     interval_secs: provider.refresh_interval().as_secs(),
                 });
                 rt.providers.push(provider.clone());
-                spawn_provider(index, provider, tx.clone(), refresh.clone(), rt.clock.clone());
+                spawn_provider(index, provider, tx.clone(), refreshers, rt.clock.clone());
                 state.first_run = false;
                 state.dirty = true;
             }
@@ -231,7 +242,7 @@ fn handle_effect(
         Effect::Plan(request) => {
             let result = plan(rt, state, &request);
             for e in update(state, Msg::Planned(result)) {
-                if handle_effect(rt, state, theme, e, tx, refresh) {
+                if handle_effect(rt, state, theme, e, tx, refreshers) {
                     return true;
                 }
             }

@@ -176,7 +176,8 @@ pub fn resources(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect)
         },
     );
     let selected = state.selected_target();
-    let mut lines = Vec::new();
+    let mut lines = role_matrix(state, theme);
+    lines.push(Line::from(""));
     if let Some(r) = e.resources.iter().find(|r| Some(&r.id) == selected.as_ref()) {
         let kv = |k: &str, v: String| {
             Line::from(vec![
@@ -216,6 +217,34 @@ pub fn resources(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect)
             .block(plain_block(theme, "Detail")),
         detail,
     );
+}
+
+/// Role x cloud: how many resources of each role run on each cloud, coloured by the worst.
+fn role_matrix(state: &AppState, theme: &Theme) -> Vec<Line<'static>> {
+    use crate::model::{Provider, Role};
+    let clouds = [Provider::Azure, Provider::Aws, Provider::Gcp];
+    let mut lines = vec![Line::from(Span::styled(
+        format!("{:<11}{:>8}{:>8}{:>8}", "role", "Azure", "AWS", "GCP"),
+        theme.header(),
+    ))];
+    for role in Role::ALL {
+        let mut spans = vec![Span::styled(format!("{:<11}", role.label()), theme.dim())];
+        for cloud in clouds {
+            let of: Vec<_> = state
+                .estate
+                .resources
+                .iter()
+                .filter(|r| r.role == role && r.provider == cloud)
+                .collect();
+            let level = of.iter().map(|r| r.level).max();
+            spans.push(match level {
+                None => Span::styled(format!("{:>8}", "·"), theme.dim()),
+                Some(l) => Span::styled(format!("{:>6} {}", of.len(), l.symbol()), theme.level(l)),
+            });
+        }
+        lines.push(Line::from(spans));
+    }
+    lines
 }
 
 pub fn backups(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
@@ -375,7 +404,10 @@ pub fn audit(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
                 Cell::from(a.at.format("%Y-%m-%d %H:%M:%S").to_string()),
                 Cell::from(trunc(&a.user, 10)),
                 Cell::from(a.verb.clone()),
-                Cell::from(level_span(theme, level, format!("{:?}", a.phase).to_lowercase())),
+                Cell::from(match a.phase {
+                    AuditPhase::Started => Span::styled("→ started", Style::default().fg(theme.info)),
+                    _ => level_span(theme, level, format!("{:?}", a.phase).to_lowercase()),
+                }),
                 Cell::from(trunc(&a.target_name, 22)),
                 Cell::from(a.environment.clone()),
                 Cell::from(detail),

@@ -1,0 +1,461 @@
+//! End-to-end tests: the real `skydeck` binary in a pseudo-terminal, driven by keystrokes
+//! the way a person would, with everything it writes fed into a VT100 emulator.
+//!
+//! No fixed sleeps are used as assertions: every step waits for a condition on the
+//! emulated screen (or the process state) with a generous timeout, and fails with a dump of
+//! the current screen when the condition is not met in time.
+//!
+//! Each test gets its own temporary `HOME` and XDG directories, so the audit database and
+//! the log file never touch the real user and tests can run in parallel.
+
+#![cfg(unix)]
+
+use std::io::ErrorKind;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use expectrl::{Session, WaitStatus};
+
+const COLS: u16 = 120;
+const ROWS: u16 = 40;
+/// Generous: CI machines are slow and the app draws only when something changes.
+const TIMEOUT: Duration = Duration::from_secs(15);
+const POLL: Duration = Duration::from_millis(10);
+
+const ENTER_ALT_SCREEN: &[u8] = b"\x1b[?1049h";
+const LEAVE_ALT_SCREEN: &[u8] = b"\x1b[?1049l";
+const DISABLE_MOUSE: &[u8] = b"\x1b[?1000l";
+const SHOW_CURSOR: &[u8] = b"\x1b[?25h";
+
+fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_skydeck")
+}
+
+/// The isolated environment every skydeck invocation of one test shares.
+fn isolate(cmd: &mut Command, home: &Path) {
+    cmd.env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("SKYDECK_DEMO_SEED", "7")
+        .env("USER", "e2e")
+        .env("TERM", "xterm-256color")
+        .env_remove("SKYDECK_CONFIG")
+        .env_remove("SKYDECK_LOG")
+        .env_remove("NO_COLOR");
+}
+
+/// One running `skydeck` in a PTY plus the terminal it draws on.
+struct Tui {
+    session: Session,
+    /// Emulates the 120x40 terminal: what a person would see.
+    parser: vt100::Parser,
+    /// Every byte the program wrote, for the terminal-hygiene assertions.
+    raw: Vec<u8>,
+    /// The PTY reported end of stream (the program and every holder of the slave are gone).
+    eof: bool,
+    exit: Option<WaitStatus>,
+    started: Instant,
+}
+
+impl Tui {
+    fn spawn(home: &Path, args: &[&str]) -> Tui {
+        let mut cmd = Command::new(binary());
+        cmd.args(args);
+        isolate(&mut cmd, home);
+        let mut session = Session::spawn(cmd).expect("spawn skydeck in a pty");
+        session
+            .get_process_mut()
+            .set_window_size(COLS, ROWS)
+            .expect("set the pty window size");
+        Tui {
+            session,
+            parser: vt100::Parser::new(ROWS, COLS, 0),
+            raw: Vec::new(),
+            eof: false,
+            exit: None,
+            started: Instant::now(),
+        }
+    }
+
+    fn pid(&self) -> i32 {
+        self.session.get_process().pid().as_raw()
+    }
+
+    /// Reads whatever the program has written so far, without blocking. Returns whether
+    /// anything arrived.
+    fn pump(&mut self) -> bool {
+        let mut got = false;
+        let mut buf = [0u8; 64 * 1024];
+        while !self.eof {
+            match self.session.try_read(&mut buf) {
+                Ok(0) => self.eof = true,
+                Ok(n) => {
+                    self.parser.process(&buf[..n]);
+                    self.raw.extend_from_slice(&buf[..n]);
+                    got = true;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                // Linux answers EIO on the master once the slave side is closed.
+                Err(_) => self.eof = true,
+            }
+        }
+        got
+    }
+
+    fn contents(&self) -> String {
+        self.parser.screen().contents()
+    }
+
+    fn dump(&self) -> String {
+        let bar = "-".repeat(COLS as usize);
+        format!("{bar}\n{}\n{bar}", self.contents())
+    }
+
+    /// Keeps reading until `pred(screen contents)` holds; panics with the screen on timeout.
+    fn wait_until(&mut self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.pump();
+            if pred(&self.contents()) {
+                return;
+            }
+            if self.eof {
+                self.reap(Duration::from_secs(2));
+                panic!(
+                    "skydeck ended (status {:?}) while waiting for {what}; screen:\n{}",
+                    self.exit,
+                    self.dump()
+                );
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "timed out after {timeout:?} waiting for {what}; screen:\n{}",
+                    self.dump()
+                );
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Waits until the screen contains `needle`.
+    fn wait_for(&mut self, needle: &str) {
+        self.wait_until(&format!("{needle:?} on screen"), TIMEOUT, |s| s.contains(needle));
+    }
+
+    /// Waits until the screen no longer contains `needle`.
+    fn wait_gone(&mut self, needle: &str) {
+        self.wait_until(&format!("{needle:?} to disappear"), TIMEOUT, |s| !s.contains(needle));
+    }
+
+    fn send(&mut self, keys: &str) {
+        self.session.send(keys).expect("write to the pty");
+    }
+
+    /// Non-blocking check of the child's status; remembers it once it has ended.
+    fn poll_exit(&mut self) -> Option<WaitStatus> {
+        if self.exit.is_none() {
+            match self.session.get_process().status() {
+                Ok(WaitStatus::StillAlive) => {}
+                Ok(status) => self.exit = Some(status),
+                Err(e) => panic!("waitpid failed: {e}"),
+            }
+        }
+        self.exit
+    }
+
+    fn reap(&mut self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while self.poll_exit().is_none() && Instant::now() < deadline {
+            self.pump();
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Waits for the program to exit and for the PTY to be drained to its end.
+    fn wait_exit(&mut self, timeout: Duration) -> WaitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.pump();
+            if self.poll_exit().is_some() && self.eof {
+                return self.exit.unwrap();
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "skydeck did not exit within {timeout:?} (status {:?}, eof {}); screen:\n{}",
+                    self.exit,
+                    self.eof,
+                    self.dump()
+                );
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// The terminal must be left as it was found: alternate screen left after it was last
+    /// entered, mouse capture off, cursor shown.
+    fn assert_terminal_restored(&self) {
+        let raw = &self.raw;
+        let last_enter = rfind(raw, ENTER_ALT_SCREEN).expect("skydeck never entered the alternate screen");
+        let last_leave = rfind(raw, LEAVE_ALT_SCREEN);
+        assert!(
+            last_leave.is_some_and(|l| l > last_enter),
+            "the alternate screen was not left after it was last entered (last \\e[?1049h at byte {last_enter}, last \\e[?1049l at {last_leave:?}); tail: {}",
+            tail(raw)
+        );
+        let last_mouse_off = rfind(raw, DISABLE_MOUSE);
+        assert!(
+            last_mouse_off.is_some_and(|m| m > last_enter),
+            "mouse capture was not disabled (\\e[?1000l) at exit; tail: {}",
+            tail(raw)
+        );
+        let last_show = rfind(raw, SHOW_CURSOR);
+        assert!(
+            last_show.is_some_and(|s| s > last_enter),
+            "the cursor was not shown again (\\e[?25h) at exit; tail: {}",
+            tail(raw)
+        );
+        // The same facts as the emulated terminal sees them.
+        let screen = self.parser.screen();
+        assert!(
+            !screen.alternate_screen(),
+            "the emulated terminal is still on the alternate screen"
+        );
+        assert_eq!(
+            screen.mouse_protocol_mode(),
+            vt100::MouseProtocolMode::None,
+            "mouse reporting still on"
+        );
+        assert!(!screen.hide_cursor(), "cursor still hidden");
+    }
+}
+
+fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
+}
+
+fn tail(raw: &[u8]) -> String {
+    let start = raw.len().saturating_sub(300);
+    format!("{:?}", String::from_utf8_lossy(&raw[start..]))
+}
+
+/// The screen row (0-based) of the first line containing `needle`.
+fn row_of(contents: &str, needle: &str) -> Option<usize> {
+    contents.lines().position(|l| l.contains(needle))
+}
+
+fn is_highlighted(screen: &vt100::Screen, row: u16) -> bool {
+    // Column 0 is the border; column 2 is inside the first cell. The selected row has the
+    // selection background (or is reversed on monochrome themes), unlike the row below it.
+    let cell = screen.cell(row, 2).expect("cell in range");
+    cell.inverse() || cell.bgcolor() != screen.cell(row + 1, 2).expect("cell in range").bgcolor()
+}
+
+#[test]
+fn approve_a_production_deployment_end_to_end() {
+    let home = tempfile::tempdir().unwrap();
+    let mut tui = Tui::spawn(home.path(), &["demo"]);
+
+    // Overview first.
+    tui.wait_for("What needs attention");
+    assert!(
+        tui.parser.screen().alternate_screen(),
+        "the TUI should draw on the alternate screen"
+    );
+
+    // Screens by number.
+    tui.send("2");
+    tui.wait_for("Workflow runs");
+    tui.send("4");
+    tui.wait_for("Health checks");
+
+    // Help lists the keys; any key closes it.
+    tui.send("?");
+    tui.wait_for("any key closes this help");
+    let help = tui.contents();
+    for expected in [
+        " Help ",
+        "Health screen",
+        "quit skydeck",
+        "show the keys of this screen",
+        "1-9",
+    ] {
+        assert!(
+            help.contains(expected),
+            "help should list {expected:?}; screen:\n{}",
+            tui.dump()
+        );
+    }
+    tui.send("z");
+    tui.wait_gone("any key closes this help");
+    assert!(
+        tui.contents().contains("Health checks"),
+        "closing help returns to the screen; screen:\n{}",
+        tui.dump()
+    );
+
+    // Deployments: the waiting production approval sorts first and is selected.
+    tui.send("3");
+    tui.wait_for("Deployments & approvals");
+    tui.wait_for("waiting approval");
+    let contents = tui.contents();
+    let approval_row = row_of(&contents, "waiting approval").unwrap();
+    let header_row = row_of(&contents, "Environment").expect("table header");
+    assert_eq!(
+        approval_row,
+        header_row + 1,
+        "the approval should be the first row; screen:\n{}",
+        tui.dump()
+    );
+    assert!(
+        contents.lines().nth(approval_row).unwrap().contains("production"),
+        "the waiting approval is production's; screen:\n{}",
+        tui.dump()
+    );
+    assert!(
+        is_highlighted(tui.parser.screen(), approval_row as u16),
+        "the first row should be selected; screen:\n{}",
+        tui.dump()
+    );
+
+    // Approve: a production target needs its name typed.
+    tui.send("a");
+    tui.wait_for("Confirm action");
+    tui.wait_for("Type 'production'");
+    assert!(
+        tui.contents().contains("approve production"),
+        "the plan names verb and target; screen:\n{}",
+        tui.dump()
+    );
+
+    // A wrong name is refused and the popup stays.
+    tui.send("prod\r");
+    tui.wait_for("typed 'prod'");
+    let refused = tui.contents();
+    assert!(
+        refused.contains("Confirm action"),
+        "the popup stays after a wrong name; screen:\n{}",
+        tui.dump()
+    );
+    assert!(
+        refused.contains("nothing was sent") && refused.contains("the target is 'production'"),
+        "the error says nothing was sent and names the target; screen:\n{}",
+        tui.dump()
+    );
+
+    // Erase, type the right name, confirm.
+    tui.send("\x7f\x7f\x7f\x7f");
+    tui.wait_gone("typed 'prod'");
+    tui.wait_for("> ▏"); // the input is empty again: all four backspaces arrived
+    tui.send("production");
+    tui.wait_for("> production");
+    tui.send("\r");
+    tui.wait_until("a status message saying approve ... verified", TIMEOUT, |s| {
+        s.lines().any(|l| l.contains("approve") && l.contains("verified"))
+    });
+    let done = tui.contents();
+    assert!(
+        !done.contains("Confirm action"),
+        "the popup closes once confirmed; screen:\n{}",
+        tui.dump()
+    );
+    assert!(
+        !done.contains("failed"),
+        "the action should not fail; screen:\n{}",
+        tui.dump()
+    );
+    // The refresh after the action clears the approval from the list.
+    tui.wait_gone("waiting approval");
+
+    // The audit screen shows the finished action.
+    tui.send("9");
+    tui.wait_for("Audit log");
+    tui.wait_until(
+        "an 'approve' row with phase 'finished' on the Audit screen",
+        TIMEOUT,
+        |s| {
+            s.lines()
+                .any(|l| l.contains("approve") && l.contains("finished") && l.contains("production"))
+        },
+    );
+    assert!(
+        tui.contents()
+            .lines()
+            .any(|l| l.contains("approve") && l.contains("started") && l.contains("production")),
+        "the audit screen shows the 'started' entry too; screen:\n{}",
+        tui.dump()
+    );
+
+    // Quit: exit status 0 and a clean terminal.
+    tui.send("q");
+    let status = tui.wait_exit(Duration::from_secs(10));
+    assert!(
+        matches!(status, WaitStatus::Exited(_, 0)),
+        "skydeck should exit with status 0, got {status:?}"
+    );
+    tui.assert_terminal_restored();
+
+    // The audit log, read back through the CLI with the same environment.
+    let mut cmd = Command::new(binary());
+    cmd.args(["audit", "--json"]);
+    isolate(&mut cmd, home.path());
+    let out = cmd.output().expect("run skydeck audit --json");
+    assert!(
+        out.status.success(),
+        "skydeck audit --json failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let entries: serde_json::Value = serde_json::from_slice(&out.stdout).expect("audit --json prints JSON");
+    let entries = entries.as_array().expect("a JSON array");
+    let approve: Vec<_> = entries
+        .iter()
+        .filter(|e| e["verb"] == "approve" && e["environment"] == "production")
+        .collect();
+    let started = approve
+        .iter()
+        .find(|e| e["phase"] == "started")
+        .unwrap_or_else(|| panic!("no 'started' approve entry in {entries:#?}"));
+    let finished = approve
+        .iter()
+        .find(|e| e["phase"] == "finished")
+        .unwrap_or_else(|| panic!("no 'finished' approve entry in {entries:#?}"));
+    assert_eq!(
+        finished["action_id"], started["seq"],
+        "the 'finished' entry closes the 'started' one"
+    );
+    assert_eq!(started["user"], "e2e");
+    assert!(
+        finished["detail"].as_str().unwrap_or("").contains("verified"),
+        "finished detail: {}",
+        finished["detail"]
+    );
+    assert!(
+        !entries.iter().any(|e| e["phase"] == "failed"),
+        "no failed entries expected: {entries:#?}"
+    );
+
+    eprintln!("e2e approve flow took {:?}", tui.started.elapsed());
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let home = tempfile::tempdir().unwrap();
+    let mut tui = Tui::spawn(home.path(), &["demo"]);
+    tui.wait_for("What needs attention");
+    assert!(tui.parser.screen().alternate_screen());
+
+    let pid = tui.pid().to_string();
+    let kill = Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
+    assert!(kill.success(), "kill -TERM {pid} failed");
+
+    let status = tui.wait_exit(Duration::from_secs(10));
+    // The handler ends the loop cleanly, so this is a normal exit rather than death by signal.
+    assert!(
+        matches!(status, WaitStatus::Exited(_, 0)),
+        "skydeck should exit cleanly on SIGTERM, got {status:?}"
+    );
+    tui.assert_terminal_restored();
+    eprintln!("e2e sigterm took {:?}", tui.started.elapsed());
+}
