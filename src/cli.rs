@@ -107,6 +107,7 @@ pub struct ActArgs {
 /// The resolved context of one invocation: config, providers and the action pipeline.
 struct Ctx {
     loaded: Loaded,
+    store: Arc<Store>,
     providers: Vec<Arc<dyn Provider>>,
     /// Configured sources whose adapters are not part of this build yet.
     unavailable: Vec<(String, String)>,
@@ -124,7 +125,7 @@ fn demo_provider(clock: Arc<dyn Clock>) -> Arc<dyn Provider> {
     Arc::new(Sandbox::new(demo_seed(), clock))
 }
 
-fn context(cli: &Cli, demo: bool) -> anyhow::Result<Ctx> {
+async fn context(cli: &Cli, demo: bool) -> anyhow::Result<Ctx> {
     let path = config::locate(cli.config.as_deref());
     let loaded = match &path {
         Some(p) => config::load_file(p)?,
@@ -134,38 +135,28 @@ fn context(cli: &Cli, demo: bool) -> anyhow::Result<Ctx> {
         eprintln!("warning: {w}");
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let mut providers = Vec::new();
-    let mut unavailable = Vec::new();
-    if demo {
-        providers.push(demo_provider(clock.clone()));
+    let store = Arc::new(Store::open_default().context("opening the store")?);
+    let (providers, unavailable) = if demo {
+        (vec![demo_provider(clock.clone())], Vec::new())
     } else {
-        let c = &loaded.config;
-        let sections = [
-            ("github", c.github.is_some(), 3),
-            ("aws", c.aws.is_some(), 4),
-            ("azure", c.azure.is_some(), 5),
-            ("gcp", c.gcp.is_some(), 6),
-        ];
-        for (name, present, issue) in sections {
-            if present {
-                unavailable.push((
-                    name.to_string(),
-                    format!("the {name} adapter is not in this build yet (tracked in issue #{issue}); try --demo"),
-                ));
-            }
-        }
-    }
+        let registry = crate::providers::from_config(&crate::providers::BuildContext {
+            config: &loaded.config,
+            store: store.clone(),
+        })
+        .await;
+        (registry.providers, registry.unavailable)
+    };
     Ok(Ctx {
         loaded,
+        store,
         providers,
         unavailable,
         clock,
     })
 }
 
-fn pipeline(read_only: bool) -> anyhow::Result<Pipeline> {
-    let store = Store::open_default().context("opening the audit store")?;
-    Ok(Pipeline::new(Arc::new(store), read_only, current_user()))
+fn pipeline(store: &Arc<Store>, read_only: bool) -> Pipeline {
+    Pipeline::new(store.clone(), read_only, current_user())
 }
 
 /// Who is acting, for the audit log: $USER, $LOGNAME, else what `id -un` says.
@@ -203,7 +194,7 @@ async fn tui(cli: &Cli, demo: bool) -> anyhow::Result<i32> {
     if !std::io::stdout().is_terminal() {
         bail!("the TUI needs a terminal; for scripts use `skydeck status --json`");
     }
-    let ctx = context(cli, demo)?;
+    let ctx = context(cli, demo).await?;
     let keymap = Keymap::with_overrides(&ctx.loaded.config.keys).map_err(|e| {
         anyhow::anyhow!(
             "{}: {e}",
@@ -236,7 +227,7 @@ async fn tui(cli: &Cli, demo: bool) -> anyhow::Result<i32> {
     let clock = ctx.clock.clone();
     let rt = Runtime {
         providers: ctx.providers,
-        pipeline: pipeline(cli.read_only)?,
+        pipeline: pipeline(&ctx.store, cli.read_only),
         clock: ctx.clock,
         demo: Some(Box::new(move || demo_provider(clock.clone()))),
     };
@@ -252,6 +243,7 @@ fn configured_environments(loaded: &Loaded) -> Vec<Environment> {
         .map(|e| Environment {
             name: e.name.clone(),
             tier: loaded.config.tier_of(&e.name),
+            protection_rules: Vec::new(),
         })
         .collect()
 }
@@ -269,7 +261,7 @@ async fn fetch_all(providers: &[Arc<dyn Provider>]) -> Vec<(String, Result<Snaps
 }
 
 async fn status(cli: &Cli, json: bool) -> anyhow::Result<i32> {
-    let ctx = context(cli, cli.demo)?;
+    let ctx = context(cli, cli.demo).await?;
     let now = ctx.clock.now();
     let results = fetch_all(&ctx.providers).await;
     let mut estate = Snapshot {
@@ -385,7 +377,7 @@ async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
         eprintln!("error: {}", crate::actions::ActionError::ReadOnly(verb));
         return Ok(1);
     }
-    let ctx = context(cli, cli.demo)?;
+    let ctx = context(cli, cli.demo).await?;
     if ctx.providers.is_empty() {
         let why = ctx
             .unavailable
@@ -429,7 +421,7 @@ async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
         eprintln!("dry run: nothing was sent");
         return Ok(0);
     }
-    let pipeline = pipeline(cli.read_only)?;
+    let pipeline = pipeline(&ctx.store, cli.read_only);
     let confirmed = match (&plan.confirmation(), &args.confirm, args.yes) {
         (_, Some(name), _) => check_confirmation(&plan, Some(name), args.yes),
         (Confirmation::YesNo, None, true) => Ok(()),

@@ -92,11 +92,15 @@ fn read_only_refuses_in_the_tui_without_planning() {
 fn production_needs_the_typed_name_and_esc_sends_nothing() {
     let (mut s, sandbox) = setup();
     press(&mut s, KeyCode::Char('3'));
-    let effects = press(&mut s, KeyCode::Char('a'));
+    assert!(press(&mut s, KeyCode::Char('a')).is_empty());
+    assert!(matches!(&s.popup, Some(Popup::Input { param, .. }) if param == "reason"));
+    typed(&mut s, "ship it");
+    let effects = press(&mut s, KeyCode::Enter);
     let Some(Effect::Plan(request)) = effects.first() else {
         panic!("{effects:?}")
     };
     assert_eq!(request.verb, Verb::Approve);
+    assert_eq!(request.reason.as_deref(), Some("ship it"));
     let plan = sandbox.plan(request, &s.estate).unwrap();
     update(&mut s, Msg::Planned(Ok(plan.clone())));
     // y does not confirm production; a wrong name is refused.

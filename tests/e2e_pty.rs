@@ -322,6 +322,9 @@ fn approve_a_production_deployment_end_to_end() {
 
     // Approve: a production target needs its name typed.
     tui.send("a");
+    // The review comment goes to GitHub with the approval and into the audit log.
+    tui.wait_for("Comment for the review");
+    tui.send("ship it\r");
     tui.wait_for("Confirm action");
     tui.wait_for("Type 'production'");
     assert!(

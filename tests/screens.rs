@@ -50,6 +50,12 @@ fn key(state: &mut AppState, code: KeyCode) {
     let _ = update(state, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
 }
 
+fn typed(state: &mut AppState, text: &str) {
+    for c in text.chars() {
+        key(state, KeyCode::Char(c));
+    }
+}
+
 fn draw(state: &AppState) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(state.size.0, state.size.1)).unwrap();
     terminal
@@ -131,6 +137,9 @@ fn production_confirmation_asks_for_the_name() {
         &mut state,
         Msg::Key(KeyEvent::new(KeyCode::Char('a'), KeyModifiers::NONE)),
     );
+    assert!(effects.is_empty(), "approve asks for a review comment first");
+    typed(&mut state, "release 2026.11.23");
+    let effects = update(&mut state, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
     let Some(skydeck::app::Effect::Plan(request)) = effects.first() else {
         panic!("{effects:?}")
     };

@@ -239,6 +239,26 @@ fn handle_effect(
                 state.dirty = true;
             }
         }
+        Effect::OpenLog(target) => {
+            // The provider whose snapshot holds the job answers for its log.
+            let owner = rt.providers.iter().zip(&state.sources).find(|(_, slot)| {
+                slot.source
+                    .data
+                    .runs
+                    .iter()
+                    .any(|r| r.jobs.iter().any(|j| j.id == target))
+            });
+            let Some((provider, _)) = owner else {
+                state.last_message = Some((format!("no source knows {target}"), crate::model::Level::Warn));
+                return false;
+            };
+            let provider = provider.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let result = provider.fetch_log(&target).await.map_err(|e| e.to_string());
+                let _ = tx.send(Msg::LogLoaded { target, result }).await;
+            });
+        }
         Effect::Plan(request) => {
             let result = plan(rt, state, &request);
             for e in update(state, Msg::Planned(result)) {

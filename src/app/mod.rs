@@ -205,6 +205,11 @@ pub enum Msg {
     },
     Planned(Result<Plan, ActionError>),
     ActionDone(Outcome),
+    /// A job log fetched for the viewer.
+    LogLoaded {
+        target: String,
+        result: Result<Vec<LogLine>, String>,
+    },
     Audit(Vec<AuditEntry>),
     /// Low-frequency clock tick: only marks sources stale; redraws only if that changed.
     Tick(Timestamp),
@@ -218,6 +223,8 @@ pub enum Effect {
     RefreshAll,
     LoadAudit,
     SetTheme(String),
+    /// Fetch the log of a job (or other item) into the log viewer.
+    OpenLog(String),
     StartDemo,
 }
 
@@ -234,6 +241,8 @@ pub struct AppState {
     pub lists: [ListState; 9],
     pub overview_column: usize,
     pub run_detail: Option<String>,
+    /// Runs screen: failing runs first.
+    pub failing_first: bool,
     pub popup: Option<Popup>,
     pub editing_filter: bool,
     pub read_only: bool,
@@ -268,6 +277,7 @@ impl AppState {
             lists: Default::default(),
             overview_column: 0,
             run_detail: None,
+            failing_first: false,
             popup: None,
             editing_filter: false,
             read_only: false,

@@ -86,11 +86,61 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             state.dirty = true;
             state.actions_in_flight = state.actions_in_flight.saturating_sub(1);
             let what = format!("{} {}", outcome.plan.request.verb, outcome.plan.target_name);
+            let ok = outcome.result.is_ok();
             match outcome.result {
                 Ok(detail) => state.last_message = Some((format!("✔ {what}: {detail}"), Level::Ok)),
                 Err(e) => message(state, &format!("{what} failed"), e, Level::Crit),
             }
+            // After an approval or a re-run, follow that run live.
+            if ok && matches!(outcome.plan.request.verb, Verb::Approve | Verb::Rerun) {
+                let target = &outcome.plan.request.target;
+                let run = state
+                    .estate
+                    .approvals
+                    .iter()
+                    .find(|a| &a.id == target)
+                    .map(|a| a.run.clone())
+                    .or_else(|| {
+                        state
+                            .estate
+                            .runs
+                            .iter()
+                            .any(|r| &r.id == target)
+                            .then(|| target.clone())
+                    });
+                if let Some(run) = run {
+                    go_to(state, Screen::Runs);
+                    state.run_detail = Some(run);
+                    state.lists[Screen::Runs.index()].selected = 0;
+                    state.lists[Screen::Runs.index()].offset = 0;
+                }
+            }
             vec![Effect::RefreshAll, Effect::LoadAudit]
+        }
+        Msg::LogLoaded { target, result } => {
+            state.dirty = true;
+            match result {
+                Ok(lines) if lines.is_empty() => {
+                    state.last_message = Some((format!("{target}: the log is empty"), Level::Unknown))
+                }
+                Ok(lines) => {
+                    let source = lines[0].source.clone();
+                    // Jump to the first error: that is the failed step's output.
+                    let first_error = lines.iter().position(|l| l.severity == crate::model::Severity::Error);
+                    let count = lines.len();
+                    state.logs.extend(lines);
+                    state.follow_logs = false;
+                    go_to(state, Screen::Logs);
+                    let list = state.list_mut();
+                    list.filter = source;
+                    list.selected = first_error.unwrap_or(0);
+                    list.offset = list.selected.saturating_sub(3);
+                    clamp(state);
+                    state.last_message = Some((format!("{count} log lines loaded; esc clears the filter"), Level::Ok));
+                }
+                Err(e) => message(state, "Log unavailable", e, Level::Warn),
+            }
+            Vec::new()
         }
         Msg::Audit(entries) => {
             state.audit = entries;
@@ -202,7 +252,7 @@ fn run_command(state: &mut AppState, command: Command) -> Vec<Effect> {
         Command::PageDown => move_selection(state, page as isize),
         Command::Top => move_selection(state, isize::MIN / 2),
         Command::Bottom => move_selection(state, isize::MAX / 2),
-        Command::Open => open(state),
+        Command::Open => return open(state),
         Command::Back => back(state),
         Command::NextScreen => go_to(state, Screen::ALL[(state.screen.index() + 1) % Screen::ALL.len()]),
         Command::PrevScreen => go_to(
@@ -259,6 +309,15 @@ fn request_action(state: &mut AppState, verb: Verb) -> Vec<Effect> {
         return Vec::new();
     };
     let request = ActionRequest::new(verb, target);
+    if matches!(verb, Verb::Approve | Verb::Reject) {
+        state.popup = Some(Popup::Input {
+            prompt: format!("Comment for the review ({verb}); enter to continue, may be empty:"),
+            param: "reason".into(),
+            value: String::new(),
+            request,
+        });
+        return Vec::new();
+    }
     if verb == Verb::Scale {
         state.popup = Some(Popup::Input {
             prompt: "Scale to how many instances (0-10)?".into(),
@@ -320,7 +379,12 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
             match key.code {
                 KeyCode::Esc => return Vec::new(),
                 KeyCode::Enter => {
-                    request.params.insert(param, value.trim().to_string());
+                    let value = value.trim().to_string();
+                    if param == "reason" {
+                        request.reason = (!value.is_empty()).then_some(value);
+                    } else {
+                        request.params.insert(param, value);
+                    }
                     return vec![Effect::Plan(request)];
                 }
                 KeyCode::Backspace => {
@@ -448,7 +512,7 @@ fn go_to(state: &mut AppState, screen: Screen) {
     clamp(state);
 }
 
-fn open(state: &mut AppState) {
+fn open(state: &mut AppState) -> Vec<Effect> {
     match state.screen {
         Screen::Overview => {
             let column = OverviewColumn::ALL[state.overview_column.min(OverviewColumn::ALL.len() - 1)];
@@ -473,11 +537,25 @@ fn open(state: &mut AppState) {
                 list.offset = 0;
             }
         }
+        Screen::Runs => {
+            let row = rows(state, Screen::Runs).get(state.list().selected).copied();
+            let run = state
+                .run_detail
+                .as_ref()
+                .and_then(|id| state.estate.runs.iter().find(|r| &r.id == id));
+            if let (Some(super::Row::Job(j, _)), Some(run)) = (row, run)
+                && let Some(job) = run.jobs.get(j)
+            {
+                state.last_message = Some((format!("loading the log of {}…", job.name), Level::Unknown));
+                return vec![Effect::OpenLog(job.id.clone())];
+            }
+        }
         Screen::Logs => {
             state.follow_logs = false;
         }
         _ => {}
     }
+    Vec::new()
 }
 
 fn back(state: &mut AppState) {

@@ -40,6 +40,9 @@ impl Tier {
 pub struct Environment {
     pub name: String,
     pub tier: Tier,
+    /// Protection rules as the CI system states them ("required reviewers: a, b", "wait 5m").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protection_rules: Vec<String>,
 }
 
 /// Where a piece of data came from.
@@ -424,13 +427,23 @@ pub struct Snapshot {
     pub health: Vec<HealthCheck>,
     pub metrics: Vec<Metric>,
     pub secrets: Vec<Secret>,
+    /// A short note about the source itself for the status bar (e.g. "rate 4 980/5 000").
+    #[serde(skip)]
+    pub source_note: Option<String>,
 }
 
 impl Snapshot {
     pub fn extend(&mut self, other: &Snapshot) {
         for env in &other.environments {
-            if !self.environments.iter().any(|e| e.name == env.name) {
-                self.environments.push(env.clone());
+            match self.environments.iter_mut().find(|e| e.name == env.name) {
+                Some(known) => {
+                    for rule in &env.protection_rules {
+                        if !known.protection_rules.contains(rule) {
+                            known.protection_rules.push(rule.clone());
+                        }
+                    }
+                }
+                None => self.environments.push(env.clone()),
             }
         }
         self.runs.extend(other.runs.iter().cloned());

@@ -1,11 +1,16 @@
 //! The trait every source implements (GitHub, AWS, Azure, GCP, HTTP health, the demo sandbox).
 //! A provider turns vendor payloads into an owned [`Snapshot`]; it never touches `AppState`.
 
+pub mod github;
 pub mod sandbox;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::config::Config;
+use crate::store::Store;
 
 use crate::actions::{ActionError, ActionRequest, Plan};
 use crate::model::{LogLine, Snapshot, Timestamp};
@@ -44,6 +49,16 @@ pub trait Provider: Send + Sync {
         Box::pin(async { Ok(Vec::new()) })
     }
 
+    /// The log of one item (a CI job), for the log viewer.
+    fn fetch_log<'a>(&'a self, target: &'a str) -> BoxFuture<'a, Result<Vec<LogLine>, ProviderError>> {
+        Box::pin(async move {
+            Err(ProviderError::Unavailable(format!(
+                "{} keeps no log for {target}",
+                self.name()
+            )))
+        })
+    }
+
     /// Resolves a request against this provider's own last snapshot into the exact calls.
     /// Returns `NotFound` when the target is not this provider's.
     fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError>;
@@ -52,4 +67,114 @@ pub trait Provider: Send + Sync {
 
     /// Re-reads the target and says whether the action took effect.
     fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>>;
+}
+
+/// What a provider's `build` gets: the whole config (environments, thresholds) and the store
+/// (HTTP cache, ETags).
+pub struct BuildContext<'a> {
+    pub config: &'a Config,
+    pub store: Arc<Store>,
+}
+
+impl BuildContext<'_> {
+    /// Maps a discovered environment onto the configured spelling (`production` -> `prod` when
+    /// the config calls it `prod`), so one environment never shows up twice.
+    pub fn environment_name(&self, discovered: &str) -> String {
+        let canonical = canonical_environment(discovered);
+        self.config
+            .environments
+            .iter()
+            .find(|e| canonical_environment(&e.name) == canonical)
+            .map(|e| e.name.clone())
+            .unwrap_or(canonical)
+    }
+}
+
+/// Providers built from config, and configured sources that could not be built, with why.
+/// A source that cannot be built is reported, never silently dropped.
+#[derive(Default)]
+pub struct Registry {
+    pub providers: Vec<Arc<dyn Provider>>,
+    pub unavailable: Vec<(String, String)>,
+}
+
+impl Registry {
+    fn add(&mut self, name: &str, built: Result<Vec<Arc<dyn Provider>>, String>) {
+        match built {
+            Ok(list) => self.providers.extend(list),
+            Err(why) => self.unavailable.push((name.to_string(), why)),
+        }
+    }
+}
+
+fn not_built(name: &str, issue: u32) -> Result<Vec<Arc<dyn Provider>>, String> {
+    Err(format!(
+        "the {name} adapter is not in this build yet (issue #{issue}); try --demo"
+    ))
+}
+
+/// One line per cloud: each provider folder exposes `build(section, ctx)`.
+pub async fn from_config(ctx: &BuildContext<'_>) -> Registry {
+    let mut registry = Registry::default();
+    let c = ctx.config;
+    if let Some(section) = &c.github {
+        registry.add("github", github::build(section, ctx).await);
+    }
+    if c.aws.is_some() {
+        registry.add("aws", not_built("aws", 4));
+    }
+    if c.azure.is_some() {
+        registry.add("azure", not_built("azure", 5));
+    }
+    if c.gcp.is_some() {
+        registry.add("gcp", not_built("gcp", 6));
+    }
+    registry
+}
+
+/// The environment a resource belongs to when no config says otherwise: its `environment` /
+/// `env` tag or label, else a name suffix, else "unassigned".
+pub fn environment_of<'a>(name: &str, tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    for (k, v) in tags {
+        if k.eq_ignore_ascii_case("environment") || k.eq_ignore_ascii_case("env") {
+            return canonical_environment(v);
+        }
+    }
+    let lower = name.to_ascii_lowercase();
+    for (suffix, env) in [
+        ("-production", "production"),
+        ("-prod", "production"),
+        ("-staging", "staging"),
+        ("-stg", "staging"),
+        ("-dev", "dev"),
+    ] {
+        if lower.ends_with(suffix) {
+            return env.to_string();
+        }
+    }
+    "unassigned".to_string()
+}
+
+/// `prod` and `production` are one environment, as are `stg` and `staging`.
+pub fn canonical_environment(value: &str) -> String {
+    match value.to_ascii_lowercase().as_str() {
+        "prod" | "production" | "prd" => "production".into(),
+        "stg" | "staging" | "stage" => "staging".into(),
+        "dev" | "development" => "dev".into(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_from_tag_then_suffix_then_unassigned() {
+        assert_eq!(environment_of("web", [("Environment", "prod")]), "production");
+        assert_eq!(environment_of("web-stg", [("team", "x")]), "staging");
+        assert_eq!(environment_of("web-production", []), "production");
+        assert_eq!(environment_of("web-dev", [("env", "qa")]), "qa");
+        assert_eq!(environment_of("web", []), "unassigned");
+    }
 }

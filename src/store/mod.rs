@@ -66,6 +66,14 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
+/// A response kept for `If-None-Match`; never holds credentials (only public API bodies).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CachedResponse {
+    pub etag: String,
+    pub link: Option<String>,
+    pub body: Vec<u8>,
+}
+
 pub struct Store {
     conn: Mutex<Connection>,
     path: PathBuf,
@@ -113,6 +121,13 @@ impl Store {
                 phase TEXT NOT NULL,
                 reason TEXT,
                 detail TEXT NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS http_cache (
+                key TEXT PRIMARY KEY,
+                etag TEXT NOT NULL,
+                link TEXT,
+                body BLOB NOT NULL,
+                stored_at TEXT NOT NULL
             );",
         )?;
         Ok(Store {
@@ -151,6 +166,32 @@ impl Store {
             ],
         )?;
         Ok(conn.last_insert_rowid())
+    }
+
+    /// A cached response for a conditional request: (etag, Link header, body).
+    pub fn http_cache_get(&self, key: &str) -> Result<Option<CachedResponse>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT etag, link, body FROM http_cache WHERE key = ?1")?;
+        let mut rows = stmt.query([key])?;
+        match rows.next()? {
+            Some(row) => Ok(Some(CachedResponse {
+                etag: row.get(0)?,
+                link: row.get(1)?,
+                body: row.get(2)?,
+            })),
+            None => Ok(None),
+        }
+    }
+
+    pub fn http_cache_put(&self, key: &str, response: &CachedResponse) -> Result<(), StoreError> {
+        // The cache is an optimisation: NORMAL durability is enough and keeps polls cheap.
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO http_cache (key, etag, link, body, stored_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(key) DO UPDATE SET etag = excluded.etag, link = excluded.link, body = excluded.body, stored_at = excluded.stored_at",
+            params![key, response.etag, response.link, response.body, Utc::now().to_rfc3339()],
+        )?;
+        Ok(())
     }
 
     /// The whole audit log, oldest first.
@@ -203,6 +244,30 @@ mod tests {
             reason: Some("release 1.2".into()),
             detail: "approved".into(),
         }
+    }
+
+    #[test]
+    fn http_cache_round_trips_and_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in(dir.path()).unwrap();
+        assert_eq!(store.http_cache_get("k").unwrap(), None);
+        let a = CachedResponse {
+            etag: "\"a\"".into(),
+            link: None,
+            body: b"[1]".to_vec(),
+        };
+        store.http_cache_put("k", &a).unwrap();
+        let b = CachedResponse {
+            etag: "\"b\"".into(),
+            link: Some("<x>; rel=\"next\"".into()),
+            body: b"[2]".to_vec(),
+        };
+        store.http_cache_put("k", &b).unwrap();
+        drop(store);
+        assert_eq!(
+            Store::open_in(dir.path()).unwrap().http_cache_get("k").unwrap(),
+            Some(b)
+        );
     }
 
     #[test]

@@ -88,6 +88,7 @@ pub fn environments() -> Vec<Environment> {
         .map(|(n, t)| Environment {
             name: n.to_string(),
             tier: *t,
+            protection_rules: Vec::new(),
         })
         .collect()
 }

@@ -537,6 +537,7 @@ impl Sim {
             health: self.health(now),
             metrics: self.metrics(now),
             secrets: self.secrets.clone(),
+            source_note: None,
         }
     }
 
@@ -623,6 +624,47 @@ impl Sim {
     }
 }
 
+/// A job's log as GitHub writes it: grouped per step, timestamps on every line.
+fn job_log(run: &Run, job: &Job) -> Vec<LogLine> {
+    let source = format!("{} job {}", run.repo, job.name);
+    let mut out = Vec::new();
+    for step in &job.steps {
+        let Some(start) = step.started_at else { continue };
+        let end = step.completed_at.unwrap_or(start + Duration::seconds(5));
+        let mut line = |k: i32, severity, text: String| {
+            let at = start + (end - start) * k / 8;
+            out.push(LogLine {
+                at,
+                source: source.clone(),
+                severity,
+                text,
+            });
+        };
+        line(0, Severity::Info, format!("##[group]{}", step.name));
+        if step.conclusion == Some(Conclusion::Failure) && step.name.contains("test") {
+            line(1, Severity::Info, "running 214 tests".into());
+            line(3, Severity::Info, "test checkout::applies_discount ... ok".into());
+            line(4, Severity::Error, "test checkout::rounds_totals ... FAILED".into());
+            line(
+                5,
+                Severity::Error,
+                "thread 'checkout::rounds_totals' panicked: left: 1999, right: 2000".into(),
+            );
+            line(6, Severity::Info, "test result: FAILED. 213 passed; 1 failed".into());
+            line(
+                7,
+                Severity::Error,
+                "##[error]Process completed with exit code 101.".into(),
+            );
+        } else {
+            line(2, Severity::Info, format!("{}: working", step.name));
+            line(6, Severity::Info, format!("{}: done", step.name));
+        }
+        line(8, Severity::Info, "##[endgroup]".into());
+    }
+    out
+}
+
 fn not_applicable(verb: Verb, what: &str, why: &str) -> ActionError {
     ActionError::NotApplicable {
         verb,
@@ -681,6 +723,21 @@ impl ProviderTrait for Sandbox {
 
     fn fetch_logs(&self, after: Option<Timestamp>) -> BoxFuture<'_, Result<Vec<LogLine>, ProviderError>> {
         Box::pin(async move { Ok(self.logs_between(after, 5_000)) })
+    }
+
+    fn fetch_log<'a>(&'a self, target: &'a str) -> BoxFuture<'a, Result<Vec<LogLine>, ProviderError>> {
+        Box::pin(async move {
+            let snapshot = self.snapshot();
+            let job = snapshot
+                .runs
+                .iter()
+                .flat_map(|r| r.jobs.iter().map(move |j| (r, j)))
+                .find(|(_, j)| j.id == target);
+            let Some((run, job)) = job else {
+                return Err(ProviderError::Unavailable(format!("no job {target} in the demo")));
+            };
+            Ok(job_log(run, job))
+        })
     }
 
     fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {

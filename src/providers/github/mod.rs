@@ -1,0 +1,947 @@
+//! GitHub Actions through octocrab: runs, jobs and steps, job logs, environments and their
+//! protection rules, deployments and their statuses, pending deployments (approvals), and the
+//! rate limit. One provider per host (github.com and Enterprise servers side by side), each
+//! with its own token.
+
+pub mod auth;
+pub mod client;
+mod payload;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use futures::future::join_all;
+use serde_json::json;
+
+use self::client::GithubClient;
+use self::payload::*;
+use super::{BoxFuture, BuildContext, Provider, ProviderError};
+use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind, Verb, find_target, tier_of};
+use crate::config::GithubConfig;
+use crate::model::*;
+
+/// How many of the newest runs per repository get their jobs fetched on every poll.
+const JOBS_FOR_NEWEST: usize = 10;
+
+/// One GitHub host as configured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostSettings {
+    pub api_url: String,
+    pub repos: Vec<String>,
+    pub token_env: Option<String>,
+    pub max_runs: usize,
+    pub deploy_workflow: Option<String>,
+    pub deploy_ref_input: Option<String>,
+}
+
+/// `[github]` and each `[[github.hosts]]` as a list of hosts.
+pub fn hosts(section: &GithubConfig) -> Vec<HostSettings> {
+    let mut out = Vec::new();
+    if !section.repos.is_empty() || section.hosts.is_empty() {
+        out.push(HostSettings {
+            api_url: section
+                .api_url
+                .clone()
+                .unwrap_or_else(|| "https://api.github.com".into()),
+            repos: section.repos.clone(),
+            token_env: section.token_env.clone(),
+            max_runs: section.max_runs,
+            deploy_workflow: section.deploy_workflow.clone(),
+            deploy_ref_input: section.deploy_ref_input.clone(),
+        });
+    }
+    for h in &section.hosts {
+        out.push(HostSettings {
+            api_url: h.api_url.clone().unwrap_or_else(|| "https://api.github.com".into()),
+            repos: h.repos.clone(),
+            token_env: h.token_env.clone(),
+            max_runs: h.max_runs.unwrap_or(section.max_runs),
+            deploy_workflow: h.deploy_workflow.clone().or(section.deploy_workflow.clone()),
+            deploy_ref_input: h.deploy_ref_input.clone().or(section.deploy_ref_input.clone()),
+        });
+    }
+    out
+}
+
+pub async fn build(section: &GithubConfig, ctx: &BuildContext<'_>) -> Result<Vec<Arc<dyn Provider>>, String> {
+    let mut out: Vec<Arc<dyn Provider>> = Vec::new();
+    let mut errors = Vec::new();
+    let all = hosts(section);
+    let many = all.len() > 1;
+    for h in all {
+        let host = client::host_of(&h.api_url);
+        if h.repos.is_empty() {
+            errors.push(format!("{host}: no repositories listed (repos = [\"owner/name\"])"));
+            continue;
+        }
+        match auth::resolve(&host, h.token_env.as_deref()) {
+            Ok(token) => {
+                let client = GithubClient::new(&h.api_url, &token.value, ctx.store.clone())?;
+                let name = if many || host != "github.com" {
+                    format!("github:{host}")
+                } else {
+                    "github".to_string()
+                };
+                out.push(Arc::new(GithubProvider::new(name, client, h, token.source, ctx)));
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if out.is_empty() && !errors.is_empty() {
+        return Err(errors.join("; "));
+    }
+    for e in errors {
+        tracing::warn!("github: {e}");
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone)]
+struct RunMeta {
+    repo: String,
+    run_id: u64,
+    workflow_id: u64,
+    workflow_path: String,
+    branch: String,
+}
+
+#[derive(Debug, Clone)]
+struct ApprovalMeta {
+    repo: String,
+    run_id: u64,
+    environment_id: u64,
+    environment: String,
+}
+
+#[derive(Default)]
+struct Meta {
+    runs: HashMap<String, RunMeta>,
+    approvals: HashMap<String, ApprovalMeta>,
+}
+
+pub struct GithubProvider {
+    name: String,
+    client: GithubClient,
+    settings: HostSettings,
+    pub token_source: String,
+    /// Configured environment names, so GitHub's names map onto the user's spelling.
+    environments: Vec<(String, Tier)>,
+    meta: Mutex<Meta>,
+}
+
+fn run_status(s: Option<&str>) -> RunStatus {
+    match s {
+        Some("completed") => RunStatus::Completed,
+        Some("in_progress") => RunStatus::InProgress,
+        Some("waiting") => RunStatus::Waiting,
+        _ => RunStatus::Queued,
+    }
+}
+
+fn conclusion(s: Option<&str>) -> Option<Conclusion> {
+    Some(match s? {
+        "success" => Conclusion::Success,
+        "failure" | "startup_failure" => Conclusion::Failure,
+        "cancelled" => Conclusion::Cancelled,
+        "skipped" | "stale" => Conclusion::Skipped,
+        "timed_out" => Conclusion::TimedOut,
+        "action_required" => Conclusion::ActionRequired,
+        _ => Conclusion::Neutral,
+    })
+}
+
+fn deployment_state(s: &str) -> DeploymentState {
+    match s {
+        "success" => DeploymentState::Success,
+        "failure" => DeploymentState::Failure,
+        "error" => DeploymentState::Error,
+        "inactive" => DeploymentState::Inactive,
+        "queued" => DeploymentState::Queued,
+        "in_progress" => DeploymentState::InProgress,
+        _ => DeploymentState::Pending,
+    }
+}
+
+/// `https://github.com/o/r/actions/runs/123/job/456` -> 123.
+fn run_number_in(url: &str) -> Option<u64> {
+    let after = url.split("/actions/runs/").nth(1)?;
+    after.split(['/', '?']).next()?.parse().ok()
+}
+
+/// Parses GitHub job log lines: `2024-01-01T00:00:00.1234567Z text`.
+pub fn parse_job_log(text: &str, source: &str) -> Vec<LogLine> {
+    let mut last = Utc::now();
+    text.lines()
+        .map(|line| {
+            let line = line.trim_start_matches('\u{feff}');
+            let (at, rest) = match line.split_once(' ') {
+                Some((ts, rest)) => match chrono::DateTime::parse_from_rfc3339(ts) {
+                    Ok(t) => (t.with_timezone(&Utc), rest),
+                    Err(_) => (last, line),
+                },
+                None => (last, line),
+            };
+            last = at;
+            let severity = if rest.starts_with("##[error]") {
+                Severity::Error
+            } else if rest.starts_with("##[warning]") {
+                Severity::Warn
+            } else if rest.starts_with("##[debug]") {
+                Severity::Debug
+            } else {
+                Severity::Info
+            };
+            LogLine {
+                at,
+                source: source.to_string(),
+                severity,
+                text: rest.to_string(),
+            }
+        })
+        .collect()
+}
+
+impl GithubProvider {
+    fn new(
+        name: String,
+        client: GithubClient,
+        settings: HostSettings,
+        token_source: String,
+        ctx: &BuildContext<'_>,
+    ) -> Self {
+        let environments = ctx
+            .config
+            .environments
+            .iter()
+            .map(|e| (e.name.clone(), ctx.config.tier_of(&e.name)))
+            .collect();
+        GithubProvider {
+            name,
+            client,
+            settings,
+            token_source,
+            environments,
+            meta: Mutex::new(Meta::default()),
+        }
+    }
+
+    pub fn client(&self) -> &GithubClient {
+        &self.client
+    }
+
+    fn prefix(&self) -> String {
+        if self.client.host == "github.com" {
+            String::new()
+        } else {
+            format!("{}/", self.client.host)
+        }
+    }
+
+    fn run_id(&self, repo: &str, id: u64) -> String {
+        format!("{}{repo}/actions/runs/{id}", self.prefix())
+    }
+
+    /// GitHub's environment name in the user's spelling (`prod` if the config says `prod`).
+    fn env_name(&self, github_name: &str) -> String {
+        let canonical = super::canonical_environment(github_name);
+        self.environments
+            .iter()
+            .find(|(n, _)| super::canonical_environment(n) == canonical || n == github_name)
+            .map(|(n, _)| n.clone())
+            .unwrap_or_else(|| github_name.to_string())
+    }
+
+    fn tier(&self, env: &str) -> Tier {
+        self.environments
+            .iter()
+            .find(|(n, _)| n == env)
+            .map(|(_, t)| *t)
+            .unwrap_or_else(|| Tier::from_name(env))
+    }
+
+    fn meta(&self) -> std::sync::MutexGuard<'_, Meta> {
+        self.meta.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn map_run(&self, repo: &str, r: &RunPayload, jobs: Vec<Job>) -> Run {
+        let id = self.run_id(repo, r.id);
+        self.meta().runs.insert(
+            id.clone(),
+            RunMeta {
+                repo: repo.to_string(),
+                run_id: r.id,
+                workflow_id: r.workflow_id,
+                workflow_path: r
+                    .path
+                    .clone()
+                    .unwrap_or_default()
+                    .split('@')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+                branch: r.head_branch.clone().unwrap_or_default(),
+            },
+        );
+        Run {
+            id,
+            run_id: r.id,
+            repo: repo.to_string(),
+            workflow: r.name.clone().unwrap_or_else(|| r.path.clone().unwrap_or_default()),
+            title: r.display_title.clone().unwrap_or_default(),
+            branch: r.head_branch.clone().unwrap_or_default(),
+            sha: r.head_sha.clone(),
+            event: r.event.clone(),
+            actor: r
+                .actor
+                .as_ref()
+                .or(r.triggering_actor.as_ref())
+                .map(|u| u.login.clone())
+                .unwrap_or_default(),
+            attempt: r.run_attempt.unwrap_or(1),
+            status: run_status(r.status.as_deref()),
+            conclusion: conclusion(r.conclusion.as_deref()),
+            created_at: r.created_at,
+            started_at: r.run_started_at,
+            updated_at: r.updated_at,
+            url: r.html_url.clone(),
+            jobs,
+        }
+    }
+
+    fn map_job(&self, repo: &str, j: &JobPayload) -> Job {
+        Job {
+            id: format!("{}{repo}/actions/jobs/{}", self.prefix(), j.id),
+            name: j.name.clone(),
+            status: run_status(Some(&j.status)),
+            conclusion: conclusion(j.conclusion.as_deref()),
+            started_at: j.started_at,
+            completed_at: j.completed_at,
+            steps: j
+                .steps
+                .iter()
+                .map(|s| Step {
+                    number: s.number,
+                    name: s.name.clone(),
+                    status: run_status(Some(&s.status)),
+                    conclusion: conclusion(s.conclusion.as_deref()),
+                    started_at: s.started_at,
+                    completed_at: s.completed_at,
+                })
+                .collect(),
+        }
+    }
+
+    async fn fetch_repo(&self, repo: &str) -> Result<Snapshot, ProviderError> {
+        let c = &self.client;
+        let per_page = self.settings.max_runs.clamp(1, 100);
+        let runs_path = format!("/repos/{repo}/actions/runs?per_page={per_page}");
+        let envs_path = format!("/repos/{repo}/environments");
+        let deployments_path = format!("/repos/{repo}/deployments?per_page=50");
+        let (runs, envs, deployments) = tokio::join!(
+            c.get_paginated::<RunPayload>(&runs_path, Some("workflow_runs"), self.settings.max_runs),
+            c.get_json::<EnvironmentsPage>(&envs_path),
+            c.get_paginated::<DeploymentPayload>(&deployments_path, None, 100),
+        );
+        let runs = runs?;
+        let mut snap = Snapshot::default();
+        // Environments are optional (older GHES, no admin read): runs still show.
+        match envs {
+            Ok(page) => {
+                for e in page.environments {
+                    let mut rules = Vec::new();
+                    for rule in &e.protection_rules {
+                        match rule.kind.as_str() {
+                            "required_reviewers" => {
+                                let who: Vec<String> = rule.reviewers.iter().filter_map(Reviewer::label).collect();
+                                let self_review = if rule.prevent_self_review == Some(true) {
+                                    ", no self-review"
+                                } else {
+                                    ""
+                                };
+                                rules.push(format!("required reviewers: {}{self_review}", who.join(", ")));
+                            }
+                            "wait_timer" => rules.push(format!("wait timer {}m", rule.wait_timer.unwrap_or(0))),
+                            "branch_policy" => rules.push("deployment branch policy".to_string()),
+                            other => rules.push(other.replace('_', " ")),
+                        }
+                    }
+                    let name = self.env_name(&e.name);
+                    snap.environments.push(Environment {
+                        tier: self.tier(&name),
+                        name,
+                        protection_rules: rules,
+                    });
+                }
+            }
+            Err(e) => tracing::warn!("{repo} environments: {e}"),
+        }
+
+        // Jobs for live runs and the newest few; pending deployments for waiting runs.
+        let wanted: Vec<&RunPayload> = runs
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| *i < JOBS_FOR_NEWEST || r.status.as_deref() != Some("completed"))
+            .map(|(_, r)| r)
+            .collect();
+        let jobs = join_all(wanted.iter().map(|r| async move {
+            let path = format!("/repos/{repo}/actions/runs/{}/jobs?per_page=100", r.id);
+            (r.id, c.get_paginated::<JobPayload>(&path, Some("jobs"), 300).await)
+        }))
+        .await;
+        let mut jobs_by_run: HashMap<u64, Vec<Job>> = HashMap::new();
+        for (id, result) in jobs {
+            match result {
+                Ok(list) => {
+                    jobs_by_run.insert(id, list.iter().map(|j| self.map_job(repo, j)).collect());
+                }
+                Err(e) => tracing::warn!("{repo} run {id} jobs: {e}"),
+            }
+        }
+        let waiting: Vec<&RunPayload> = runs.iter().filter(|r| r.status.as_deref() == Some("waiting")).collect();
+        let pending = join_all(waiting.iter().map(|r| async move {
+            let path = format!("/repos/{repo}/actions/runs/{}/pending_deployments", r.id);
+            (*r, c.get_json::<Vec<PendingDeployment>>(&path).await)
+        }))
+        .await;
+        for (run, result) in pending {
+            let list = match result {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!("{repo} run {} pending deployments: {e}", run.id);
+                    continue;
+                }
+            };
+            let run_id = self.run_id(repo, run.id);
+            for p in list {
+                let env = self.env_name(&p.environment.name);
+                let id = format!("{run_id}/pending/{}", p.environment.name);
+                self.meta().approvals.insert(
+                    id.clone(),
+                    ApprovalMeta {
+                        repo: repo.to_string(),
+                        run_id: run.id,
+                        environment_id: p.environment.id,
+                        environment: p.environment.name.clone(),
+                    },
+                );
+                snap.approvals.push(Approval {
+                    id,
+                    run: run_id.clone(),
+                    repo: repo.to_string(),
+                    workflow: run.name.clone().unwrap_or_default(),
+                    environment: env,
+                    sha: run.head_sha.clone(),
+                    reviewers: p.reviewers.iter().filter_map(Reviewer::label).collect(),
+                    wait_timer_minutes: p.wait_timer,
+                    requested_at: p.wait_timer_started_at.unwrap_or(run.updated_at),
+                    can_approve: p.current_user_can_approve,
+                });
+            }
+        }
+        snap.runs = runs
+            .iter()
+            .map(|r| self.map_run(repo, r, jobs_by_run.remove(&r.id).unwrap_or_default()))
+            .collect();
+
+        // Deployments: the latest status of the newest few per environment says what is live.
+        let deployments = deployments.unwrap_or_else(|e| {
+            tracing::warn!("{repo} deployments: {e}");
+            Vec::new()
+        });
+        let mut per_env: HashMap<&str, usize> = HashMap::new();
+        let recent: Vec<&DeploymentPayload> = deployments
+            .iter()
+            .filter(|d| {
+                let n = per_env.entry(d.environment.as_str()).or_default();
+                *n += 1;
+                *n <= 5
+            })
+            .collect();
+        let statuses = join_all(recent.iter().map(|d| async move {
+            let path = format!("/repos/{repo}/deployments/{}/statuses?per_page=1", d.id);
+            (*d, c.get_paginated::<DeploymentStatusPayload>(&path, None, 1).await)
+        }))
+        .await;
+        for (d, status) in statuses {
+            let latest = status.ok().and_then(|s| s.into_iter().next());
+            let run = latest
+                .as_ref()
+                .and_then(|s| s.log_url.as_deref().or(s.target_url.as_deref()))
+                .and_then(run_number_in)
+                .map(|n| self.run_id(repo, n));
+            snap.deployments.push(Deployment {
+                id: format!("{}{repo}/deployments/{}", self.prefix(), d.id),
+                environment: self.env_name(&d.environment),
+                repo: repo.to_string(),
+                sha: d.sha.clone(),
+                git_ref: d.git_ref.clone(),
+                state: latest
+                    .as_ref()
+                    .map(|s| deployment_state(&s.state))
+                    .unwrap_or(DeploymentState::Pending),
+                creator: d.creator.as_ref().map(|u| u.login.clone()).unwrap_or_default(),
+                created_at: latest.as_ref().map(|s| s.created_at).unwrap_or(d.created_at),
+                run_id: run,
+                description: d.description.clone().unwrap_or_default(),
+            });
+        }
+        Ok(snap)
+    }
+
+    fn note(&self) -> Option<String> {
+        self.client
+            .rate_limit()
+            .map(|r| format!("rate {}/{} · resets {}", r.remaining, r.limit, r.reset.format("%H:%M")))
+    }
+
+    fn api(&self) -> &str {
+        &self.client.api_url
+    }
+
+    fn run_meta(&self, id: &str) -> Result<RunMeta, ActionError> {
+        self.meta()
+            .runs
+            .get(id)
+            .cloned()
+            .ok_or_else(|| ActionError::NotFound(id.to_string()))
+    }
+
+    /// The workflow a dispatch or rollback runs: its file name or id, as GitHub accepts both.
+    fn dispatch_plan(
+        &self,
+        plan: &mut Plan,
+        repo: &str,
+        workflow: &str,
+        git_ref: &str,
+        inputs: &serde_json::Map<String, serde_json::Value>,
+    ) {
+        let body = json!({ "ref": git_ref, "inputs": inputs });
+        plan.calls.push(PlannedCall {
+            description: format!("dispatch {workflow} on {git_ref}"),
+            call: format!(
+                "POST {}/repos/{repo}/actions/workflows/{workflow}/dispatches {body}",
+                self.api()
+            ),
+        });
+        plan.request.params.insert("repo".into(), repo.to_string());
+        plan.request.params.insert("workflow".into(), workflow.to_string());
+        plan.request.params.insert("ref".into(), git_ref.to_string());
+        plan.request.params.insert("body".into(), body.to_string());
+    }
+}
+
+/// `input.NAME=value` params become workflow_dispatch inputs.
+fn inputs_of(request: &ActionRequest) -> serde_json::Map<String, serde_json::Value> {
+    request
+        .params
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("input.")
+                .map(|name| (name.to_string(), serde_json::Value::String(v.clone())))
+        })
+        .collect()
+}
+
+fn not_applicable(verb: Verb, what: &str, why: &str) -> ActionError {
+    ActionError::NotApplicable {
+        verb,
+        what: what.to_string(),
+        why: why.to_string(),
+    }
+}
+
+fn failed(e: ProviderError) -> ActionError {
+    ActionError::Failed(e.to_string())
+}
+
+impl Provider for GithubProvider {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Polls slow down as the rate limit runs low, and wait for the reset when it is spent.
+    fn refresh_interval(&self) -> Duration {
+        let base = Duration::from_secs(30);
+        match self.client.rate_limit() {
+            Some(r) if r.remaining == 0 => (r.reset - Utc::now()).to_std().unwrap_or(base).max(base),
+            Some(r) if r.limit > 0 && r.remaining * 50 < r.limit => base * 8,
+            Some(r) if r.limit > 0 && r.remaining * 10 < r.limit => base * 3,
+            _ => base,
+        }
+    }
+
+    fn fetch(&self) -> BoxFuture<'_, Result<Snapshot, ProviderError>> {
+        Box::pin(async move {
+            let results = join_all(self.settings.repos.iter().map(|r| self.fetch_repo(r))).await;
+            let mut snap = Snapshot::default();
+            let mut errors = Vec::new();
+            for (repo, r) in self.settings.repos.iter().zip(results) {
+                match r {
+                    Ok(s) => snap.extend(&s),
+                    Err(e) => errors.push((repo.clone(), e)),
+                }
+            }
+            if errors.len() == self.settings.repos.len()
+                && let Some((_, e)) = errors.first()
+            {
+                return Err(e.clone());
+            }
+            if self.client.rate_limit().is_none()
+                && let Ok(r) = self.client.get_fresh::<RateLimitPayload>("/rate_limit").await
+            {
+                tracing::debug!("rate limit {}/{}", r.resources.core.remaining, r.resources.core.limit);
+            }
+            snap.runs.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+            let mut note = self.note().unwrap_or_default();
+            for (repo, e) in &errors {
+                note.push_str(&format!(" · {repo}: {e}"));
+            }
+            snap.source_note = (!note.is_empty()).then_some(note);
+            Ok(snap)
+        })
+    }
+
+    fn fetch_log<'a>(&'a self, target: &'a str) -> BoxFuture<'a, Result<Vec<LogLine>, ProviderError>> {
+        Box::pin(async move {
+            let path = target.strip_prefix(&self.prefix()).unwrap_or(target);
+            let (repo, job) = path
+                .split_once("/actions/jobs/")
+                .ok_or_else(|| ProviderError::Unavailable(format!("{target} is not a job")))?;
+            let text = self
+                .client
+                .get_text(&format!("/repos/{repo}/actions/jobs/{job}/logs"))
+                .await?;
+            Ok(parse_job_log(&text, &format!("{repo} job {job}")))
+        })
+    }
+
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        let target =
+            find_target(snapshot, &request.target).ok_or_else(|| ActionError::NotFound(request.target.clone()))?;
+        let api = self.api().to_string();
+        let mut plan = Plan {
+            request: request.clone(),
+            source: self.name.clone(),
+            target_name: target.name.clone(),
+            environment: target.environment.clone(),
+            tier: tier_of(snapshot, &target.environment),
+            risk: Risk::Low,
+            summary: String::new(),
+            calls: Vec::new(),
+            verification: String::new(),
+        };
+        plan.request.target = target.id.clone();
+        let verb = request.verb;
+        match (target.kind, verb) {
+            (TargetKind::Run, Verb::Approve | Verb::Reject) => {
+                let approvals: Vec<_> = snapshot.approvals.iter().filter(|a| a.run == target.id).collect();
+                let approval = match (approvals.len(), request.params.get("environment")) {
+                    (0, _) => {
+                        return Err(not_applicable(
+                            verb,
+                            &target.name,
+                            "the run is not waiting for a review",
+                        ));
+                    }
+                    (_, Some(env)) => approvals.into_iter().find(|a| &a.environment == env).ok_or_else(|| {
+                        ActionError::InvalidInput(format!("the run is not waiting for environment '{env}'"))
+                    })?,
+                    (1, None) => approvals[0],
+                    (_, None) => {
+                        let envs: Vec<_> = approvals.iter().map(|a| a.environment.as_str()).collect();
+                        return Err(ActionError::MissingInput(format!(
+                            "--param environment=NAME (waiting for: {})",
+                            envs.join(", ")
+                        )));
+                    }
+                };
+                let mut req = request.clone();
+                req.target = approval.id.clone();
+                return self.plan(&req, snapshot);
+            }
+            (TargetKind::Approval, Verb::Approve | Verb::Reject) => {
+                let a = snapshot
+                    .approvals
+                    .iter()
+                    .find(|a| a.id == target.id)
+                    .ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
+                let m = self
+                    .meta()
+                    .approvals
+                    .get(&a.id)
+                    .cloned()
+                    .ok_or_else(|| ActionError::NotFound(a.id.clone()))?;
+                if !a.can_approve {
+                    tracing::warn!("GitHub says the current user may not review {}", a.id);
+                }
+                let state = if verb == Verb::Approve { "approved" } else { "rejected" };
+                let comment = request.reason.clone().unwrap_or_default();
+                let body = json!({ "environment_ids": [m.environment_id], "state": state, "comment": comment });
+                plan.risk = if plan.tier == Tier::Prod { Risk::High } else { Risk::Low };
+                plan.summary = format!(
+                    "{verb} the deployment of {} ({}) to {} requested by run {}{}",
+                    a.repo,
+                    &a.sha[..a.sha.len().min(7)],
+                    a.environment,
+                    m.run_id,
+                    if a.can_approve {
+                        String::new()
+                    } else {
+                        " (GitHub says you may not be a required reviewer)".into()
+                    }
+                );
+                plan.calls.push(PlannedCall {
+                    description: format!(
+                        "review the pending deployment of run {} for {}",
+                        m.run_id, m.environment
+                    ),
+                    call: format!(
+                        "POST {api}/repos/{}/actions/runs/{}/pending_deployments {body}",
+                        m.repo, m.run_id
+                    ),
+                });
+                plan.verification = format!(
+                    "GET pending_deployments of run {}: {} no longer listed",
+                    m.run_id, m.environment
+                );
+                plan.request.params.insert("body".into(), body.to_string());
+            }
+            (TargetKind::Run, Verb::Rerun | Verb::Cancel | Verb::Dispatch) => {
+                let run = snapshot
+                    .runs
+                    .iter()
+                    .find(|r| r.id == target.id)
+                    .ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
+                let m = self.run_meta(&run.id)?;
+                match verb {
+                    Verb::Rerun if run.status != RunStatus::Completed => {
+                        return Err(not_applicable(
+                            verb,
+                            &target.name,
+                            "the run has not finished; cancel it first",
+                        ));
+                    }
+                    Verb::Cancel if run.status == RunStatus::Completed => {
+                        return Err(not_applicable(verb, &target.name, "the run has already finished"));
+                    }
+                    _ => {}
+                }
+                if verb == Verb::Dispatch {
+                    let git_ref = request.params.get("ref").cloned().unwrap_or_else(|| m.branch.clone());
+                    let workflow = m
+                        .workflow_path
+                        .rsplit('/')
+                        .next()
+                        .map(str::to_string)
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or_else(|| m.workflow_id.to_string());
+                    plan.summary = format!("run workflow {} of {} on {git_ref} again", run.workflow, run.repo);
+                    self.dispatch_plan(&mut plan, &m.repo, &workflow, &git_ref, &inputs_of(request));
+                    plan.verification = "a new workflow_dispatch run of that workflow appears".into();
+                } else {
+                    let failed_only = request.params.get("failed").is_some_and(|v| v == "true");
+                    let endpoint = match verb {
+                        Verb::Rerun if failed_only => "rerun-failed-jobs",
+                        Verb::Rerun => "rerun",
+                        _ => "cancel",
+                    };
+                    plan.summary = format!(
+                        "{endpoint} {} #{} of {} ({})",
+                        run.workflow, m.run_id, run.repo, run.branch
+                    );
+                    plan.calls.push(PlannedCall {
+                        description: format!("{endpoint} workflow run {}", m.run_id),
+                        call: format!("POST {api}/repos/{}/actions/runs/{}/{endpoint}", m.repo, m.run_id),
+                    });
+                    plan.verification = match verb {
+                        Verb::Cancel => "GET the run: cancelled (or cancelling)".into(),
+                        _ => format!("GET the run: attempt {} queued or running", run.attempt + 1),
+                    };
+                    plan.request.params.insert("endpoint".into(), endpoint.into());
+                    plan.request.params.insert("attempt".into(), run.attempt.to_string());
+                }
+            }
+            (TargetKind::Deployment, Verb::Rollback) => {
+                let d = snapshot
+                    .deployments
+                    .iter()
+                    .find(|d| d.id == target.id)
+                    .ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
+                let Some(workflow) = self.settings.deploy_workflow.clone() else {
+                    return Err(not_applicable(
+                        verb,
+                        &d.environment,
+                        "set [github] deploy_workflow = \"deploy.yml\" to roll back by re-deploying",
+                    ));
+                };
+                // The last successful deployment to this environment before the one rolled back.
+                let previous = snapshot
+                    .deployments
+                    .iter()
+                    .filter(|p| {
+                        p.repo == d.repo
+                            && p.environment == d.environment
+                            && p.created_at < d.created_at
+                            && p.sha != d.sha
+                    })
+                    .filter(|p| matches!(p.state, DeploymentState::Success | DeploymentState::Inactive))
+                    .max_by_key(|p| p.created_at)
+                    .ok_or_else(|| not_applicable(verb, &d.environment, "no earlier successful deployment is known"))?;
+                let sha = previous.sha.clone();
+                let (git_ref, inputs) = match &self.settings.deploy_ref_input {
+                    Some(input) => {
+                        let mut m = inputs_of(request);
+                        m.insert(input.clone(), serde_json::Value::String(sha.clone()));
+                        (
+                            request
+                                .params
+                                .get("ref")
+                                .cloned()
+                                .unwrap_or_else(|| previous.git_ref.clone()),
+                            m,
+                        )
+                    }
+                    None => (sha.clone(), inputs_of(request)),
+                };
+                plan.risk = if plan.tier == Tier::Prod { Risk::High } else { Risk::Low };
+                plan.target_name = d.environment.clone();
+                plan.summary = format!(
+                    "roll {} in {} back from {} to {} (deployed {} by {}) by re-running {workflow}",
+                    d.repo,
+                    d.environment,
+                    &d.sha[..d.sha.len().min(7)],
+                    &sha[..sha.len().min(7)],
+                    previous.created_at.format("%Y-%m-%d %H:%M"),
+                    previous.creator
+                );
+                self.dispatch_plan(&mut plan, &d.repo, &workflow, &git_ref, &inputs);
+                plan.verification = "a new deploy run appears; follow it, then the environment's health".into();
+            }
+            (kind, verb) => {
+                return Err(not_applicable(
+                    verb,
+                    &target.name,
+                    &format!("GitHub offers no '{verb}' for a {kind:?}").to_lowercase(),
+                ));
+            }
+        }
+        Ok(plan)
+    }
+
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        Box::pin(async move {
+            let p = &plan.request.params;
+            let body = p
+                .get("body")
+                .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok());
+            match plan.request.verb {
+                Verb::Approve | Verb::Reject => {
+                    let m = self
+                        .meta()
+                        .approvals
+                        .get(&plan.request.target)
+                        .cloned()
+                        .ok_or_else(|| ActionError::NotFound(plan.request.target.clone()))?;
+                    let path = format!("/repos/{}/actions/runs/{}/pending_deployments", m.repo, m.run_id);
+                    self.client.post(&path, body.as_ref()).await.map_err(failed)?;
+                    Ok(format!(
+                        "{} run {} for {}",
+                        if plan.request.verb == Verb::Approve {
+                            "approved"
+                        } else {
+                            "rejected"
+                        },
+                        m.run_id,
+                        m.environment
+                    ))
+                }
+                Verb::Rerun | Verb::Cancel => {
+                    let m = self.run_meta(&plan.request.target)?;
+                    let endpoint = p.get("endpoint").cloned().unwrap_or_else(|| "rerun".into());
+                    self.client
+                        .post(&format!("/repos/{}/actions/runs/{}/{endpoint}", m.repo, m.run_id), None)
+                        .await
+                        .map_err(failed)?;
+                    Ok(format!("{endpoint} requested for run {}", m.run_id))
+                }
+                Verb::Dispatch | Verb::Rollback => {
+                    let repo = p.get("repo").cloned().unwrap_or_default();
+                    let workflow = p.get("workflow").cloned().unwrap_or_default();
+                    self.client
+                        .post(
+                            &format!("/repos/{repo}/actions/workflows/{workflow}/dispatches"),
+                            body.as_ref(),
+                        )
+                        .await
+                        .map_err(failed)?;
+                    Ok(format!(
+                        "dispatched {workflow} on {}",
+                        p.get("ref").cloned().unwrap_or_default()
+                    ))
+                }
+                other => Err(not_applicable(other, &plan.target_name, "not a GitHub action")),
+            }
+        })
+    }
+
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        Box::pin(async move {
+            let p = &plan.request.params;
+            match plan.request.verb {
+                Verb::Approve | Verb::Reject => {
+                    let m = self
+                        .meta()
+                        .approvals
+                        .get(&plan.request.target)
+                        .cloned()
+                        .ok_or_else(|| ActionError::NotFound(plan.request.target.clone()))?;
+                    let path = format!("/repos/{}/actions/runs/{}/pending_deployments", m.repo, m.run_id);
+                    let pending: Vec<PendingDeployment> = self
+                        .client
+                        .get_fresh(&path)
+                        .await
+                        .map_err(|e| ActionError::VerifyFailed(e.to_string()))?;
+                    if pending.iter().any(|d| d.environment.id == m.environment_id) {
+                        return Err(ActionError::VerifyFailed(format!(
+                            "run {} still waits for {}",
+                            m.run_id, m.environment
+                        )));
+                    }
+                    Ok(format!("run {} no longer waits for {}", m.run_id, m.environment))
+                }
+                Verb::Rerun | Verb::Cancel => {
+                    let m = self.run_meta(&plan.request.target)?;
+                    let path = format!("/repos/{}/actions/runs/{}", m.repo, m.run_id);
+                    let run: RunPayload = self
+                        .client
+                        .get_fresh(&path)
+                        .await
+                        .map_err(|e| ActionError::VerifyFailed(e.to_string()))?;
+                    let status = run.status.as_deref().unwrap_or("unknown");
+                    if plan.request.verb == Verb::Cancel {
+                        return match (status, run.conclusion.as_deref()) {
+                            ("completed", Some("cancelled")) => Ok("run is cancelled".into()),
+                            ("completed", c) => Err(ActionError::VerifyFailed(format!(
+                                "run finished as {} before the cancel",
+                                c.unwrap_or("unknown")
+                            ))),
+                            _ => Ok(format!("cancel accepted; the run is {status} while its jobs stop")),
+                        };
+                    }
+                    let before: u32 = p.get("attempt").and_then(|a| a.parse().ok()).unwrap_or(1);
+                    match run.run_attempt {
+                        Some(a) if a > before => Ok(format!("attempt {a} is {status}")),
+                        _ if status != "completed" => Ok(format!("run is {status}")),
+                        _ => Err(ActionError::VerifyFailed("the run has not started again yet".into())),
+                    }
+                }
+                Verb::Dispatch | Verb::Rollback => {
+                    Ok("dispatch accepted (204); the new run shows on the next refresh".into())
+                }
+                other => Err(not_applicable(other, &plan.target_name, "not a GitHub action")),
+            }
+        })
+    }
+}
