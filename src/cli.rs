@@ -61,6 +61,29 @@ pub enum Command {
     },
     /// Print shell completions
     Completions { shell: clap_complete::Shell },
+    /// Manage credentials skydeck keeps (GitHub tokens in the OS keyring)
+    #[command(subcommand)]
+    Auth(AuthCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Store a GitHub token in the OS keyring; the token is read from stdin, never echoed
+    Login {
+        /// Only `github` keeps a token in skydeck; clouds use their own CLIs' logins
+        service: String,
+        /// GitHub host (default github.com; an Enterprise server's host name)
+        #[arg(long, default_value = "github.com")]
+        host: String,
+    },
+    /// Remove a stored GitHub token
+    Logout {
+        service: String,
+        #[arg(long, default_value = "github.com")]
+        host: String,
+    },
+    /// Say where each configured source's credentials come from (never the secret itself)
+    Status,
 }
 
 #[derive(Debug, clap::Args)]
@@ -182,6 +205,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Status { json }) => status(&cli, *json).await,
         Some(Command::Act(args)) => act(&cli, args).await,
         Some(Command::Audit { json }) => audit(*json),
+        Some(Command::Auth(auth)) => auth_command(&cli, auth).await,
         Some(Command::Completions { shell }) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(*shell, &mut cmd, "skydeck", &mut std::io::stdout());
@@ -486,4 +510,109 @@ fn audit(json: bool) -> anyhow::Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// Reads a secret from stdin: without echo on a terminal, as one line from a pipe.
+pub fn read_secret(prompt: &str) -> anyhow::Result<String> {
+    use crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers, read};
+    if !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        return Ok(line.trim().to_string());
+    }
+    eprint!("{prompt}");
+    crossterm::terminal::enable_raw_mode()?;
+    let mut value = String::new();
+    let result = loop {
+        match read() {
+            Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => match k.code {
+                KeyCode::Enter => break Ok(()),
+                KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
+                    break Err(anyhow::anyhow!("cancelled"));
+                }
+                KeyCode::Backspace => {
+                    value.pop();
+                }
+                KeyCode::Char(c) => value.push(c),
+                _ => {}
+            },
+            Ok(Event::Paste(text)) => value.push_str(&text),
+            Ok(_) => {}
+            Err(e) => break Err(e.into()),
+        }
+    };
+    crossterm::terminal::disable_raw_mode()?;
+    eprintln!();
+    result.map(|_| value.trim().to_string())
+}
+
+async fn auth_command(cli: &Cli, command: &AuthCommand) -> anyhow::Result<i32> {
+    use crate::providers::github::auth;
+    let github_only = |service: &str| -> anyhow::Result<()> {
+        if service == "github" {
+            Ok(())
+        } else {
+            bail!(
+                "'{service}': skydeck stores only GitHub tokens; AWS, Azure and GCP use `aws sso login`, `az login` and `gcloud auth application-default login`"
+            )
+        }
+    };
+    match command {
+        AuthCommand::Login { service, host } => {
+            github_only(service)?;
+            let token = read_secret(&format!("GitHub token for {host} (input hidden): "))?;
+            if token.is_empty() {
+                eprintln!("error: no token given; nothing was stored");
+                return Ok(1);
+            }
+            match auth::store(host, &token) {
+                Ok(place) => {
+                    println!("token for {host} stored in {place}");
+                    Ok(0)
+                }
+                Err(why) => {
+                    eprintln!(
+                        "error: the token was NOT stored: {why}.\nOn a machine without a keyring, set SKYDECK_GITHUB_TOKEN (or GH_TOKEN) in the environment, or log in with `gh auth login --hostname {host}`; skydeck reads both."
+                    );
+                    Ok(1)
+                }
+            }
+        }
+        AuthCommand::Logout { service, host } => {
+            github_only(service)?;
+            match auth::keyring_entry(host).and_then(|e| e.delete_credential().map_err(|e| e.to_string())) {
+                Ok(()) => {
+                    println!("token for {host} removed from the OS keyring");
+                    Ok(0)
+                }
+                Err(why) => {
+                    eprintln!("error: nothing removed: {why}");
+                    Ok(1)
+                }
+            }
+        }
+        AuthCommand::Status => {
+            let path = config::locate(cli.config.as_deref());
+            let loaded = match &path {
+                Some(p) => config::load_file(p)?,
+                None => Loaded::default(),
+            };
+            let Some(gh) = &loaded.config.github else {
+                println!("github: not configured");
+                return Ok(0);
+            };
+            let mut code = 0;
+            for h in crate::providers::github::hosts(gh) {
+                let host = crate::providers::github::client::host_of(&h.api_url);
+                match auth::resolve(&host, h.token_env.as_deref()) {
+                    Ok(t) => println!("github {host}: token from {}", t.source),
+                    Err(e) => {
+                        println!("github {host}: {e}");
+                        code = 1;
+                    }
+                }
+            }
+            Ok(code)
+        }
+    }
 }

@@ -211,6 +211,8 @@ fn render_status(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect)
                 format!(": {e}"),
                 theme.level(Level::Crit).bg(theme.status_bar_bg),
             ));
+        } else if let Some(note) = &s.data.source_note {
+            spans.push(Span::styled(format!(" · {note}"), bar));
         }
         spans.push(Span::styled(" │", bar));
     }

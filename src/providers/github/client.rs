@@ -78,6 +78,11 @@ impl GithubClient {
         *self.rate.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// From `GET /rate_limit` when responses carry no rate headers.
+    pub fn set_rate_limit(&self, rate: RateLimit) {
+        *self.rate.lock().unwrap_or_else(|e| e.into_inner()) = Some(rate);
+    }
+
     pub fn counters(&self) -> Counters {
         *self.counters.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -204,6 +204,29 @@ pub fn parse_job_log(text: &str, source: &str) -> Vec<LogLine> {
 }
 
 impl GithubProvider {
+    /// A provider for one host with a token already in hand (tests, `auth status`).
+    pub fn connect(
+        settings: HostSettings,
+        token: &str,
+        token_source: &str,
+        ctx: &BuildContext<'_>,
+    ) -> Result<Self, String> {
+        let host = client::host_of(&settings.api_url);
+        let client = GithubClient::new(&settings.api_url, token, ctx.store.clone())?;
+        let name = if host == "github.com" {
+            "github".to_string()
+        } else {
+            format!("github:{host}")
+        };
+        Ok(GithubProvider::new(
+            name,
+            client,
+            settings,
+            token_source.to_string(),
+            ctx,
+        ))
+    }
+
     fn new(
         name: String,
         client: GithubClient,
@@ -588,10 +611,17 @@ impl Provider for GithubProvider {
             {
                 return Err(e.clone());
             }
+            // `/rate_limit` is free; ask it only when responses carried no rate headers.
             if self.client.rate_limit().is_none()
                 && let Ok(r) = self.client.get_fresh::<RateLimitPayload>("/rate_limit").await
+                && self.client.rate_limit().is_none()
             {
-                tracing::debug!("rate limit {}/{}", r.resources.core.remaining, r.resources.core.limit);
+                let core = r.resources.core;
+                self.client.set_rate_limit(client::RateLimit {
+                    remaining: core.remaining,
+                    limit: core.limit,
+                    reset: chrono::DateTime::from_timestamp(core.reset, 0).unwrap_or_else(Utc::now),
+                });
             }
             snap.runs.sort_by_key(|r| std::cmp::Reverse(r.created_at));
             let mut note = self.note().unwrap_or_default();

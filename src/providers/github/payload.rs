@@ -142,6 +142,7 @@ pub struct PendingDeployment {
 pub struct RateResource {
     pub limit: u64,
     pub remaining: u64,
+    pub reset: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
