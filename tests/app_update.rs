@@ -169,7 +169,8 @@ fn mouse_clicks_tabs_and_rows_and_wheel_scrolls() {
     // " skydeck │ 1 Overview  2 Runs ..." — "2 Runs" starts after the first tab.
     update(&mut s, click(25, 0));
     assert_eq!(s.screen, Screen::Runs);
-    update(&mut s, click(10, 7)); // body starts at y=1: border, header, then rows from y=3
+    // Body starts at y=1; the workflow panel takes 6 rows, then border and header: rows from y=9.
+    update(&mut s, click(10, 13));
     assert_eq!(s.list().selected, 4);
     update(
         &mut s,

@@ -364,12 +364,21 @@ fn approve_a_production_deployment_end_to_end() {
         "the popup closes once confirmed; screen:\n{}",
         tui.dump()
     );
+    let message_line = done.lines().rev().nth(1).unwrap_or_default().to_string();
     assert!(
-        !done.contains("failed"),
+        !message_line.contains("failed"),
         "the action should not fail; screen:\n{}",
         tui.dump()
     );
-    // The refresh after the action clears the approval from the list.
+    // skydeck follows the approved run live: its production job starts.
+    tui.wait_for("deploy-production");
+    tui.wait_until("the gated job running", TIMEOUT, |s| {
+        s.lines()
+            .any(|l| l.contains("deploy-production") && l.contains("running"))
+    });
+    // Back on Deployments the approval is gone after the refresh.
+    tui.send("3");
+    tui.wait_for("Deployments & approvals");
     tui.wait_gone("waiting approval");
 
     // The audit screen shows the finished action.

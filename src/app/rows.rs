@@ -63,23 +63,19 @@ pub fn rows(state: &AppState, screen: Screen) -> Vec<Row> {
                 }
                 return out;
             }
-            e.runs
+            let terms = RunFilter::parse(&state.lists[screen.index()].filter);
+            let mut idx: Vec<usize> = e
+                .runs
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| {
-                    keep(&[
-                        &r.repo,
-                        &r.workflow,
-                        &r.branch,
-                        &r.actor,
-                        &r.title,
-                        &r.sha,
-                        r.level().label(),
-                        &r.run_id.to_string(),
-                    ])
-                })
-                .map(|(i, _)| Row::Run(i))
-                .collect()
+                .filter(|(_, r)| terms.matches(r))
+                .map(|(i, _)| i)
+                .collect();
+            if state.failing_first {
+                // Stable: failures first, each group still newest first.
+                idx.sort_by_key(|i| e.runs[*i].level() != crate::model::Level::Crit);
+            }
+            idx.into_iter().map(Row::Run).collect()
         }
         Screen::Deployments => {
             let mut out: Vec<Row> = e
@@ -214,4 +210,51 @@ pub fn row_count(state: &AppState, screen: Screen) -> usize {
         }
     }
     rows(state, screen).len()
+}
+
+/// The Runs filter: `repo:`, `branch:`, `status:`, `actor:` and `workflow:` terms match that
+/// field; any other word matches anywhere. Every term must match.
+pub struct RunFilter {
+    terms: Vec<(Option<String>, String)>,
+}
+
+impl RunFilter {
+    pub fn parse(filter: &str) -> RunFilter {
+        let terms = filter
+            .split_whitespace()
+            .map(|t| match t.split_once(':') {
+                Some((k, v)) if ["repo", "branch", "status", "actor", "workflow"].contains(&k) => {
+                    (Some(k.to_string()), v.to_lowercase())
+                }
+                _ => (None, t.to_lowercase()),
+            })
+            .collect();
+        RunFilter { terms }
+    }
+
+    pub fn matches(&self, r: &crate::model::Run) -> bool {
+        let status = crate::views::status_label(r.status, r.conclusion);
+        self.terms.iter().all(|(field, needle)| {
+            let has = |s: &str| s.to_lowercase().contains(needle.as_str());
+            match field.as_deref() {
+                Some("repo") => has(&r.repo),
+                Some("branch") => has(&r.branch),
+                Some("status") => has(&status) || has(r.level().label()),
+                Some("actor") => has(&r.actor),
+                Some("workflow") => has(&r.workflow),
+                _ => [
+                    r.repo.as_str(),
+                    &r.workflow,
+                    &r.branch,
+                    &r.actor,
+                    &r.title,
+                    &r.sha,
+                    &status,
+                    &r.run_id.to_string(),
+                ]
+                .iter()
+                .any(|s| has(s)),
+            }
+        })
+    }
 }

@@ -215,6 +215,22 @@ fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
         go_to(state, Screen::ALL[(c as u8 - b'1') as usize]);
         return Vec::new();
     }
+    if state.screen == Screen::Runs && state.run_detail.is_none() && key.code == KeyCode::Char('F') {
+        state.failing_first = !state.failing_first;
+        let list = state.list_mut();
+        list.selected = 0;
+        list.offset = 0;
+        state.last_message = Some((
+            if state.failing_first {
+                "failing runs first"
+            } else {
+                "newest runs first"
+            }
+            .to_string(),
+            Level::Unknown,
+        ));
+        return Vec::new();
+    }
     if state.screen == Screen::Overview {
         match key.code {
             KeyCode::Left | KeyCode::Char('h') => {

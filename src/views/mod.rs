@@ -8,6 +8,8 @@ mod overview;
 mod popups;
 mod runs;
 
+pub use runs::status_text as status_label;
+
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -48,9 +50,17 @@ pub fn table_area(screen: Screen, body: Rect) -> Rect {
             height: body.height.min(4 + 3),
             ..body
         },
+        Screen::Runs if body.height > 16 => Rect {
+            y: body.y + RUNS_PANEL,
+            height: body.height - RUNS_PANEL,
+            ..body
+        },
         _ => body,
     }
 }
+
+/// Height of the per-workflow duration panel above the Runs table.
+pub const RUNS_PANEL: u16 = 6;
 
 /// Rows visible in a screen's table: borders and the header line take three.
 pub fn list_height(screen: Screen, size: (u16, u16)) -> usize {

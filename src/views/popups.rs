@@ -161,7 +161,17 @@ fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
                 "open the screen of the selected cell, filtered to its environment",
             ));
         }
-        crate::app::Screen::Runs => lines.push(row(km.label(Command::Open), "show jobs and steps of the selected run")),
+        crate::app::Screen::Runs => {
+            lines.push(row(
+                km.label(Command::Open),
+                "show jobs and steps; on a job: open its log at the first error",
+            ));
+            lines.push(row("F".into(), "failing runs first / newest first"));
+            lines.push(row(
+                "/".into(),
+                "filter: words, or repo: branch: status: actor: workflow:",
+            ));
+        }
         crate::app::Screen::Logs => {
             lines.push(row(km.label(Command::Follow), "follow / pause"));
             lines.push(row(km.label(Command::Open), "pause at the selected line"));

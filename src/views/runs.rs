@@ -3,8 +3,8 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};
-use ratatui::text::Span;
-use ratatui::widgets::Cell;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph};
 
 use super::lists::table;
 use super::{ago, level_span, trunc};
@@ -12,7 +12,7 @@ use crate::app::{AppState, Row};
 use crate::model::{Conclusion, RunStatus, human_duration, run_level};
 use crate::theme::Theme;
 
-pub(crate) fn status_text(status: RunStatus, conclusion: Option<Conclusion>) -> String {
+pub fn status_text(status: RunStatus, conclusion: Option<Conclusion>) -> String {
     match (status, conclusion) {
         (RunStatus::Completed, Some(c)) => format!("{c:?}").to_lowercase().replace("timedout", "timed out"),
         (RunStatus::InProgress, _) => "running".into(),
@@ -20,7 +20,90 @@ pub(crate) fn status_text(status: RunStatus, conclusion: Option<Conclusion>) -> 
     }
 }
 
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// One line per workflow: durations of its last finished runs as a sparkline (✖ = failed),
+/// median and last duration, failures. Most recently active workflows first.
+fn workflow_panel(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    use std::collections::BTreeMap;
+    let mut by_workflow: BTreeMap<(String, String), Vec<&crate::model::Run>> = BTreeMap::new();
+    for r in &state.estate.runs {
+        by_workflow
+            .entry((r.repo.clone(), r.workflow.clone()))
+            .or_default()
+            .push(r);
+    }
+    let mut groups: Vec<_> = by_workflow.into_iter().collect();
+    groups.sort_by_key(|(_, runs)| std::cmp::Reverse(runs.iter().map(|r| r.created_at).max()));
+    let mut lines = Vec::new();
+    for ((repo, workflow), runs) in groups.into_iter().take(area.height.saturating_sub(2) as usize) {
+        let done: Vec<_> = runs
+            .iter()
+            .filter(|r| r.status == RunStatus::Completed)
+            .take(24)
+            .collect();
+        let secs: Vec<i64> = done
+            .iter()
+            .rev()
+            .filter_map(|r| r.duration(state.now))
+            .map(|d| d.num_seconds())
+            .collect();
+        let min = secs.iter().copied().min().unwrap_or(0);
+        let span = (secs.iter().copied().max().unwrap_or(1) - min).max(1);
+        let spark: String = done
+            .iter()
+            .rev()
+            .map(|r| match (r.conclusion, r.duration(state.now)) {
+                (Some(Conclusion::Failure | Conclusion::TimedOut), _) => '✖',
+                (_, Some(d)) => BARS[((d.num_seconds() - min) * 7 / span).clamp(0, 7) as usize],
+                _ => ' ',
+            })
+            .collect();
+        let mut sorted = secs.clone();
+        sorted.sort_unstable();
+        let fmt = |s: &i64| human_duration(chrono::Duration::seconds(*s));
+        let median = sorted.get(sorted.len() / 2).map(fmt).unwrap_or_else(|| "—".into());
+        let last = secs.last().map(fmt).unwrap_or_else(|| "—".into());
+        let failures = done.iter().filter(|r| r.level() == crate::model::Level::Crit).count();
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{:<34}", trunc(&format!("{repo} · {workflow}"), 33)),
+                theme.text(),
+            ),
+            Span::styled(
+                format!("{spark:<24} "),
+                Style::default().fg(if failures > 0 { theme.warn } else { theme.ok }),
+            ),
+            Span::styled(format!("median {median:<6} last {last:<6} "), theme.dim()),
+            if failures > 0 {
+                level_span(
+                    theme,
+                    crate::model::Level::Crit,
+                    format!("{failures}/{} failed", done.len()),
+                )
+            } else {
+                level_span(theme, crate::model::Level::Ok, format!("{} ok", done.len()))
+            },
+        ]));
+    }
+    let block = super::plain_block(theme, "Durations per workflow (oldest → newest, ✖ failed)");
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
 pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let table_area = super::table_area(crate::app::Screen::Runs, area);
+    if table_area.y > area.y {
+        workflow_panel(
+            state,
+            theme,
+            frame,
+            Rect {
+                height: table_area.y - area.y,
+                ..area
+            },
+        );
+    }
+    let area = table_area;
     if let Some(id) = &state.run_detail {
         return detail(state, theme, frame, area, id);
     }

@@ -220,7 +220,11 @@ impl Sim {
     fn new_run(&mut self, repo: &str, workflow: &str, created: Timestamp, outcome: Conclusion, branch: &str) -> SimRun {
         self.next_run_id += 1 + self.rng.below(40);
         let id_num = self.next_run_id;
-        let jobs = Self::jobs_for(workflow);
+        // Real durations wander: ±30 % per job, seeded.
+        let jobs: Vec<(String, i64)> = Self::jobs_for(workflow)
+            .into_iter()
+            .map(|(name, secs)| (name, secs * (70 + self.rng.below(61) as i64) / 100))
+            .collect();
         let total: i64 = jobs.iter().map(|(_, s)| s).sum();
         let start_at = created + Duration::seconds(4 + self.rng.below(10) as i64);
         let end_at = start_at + Duration::seconds(total);
