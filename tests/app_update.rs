@@ -235,3 +235,77 @@ fn help_is_any_key_to_close() {
     );
     assert!(s.popup.is_none());
 }
+
+#[test]
+fn a_dispatched_run_is_followed_once_it_appears() {
+    use skydeck::actions::{ActionRequest, Outcome};
+    let (mut s, sandbox) = setup();
+    let run = s
+        .estate
+        .runs
+        .iter()
+        .find(|r| r.status == skydeck::model::RunStatus::Completed)
+        .unwrap()
+        .clone();
+    let plan = sandbox
+        .plan(&ActionRequest::new(Verb::Dispatch, &run.id), &s.estate)
+        .unwrap();
+    let effects = update(
+        &mut s,
+        Msg::ActionDone(Outcome {
+            plan,
+            result: Ok("dispatched".into()),
+        }),
+    );
+    assert!(effects.contains(&Effect::RefreshAll));
+    assert!(
+        s.run_detail.is_none(),
+        "nothing to follow until a poll lists the new run"
+    );
+    let mut later = sandbox.snapshot();
+    let mut new_run = run.clone();
+    new_run.id = format!("{}/actions/runs/1", run.repo);
+    new_run.created_at = now() + chrono::Duration::seconds(5);
+    later.runs.insert(0, new_run.clone());
+    update(
+        &mut s,
+        Msg::Source {
+            index: 0,
+            result: Ok(later),
+            at: now() + chrono::Duration::seconds(6),
+        },
+    );
+    assert_eq!(s.screen, Screen::Runs);
+    assert_eq!(s.run_detail.as_deref(), Some(new_run.id.as_str()));
+}
+
+#[test]
+fn run_filters_match_fields_and_failing_first_reorders() {
+    let (mut s, _) = setup();
+    press(&mut s, KeyCode::Char('2'));
+    press(&mut s, KeyCode::Char('/'));
+    typed(&mut s, "repo:inference status:failure");
+    press(&mut s, KeyCode::Enter);
+    let rows = skydeck::app::rows(&s, Screen::Runs);
+    assert!(!rows.is_empty());
+    for row in &rows {
+        let skydeck::app::Row::Run(i) = row else { panic!() };
+        let r = &s.estate.runs[*i];
+        assert!(
+            r.repo.contains("inference") && r.conclusion == Some(skydeck::model::Conclusion::Failure),
+            "{r:?}"
+        );
+    }
+    press(&mut s, KeyCode::Esc);
+    press(&mut s, KeyCode::Char('F'));
+    let rows = skydeck::app::rows(&s, Screen::Runs);
+    let levels: Vec<_> = rows
+        .iter()
+        .map(|r| match r {
+            skydeck::app::Row::Run(i) => s.estate.runs[*i].level(),
+            _ => panic!(),
+        })
+        .collect();
+    let first_ok = levels.iter().position(|l| *l != skydeck::model::Level::Crit).unwrap();
+    assert!(first_ok > 0 && levels[first_ok..].iter().all(|l| *l != skydeck::model::Level::Crit));
+}

@@ -243,6 +243,8 @@ pub struct AppState {
     pub run_detail: Option<String>,
     /// Runs screen: failing runs first.
     pub failing_first: bool,
+    /// After a dispatch: (repo, workflow, dispatched at) of the run to open once it shows up.
+    pub awaiting_run: Option<(String, String, Timestamp)>,
     pub popup: Option<Popup>,
     pub editing_filter: bool,
     pub read_only: bool,
@@ -278,6 +280,7 @@ impl AppState {
             overview_column: 0,
             run_detail: None,
             failing_first: false,
+            awaiting_run: None,
             popup: None,
             editing_filter: false,
             read_only: false,

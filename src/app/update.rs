@@ -36,6 +36,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
                     if changed {
                         slot.source.data = snapshot;
                         state.merge();
+                        follow_dispatched_run(state);
                         clamp(state);
                         state.dirty = true;
                     }
@@ -90,6 +91,18 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             match outcome.result {
                 Ok(detail) => state.last_message = Some((format!("✔ {what}: {detail}"), Level::Ok)),
                 Err(e) => message(state, &format!("{what} failed"), e, Level::Crit),
+            }
+            if ok && matches!(outcome.plan.request.verb, Verb::Dispatch | Verb::Rollback) {
+                let p = &outcome.plan.request.params;
+                let repo = p.get("repo").cloned().unwrap_or_default();
+                let run = state.estate.runs.iter().find(|r| r.id == outcome.plan.request.target);
+                let workflow = run.map(|r| r.workflow.clone()).unwrap_or_default();
+                let repo = if repo.is_empty() {
+                    run.map(|r| r.repo.clone()).unwrap_or_default()
+                } else {
+                    repo
+                };
+                state.awaiting_run = Some((repo, workflow, state.now));
             }
             // After an approval or a re-run, follow that run live.
             if ok && matches!(outcome.plan.request.verb, Verb::Approve | Verb::Rerun) {
@@ -165,6 +178,32 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
+    }
+}
+
+/// Opens the run a dispatch started as soon as a poll lists it.
+fn follow_dispatched_run(state: &mut AppState) {
+    let Some((repo, workflow, since)) = state.awaiting_run.clone() else {
+        return;
+    };
+    let found = state
+        .estate
+        .runs
+        .iter()
+        .filter(|r| {
+            r.repo == repo
+                && (r.workflow == workflow || workflow.is_empty())
+                && r.created_at >= since - chrono::Duration::seconds(30)
+        })
+        .max_by_key(|r| r.created_at)
+        .map(|r| r.id.clone());
+    if let Some(id) = found {
+        state.awaiting_run = None;
+        go_to(state, Screen::Runs);
+        state.run_detail = Some(id);
+        state.lists[Screen::Runs.index()].selected = 0;
+        state.lists[Screen::Runs.index()].offset = 0;
+        state.last_message = Some(("following the dispatched run".into(), Level::Ok));
     }
 }
 

@@ -710,12 +710,28 @@ impl Provider for GithubProvider {
                 let comment = request.reason.clone().unwrap_or_default();
                 let body = json!({ "environment_ids": [m.environment_id], "state": state, "comment": comment });
                 plan.risk = if plan.tier == Tier::Prod { Risk::High } else { Risk::Low };
+                let rules = snapshot
+                    .environments
+                    .iter()
+                    .find(|e| e.name == a.environment)
+                    .map(|e| e.protection_rules.join("; "))
+                    .unwrap_or_default();
                 plan.summary = format!(
-                    "{verb} the deployment of {} ({}) to {} requested by run {}{}",
+                    "{verb} the deployment of {} ({}) to {} requested by run {}. Reviewers: {}.{}{}",
                     a.repo,
                     &a.sha[..a.sha.len().min(7)],
                     a.environment,
                     m.run_id,
+                    if a.reviewers.is_empty() {
+                        "anyone with write access".to_string()
+                    } else {
+                        a.reviewers.join(", ")
+                    },
+                    if rules.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" Protection: {rules}.")
+                    },
                     if a.can_approve {
                         String::new()
                     } else {

@@ -782,10 +782,11 @@ impl ProviderTrait for Sandbox {
                 let state = if verb == Verb::Approve { "approved" } else { "rejected" };
                 plan.risk = if plan.tier == Tier::Prod { Risk::High } else { Risk::Low };
                 plan.summary = format!(
-                    "{verb} the deployment of {} ({}) to {}. {note}",
+                    "{verb} the deployment of {} ({}) to {}. Reviewers: {}. {note}",
                     a.repo,
                     &a.sha[..7],
-                    a.environment
+                    a.environment,
+                    a.reviewers.join(", ")
                 );
                 let run_num = a.run.rsplit('/').next().unwrap_or_default();
                 plan.calls.push(call(
