@@ -433,6 +433,19 @@ async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
         );
         return Ok(1);
     };
+    let mut request = request;
+    match provider.action_inputs(&request).await {
+        Ok(specs) => {
+            if let Err(e) = crate::actions::apply_input_defaults(&mut request, &specs) {
+                eprintln!("error: {e}");
+                return Ok(1);
+            }
+        }
+        Err(e) => {
+            eprintln!("error: cannot read the inputs of {}: {e}", request.target);
+            return Ok(1);
+        }
+    }
     let plan = match provider.plan(&request, &snapshot) {
         Ok(p) => p,
         Err(e) => {

@@ -309,3 +309,50 @@ fn run_filters_match_fields_and_failing_first_reorders() {
     let first_ok = levels.iter().position(|l| *l != skydeck::model::Level::Crit).unwrap();
     assert!(first_ok > 0 && levels[first_ok..].iter().all(|l| *l != skydeck::model::Level::Crit));
 }
+
+#[test]
+fn dispatch_shows_a_form_of_the_workflow_inputs() {
+    use skydeck::actions::InputSpec;
+    let (mut s, _) = setup();
+    press(&mut s, KeyCode::Char('2'));
+    let effects = press(&mut s, KeyCode::Char('D'));
+    let Some(Effect::PrepareInputs(request)) = effects.first().cloned() else {
+        panic!("{effects:?}")
+    };
+    let spec = |name: &str, required, options: &[&str]| InputSpec {
+        name: name.into(),
+        description: String::new(),
+        required,
+        default: None,
+        options: options.iter().map(|o| o.to_string()).collect(),
+        kind: if options.is_empty() {
+            "string".into()
+        } else {
+            "choice".into()
+        },
+    };
+    let specs = vec![
+        spec("environment", true, &["staging", "production"]),
+        spec("version", true, &[]),
+    ];
+    update(
+        &mut s,
+        Msg::InputsReady {
+            request,
+            result: Ok(specs),
+        },
+    );
+    assert!(matches!(s.popup, Some(Popup::Form { .. })));
+    press(&mut s, KeyCode::Right); // staging -> production
+    // A required empty field blocks the plan.
+    assert!(press(&mut s, KeyCode::Enter).is_empty());
+    assert!(matches!(&s.popup, Some(Popup::Form { error: Some(e), .. }) if e.contains("version")));
+    press(&mut s, KeyCode::Tab);
+    typed(&mut s, "1.4.0");
+    let effects = press(&mut s, KeyCode::Enter);
+    let Some(Effect::Plan(req)) = effects.first() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(req.params["input.environment"], "production");
+    assert_eq!(req.params["input.version"], "1.4.0");
+}

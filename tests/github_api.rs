@@ -506,3 +506,89 @@ async fn configured_environment_names_are_kept() {
     );
     assert_eq!(snap.deployments[0].environment, "prod");
 }
+
+const WORKFLOW_YAML: &str = r#"
+name: Deploy
+on:
+  push:
+    branches: [main]
+  workflow_dispatch:
+    inputs:
+      environment:
+        description: Where to deploy
+        required: true
+        type: choice
+        options: [staging, production]
+      version:
+        description: Image tag
+        required: true
+      dry_run:
+        description: Only print
+        type: boolean
+        default: false
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps: [{run: echo}]
+"#;
+
+#[test]
+fn dispatch_inputs_come_from_the_workflow_file() {
+    let specs = skydeck::providers::github::dispatch_inputs(WORKFLOW_YAML).unwrap();
+    let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["environment", "version", "dry_run"]);
+    assert_eq!(specs[0].options, ["staging", "production"]);
+    assert!(specs[0].required && specs[1].required && !specs[2].required);
+    assert_eq!(specs[2].default.as_deref(), Some("false"));
+    assert_eq!(specs[2].kind, "boolean");
+    assert!(
+        skydeck::providers::github::dispatch_inputs("on: push\n")
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn the_dispatch_form_reads_the_workflow_at_the_runs_branch() {
+    use base64::Engine;
+    let s = setup().await;
+    mount_repo(&s.server, "", shared("list-workflow-runs-for-repo.200.json")).await;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(WORKFLOW_YAML);
+    // GitHub wraps base64 content at 60 columns.
+    let wrapped: String = encoded
+        .as_bytes()
+        .chunks(60)
+        .map(|c| format!("{}\n", std::str::from_utf8(c).unwrap()))
+        .collect();
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/contents/.github/workflows/build.yml")))
+        .and(query_param("ref", "master"))
+        .respond_with(json_body(
+            &json!({"type": "file", "encoding": "base64", "content": wrapped}),
+        ))
+        .mount(&s.server)
+        .await;
+    let snap = s.provider.fetch().await.unwrap();
+    let mut req = ActionRequest::new(Verb::Dispatch, &snap.runs[0].id);
+    let specs = s.provider.action_inputs(&req).await.unwrap();
+    assert_eq!(specs.len(), 3);
+    let err = skydeck::actions::apply_input_defaults(&mut req, &specs)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("input.environment") && err.contains("input.version"),
+        "{err}"
+    );
+    req.params.insert("input.environment".into(), "production".into());
+    req.params.insert("input.version".into(), "1.4.0".into());
+    skydeck::actions::apply_input_defaults(&mut req, &specs).unwrap();
+    assert_eq!(req.params["input.dry_run"], "false");
+    let plan = s.provider.plan(&req, &snap).unwrap();
+    assert!(
+        plan.calls[0]
+            .call
+            .contains(r#""inputs":{"dry_run":"false","environment":"production","version":"1.4.0"}"#),
+        "{}",
+        plan.calls[0].call
+    );
+}

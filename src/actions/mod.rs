@@ -78,6 +78,42 @@ impl FromStr for Verb {
     }
 }
 
+/// One input an action takes before it can be planned (a `workflow_dispatch` input).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputSpec {
+    pub name: String,
+    pub description: String,
+    pub required: bool,
+    pub default: Option<String>,
+    /// For `choice` inputs; empty otherwise.
+    pub options: Vec<String>,
+    /// `string`, `choice`, `boolean`, `number`, `environment`.
+    pub kind: String,
+}
+
+/// Fills defaults into `input.NAME` params and lists required inputs still missing.
+pub fn apply_input_defaults(request: &mut ActionRequest, specs: &[InputSpec]) -> Result<(), ActionError> {
+    let mut missing = Vec::new();
+    for spec in specs {
+        let key = format!("input.{}", spec.name);
+        if request.params.contains_key(&key) {
+            continue;
+        }
+        match &spec.default {
+            Some(d) => {
+                request.params.insert(key, d.clone());
+            }
+            None if spec.required => missing.push(format!("--param input.{}=… ({})", spec.name, spec.description)),
+            None => {}
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ActionError::MissingInput(missing.join(", ")))
+    }
+}
+
 /// What somebody asked for, from a key or from `skydeck act`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActionRequest {

@@ -239,6 +239,23 @@ fn handle_effect(
                 state.dirty = true;
             }
         }
+        Effect::PrepareInputs(request) => {
+            let owner = rt
+                .providers
+                .iter()
+                .zip(&state.sources)
+                .find(|(_, slot)| find_target(&slot.source.data, &request.target).is_some())
+                .map(|(p, _)| p.clone());
+            let Some(provider) = owner else {
+                let _ = update(state, Msg::Planned(Err(ActionError::NotFound(request.target.clone()))));
+                return false;
+            };
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let result = provider.action_inputs(&request).await.map_err(|e| e.to_string());
+                let _ = tx.send(Msg::InputsReady { request, result }).await;
+            });
+        }
         Effect::OpenLog(target) => {
             // The provider whose snapshot holds the job answers for its log.
             let owner = rt.providers.iter().zip(&state.sources).find(|(_, slot)| {

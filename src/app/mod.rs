@@ -151,6 +151,13 @@ pub enum Popup {
         input: String,
         error: Option<String>,
     },
+    /// The inputs an action takes (a workflow_dispatch form): one value per field.
+    Form {
+        request: ActionRequest,
+        fields: Vec<(crate::actions::InputSpec, String)>,
+        focus: usize,
+        error: Option<String>,
+    },
     Message {
         title: String,
         text: String,
@@ -210,6 +217,11 @@ pub enum Msg {
         target: String,
         result: Result<Vec<LogLine>, String>,
     },
+    /// The inputs an action takes, asked of its provider.
+    InputsReady {
+        request: ActionRequest,
+        result: Result<Vec<crate::actions::InputSpec>, String>,
+    },
     Audit(Vec<AuditEntry>),
     /// Low-frequency clock tick: only marks sources stale; redraws only if that changed.
     Tick(Timestamp),
@@ -223,6 +235,8 @@ pub enum Effect {
     RefreshAll,
     LoadAudit,
     SetTheme(String),
+    /// Ask the target's provider which inputs the action takes (then show a form).
+    PrepareInputs(ActionRequest),
     /// Fetch the log of a job (or other item) into the log viewer.
     OpenLog(String),
     StartDemo,

@@ -130,6 +130,33 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             }
             vec![Effect::RefreshAll, Effect::LoadAudit]
         }
+        Msg::InputsReady { request, result } => {
+            state.dirty = true;
+            match result {
+                Ok(specs) if specs.is_empty() => return vec![Effect::Plan(request)],
+                Ok(specs) => {
+                    let fields = specs
+                        .into_iter()
+                        .map(|s| {
+                            let value = s
+                                .default
+                                .clone()
+                                .or_else(|| s.options.first().cloned())
+                                .unwrap_or_default();
+                            (s, value)
+                        })
+                        .collect();
+                    state.popup = Some(Popup::Form {
+                        request,
+                        fields,
+                        focus: 0,
+                        error: None,
+                    });
+                }
+                Err(e) => message(state, "Cannot read the workflow's inputs", e, Level::Warn),
+            }
+            Vec::new()
+        }
         Msg::LogLoaded { target, result } => {
             state.dirty = true;
             match result {
@@ -373,6 +400,10 @@ fn request_action(state: &mut AppState, verb: Verb) -> Vec<Effect> {
         });
         return Vec::new();
     }
+    if verb == Verb::Dispatch {
+        state.last_message = Some(("reading the workflow's inputs…".into(), Level::Unknown));
+        return vec![Effect::PrepareInputs(request)];
+    }
     if verb == Verb::Scale {
         state.popup = Some(Popup::Input {
             prompt: "Scale to how many instances (0-10)?".into(),
@@ -453,6 +484,80 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
                 param,
                 value,
                 request,
+            });
+            Vec::new()
+        }
+        Popup::Form {
+            mut request,
+            mut fields,
+            mut focus,
+            ..
+        } => {
+            let n = fields.len().max(1);
+            let mut error = None;
+            match key.code {
+                KeyCode::Esc => return Vec::new(),
+                KeyCode::Tab | KeyCode::Down => focus = (focus + 1) % n,
+                KeyCode::BackTab | KeyCode::Up => focus = (focus + n - 1) % n,
+                KeyCode::Left | KeyCode::Right => {
+                    if let Some((spec, value)) = fields.get_mut(focus) {
+                        let options: Vec<String> = if spec.kind == "boolean" {
+                            vec!["true".into(), "false".into()]
+                        } else {
+                            spec.options.clone()
+                        };
+                        if !options.is_empty() {
+                            let at = options.iter().position(|o| o == value).unwrap_or(0);
+                            let step = if key.code == KeyCode::Right {
+                                1
+                            } else {
+                                options.len() - 1
+                            };
+                            *value = options[(at + step) % options.len()].clone();
+                        }
+                    }
+                }
+                KeyCode::Backspace => {
+                    if let Some((spec, value)) = fields.get_mut(focus)
+                        && spec.options.is_empty()
+                    {
+                        value.pop();
+                    }
+                }
+                KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                    if let Some((spec, value)) = fields.get_mut(focus)
+                        && spec.options.is_empty()
+                        && spec.kind != "boolean"
+                    {
+                        value.push(c);
+                    }
+                }
+                KeyCode::Enter => {
+                    let missing: Vec<&str> = fields
+                        .iter()
+                        .filter(|(s, v)| s.required && v.trim().is_empty())
+                        .map(|(s, _)| s.name.as_str())
+                        .collect();
+                    if missing.is_empty() {
+                        for (spec, value) in &fields {
+                            if !value.is_empty() {
+                                request
+                                    .params
+                                    .insert(format!("input.{}", spec.name), value.trim().to_string());
+                            }
+                        }
+                        return vec![Effect::Plan(request)];
+                    }
+                    error = Some(format!("required: {}", missing.join(", ")));
+                }
+                _ if ctrl_c => return vec![Effect::Quit],
+                _ => {}
+            }
+            state.popup = Some(Popup::Form {
+                request,
+                fields,
+                focus,
+                error,
             });
             Vec::new()
         }

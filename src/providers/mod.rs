@@ -49,6 +49,14 @@ pub trait Provider: Send + Sync {
         Box::pin(async { Ok(Vec::new()) })
     }
 
+    /// Inputs an action needs before planning (the dispatch form). Most actions need none.
+    fn action_inputs<'a>(
+        &'a self,
+        _request: &'a ActionRequest,
+    ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
     /// The log of one item (a CI job), for the log viewer.
     fn fetch_log<'a>(&'a self, target: &'a str) -> BoxFuture<'a, Result<Vec<LogLine>, ProviderError>> {
         Box::pin(async move {

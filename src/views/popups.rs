@@ -51,6 +51,48 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
                 r,
             );
         }
+        Popup::Form {
+            request,
+            fields,
+            focus,
+            error,
+        } => {
+            let mut lines = vec![
+                Line::from(Span::styled(
+                    format!("{} {}", request.verb, request.target),
+                    theme.header(),
+                )),
+                Line::from(""),
+            ];
+            for (i, (spec, value)) in fields.iter().enumerate() {
+                let mark = if spec.required { "*" } else { " " };
+                let shown = if spec.options.is_empty() && spec.kind != "boolean" {
+                    format!("{value}{}", if i == *focus { "▏" } else { "" })
+                } else {
+                    format!("◂ {value} ▸")
+                };
+                let style = if i == *focus { theme.selected() } else { theme.text() };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{mark}{:<16} ", spec.name), Style::default().fg(theme.accent)),
+                    Span::styled(format!("{shown:<30}"), style),
+                    Span::styled(format!("  {}", spec.description), theme.dim()),
+                ]));
+            }
+            lines.push(Line::from(""));
+            if let Some(e) = error {
+                lines.push(Line::from(Span::styled(e.clone(), theme.level(Level::Crit))));
+            }
+            lines.push(Line::from(Span::styled(
+                "tab/↑↓ field · ←/→ choose · enter continue · esc cancel · * required",
+                theme.dim(),
+            )));
+            let r = centered(area, 96, lines.len() as u16 + 2);
+            frame.render_widget(Clear, r);
+            frame.render_widget(
+                Paragraph::new(lines).block(popup_block(theme, "Workflow inputs", theme.popup_border)),
+                r,
+            );
+        }
         Popup::Confirm { plan, input, error } => {
             let prod = plan.tier == Tier::Prod;
             let border = if prod { theme.danger } else { theme.popup_border };

@@ -555,6 +555,42 @@ impl GithubProvider {
     }
 }
 
+/// The `on.workflow_dispatch.inputs` of a workflow file.
+pub fn dispatch_inputs(yaml: &str) -> Result<Vec<crate::actions::InputSpec>, String> {
+    use yaml_rust2::{Yaml, YamlLoader};
+    let docs = YamlLoader::load_from_str(yaml).map_err(|e| format!("workflow file: {e}"))?;
+    let Some(doc) = docs.first() else { return Ok(Vec::new()) };
+    let text = |y: &Yaml| match y {
+        Yaml::String(s) | Yaml::Real(s) => Some(s.clone()),
+        Yaml::Integer(i) => Some(i.to_string()),
+        Yaml::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    };
+    let inputs = &doc["on"]["workflow_dispatch"]["inputs"];
+    let Yaml::Hash(map) = inputs else { return Ok(Vec::new()) };
+    Ok(map
+        .iter()
+        .filter_map(|(k, v)| {
+            Some(crate::actions::InputSpec {
+                name: text(k)?,
+                description: text(&v["description"]).unwrap_or_default(),
+                required: matches!(v["required"], Yaml::Boolean(true)),
+                default: text(&v["default"]),
+                options: v["options"]
+                    .as_vec()
+                    .map(|o| o.iter().filter_map(text).collect())
+                    .unwrap_or_default(),
+                kind: text(&v["type"]).unwrap_or_else(|| "string".into()),
+            })
+        })
+        .collect())
+}
+
+#[derive(serde::Deserialize)]
+struct ContentPayload {
+    content: String,
+}
+
 /// `input.NAME=value` params become workflow_dispatch inputs.
 fn inputs_of(request: &ActionRequest) -> serde_json::Map<String, serde_json::Value> {
     request
@@ -630,6 +666,31 @@ impl Provider for GithubProvider {
             }
             snap.source_note = (!note.is_empty()).then_some(note);
             Ok(snap)
+        })
+    }
+
+    fn action_inputs<'a>(
+        &'a self,
+        request: &'a ActionRequest,
+    ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
+        Box::pin(async move {
+            if request.verb != Verb::Dispatch {
+                return Ok(Vec::new());
+            }
+            let Some(m) = self.meta().runs.get(&request.target).cloned() else {
+                return Ok(Vec::new());
+            };
+            if m.workflow_path.is_empty() {
+                return Ok(Vec::new());
+            }
+            let git_ref = request.params.get("ref").cloned().unwrap_or(m.branch.clone());
+            let path = format!("/repos/{}/contents/{}?ref={git_ref}", m.repo, m.workflow_path);
+            let file: ContentPayload = self.client.get_json(&path).await?;
+            use base64::Engine;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(file.content.replace(['\n', '\r'], ""))
+                .map_err(|e| ProviderError::Payload(format!("{path}: {e}")))?;
+            dispatch_inputs(&String::from_utf8_lossy(&bytes)).map_err(ProviderError::Payload)
         })
     }
 

@@ -729,6 +729,41 @@ impl ProviderTrait for Sandbox {
         Box::pin(async move { Ok(self.logs_between(after, 5_000)) })
     }
 
+    /// The demo's Deploy workflow takes inputs like a real one, so the dispatch form can be tried.
+    fn action_inputs<'a>(
+        &'a self,
+        request: &'a ActionRequest,
+    ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
+        Box::pin(async move {
+            let snapshot = self.snapshot();
+            let deploy = snapshot
+                .runs
+                .iter()
+                .any(|r| r.id == request.target && r.workflow == "Deploy");
+            if request.verb != Verb::Dispatch || !deploy {
+                return Ok(Vec::new());
+            }
+            Ok(vec![
+                crate::actions::InputSpec {
+                    name: "environment".into(),
+                    description: "where to deploy".into(),
+                    required: true,
+                    default: Some("staging".into()),
+                    options: vec!["staging".into(), "production".into()],
+                    kind: "choice".into(),
+                },
+                crate::actions::InputSpec {
+                    name: "version".into(),
+                    description: "image tag (empty: the branch head)".into(),
+                    required: false,
+                    default: None,
+                    options: Vec::new(),
+                    kind: "string".into(),
+                },
+            ])
+        })
+    }
+
     fn fetch_log<'a>(&'a self, target: &'a str) -> BoxFuture<'a, Result<Vec<LogLine>, ProviderError>> {
         Box::pin(async move {
             let snapshot = self.snapshot();
@@ -827,12 +862,22 @@ impl ProviderTrait for Sandbox {
                     ),
                     Verb::Rerun => format!("POST {api}/repos/{}/actions/runs/{}/rerun", run.repo, run.run_id),
                     Verb::Cancel => format!("POST {api}/repos/{}/actions/runs/{}/cancel", run.repo, run.run_id),
-                    _ => format!(
-                        "POST {api}/repos/{}/actions/workflows/{}.yml/dispatches {{\"ref\":\"{}\"}}",
-                        run.repo,
-                        run.workflow.to_lowercase(),
-                        request.params.get("ref").cloned().unwrap_or_else(|| run.branch.clone())
-                    ),
+                    _ => {
+                        let inputs: serde_json::Map<String, serde_json::Value> = request
+                            .params
+                            .iter()
+                            .filter_map(|(k, v)| k.strip_prefix("input.").map(|n| (n.to_string(), v.clone().into())))
+                            .collect();
+                        let body = serde_json::json!({
+                            "ref": request.params.get("ref").cloned().unwrap_or_else(|| run.branch.clone()),
+                            "inputs": inputs,
+                        });
+                        format!(
+                            "POST {api}/repos/{}/actions/workflows/{}.yml/dispatches {body}",
+                            run.repo,
+                            run.workflow.to_lowercase()
+                        )
+                    }
                 };
                 plan.summary = format!("{verb} {} of {} on {}. {note}", run.workflow, run.repo, run.branch);
                 plan.calls
