@@ -240,7 +240,8 @@ async fn tui(cli: &Cli, demo: bool) -> anyhow::Result<i32> {
     state.read_only = cli.read_only;
     state.theme_name = theme.name.clone();
     state.warnings = ctx.loaded.warnings.clone();
-    state.estate.environments = configured_environments(&ctx.loaded);
+    state.configured_environments = configured_environments(&ctx.loaded);
+    state.merge();
     state.first_run = !demo && ctx.loaded.path.is_none();
     state.config_hint = crate::paths::config_dir().join("config.toml").display().to_string();
     if !ctx.unavailable.is_empty() {

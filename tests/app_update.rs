@@ -356,3 +356,36 @@ fn dispatch_shows_a_form_of_the_workflow_inputs() {
     assert_eq!(req.params["input.environment"], "production");
     assert_eq!(req.params["input.version"], "1.4.0");
 }
+
+#[test]
+fn configured_environments_stay_listed_after_sources_report() {
+    use skydeck::model::{Environment, Snapshot, Tier};
+    let mut s = AppState::new(&[("github".into(), 30)], now(), skydeck::keymap::Keymap::default());
+    s.configured_environments = ["production", "staging"]
+        .map(|n| Environment {
+            name: n.into(),
+            tier: Tier::from_name(n),
+            protection_rules: Vec::new(),
+        })
+        .to_vec();
+    s.merge();
+    let only_staging = Snapshot {
+        environments: vec![Environment {
+            name: "staging".into(),
+            tier: Tier::Staging,
+            protection_rules: vec!["wait timer 30m".into()],
+        }],
+        ..Snapshot::default()
+    };
+    update(
+        &mut s,
+        Msg::Source {
+            index: 0,
+            result: Ok(only_staging),
+            at: now(),
+        },
+    );
+    let names: Vec<_> = s.estate.environments.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["production", "staging"]);
+    assert_eq!(s.estate.environments[1].protection_rules, ["wait timer 30m"]);
+}

@@ -249,6 +249,9 @@ pub struct AppState {
     pub sources: Vec<SourceSlot>,
     /// All sources merged; rebuilt when a source reports.
     pub estate: Snapshot,
+    /// Environments from the config: always listed, in config order, even before (or without)
+    /// any source mentioning them.
+    pub configured_environments: Vec<crate::model::Environment>,
     pub logs: LogBuffer,
     pub follow_logs: bool,
     pub audit: Vec<AuditEntry>,
@@ -287,6 +290,7 @@ impl AppState {
                 })
                 .collect(),
             estate: Snapshot::default(),
+            configured_environments: Vec::new(),
             logs: LogBuffer::new(100_000),
             follow_logs: true,
             audit: Vec::new(),
@@ -349,7 +353,10 @@ impl AppState {
 
     /// Rebuilds the merged estate from every source's last good data.
     pub fn merge(&mut self) {
-        let mut merged = Snapshot::default();
+        let mut merged = Snapshot {
+            environments: self.configured_environments.clone(),
+            ..Snapshot::default()
+        };
         for slot in &self.sources {
             merged.extend(&slot.source.data);
         }
