@@ -59,11 +59,61 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run a runbook's checks once (default: daily); exit 1 if anything failed, 3 if unknown/open
+    Runbook {
+        /// Runbook name (`daily` is shipped; add yours in <config>/skydeck/runbooks/)
+        #[arg(default_value = "daily")]
+        name: String,
+        /// One JSON document
+        #[arg(long, conflicts_with = "markdown")]
+        json: bool,
+        /// The shift-handover report in Markdown
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Incidents: start one, add notes, close it, list, export the postmortem skeleton
+    #[command(subcommand)]
+    Incident(IncidentCommand),
     /// Print shell completions
     Completions { shell: clap_complete::Shell },
     /// Manage credentials skydeck keeps (GitHub tokens in the OS keyring)
     #[command(subcommand)]
     Auth(AuthCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IncidentCommand {
+    /// Open an incident; while it is open every action is recorded on its timeline
+    Start {
+        title: String,
+        #[arg(long, default_value = "sev2", value_parser = ["sev1", "sev2", "sev3", "sev4"])]
+        severity: String,
+        /// The affected environment
+        #[arg(long)]
+        environment: Option<String>,
+    },
+    /// Add a note to an incident's timeline
+    Note { id: i64, text: String },
+    /// Close an incident with its resolution
+    Close {
+        id: i64,
+        #[arg(long)]
+        resolution: String,
+    },
+    /// List incidents (newest first)
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print an incident with its timeline
+    Export {
+        id: i64,
+        /// The postmortem skeleton in Markdown (default)
+        #[arg(long, default_value_t = true)]
+        markdown: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -206,6 +256,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Act(args)) => act(&cli, args).await,
         Some(Command::Audit { json }) => audit(*json),
         Some(Command::Auth(auth)) => auth_command(&cli, auth).await,
+        Some(Command::Incident(c)) => incident_command(c),
+        Some(Command::Runbook { name, json, markdown }) => runbook(&cli, name, *json, *markdown).await,
         Some(Command::Completions { shell }) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(*shell, &mut cmd, "skydeck", &mut std::io::stdout());
@@ -627,6 +679,158 @@ async fn auth_command(cli: &Cli, command: &AuthCommand) -> anyhow::Result<i32> {
                 }
             }
             Ok(code)
+        }
+    }
+}
+
+async fn runbook(cli: &Cli, name: &str, json: bool, markdown: bool) -> anyhow::Result<i32> {
+    let (books, errors) = crate::runbook::load_all();
+    for e in &errors {
+        eprintln!("warning: {e}");
+    }
+    let Some(book) = books.iter().find(|b| b.name == name) else {
+        let names: Vec<_> = books.iter().map(|b| b.name.as_str()).collect();
+        bail!("no runbook '{name}' (available: {})", names.join(", "));
+    };
+    let ctx = context(cli, cli.demo).await?;
+    let now = ctx.clock.now();
+    let results = fetch_all(&ctx.providers).await;
+    let mut estate = Snapshot {
+        environments: configured_environments(&ctx.loaded),
+        ..Snapshot::default()
+    };
+    let mut failed: Vec<String> = ctx.unavailable.iter().map(|(s, _)| s.clone()).collect();
+    for (name, r) in &results {
+        match r {
+            Ok(s) => estate.extend(s),
+            Err(e) => {
+                eprintln!("warning: {name}: {e}");
+                failed.push(name.clone());
+            }
+        }
+    }
+    let logs: Vec<crate::model::LogLine> = futures::future::join_all(ctx.providers.iter().map(|p| p.fetch_logs(None)))
+        .await
+        .into_iter()
+        .flat_map(|r| r.unwrap_or_default())
+        .collect();
+    let day = now.format("%Y-%m-%d").to_string();
+    let progress = ctx.store.runbook_progress(&book.name, &day)?;
+    let since = ctx.store.runbook_last_run(&book.name)?;
+    let eval = crate::runbook::Context {
+        estate: &estate,
+        now,
+        logs: [&logs, &[]],
+        since,
+        failed_sources: failed,
+    };
+    let report = crate::runbook::Report::build(book, &eval, &progress, &current_user());
+    ctx.store.mark_runbook_run(&book.name, now)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else if markdown {
+        print!("{}", report.to_markdown());
+    } else {
+        for i in &report.items {
+            let symbol = i.verdict.level().symbol();
+            let kind = if i.automatic { "" } else { " (manual)" };
+            println!("{symbol} {}: {}{kind} — {}", i.section, i.title, i.value);
+            if i.verdict != crate::runbook::Verdict::Pass {
+                for e in &i.evidence {
+                    println!("    {e}");
+                }
+            }
+        }
+        println!(
+            "{} passed, {} failed, {} unknown, {} open",
+            report.passed, report.failed, report.unknown, report.open
+        );
+    }
+    Ok(report.exit_code())
+}
+
+fn incident_command(command: &IncidentCommand) -> anyhow::Result<i32> {
+    use crate::incident::{Entry, EntryKind};
+    let store = Store::open_default()?;
+    let now = chrono::Utc::now();
+    let who = current_user();
+    let find = |id: i64| -> anyhow::Result<crate::incident::Incident> {
+        store
+            .incidents()?
+            .into_iter()
+            .find(|i| i.id == id)
+            .ok_or_else(|| anyhow::anyhow!("no incident {id} (see `skydeck incident list`)"))
+    };
+    match command {
+        IncidentCommand::Start {
+            title,
+            severity,
+            environment,
+        } => {
+            if let Some(open) = store.open_incident_now()? {
+                eprintln!(
+                    "error: incident {} ({}) is still open; close it first",
+                    open.id, open.title
+                );
+                return Ok(1);
+            }
+            let id = store.open_incident(title, severity, environment.as_deref(), &who, now)?;
+            println!("incident {id} opened ({severity}): {title}");
+            Ok(0)
+        }
+        IncidentCommand::Note { id, text } => {
+            find(*id)?;
+            store.add_timeline(
+                *id,
+                &Entry {
+                    at: now,
+                    kind: EntryKind::Note,
+                    who,
+                    text: text.clone(),
+                },
+            )?;
+            Ok(0)
+        }
+        IncidentCommand::Close { id, resolution } => {
+            let i = find(*id)?;
+            if i.closed_at.is_some() {
+                eprintln!("error: incident {id} is already closed");
+                return Ok(1);
+            }
+            store.close_incident(*id, resolution, &who, now)?;
+            println!("incident {id} closed");
+            Ok(0)
+        }
+        IncidentCommand::List { json } => {
+            let list = store.incidents()?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for i in list {
+                    let state = i
+                        .closed_at
+                        .map(|c| format!("closed {}", c.format("%Y-%m-%d %H:%M")))
+                        .unwrap_or_else(|| "OPEN".into());
+                    println!(
+                        "{:>4} {} {:<5} {} — {}",
+                        i.id,
+                        i.opened_at.format("%Y-%m-%d %H:%M"),
+                        i.severity,
+                        i.title,
+                        state
+                    );
+                }
+            }
+            Ok(0)
+        }
+        IncidentCommand::Export { id, json, .. } => {
+            let i = find(*id)?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&i)?);
+            } else {
+                print!("{}", i.to_markdown());
+            }
+            Ok(0)
         }
     }
 }

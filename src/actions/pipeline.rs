@@ -77,6 +77,26 @@ impl Pipeline {
             return verified.map(|d| format!("{d} (warning: audit 'finished' entry not written: {e})"));
         }
         tracing::info!(verb = %plan.request.verb, ?phase, "action ended");
+        // While an incident is open, every action lands on its timeline (CLI and TUI alike).
+        if let Ok(Some(incident)) = self.store.open_incident_now() {
+            let outcome = match &verified {
+                Ok(d) => format!("done: {d}"),
+                Err(e) => format!("FAILED: {e}"),
+            };
+            let text = format!(
+                "{} {} ({}) — {outcome}",
+                plan.request.verb, plan.target_name, plan.environment
+            );
+            let entry = crate::incident::Entry {
+                at: chrono::Utc::now(),
+                kind: crate::incident::EntryKind::Action,
+                who: self.user.clone(),
+                text,
+            };
+            if let Err(e) = self.store.add_timeline(incident.id, &entry) {
+                tracing::warn!("incident timeline: {e}");
+            }
+        }
         verified
     }
 

@@ -231,7 +231,7 @@ fn validate(config: &Config, text: &str) -> Result<(), (usize, String)> {
         }
         seen.push(env.name.clone());
         for (kind, limit) in config.thresholds.iter().chain(&env.thresholds) {
-            check_limit(*kind, limit).map_err(|m| (line_of_key(text, &format!("{kind:?}")), m))?;
+            check_limit(*kind, limit).map_err(|m| (line_of_key(text, kind.key()), m))?;
         }
         for check in &env.health {
             if !(check.url.starts_with("http://") || check.url.starts_with("https://")) {

@@ -56,6 +56,18 @@ impl MetricKind {
         MetricKind::DbConnections,
         MetricKind::QueryLatency,
     ];
+    /// The key in config and runbook checks (`error_rate`, `cpu`...).
+    pub fn key(self) -> &'static str {
+        match self {
+            MetricKind::Availability => "availability",
+            MetricKind::ResponseTime => "response_time",
+            MetricKind::ErrorRate => "error_rate",
+            MetricKind::Cpu => "cpu",
+            MetricKind::Memory => "memory",
+            MetricKind::DbConnections => "db_connections",
+            MetricKind::QueryLatency => "query_latency",
+        }
+    }
     pub fn label(self) -> &'static str {
         match self {
             MetricKind::Availability => "availability",

@@ -122,6 +122,38 @@ impl Store {
                 reason TEXT,
                 detail TEXT NOT NULL
             );
+            CREATE TABLE IF NOT EXISTS runbook_progress (
+                runbook TEXT NOT NULL,
+                day TEXT NOT NULL,
+                item TEXT NOT NULL,
+                done INTEGER NOT NULL,
+                note TEXT,
+                who TEXT NOT NULL,
+                at TEXT NOT NULL,
+                PRIMARY KEY (runbook, day, item)
+            );
+            CREATE TABLE IF NOT EXISTS runbook_runs (
+                runbook TEXT PRIMARY KEY,
+                at TEXT NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS incidents (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                title TEXT NOT NULL,
+                severity TEXT NOT NULL,
+                environment TEXT,
+                opened_at TEXT NOT NULL,
+                opened_by TEXT NOT NULL,
+                closed_at TEXT,
+                resolution TEXT
+            );
+            CREATE TABLE IF NOT EXISTS incident_timeline (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                incident INTEGER NOT NULL REFERENCES incidents(id),
+                at TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                who TEXT NOT NULL,
+                text TEXT NOT NULL
+            );
             CREATE TABLE IF NOT EXISTS http_cache (
                 key TEXT PRIMARY KEY,
                 etag TEXT NOT NULL,
@@ -192,6 +224,167 @@ impl Store {
             params![key, response.etag, response.link, response.body, Utc::now().to_rfc3339()],
         )?;
         Ok(())
+    }
+
+    /// Ticks and notes of one runbook on one day.
+    pub fn runbook_progress(&self, runbook: &str, day: &str) -> Result<Vec<crate::runbook::Progress>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT item, done, note, who, at FROM runbook_progress WHERE runbook = ?1 AND day = ?2")?;
+        let rows = stmt.query_map(params![runbook, day], |row| {
+            let at: String = row.get(4)?;
+            Ok(crate::runbook::Progress {
+                item: row.get(0)?,
+                done: row.get::<_, i64>(1)? != 0,
+                note: row.get(2)?,
+                who: row.get(3)?,
+                at: DateTime::parse_from_rfc3339(&at)
+                    .map(|d| d.with_timezone(&Utc))
+                    .unwrap_or_default(),
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Ticks, unticks or annotates one item (durable: progress must survive a crash).
+    pub fn set_runbook_item(&self, runbook: &str, day: &str, p: &crate::runbook::Progress) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO runbook_progress (runbook, day, item, done, note, who, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT(runbook, day, item) DO UPDATE SET done = excluded.done, note = excluded.note, who = excluded.who, at = excluded.at",
+            params![runbook, day, p.item, p.done as i64, p.note, p.who, p.at.to_rfc3339()],
+        )?;
+        Ok(())
+    }
+
+    /// When a runbook was last run through (for "errors since the last run").
+    pub fn runbook_last_run(&self, runbook: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT at FROM runbook_runs WHERE runbook = ?1")?;
+        let mut rows = stmt.query([runbook])?;
+        Ok(match rows.next()? {
+            Some(row) => {
+                let at: String = row.get(0)?;
+                DateTime::parse_from_rfc3339(&at).ok().map(|d| d.with_timezone(&Utc))
+            }
+            None => None,
+        })
+    }
+
+    pub fn mark_runbook_run(&self, runbook: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO runbook_runs (runbook, at) VALUES (?1, ?2) ON CONFLICT(runbook) DO UPDATE SET at = excluded.at",
+            params![runbook, at.to_rfc3339()],
+        )?;
+        Ok(())
+    }
+
+    /// Opens an incident and records "opened" on its timeline. Returns its id.
+    pub fn open_incident(
+        &self,
+        title: &str,
+        severity: &str,
+        environment: Option<&str>,
+        who: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let id = {
+            let conn = self.conn();
+            conn.execute(
+                "INSERT INTO incidents (title, severity, environment, opened_at, opened_by) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![title, severity, environment, at.to_rfc3339(), who],
+            )?;
+            conn.last_insert_rowid()
+        };
+        let text = format!(
+            "{severity} opened: {title}{}",
+            environment.map(|e| format!(" ({e})")).unwrap_or_default()
+        );
+        self.add_timeline(
+            id,
+            &crate::incident::Entry {
+                at,
+                kind: crate::incident::EntryKind::Opened,
+                who: who.to_string(),
+                text,
+            },
+        )?;
+        Ok(id)
+    }
+
+    pub fn add_timeline(&self, incident: i64, e: &crate::incident::Entry) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO incident_timeline (incident, at, kind, who, text) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![incident, e.at.to_rfc3339(), e.kind.as_str(), e.who, e.text],
+        )?;
+        Ok(())
+    }
+
+    pub fn close_incident(&self, id: i64, resolution: &str, who: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let changed = self.conn().execute(
+            "UPDATE incidents SET closed_at = ?2, resolution = ?3 WHERE id = ?1 AND closed_at IS NULL",
+            params![id, at.to_rfc3339(), resolution],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows));
+        }
+        self.add_timeline(
+            id,
+            &crate::incident::Entry {
+                at,
+                kind: crate::incident::EntryKind::Closed,
+                who: who.to_string(),
+                text: format!("closed: {resolution}"),
+            },
+        )
+    }
+
+    /// Every incident, newest first, with its timeline.
+    pub fn incidents(&self) -> Result<Vec<crate::incident::Incident>, StoreError> {
+        let parse = |s: String| {
+            DateTime::parse_from_rfc3339(&s)
+                .map(|d| d.with_timezone(&Utc))
+                .unwrap_or_default()
+        };
+        let mut list = {
+            let conn = self.conn();
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, title, severity, environment, opened_at, opened_by, closed_at, resolution FROM incidents ORDER BY id DESC",
+            )?;
+            let rows = stmt.query_map([], |row| {
+                Ok(crate::incident::Incident {
+                    id: row.get(0)?,
+                    title: row.get(1)?,
+                    severity: row.get(2)?,
+                    environment: row.get(3)?,
+                    opened_at: parse(row.get(4)?),
+                    opened_by: row.get(5)?,
+                    closed_at: row.get::<_, Option<String>>(6)?.map(parse),
+                    resolution: row.get(7)?,
+                    timeline: Vec::new(),
+                })
+            })?;
+            rows.collect::<Result<Vec<_>, _>>()?
+        };
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT at, kind, who, text FROM incident_timeline WHERE incident = ?1 ORDER BY seq")?;
+        for i in &mut list {
+            let rows = stmt.query_map([i.id], |row| {
+                Ok(crate::incident::Entry {
+                    at: parse(row.get(0)?),
+                    kind: crate::incident::EntryKind::parse(&row.get::<_, String>(1)?),
+                    who: row.get(2)?,
+                    text: row.get(3)?,
+                })
+            })?;
+            i.timeline = rows.collect::<Result<Vec<_>, _>>()?;
+        }
+        Ok(list)
+    }
+
+    /// The incident still open, if any (the newest one).
+    pub fn open_incident_now(&self) -> Result<Option<crate::incident::Incident>, StoreError> {
+        Ok(self.incidents()?.into_iter().find(|i| i.closed_at.is_none()))
     }
 
     /// The whole audit log, oldest first.

@@ -1,0 +1,241 @@
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+
+use super::*;
+use crate::clock::ManualClock;
+use crate::model::*;
+use crate::providers::sandbox::Sandbox;
+
+fn now() -> Timestamp {
+    Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).unwrap()
+}
+
+fn ctx<'a>(estate: &'a Snapshot, logs: &'a [LogLine]) -> Context<'a> {
+    Context {
+        estate,
+        now: now(),
+        logs: [logs, &[]],
+        since: None,
+        failed_sources: Vec::new(),
+    }
+}
+
+fn item(check: &str) -> Item {
+    Item {
+        key: "s/t".into(),
+        section: "s".into(),
+        title: "t".into(),
+        check: Some(expr::parse(check).unwrap()),
+        check_text: Some(check.into()),
+        environment: None,
+        per_environment: false,
+        link: None,
+    }
+}
+
+fn backup(db: &str, env: &str, hours_old: i64) -> Backup {
+    Backup {
+        id: db.into(),
+        resource: db.into(),
+        database: db.into(),
+        provider: Provider::Aws,
+        environment: env.into(),
+        last_backup_at: Some(now() - Duration::hours(hours_old)),
+        last_status: "succeeded".into(),
+        retention_days: 35,
+        required_retention_days: 35,
+        pitr_enabled: true,
+        earliest_restore: None,
+        latest_restore: None,
+        geo_redundant: true,
+    }
+}
+
+#[test]
+fn the_shipped_daily_runbook_loads() {
+    let book = parse(SHIPPED[0].1, "daily.toml").unwrap();
+    assert_eq!(book.name, "daily");
+    assert!(book.items.len() >= 12);
+    assert!(book.items.iter().any(|i| i.check.is_none()), "manual items too");
+    assert!(
+        book.items
+            .iter()
+            .any(|i| i.check_text.as_deref() == Some("backups.max_age < 24h and backups.findings == 0"))
+    );
+}
+
+#[test]
+fn runbook_errors_name_file_and_line() {
+    let text =
+        "name = \"x\"\n[[sections]]\nname = \"A\"\n[[sections.items]]\ntitle = \"t\"\ncheck = \"backups.age < 1d\"\n";
+    let err = parse(text, "x.toml").unwrap_err();
+    assert_eq!(err.line, 6);
+    assert!(
+        err.to_string().starts_with("x.toml:6: unknown subject 'backups.age'"),
+        "{err}"
+    );
+    let err = parse(
+        "name = \"x\"\n[[sections]]\nname = \"A\"\n[[sections.items]]\ntitle = \"t\"\nlink = \"nowhere\"\n",
+        "x.toml",
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("x.toml:6: link 'nowhere' is not a screen"),
+        "{err}"
+    );
+    let err = parse(
+        "name = \"x\"\n[[sections]]\nname = \"A\"\n[[sections.items]]\ntitel = \"t\"\n",
+        "x.toml",
+    )
+    .unwrap_err();
+    assert!(err.to_string().starts_with("x.toml:5: "), "{err}");
+}
+
+#[test]
+fn backup_age_passes_fails_and_is_unknown_without_data() {
+    let mut estate = Snapshot {
+        backups: vec![backup("db-a", "production", 3), backup("db-b", "staging", 5)],
+        ..Snapshot::default()
+    };
+    let check = item("backups.max_age < 24h and backups.findings == 0");
+    assert_eq!(evaluate(&check, &ctx(&estate, &[])).unwrap().verdict, Verdict::Pass);
+    estate.backups.push(backup("db-c", "staging", 31));
+    let e = evaluate(&check, &ctx(&estate, &[])).unwrap();
+    assert_eq!(e.verdict, Verdict::Fail);
+    assert!(e.value.contains("31h (db-c)"), "{}", e.value);
+    assert!(
+        e.evidence.iter().any(|x| x.contains("db-c") && x.contains("> 24h")),
+        "{:?}",
+        e.evidence
+    );
+    let empty = Snapshot::default();
+    assert_eq!(
+        evaluate(&check, &ctx(&empty, &[])).unwrap().verdict,
+        Verdict::Unknown,
+        "no data is never a pass"
+    );
+}
+
+#[test]
+fn a_failed_source_turns_a_pass_into_unknown_but_keeps_a_failure() {
+    let estate = Snapshot {
+        backups: vec![backup("db-a", "production", 3)],
+        ..Snapshot::default()
+    };
+    let mut c = ctx(&estate, &[]);
+    c.failed_sources = vec!["aws".into()];
+    let e = evaluate(&item("backups.max_age < 24h"), &c).unwrap();
+    assert_eq!(e.verdict, Verdict::Unknown);
+    assert!(e.evidence.iter().any(|x| x.contains("aws failed")));
+    assert_eq!(
+        evaluate(&item("backups.max_age < 1h"), &c).unwrap().verdict,
+        Verdict::Fail
+    );
+}
+
+#[test]
+fn per_environment_reports_the_worst_and_scopes_evidence() {
+    let estate = Snapshot {
+        environments: ["production", "staging"]
+            .map(|n| Environment {
+                name: n.into(),
+                tier: Tier::from_name(n),
+                protection_rules: vec![],
+            })
+            .to_vec(),
+        backups: vec![backup("db-a", "production", 3), backup("db-b", "staging", 40)],
+        ..Snapshot::default()
+    };
+    let mut check = item("backups.max_age < 24h");
+    check.per_environment = true;
+    let e = evaluate(&check, &ctx(&estate, &[])).unwrap();
+    assert_eq!(e.verdict, Verdict::Fail);
+    assert_eq!(e.value, "production: pass, staging: fail");
+    check.per_environment = false;
+    check.environment = Some("production".into());
+    assert_eq!(evaluate(&check, &ctx(&estate, &[])).unwrap().verdict, Verdict::Pass);
+}
+
+#[test]
+fn levels_counts_and_logs_since_the_last_run() {
+    let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
+    let estate = sandbox.snapshot();
+    let logs = sandbox.logs_between(None, 2000);
+    let c = ctx(&estate, &logs);
+    assert_eq!(
+        evaluate(&item("health.level <= warn"), &c).unwrap().verdict,
+        Verdict::Fail,
+        "the demo has a failing check"
+    );
+    assert_eq!(
+        evaluate(&item("health.level <= crit"), &c).unwrap().verdict,
+        Verdict::Pass
+    );
+    assert_eq!(
+        evaluate(&item("secrets.overdue == 0"), &c).unwrap().verdict,
+        Verdict::Fail
+    );
+    assert_eq!(
+        evaluate(&item("approvals.waiting == 1"), &c).unwrap().verdict,
+        Verdict::Pass
+    );
+    assert_eq!(
+        evaluate(&item("metrics.error_rate.max < 5%"), &c).unwrap().verdict,
+        Verdict::Fail,
+        "staging 5xx at 12 %"
+    );
+    let errors = evaluate(&item("logs.errors == 0"), &c).unwrap();
+    assert_eq!(errors.verdict, Verdict::Fail);
+    assert!(
+        errors.evidence.iter().any(|e| e.contains("inference-api-stg")),
+        "{:?}",
+        errors.evidence
+    );
+    let mut later = ctx(&estate, &logs);
+    later.since = Some(now());
+    assert_eq!(
+        evaluate(&item("logs.errors == 0"), &later).unwrap().verdict,
+        Verdict::Pass,
+        "nothing since the last run"
+    );
+    assert_eq!(
+        evaluate(&item("secrets.overdue == 0 or approvals.waiting == 1"), &c)
+            .unwrap()
+            .verdict,
+        Verdict::Pass
+    );
+}
+
+#[test]
+fn the_demo_daily_report_shows_the_demo_trouble() {
+    let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
+    let estate = sandbox.snapshot();
+    let book = parse(SHIPPED[0].1, "daily.toml").unwrap();
+    let progress = vec![Progress {
+        item: "Monitoring/Dashboards looked at for anything the checks do not see".into(),
+        done: true,
+        note: Some("quiet night".into()),
+        who: "maria".into(),
+        at: now(),
+    }];
+    let report = Report::build(&book, &ctx(&estate, &[]), &progress, "maria");
+    let failed: Vec<&str> = report
+        .items
+        .iter()
+        .filter(|i| i.verdict == Verdict::Fail)
+        .map(|i| i.title.as_str())
+        .collect();
+    assert!(failed.contains(&"Health checks pass"), "{failed:?}");
+    assert!(
+        failed.contains(&"Every database's latest backup succeeded and is younger than 24 h"),
+        "{failed:?}"
+    );
+    assert!(failed.contains(&"No secret overdue for rotation"), "{failed:?}");
+    assert!(failed.contains(&"No deployment waiting for approval"), "{failed:?}");
+    assert_eq!(report.exit_code(), 1);
+    assert_eq!(report.open, 1, "handover notes still open");
+    let md = report.to_markdown();
+    assert!(md.contains("- [x] ✔ Dashboards looked at for anything the checks do not see — ticked by maria at 08:00"));
+    assert!(md.contains("  - note: quiet night"));
+}
