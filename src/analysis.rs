@@ -55,13 +55,7 @@ pub struct Finding {
 pub fn findings(estate: &Snapshot, now: Timestamp) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut push = |level, environment: &str, category, subject: &str, text: String| {
-        out.push(Finding {
-            level,
-            environment: environment.to_string(),
-            category,
-            subject: subject.to_string(),
-            text,
-        })
+        out.push(Finding { level, environment: environment.to_string(), category, subject: subject.to_string(), text })
     };
     for a in &estate.approvals {
         push(
@@ -78,21 +72,9 @@ pub fn findings(estate: &Snapshot, now: Timestamp) -> Vec<Finding> {
         );
     }
     for h in estate.health.iter().filter(|h| h.level >= Level::Warn) {
-        let availability = h
-            .availability()
-            .map(|a| format!(", availability {a:.0}%"))
-            .unwrap_or_default();
-        let what = h
-            .error
-            .clone()
-            .unwrap_or_else(|| format!("{} ms", h.latency_ms.unwrap_or_default()));
-        push(
-            h.level,
-            &h.environment,
-            Category::Health,
-            &h.name,
-            format!("{what}{availability}"),
-        );
+        let availability = h.availability().map(|a| format!(", availability {a:.0}%")).unwrap_or_default();
+        let what = h.error.clone().unwrap_or_else(|| format!("{} ms", h.latency_ms.unwrap_or_default()));
+        push(h.level, &h.environment, Category::Health, &h.name, format!("{what}{availability}"));
     }
     for m in estate.metrics.iter().filter(|m| m.level >= Level::Warn) {
         push(
@@ -118,19 +100,11 @@ pub fn findings(estate: &Snapshot, now: Timestamp) -> Vec<Finding> {
                 (_, Some(next)) => format!("rotation due in {}", human_duration(next - now)),
                 _ => "expires soon".to_string(),
             };
-            push(
-                level,
-                &s.environment,
-                Category::Secret,
-                &s.name,
-                format!("{text} ({})", s.store),
-            );
+            push(level, &s.environment, Category::Secret, &s.name, format!("{text} ({})", s.store));
         }
     }
-    for d in estate
-        .deployments
-        .iter()
-        .filter(|d| d.state.level() == Level::Crit && now - d.created_at < Duration::hours(24))
+    for d in
+        estate.deployments.iter().filter(|d| d.state.level() == Level::Crit && now - d.created_at < Duration::hours(24))
     {
         push(
             Level::Crit,
@@ -145,20 +119,11 @@ pub fn findings(estate: &Snapshot, now: Timestamp) -> Vec<Finding> {
         .iter()
         .filter(|r| r.level() == Level::Crit && r.branch == "main" && now - r.updated_at < Duration::hours(24))
     {
-        push(
-            Level::Crit,
-            "",
-            Category::Run,
-            &r.repo,
-            format!("{} #{} failed on main", r.workflow, r.run_id),
-        );
+        push(Level::Crit, "", Category::Run, &r.repo, format!("{} #{} failed on main", r.workflow, r.run_id));
     }
     let tier = |env: &str| std::cmp::Reverse(crate::actions::tier_of(estate, env));
     out.sort_by(|a, b| {
-        b.level
-            .cmp(&a.level)
-            .then(tier(&a.environment).cmp(&tier(&b.environment)))
-            .then(a.category.cmp(&b.category))
+        b.level.cmp(&a.level).then(tier(&a.environment).cmp(&tier(&b.environment))).then(a.category.cmp(&b.category))
     });
     out
 }

@@ -188,10 +188,7 @@ struct Ctx {
 }
 
 fn demo_seed() -> u64 {
-    std::env::var("SKYDECK_DEMO_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(7)
+    std::env::var("SKYDECK_DEMO_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(7)
 }
 
 fn demo_provider(clock: Arc<dyn Clock>) -> Arc<dyn Provider> {
@@ -219,13 +216,7 @@ async fn context(cli: &Cli, demo: bool) -> anyhow::Result<Ctx> {
         .await;
         (registry.providers, registry.unavailable)
     };
-    Ok(Ctx {
-        loaded,
-        store,
-        providers,
-        unavailable,
-        clock,
-    })
+    Ok(Ctx { loaded, store, providers, unavailable, clock })
 }
 
 fn pipeline(store: &Arc<Store>, read_only: bool) -> Pipeline {
@@ -234,10 +225,7 @@ fn pipeline(store: &Arc<Store>, read_only: bool) -> Pipeline {
 
 /// Who is acting, for the audit log: $USER, $LOGNAME, else what `id -un` says.
 fn current_user() -> String {
-    let from_env = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .ok()
-        .filter(|u| !u.is_empty());
+    let from_env = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok().filter(|u| !u.is_empty());
     from_env
         .or_else(|| {
             let out = std::process::Command::new("id").arg("-un").output().ok()?;
@@ -274,20 +262,13 @@ async fn tui(cli: &Cli, demo: bool) -> anyhow::Result<i32> {
     let keymap = Keymap::with_overrides(&ctx.loaded.config.keys).map_err(|e| {
         anyhow::anyhow!(
             "{}: {e}",
-            ctx.loaded
-                .path
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "config".into())
+            ctx.loaded.path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "config".into())
         )
     })?;
     let theme_name = cli.theme.clone().or(ctx.loaded.config.theme.clone());
     let theme = Theme::load(theme_name.as_deref())?;
-    let names: Vec<(String, u64)> = ctx
-        .providers
-        .iter()
-        .map(|p| (p.name().to_string(), p.refresh_interval().as_secs()))
-        .collect();
+    let names: Vec<(String, u64)> =
+        ctx.providers.iter().map(|p| (p.name().to_string(), p.refresh_interval().as_secs())).collect();
     let mut state = AppState::new(&names, ctx.clock.now(), keymap);
     state.read_only = cli.read_only;
     state.theme_name = theme.name.clone();
@@ -296,6 +277,18 @@ async fn tui(cli: &Cli, demo: bool) -> anyhow::Result<i32> {
     state.merge();
     state.first_run = !demo && ctx.loaded.path.is_none();
     state.config_hint = crate::paths::config_dir().join("config.toml").display().to_string();
+    state.user = current_user();
+    let (books, book_errors) = crate::runbook::load_all();
+    state.warnings.extend(book_errors.iter().map(|e| e.to_string()));
+    if let Some(book) = books.first() {
+        let day = state.now.format("%Y-%m-%d").to_string();
+        state.runbook_progress = ctx.store.runbook_progress(&book.name, &day)?;
+        // "Since the last run" means before this session; this session is now the last run.
+        state.runbook_since = ctx.store.runbook_last_run(&book.name)?;
+        ctx.store.mark_runbook_run(&book.name, state.now)?;
+    }
+    state.runbooks = books;
+    state.incident = ctx.store.open_incident_now()?;
     if !ctx.unavailable.is_empty() {
         let text: Vec<_> = ctx.unavailable.iter().map(|(_, e)| e.clone()).collect();
         state.last_message = Some((text.join(" · "), crate::model::Level::Warn));
@@ -341,15 +334,9 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<i32> {
     let ctx = context(cli, cli.demo).await?;
     let now = ctx.clock.now();
     let results = fetch_all(&ctx.providers).await;
-    let mut estate = Snapshot {
-        environments: configured_environments(&ctx.loaded),
-        ..Snapshot::default()
-    };
-    let mut errors: Vec<serde_json::Value> = ctx
-        .unavailable
-        .iter()
-        .map(|(s, e)| json!({"source": s, "error": e}))
-        .collect();
+    let mut estate = Snapshot { environments: configured_environments(&ctx.loaded), ..Snapshot::default() };
+    let mut errors: Vec<serde_json::Value> =
+        ctx.unavailable.iter().map(|(s, e)| json!({"source": s, "error": e})).collect();
     let mut sources = Vec::new();
     for (name, result) in &results {
         match result {
@@ -398,21 +385,10 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<i32> {
         println!("✔ nothing needs attention");
     }
     for f in &findings {
-        println!(
-            "{} {:<11} {:<9} {} {}",
-            f.level.symbol(),
-            f.environment,
-            f.category.label(),
-            f.subject,
-            f.text
-        );
+        println!("{} {:<11} {:<9} {} {}", f.level.symbol(), f.environment, f.category.label(), f.subject, f.text);
     }
     for e in &errors {
-        eprintln!(
-            "error: {}: {}",
-            e["source"].as_str().unwrap_or(""),
-            e["error"].as_str().unwrap_or("")
-        );
+        eprintln!("error: {}: {}", e["source"].as_str().unwrap_or(""), e["error"].as_str().unwrap_or(""));
     }
     Ok(0)
 }
@@ -420,9 +396,7 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<i32> {
 fn request_from(args: &ActArgs, verb: Verb) -> anyhow::Result<ActionRequest> {
     let mut params = BTreeMap::new();
     for p in &args.params {
-        let (k, v) = p
-            .split_once('=')
-            .with_context(|| format!("--param '{p}' must be KEY=VALUE"))?;
+        let (k, v) = p.split_once('=').with_context(|| format!("--param '{p}' must be KEY=VALUE"))?;
         params.insert(k.to_string(), v.to_string());
     }
     let pairs = [
@@ -438,12 +412,7 @@ fn request_from(args: &ActArgs, verb: Verb) -> anyhow::Result<ActionRequest> {
             params.insert(k.to_string(), v);
         }
     }
-    Ok(ActionRequest {
-        verb,
-        target: args.id.clone(),
-        reason: args.reason.clone(),
-        params,
-    })
+    Ok(ActionRequest { verb, target: args.id.clone(), reason: args.reason.clone(), params })
 }
 
 async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
@@ -456,11 +425,7 @@ async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
     }
     let ctx = context(cli, cli.demo).await?;
     if ctx.providers.is_empty() {
-        let why = ctx
-            .unavailable
-            .first()
-            .map(|(_, e)| e.clone())
-            .unwrap_or_else(|| "no source is configured".into());
+        let why = ctx.unavailable.first().map(|(_, e)| e.clone()).unwrap_or_else(|| "no source is configured".into());
         eprintln!("error: nothing can act: {why}");
         return Ok(1);
     }
@@ -480,10 +445,7 @@ async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
                 eprintln!("warning: {name} could not be read: {e}");
             }
         }
-        eprintln!(
-            "error: {}",
-            crate::actions::ActionError::NotFound(request.target.clone())
-        );
+        eprintln!("error: {}", crate::actions::ActionError::NotFound(request.target.clone()));
         return Ok(1);
     };
     let mut request = request;
@@ -695,10 +657,7 @@ async fn runbook(cli: &Cli, name: &str, json: bool, markdown: bool) -> anyhow::R
     let ctx = context(cli, cli.demo).await?;
     let now = ctx.clock.now();
     let results = fetch_all(&ctx.providers).await;
-    let mut estate = Snapshot {
-        environments: configured_environments(&ctx.loaded),
-        ..Snapshot::default()
-    };
+    let mut estate = Snapshot { environments: configured_environments(&ctx.loaded), ..Snapshot::default() };
     let mut failed: Vec<String> = ctx.unavailable.iter().map(|(s, _)| s.clone()).collect();
     for (name, r) in &results {
         match r {
@@ -717,13 +676,7 @@ async fn runbook(cli: &Cli, name: &str, json: bool, markdown: bool) -> anyhow::R
     let day = now.format("%Y-%m-%d").to_string();
     let progress = ctx.store.runbook_progress(&book.name, &day)?;
     let since = ctx.store.runbook_last_run(&book.name)?;
-    let eval = crate::runbook::Context {
-        estate: &estate,
-        now,
-        logs: [&logs, &[]],
-        since,
-        failed_sources: failed,
-    };
+    let eval = crate::runbook::Context { estate: &estate, now, logs: [&logs, &[]], since, failed_sources: failed };
     let report = crate::runbook::Report::build(book, &eval, &progress, &current_user());
     ctx.store.mark_runbook_run(&book.name, now)?;
     if json {
@@ -762,16 +715,9 @@ fn incident_command(command: &IncidentCommand) -> anyhow::Result<i32> {
             .ok_or_else(|| anyhow::anyhow!("no incident {id} (see `skydeck incident list`)"))
     };
     match command {
-        IncidentCommand::Start {
-            title,
-            severity,
-            environment,
-        } => {
+        IncidentCommand::Start { title, severity, environment } => {
             if let Some(open) = store.open_incident_now()? {
-                eprintln!(
-                    "error: incident {} ({}) is still open; close it first",
-                    open.id, open.title
-                );
+                eprintln!("error: incident {} ({}) is still open; close it first", open.id, open.title);
                 return Ok(1);
             }
             let id = store.open_incident(title, severity, environment.as_deref(), &who, now)?;
@@ -780,15 +726,7 @@ fn incident_command(command: &IncidentCommand) -> anyhow::Result<i32> {
         }
         IncidentCommand::Note { id, text } => {
             find(*id)?;
-            store.add_timeline(
-                *id,
-                &Entry {
-                    at: now,
-                    kind: EntryKind::Note,
-                    who,
-                    text: text.clone(),
-                },
-            )?;
+            store.add_timeline(*id, &Entry { at: now, kind: EntryKind::Note, who, text: text.clone() })?;
             Ok(0)
         }
         IncidentCommand::Close { id, resolution } => {

@@ -11,11 +11,8 @@ use crate::model::{Timestamp, human_duration};
 pub const FIRST_RESPONSE: Duration = Duration::minutes(15);
 
 /// The first-response checklist: assess impact, tell the people concerned, mitigate.
-pub const FIRST_STEPS: [(&str, &str); 3] = [
-    ("impact", "impact assessed"),
-    ("told", "people concerned told"),
-    ("mitigation", "mitigation under way"),
-];
+pub const FIRST_STEPS: [(&str, &str); 3] =
+    [("impact", "impact assessed"), ("told", "people concerned told"), ("mitigation", "mitigation under way")];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -84,49 +81,41 @@ pub struct Incident {
 impl Incident {
     /// When each first step was ticked (from the timeline).
     pub fn step_done(&self, key: &str) -> Option<&Entry> {
-        self.timeline
-            .iter()
-            .find(|e| e.kind == EntryKind::Step && e.text.starts_with(&format!("{key}:")))
+        self.timeline.iter().find(|e| e.kind == EntryKind::Step && e.text.starts_with(&format!("{key}:")))
     }
 
     /// The first response is complete when every first step is ticked.
     pub fn first_response_at(&self) -> Option<Timestamp> {
-        FIRST_STEPS
-            .iter()
-            .map(|(k, _)| self.step_done(k).map(|e| e.at))
-            .collect::<Option<Vec<_>>>()?
-            .into_iter()
-            .max()
+        FIRST_STEPS.iter().map(|(k, _)| self.step_done(k).map(|e| e.at)).collect::<Option<Vec<_>>>()?.into_iter().max()
     }
 
     /// "12m left", "3m over", or "done in 9m".
     pub fn timer(&self, now: Timestamp) -> (String, bool) {
         if let Some(done) = self.first_response_at() {
             let took = done - self.opened_at;
-            return (
-                format!("first response done in {}", human_duration(took)),
-                took <= FIRST_RESPONSE,
-            );
+            return (format!("first response done in {}", human_duration(took)), took <= FIRST_RESPONSE);
         }
         let elapsed = now - self.opened_at;
         if elapsed <= FIRST_RESPONSE {
             let left = FIRST_RESPONSE - elapsed;
-            (
-                format!(
-                    "first response: {}:{:02} left",
-                    left.num_minutes(),
-                    left.num_seconds() % 60
-                ),
-                true,
-            )
+            (format!("first response: {}:{:02} left", left.num_minutes(), left.num_seconds() % 60), true)
         } else {
-            (
-                format!(
-                    "first response {} over the 15-minute target",
-                    human_duration(elapsed - FIRST_RESPONSE)
-                ),
-                false,
-            )
+            (format!("first response {} over the 15-minute target", human_duration(elapsed - FIRST_RESPONSE)), false)
+        }
+    }
+
+    /// Short form for the tab line on every screen: `INC 3 sev2 ⏱ 9:00`.
+    pub fn banner(&self, now: Timestamp) -> (String, bool) {
+        let base = format!("INC {} {}", self.id, self.severity);
+        if self.first_response_at().is_some() {
+            return (base, true);
+        }
+        let elapsed = now - self.opened_at;
+        if elapsed <= FIRST_RESPONSE {
+            let left = FIRST_RESPONSE - elapsed;
+            (format!("{base} ⏱ {}:{:02}", left.num_minutes(), left.num_seconds() % 60), true)
+        } else {
+            (format!("{base} ⏱ +{}", human_duration(elapsed - FIRST_RESPONSE)), false)
         }
     }
 
@@ -143,29 +132,19 @@ impl Incident {
             self.closed_at
                 .map(|c| format!("{} UTC", c.format("%Y-%m-%d %H:%M:%S")))
                 .unwrap_or_else(|| "still open".into()),
-            self.closed_at
-                .map(|c| human_duration(c - self.opened_at))
-                .unwrap_or_else(|| "—".into()),
+            self.closed_at.map(|c| human_duration(c - self.opened_at)).unwrap_or_else(|| "—".into()),
             self.first_response_at()
                 .map(|t| format!("{} after opening", human_duration(t - self.opened_at)))
                 .unwrap_or_else(|| "not completed".into()),
         );
         out.push_str(&format!(
             "\n## Summary\n\n{}\n",
-            self.resolution
-                .as_deref()
-                .unwrap_or("_What happened, in two sentences._")
+            self.resolution.as_deref().unwrap_or("_What happened, in two sentences._")
         ));
         out.push_str("\n## Impact\n\n_Who was affected, how, for how long._\n");
         out.push_str("\n## Timeline (UTC)\n\n");
         for e in &self.timeline {
-            out.push_str(&format!(
-                "- {} **{}** {} — {}\n",
-                e.at.format("%H:%M:%S"),
-                e.kind.as_str(),
-                e.text,
-                e.who
-            ));
+            out.push_str(&format!("- {} **{}** {} — {}\n", e.at.format("%H:%M:%S"), e.kind.as_str(), e.text, e.who));
         }
         out.push_str("\n## Root cause\n\n_Why it happened (5 whys)._\n\n## What went well\n\n-\n\n## What went badly\n\n-\n\n## Prevention\n\n| action | owner | due |\n|---|---|---|\n| | | |\n");
         out
@@ -188,12 +167,7 @@ mod tests {
             opened_by: "maria".into(),
             closed_at: None,
             resolution: None,
-            timeline: vec![Entry {
-                at: t0,
-                kind: EntryKind::Opened,
-                who: "maria".into(),
-                text: "opened".into(),
-            }],
+            timeline: vec![Entry { at: t0, kind: EntryKind::Opened, who: "maria".into(), text: "opened".into() }],
         }
     }
 
@@ -201,10 +175,7 @@ mod tests {
     fn the_timer_counts_down_then_over_then_done() {
         let mut i = incident();
         let t0 = i.opened_at;
-        assert_eq!(
-            i.timer(t0 + Duration::seconds(30)),
-            ("first response: 14:30 left".into(), true)
-        );
+        assert_eq!(i.timer(t0 + Duration::seconds(30)), ("first response: 14:30 left".into(), true));
         assert!(!i.timer(t0 + Duration::minutes(20)).1);
         for (k, _) in FIRST_STEPS {
             i.timeline.push(Entry {
@@ -214,9 +185,6 @@ mod tests {
                 text: format!("{k}: done"),
             });
         }
-        assert_eq!(
-            i.timer(t0 + Duration::hours(1)),
-            ("first response done in 9m".into(), true)
-        );
+        assert_eq!(i.timer(t0 + Duration::hours(1)), ("first response done in 9m".into(), true));
     }
 }

@@ -122,11 +122,7 @@ pub struct Key {
 impl Key {
     pub fn new(code: KeyCode, modifiers: KeyModifiers) -> Self {
         // Shift on a character is already in the character itself.
-        let modifiers = if matches!(code, KeyCode::Char(_)) {
-            modifiers - KeyModifiers::SHIFT
-        } else {
-            modifiers
-        };
+        let modifiers = if matches!(code, KeyCode::Char(_)) { modifiers - KeyModifiers::SHIFT } else { modifiers };
         Key { code, modifiers }
     }
     pub fn plain(c: char) -> Self {
@@ -263,9 +259,7 @@ impl Default for Keymap {
             (c('t'), Act(Verb::Rotate)),
             (c('S'), Act(Verb::Scale)),
         ];
-        Keymap {
-            bindings: pairs.into_iter().collect(),
-        }
+        Keymap { bindings: pairs.into_iter().collect() }
     }
 }
 
@@ -301,29 +295,14 @@ impl Keymap {
 
     /// The keys bound to a command, for help and hints.
     pub fn keys_for(&self, command: Command) -> Vec<Key> {
-        let mut keys: Vec<Key> = self
-            .bindings
-            .iter()
-            .filter(|(_, c)| **c == command)
-            .map(|(k, _)| *k)
-            .collect();
+        let mut keys: Vec<Key> = self.bindings.iter().filter(|(_, c)| **c == command).map(|(k, _)| *k).collect();
         // Plain keys first, then by name: stable for help and snapshots.
-        keys.sort_by_key(|k| {
-            (
-                !k.modifiers.is_empty(),
-                !matches!(k.code, KeyCode::Char(_)),
-                k.to_string(),
-            )
-        });
+        keys.sort_by_key(|k| (!k.modifiers.is_empty(), !matches!(k.code, KeyCode::Char(_)), k.to_string()));
         keys
     }
 
     pub fn label(&self, command: Command) -> String {
-        self.keys_for(command)
-            .iter()
-            .map(|k| k.to_string())
-            .collect::<Vec<_>>()
-            .join("/")
+        self.keys_for(command).iter().map(|k| k.to_string()).collect::<Vec<_>>().join("/")
     }
 }
 
@@ -333,19 +312,7 @@ mod tests {
 
     #[test]
     fn keys_parse_and_print_round_trip() {
-        for s in [
-            "a",
-            "A",
-            "ctrl-b",
-            "alt-x",
-            "enter",
-            "esc",
-            "tab",
-            "shift-tab",
-            "space",
-            "f5",
-            "pgup",
-        ] {
+        for s in ["a", "A", "ctrl-b", "alt-x", "enter", "esc", "tab", "shift-tab", "space", "f5", "pgup"] {
             let key = Key::parse(s).unwrap();
             assert_eq!(Key::parse(&key.to_string().replace('↑', "up")).unwrap(), key, "{s}");
         }

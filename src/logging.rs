@@ -14,11 +14,6 @@ pub fn init() -> Option<PathBuf> {
     let path = dir.join("skydeck.log");
     let file = OpenOptions::new().create(true).append(true).open(&path).ok()?;
     let filter = EnvFilter::try_from_env("SKYDECK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_writer(Mutex::new(file))
-        .with_ansi(false)
-        .with_env_filter(filter)
-        .try_init()
-        .ok()?;
+    tracing_subscriber::fmt().with_writer(Mutex::new(file)).with_ansi(false).with_env_filter(filter).try_init().ok()?;
     Some(path)
 }

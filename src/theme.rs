@@ -109,26 +109,19 @@ fn color(slot: &str, value: &str) -> Result<Color, String> {
     if let Some(c) = named {
         return Ok(c);
     }
-    let hex = value
-        .strip_prefix('#')
-        .filter(|h| h.len() == 6 && h.chars().all(|c| c.is_ascii_hexdigit()));
+    let hex = value.strip_prefix('#').filter(|h| h.len() == 6 && h.chars().all(|c| c.is_ascii_hexdigit()));
     match hex {
         Some(h) => {
             let byte = |i: usize| u8::from_str_radix(&h[i..i + 2], 16).unwrap_or(0);
             Ok(Color::Rgb(byte(0), byte(2), byte(4)))
         }
-        None => Err(format!(
-            "slot '{slot}': '{value}' is not #rrggbb or an ANSI colour name"
-        )),
+        None => Err(format!("slot '{slot}': '{value}' is not #rrggbb or an ANSI colour name")),
     }
 }
 
 impl Theme {
     pub fn parse(text: &str, path: &str) -> Result<Theme, ThemeError> {
-        let invalid = |message: String| ThemeError::Invalid {
-            path: path.to_string(),
-            message,
-        };
+        let invalid = |message: String| ThemeError::Invalid { path: path.to_string(), message };
         let f: ThemeFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
         let c = |slot: &str, v: &str| color(slot, v).map_err(invalid);
         Ok(Theme {
@@ -211,16 +204,12 @@ impl Theme {
         if let Some((_, text)) = SHIPPED.iter().find(|(n, _)| *n == name) {
             return Theme::parse(text, &format!("themes/{name}.toml"));
         }
-        let candidates = [
-            std::path::PathBuf::from(name),
-            crate::paths::config_dir().join("themes").join(format!("{name}.toml")),
-        ];
+        let candidates =
+            [std::path::PathBuf::from(name), crate::paths::config_dir().join("themes").join(format!("{name}.toml"))];
         for path in candidates {
             if path.is_file() {
-                let text = std::fs::read_to_string(&path).map_err(|e| ThemeError::Invalid {
-                    path: path.display().to_string(),
-                    message: e.to_string(),
-                })?;
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| ThemeError::Invalid { path: path.display().to_string(), message: e.to_string() })?;
                 return Theme::parse(&text, &path.display().to_string());
             }
         }
@@ -239,11 +228,7 @@ impl Theme {
             Level::Unknown => self.unknown,
         };
         let style = Style::default().fg(c);
-        if level == Level::Crit {
-            style.add_modifier(Modifier::BOLD)
-        } else {
-            style
-        }
+        if level == Level::Crit { style.add_modifier(Modifier::BOLD) } else { style }
     }
 
     pub fn text(&self) -> Style {
@@ -254,11 +239,7 @@ impl Theme {
     }
     pub fn selected(&self) -> Style {
         let s = Style::default().bg(self.selection_bg).fg(self.selection_fg);
-        if self.is_monochrome() {
-            s.add_modifier(Modifier::REVERSED)
-        } else {
-            s
-        }
+        if self.is_monochrome() { s.add_modifier(Modifier::REVERSED) } else { s }
     }
     pub fn header(&self) -> Style {
         Style::default().fg(self.header).add_modifier(Modifier::BOLD)
@@ -295,22 +276,12 @@ mod tests {
         assert!(t.is_monochrome());
         assert_eq!(t.crit, Color::Reset);
         assert_eq!(Theme::resolve(Some("light"), false).unwrap().name, "light");
-        assert!(
-            Theme::resolve(Some("no-such-theme"), false)
-                .unwrap_err()
-                .to_string()
-                .contains("not found")
-        );
+        assert!(Theme::resolve(Some("no-such-theme"), false).unwrap_err().to_string().contains("not found"));
     }
 
     #[test]
     fn a_missing_slot_or_bad_colour_is_an_error() {
-        let without_ok: String = SHIPPED[0]
-            .1
-            .lines()
-            .filter(|l| !l.starts_with("ok ="))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let without_ok: String = SHIPPED[0].1.lines().filter(|l| !l.starts_with("ok =")).collect::<Vec<_>>().join("\n");
         let err = Theme::parse(&without_ok, "t.toml").unwrap_err().to_string();
         assert!(err.contains("missing field `ok`"), "{err}");
         let bad = SHIPPED[0].1.replace("crit = \"#f85149\"", "crit = \"reddish\"");

@@ -96,9 +96,7 @@ fn production_needs_the_typed_name_and_esc_sends_nothing() {
     assert!(matches!(&s.popup, Some(Popup::Input { param, .. }) if param == "reason"));
     typed(&mut s, "ship it");
     let effects = press(&mut s, KeyCode::Enter);
-    let Some(Effect::Plan(request)) = effects.first() else {
-        panic!("{effects:?}")
-    };
+    let Some(Effect::Plan(request)) = effects.first() else { panic!("{effects:?}") };
     assert_eq!(request.verb, Verb::Approve);
     assert_eq!(request.reason.as_deref(), Some("ship it"));
     let plan = sandbox.plan(request, &s.estate).unwrap();
@@ -174,12 +172,7 @@ fn mouse_clicks_tabs_and_rows_and_wheel_scrolls() {
     assert_eq!(s.list().selected, 4);
     update(
         &mut s,
-        Msg::Mouse(MouseEvent {
-            kind: MouseEventKind::ScrollDown,
-            column: 10,
-            row: 10,
-            modifiers: KeyModifiers::NONE,
-        }),
+        Msg::Mouse(MouseEvent { kind: MouseEventKind::ScrollDown, column: 10, row: 10, modifiers: KeyModifiers::NONE }),
     );
     assert_eq!(s.list().selected, 7);
 }
@@ -188,14 +181,7 @@ fn mouse_clicks_tabs_and_rows_and_wheel_scrolls() {
 fn an_unchanged_snapshot_does_not_redraw() {
     let (mut s, sandbox) = setup();
     s.dirty = false;
-    update(
-        &mut s,
-        Msg::Source {
-            index: 0,
-            result: Ok(sandbox.snapshot()),
-            at: now(),
-        },
-    );
+    update(&mut s, Msg::Source { index: 0, result: Ok(sandbox.snapshot()), at: now() });
     assert!(!s.dirty, "same data, same clock: nothing to draw");
     update(&mut s, Msg::Tick(now() + chrono::Duration::seconds(1)));
     assert!(!s.dirty, "a tick that changes no state draws nothing");
@@ -212,14 +198,7 @@ fn selection_survives_refresh_and_stays_in_range() {
     assert_eq!(last, s.estate.runs.len() - 1);
     let mut smaller = sandbox.snapshot();
     smaller.runs.truncate(3);
-    update(
-        &mut s,
-        Msg::Source {
-            index: 0,
-            result: Ok(smaller),
-            at: now(),
-        },
-    );
+    update(&mut s, Msg::Source { index: 0, result: Ok(smaller), at: now() });
     assert_eq!(s.list().selected, 2);
     assert!(s.list().offset <= s.list().selected);
 }
@@ -229,10 +208,7 @@ fn help_is_any_key_to_close() {
     let (mut s, _) = setup();
     press(&mut s, KeyCode::Char('?'));
     assert_eq!(s.popup, Some(Popup::Help));
-    assert!(
-        press(&mut s, KeyCode::Char('q')).is_empty(),
-        "q closes help, it does not quit"
-    );
+    assert!(press(&mut s, KeyCode::Char('q')).is_empty(), "q closes help, it does not quit");
     assert!(s.popup.is_none());
 }
 
@@ -240,41 +216,17 @@ fn help_is_any_key_to_close() {
 fn a_dispatched_run_is_followed_once_it_appears() {
     use skydeck::actions::{ActionRequest, Outcome};
     let (mut s, sandbox) = setup();
-    let run = s
-        .estate
-        .runs
-        .iter()
-        .find(|r| r.status == skydeck::model::RunStatus::Completed)
-        .unwrap()
-        .clone();
-    let plan = sandbox
-        .plan(&ActionRequest::new(Verb::Dispatch, &run.id), &s.estate)
-        .unwrap();
-    let effects = update(
-        &mut s,
-        Msg::ActionDone(Outcome {
-            plan,
-            result: Ok("dispatched".into()),
-        }),
-    );
+    let run = s.estate.runs.iter().find(|r| r.status == skydeck::model::RunStatus::Completed).unwrap().clone();
+    let plan = sandbox.plan(&ActionRequest::new(Verb::Dispatch, &run.id), &s.estate).unwrap();
+    let effects = update(&mut s, Msg::ActionDone(Outcome { plan, result: Ok("dispatched".into()) }));
     assert!(effects.contains(&Effect::RefreshAll));
-    assert!(
-        s.run_detail.is_none(),
-        "nothing to follow until a poll lists the new run"
-    );
+    assert!(s.run_detail.is_none(), "nothing to follow until a poll lists the new run");
     let mut later = sandbox.snapshot();
     let mut new_run = run.clone();
     new_run.id = format!("{}/actions/runs/1", run.repo);
     new_run.created_at = now() + chrono::Duration::seconds(5);
     later.runs.insert(0, new_run.clone());
-    update(
-        &mut s,
-        Msg::Source {
-            index: 0,
-            result: Ok(later),
-            at: now() + chrono::Duration::seconds(6),
-        },
-    );
+    update(&mut s, Msg::Source { index: 0, result: Ok(later), at: now() + chrono::Duration::seconds(6) });
     assert_eq!(s.screen, Screen::Runs);
     assert_eq!(s.run_detail.as_deref(), Some(new_run.id.as_str()));
 }
@@ -291,10 +243,7 @@ fn run_filters_match_fields_and_failing_first_reorders() {
     for row in &rows {
         let skydeck::app::Row::Run(i) = row else { panic!() };
         let r = &s.estate.runs[*i];
-        assert!(
-            r.repo.contains("inference") && r.conclusion == Some(skydeck::model::Conclusion::Failure),
-            "{r:?}"
-        );
+        assert!(r.repo.contains("inference") && r.conclusion == Some(skydeck::model::Conclusion::Failure), "{r:?}");
     }
     press(&mut s, KeyCode::Esc);
     press(&mut s, KeyCode::Char('F'));
@@ -316,32 +265,17 @@ fn dispatch_shows_a_form_of_the_workflow_inputs() {
     let (mut s, _) = setup();
     press(&mut s, KeyCode::Char('2'));
     let effects = press(&mut s, KeyCode::Char('D'));
-    let Some(Effect::PrepareInputs(request)) = effects.first().cloned() else {
-        panic!("{effects:?}")
-    };
+    let Some(Effect::PrepareInputs(request)) = effects.first().cloned() else { panic!("{effects:?}") };
     let spec = |name: &str, required, options: &[&str]| InputSpec {
         name: name.into(),
         description: String::new(),
         required,
         default: None,
         options: options.iter().map(|o| o.to_string()).collect(),
-        kind: if options.is_empty() {
-            "string".into()
-        } else {
-            "choice".into()
-        },
+        kind: if options.is_empty() { "string".into() } else { "choice".into() },
     };
-    let specs = vec![
-        spec("environment", true, &["staging", "production"]),
-        spec("version", true, &[]),
-    ];
-    update(
-        &mut s,
-        Msg::InputsReady {
-            request,
-            result: Ok(specs),
-        },
-    );
+    let specs = vec![spec("environment", true, &["staging", "production"]), spec("version", true, &[])];
+    update(&mut s, Msg::InputsReady { request, result: Ok(specs) });
     assert!(matches!(s.popup, Some(Popup::Form { .. })));
     press(&mut s, KeyCode::Right); // staging -> production
     // A required empty field blocks the plan.
@@ -350,9 +284,7 @@ fn dispatch_shows_a_form_of_the_workflow_inputs() {
     press(&mut s, KeyCode::Tab);
     typed(&mut s, "1.4.0");
     let effects = press(&mut s, KeyCode::Enter);
-    let Some(Effect::Plan(req)) = effects.first() else {
-        panic!("{effects:?}")
-    };
+    let Some(Effect::Plan(req)) = effects.first() else { panic!("{effects:?}") };
     assert_eq!(req.params["input.environment"], "production");
     assert_eq!(req.params["input.version"], "1.4.0");
 }
@@ -362,11 +294,7 @@ fn configured_environments_stay_listed_after_sources_report() {
     use skydeck::model::{Environment, Snapshot, Tier};
     let mut s = AppState::new(&[("github".into(), 30)], now(), skydeck::keymap::Keymap::default());
     s.configured_environments = ["production", "staging"]
-        .map(|n| Environment {
-            name: n.into(),
-            tier: Tier::from_name(n),
-            protection_rules: Vec::new(),
-        })
+        .map(|n| Environment { name: n.into(), tier: Tier::from_name(n), protection_rules: Vec::new() })
         .to_vec();
     s.merge();
     let only_staging = Snapshot {
@@ -377,14 +305,7 @@ fn configured_environments_stay_listed_after_sources_report() {
         }],
         ..Snapshot::default()
     };
-    update(
-        &mut s,
-        Msg::Source {
-            index: 0,
-            result: Ok(only_staging),
-            at: now(),
-        },
-    );
+    update(&mut s, Msg::Source { index: 0, result: Ok(only_staging), at: now() });
     let names: Vec<_> = s.estate.environments.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(names, ["production", "staging"]);
     assert_eq!(s.estate.environments[1].protection_rules, ["wait timer 30m"]);

@@ -12,9 +12,7 @@ struct Env {
 
 impl Env {
     fn new() -> Env {
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-        }
+        Env { dir: tempfile::tempdir().unwrap() }
     }
     fn cmd(&self, args: &[&str]) -> Output {
         let d = self.dir.path();
@@ -50,64 +48,35 @@ fn status(env: &Env) -> Value {
 fn audit(env: &Env) -> Vec<Value> {
     let out = env.cmd(&["audit", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    serde_json::from_slice::<Value>(&out.stdout)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
+    serde_json::from_slice::<Value>(&out.stdout).unwrap().as_array().unwrap().clone()
 }
 
 #[test]
 fn status_json_has_every_contract_array_with_ids() {
     let env = Env::new();
     let doc = status(&env);
-    for key in [
-        "environments",
-        "runs",
-        "approvals",
-        "deployments",
-        "resources",
-        "backups",
-        "health",
-        "secrets",
-        "errors",
-    ] {
+    for key in
+        ["environments", "runs", "approvals", "deployments", "resources", "backups", "health", "secrets", "errors"]
+    {
         assert!(doc[key].is_array(), "missing array {key}");
     }
     assert_eq!(doc["environments"].as_array().unwrap().len(), 3);
     for key in ["runs", "approvals", "deployments", "resources", "backups", "secrets"] {
         let items = doc[key].as_array().unwrap();
         assert!(!items.is_empty(), "{key} is empty");
-        assert!(
-            items.iter().all(|i| i["id"].as_str().is_some_and(|s| !s.is_empty())),
-            "{key} without id"
-        );
+        assert!(items.iter().all(|i| i["id"].as_str().is_some_and(|s| !s.is_empty())), "{key} without id");
     }
     // Provider-native identifiers: ARNs, ARM ids, GCP resource names, GitHub run paths.
-    let ids: Vec<&str> = doc["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> = doc["resources"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert!(ids.iter().any(|i| i.starts_with("arn:aws:ecs:")));
-    assert!(
-        ids.iter()
-            .any(|i| i.starts_with("/subscriptions/") && i.contains("/providers/Microsoft.Web/sites/"))
-    );
-    assert!(
-        ids.iter()
-            .any(|i| i.starts_with("projects/") && i.contains("/services/"))
-    );
+    assert!(ids.iter().any(|i| i.starts_with("/subscriptions/") && i.contains("/providers/Microsoft.Web/sites/")));
+    assert!(ids.iter().any(|i| i.starts_with("projects/") && i.contains("/services/")));
     assert!(doc["runs"][0]["id"].as_str().unwrap().contains("/actions/runs/"));
     assert_eq!(doc["errors"].as_array().unwrap().len(), 0);
     // Secrets are metadata only: no field that could carry a value.
     for secret in doc["secrets"].as_array().unwrap() {
         for key in secret.as_object().unwrap().keys() {
-            assert!(
-                !["value", "payload", "secret_string", "password"].contains(&key.as_str()),
-                "secret field {key}"
-            );
+            assert!(!["value", "payload", "secret_string", "password"].contains(&key.as_str()), "secret field {key}");
         }
     }
 }
@@ -121,32 +90,16 @@ fn approve_production_needs_the_name_then_is_audited() {
     let out = env.cmd(&["--demo", "act", "approve", &approval, "--yes"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("--confirm production"), "{}", stderr(&out));
-    assert!(
-        audit(&env).is_empty(),
-        "nothing is audited or sent without confirmation"
-    );
+    assert!(audit(&env).is_empty(), "nothing is audited or sent without confirmation");
 
     let out = env.cmd(&["--demo", "act", "approve", &approval, "--yes", "--confirm", "prod"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("nothing was sent"), "{}", stderr(&out));
 
-    let out = env.cmd(&[
-        "--demo",
-        "act",
-        "approve",
-        &approval,
-        "--yes",
-        "--confirm",
-        "production",
-        "--reason",
-        "release 42",
-    ]);
+    let out =
+        env.cmd(&["--demo", "act", "approve", &approval, "--yes", "--confirm", "production", "--reason", "release 42"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("pending_deployments"),
-        "the plan lists the exact call: {}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("pending_deployments"), "the plan lists the exact call: {}", stderr(&out));
     let result: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(result["ok"], true);
 
@@ -165,16 +118,7 @@ fn read_only_refuses_before_anything_is_sent() {
     let env = Env::new();
     let doc = status(&env);
     let secret = doc["secrets"][0]["id"].as_str().unwrap().to_string();
-    let out = env.cmd(&[
-        "--demo",
-        "--read-only",
-        "act",
-        "rotate",
-        &secret,
-        "--yes",
-        "--confirm",
-        "x",
-    ]);
+    let out = env.cmd(&["--demo", "--read-only", "act", "rotate", &secret, "--yes", "--confirm", "x"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("read-only"), "{}", stderr(&out));
     assert!(audit(&env).is_empty());
@@ -184,12 +128,7 @@ fn read_only_refuses_before_anything_is_sent() {
 fn dry_run_prints_the_plan_and_sends_nothing() {
     let env = Env::new();
     let doc = status(&env);
-    let db = doc["backups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["environment"] == "staging")
-        .unwrap()["id"]
+    let db = doc["backups"].as_array().unwrap().iter().find(|b| b["environment"] == "staging").unwrap()["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -205,12 +144,7 @@ fn dry_run_prints_the_plan_and_sends_nothing() {
 fn non_production_actions_need_yes_when_not_interactive() {
     let env = Env::new();
     let doc = status(&env);
-    let secret = doc["secrets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["environment"] == "dev")
-        .unwrap()["id"]
+    let secret = doc["secrets"].as_array().unwrap().iter().find(|s| s["environment"] == "dev").unwrap()["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -230,11 +164,7 @@ fn wrong_verbs_and_ids_are_clear_errors() {
     assert!(stderr(&out).contains("unknown verb 'explode'"), "{}", stderr(&out));
     let out = env.cmd(&["--demo", "act", "approve", "no-such-id", "--yes"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("no target with id 'no-such-id'"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("no target with id 'no-such-id'"), "{}", stderr(&out));
     let doc = status(&env);
     let secret = doc["secrets"][0]["id"].as_str().unwrap().to_string();
     let out = env.cmd(&["--demo", "act", "scale", &secret, "--yes", "--count", "2"]);
@@ -268,11 +198,7 @@ fn unknown_keys_warn_and_unbuilt_adapters_are_reported_as_errors() {
     .unwrap();
     let out = env.cmd(&["--config", cfg.to_str().unwrap(), "status", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains(&format!("{}:1: unknown key 'colour'", cfg.display())),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains(&format!("{}:1: unknown key 'colour'", cfg.display())), "{}", stderr(&out));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["environments"][0]["name"], "production");
     assert_eq!(doc["environments"][0]["tier"], "prod");

@@ -65,10 +65,7 @@ impl Tui {
         cmd.args(args);
         isolate(&mut cmd, home);
         let mut session = Session::spawn(cmd).expect("spawn skydeck in a pty");
-        session
-            .get_process_mut()
-            .set_window_size(COLS, ROWS)
-            .expect("set the pty window size");
+        session.get_process_mut().set_window_size(COLS, ROWS).expect("set the pty window size");
         Tui {
             session,
             parser: vt100::Parser::new(ROWS, COLS, 0),
@@ -124,17 +121,10 @@ impl Tui {
             }
             if self.eof {
                 self.reap(Duration::from_secs(2));
-                panic!(
-                    "skydeck ended (status {:?}) while waiting for {what}; screen:\n{}",
-                    self.exit,
-                    self.dump()
-                );
+                panic!("skydeck ended (status {:?}) while waiting for {what}; screen:\n{}", self.exit, self.dump());
             }
             if Instant::now() >= deadline {
-                panic!(
-                    "timed out after {timeout:?} waiting for {what}; screen:\n{}",
-                    self.dump()
-                );
+                panic!("timed out after {timeout:?} waiting for {what}; screen:\n{}", self.dump());
             }
             std::thread::sleep(POLL);
         }
@@ -219,15 +209,8 @@ impl Tui {
         );
         // The same facts as the emulated terminal sees them.
         let screen = self.parser.screen();
-        assert!(
-            !screen.alternate_screen(),
-            "the emulated terminal is still on the alternate screen"
-        );
-        assert_eq!(
-            screen.mouse_protocol_mode(),
-            vt100::MouseProtocolMode::None,
-            "mouse reporting still on"
-        );
+        assert!(!screen.alternate_screen(), "the emulated terminal is still on the alternate screen");
+        assert_eq!(screen.mouse_protocol_mode(), vt100::MouseProtocolMode::None, "mouse reporting still on");
         assert!(!screen.hide_cursor(), "cursor still hidden");
     }
 }
@@ -260,10 +243,7 @@ fn approve_a_production_deployment_end_to_end() {
 
     // Overview first.
     tui.wait_for("What needs attention");
-    assert!(
-        tui.parser.screen().alternate_screen(),
-        "the TUI should draw on the alternate screen"
-    );
+    assert!(tui.parser.screen().alternate_screen(), "the TUI should draw on the alternate screen");
 
     // Screens by number.
     tui.send("2");
@@ -275,26 +255,12 @@ fn approve_a_production_deployment_end_to_end() {
     tui.send("?");
     tui.wait_for("any key closes this help");
     let help = tui.contents();
-    for expected in [
-        " Help ",
-        "Health screen",
-        "quit skydeck",
-        "show the keys of this screen",
-        "1-9",
-    ] {
-        assert!(
-            help.contains(expected),
-            "help should list {expected:?}; screen:\n{}",
-            tui.dump()
-        );
+    for expected in [" Help ", "Health screen", "quit skydeck", "show the keys of this screen", "1-9"] {
+        assert!(help.contains(expected), "help should list {expected:?}; screen:\n{}", tui.dump());
     }
     tui.send("z");
     tui.wait_gone("any key closes this help");
-    assert!(
-        tui.contents().contains("Health checks"),
-        "closing help returns to the screen; screen:\n{}",
-        tui.dump()
-    );
+    assert!(tui.contents().contains("Health checks"), "closing help returns to the screen; screen:\n{}", tui.dump());
 
     // Deployments: the waiting production approval sorts first and is selected.
     tui.send("3");
@@ -303,12 +269,7 @@ fn approve_a_production_deployment_end_to_end() {
     let contents = tui.contents();
     let approval_row = row_of(&contents, "waiting approval").unwrap();
     let header_row = row_of(&contents, "Environment").expect("table header");
-    assert_eq!(
-        approval_row,
-        header_row + 1,
-        "the approval should be the first row; screen:\n{}",
-        tui.dump()
-    );
+    assert_eq!(approval_row, header_row + 1, "the approval should be the first row; screen:\n{}", tui.dump());
     assert!(
         contents.lines().nth(approval_row).unwrap().contains("production"),
         "the waiting approval is production's; screen:\n{}",
@@ -327,21 +288,13 @@ fn approve_a_production_deployment_end_to_end() {
     tui.send("ship it\r");
     tui.wait_for("Confirm action");
     tui.wait_for("Type 'production'");
-    assert!(
-        tui.contents().contains("approve production"),
-        "the plan names verb and target; screen:\n{}",
-        tui.dump()
-    );
+    assert!(tui.contents().contains("approve production"), "the plan names verb and target; screen:\n{}", tui.dump());
 
     // A wrong name is refused and the popup stays.
     tui.send("prod\r");
     tui.wait_for("typed 'prod'");
     let refused = tui.contents();
-    assert!(
-        refused.contains("Confirm action"),
-        "the popup stays after a wrong name; screen:\n{}",
-        tui.dump()
-    );
+    assert!(refused.contains("Confirm action"), "the popup stays after a wrong name; screen:\n{}", tui.dump());
     assert!(
         refused.contains("nothing was sent") && refused.contains("the target is 'production'"),
         "the error says nothing was sent and names the target; screen:\n{}",
@@ -359,22 +312,13 @@ fn approve_a_production_deployment_end_to_end() {
         s.lines().any(|l| l.contains("approve") && l.contains("verified"))
     });
     let done = tui.contents();
-    assert!(
-        !done.contains("Confirm action"),
-        "the popup closes once confirmed; screen:\n{}",
-        tui.dump()
-    );
+    assert!(!done.contains("Confirm action"), "the popup closes once confirmed; screen:\n{}", tui.dump());
     let message_line = done.lines().rev().nth(1).unwrap_or_default().to_string();
-    assert!(
-        !message_line.contains("failed"),
-        "the action should not fail; screen:\n{}",
-        tui.dump()
-    );
+    assert!(!message_line.contains("failed"), "the action should not fail; screen:\n{}", tui.dump());
     // skydeck follows the approved run live: its production job starts.
     tui.wait_for("deploy-production");
     tui.wait_until("the gated job running", TIMEOUT, |s| {
-        s.lines()
-            .any(|l| l.contains("deploy-production") && l.contains("running"))
+        s.lines().any(|l| l.contains("deploy-production") && l.contains("running"))
     });
     // Back on Deployments the approval is gone after the refresh.
     tui.send("3");
@@ -384,18 +328,11 @@ fn approve_a_production_deployment_end_to_end() {
     // The audit screen shows the finished action.
     tui.send("9");
     tui.wait_for("Audit log");
-    tui.wait_until(
-        "an 'approve' row with phase 'finished' on the Audit screen",
-        TIMEOUT,
-        |s| {
-            s.lines()
-                .any(|l| l.contains("approve") && l.contains("finished") && l.contains("production"))
-        },
-    );
+    tui.wait_until("an 'approve' row with phase 'finished' on the Audit screen", TIMEOUT, |s| {
+        s.lines().any(|l| l.contains("approve") && l.contains("finished") && l.contains("production"))
+    });
     assert!(
-        tui.contents()
-            .lines()
-            .any(|l| l.contains("approve") && l.contains("started") && l.contains("production")),
+        tui.contents().lines().any(|l| l.contains("approve") && l.contains("started") && l.contains("production")),
         "the audit screen shows the 'started' entry too; screen:\n{}",
         tui.dump()
     );
@@ -403,10 +340,7 @@ fn approve_a_production_deployment_end_to_end() {
     // Quit: exit status 0 and a clean terminal.
     tui.send("q");
     let status = tui.wait_exit(Duration::from_secs(10));
-    assert!(
-        matches!(status, WaitStatus::Exited(_, 0)),
-        "skydeck should exit with status 0, got {status:?}"
-    );
+    assert!(matches!(status, WaitStatus::Exited(_, 0)), "skydeck should exit with status 0, got {status:?}");
     tui.assert_terminal_restored();
 
     // The audit log, read back through the CLI with the same environment.
@@ -414,17 +348,11 @@ fn approve_a_production_deployment_end_to_end() {
     cmd.args(["audit", "--json"]);
     isolate(&mut cmd, home.path());
     let out = cmd.output().expect("run skydeck audit --json");
-    assert!(
-        out.status.success(),
-        "skydeck audit --json failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "skydeck audit --json failed: {}", String::from_utf8_lossy(&out.stderr));
     let entries: serde_json::Value = serde_json::from_slice(&out.stdout).expect("audit --json prints JSON");
     let entries = entries.as_array().expect("a JSON array");
-    let approve: Vec<_> = entries
-        .iter()
-        .filter(|e| e["verb"] == "approve" && e["environment"] == "production")
-        .collect();
+    let approve: Vec<_> =
+        entries.iter().filter(|e| e["verb"] == "approve" && e["environment"] == "production").collect();
     let started = approve
         .iter()
         .find(|e| e["phase"] == "started")
@@ -433,20 +361,10 @@ fn approve_a_production_deployment_end_to_end() {
         .iter()
         .find(|e| e["phase"] == "finished")
         .unwrap_or_else(|| panic!("no 'finished' approve entry in {entries:#?}"));
-    assert_eq!(
-        finished["action_id"], started["seq"],
-        "the 'finished' entry closes the 'started' one"
-    );
+    assert_eq!(finished["action_id"], started["seq"], "the 'finished' entry closes the 'started' one");
     assert_eq!(started["user"], "e2e");
-    assert!(
-        finished["detail"].as_str().unwrap_or("").contains("verified"),
-        "finished detail: {}",
-        finished["detail"]
-    );
-    assert!(
-        !entries.iter().any(|e| e["phase"] == "failed"),
-        "no failed entries expected: {entries:#?}"
-    );
+    assert!(finished["detail"].as_str().unwrap_or("").contains("verified"), "finished detail: {}", finished["detail"]);
+    assert!(!entries.iter().any(|e| e["phase"] == "failed"), "no failed entries expected: {entries:#?}");
 
     eprintln!("e2e approve flow took {:?}", tui.started.elapsed());
 }
@@ -464,10 +382,7 @@ fn sigterm_restores_the_terminal() {
 
     let status = tui.wait_exit(Duration::from_secs(10));
     // The handler ends the loop cleanly, so this is a normal exit rather than death by signal.
-    assert!(
-        matches!(status, WaitStatus::Exited(_, 0)),
-        "skydeck should exit cleanly on SIGTERM, got {status:?}"
-    );
+    assert!(matches!(status, WaitStatus::Exited(_, 0)), "skydeck should exit cleanly on SIGTERM, got {status:?}");
     tui.assert_terminal_restored();
     eprintln!("e2e sigterm took {:?}", tui.started.elapsed());
 }

@@ -38,17 +38,9 @@ async fn setup_at(base: &str, config: Config, deploy_workflow: Option<&str>) -> 
         deploy_workflow: deploy_workflow.map(str::to_string),
         deploy_ref_input: None,
     };
-    let ctx = BuildContext {
-        config: &config,
-        store: store.clone(),
-    };
+    let ctx = BuildContext { config: &config, store: store.clone() };
     let provider = GithubProvider::connect(settings, "ghp_test_token_never_shown", "test", &ctx).unwrap();
-    Setup {
-        server,
-        provider,
-        store,
-        _dir: dir,
-    }
+    Setup { server, provider, store, _dir: dir }
 }
 
 impl Setup {
@@ -94,33 +86,19 @@ async fn every_shown_field_comes_from_the_payloads() {
     );
     assert_eq!(build.steps[1].name, "Run tests");
     assert_eq!(build.steps[1].conclusion, Some(Conclusion::Failure));
-    assert_eq!(
-        build.steps[1].started_at.unwrap().to_rfc3339(),
-        "2020-01-20T17:42:41+00:00"
-    );
+    assert_eq!(build.steps[1].started_at.unwrap().to_rfc3339(), "2020-01-20T17:42:41+00:00");
     assert_eq!(run.jobs[1].status, RunStatus::Queued);
 
     // Environments with their protection rules.
     let staging = snap.environments.iter().find(|e| e.name == "staging").unwrap();
     assert_eq!(staging.tier, Tier::Staging);
+    assert!(staging.protection_rules.contains(&"wait timer 30m".to_string()), "{:?}", staging.protection_rules);
     assert!(
-        staging.protection_rules.contains(&"wait timer 30m".to_string()),
+        staging.protection_rules.iter().any(|r| r == "required reviewers: octocat, team justice-league"),
         "{:?}",
         staging.protection_rules
     );
-    assert!(
-        staging
-            .protection_rules
-            .iter()
-            .any(|r| r == "required reviewers: octocat, team justice-league"),
-        "{:?}",
-        staging.protection_rules
-    );
-    assert!(
-        staging
-            .protection_rules
-            .contains(&"deployment branch policy".to_string())
-    );
+    assert!(staging.protection_rules.contains(&"deployment branch policy".to_string()));
 
     // What runs in production, since when, by whom, from which run.
     let d = &snap.deployments[0];
@@ -135,11 +113,7 @@ async fn every_shown_field_comes_from_the_payloads() {
     assert_eq!(d.run_id, Some(s.id("octo-org/octo-repo/actions/runs/30433641")));
 
     // The rate limit shows in the status bar.
-    assert!(
-        snap.source_note.as_deref().unwrap_or("").starts_with("rate 4999/5000"),
-        "{:?}",
-        snap.source_note
-    );
+    assert!(snap.source_note.as_deref().unwrap_or("").starts_with("rate 4999/5000"), "{:?}", snap.source_note);
 }
 
 #[tokio::test]
@@ -149,10 +123,7 @@ async fn a_waiting_run_becomes_an_approval_with_reviewers() {
     let snap = s.provider.fetch().await.unwrap();
     assert_eq!(snap.runs[0].status, RunStatus::Waiting);
     let a = &snap.approvals[0];
-    assert_eq!(
-        a.id,
-        s.id("octo-org/octo-repo/actions/runs/30433642/pending/production")
-    );
+    assert_eq!(a.id, s.id("octo-org/octo-repo/actions/runs/30433642/pending/production"));
     assert_eq!(a.run, s.id("octo-org/octo-repo/actions/runs/30433642"));
     assert_eq!(a.environment, "production");
     assert_eq!(a.reviewers, ["octocat", "team justice-league"]);
@@ -185,19 +156,12 @@ async fn approving_sends_githubs_exact_body_and_is_audited() {
     let plan = s.provider.plan(&req, &snap).unwrap();
     assert_eq!(plan.tier, Tier::Prod);
     assert_eq!(plan.target_name, "production");
-    assert!(
-        plan.calls[0].call.contains("/pending_deployments"),
-        "{}",
-        plan.calls[0].call
-    );
+    assert!(plan.calls[0].call.contains("/pending_deployments"), "{}", plan.calls[0].call);
     let pipeline = Pipeline::new(s.store.clone(), false, "maria");
     let outcome = pipeline.run(&s.provider, plan).await;
     assert!(outcome.result.is_ok(), "{:?}", outcome.result);
     let audit = s.store.audit_entries().unwrap();
-    assert_eq!(
-        audit.iter().map(|e| e.phase).collect::<Vec<_>>(),
-        [AuditPhase::Started, AuditPhase::Finished]
-    );
+    assert_eq!(audit.iter().map(|e| e.phase).collect::<Vec<_>>(), [AuditPhase::Started, AuditPhase::Finished]);
     assert_eq!(audit[0].reason.as_deref(), Some("Ship it!"));
     assert_eq!(audit[0].user, "maria");
     for e in &audit {
@@ -242,14 +206,8 @@ async fn rerun_cancel_and_dispatch_send_the_documented_requests() {
     s.provider.execute(&plan).await.unwrap();
     assert!(s.provider.verify(&plan).await.unwrap().contains("attempt 2"));
     let requests = s.server.received_requests().await.unwrap();
-    let posted = requests
-        .iter()
-        .find(|r| r.url.path().ends_with("/rerun-failed-jobs"))
-        .unwrap();
-    assert!(
-        posted.body.is_empty(),
-        "re-run sends no body (GitHub's example is null)"
-    );
+    let posted = requests.iter().find(|r| r.url.path().ends_with("/rerun-failed-jobs")).unwrap();
+    assert!(posted.body.is_empty(), "re-run sends no body (GitHub's example is null)");
 
     // A finished run cannot be cancelled: refused before anything is sent.
     assert!(s.provider.plan(&ActionRequest::new(Verb::Cancel, &id), &snap).is_err());
@@ -276,25 +234,14 @@ async fn rollback_redeploys_the_previous_good_sha() {
     snap.deployments[0].state = DeploymentState::Inactive;
     Mock::given(method("POST"))
         .and(path(format!("/repos/{REPO}/actions/workflows/deploy.yml/dispatches")))
-        .and(body_json(
-            json!({"ref": "a84d88e7554fc1fa21bcbc4efae3c782a70d2b9d", "inputs": {}}),
-        ))
+        .and(body_json(json!({"ref": "a84d88e7554fc1fa21bcbc4efae3c782a70d2b9d", "inputs": {}})))
         .respond_with(ResponseTemplate::new(204))
         .expect(1)
         .mount(&s.server)
         .await;
-    let plan = s
-        .provider
-        .plan(
-            &ActionRequest::new(Verb::Rollback, s.id("octo-org/octo-repo/deployments/2")),
-            &snap,
-        )
-        .unwrap();
-    assert!(
-        plan.summary.contains("back from fffffff to a84d88e"),
-        "{}",
-        plan.summary
-    );
+    let plan =
+        s.provider.plan(&ActionRequest::new(Verb::Rollback, s.id("octo-org/octo-repo/deployments/2")), &snap).unwrap();
+    assert!(plan.summary.contains("back from fffffff to a84d88e"), "{}", plan.summary);
     s.provider.execute(&plan).await.unwrap();
 }
 
@@ -305,10 +252,7 @@ async fn pagination_follows_link_headers() {
     let mut page2 = shared("list-workflow-runs-for-repo.200.json");
     page2["workflow_runs"][0]["id"] = json!(30433643);
     page2["workflow_runs"][0]["status"] = json!("completed");
-    let next = format!(
-        "<{}/repositories/1/actions/runs?per_page=100&page=2>; rel=\"next\"",
-        s.server.uri()
-    );
+    let next = format!("<{}/repositories/1/actions/runs?per_page=100&page=2>; rel=\"next\"", s.server.uri());
     Mock::given(method("GET"))
         .and(path(format!("/repos/{REPO}/actions/runs")))
         .and(query_param("per_page", "100"))
@@ -385,10 +329,7 @@ async fn rate_limited_answers_give_the_reset_time() {
                 .insert_header("x-ratelimit-remaining", "0")
                 .insert_header("x-ratelimit-limit", "5000")
                 .insert_header("x-ratelimit-reset", reset.to_string().as_str())
-                .set_body_raw(
-                    r#"{"message":"API rate limit exceeded for user ID 1."}"#,
-                    "application/json",
-                ),
+                .set_body_raw(r#"{"message":"API rate limit exceeded for user ID 1."}"#, "application/json"),
         )
         .mount(&s.server)
         .await;
@@ -407,18 +348,13 @@ async fn secondary_limits_honour_retry_after() {
         .respond_with(
             ResponseTemplate::new(403)
                 .insert_header("retry-after", "42")
-                .set_body_raw(
-                    r#"{"message":"You have exceeded a secondary rate limit."}"#,
-                    "application/json",
-                ),
+                .set_body_raw(r#"{"message":"You have exceeded a secondary rate limit."}"#, "application/json"),
         )
         .mount(&s.server)
         .await;
     assert_eq!(
         s.provider.fetch().await.unwrap_err(),
-        ProviderError::RateLimited {
-            retry_after: Some(std::time::Duration::from_secs(42))
-        }
+        ProviderError::RateLimited { retry_after: Some(std::time::Duration::from_secs(42)) }
     );
 }
 
@@ -456,21 +392,15 @@ async fn enterprise_server_base_path_and_host_prefixed_ids() {
     mount_repo(&s.server, "/api/v3", shared("list-workflow-runs-for-repo.200.json")).await;
     let snap = s.provider.fetch().await.unwrap();
     let host = s.server.uri().trim_start_matches("http://").to_string();
-    assert_eq!(
-        snap.runs[0].id,
-        format!("{host}/octo-org/octo-repo/actions/runs/30433642")
-    );
+    assert_eq!(snap.runs[0].id, format!("{host}/octo-org/octo-repo/actions/runs/30433642"));
     assert_eq!(s.provider.name(), format!("github:{host}"));
     let requests = s.server.received_requests().await.unwrap();
+    assert!(requests.iter().all(|r| r.url.path().starts_with("/api/v3/")), "every request under /api/v3");
     assert!(
-        requests.iter().all(|r| r.url.path().starts_with("/api/v3/")),
-        "every request under /api/v3"
+        requests.iter().all(|r| {
+            r.headers.get("authorization").is_some_and(|v| v.to_str().unwrap().contains("ghp_test_token"))
+        })
     );
-    assert!(requests.iter().all(|r| {
-        r.headers
-            .get("authorization")
-            .is_some_and(|v| v.to_str().unwrap().contains("ghp_test_token"))
-    }));
 }
 
 #[tokio::test]
@@ -481,11 +411,7 @@ async fn job_logs_load_into_the_viewer_with_severity() {
         .respond_with(ResponseTemplate::new(200).set_body_raw(local("job.log"), "text/plain"))
         .mount(&s.server)
         .await;
-    let lines = s
-        .provider
-        .fetch_log(&s.id("octo-org/octo-repo/actions/jobs/399444496"))
-        .await
-        .unwrap();
+    let lines = s.provider.fetch_log(&s.id("octo-org/octo-repo/actions/jobs/399444496")).await.unwrap();
     assert_eq!(lines.len(), 5);
     assert_eq!(lines[0].at.to_rfc3339(), "2020-01-20T17:42:40.123456700+00:00");
     assert_eq!(lines[4].severity, Severity::Error);
@@ -494,16 +420,12 @@ async fn job_logs_load_into_the_viewer_with_severity() {
 
 #[tokio::test]
 async fn configured_environment_names_are_kept() {
-    let config = skydeck::config::parse("[[environments]]\nname = \"prod\"\ntier = \"prod\"\n", "t.toml")
-        .unwrap()
-        .config;
+    let config =
+        skydeck::config::parse("[[environments]]\nname = \"prod\"\ntier = \"prod\"\n", "t.toml").unwrap().config;
     let s = setup_at("", config, None).await;
     mount_repo(&s.server, "", waiting_runs()).await;
     let snap = s.provider.fetch().await.unwrap();
-    assert_eq!(
-        snap.approvals[0].environment, "prod",
-        "GitHub's 'production' is the config's 'prod'"
-    );
+    assert_eq!(snap.approvals[0].environment, "prod", "GitHub's 'production' is the config's 'prod'");
     assert_eq!(snap.deployments[0].environment, "prod");
 }
 
@@ -541,11 +463,7 @@ fn dispatch_inputs_come_from_the_workflow_file() {
     assert!(specs[0].required && specs[1].required && !specs[2].required);
     assert_eq!(specs[2].default.as_deref(), Some("false"));
     assert_eq!(specs[2].kind, "boolean");
-    assert!(
-        skydeck::providers::github::dispatch_inputs("on: push\n")
-            .unwrap()
-            .is_empty()
-    );
+    assert!(skydeck::providers::github::dispatch_inputs("on: push\n").unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -555,39 +473,27 @@ async fn the_dispatch_form_reads_the_workflow_at_the_runs_branch() {
     mount_repo(&s.server, "", shared("list-workflow-runs-for-repo.200.json")).await;
     let encoded = base64::engine::general_purpose::STANDARD.encode(WORKFLOW_YAML);
     // GitHub wraps base64 content at 60 columns.
-    let wrapped: String = encoded
-        .as_bytes()
-        .chunks(60)
-        .map(|c| format!("{}\n", std::str::from_utf8(c).unwrap()))
-        .collect();
+    let wrapped: String =
+        encoded.as_bytes().chunks(60).map(|c| format!("{}\n", std::str::from_utf8(c).unwrap())).collect();
     Mock::given(method("GET"))
         .and(path(format!("/repos/{REPO}/contents/.github/workflows/build.yml")))
         .and(query_param("ref", "master"))
-        .respond_with(json_body(
-            &json!({"type": "file", "encoding": "base64", "content": wrapped}),
-        ))
+        .respond_with(json_body(&json!({"type": "file", "encoding": "base64", "content": wrapped})))
         .mount(&s.server)
         .await;
     let snap = s.provider.fetch().await.unwrap();
     let mut req = ActionRequest::new(Verb::Dispatch, &snap.runs[0].id);
     let specs = s.provider.action_inputs(&req).await.unwrap();
     assert_eq!(specs.len(), 3);
-    let err = skydeck::actions::apply_input_defaults(&mut req, &specs)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("input.environment") && err.contains("input.version"),
-        "{err}"
-    );
+    let err = skydeck::actions::apply_input_defaults(&mut req, &specs).unwrap_err().to_string();
+    assert!(err.contains("input.environment") && err.contains("input.version"), "{err}");
     req.params.insert("input.environment".into(), "production".into());
     req.params.insert("input.version".into(), "1.4.0".into());
     skydeck::actions::apply_input_defaults(&mut req, &specs).unwrap();
     assert_eq!(req.params["input.dry_run"], "false");
     let plan = s.provider.plan(&req, &snap).unwrap();
     assert!(
-        plan.calls[0]
-            .call
-            .contains(r#""inputs":{"dry_run":"false","environment":"production","version":"1.4.0"}"#),
+        plan.calls[0].call.contains(r#""inputs":{"dry_run":"false","environment":"production","version":"1.4.0"}"#),
         "{}",
         plan.calls[0].call
     );

@@ -38,10 +38,7 @@ fn run(dir: &Path, config: &Path, args: &[&str], token: Option<&str>) -> Output 
 }
 
 fn text(o: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
 }
 
 async fn setup(server: &MockServer) -> (tempfile::TempDir, std::path::PathBuf) {
@@ -64,10 +61,7 @@ async fn status_and_approve_through_the_binary() {
     let out = run(dir.path(), &config, &["status", "--json"], Some(TOKEN));
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
-    assert!(
-        !stdout.contains(TOKEN) && !stderr.contains(TOKEN),
-        "the token never appears"
-    );
+    assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN), "the token never appears");
     let doc: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(doc["errors"], json!([]), "{}", doc["errors"]);
     let host = server.uri().trim_start_matches("http://").to_string();
@@ -101,33 +95,16 @@ async fn status_and_approve_through_the_binary() {
     let out = run(
         dir.path(),
         &config,
-        &[
-            "act",
-            "approve",
-            &approval,
-            "--yes",
-            "--confirm",
-            "production",
-            "--reason",
-            "Ship it!",
-        ],
+        &["act", "approve", &approval, "--yes", "--confirm", "production", "--reason", "Ship it!"],
         Some(TOKEN),
     );
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(
-        stderr.contains("pending_deployments"),
-        "the plan names the call: {stderr}"
-    );
+    assert!(stderr.contains("pending_deployments"), "the plan names the call: {stderr}");
 
     let out = run(dir.path(), &config, &["audit", "--json"], None);
     let audit: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let phases: Vec<&str> = audit
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["phase"].as_str().unwrap())
-        .collect();
+    let phases: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["phase"].as_str().unwrap()).collect();
     assert_eq!(phases, ["started", "finished"]);
     assert_eq!(audit[0]["user"], "maria");
     assert_eq!(audit[0]["reason"], "Ship it!");
@@ -188,11 +165,7 @@ async fn auth_status_names_the_source_never_the_token() {
     assert!(out.status.success(), "status still exits 0: the error is data");
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["errors"][0]["source"], "github");
-    assert!(
-        doc["errors"][0]["error"].as_str().unwrap().contains("no GitHub token"),
-        "{}",
-        doc["errors"]
-    );
+    assert!(doc["errors"][0]["error"].as_str().unwrap().contains("no GitHub token"), "{}", doc["errors"]);
 }
 
 #[tokio::test]
@@ -200,15 +173,7 @@ async fn auth_login_without_a_keyring_says_the_token_was_not_stored() {
     let server = MockServer::start().await;
     let (dir, config) = setup(&server).await;
     let mut child = Command::new(env!("CARGO_BIN_EXE_skydeck"))
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "auth",
-            "login",
-            "github",
-            "--host",
-            "ghe.example.com",
-        ])
+        .args(["--config", config.to_str().unwrap(), "auth", "login", "github", "--host", "ghe.example.com"])
         .env("XDG_DATA_HOME", dir.path().join("data"))
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
         .stdin(std::process::Stdio::piped())
@@ -217,22 +182,14 @@ async fn auth_login_without_a_keyring_says_the_token_was_not_stored() {
         .spawn()
         .unwrap();
     use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{TOKEN}\n").as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{TOKEN}\n").as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     let (stdout, stderr) = text(&out);
     // Headless here: no Secret Service. Either it was stored (and says where) or it says it was not.
     if out.status.success() {
         assert!(stdout.contains("stored in"), "{stdout}");
     } else {
-        assert!(
-            stderr.contains("NOT stored") && stderr.contains("SKYDECK_GITHUB_TOKEN"),
-            "{stderr}"
-        );
+        assert!(stderr.contains("NOT stored") && stderr.contains("SKYDECK_GITHUB_TOKEN"), "{stderr}");
     }
     assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN));
 }

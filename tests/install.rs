@@ -77,12 +77,7 @@ fn stderr(out: &Output) -> String {
 }
 
 fn install_args(tmp: &Path) -> Vec<String> {
-    vec![
-        "--binary".into(),
-        binary().display().to_string(),
-        "--prefix".into(),
-        prefix(tmp).display().to_string(),
-    ]
+    vec!["--binary".into(), binary().display().to_string(), "--prefix".into(), prefix(tmp).display().to_string()]
 }
 
 fn install(tmp: &Path) -> Output {
@@ -118,10 +113,7 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 }
 
 fn new_files(dir: &Path) -> Vec<PathBuf> {
-    snapshot(dir)
-        .into_keys()
-        .filter(|p| p.to_string_lossy().ends_with(".new"))
-        .collect()
+    snapshot(dir).into_keys().filter(|p| p.to_string_lossy().ends_with(".new")).collect()
 }
 
 fn assert_success(out: &Output, what: &str) {
@@ -129,11 +121,7 @@ fn assert_success(out: &Output, what: &str) {
 }
 
 fn assert_failure(out: &Output, what: &str) {
-    assert!(
-        !out.status.success(),
-        "{what} unexpectedly succeeded\n{}",
-        describe(out)
-    );
+    assert!(!out.status.success(), "{what} unexpectedly succeeded\n{}", describe(out));
 }
 
 #[test]
@@ -150,16 +138,8 @@ fn install_reinstall_modify_and_uninstall() {
 
     let meta = fs::metadata(&installed_bin).expect("binary installed");
     assert!(meta.is_file());
-    assert_eq!(
-        meta.permissions().mode() & 0o777,
-        0o755,
-        "installed binary should have mode 755"
-    );
-    assert_eq!(
-        meta.len(),
-        fs::metadata(binary()).unwrap().len(),
-        "installed binary should be a copy of --binary"
-    );
+    assert_eq!(meta.permissions().mode() & 0o777, 0o755, "installed binary should have mode 755");
+    assert_eq!(meta.len(), fs::metadata(binary()).unwrap().len(), "installed binary should be a copy of --binary");
 
     for theme in shipped_themes() {
         let dest = themes_dir.join(theme.file_name().unwrap());
@@ -168,10 +148,7 @@ fn install_reinstall_modify_and_uninstall() {
     }
 
     let manifest = fs::read_to_string(cfg.join(".installed-files")).expect("manifest written");
-    assert!(
-        manifest.lines().any(|l| Path::new(l) == installed_bin),
-        "manifest should list the binary:\n{manifest}"
-    );
+    assert!(manifest.lines().any(|l| Path::new(l) == installed_bin), "manifest should list the binary:\n{manifest}");
 
     let last_line = stdout(&out).lines().last().unwrap_or_default().to_owned();
     assert!(
@@ -205,22 +182,14 @@ fn install_reinstall_modify_and_uninstall() {
 
     let out = install(tmp);
     assert_success(&out, "install over a modified theme");
-    assert_eq!(
-        fs::read_to_string(&user_dark).unwrap(),
-        modified,
-        "the user's modified theme must be kept"
-    );
+    assert_eq!(fs::read_to_string(&user_dark).unwrap(), modified, "the user's modified theme must be kept");
     let dark_new = themes_dir.join("dark.toml.new");
     assert_eq!(
         fs::read(&dark_new).expect("dark.toml.new written"),
         fs::read(&shipped_dark).unwrap(),
         "dark.toml.new should be the shipped theme"
     );
-    assert!(
-        stdout(&out).contains("dark.toml.new"),
-        "install should point out the .new file\n{}",
-        describe(&out)
-    );
+    assert!(stdout(&out).contains("dark.toml.new"), "install should point out the .new file\n{}", describe(&out));
     assert_eq!(
         new_files(tmp),
         vec![PathBuf::from("config/skydeck/themes/dark.toml.new")],
@@ -238,11 +207,7 @@ fn install_reinstall_modify_and_uninstall() {
     // --- uninstall -------------------------------------------------------
     let out = uninstall(tmp);
     assert_success(&out, "uninstall");
-    assert!(
-        stdout(&out).contains("removed"),
-        "uninstall should say what it removed\n{}",
-        describe(&out)
-    );
+    assert!(stdout(&out).contains("removed"), "uninstall should say what it removed\n{}", describe(&out));
     assert!(!installed_bin.exists(), "binary should be removed");
     for theme in shipped_themes() {
         let name = theme.file_name().unwrap();
@@ -254,11 +219,7 @@ fn install_reinstall_modify_and_uninstall() {
     }
     // The user's modified theme is their data: kept. The shipped copy beside
     // it (.new) was ours: removed.
-    assert_eq!(
-        fs::read_to_string(&user_dark).unwrap(),
-        modified,
-        "uninstall must keep the user-modified theme"
-    );
+    assert_eq!(fs::read_to_string(&user_dark).unwrap(), modified, "uninstall must keep the user-modified theme");
     assert!(!dark_new.exists(), "dark.toml.new should be removed");
     assert!(new_files(tmp).is_empty());
     // User-added files and config.toml are never touched.
@@ -293,10 +254,7 @@ fn help_mentions_uninstall() {
     let out = run(tmp.path(), &["--help"]);
     assert_success(&out, "--help");
     let text = stdout(&out);
-    assert!(
-        text.contains("--uninstall"),
-        "--help should mention --uninstall:\n{text}"
-    );
+    assert!(text.contains("--uninstall"), "--help should mention --uninstall:\n{text}");
     assert!(text.contains("--prefix") && text.contains("--binary"), "{text}");
     assert!(snapshot(tmp.path()).is_empty(), "--help must not install anything");
 }
@@ -322,15 +280,7 @@ fn unwritable_prefix_fails_with_message() {
     let file = tmp.join("file");
     fs::write(&file, "not a directory\n").unwrap();
     let bad_prefix = file.join("prefix");
-    let out = run(
-        tmp,
-        &[
-            "--binary",
-            &binary().display().to_string(),
-            "--prefix",
-            &bad_prefix.display().to_string(),
-        ],
-    );
+    let out = run(tmp, &["--binary", &binary().display().to_string(), "--prefix", &bad_prefix.display().to_string()]);
     assert_failure(&out, "install to an unwritable prefix");
     let err = stderr(&out);
     assert!(
@@ -347,25 +297,14 @@ fn missing_binary_fails_with_message() {
     let tmp = tempfile::tempdir().unwrap();
     let tmp = tmp.path();
     let missing = tmp.join("no-such-skydeck");
-    let out = run(
-        tmp,
-        &[
-            "--binary",
-            &missing.display().to_string(),
-            "--prefix",
-            &prefix(tmp).display().to_string(),
-        ],
-    );
+    let out = run(tmp, &["--binary", &missing.display().to_string(), "--prefix", &prefix(tmp).display().to_string()]);
     assert_failure(&out, "install of a missing --binary");
     assert!(
         stderr(&out).contains(&missing.display().to_string()),
         "message should name the missing binary\n{}",
         describe(&out)
     );
-    assert!(
-        !prefix(tmp).exists() && !config_dir(tmp).exists(),
-        "nothing should be installed"
-    );
+    assert!(!prefix(tmp).exists() && !config_dir(tmp).exists(), "nothing should be installed");
 }
 
 /// A directory holding only the tools install.sh needs (symlinks to the
@@ -373,14 +312,10 @@ fn missing_binary_fails_with_message() {
 fn path_without_cargo(tmp: &Path) -> PathBuf {
     let dir = tmp.join("sysbin");
     fs::create_dir_all(&dir).unwrap();
-    let tools = [
-        "bash", "cat", "chmod", "cmp", "cp", "dirname", "mkdir", "mktemp", "mv", "rm", "rmdir", "sort",
-    ];
+    let tools = ["bash", "cat", "chmod", "cmp", "cp", "dirname", "mkdir", "mktemp", "mv", "rm", "rmdir", "sort"];
     for tool in tools {
-        let found = ["/usr/bin", "/bin", "/usr/local/bin"]
-            .iter()
-            .map(|d| Path::new(d).join(tool))
-            .find(|p| p.is_file());
+        let found =
+            ["/usr/bin", "/bin", "/usr/local/bin"].iter().map(|d| Path::new(d).join(tool)).find(|p| p.is_file());
         if let Some(target) = found {
             std::os::unix::fs::symlink(target, dir.join(tool)).unwrap();
         }
@@ -410,11 +345,7 @@ fn missing_cargo_fails_with_message() {
 
 #[test]
 fn install_sh_is_shellcheck_clean() {
-    let out = match Command::new("shellcheck")
-        .arg("install.sh")
-        .current_dir(repo_dir())
-        .output()
-    {
+    let out = match Command::new("shellcheck").arg("install.sh").current_dir(repo_dir()).output() {
         Ok(out) => out,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
             "shellcheck is not installed, so install.sh cannot be checked. \
@@ -423,9 +354,5 @@ fn install_sh_is_shellcheck_clean() {
         ),
         Err(e) => panic!("failed to run shellcheck: {e}"),
     };
-    assert!(
-        out.status.success(),
-        "shellcheck install.sh reported problems\n{}",
-        describe(&out)
-    );
+    assert!(out.status.success(), "shellcheck install.sh reported problems\n{}", describe(&out));
 }

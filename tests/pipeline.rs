@@ -26,10 +26,7 @@ impl Provider for Recorder {
     fn execute<'a>(&'a self, _: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
             let started = self.store.audit_entries().unwrap();
-            self.log
-                .lock()
-                .unwrap()
-                .push(format!("execute after {} audit entries", started.len()));
+            self.log.lock().unwrap().push(format!("execute after {} audit entries", started.len()));
             Ok("done".into())
         })
     }
@@ -61,11 +58,7 @@ fn plan(request: ActionRequest) -> Plan {
 
 fn setup(fail_verify: bool, read_only: bool) -> (Arc<Recorder>, Pipeline, Arc<Store>) {
     let store = Arc::new(Store::open_in_memory().unwrap());
-    let rec = Arc::new(Recorder {
-        store: store.clone(),
-        log: Mutex::new(Vec::new()),
-        fail_verify,
-    });
+    let rec = Arc::new(Recorder { store: store.clone(), log: Mutex::new(Vec::new()), fail_verify });
     let pipeline = Pipeline::new(store.clone(), read_only, "ana");
     (rec, pipeline, store)
 }
@@ -73,16 +66,11 @@ fn setup(fail_verify: bool, read_only: bool) -> (Arc<Recorder>, Pipeline, Arc<St
 #[tokio::test]
 async fn started_is_durable_before_execute_then_finished() {
     let (rec, pipeline, store) = setup(false, false);
-    let outcome = pipeline
-        .run(rec.as_ref(), plan(ActionRequest::new(Verb::Rollback, "id")))
-        .await;
+    let outcome = pipeline.run(rec.as_ref(), plan(ActionRequest::new(Verb::Rollback, "id"))).await;
     assert!(outcome.result.is_ok(), "{:?}", outcome.result);
     assert_eq!(*rec.log.lock().unwrap(), ["execute after 1 audit entries", "verify"]);
     let entries = store.audit_entries().unwrap();
-    assert_eq!(
-        entries.iter().map(|e| e.phase).collect::<Vec<_>>(),
-        [AuditPhase::Started, AuditPhase::Finished]
-    );
+    assert_eq!(entries.iter().map(|e| e.phase).collect::<Vec<_>>(), [AuditPhase::Started, AuditPhase::Finished]);
     assert!(entries[1].detail.contains("verified: new revision serving"));
     assert_eq!(entries[0].user, "ana");
 }
@@ -90,9 +78,7 @@ async fn started_is_durable_before_execute_then_finished() {
 #[tokio::test]
 async fn a_failed_verification_is_audited_as_failed() {
     let (rec, pipeline, store) = setup(true, false);
-    let outcome = pipeline
-        .run(rec.as_ref(), plan(ActionRequest::new(Verb::Rollback, "id")))
-        .await;
+    let outcome = pipeline.run(rec.as_ref(), plan(ActionRequest::new(Verb::Rollback, "id"))).await;
     assert!(outcome.result.unwrap_err().contains("still old revision"));
     let entries = store.audit_entries().unwrap();
     assert_eq!(entries.last().unwrap().phase, AuditPhase::Failed);
@@ -101,9 +87,7 @@ async fn a_failed_verification_is_audited_as_failed() {
 #[tokio::test]
 async fn read_only_never_reaches_the_provider() {
     let (rec, pipeline, store) = setup(false, true);
-    let outcome = pipeline
-        .run(rec.as_ref(), plan(ActionRequest::new(Verb::Rollback, "id")))
-        .await;
+    let outcome = pipeline.run(rec.as_ref(), plan(ActionRequest::new(Verb::Rollback, "id"))).await;
     assert!(outcome.result.unwrap_err().contains("read-only"));
     assert!(rec.log.lock().unwrap().is_empty());
     assert!(store.audit_entries().unwrap().is_empty());

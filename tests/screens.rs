@@ -22,6 +22,8 @@ fn demo_state(size: (u16, u16)) -> AppState {
     let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
     let logs = sandbox.logs_between(None, 200);
     let mut state = AppState::with_snapshot("demo", sandbox.snapshot(), logs, now(), size);
+    state.runbooks = skydeck::runbook::SHIPPED.iter().map(|(n, t)| skydeck::runbook::parse(t, n).unwrap()).collect();
+    state.user = "maria".into();
     state.audit = vec![
         audit(1, AuditPhase::Started, "started: approve the deployment"),
         audit(2, AuditPhase::Finished, "approved; verified: no longer waiting"),
@@ -58,9 +60,7 @@ fn typed(state: &mut AppState, text: &str) {
 
 fn draw(state: &AppState) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(state.size.0, state.size.1)).unwrap();
-    terminal
-        .draw(|f| skydeck::views::render(state, &Theme::dark(), f))
-        .unwrap();
+    terminal.draw(|f| skydeck::views::render(state, &Theme::dark(), f)).unwrap();
     terminal
 }
 
@@ -86,7 +86,7 @@ fn overview_80x24() {
 fn every_screen_120x40() {
     for screen in Screen::ALL.into_iter().skip(1) {
         let mut state = demo_state((120, 40));
-        key(&mut state, KeyCode::Char(char::from(b'1' + screen.index() as u8)));
+        key(&mut state, KeyCode::Char(screen.key()));
         assert_eq!(state.screen, screen);
         snap!(format!("{}_120x40", screen.title().to_lowercase()), state);
     }
@@ -97,12 +97,7 @@ fn run_detail_shows_jobs_and_steps() {
     let mut state = demo_state((120, 40));
     key(&mut state, KeyCode::Char('2'));
     // The waiting production deploy: its last job is held at the gate.
-    let waiting = state
-        .estate
-        .runs
-        .iter()
-        .position(|r| r.status == skydeck::model::RunStatus::Waiting)
-        .unwrap();
+    let waiting = state.estate.runs.iter().position(|r| r.status == skydeck::model::RunStatus::Waiting).unwrap();
     for _ in 0..waiting {
         key(&mut state, KeyCode::Down);
     }
@@ -133,16 +128,11 @@ fn production_confirmation_asks_for_the_name() {
     let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
     let mut state = demo_state((120, 40));
     key(&mut state, KeyCode::Char('3'));
-    let effects = update(
-        &mut state,
-        Msg::Key(KeyEvent::new(KeyCode::Char('a'), KeyModifiers::NONE)),
-    );
+    let effects = update(&mut state, Msg::Key(KeyEvent::new(KeyCode::Char('a'), KeyModifiers::NONE)));
     assert!(effects.is_empty(), "approve asks for a review comment first");
     typed(&mut state, "release 2026.11.23");
     let effects = update(&mut state, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
-    let Some(skydeck::app::Effect::Plan(request)) = effects.first() else {
-        panic!("{effects:?}")
-    };
+    let Some(skydeck::app::Effect::Plan(request)) = effects.first() else { panic!("{effects:?}") };
     let plan = sandbox.plan(request, &state.estate).unwrap();
     let _ = update(&mut state, Msg::Planned(Ok(plan)));
     for c in "prod".chars() {
@@ -188,4 +178,51 @@ fn a_failed_source_keeps_its_data_and_says_so() {
     );
     assert!(!state.estate.runs.is_empty(), "last good data is kept");
     snap!("overview_source_failed_120x40", state);
+}
+
+#[test]
+fn runbook_walkthrough_with_a_ticked_item_and_a_note() {
+    let mut state = demo_state((120, 40));
+    key(&mut state, KeyCode::Char('0'));
+    // The fifth item is manual: tick it and note it.
+    for _ in 0..4 {
+        key(&mut state, KeyCode::Down);
+    }
+    let effects = update(&mut state, Msg::Key(KeyEvent::new(KeyCode::Char(' '), KeyModifiers::NONE)));
+    assert!(matches!(effects.first(), Some(skydeck::app::Effect::SaveRunbookItem { .. })), "{effects:?}");
+    key(&mut state, KeyCode::Char('n'));
+    typed(&mut state, "grafana quiet");
+    key(&mut state, KeyCode::Enter);
+    // Then look at the failing backups item's evidence.
+    for _ in 0..4 {
+        key(&mut state, KeyCode::Down);
+    }
+    snap!("runbook_walkthrough_120x40", state);
+}
+
+#[test]
+fn incident_with_first_response_and_timeline() {
+    use skydeck::incident::{Entry, EntryKind, Incident};
+    let mut state = demo_state((120, 40));
+    let at = |m: i64| now() - chrono::Duration::minutes(m);
+    let e = |m, kind, text: &str| Entry { at: at(m), kind, who: "maria".into(), text: text.into() };
+    state.incident = Some(Incident {
+        id: 3,
+        title: "checkout returns 503".into(),
+        severity: "sev2".into(),
+        environment: Some("staging".into()),
+        opened_at: at(6),
+        opened_by: "maria".into(),
+        closed_at: None,
+        resolution: None,
+        timeline: vec![
+            e(6, EntryKind::Opened, "sev2 opened: checkout returns 503 (staging)"),
+            e(5, EntryKind::Alert, "✖ staging health inference-api: HTTP 503"),
+            e(4, EntryKind::Step, "impact: checkout in staging down, no customers"),
+            e(2, EntryKind::Action, "rollback inference-api-stg (staging) — done"),
+        ],
+    });
+    key(&mut state, KeyCode::Char('!'));
+    assert_eq!(state.screen, Screen::Incident);
+    snap!("incident_open_120x40", state);
 }

@@ -107,11 +107,7 @@ pub fn apply_input_defaults(request: &mut ActionRequest, specs: &[InputSpec]) ->
             None => {}
         }
     }
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(ActionError::MissingInput(missing.join(", ")))
-    }
+    if missing.is_empty() { Ok(()) } else { Err(ActionError::MissingInput(missing.join(", "))) }
 }
 
 /// What somebody asked for, from a key or from `skydeck act`.
@@ -126,12 +122,7 @@ pub struct ActionRequest {
 
 impl ActionRequest {
     pub fn new(verb: Verb, target: impl Into<String>) -> Self {
-        ActionRequest {
-            verb,
-            target: target.into(),
-            reason: None,
-            params: BTreeMap::new(),
-        }
+        ActionRequest { verb, target: target.into(), reason: None, params: BTreeMap::new() }
     }
 }
 
@@ -220,15 +211,14 @@ pub enum ActionError {
 pub fn check_confirmation(plan: &Plan, given: Option<&str>, assume_yes: bool) -> Result<(), ActionError> {
     match plan.confirmation() {
         Confirmation::YesNo if assume_yes || matches!(given, Some("y" | "yes")) => Ok(()),
-        Confirmation::YesNo => Err(ActionError::NotConfirmed(format!(
-            "{} on {} needs --yes",
-            plan.request.verb, plan.target_name
-        ))),
+        Confirmation::YesNo => {
+            Err(ActionError::NotConfirmed(format!("{} on {} needs --yes", plan.request.verb, plan.target_name)))
+        }
         Confirmation::TypeName(name) => match given {
             Some(typed) if typed == name => Ok(()),
-            Some(typed) => Err(ActionError::NotConfirmed(format!(
-                "typed '{typed}', but the target is '{name}'; nothing was sent"
-            ))),
+            Some(typed) => {
+                Err(ActionError::NotConfirmed(format!("typed '{typed}', but the target is '{name}'; nothing was sent")))
+            }
             None => Err(ActionError::NotConfirmed(format!(
                 "{} is a {:?} target: pass --confirm {name}",
                 plan.target_name, plan.tier
@@ -268,18 +258,8 @@ pub fn find_target(snapshot: &Snapshot, id: &str) -> Option<Target> {
         return Some(t(TargetKind::Approval, &a.id, &a.environment, &a.environment));
     }
     if let Some(r) = snapshot.runs.iter().find(|r| r.id == id || r.run_id.to_string() == id) {
-        let env = snapshot
-            .approvals
-            .iter()
-            .find(|a| a.run == r.id)
-            .map(|a| a.environment.clone())
-            .unwrap_or_default();
-        return Some(t(
-            TargetKind::Run,
-            &r.id,
-            &format!("{} #{}", r.workflow, r.run_id),
-            &env,
-        ));
+        let env = snapshot.approvals.iter().find(|a| a.run == r.id).map(|a| a.environment.clone()).unwrap_or_default();
+        return Some(t(TargetKind::Run, &r.id, &format!("{} #{}", r.workflow, r.run_id), &env));
     }
     if let Some(d) = snapshot.deployments.iter().find(|d| d.id == id) {
         return Some(t(TargetKind::Deployment, &d.id, &d.environment, &d.environment));

@@ -23,11 +23,7 @@ pub struct Pipeline {
 
 impl Pipeline {
     pub fn new(store: Arc<Store>, read_only: bool, user: impl Into<String>) -> Self {
-        Pipeline {
-            read_only,
-            user: user.into(),
-            store,
-        }
+        Pipeline { read_only, user: user.into(), store }
     }
 
     pub fn store(&self) -> &Arc<Store> {
@@ -36,21 +32,14 @@ impl Pipeline {
 
     /// Refuses before anything is planned or sent when skydeck runs read-only.
     pub fn gate(&self, verb: super::Verb) -> Result<(), ActionError> {
-        if self.read_only {
-            Err(ActionError::ReadOnly(verb))
-        } else {
-            Ok(())
-        }
+        if self.read_only { Err(ActionError::ReadOnly(verb)) } else { Ok(()) }
     }
 
     /// Audit "started" (durable) -> execute -> verify -> audit "finished"/"failed".
     /// The caller has already confirmed the plan.
     pub async fn run(&self, provider: &dyn Provider, plan: Plan) -> Outcome {
         let result = self.run_inner(provider, &plan).await;
-        Outcome {
-            plan,
-            result: result.map_err(|e| e.to_string()),
-        }
+        Outcome { plan, result: result.map_err(|e| e.to_string()) }
     }
 
     async fn run_inner(&self, provider: &dyn Provider, plan: &Plan) -> Result<String, ActionError> {
@@ -83,10 +72,7 @@ impl Pipeline {
                 Ok(d) => format!("done: {d}"),
                 Err(e) => format!("FAILED: {e}"),
             };
-            let text = format!(
-                "{} {} ({}) — {outcome}",
-                plan.request.verb, plan.target_name, plan.environment
-            );
+            let text = format!("{} {} ({}) — {outcome}", plan.request.verb, plan.target_name, plan.environment);
             let entry = crate::incident::Entry {
                 at: chrono::Utc::now(),
                 kind: crate::incident::EntryKind::Action,

@@ -87,15 +87,7 @@ fn spawn_provider(
                 Err(ProviderError::RateLimited { retry_after: Some(d) }) => Some(*d),
                 _ => None,
             };
-            if tx
-                .send(Msg::Source {
-                    index,
-                    result,
-                    at: clock.now(),
-                })
-                .await
-                .is_err()
-            {
+            if tx.send(Msg::Source { index, result, at: clock.now() }).await.is_err() {
                 return;
             }
             let wait = backoff.unwrap_or_else(|| p.refresh_interval());
@@ -144,7 +136,8 @@ async fn run_inner(
         let tx = tx.clone();
         let clock = rt.clock.clone();
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(5));
+            // Once a second: staleness and the incident timer; update() redraws only on change.
+            let mut every = tokio::time::interval(Duration::from_secs(1));
             loop {
                 every.tick().await;
                 if tx.send(Msg::Tick(clock.now())).await.is_err() {
@@ -239,6 +232,56 @@ fn handle_effect(
                 state.dirty = true;
             }
         }
+        Effect::SaveRunbookItem { runbook, day, progress } => {
+            let store = rt.pipeline.store().clone();
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = store.set_runbook_item(&runbook, &day, &progress) {
+                    tracing::error!("runbook progress not saved: {e}");
+                }
+            });
+        }
+        Effect::StartIncident { title, severity, environment } => {
+            let store = rt.pipeline.store().clone();
+            let (tx, user, now) = (tx.clone(), rt.pipeline.user.clone(), rt.clock.now());
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = store.open_incident(&title, &severity, environment.as_deref(), &user, now) {
+                    tracing::error!("incident not opened: {e}");
+                }
+                let _ = tx.blocking_send(Msg::IncidentLoaded(store.open_incident_now().ok().flatten()));
+            });
+        }
+        Effect::IncidentEntry(entry) => {
+            if let Some(incident) = &mut state.incident {
+                incident.timeline.push(entry.clone());
+                state.dirty = true;
+                let (store, id) = (rt.pipeline.store().clone(), incident.id);
+                tokio::task::spawn_blocking(move || {
+                    if let Err(e) = store.add_timeline(id, &entry) {
+                        tracing::error!("incident timeline: {e}");
+                    }
+                });
+            }
+        }
+        Effect::CloseIncident(resolution) => {
+            if let Some(incident) = state.incident.take() {
+                let store = rt.pipeline.store().clone();
+                let (tx, user, now) = (tx.clone(), rt.pipeline.user.clone(), rt.clock.now());
+                state.last_message = Some((format!("incident {} closed", incident.id), crate::model::Level::Ok));
+                tokio::task::spawn_blocking(move || {
+                    if let Err(e) = store.close_incident(incident.id, &resolution, &user, now) {
+                        tracing::error!("incident not closed: {e}");
+                        let _ = tx.blocking_send(Msg::IncidentLoaded(Some(incident)));
+                    }
+                });
+            }
+        }
+        Effect::LoadIncident => {
+            let store = rt.pipeline.store().clone();
+            let tx = tx.clone();
+            tokio::task::spawn_blocking(move || {
+                let _ = tx.blocking_send(Msg::IncidentLoaded(store.open_incident_now().ok().flatten()));
+            });
+        }
         Effect::PrepareInputs(request) => {
             let owner = rt
                 .providers
@@ -258,13 +301,11 @@ fn handle_effect(
         }
         Effect::OpenLog(target) => {
             // The provider whose snapshot holds the job answers for its log.
-            let owner = rt.providers.iter().zip(&state.sources).find(|(_, slot)| {
-                slot.source
-                    .data
-                    .runs
-                    .iter()
-                    .any(|r| r.jobs.iter().any(|j| j.id == target))
-            });
+            let owner = rt
+                .providers
+                .iter()
+                .zip(&state.sources)
+                .find(|(_, slot)| slot.source.data.runs.iter().any(|r| r.jobs.iter().any(|j| j.id == target)));
             let Some((provider, _)) = owner else {
                 state.last_message = Some((format!("no source knows {target}"), crate::model::Level::Warn));
                 return false;

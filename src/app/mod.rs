@@ -29,10 +29,12 @@ pub enum Screen {
     Secrets,
     Logs,
     Audit,
+    Runbook,
+    Incident,
 }
 
 impl Screen {
-    pub const ALL: [Screen; 9] = [
+    pub const ALL: [Screen; 11] = [
         Screen::Overview,
         Screen::Runs,
         Screen::Deployments,
@@ -42,6 +44,8 @@ impl Screen {
         Screen::Secrets,
         Screen::Logs,
         Screen::Audit,
+        Screen::Runbook,
+        Screen::Incident,
     ];
     pub fn title(self) -> &'static str {
         match self {
@@ -54,6 +58,17 @@ impl Screen {
             Screen::Secrets => "Secrets",
             Screen::Logs => "Logs",
             Screen::Audit => "Audit",
+            Screen::Runbook => "Runbook",
+            Screen::Incident => "Incident",
+        }
+    }
+
+    /// The key that jumps to the screen: 1-9, 0 for the runbook, ! for the incident.
+    pub fn key(self) -> char {
+        match self {
+            Screen::Runbook => '0',
+            Screen::Incident => '!',
+            s => char::from(b'1' + s.index() as u8),
         }
     }
     pub fn index(self) -> usize {
@@ -73,13 +88,8 @@ impl Screen {
         match self {
             Screen::Runs => &[Verb::Approve, Verb::Reject, Verb::Rerun, Verb::Cancel, Verb::Dispatch],
             Screen::Deployments => &[Verb::Approve, Verb::Reject],
-            Screen::Resources => &[
-                Verb::Promote,
-                Verb::Rollback,
-                Verb::Scale,
-                Verb::Restore,
-                Verb::Snapshot,
-            ],
+            Screen::Incident => &[Verb::Rollback, Verb::Scale, Verb::Promote],
+            Screen::Resources => &[Verb::Promote, Verb::Rollback, Verb::Scale, Verb::Restore, Verb::Snapshot],
             Screen::Backups => &[Verb::Restore, Verb::Snapshot],
             Screen::Secrets => &[Verb::Rotate],
             _ => &[],
@@ -158,11 +168,31 @@ pub enum Popup {
         focus: usize,
         error: Option<String>,
     },
+    /// A free-text note: on a runbook item, on the incident timeline, a first step, or the
+    /// resolution that closes the incident.
+    Note {
+        target: NoteTarget,
+        prompt: String,
+        value: String,
+    },
+    /// "What changed recently" during an incident.
+    Changes {
+        lines: Vec<(Timestamp, String)>,
+    },
     Message {
         title: String,
         text: String,
         level: Level,
     },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum NoteTarget {
+    RunbookItem(String),
+    Incident,
+    Step(String),
+    CloseIncident,
+    StartIncident,
 }
 
 /// One provider's slot: its data, freshness and log cursor.
@@ -181,10 +211,7 @@ pub struct LogBuffer {
 
 impl LogBuffer {
     pub fn new(cap: usize) -> Self {
-        LogBuffer {
-            lines: VecDeque::new(),
-            cap: cap.max(1),
-        }
+        LogBuffer { lines: VecDeque::new(), cap: cap.max(1) }
     }
     pub fn extend(&mut self, lines: impl IntoIterator<Item = LogLine>) {
         for line in lines {
@@ -217,6 +244,8 @@ pub enum Msg {
         target: String,
         result: Result<Vec<LogLine>, String>,
     },
+    /// The open incident as stored (after opening, closing or an action).
+    IncidentLoaded(Option<crate::incident::Incident>),
     /// The inputs an action takes, asked of its provider.
     InputsReady {
         request: ActionRequest,
@@ -235,6 +264,21 @@ pub enum Effect {
     RefreshAll,
     LoadAudit,
     SetTheme(String),
+    /// Tick, untick or annotate a runbook item for today (durable).
+    SaveRunbookItem {
+        runbook: String,
+        day: String,
+        progress: crate::runbook::Progress,
+    },
+    /// Open an incident, append to its timeline, or close it; then reload it.
+    StartIncident {
+        title: String,
+        severity: String,
+        environment: Option<String>,
+    },
+    IncidentEntry(crate::incident::Entry),
+    CloseIncident(String),
+    LoadIncident,
     /// Ask the target's provider which inputs the action takes (then show a form).
     PrepareInputs(ActionRequest),
     /// Fetch the log of a job (or other item) into the log viewer.
@@ -255,11 +299,21 @@ pub struct AppState {
     pub logs: LogBuffer,
     pub follow_logs: bool,
     pub audit: Vec<AuditEntry>,
-    pub lists: [ListState; 9],
+    pub lists: [ListState; 11],
     pub overview_column: usize,
     pub run_detail: Option<String>,
     /// Runs screen: failing runs first.
     pub failing_first: bool,
+    /// Runbooks loaded at start (shipped + user), the one shown, and today's progress.
+    pub runbooks: Vec<crate::runbook::Runbook>,
+    pub runbook_index: usize,
+    pub runbook_progress: Vec<crate::runbook::Progress>,
+    /// When the shown runbook last ran before this session (for "errors since the last run").
+    pub runbook_since: Option<Timestamp>,
+    /// Who is at the keyboard (ticks, notes, incidents).
+    pub user: String,
+    /// The open incident, if any, with its timeline.
+    pub incident: Option<crate::incident::Incident>,
     /// After a dispatch: (repo, workflow, dispatched at) of the run to open once it shows up.
     pub awaiting_run: Option<(String, String, Timestamp)>,
     pub popup: Option<Popup>,
@@ -284,10 +338,7 @@ impl AppState {
             screen: Screen::Overview,
             sources: source_names
                 .iter()
-                .map(|(name, interval)| SourceSlot {
-                    source: Source::new(name.clone()),
-                    interval_secs: *interval,
-                })
+                .map(|(name, interval)| SourceSlot { source: Source::new(name.clone()), interval_secs: *interval })
                 .collect(),
             estate: Snapshot::default(),
             configured_environments: Vec::new(),
@@ -299,6 +350,12 @@ impl AppState {
             run_detail: None,
             failing_first: false,
             awaiting_run: None,
+            runbooks: Vec::new(),
+            runbook_index: 0,
+            runbook_progress: Vec::new(),
+            runbook_since: None,
+            user: "unknown".into(),
+            incident: None,
             popup: None,
             editing_filter: false,
             read_only: false,
@@ -324,14 +381,7 @@ impl AppState {
     ) -> Self {
         let mut state = AppState::new(&[(source.to_string(), 2)], now, Keymap::default());
         state.size = size;
-        let _ = update(
-            &mut state,
-            Msg::Source {
-                index: 0,
-                result: Ok(snapshot),
-                at: now,
-            },
-        );
+        let _ = update(&mut state, Msg::Source { index: 0, result: Ok(snapshot), at: now });
         let _ = update(&mut state, Msg::Logs { index: 0, lines: logs });
         state.dirty = false;
         state
@@ -353,10 +403,7 @@ impl AppState {
 
     /// Rebuilds the merged estate from every source's last good data.
     pub fn merge(&mut self) {
-        let mut merged = Snapshot {
-            environments: self.configured_environments.clone(),
-            ..Snapshot::default()
-        };
+        let mut merged = Snapshot { environments: self.configured_environments.clone(), ..Snapshot::default() };
         for slot in &self.sources {
             merged.extend(&slot.source.data);
         }
@@ -373,9 +420,7 @@ impl AppState {
     }
 
     pub fn is_stale(&self, slot: &SourceSlot) -> bool {
-        slot.source
-            .fetched_at
-            .is_some_and(|at| (self.now - at).num_seconds() > (slot.interval_secs * 3).max(10) as i64)
+        slot.source.fetched_at.is_some_and(|at| (self.now - at).num_seconds() > (slot.interval_secs * 3).max(10) as i64)
             || slot.source.state == SourceState::Failed
     }
 }

@@ -18,6 +18,7 @@ pub enum Row {
     Secret(usize),
     Log(usize),
     Audit(usize),
+    RunbookItem(usize),
 }
 
 impl Row {
@@ -64,13 +65,8 @@ pub fn rows(state: &AppState, screen: Screen) -> Vec<Row> {
                 return out;
             }
             let terms = RunFilter::parse(&state.lists[screen.index()].filter);
-            let mut idx: Vec<usize> = e
-                .runs
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| terms.matches(r))
-                .map(|(i, _)| i)
-                .collect();
+            let mut idx: Vec<usize> =
+                e.runs.iter().enumerate().filter(|(_, r)| terms.matches(r)).map(|(i, _)| i).collect();
             if state.failing_first {
                 // Stable: failures first, each group still newest first.
                 idx.sort_by_key(|i| e.runs[*i].level() != crate::model::Level::Crit);
@@ -107,12 +103,7 @@ pub fn rows(state: &AppState, screen: Screen) -> Vec<Row> {
                 .filter(|(_, h)| keep(&[&h.environment, &h.name, &h.url, h.level.label()]))
                 .map(|(i, _)| i)
                 .collect();
-            idx.sort_by_key(|i| {
-                (
-                    std::cmp::Reverse(e.health[*i].level),
-                    tier_rank(state, &e.health[*i].environment),
-                )
-            });
+            idx.sort_by_key(|i| (std::cmp::Reverse(e.health[*i].level), tier_rank(state, &e.health[*i].environment)));
             idx.into_iter().map(Row::Health).collect()
         }
         Screen::Resources => {
@@ -121,15 +112,7 @@ pub fn rows(state: &AppState, screen: Screen) -> Vec<Row> {
                 .iter()
                 .enumerate()
                 .filter(|(_, r)| {
-                    keep(&[
-                        &r.name,
-                        &r.kind,
-                        &r.environment,
-                        r.provider.label(),
-                        r.role.label(),
-                        &r.region,
-                        &r.status,
-                    ])
+                    keep(&[&r.name, &r.kind, &r.environment, r.provider.label(), r.role.label(), &r.region, &r.status])
                 })
                 .map(|(i, _)| i)
                 .collect();
@@ -149,10 +132,7 @@ pub fn rows(state: &AppState, screen: Screen) -> Vec<Row> {
                 .map(|(i, _)| i)
                 .collect();
             idx.sort_by_key(|i| {
-                (
-                    std::cmp::Reverse(e.backups[*i].level(now)),
-                    tier_rank(state, &e.backups[*i].environment),
-                )
+                (std::cmp::Reverse(e.backups[*i].level(now)), tier_rank(state, &e.backups[*i].environment))
             });
             idx.into_iter().map(Row::Backup).collect()
         }
@@ -162,22 +142,11 @@ pub fn rows(state: &AppState, screen: Screen) -> Vec<Row> {
                 .secrets
                 .iter()
                 .enumerate()
-                .filter(|(_, s)| {
-                    keep(&[
-                        &s.name,
-                        &s.store,
-                        &s.environment,
-                        s.provider.label(),
-                        s.level(now).label(),
-                    ])
-                })
+                .filter(|(_, s)| keep(&[&s.name, &s.store, &s.environment, s.provider.label(), s.level(now).label()]))
                 .map(|(i, _)| i)
                 .collect();
             idx.sort_by_key(|i| {
-                (
-                    std::cmp::Reverse(e.secrets[*i].level(now)),
-                    tier_rank(state, &e.secrets[*i].environment),
-                )
+                (std::cmp::Reverse(e.secrets[*i].level(now)), tier_rank(state, &e.secrets[*i].environment))
             });
             idx.into_iter().map(Row::Secret).collect()
         }
@@ -189,6 +158,28 @@ pub fn rows(state: &AppState, screen: Screen) -> Vec<Row> {
             .filter(|(_, l)| keep(&[&l.text, &l.source, l.severity.label()]))
             .map(|(i, _)| Row::Log(i))
             .collect(),
+        Screen::Runbook => {
+            let Some(book) = state.runbooks.get(state.runbook_index) else { return Vec::new() };
+            book.items
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| keep(&[&i.title, &i.section]))
+                .map(|(i, _)| Row::RunbookItem(i))
+                .collect()
+        }
+        Screen::Incident => {
+            // Quick mitigations: the compute of the affected environment (all, if none is set).
+            let env = state.incident.as_ref().and_then(|i| i.environment.clone());
+            e.resources
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| {
+                    r.role == crate::model::Role::Compute && env.as_ref().is_none_or(|env| &r.environment == env)
+                })
+                .filter(|(_, r)| keep(&[&r.name, &r.environment, r.provider.label()]))
+                .map(|(i, _)| Row::Resource(i))
+                .collect()
+        }
         Screen::Audit => state
             .audit
             .iter()

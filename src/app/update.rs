@@ -1,7 +1,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
 use super::rows::{row_count, rows};
-use super::{AppState, Effect, Msg, OverviewColumn, Popup, Screen};
+use super::{AppState, Effect, Msg, NoteTarget, OverviewColumn, Popup, Screen};
 use crate::actions::{ActionRequest, Confirmation, Verb, check_confirmation};
 use crate::keymap::Command;
 use crate::model::{Level, SourceState};
@@ -27,8 +27,15 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             let Some(slot) = state.sources.get_mut(index) else {
                 return Vec::new();
             };
+            let mut effects = Vec::new();
             match result {
                 Ok(snapshot) => {
+                    if slot.source.fetched_at.is_some() && state.incident.is_some() {
+                        effects = incident_diffs(&slot.source.data, &snapshot, at)
+                            .into_iter()
+                            .map(Effect::IncidentEntry)
+                            .collect();
+                    }
                     let changed = slot.source.data != snapshot || slot.source.state != SourceState::Fresh;
                     slot.source.fetched_at = Some(at);
                     slot.source.error = None;
@@ -43,16 +50,13 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
                 }
                 Err(e) => {
                     // Keep the last good data; only this source's panels go stale.
-                    slot.source.state = if slot.source.fetched_at.is_some() {
-                        SourceState::Stale
-                    } else {
-                        SourceState::Failed
-                    };
+                    slot.source.state =
+                        if slot.source.fetched_at.is_some() { SourceState::Stale } else { SourceState::Failed };
                     slot.source.error = Some(e.to_string());
                     state.dirty = true;
                 }
             }
-            Vec::new()
+            effects
         }
         Msg::Logs { lines, .. } => {
             if !lines.is_empty() {
@@ -71,11 +75,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
         }
         Msg::Planned(Ok(plan)) => {
             state.dirty = true;
-            state.popup = Some(Popup::Confirm {
-                plan: Box::new(plan),
-                input: String::new(),
-                error: None,
-            });
+            state.popup = Some(Popup::Confirm { plan: Box::new(plan), input: String::new(), error: None });
             Vec::new()
         }
         Msg::Planned(Err(e)) => {
@@ -97,11 +97,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
                 let repo = p.get("repo").cloned().unwrap_or_default();
                 let run = state.estate.runs.iter().find(|r| r.id == outcome.plan.request.target);
                 let workflow = run.map(|r| r.workflow.clone()).unwrap_or_default();
-                let repo = if repo.is_empty() {
-                    run.map(|r| r.repo.clone()).unwrap_or_default()
-                } else {
-                    repo
-                };
+                let repo = if repo.is_empty() { run.map(|r| r.repo.clone()).unwrap_or_default() } else { repo };
                 state.awaiting_run = Some((repo, workflow, state.now));
             }
             // After an approval or a re-run, follow that run live.
@@ -113,14 +109,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
                     .iter()
                     .find(|a| &a.id == target)
                     .map(|a| a.run.clone())
-                    .or_else(|| {
-                        state
-                            .estate
-                            .runs
-                            .iter()
-                            .any(|r| &r.id == target)
-                            .then(|| target.clone())
-                    });
+                    .or_else(|| state.estate.runs.iter().any(|r| &r.id == target).then(|| target.clone()));
                 if let Some(run) = run {
                     go_to(state, Screen::Runs);
                     state.run_detail = Some(run);
@@ -128,7 +117,16 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
                     state.lists[Screen::Runs.index()].offset = 0;
                 }
             }
-            vec![Effect::RefreshAll, Effect::LoadAudit]
+            let mut effects = vec![Effect::RefreshAll, Effect::LoadAudit];
+            if state.incident.is_some() {
+                effects.push(Effect::LoadIncident);
+            }
+            effects
+        }
+        Msg::IncidentLoaded(incident) => {
+            state.incident = incident;
+            state.dirty = true;
+            Vec::new()
         }
         Msg::InputsReady { request, result } => {
             state.dirty = true;
@@ -138,20 +136,11 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
                     let fields = specs
                         .into_iter()
                         .map(|s| {
-                            let value = s
-                                .default
-                                .clone()
-                                .or_else(|| s.options.first().cloned())
-                                .unwrap_or_default();
+                            let value = s.default.clone().or_else(|| s.options.first().cloned()).unwrap_or_default();
                             (s, value)
                         })
                         .collect();
-                    state.popup = Some(Popup::Form {
-                        request,
-                        fields,
-                        focus: 0,
-                        error: None,
-                    });
+                    state.popup = Some(Popup::Form { request, fields, focus: 0, error: None });
                 }
                 Err(e) => message(state, "Cannot read the workflow's inputs", e, Level::Warn),
             }
@@ -192,6 +181,11 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Tick(now) => {
+            // The first-response countdown ticks while it runs.
+            if state.incident.as_ref().is_some_and(|i| i.first_response_at().is_none()) {
+                state.now = now;
+                state.dirty = true;
+            }
             let before: Vec<bool> = state.sources.iter().map(|s| state.is_stale(s)).collect();
             state.now = now;
             let after: Vec<bool> = state.sources.iter().map(|s| state.is_stale(s)).collect();
@@ -234,12 +228,177 @@ fn follow_dispatched_run(state: &mut AppState) {
     }
 }
 
+/// What changed between two snapshots of one source, for the incident timeline: alerts raised
+/// and cleared, new deployments, approvals requested and resolved.
+pub fn incident_diffs(
+    before: &crate::model::Snapshot,
+    after: &crate::model::Snapshot,
+    at: crate::model::Timestamp,
+) -> Vec<crate::incident::Entry> {
+    use crate::incident::{Entry, EntryKind};
+    let entry = |kind, text: String| Entry { at, kind, who: "skydeck".into(), text };
+    let key = |f: &crate::analysis::Finding| (f.category, f.environment.clone(), f.subject.clone());
+    let old = crate::analysis::findings(before, at);
+    let new = crate::analysis::findings(after, at);
+    let mut out = Vec::new();
+    for f in new.iter().filter(|f| !old.iter().any(|o| key(o) == key(f))) {
+        let text = format!("{} {} {} {}: {}", f.level.symbol(), f.environment, f.category.label(), f.subject, f.text);
+        out.push(entry(EntryKind::Alert, text));
+    }
+    for f in old.iter().filter(|f| !new.iter().any(|n| key(n) == key(f))) {
+        out.push(entry(EntryKind::Cleared, format!("{} {} {}", f.environment, f.category.label(), f.subject)));
+    }
+    let short = |sha: &str| sha.chars().take(7).collect::<String>();
+    for d in after.deployments.iter().filter(|d| !before.deployments.iter().any(|b| b.id == d.id)) {
+        let text = format!("{} {} → {} by {}", d.repo, short(&d.sha), d.environment, d.creator);
+        out.push(entry(EntryKind::Deploy, text));
+    }
+    for a in after.approvals.iter().filter(|a| !before.approvals.iter().any(|b| b.id == a.id)) {
+        let text = format!("{} {} waits for approval to {}", a.repo, short(&a.sha), a.environment);
+        out.push(entry(EntryKind::Approval, text));
+    }
+    for a in before.approvals.iter().filter(|a| !after.approvals.iter().any(|b| b.id == a.id)) {
+        let text = format!("{} {} to {} no longer waiting (reviewed)", a.repo, short(&a.sha), a.environment);
+        out.push(entry(EntryKind::Approval, text));
+    }
+    out
+}
+
+/// Keys that only mean something on one screen (runbook ticks, incident steps).
+fn screen_key(state: &mut AppState, key: KeyEvent) -> Option<Vec<Effect>> {
+    let KeyCode::Char(c) = key.code else { return None };
+    if key.modifiers.contains(KeyModifiers::CONTROL) {
+        return None;
+    }
+    let note = |target, prompt: &str| Popup::Note { target, prompt: prompt.to_string(), value: String::new() };
+    match (state.screen, c) {
+        (Screen::Runbook, ' ') => {
+            let item = runbook_selected(state)?;
+            if item.check.is_some() {
+                let text = "automatic item: its verdict comes from the data (n adds a note)";
+                state.last_message = Some((text.into(), Level::Unknown));
+                return Some(Vec::new());
+            }
+            let existing = state.runbook_progress.iter().find(|p| p.item == item.key).cloned();
+            let progress = crate::runbook::Progress {
+                item: item.key.clone(),
+                done: !existing.as_ref().is_some_and(|p| p.done),
+                note: existing.and_then(|p| p.note),
+                who: state.user.clone(),
+                at: state.now,
+            };
+            Some(save_progress(state, progress))
+        }
+        (Screen::Runbook, 'n') => {
+            let item = runbook_selected(state)?;
+            state.popup = Some(note(NoteTarget::RunbookItem(item.key.clone()), &format!("Note on '{}':", item.title)));
+            Some(Vec::new())
+        }
+        (Screen::Runbook, '[' | ']') if state.runbooks.len() > 1 => {
+            let n = state.runbooks.len();
+            state.runbook_index =
+                if c == ']' { (state.runbook_index + 1) % n } else { (state.runbook_index + n - 1) % n };
+            Some(Vec::new())
+        }
+        (Screen::Incident, 's') if state.incident.is_none() => {
+            let prompt = "Incident title (sev2; records the environment selected on the Overview):";
+            state.popup = Some(note(NoteTarget::StartIncident, prompt));
+            Some(Vec::new())
+        }
+        (Screen::Incident, 'n') if state.incident.is_some() => {
+            state.popup = Some(note(NoteTarget::Incident, "Note for the timeline:"));
+            Some(Vec::new())
+        }
+        (Screen::Incident, 'i' | 't' | 'm') if state.incident.is_some() => {
+            let (k, label) = match c {
+                'i' => crate::incident::FIRST_STEPS[0],
+                't' => crate::incident::FIRST_STEPS[1],
+                _ => crate::incident::FIRST_STEPS[2],
+            };
+            let prompt = format!("{label}: what (impact, who was told, which mitigation)?");
+            state.popup = Some(note(NoteTarget::Step(k.to_string()), &prompt));
+            Some(Vec::new())
+        }
+        (Screen::Incident, 'w') => {
+            state.popup = Some(Popup::Changes { lines: recent_changes(state) });
+            Some(Vec::new())
+        }
+        (Screen::Incident, 'C') if state.incident.is_some() => {
+            state.popup = Some(note(NoteTarget::CloseIncident, "Resolution (closes the incident):"));
+            Some(Vec::new())
+        }
+        _ => None,
+    }
+}
+
+fn runbook_selected(state: &AppState) -> Option<&crate::runbook::Item> {
+    let row = rows(state, Screen::Runbook).get(state.list().selected).copied()?;
+    let super::Row::RunbookItem(i) = row else { return None };
+    state.runbooks.get(state.runbook_index)?.items.get(i)
+}
+
+fn save_progress(state: &mut AppState, progress: crate::runbook::Progress) -> Vec<Effect> {
+    let Some(book) = state.runbooks.get(state.runbook_index) else { return Vec::new() };
+    let runbook = book.name.clone();
+    state.runbook_progress.retain(|p| p.item != progress.item);
+    state.runbook_progress.push(progress.clone());
+    vec![Effect::SaveRunbookItem { runbook, day: state.now.format("%Y-%m-%d").to_string(), progress }]
+}
+
+fn note_done(state: &mut AppState, target: NoteTarget, text: String) -> Vec<Effect> {
+    use crate::incident::{Entry, EntryKind};
+    let entry = |kind, text: String| Entry { at: state.now, kind, who: state.user.clone(), text };
+    match target {
+        NoteTarget::RunbookItem(item) => {
+            let existing = state.runbook_progress.iter().find(|p| p.item == item).cloned();
+            let progress = crate::runbook::Progress {
+                item,
+                done: existing.is_some_and(|p| p.done),
+                note: (!text.is_empty()).then_some(text),
+                who: state.user.clone(),
+                at: state.now,
+            };
+            save_progress(state, progress)
+        }
+        _ if text.is_empty() => {
+            state.last_message = Some(("nothing typed; nothing recorded".into(), Level::Unknown));
+            Vec::new()
+        }
+        NoteTarget::Incident => vec![Effect::IncidentEntry(entry(EntryKind::Note, text))],
+        NoteTarget::Step(key) => vec![Effect::IncidentEntry(entry(EntryKind::Step, format!("{key}: {text}")))],
+        NoteTarget::CloseIncident => vec![Effect::CloseIncident(text)],
+        NoteTarget::StartIncident => {
+            let environment =
+                state.estate.environments.get(state.lists[Screen::Overview.index()].selected).map(|e| e.name.clone());
+            vec![Effect::StartIncident { title: text, severity: "sev2".into(), environment }]
+        }
+    }
+}
+
+/// Deploys, secret rotations and actions of the last 24 h, newest first ("what changed").
+pub fn recent_changes(state: &AppState) -> Vec<(crate::model::Timestamp, String)> {
+    let since = state.now - chrono::Duration::hours(24);
+    let e = &state.estate;
+    let short = |sha: &str| sha.chars().take(7).collect::<String>();
+    let mut out: Vec<(crate::model::Timestamp, String)> = Vec::new();
+    for d in e.deployments.iter().filter(|d| d.created_at >= since) {
+        let text =
+            format!("deploy   {} {} → {} by {} ({:?})", d.repo, short(&d.sha), d.environment, d.creator, d.state);
+        out.push((d.created_at, text.to_lowercase()));
+    }
+    for s in e.secrets.iter().filter(|s| s.last_rotated.is_some_and(|t| t >= since)) {
+        out.push((s.last_rotated.unwrap_or(since), format!("rotated  {} in {} ({})", s.name, s.store, s.environment)));
+    }
+    for a in state.audit.iter().filter(|a| a.at >= since && a.phase != crate::store::AuditPhase::Started) {
+        let text = format!("action   {} {} ({}) by {}: {:?}", a.verb, a.target_name, a.environment, a.user, a.phase);
+        out.push((a.at, text.to_lowercase()));
+    }
+    out.sort_by_key(|(t, _)| std::cmp::Reverse(*t));
+    out
+}
+
 fn message(state: &mut AppState, title: &str, text: String, level: Level) {
-    state.popup = Some(Popup::Message {
-        title: title.to_string(),
-        text,
-        level,
-    });
+    state.popup = Some(Popup::Message { title: title.to_string(), text, level });
 }
 
 fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
@@ -275,11 +434,15 @@ fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
         return Vec::new();
     }
     // Number keys jump to screens (after popups and filter editing took theirs).
-    if let KeyCode::Char(c @ '1'..='9') = key.code
+    if let KeyCode::Char(c) = key.code
         && (key.modifiers.is_empty() || key.modifiers == KeyModifiers::SHIFT)
+        && let Some(screen) = Screen::ALL.into_iter().find(|s| s.key() == c)
     {
-        go_to(state, Screen::ALL[(c as u8 - b'1') as usize]);
+        go_to(state, screen);
         return Vec::new();
+    }
+    if let Some(effects) = screen_key(state, key) {
+        return effects;
     }
     if state.screen == Screen::Runs && state.run_detail.is_none() && key.code == KeyCode::Char('F') {
         state.failing_first = !state.failing_first;
@@ -287,12 +450,7 @@ fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
         list.selected = 0;
         list.offset = 0;
         state.last_message = Some((
-            if state.failing_first {
-                "failing runs first"
-            } else {
-                "newest runs first"
-            }
-            .to_string(),
+            if state.failing_first { "failing runs first" } else { "newest runs first" }.to_string(),
             Level::Unknown,
         ));
         return Vec::new();
@@ -321,12 +479,7 @@ fn run_command(state: &mut AppState, command: Command) -> Vec<Effect> {
     match command {
         Command::Quit => return vec![Effect::Quit],
         Command::Help => state.popup = Some(Popup::Help),
-        Command::Palette => {
-            state.popup = Some(Popup::Palette {
-                input: String::new(),
-                selected: 0,
-            })
-        }
+        Command::Palette => state.popup = Some(Popup::Palette { input: String::new(), selected: 0 }),
         Command::Filter => state.editing_filter = true,
         Command::Up => move_selection(state, -1),
         Command::Down => move_selection(state, 1),
@@ -337,10 +490,9 @@ fn run_command(state: &mut AppState, command: Command) -> Vec<Effect> {
         Command::Open => return open(state),
         Command::Back => back(state),
         Command::NextScreen => go_to(state, Screen::ALL[(state.screen.index() + 1) % Screen::ALL.len()]),
-        Command::PrevScreen => go_to(
-            state,
-            Screen::ALL[(state.screen.index() + Screen::ALL.len() - 1) % Screen::ALL.len()],
-        ),
+        Command::PrevScreen => {
+            go_to(state, Screen::ALL[(state.screen.index() + Screen::ALL.len() - 1) % Screen::ALL.len()])
+        }
         Command::Refresh => {
             state.last_message = Some(("refreshing every source".into(), Level::Unknown));
             return vec![Effect::RefreshAll];
@@ -367,11 +519,7 @@ fn request_action(state: &mut AppState, verb: Verb) -> Vec<Effect> {
             if offered.is_empty() {
                 format!("{} offers no actions; see ? for its keys", state.screen.title())
             } else {
-                format!(
-                    "'{verb}' is not offered on {} (here: {})",
-                    state.screen.title(),
-                    offered.join(", ")
-                )
+                format!("'{verb}' is not offered on {} (here: {})", state.screen.title(), offered.join(", "))
             },
             Level::Warn,
         ));
@@ -423,10 +571,7 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
             // Any key closes help or a message; ctrl-c still quits.
             if ctrl_c { vec![Effect::Quit] } else { Vec::new() }
         }
-        Popup::Palette {
-            mut input,
-            mut selected,
-        } => {
+        Popup::Palette { mut input, mut selected } => {
             let candidates = palette_candidates(state, &input);
             match key.code {
                 KeyCode::Esc => return Vec::new(),
@@ -456,12 +601,7 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
             state.popup = Some(Popup::Palette { input, selected });
             Vec::new()
         }
-        Popup::Input {
-            prompt,
-            param,
-            mut value,
-            mut request,
-        } => {
+        Popup::Input { prompt, param, mut value, mut request } => {
             match key.code {
                 KeyCode::Esc => return Vec::new(),
                 KeyCode::Enter => {
@@ -479,20 +619,31 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
                 KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => value.push(c),
                 _ => {}
             }
-            state.popup = Some(Popup::Input {
-                prompt,
-                param,
-                value,
-                request,
-            });
+            state.popup = Some(Popup::Input { prompt, param, value, request });
             Vec::new()
         }
-        Popup::Form {
-            mut request,
-            mut fields,
-            mut focus,
-            ..
-        } => {
+        Popup::Changes { .. } => {
+            if ctrl_c {
+                vec![Effect::Quit]
+            } else {
+                Vec::new()
+            }
+        }
+        Popup::Note { target, prompt, mut value } => {
+            match key.code {
+                KeyCode::Esc => return Vec::new(),
+                KeyCode::Enter => return note_done(state, target, value.trim().to_string()),
+                KeyCode::Backspace => {
+                    value.pop();
+                }
+                KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => value.push(c),
+                _ if ctrl_c => return vec![Effect::Quit],
+                _ => {}
+            }
+            state.popup = Some(Popup::Note { target, prompt, value });
+            Vec::new()
+        }
+        Popup::Form { mut request, mut fields, mut focus, .. } => {
             let n = fields.len().max(1);
             let mut error = None;
             match key.code {
@@ -508,11 +659,7 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
                         };
                         if !options.is_empty() {
                             let at = options.iter().position(|o| o == value).unwrap_or(0);
-                            let step = if key.code == KeyCode::Right {
-                                1
-                            } else {
-                                options.len() - 1
-                            };
+                            let step = if key.code == KeyCode::Right { 1 } else { options.len() - 1 };
                             *value = options[(at + step) % options.len()].clone();
                         }
                     }
@@ -541,9 +688,7 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
                     if missing.is_empty() {
                         for (spec, value) in &fields {
                             if !value.is_empty() {
-                                request
-                                    .params
-                                    .insert(format!("input.{}", spec.name), value.trim().to_string());
+                                request.params.insert(format!("input.{}", spec.name), value.trim().to_string());
                             }
                         }
                         return vec![Effect::Plan(request)];
@@ -553,29 +698,20 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
                 _ if ctrl_c => return vec![Effect::Quit],
                 _ => {}
             }
-            state.popup = Some(Popup::Form {
-                request,
-                fields,
-                focus,
-                error,
-            });
+            state.popup = Some(Popup::Form { request, fields, focus, error });
             Vec::new()
         }
         Popup::Confirm { plan, mut input, .. } => {
             let confirmation = plan.confirmation();
             match (key.code, &confirmation) {
                 (KeyCode::Esc, _) => {
-                    state.last_message = Some((
-                        format!("{} cancelled; nothing was sent", plan.request.verb),
-                        Level::Unknown,
-                    ));
+                    state.last_message =
+                        Some((format!("{} cancelled; nothing was sent", plan.request.verb), Level::Unknown));
                     return Vec::new();
                 }
                 (KeyCode::Char('n' | 'N'), Confirmation::YesNo) => {
-                    state.last_message = Some((
-                        format!("{} cancelled; nothing was sent", plan.request.verb),
-                        Level::Unknown,
-                    ));
+                    state.last_message =
+                        Some((format!("{} cancelled; nothing was sent", plan.request.verb), Level::Unknown));
                     return Vec::new();
                 }
                 (KeyCode::Char('y' | 'Y'), Confirmation::YesNo) => return execute(state, plan, "y"),
@@ -584,11 +720,7 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
                     return match check_confirmation(&plan, Some(&typed), false) {
                         Ok(()) => execute(state, plan, &typed),
                         Err(e) => {
-                            state.popup = Some(Popup::Confirm {
-                                plan,
-                                input,
-                                error: Some(e.to_string()),
-                            });
+                            state.popup = Some(Popup::Confirm { plan, input, error: Some(e.to_string()) });
                             Vec::new()
                         }
                     };
@@ -601,11 +733,7 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
                 }
                 _ => {}
             }
-            state.popup = Some(Popup::Confirm {
-                plan,
-                input,
-                error: None,
-            });
+            state.popup = Some(Popup::Confirm { plan, input, error: None });
             Vec::new()
         }
     }
@@ -618,10 +746,7 @@ fn execute(state: &mut AppState, plan: Box<crate::actions::Plan>, confirmation: 
     }
     debug_assert!(check_confirmation(&plan, Some(confirmation), false).is_ok());
     state.actions_in_flight += 1;
-    state.last_message = Some((
-        format!("running {} on {}…", plan.request.verb, plan.target_name),
-        Level::Unknown,
-    ));
+    state.last_message = Some((format!("running {} on {}…", plan.request.verb, plan.target_name), Level::Unknown));
     vec![Effect::Execute(plan)]
 }
 
@@ -633,10 +758,7 @@ pub fn palette_candidates(state: &AppState, input: &str) -> Vec<String> {
     all.extend(crate::theme::SHIPPED.iter().map(|(n, _)| format!("theme {n}")));
     let needle = input.trim().to_lowercase();
     let mut out: Vec<String> = all.iter().filter(|c| c.starts_with(&needle)).cloned().collect();
-    out.extend(
-        all.into_iter()
-            .filter(|c| !c.starts_with(&needle) && c.contains(&needle)),
-    );
+    out.extend(all.into_iter().filter(|c| !c.starts_with(&needle) && c.contains(&needle)));
     out
 }
 
@@ -644,6 +766,17 @@ fn run_palette(state: &mut AppState, chosen: &str) -> Vec<Effect> {
     if let Some(screen) = Screen::from_name(chosen) {
         go_to(state, screen);
         return Vec::new();
+    }
+    if let Some(title) = chosen.strip_prefix("incident ") {
+        if state.incident.is_some() {
+            go_to(state, Screen::Incident);
+            state.last_message = Some(("an incident is already open".into(), Level::Warn));
+            return Vec::new();
+        }
+        let environment =
+            state.estate.environments.get(state.lists[Screen::Overview.index()].selected).map(|e| e.name.clone());
+        go_to(state, Screen::Incident);
+        return vec![Effect::StartIncident { title: title.trim().to_string(), severity: "sev2".into(), environment }];
     }
     if let Some(theme) = chosen.strip_prefix("theme ") {
         return vec![Effect::SetTheme(theme.trim().to_string())];
@@ -676,12 +809,7 @@ fn open(state: &mut AppState) -> Vec<Effect> {
     match state.screen {
         Screen::Overview => {
             let column = OverviewColumn::ALL[state.overview_column.min(OverviewColumn::ALL.len() - 1)];
-            let env = state
-                .estate
-                .environments
-                .get(state.list().selected)
-                .map(|e| e.name.clone())
-                .unwrap_or_default();
+            let env = state.estate.environments.get(state.list().selected).map(|e| e.name.clone()).unwrap_or_default();
             let screen = column.screen();
             go_to(state, screen);
             let list = state.list_mut();
@@ -699,10 +827,7 @@ fn open(state: &mut AppState) -> Vec<Effect> {
         }
         Screen::Runs => {
             let row = rows(state, Screen::Runs).get(state.list().selected).copied();
-            let run = state
-                .run_detail
-                .as_ref()
-                .and_then(|id| state.estate.runs.iter().find(|r| &r.id == id));
+            let run = state.run_detail.as_ref().and_then(|id| state.estate.runs.iter().find(|r| &r.id == id));
             if let (Some(super::Row::Job(j, _)), Some(run)) = (row, run)
                 && let Some(job) = run.jobs.get(j)
             {
@@ -713,6 +838,12 @@ fn open(state: &mut AppState) -> Vec<Effect> {
         Screen::Logs => {
             state.follow_logs = false;
         }
+        Screen::Runbook => {
+            let link = runbook_selected(state).and_then(|i| i.link.clone()).and_then(|l| Screen::from_name(&l));
+            if let Some(screen) = link {
+                go_to(state, screen);
+            }
+        }
         _ => {}
     }
     Vec::new()
@@ -721,10 +852,7 @@ fn open(state: &mut AppState) -> Vec<Effect> {
 fn back(state: &mut AppState) {
     if state.screen == Screen::Runs && state.run_detail.is_some() {
         let id = state.run_detail.take();
-        let index = rows(state, Screen::Runs)
-            .iter()
-            .position(|r| r.target_id(state) == id)
-            .unwrap_or(0);
+        let index = rows(state, Screen::Runs).iter().position(|r| r.target_id(state) == id).unwrap_or(0);
         state.list_mut().selected = index;
         clamp(state);
     } else if !state.list().filter.is_empty() {

@@ -47,10 +47,7 @@ pub struct RefreshConfig {
 
 impl Default for RefreshConfig {
     fn default() -> Self {
-        RefreshConfig {
-            seconds: 30,
-            health_seconds: 10,
-        }
+        RefreshConfig { seconds: 30, health_seconds: 10 }
     }
 }
 
@@ -184,45 +181,31 @@ pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
 }
 
 pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Unreadable {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::Unreadable { path: path.display().to_string(), message: e.to_string() })?;
     let mut loaded = parse(&text, &path.display().to_string())?;
     loaded.path = Some(path.to_path_buf());
     Ok(loaded)
 }
 
 pub fn parse(text: &str, path: &str) -> Result<Loaded, ConfigError> {
-    let invalid = |line: usize, message: String| ConfigError::Invalid {
-        path: path.to_string(),
-        line,
-        message,
-    };
+    let invalid = |line: usize, message: String| ConfigError::Invalid { path: path.to_string(), line, message };
     let de = toml::de::Deserializer::parse(text)
         .map_err(|e| invalid(line_of(text, e.span().map_or(0, |s| s.start)), e.message().to_string()))?;
     let mut unknown = Vec::new();
     let config: Config = serde_ignored::deserialize(de, |p| unknown.push(p.to_string().replace("?.", ""))).map_err(
         |e: toml::de::Error| invalid(line_of(text, e.span().map_or(0, |s| s.start)), e.message().to_string()),
     )?;
-    let warnings = unknown
-        .iter()
-        .map(|key| format!("{path}:{}: unknown key '{key}' ignored", line_of_key(text, key)))
-        .collect();
+    let warnings =
+        unknown.iter().map(|key| format!("{path}:{}: unknown key '{key}' ignored", line_of_key(text, key))).collect();
     validate(&config, text).map_err(|(line, message)| invalid(line, message))?;
-    Ok(Loaded {
-        config,
-        path: None,
-        warnings,
-    })
+    Ok(Loaded { config, path: None, warnings })
 }
 
 fn validate(config: &Config, text: &str) -> Result<(), (usize, String)> {
     let mut seen = Vec::new();
     for env in &config.environments {
-        let line = text
-            .find(&format!("\"{}\"", env.name))
-            .map_or(1, |at| line_of(text, at));
+        let line = text.find(&format!("\"{}\"", env.name)).map_or(1, |at| line_of(text, at));
         if env.name.trim().is_empty() {
             return Err((line, "environment name is empty".into()));
         }
@@ -236,10 +219,7 @@ fn validate(config: &Config, text: &str) -> Result<(), (usize, String)> {
         for check in &env.health {
             if !(check.url.starts_with("http://") || check.url.starts_with("https://")) {
                 let line = text.find(&check.url).map_or(line, |at| line_of(text, at));
-                return Err((
-                    line,
-                    format!("health check '{}': url must start with http:// or https://", check.name),
-                ));
+                return Err((line, format!("health check '{}': url must start with http:// or https://", check.name)));
             }
         }
     }
@@ -252,27 +232,17 @@ fn validate(config: &Config, text: &str) -> Result<(), (usize, String)> {
         }
     }
     if config.refresh.seconds == 0 || config.refresh.health_seconds == 0 {
-        return Err((
-            line_of_key(text, "seconds"),
-            "refresh intervals must be at least 1 second".into(),
-        ));
+        return Err((line_of_key(text, "seconds"), "refresh intervals must be at least 1 second".into()));
     }
     Ok(())
 }
 
 fn check_limit(kind: MetricKind, limit: &LimitOverride) -> Result<(), String> {
-    let ordered = if kind == MetricKind::Availability {
-        limit.crit <= limit.warn
-    } else {
-        limit.crit >= limit.warn
-    };
+    let ordered = if kind == MetricKind::Availability { limit.crit <= limit.warn } else { limit.crit >= limit.warn };
     if ordered {
         Ok(())
     } else {
-        Err(format!(
-            "threshold {kind:?}: critical {} is milder than warning {}",
-            limit.crit, limit.warn
-        ))
+        Err(format!("threshold {kind:?}: critical {} is milder than warning {}", limit.crit, limit.warn))
     }
 }
 
@@ -286,9 +256,7 @@ fn line_of_key(text: &str, path: &str) -> usize {
     let snake = key.to_string();
     for (i, line) in text.lines().enumerate() {
         let l = line.trim_start();
-        let is_key = l
-            .strip_prefix(&snake)
-            .is_some_and(|rest| rest.trim_start().starts_with('='));
+        let is_key = l.strip_prefix(&snake).is_some_and(|rest| rest.trim_start().starts_with('='));
         let is_table =
             l.starts_with('[') && l.trim_matches(|c| c == '[' || c == ']').rsplit('.').next() == Some(snake.as_str());
         if is_key || is_table {
@@ -303,11 +271,7 @@ impl Config {
     pub fn thresholds_for(&self, environment: &str) -> Thresholds {
         let mut t = Thresholds::default();
         let env = self.environments.iter().find(|e| e.name == environment);
-        for (kind, limit) in self
-            .thresholds
-            .iter()
-            .chain(env.into_iter().flat_map(|e| &e.thresholds))
-        {
+        for (kind, limit) in self.thresholds.iter().chain(env.into_iter().flat_map(|e| &e.thresholds)) {
             let slot = t.get_mut(*kind);
             slot.warn = limit.warn;
             slot.crit = limit.crit;
@@ -387,26 +351,16 @@ url = "https://example.com/api/v1/health"
 
     #[test]
     fn errors_name_file_and_line() {
-        let err = parse(
-            "theme = \"dark\"\n\n[[environments]]\nname = \"prod\"\ntier = \"moon\"\n",
-            "x.toml",
-        )
-        .unwrap_err();
+        let err =
+            parse("theme = \"dark\"\n\n[[environments]]\nname = \"prod\"\ntier = \"moon\"\n", "x.toml").unwrap_err();
         let text = err.to_string();
         assert!(text.starts_with("x.toml:5: "), "{text}");
         assert!(text.contains("moon"), "{text}");
         let err = parse("[github]\nrepos = [\"noslash\"]\n", "x.toml").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "x.toml:2: repository 'noslash' must be written owner/name"
-        );
+        assert_eq!(err.to_string(), "x.toml:2: repository 'noslash' must be written owner/name");
         let err = parse("[aws\nregion = 1", "x.toml").unwrap_err();
         assert!(err.to_string().starts_with("x.toml:1: "), "{err}");
-        let err = parse(
-            "[[environments]]\nname = \"a\"\n[[environments]]\nname = \"a\"\n",
-            "x.toml",
-        )
-        .unwrap_err();
+        let err = parse("[[environments]]\nname = \"a\"\n[[environments]]\nname = \"a\"\n", "x.toml").unwrap_err();
         assert!(err.to_string().contains("defined twice"), "{err}");
     }
 
@@ -418,11 +372,8 @@ url = "https://example.com/api/v1/health"
 
     #[test]
     fn inverted_thresholds_are_rejected() {
-        let err = parse(
-            "[thresholds]\ncpu = { warn = 90, crit = 70 }\n[[environments]]\nname = \"p\"\n",
-            "x.toml",
-        )
-        .unwrap_err();
+        let err = parse("[thresholds]\ncpu = { warn = 90, crit = 70 }\n[[environments]]\nname = \"p\"\n", "x.toml")
+            .unwrap_err();
         assert!(err.to_string().contains("milder"), "{err}");
     }
 }

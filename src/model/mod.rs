@@ -81,14 +81,8 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
-        Role::Compute,
-        Role::Database,
-        Role::Cache,
-        Role::Secrets,
-        Role::Storage,
-        Role::Monitoring,
-    ];
+    pub const ALL: [Role; 6] =
+        [Role::Compute, Role::Database, Role::Cache, Role::Secrets, Role::Storage, Role::Monitoring];
     pub fn label(self) -> &'static str {
         match self {
             Role::Compute => "compute",
@@ -183,11 +177,7 @@ impl Run {
     /// Wall time so far (in progress) or in total (completed).
     pub fn duration(&self, now: Timestamp) -> Option<Duration> {
         let start = self.started_at?;
-        let end = if self.status == RunStatus::Completed {
-            self.updated_at
-        } else {
-            now
-        };
+        let end = if self.status == RunStatus::Completed { self.updated_at } else { now };
         Some(end - start)
     }
 }
@@ -322,20 +312,16 @@ impl Backup {
         let mut out = Vec::new();
         match self.last_backup_at {
             None => out.push("no backup found".to_string()),
-            Some(at) if now - at > Duration::hours(24) => out.push(format!(
-                "last backup {} old (> 24h)",
-                crate::model::human_duration(now - at)
-            )),
+            Some(at) if now - at > Duration::hours(24) => {
+                out.push(format!("last backup {} old (> 24h)", crate::model::human_duration(now - at)))
+            }
             _ => {}
         }
         if self.last_status != "succeeded" && self.last_status != "available" {
             out.push(format!("last backup {}", self.last_status));
         }
         if self.retention_days < self.required_retention_days {
-            out.push(format!(
-                "retention {}d below policy {}d",
-                self.retention_days, self.required_retention_days
-            ));
+            out.push(format!("retention {}d below policy {}d", self.retention_days, self.required_retention_days));
         }
         if !self.pitr_enabled {
             out.push("point-in-time recovery off".to_string());
@@ -343,11 +329,7 @@ impl Backup {
         out
     }
     pub fn level(&self, now: Timestamp) -> Level {
-        if self.findings(now).is_empty() {
-            Level::Ok
-        } else {
-            Level::Crit
-        }
+        if self.findings(now).is_empty() { Level::Ok } else { Level::Crit }
     }
 }
 
@@ -480,13 +462,7 @@ pub struct Source<T> {
 
 impl<T: Default> Source<T> {
     pub fn new(name: impl Into<String>) -> Self {
-        Source {
-            name: name.into(),
-            state: SourceState::Loading,
-            data: T::default(),
-            fetched_at: None,
-            error: None,
-        }
+        Source { name: name.into(), state: SourceState::Loading, data: T::default(), fetched_at: None, error: None }
     }
 }
 
@@ -500,11 +476,7 @@ pub fn human_duration(d: Duration) -> String {
     } else if secs < 86_400 * 2 {
         let h = secs / 3600;
         let m = (secs % 3600) / 60;
-        if m == 0 || h >= 10 {
-            format!("{h}h")
-        } else {
-            format!("{h}h{m:02}m")
-        }
+        if m == 0 || h >= 10 { format!("{h}h") } else { format!("{h}h{m:02}m") }
     } else {
         format!("{}d", secs / 86_400)
     }

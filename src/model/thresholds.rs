@@ -209,10 +209,7 @@ mod tests {
 
     #[test]
     fn worst_level_wins() {
-        assert_eq!(
-            [Level::Ok, Level::Warn, Level::Unknown].into_iter().max(),
-            Some(Level::Warn)
-        );
+        assert_eq!([Level::Ok, Level::Warn, Level::Unknown].into_iter().max(), Some(Level::Warn));
         assert_eq!([Level::Ok, Level::Unknown].into_iter().max(), Some(Level::Unknown));
     }
 }

@@ -59,12 +59,7 @@ pub trait Provider: Send + Sync {
 
     /// The log of one item (a CI job), for the log viewer.
     fn fetch_log<'a>(&'a self, target: &'a str) -> BoxFuture<'a, Result<Vec<LogLine>, ProviderError>> {
-        Box::pin(async move {
-            Err(ProviderError::Unavailable(format!(
-                "{} keeps no log for {target}",
-                self.name()
-            )))
-        })
+        Box::pin(async move { Err(ProviderError::Unavailable(format!("{} keeps no log for {target}", self.name()))) })
     }
 
     /// Resolves a request against this provider's own last snapshot into the exact calls.
@@ -116,9 +111,7 @@ impl Registry {
 }
 
 fn not_built(name: &str, issue: u32) -> Result<Vec<Arc<dyn Provider>>, String> {
-    Err(format!(
-        "the {name} adapter is not in this build yet (issue #{issue}); try --demo"
-    ))
+    Err(format!("the {name} adapter is not in this build yet (issue #{issue}); try --demo"))
 }
 
 /// One line per cloud: each provider folder exposes `build(section, ctx)`.

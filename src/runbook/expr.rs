@@ -212,9 +212,7 @@ fn parse_value(kind: Kind, raw: &str) -> Result<f64, String> {
         },
         Kind::Duration => {
             let (num, unit) = lower.split_at(lower.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(lower.len()));
-            let n: f64 = num
-                .parse()
-                .map_err(|_| format!("'{raw}' is not a duration (90s, 30m, 24h, 7d)"))?;
+            let n: f64 = num.parse().map_err(|_| format!("'{raw}' is not a duration (90s, 30m, 24h, 7d)"))?;
             let factor = match unit {
                 "s" => 1.0,
                 "m" => 60.0,
@@ -224,11 +222,9 @@ fn parse_value(kind: Kind, raw: &str) -> Result<f64, String> {
             };
             Ok(n * factor)
         }
-        Kind::Count | Kind::Number => lower
-            .trim_end_matches('%')
-            .trim_end_matches('s')
-            .parse()
-            .map_err(|_| format!("'{raw}' is not a number")),
+        Kind::Count | Kind::Number => {
+            lower.trim_end_matches('%').trim_end_matches('s').parse().map_err(|_| format!("'{raw}' is not a number"))
+        }
     }
 }
 
@@ -243,19 +239,12 @@ pub fn parse(text: &str) -> Result<Expr, String> {
     let mut i = 0;
     loop {
         let (Some(subject), Some(op), Some(value)) = (tokens.get(i), tokens.get(i + 1), tokens.get(i + 2)) else {
-            return Err(format!(
-                "'{text}': expected SUBJECT OP VALUE (e.g. backups.max_age < 24h)"
-            ));
+            return Err(format!("'{text}': expected SUBJECT OP VALUE (e.g. backups.max_age < 24h)"));
         };
         let s = Subject::parse(subject).ok_or_else(|| format!("unknown subject '{subject}' (one of: {SUBJECTS})"))?;
         let o = Op::parse(op).ok_or_else(|| format!("'{op}' is not a comparison (<, <=, >, >=, ==, !=)"))?;
         let v = parse_value(s.kind(), value).map_err(|e| format!("{subject}: {e}"))?;
-        conditions.push(Condition {
-            subject: s,
-            op: o,
-            value: v,
-            text: format!("{subject} {op} {value}"),
-        });
+        conditions.push(Condition { subject: s, op: o, value: v, text: format!("{subject} {op} {value}") });
         i += 3;
         match tokens.get(i) {
             None => break,
@@ -273,10 +262,7 @@ pub fn parse(text: &str) -> Result<Expr, String> {
             }
         }
     }
-    Ok(Expr {
-        conditions,
-        join: join.unwrap_or(Join::And),
-    })
+    Ok(Expr { conditions, join: join.unwrap_or(Join::And) })
 }
 
 #[cfg(test)]
@@ -297,16 +283,8 @@ mod tests {
 
     #[test]
     fn errors_say_what_is_wrong() {
-        assert!(
-            parse("backup.age < 1d")
-                .unwrap_err()
-                .contains("unknown subject 'backup.age'")
-        );
-        assert!(
-            parse("backups.max_age < tomorrow")
-                .unwrap_err()
-                .contains("not a duration")
-        );
+        assert!(parse("backup.age < 1d").unwrap_err().contains("unknown subject 'backup.age'"));
+        assert!(parse("backups.max_age < tomorrow").unwrap_err().contains("not a duration"));
         assert!(parse("health.level <= bad").unwrap_err().contains("not a level"));
         assert!(parse("health.level ~ ok").unwrap_err().contains("not a comparison"));
         assert!(parse("a.b").unwrap_err().contains("expected SUBJECT OP VALUE"));
@@ -315,10 +293,6 @@ mod tests {
                 .unwrap_err()
                 .contains("ambiguous")
         );
-        assert!(
-            parse("metrics.disk.level <= ok")
-                .unwrap_err()
-                .contains("unknown subject")
-        );
+        assert!(parse("metrics.disk.level <= ok").unwrap_err().contains("unknown subject"));
     }
 }

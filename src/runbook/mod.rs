@@ -73,22 +73,13 @@ pub struct Runbook {
 }
 
 fn line_of(text: &str, needle: &str) -> usize {
-    text.find(needle)
-        .map(|at| text[..at].matches('\n').count() + 1)
-        .unwrap_or(1)
+    text.find(needle).map(|at| text[..at].matches('\n').count() + 1).unwrap_or(1)
 }
 
 pub fn parse(text: &str, path: &str) -> Result<Runbook, RunbookError> {
-    let err = |line, message: String| RunbookError {
-        path: path.to_string(),
-        line,
-        message,
-    };
+    let err = |line, message: String| RunbookError { path: path.to_string(), line, message };
     let file: RunbookFile = toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
-            .unwrap_or(1);
+        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1).unwrap_or(1);
         err(line, e.message().to_string())
     })?;
     let mut items = Vec::new();
@@ -101,10 +92,7 @@ pub fn parse(text: &str, path: &str) -> Result<Runbook, RunbookError> {
             if let Some(link) = &item.link
                 && crate::app::Screen::from_name(link).is_none()
             {
-                return Err(err(
-                    line_of(text, &format!("\"{link}\"")),
-                    format!("link '{link}' is not a screen"),
-                ));
+                return Err(err(line_of(text, &format!("\"{link}\"")), format!("link '{link}' is not a screen")));
             }
             let key = format!("{}/{}", section.name, item.title);
             if items.iter().any(|i: &Item| i.key == key) {
@@ -146,11 +134,8 @@ pub fn load_all() -> (Vec<Runbook>, Vec<RunbookError>) {
     }
     let dir = crate::paths::config_dir().join("runbooks");
     if let Ok(entries) = std::fs::read_dir(&dir) {
-        let mut paths: Vec<_> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
+        let mut paths: Vec<_> =
+            entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
         paths.sort();
         for path in paths {
             let shown = path.display().to_string();
@@ -162,11 +147,7 @@ pub fn load_all() -> (Vec<Runbook>, Vec<RunbookError>) {
                     }
                     Err(e) => errors.push(e),
                 },
-                Err(e) => errors.push(RunbookError {
-                    path: shown,
-                    line: 1,
-                    message: e.to_string(),
-                }),
+                Err(e) => errors.push(RunbookError { path: shown, line: 1, message: e.to_string() }),
             }
         }
     }
@@ -226,37 +207,24 @@ fn measure(subject: Subject, ctx: &Context<'_>, scope: Option<&str>) -> Option<M
     let e = ctx.estate;
     let now = ctx.now;
     let day = now - Duration::hours(24);
-    let count = |n: usize, evidence: Vec<String>| {
-        Some(Measure {
-            value: n as f64,
-            shown: n.to_string(),
-            evidence,
-        })
-    };
+    let count = |n: usize, evidence: Vec<String>| Some(Measure { value: n as f64, shown: n.to_string(), evidence });
     match subject {
         Subject::BackupsMaxAge => {
             let backups: Vec<_> = e.backups.iter().filter(|b| in_env(scope, &b.environment)).collect();
             if backups.is_empty() {
                 return None;
             }
-            let oldest = backups
-                .iter()
-                .max_by_key(|b| b.last_backup_at.map(|t| now - t).unwrap_or(Duration::MAX))?;
+            let oldest = backups.iter().max_by_key(|b| b.last_backup_at.map(|t| now - t).unwrap_or(Duration::MAX))?;
             let age = oldest.last_backup_at.map(|t| now - t);
             let evidence = vec![format!(
                 "oldest: {} ({}), last backup {}",
                 oldest.database,
                 oldest.environment,
-                age.map(|a| format!("{} ago", human_duration(a)))
-                    .unwrap_or_else(|| "never".into())
+                age.map(|a| format!("{} ago", human_duration(a))).unwrap_or_else(|| "never".into())
             )];
             Some(Measure {
                 value: age.map(|a| a.num_seconds() as f64).unwrap_or(f64::INFINITY),
-                shown: format!(
-                    "{} ({})",
-                    age.map(human_duration).unwrap_or_else(|| "never".into()),
-                    oldest.database
-                ),
+                shown: format!("{} ({})", age.map(human_duration).unwrap_or_else(|| "never".into()), oldest.database),
                 evidence,
             })
         }
@@ -265,17 +233,14 @@ fn measure(subject: Subject, ctx: &Context<'_>, scope: Option<&str>) -> Option<M
             if backups.is_empty() {
                 return None;
             }
-            let bad: Vec<String> = backups
-                .iter()
-                .filter(|b| {
-                    if subject == Subject::BackupsPitrOff {
-                        !b.pitr_enabled
-                    } else {
-                        !b.findings(now).is_empty()
-                    }
-                })
-                .map(|b| format!("{} ({}): {}", b.database, b.environment, b.findings(now).join("; ")))
-                .collect();
+            let bad: Vec<String> =
+                backups
+                    .iter()
+                    .filter(|b| {
+                        if subject == Subject::BackupsPitrOff { !b.pitr_enabled } else { !b.findings(now).is_empty() }
+                    })
+                    .map(|b| format!("{} ({}): {}", b.database, b.environment, b.findings(now).join("; ")))
+                    .collect();
             count(bad.len(), bad)
         }
         Subject::HealthLevel | Subject::HealthFailing => {
@@ -292,9 +257,7 @@ fn measure(subject: Subject, ctx: &Context<'_>, scope: Option<&str>) -> Option<M
                         h.environment,
                         h.name,
                         h.level.label(),
-                        h.error
-                            .clone()
-                            .unwrap_or_else(|| format!("{} ms", h.latency_ms.unwrap_or_default()))
+                        h.error.clone().unwrap_or_else(|| format!("{} ms", h.latency_ms.unwrap_or_default()))
                     )
                 })
                 .collect();
@@ -302,11 +265,7 @@ fn measure(subject: Subject, ctx: &Context<'_>, scope: Option<&str>) -> Option<M
                 return count(checks.iter().filter(|h| h.level == Level::Crit).count(), evidence);
             }
             let worst = checks.iter().map(|h| h.level).max().unwrap_or(Level::Unknown);
-            Some(Measure {
-                value: level_rank(worst),
-                shown: worst.label().into(),
-                evidence,
-            })
+            Some(Measure { value: level_rank(worst), shown: worst.label().into(), evidence })
         }
         Subject::MetricsLevel | Subject::MetricLevel(_) | Subject::MetricMax(_) => {
             let kind = match subject {
@@ -324,30 +283,14 @@ fn measure(subject: Subject, ctx: &Context<'_>, scope: Option<&str>) -> Option<M
             let evidence: Vec<String> = metrics
                 .iter()
                 .filter(|m| m.level >= Level::Warn || matches!(subject, Subject::MetricMax(_)))
-                .map(|m| {
-                    format!(
-                        "{} {} {}: {}",
-                        m.environment,
-                        m.resource,
-                        m.kind.label(),
-                        m.kind.format(m.value)
-                    )
-                })
+                .map(|m| format!("{} {} {}: {}", m.environment, m.resource, m.kind.label(), m.kind.format(m.value)))
                 .collect();
             if let Subject::MetricMax(k) = subject {
                 let max = metrics.iter().map(|m| m.value).fold(f64::MIN, f64::max);
-                return Some(Measure {
-                    value: max,
-                    shown: k.format(max),
-                    evidence,
-                });
+                return Some(Measure { value: max, shown: k.format(max), evidence });
             }
             let worst = metrics.iter().map(|m| m.level).max().unwrap_or(Level::Unknown);
-            Some(Measure {
-                value: level_rank(worst),
-                shown: worst.label().into(),
-                evidence,
-            })
+            Some(Measure { value: level_rank(worst), shown: worst.label().into(), evidence })
         }
         Subject::SecretsOverdue => {
             let secrets: Vec<_> = e.secrets.iter().filter(|s| in_env(scope, &s.environment)).collect();
@@ -389,11 +332,8 @@ fn measure(subject: Subject, ctx: &Context<'_>, scope: Option<&str>) -> Option<M
             count(waiting.len(), waiting)
         }
         Subject::DeploysRecent | Subject::DeploysFailed => {
-            let recent: Vec<_> = e
-                .deployments
-                .iter()
-                .filter(|d| in_env(scope, &d.environment) && d.created_at >= day)
-                .collect();
+            let recent: Vec<_> =
+                e.deployments.iter().filter(|d| in_env(scope, &d.environment) && d.created_at >= day).collect();
             let evidence = recent
                 .iter()
                 .map(|d| {
@@ -418,9 +358,7 @@ fn measure(subject: Subject, ctx: &Context<'_>, scope: Option<&str>) -> Option<M
         }
         Subject::RunsFailedSecurity => {
             let security = |name: &str| {
-                ["security", "scan", "codeql", "secret", "audit"]
-                    .iter()
-                    .any(|w| name.to_lowercase().contains(w))
+                ["security", "scan", "codeql", "secret", "audit"].iter().any(|w| name.to_lowercase().contains(w))
             };
             let failed: Vec<String> = e
                 .runs
@@ -444,10 +382,8 @@ fn measure(subject: Subject, ctx: &Context<'_>, scope: Option<&str>) -> Option<M
             for l in &errors {
                 *by_source.entry(l.source.as_str()).or_default() += 1;
             }
-            let mut evidence: Vec<String> = by_source
-                .into_iter()
-                .map(|(s, n)| format!("{s}: {n} error lines"))
-                .collect();
+            let mut evidence: Vec<String> =
+                by_source.into_iter().map(|(s, n)| format!("{s}: {n} error lines")).collect();
             evidence.sort();
             count(errors.len(), evidence)
         }
@@ -480,10 +416,7 @@ fn evaluate_scoped(expr: &Expr, ctx: &Context<'_>, scope: Option<&str>) -> Evalu
         }
     }
     if verdicts.contains(&Verdict::Unknown) && !ctx.failed_sources.is_empty() {
-        evidence.push(format!(
-            "data may be incomplete: {} failed",
-            ctx.failed_sources.join(", ")
-        ));
+        evidence.push(format!("data may be incomplete: {} failed", ctx.failed_sources.join(", ")));
     }
     let verdict = match expr.join {
         Join::And => verdicts.iter().copied().max().unwrap_or(Verdict::Unknown),
@@ -491,11 +424,7 @@ fn evaluate_scoped(expr: &Expr, ctx: &Context<'_>, scope: Option<&str>) -> Evalu
         Join::Or if verdicts.contains(&Verdict::Unknown) => Verdict::Unknown,
         Join::Or => Verdict::Fail,
     };
-    Evaluation {
-        verdict,
-        value: values.join(", "),
-        evidence,
-    }
+    Evaluation { verdict, value: values.join(", "), evidence }
 }
 
 /// Evaluates an automatic item: per environment when asked, the worst verdict wins.
@@ -515,13 +444,12 @@ pub fn evaluate(item: &Item, ctx: &Context<'_>) -> Option<Evaluation> {
         let e = evaluate_scoped(expr, ctx, Some(env));
         worst = worst.max(e.verdict);
         values.push(format!("{env}: {:?}", e.verdict).to_lowercase());
-        evidence.extend(e.evidence);
+        // Evidence of the environments that passed is noise next to the ones that did not.
+        if e.verdict != Verdict::Pass {
+            evidence.extend(e.evidence);
+        }
     }
-    Some(Evaluation {
-        verdict: worst,
-        value: values.join(", "),
-        evidence,
-    })
+    Some(Evaluation { verdict: worst, value: values.join(", "), evidence })
 }
 
 /// A manual item's state for one day.

@@ -12,13 +12,7 @@ fn now() -> Timestamp {
 }
 
 fn ctx<'a>(estate: &'a Snapshot, logs: &'a [LogLine]) -> Context<'a> {
-    Context {
-        estate,
-        now: now(),
-        logs: [logs, &[]],
-        since: None,
-        failed_sources: Vec::new(),
-    }
+    Context { estate, now: now(), logs: [logs, &[]], since: None, failed_sources: Vec::new() }
 }
 
 fn item(check: &str) -> Item {
@@ -59,9 +53,7 @@ fn the_shipped_daily_runbook_loads() {
     assert!(book.items.len() >= 12);
     assert!(book.items.iter().any(|i| i.check.is_none()), "manual items too");
     assert!(
-        book.items
-            .iter()
-            .any(|i| i.check_text.as_deref() == Some("backups.max_age < 24h and backups.findings == 0"))
+        book.items.iter().any(|i| i.check_text.as_deref() == Some("backups.max_age < 24h and backups.findings == 0"))
     );
 }
 
@@ -71,24 +63,15 @@ fn runbook_errors_name_file_and_line() {
         "name = \"x\"\n[[sections]]\nname = \"A\"\n[[sections.items]]\ntitle = \"t\"\ncheck = \"backups.age < 1d\"\n";
     let err = parse(text, "x.toml").unwrap_err();
     assert_eq!(err.line, 6);
-    assert!(
-        err.to_string().starts_with("x.toml:6: unknown subject 'backups.age'"),
-        "{err}"
-    );
+    assert!(err.to_string().starts_with("x.toml:6: unknown subject 'backups.age'"), "{err}");
     let err = parse(
         "name = \"x\"\n[[sections]]\nname = \"A\"\n[[sections.items]]\ntitle = \"t\"\nlink = \"nowhere\"\n",
         "x.toml",
     )
     .unwrap_err();
-    assert!(
-        err.to_string().contains("x.toml:6: link 'nowhere' is not a screen"),
-        "{err}"
-    );
-    let err = parse(
-        "name = \"x\"\n[[sections]]\nname = \"A\"\n[[sections.items]]\ntitel = \"t\"\n",
-        "x.toml",
-    )
-    .unwrap_err();
+    assert!(err.to_string().contains("x.toml:6: link 'nowhere' is not a screen"), "{err}");
+    let err =
+        parse("name = \"x\"\n[[sections]]\nname = \"A\"\n[[sections.items]]\ntitel = \"t\"\n", "x.toml").unwrap_err();
     assert!(err.to_string().starts_with("x.toml:5: "), "{err}");
 }
 
@@ -104,45 +87,27 @@ fn backup_age_passes_fails_and_is_unknown_without_data() {
     let e = evaluate(&check, &ctx(&estate, &[])).unwrap();
     assert_eq!(e.verdict, Verdict::Fail);
     assert!(e.value.contains("31h (db-c)"), "{}", e.value);
-    assert!(
-        e.evidence.iter().any(|x| x.contains("db-c") && x.contains("> 24h")),
-        "{:?}",
-        e.evidence
-    );
+    assert!(e.evidence.iter().any(|x| x.contains("db-c") && x.contains("> 24h")), "{:?}", e.evidence);
     let empty = Snapshot::default();
-    assert_eq!(
-        evaluate(&check, &ctx(&empty, &[])).unwrap().verdict,
-        Verdict::Unknown,
-        "no data is never a pass"
-    );
+    assert_eq!(evaluate(&check, &ctx(&empty, &[])).unwrap().verdict, Verdict::Unknown, "no data is never a pass");
 }
 
 #[test]
 fn a_failed_source_turns_a_pass_into_unknown_but_keeps_a_failure() {
-    let estate = Snapshot {
-        backups: vec![backup("db-a", "production", 3)],
-        ..Snapshot::default()
-    };
+    let estate = Snapshot { backups: vec![backup("db-a", "production", 3)], ..Snapshot::default() };
     let mut c = ctx(&estate, &[]);
     c.failed_sources = vec!["aws".into()];
     let e = evaluate(&item("backups.max_age < 24h"), &c).unwrap();
     assert_eq!(e.verdict, Verdict::Unknown);
     assert!(e.evidence.iter().any(|x| x.contains("aws failed")));
-    assert_eq!(
-        evaluate(&item("backups.max_age < 1h"), &c).unwrap().verdict,
-        Verdict::Fail
-    );
+    assert_eq!(evaluate(&item("backups.max_age < 1h"), &c).unwrap().verdict, Verdict::Fail);
 }
 
 #[test]
 fn per_environment_reports_the_worst_and_scopes_evidence() {
     let estate = Snapshot {
         environments: ["production", "staging"]
-            .map(|n| Environment {
-                name: n.into(),
-                tier: Tier::from_name(n),
-                protection_rules: vec![],
-            })
+            .map(|n| Environment { name: n.into(), tier: Tier::from_name(n), protection_rules: vec![] })
             .to_vec(),
         backups: vec![backup("db-a", "production", 3), backup("db-b", "staging", 40)],
         ..Snapshot::default()
@@ -168,18 +133,9 @@ fn levels_counts_and_logs_since_the_last_run() {
         Verdict::Fail,
         "the demo has a failing check"
     );
-    assert_eq!(
-        evaluate(&item("health.level <= crit"), &c).unwrap().verdict,
-        Verdict::Pass
-    );
-    assert_eq!(
-        evaluate(&item("secrets.overdue == 0"), &c).unwrap().verdict,
-        Verdict::Fail
-    );
-    assert_eq!(
-        evaluate(&item("approvals.waiting == 1"), &c).unwrap().verdict,
-        Verdict::Pass
-    );
+    assert_eq!(evaluate(&item("health.level <= crit"), &c).unwrap().verdict, Verdict::Pass);
+    assert_eq!(evaluate(&item("secrets.overdue == 0"), &c).unwrap().verdict, Verdict::Fail);
+    assert_eq!(evaluate(&item("approvals.waiting == 1"), &c).unwrap().verdict, Verdict::Pass);
     assert_eq!(
         evaluate(&item("metrics.error_rate.max < 5%"), &c).unwrap().verdict,
         Verdict::Fail,
@@ -187,11 +143,7 @@ fn levels_counts_and_logs_since_the_last_run() {
     );
     let errors = evaluate(&item("logs.errors == 0"), &c).unwrap();
     assert_eq!(errors.verdict, Verdict::Fail);
-    assert!(
-        errors.evidence.iter().any(|e| e.contains("inference-api-stg")),
-        "{:?}",
-        errors.evidence
-    );
+    assert!(errors.evidence.iter().any(|e| e.contains("inference-api-stg")), "{:?}", errors.evidence);
     let mut later = ctx(&estate, &logs);
     later.since = Some(now());
     assert_eq!(
@@ -199,12 +151,7 @@ fn levels_counts_and_logs_since_the_last_run() {
         Verdict::Pass,
         "nothing since the last run"
     );
-    assert_eq!(
-        evaluate(&item("secrets.overdue == 0 or approvals.waiting == 1"), &c)
-            .unwrap()
-            .verdict,
-        Verdict::Pass
-    );
+    assert_eq!(evaluate(&item("secrets.overdue == 0 or approvals.waiting == 1"), &c).unwrap().verdict, Verdict::Pass);
 }
 
 #[test]
@@ -220,17 +167,10 @@ fn the_demo_daily_report_shows_the_demo_trouble() {
         at: now(),
     }];
     let report = Report::build(&book, &ctx(&estate, &[]), &progress, "maria");
-    let failed: Vec<&str> = report
-        .items
-        .iter()
-        .filter(|i| i.verdict == Verdict::Fail)
-        .map(|i| i.title.as_str())
-        .collect();
+    let failed: Vec<&str> =
+        report.items.iter().filter(|i| i.verdict == Verdict::Fail).map(|i| i.title.as_str()).collect();
     assert!(failed.contains(&"Health checks pass"), "{failed:?}");
-    assert!(
-        failed.contains(&"Every database's latest backup succeeded and is younger than 24 h"),
-        "{failed:?}"
-    );
+    assert!(failed.contains(&"Every database's latest backup succeeded and is younger than 24 h"), "{failed:?}");
     assert!(failed.contains(&"No secret overdue for rotation"), "{failed:?}");
     assert!(failed.contains(&"No deployment waiting for approval"), "{failed:?}");
     assert_eq!(report.exit_code(), 1);

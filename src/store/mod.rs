@@ -82,15 +82,9 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) `skydeck.db` in `dir`.
     pub fn open_in(dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir { path: dir.to_path_buf(), source })?;
         let path = dir.join("skydeck.db");
-        let conn = Connection::open(&path).map_err(|source| StoreError::Open {
-            path: path.clone(),
-            source,
-        })?;
+        let conn = Connection::open(&path).map_err(|source| StoreError::Open { path: path.clone(), source })?;
         Self::init(conn, path)
     }
 
@@ -162,10 +156,7 @@ impl Store {
                 stored_at TEXT NOT NULL
             );",
         )?;
-        Ok(Store {
-            conn: Mutex::new(conn),
-            path,
-        })
+        Ok(Store { conn: Mutex::new(conn), path })
     }
 
     pub fn path(&self) -> &Path {
@@ -206,11 +197,7 @@ impl Store {
         let mut stmt = conn.prepare_cached("SELECT etag, link, body FROM http_cache WHERE key = ?1")?;
         let mut rows = stmt.query([key])?;
         match rows.next()? {
-            Some(row) => Ok(Some(CachedResponse {
-                etag: row.get(0)?,
-                link: row.get(1)?,
-                body: row.get(2)?,
-            })),
+            Some(row) => Ok(Some(CachedResponse { etag: row.get(0)?, link: row.get(1)?, body: row.get(2)? })),
             None => Ok(None),
         }
     }
@@ -238,9 +225,7 @@ impl Store {
                 done: row.get::<_, i64>(1)? != 0,
                 note: row.get(2)?,
                 who: row.get(3)?,
-                at: DateTime::parse_from_rfc3339(&at)
-                    .map(|d| d.with_timezone(&Utc))
-                    .unwrap_or_default(),
+                at: DateTime::parse_from_rfc3339(&at).map(|d| d.with_timezone(&Utc)).unwrap_or_default(),
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -295,18 +280,10 @@ impl Store {
             )?;
             conn.last_insert_rowid()
         };
-        let text = format!(
-            "{severity} opened: {title}{}",
-            environment.map(|e| format!(" ({e})")).unwrap_or_default()
-        );
+        let text = format!("{severity} opened: {title}{}", environment.map(|e| format!(" ({e})")).unwrap_or_default());
         self.add_timeline(
             id,
-            &crate::incident::Entry {
-                at,
-                kind: crate::incident::EntryKind::Opened,
-                who: who.to_string(),
-                text,
-            },
+            &crate::incident::Entry { at, kind: crate::incident::EntryKind::Opened, who: who.to_string(), text },
         )?;
         Ok(id)
     }
@@ -340,11 +317,7 @@ impl Store {
 
     /// Every incident, newest first, with its timeline.
     pub fn incidents(&self) -> Result<Vec<crate::incident::Incident>, StoreError> {
-        let parse = |s: String| {
-            DateTime::parse_from_rfc3339(&s)
-                .map(|d| d.with_timezone(&Utc))
-                .unwrap_or_default()
-        };
+        let parse = |s: String| DateTime::parse_from_rfc3339(&s).map(|d| d.with_timezone(&Utc)).unwrap_or_default();
         let mut list = {
             let conn = self.conn();
             let mut stmt = conn.prepare_cached(
@@ -400,9 +373,7 @@ impl Store {
             Ok(AuditEntry {
                 seq: row.get(0)?,
                 action_id: row.get(1)?,
-                at: DateTime::parse_from_rfc3339(&at)
-                    .map(|d| d.with_timezone(&Utc))
-                    .unwrap_or_default(),
+                at: DateTime::parse_from_rfc3339(&at).map(|d| d.with_timezone(&Utc)).unwrap_or_default(),
                 user: row.get(3)?,
                 verb: row.get(4)?,
                 target: row.get(5)?,
@@ -444,23 +415,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_in(dir.path()).unwrap();
         assert_eq!(store.http_cache_get("k").unwrap(), None);
-        let a = CachedResponse {
-            etag: "\"a\"".into(),
-            link: None,
-            body: b"[1]".to_vec(),
-        };
+        let a = CachedResponse { etag: "\"a\"".into(), link: None, body: b"[1]".to_vec() };
         store.http_cache_put("k", &a).unwrap();
-        let b = CachedResponse {
-            etag: "\"b\"".into(),
-            link: Some("<x>; rel=\"next\"".into()),
-            body: b"[2]".to_vec(),
-        };
+        let b = CachedResponse { etag: "\"b\"".into(), link: Some("<x>; rel=\"next\"".into()), body: b"[2]".to_vec() };
         store.http_cache_put("k", &b).unwrap();
         drop(store);
-        assert_eq!(
-            Store::open_in(dir.path()).unwrap().http_cache_get("k").unwrap(),
-            Some(b)
-        );
+        assert_eq!(Store::open_in(dir.path()).unwrap().http_cache_get("k").unwrap(), Some(b));
     }
 
     #[test]

@@ -13,10 +13,7 @@ use crate::theme::Theme;
 pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     let config = &state.config_hint;
     let h = |s: &str| {
-        Line::from(Span::styled(
-            s.to_string(),
-            Style::default().fg(theme.title).add_modifier(Modifier::BOLD),
-        ))
+        Line::from(Span::styled(s.to_string(), Style::default().fg(theme.title).add_modifier(Modifier::BOLD)))
     };
     let t = |s: &str| Line::from(Span::styled(s.to_string(), theme.text()));
     let code = |s: &str| Line::from(Span::styled(format!("    {s}"), Style::default().fg(theme.accent)));
@@ -34,9 +31,7 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         ]),
         Line::from(""),
         h("To watch your own estate, create a config file"),
-        t(&format!(
-            "skydeck looks for --config FILE, then $SKYDECK_CONFIG, then {config}"
-        )),
+        t(&format!("skydeck looks for --config FILE, then $SKYDECK_CONFIG, then {config}")),
         t("A minimal file:"),
         Line::from(""),
         code("[github]"),
@@ -53,9 +48,7 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         t("skydeck never shows, logs or stores secret values. --read-only blocks every action."),
     ];
     frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(plain_block(theme, "skydeck · first run")),
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(plain_block(theme, "skydeck · first run")),
         area,
     );
 }

@@ -16,11 +16,7 @@ use crate::theme::Theme;
 pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     let e = &state.estate;
     let top = table_area(crate::app::Screen::Health, area);
-    let bottom = Rect {
-        y: top.y + top.height,
-        height: area.height.saturating_sub(top.height),
-        ..area
-    };
+    let bottom = Rect { y: top.y + top.height, height: area.height.saturating_sub(top.height), ..area };
     let widths = [
         Constraint::Length(11),
         Constraint::Length(16),
@@ -47,11 +43,7 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
                 Cell::from(level_span(theme, h.level, h.level.label())),
                 Cell::from(h.status_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into())),
                 Cell::from(h.latency_ms.map(|l| format!("{l} ms")).unwrap_or_else(|| "—".into())),
-                Cell::from(
-                    h.availability()
-                        .map(|a| format!("{a:.0}%"))
-                        .unwrap_or_else(|| "—".into()),
-                ),
+                Cell::from(h.availability().map(|a| format!("{a:.0}%")).unwrap_or_else(|| "—".into())),
                 Cell::from(match &h.error {
                     Some(err) => Span::styled(err.clone(), theme.level(Level::Crit)),
                     None => Span::styled(h.url.clone(), theme.dim()),
@@ -87,10 +79,7 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     );
     let thresholds = Thresholds::default();
     let mut lines = vec![Line::from(Span::styled(
-        format!(
-            "{:<19}{:<17}{:>10} {:>8} {:>8}",
-            "resource", "metric", "value", "warn", "crit"
-        ),
+        format!("{:<19}{:<17}{:>10} {:>8} {:>8}", "resource", "metric", "value", "warn", "crit"),
         theme.header(),
     ))];
     for m in e.metrics.iter().filter(|m| m.environment == check.environment) {
@@ -99,17 +88,11 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
             Span::styled(format!("{:<19}", trunc(&m.resource, 18)), theme.text()),
             Span::styled(format!("{:<17}", m.kind.label()), theme.dim()),
             level_span(theme, m.level, format!("{:>8}", m.kind.format(m.value))),
-            Span::styled(
-                format!(" {:>8} {:>8}", m.kind.format(t.warn), m.kind.format(t.crit)),
-                theme.dim(),
-            ),
+            Span::styled(format!(" {:>8} {:>8}", m.kind.format(t.warn), m.kind.format(t.crit)), theme.dim()),
         ]));
     }
     frame.render_widget(
-        Paragraph::new(lines).block(plain_block(
-            theme,
-            &format!("Metrics vs thresholds · {}", check.environment),
-        )),
+        Paragraph::new(lines).block(plain_block(theme, &format!("Metrics vs thresholds · {}", check.environment))),
         metrics,
     );
 }

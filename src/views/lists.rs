@@ -32,11 +32,7 @@ pub(crate) fn table(
         .enumerate()
         .map(|(i, r)| {
             let row = TableRow::new(cells(*r));
-            if offset + i == selected {
-                row.style(theme.selected())
-            } else {
-                row
-            }
+            if offset + i == selected { row.style(theme.selected()) } else { row }
         })
         .collect();
     let header = TableRow::new(header.iter().map(|h| Cell::from(*h))).style(theme.header());
@@ -49,13 +45,7 @@ pub(crate) fn table(
         };
         block = block.title_bottom(Span::styled(format!(" {empty} "), theme.dim()));
     }
-    frame.render_widget(
-        Table::new(rows, widths.to_vec())
-            .header(header)
-            .block(block)
-            .column_spacing(1),
-        area,
-    );
+    frame.render_widget(Table::new(rows, widths.to_vec()).header(header).block(block).column_spacing(1), area);
 }
 
 pub fn deployments(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
@@ -81,10 +71,7 @@ pub fn deployments(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rec
             Row::Approval(i) => {
                 let a = &e.approvals[i];
                 vec![
-                    Cell::from(Span::styled(
-                        a.environment.clone(),
-                        Style::default().add_modifier(Modifier::BOLD),
-                    )),
+                    Cell::from(Span::styled(a.environment.clone(), Style::default().add_modifier(Modifier::BOLD))),
                     Cell::from(level_span(theme, Level::Warn, "waiting approval")),
                     Cell::from(a.repo.clone()),
                     Cell::from(a.sha.chars().take(7).collect::<String>()),
@@ -108,11 +95,7 @@ pub fn deployments(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rec
             Row::Deployment(i) => {
                 let d = &e.deployments[i];
                 let current = d.state == crate::model::DeploymentState::Success;
-                let state_text = if current {
-                    "live".to_string()
-                } else {
-                    format!("{:?}", d.state).to_lowercase()
-                };
+                let state_text = if current { "live".to_string() } else { format!("{:?}", d.state).to_lowercase() };
                 let lvl = if current { Level::Ok } else { d.state.level() };
                 vec![
                     Cell::from(d.environment.clone()),
@@ -180,10 +163,7 @@ pub fn resources(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect)
     lines.push(Line::from(""));
     if let Some(r) = e.resources.iter().find(|r| Some(&r.id) == selected.as_ref()) {
         let kv = |k: &str, v: String| {
-            Line::from(vec![
-                Span::styled(format!("{k:>14} "), theme.dim()),
-                Span::styled(v, theme.text()),
-            ])
+            Line::from(vec![Span::styled(format!("{k:>14} "), theme.dim()), Span::styled(v, theme.text())])
         };
         lines.push(Line::from(Span::styled(
             r.name.clone(),
@@ -211,31 +191,19 @@ pub fn resources(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect)
         lines.push(Line::from(Span::styled("id", theme.dim())));
         lines.push(Line::from(Span::styled(r.id.clone(), theme.dim())));
     }
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(plain_block(theme, "Detail")),
-        detail,
-    );
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(plain_block(theme, "Detail")), detail);
 }
 
 /// Role x cloud: how many resources of each role run on each cloud, coloured by the worst.
 fn role_matrix(state: &AppState, theme: &Theme) -> Vec<Line<'static>> {
     use crate::model::{Provider, Role};
     let clouds = [Provider::Azure, Provider::Aws, Provider::Gcp];
-    let mut lines = vec![Line::from(Span::styled(
-        format!("{:<11}{:>8}{:>8}{:>8}", "role", "Azure", "AWS", "GCP"),
-        theme.header(),
-    ))];
+    let mut lines =
+        vec![Line::from(Span::styled(format!("{:<11}{:>8}{:>8}{:>8}", "role", "Azure", "AWS", "GCP"), theme.header()))];
     for role in Role::ALL {
         let mut spans = vec![Span::styled(format!("{:<11}", role.label()), theme.dim())];
         for cloud in clouds {
-            let of: Vec<_> = state
-                .estate
-                .resources
-                .iter()
-                .filter(|r| r.role == role && r.provider == cloud)
-                .collect();
+            let of: Vec<_> = state.estate.resources.iter().filter(|r| r.role == role && r.provider == cloud).collect();
             let level = of.iter().map(|r| r.level).max();
             spans.push(match level {
                 None => Span::styled(format!("{:>8}", "·"), theme.dim()),
@@ -266,16 +234,7 @@ pub fn backups(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         frame,
         area,
         "Backups",
-        &[
-            "Database",
-            "Env",
-            "Cloud",
-            "Last backup",
-            "Retention",
-            "PITR",
-            "PITR window",
-            "Findings",
-        ],
+        &["Database", "Env", "Cloud", "Last backup", "Retention", "PITR", "PITR window", "Findings"],
         &widths,
         |row| {
             let Row::Backup(i) = row else { return Vec::new() };
@@ -285,11 +244,7 @@ pub fn backups(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
                 (Some(a), Some(z)) => format!(
                     "{} .. {}",
                     human_duration(now - a),
-                    if now - z < chrono::Duration::minutes(15) {
-                        "now".to_string()
-                    } else {
-                        human_duration(now - z)
-                    }
+                    if now - z < chrono::Duration::minutes(15) { "now".to_string() } else { human_duration(now - z) }
                 ),
                 _ => "—".into(),
             };
@@ -305,11 +260,7 @@ pub fn backups(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
                 )),
                 Cell::from(level_span(
                     theme,
-                    if b.retention_days < b.required_retention_days {
-                        Level::Crit
-                    } else {
-                        Level::Ok
-                    },
+                    if b.retention_days < b.required_retention_days { Level::Crit } else { Level::Ok },
                     format!("{}d", b.retention_days),
                 )),
                 Cell::from(level_span(

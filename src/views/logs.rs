@@ -43,12 +43,8 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
                 Severity::Info => Style::default().fg(theme.info),
                 _ => theme.dim(),
             };
-            let prefix = format!(
-                "{} {:<5} {:<18} ",
-                l.at.format("%H:%M:%S%.3f"),
-                l.severity.label(),
-                trunc(&l.source, 18)
-            );
+            let prefix =
+                format!("{} {:<5} {:<18} ", l.at.format("%H:%M:%S%.3f"), l.severity.label(), trunc(&l.source, 18));
             let rest = trunc(&l.text, width.saturating_sub(prefix.chars().count()));
             let mut line = Line::from(vec![
                 Span::styled(prefix[..13].to_string(), theme.dim()),
@@ -63,16 +59,10 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         })
         .collect();
     let mut block = screen_block(state, theme, "Logs", total);
-    let mode = if state.follow_logs {
-        " following (f to pause) "
-    } else {
-        " paused (f to follow) "
-    };
+    let mode = if state.follow_logs { " following (f to pause) " } else { " paused (f to follow) " };
     block = block.title_bottom(Span::styled(
         mode,
-        Style::default()
-            .fg(if state.follow_logs { theme.ok } else { theme.warn })
-            .add_modifier(Modifier::BOLD),
+        Style::default().fg(if state.follow_logs { theme.ok } else { theme.warn }).add_modifier(Modifier::BOLD),
     ));
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }

@@ -2,10 +2,12 @@
 
 mod first_run;
 mod health;
+mod incident;
 mod lists;
 mod logs;
 mod overview;
 mod popups;
+mod runbook;
 mod runs;
 
 pub use runs::status_text as status_label;
@@ -42,19 +44,10 @@ pub fn areas(size: (u16, u16)) -> Areas {
 /// The table part of a screen's body (some screens show a detail pane below it).
 pub fn table_area(screen: Screen, body: Rect) -> Rect {
     match screen {
-        Screen::Health => Rect {
-            height: (body.height * 11 / 20).max(5),
-            ..body
-        },
-        Screen::Overview => Rect {
-            height: body.height.min(4 + 3),
-            ..body
-        },
-        Screen::Runs if body.height > 16 => Rect {
-            y: body.y + RUNS_PANEL,
-            height: body.height - RUNS_PANEL,
-            ..body
-        },
+        Screen::Health => Rect { height: (body.height * 11 / 20).max(5), ..body },
+        Screen::Runbook | Screen::Incident => Rect { height: (body.height * 3 / 5).max(6), ..body },
+        Screen::Overview => Rect { height: body.height.min(4 + 3), ..body },
+        Screen::Runs if body.height > 16 => Rect { y: body.y + RUNS_PANEL, height: body.height - RUNS_PANEL, ..body },
         _ => body,
     }
 }
@@ -72,19 +65,21 @@ pub fn list_height(screen: Screen, size: (u16, u16)) -> usize {
 const BRAND: &str = " skydeck ";
 
 /// Narrow terminals get short tab names, except for the active tab.
-fn tab_label(i: usize, s: Screen, active: Screen, width: u16) -> String {
-    if width < 110 && s != active {
-        format!(" {} {} ", i + 1, &s.title()[..3])
+fn tab_label(s: Screen, active: Screen, width: u16) -> String {
+    if width < 100 && s != active {
+        format!(" {} ", s.key())
+    } else if width < 140 && s != active {
+        format!(" {} {} ", s.key(), &s.title()[..3])
     } else {
-        format!(" {} {} ", i + 1, s.title())
+        format!(" {} {} ", s.key(), s.title())
     }
 }
 
 /// Which tab a click at `column` of the top line hits.
 pub fn tab_at(column: u16, active: Screen, width: u16) -> Option<Screen> {
     let mut x = BRAND.chars().count() as u16 + 1;
-    for (i, s) in Screen::ALL.iter().enumerate() {
-        let w = tab_label(i, *s, active, width).chars().count() as u16;
+    for s in Screen::ALL.iter() {
+        let w = tab_label(*s, active, width).chars().count() as u16;
         if column >= x && column < x + w {
             return Some(*s);
         }
@@ -123,6 +118,8 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame) {
         Screen::Secrets => lists::secrets(state, theme, frame, a.body),
         Screen::Logs => logs::render(state, theme, frame, a.body),
         Screen::Audit => lists::audit(state, theme, frame, a.body),
+        Screen::Runbook => runbook::render(state, theme, frame, a.body),
+        Screen::Incident => incident::render(state, theme, frame, a.body),
     }
     render_message(state, theme, frame, a.message);
     render_status(state, theme, frame, a.status);
@@ -134,25 +131,27 @@ fn render_tabs(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         Span::styled(BRAND, Style::default().fg(theme.accent).add_modifier(Modifier::BOLD)),
         Span::styled("│", Style::default().fg(theme.border)),
     ];
-    for (i, s) in Screen::ALL.iter().enumerate() {
-        let label = tab_label(i, *s, state.screen, area.width);
+    for s in Screen::ALL.iter() {
+        let label = tab_label(*s, state.screen, area.width);
         if *s == state.screen {
             spans.push(Span::styled(
                 label,
-                Style::default()
-                    .fg(theme.tab_active)
-                    .add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+                Style::default().fg(theme.tab_active).add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
             ));
         } else {
             spans.push(Span::styled(label, Style::default().fg(theme.tab_inactive)));
         }
     }
+    // An open incident is visible from every screen, with its first-response timer.
+    if let Some(i) = &state.incident {
+        let (banner, on_time) = i.banner(state.now);
+        let level = if on_time { Level::Warn } else { Level::Crit };
+        spans.push(Span::styled(format!(" ✖ {banner} "), theme.level(level).add_modifier(Modifier::REVERSED)));
+    }
     if state.read_only {
         spans.push(Span::styled(
             " READ-ONLY ",
-            Style::default()
-                .fg(theme.warn)
-                .add_modifier(Modifier::BOLD | Modifier::REVERSED),
+            Style::default().fg(theme.warn).add_modifier(Modifier::BOLD | Modifier::REVERSED),
         ));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -197,30 +196,14 @@ fn render_status(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect)
             SourceState::Failed => (Level::Crit, "failed".to_string()),
             _ if stale => (
                 Level::Warn,
-                format!(
-                    "stale {}",
-                    s.fetched_at
-                        .map(|t| t.format("%H:%M:%S").to_string())
-                        .unwrap_or_default()
-                ),
+                format!("stale {}", s.fetched_at.map(|t| t.format("%H:%M:%S").to_string()).unwrap_or_default()),
             ),
-            _ => (
-                Level::Ok,
-                s.fetched_at
-                    .map(|t| t.format("%H:%M:%S").to_string())
-                    .unwrap_or_default(),
-            ),
+            _ => (Level::Ok, s.fetched_at.map(|t| t.format("%H:%M:%S").to_string()).unwrap_or_default()),
         };
         spans.push(Span::styled(format!(" {} ", s.name), bar.add_modifier(Modifier::BOLD)));
-        spans.push(Span::styled(
-            format!("{} {word}", level.symbol()),
-            theme.level(level).bg(theme.status_bar_bg),
-        ));
+        spans.push(Span::styled(format!("{} {word}", level.symbol()), theme.level(level).bg(theme.status_bar_bg)));
         if let Some(e) = &s.error {
-            spans.push(Span::styled(
-                format!(": {e}"),
-                theme.level(Level::Crit).bg(theme.status_bar_bg),
-            ));
+            spans.push(Span::styled(format!(": {e}"), theme.level(Level::Crit).bg(theme.status_bar_bg)));
         } else if let Some(note) = &s.data.source_note {
             spans.push(Span::styled(format!(" · {note}"), bar));
         }
@@ -249,10 +232,8 @@ fn render_status(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect)
 /// A bordered block titled with the screen name, row count and active filter.
 pub(crate) fn screen_block<'a>(state: &AppState, theme: &'a Theme, title: &str, count: usize) -> Block<'a> {
     let filter = &state.list().filter;
-    let mut title_spans = vec![Span::styled(
-        format!(" {title} "),
-        Style::default().fg(theme.title).add_modifier(Modifier::BOLD),
-    )];
+    let mut title_spans =
+        vec![Span::styled(format!(" {title} "), Style::default().fg(theme.title).add_modifier(Modifier::BOLD))];
     title_spans.push(Span::styled(format!("[{count}] "), theme.dim()));
     // Data from a failed or stale source is still shown, but never as if it were current.
     let stale: Vec<&str> = state
@@ -268,10 +249,7 @@ pub(crate) fn screen_block<'a>(state: &AppState, theme: &'a Theme, title: &str, 
         ));
     }
     if !filter.is_empty() {
-        title_spans.push(Span::styled(
-            format!("/{filter} "),
-            Style::default().fg(theme.match_highlight),
-        ));
+        title_spans.push(Span::styled(format!("/{filter} "), Style::default().fg(theme.match_highlight)));
     }
     Block::default()
         .borders(Borders::ALL)

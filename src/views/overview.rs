@@ -21,11 +21,8 @@ pub fn cell(state: &AppState, all: &[Finding], env: &str, column: OverviewColumn
     match column {
         OverviewColumn::Deploys => {
             let waiting = e.approvals.iter().filter(|a| a.environment == env).count();
-            let live: Vec<_> = e
-                .deployments
-                .iter()
-                .filter(|d| d.environment == env && d.state == DeploymentState::Success)
-                .collect();
+            let live: Vec<_> =
+                e.deployments.iter().filter(|d| d.environment == env && d.state == DeploymentState::Success).collect();
             let failed = e.deployments.iter().any(|d| {
                 d.environment == env
                     && d.state.level() == Level::Crit
@@ -36,14 +33,7 @@ pub fn cell(state: &AppState, all: &[Finding], env: &str, column: OverviewColumn
             } else if waiting > 0 {
                 (Level::Warn, format!("{waiting} waiting approval"))
             } else if let Some(d) = live.iter().max_by_key(|d| d.created_at) {
-                (
-                    Level::Ok,
-                    format!(
-                        "{} {}",
-                        &d.sha[..d.sha.len().min(7)],
-                        human_duration(now - d.created_at)
-                    ),
-                )
+                (Level::Ok, format!("{} {}", &d.sha[..d.sha.len().min(7)], human_duration(now - d.created_at)))
             } else {
                 (Level::Unknown, "no deploys".into())
             }
@@ -100,10 +90,7 @@ pub fn cell(state: &AppState, all: &[Finding], env: &str, column: OverviewColumn
             let mine: Vec<_> = all.iter().filter(|f| f.environment == env).collect();
             match mine.iter().map(|f| f.level).max() {
                 None => (Level::Ok, "none".into()),
-                Some(level) => (
-                    level,
-                    format!("{} finding{}", mine.len(), if mine.len() == 1 { "" } else { "s" }),
-                ),
+                Some(level) => (level, format!("{} finding{}", mine.len(), if mine.len() == 1 { "" } else { "s" })),
             }
         }
     }
@@ -112,11 +99,7 @@ pub fn cell(state: &AppState, all: &[Finding], env: &str, column: OverviewColumn
 pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     let all = findings(&state.estate, state.now);
     let matrix = table_area(crate::app::Screen::Overview, area);
-    let rest = Rect {
-        y: matrix.y + matrix.height,
-        height: area.height.saturating_sub(matrix.height),
-        ..area
-    };
+    let rest = Rect { y: matrix.y + matrix.height, height: area.height.saturating_sub(matrix.height), ..area };
     let selected_col = state.overview_column;
     let selected_row = state.list().selected;
     let col_width = ((area.width.saturating_sub(16)) / 5).clamp(12, 24);
@@ -147,9 +130,7 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     widths.extend(std::iter::repeat_n(Constraint::Length(col_width), 5));
     let block = screen_block(state, theme, "Overview", state.estate.environments.len());
     frame.render_widget(
-        Table::new(rows, widths)
-            .header(TableRow::new(header).style(theme.header()))
-            .block(block),
+        Table::new(rows, widths).header(TableRow::new(header).style(theme.header())).block(block),
         matrix,
     );
 
@@ -163,21 +144,13 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         };
         lines.push(Line::from(level_span(
             theme,
-            if state.estate.environments.is_empty() {
-                Level::Unknown
-            } else {
-                Level::Ok
-            },
+            if state.estate.environments.is_empty() { Level::Unknown } else { Level::Ok },
             msg,
         )));
     }
     for f in all.iter().take(left.height.saturating_sub(2) as usize) {
         let screen = f.category.screen();
-        let env = if f.environment.is_empty() {
-            "—".to_string()
-        } else {
-            f.environment.clone()
-        };
+        let env = if f.environment.is_empty() { "—".to_string() } else { f.environment.clone() };
         let head = format!("{env:<11}");
         let used = head.chars().count() + 2 + 4 + 9 + f.subject.chars().count() + 1 + 2;
         lines.push(Line::from(vec![
@@ -188,10 +161,7 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
             Span::styled(trunc(&f.text, (left.width as usize).saturating_sub(used)), theme.text()),
         ]));
     }
-    frame.render_widget(
-        Paragraph::new(lines).block(plain_block(theme, "What needs attention")),
-        left,
-    );
+    frame.render_widget(Paragraph::new(lines).block(plain_block(theme, "What needs attention")), left);
 
     let mut recent: Vec<Line> = Vec::new();
     for r in state.estate.runs.iter().take(right.height.saturating_sub(2) as usize) {
@@ -199,10 +169,7 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         let status = super::runs::status_text(r.status, r.conclusion);
         recent.push(Line::from(vec![
             level_span(theme, level, format!("{status:<11}")),
-            Span::styled(
-                format!("{} ", trunc(r.repo.split('/').next_back().unwrap_or(&r.repo), 13)),
-                theme.text(),
-            ),
+            Span::styled(format!("{} ", trunc(r.repo.split('/').next_back().unwrap_or(&r.repo), 13)), theme.text()),
             Span::styled(format!("{} ", r.workflow), theme.dim()),
             Span::styled(trunc(&r.branch, 14), theme.dim()),
         ]));

@@ -24,15 +24,45 @@ fn popup_block<'a>(theme: &'a Theme, title: &str, border: ratatui::style::Color)
         .border_type(BorderType::Double)
         .border_style(Style::default().fg(border))
         .style(Style::default().bg(theme.popup_bg).fg(theme.fg))
-        .title(Span::styled(
-            format!(" {title} "),
-            Style::default().fg(border).add_modifier(Modifier::BOLD),
-        ))
+        .title(Span::styled(format!(" {title} "), Style::default().fg(border).add_modifier(Modifier::BOLD)))
 }
 
 pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     let Some(popup) = &state.popup else { return };
     match popup {
+        Popup::Note { prompt, value, .. } => {
+            let r = centered(area, 90, 5);
+            frame.render_widget(Clear, r);
+            let lines = vec![
+                Line::from(prompt.clone()),
+                Line::from(vec![
+                    Span::styled(format!("> {value}"), Style::default().fg(theme.fg_bright)),
+                    Span::styled("▏", Style::default().fg(theme.accent)),
+                ]),
+                Line::from(Span::styled("enter save · esc cancel", theme.dim())),
+            ];
+            frame.render_widget(Paragraph::new(lines).block(popup_block(theme, "Note", theme.popup_border)), r);
+        }
+        Popup::Changes { lines } => {
+            let mut out: Vec<Line> = lines
+                .iter()
+                .map(|(at, text)| {
+                    Line::from(vec![
+                        Span::styled(format!("{} ", at.format("%m-%d %H:%M")), theme.dim()),
+                        Span::styled(text.clone(), theme.text()),
+                    ])
+                })
+                .collect();
+            if out.is_empty() {
+                out.push(Line::from(Span::styled("nothing changed in the last 24 h", theme.dim())));
+            }
+            out.push(Line::from(Span::styled("any key closes", theme.dim())));
+            let r = centered(area, 110, out.len() as u16 + 2);
+            frame.render_widget(Clear, r);
+            let block =
+                popup_block(theme, "What changed in the last 24 h (deploys, rotations, actions)", theme.popup_border);
+            frame.render_widget(Paragraph::new(out).block(block), r);
+        }
         Popup::Help => help(state, theme, frame, area),
         Popup::Palette { input, selected } => palette(state, theme, frame, area, input, *selected),
         Popup::Input { prompt, value, .. } => {
@@ -46,22 +76,11 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
                 ]),
                 Line::from(Span::styled("enter continue · esc cancel", theme.dim())),
             ];
-            frame.render_widget(
-                Paragraph::new(lines).block(popup_block(theme, "Input", theme.popup_border)),
-                r,
-            );
+            frame.render_widget(Paragraph::new(lines).block(popup_block(theme, "Input", theme.popup_border)), r);
         }
-        Popup::Form {
-            request,
-            fields,
-            focus,
-            error,
-        } => {
+        Popup::Form { request, fields, focus, error } => {
             let mut lines = vec![
-                Line::from(Span::styled(
-                    format!("{} {}", request.verb, request.target),
-                    theme.header(),
-                )),
+                Line::from(Span::styled(format!("{} {}", request.verb, request.target), theme.header())),
                 Line::from(""),
             ];
             for (i, (spec, value)) in fields.iter().enumerate() {
@@ -120,10 +139,7 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
                 lines.push(Line::from(format!(" {}. {}", i + 1, c.description)));
                 lines.push(Line::from(Span::styled(format!("    {}", c.call), theme.dim())));
             }
-            lines.push(Line::from(Span::styled(
-                format!(" then verify: {}", plan.verification),
-                theme.dim(),
-            )));
+            lines.push(Line::from(Span::styled(format!(" then verify: {}", plan.verification), theme.dim())));
             lines.push(Line::from(""));
             match plan.confirmation() {
                 Confirmation::YesNo => lines.push(Line::from(Span::styled(
@@ -151,9 +167,7 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
             let r = centered(area, 100, height);
             frame.render_widget(Clear, r);
             frame.render_widget(
-                Paragraph::new(lines)
-                    .wrap(Wrap { trim: false })
-                    .block(popup_block(theme, "Confirm action", border)),
+                Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup_block(theme, "Confirm action", border)),
                 r,
             );
         }
@@ -166,9 +180,7 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
                 Line::from(Span::styled("any key to close", theme.dim())),
             ];
             frame.render_widget(
-                Paragraph::new(lines)
-                    .wrap(Wrap { trim: false })
-                    .block(popup_block(theme, title, theme.popup_border)),
+                Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup_block(theme, title, theme.popup_border)),
                 r,
             );
         }
@@ -183,10 +195,7 @@ fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
             Span::styled(what.to_string(), theme.text()),
         ])
     };
-    let mut lines = vec![Line::from(Span::styled(
-        format!("{} screen", state.screen.title()),
-        theme.header(),
-    ))];
+    let mut lines = vec![Line::from(Span::styled(format!("{} screen", state.screen.title()), theme.header()))];
     let verbs = state.screen.verbs();
     if verbs.is_empty() {
         lines.push(Line::from(Span::styled("  (no actions on this screen)", theme.dim())));
@@ -204,15 +213,22 @@ fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
             ));
         }
         crate::app::Screen::Runs => {
-            lines.push(row(
-                km.label(Command::Open),
-                "show jobs and steps; on a job: open its log at the first error",
-            ));
+            lines.push(row(km.label(Command::Open), "show jobs and steps; on a job: open its log at the first error"));
             lines.push(row("F".into(), "failing runs first / newest first"));
-            lines.push(row(
-                "/".into(),
-                "filter: words, or repo: branch: status: actor: workflow:",
-            ));
+            lines.push(row("/".into(), "filter: words, or repo: branch: status: actor: workflow:"));
+        }
+        crate::app::Screen::Runbook => {
+            lines.push(row("space".into(), "tick / untick a manual item (saved with who and when)"));
+            lines.push(row("n".into(), "add a note to the item"));
+            lines.push(row(km.label(Command::Open), "go to the screen that helps with the item"));
+            lines.push(row("[ ]".into(), "previous / next runbook"));
+        }
+        crate::app::Screen::Incident => {
+            lines.push(row("s".into(), "start an incident (or :incident TITLE)"));
+            lines.push(row("i t m".into(), "first response: impact assessed, people told, mitigation"));
+            lines.push(row("n".into(), "note on the timeline"));
+            lines.push(row("w".into(), "what changed in the last 24 h"));
+            lines.push(row("C".into(), "close with a resolution"));
         }
         crate::app::Screen::Logs => {
             lines.push(row(km.label(Command::Follow), "follow / pause"));
@@ -242,27 +258,21 @@ fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         lines.push(row(km.label(c), c.description()));
     }
     lines.push(row(
-        "1-9".into(),
-        "Overview, Runs, Deployments, Health, Resources, Backups, Secrets, Logs, Audit",
+        "1-9 0 !".into(),
+        "Overview, Runs, Deployments, Health, Resources, Backups, Secrets, Logs, Audit, Runbook, Incident",
     ));
     lines.push(row("mouse".into(), "wheel scrolls, click selects a row or a tab"));
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled("any key closes this help", theme.dim())));
     let r = centered(area, 90, lines.len() as u16 + 2);
     frame.render_widget(Clear, r);
-    frame.render_widget(
-        Paragraph::new(lines).block(popup_block(theme, "Help", theme.popup_border)),
-        r,
-    );
+    frame.render_widget(Paragraph::new(lines).block(popup_block(theme, "Help", theme.popup_border)), r);
 }
 
 fn palette(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect, input: &str, selected: usize) {
     let candidates = crate::app::palette_candidates(state, input);
     let mut lines = vec![Line::from(vec![
-        Span::styled(
-            format!(":{input}"),
-            Style::default().fg(theme.fg_bright).add_modifier(Modifier::BOLD),
-        ),
+        Span::styled(format!(":{input}"), Style::default().fg(theme.fg_bright).add_modifier(Modifier::BOLD)),
         Span::styled("▏", Style::default().fg(theme.accent)),
     ])];
     for (i, c) in candidates.iter().take(12).enumerate() {
@@ -272,17 +282,8 @@ fn palette(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect, input
     if candidates.is_empty() {
         lines.push(Line::from(Span::styled(" no match", theme.dim())));
     }
-    lines.push(Line::from(Span::styled(
-        "tab complete · ↑/↓ choose · enter run · esc close",
-        theme.dim(),
-    )));
-    let r = Rect {
-        y: area.y + 2,
-        ..centered(area, 60, lines.len() as u16 + 2)
-    };
+    lines.push(Line::from(Span::styled("tab complete · ↑/↓ choose · enter run · esc close", theme.dim())));
+    let r = Rect { y: area.y + 2, ..centered(area, 60, lines.len() as u16 + 2) };
     frame.render_widget(Clear, r);
-    frame.render_widget(
-        Paragraph::new(lines).block(popup_block(theme, "Command", theme.popup_border)),
-        r,
-    );
+    frame.render_widget(Paragraph::new(lines).block(popup_block(theme, "Command", theme.popup_border)), r);
 }

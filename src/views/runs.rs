@@ -28,26 +28,14 @@ fn workflow_panel(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect
     use std::collections::BTreeMap;
     let mut by_workflow: BTreeMap<(String, String), Vec<&crate::model::Run>> = BTreeMap::new();
     for r in &state.estate.runs {
-        by_workflow
-            .entry((r.repo.clone(), r.workflow.clone()))
-            .or_default()
-            .push(r);
+        by_workflow.entry((r.repo.clone(), r.workflow.clone())).or_default().push(r);
     }
     let mut groups: Vec<_> = by_workflow.into_iter().collect();
     groups.sort_by_key(|(_, runs)| std::cmp::Reverse(runs.iter().map(|r| r.created_at).max()));
     let mut lines = Vec::new();
     for ((repo, workflow), runs) in groups.into_iter().take(area.height.saturating_sub(2) as usize) {
-        let done: Vec<_> = runs
-            .iter()
-            .filter(|r| r.status == RunStatus::Completed)
-            .take(24)
-            .collect();
-        let secs: Vec<i64> = done
-            .iter()
-            .rev()
-            .filter_map(|r| r.duration(state.now))
-            .map(|d| d.num_seconds())
-            .collect();
+        let done: Vec<_> = runs.iter().filter(|r| r.status == RunStatus::Completed).take(24).collect();
+        let secs: Vec<i64> = done.iter().rev().filter_map(|r| r.duration(state.now)).map(|d| d.num_seconds()).collect();
         let min = secs.iter().copied().min().unwrap_or(0);
         let span = (secs.iter().copied().max().unwrap_or(1) - min).max(1);
         let spark: String = done
@@ -66,21 +54,14 @@ fn workflow_panel(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect
         let last = secs.last().map(fmt).unwrap_or_else(|| "—".into());
         let failures = done.iter().filter(|r| r.level() == crate::model::Level::Crit).count();
         lines.push(Line::from(vec![
-            Span::styled(
-                format!("{:<34}", trunc(&format!("{repo} · {workflow}"), 33)),
-                theme.text(),
-            ),
+            Span::styled(format!("{:<34}", trunc(&format!("{repo} · {workflow}"), 33)), theme.text()),
             Span::styled(
                 format!("{spark:<24} "),
                 Style::default().fg(if failures > 0 { theme.warn } else { theme.ok }),
             ),
             Span::styled(format!("median {median:<6} last {last:<6} "), theme.dim()),
             if failures > 0 {
-                level_span(
-                    theme,
-                    crate::model::Level::Crit,
-                    format!("{failures}/{} failed", done.len()),
-                )
+                level_span(theme, crate::model::Level::Crit, format!("{failures}/{} failed", done.len()))
             } else {
                 level_span(theme, crate::model::Level::Ok, format!("{} ok", done.len()))
             },
@@ -93,15 +74,7 @@ fn workflow_panel(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect
 pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     let table_area = super::table_area(crate::app::Screen::Runs, area);
     if table_area.y > area.y {
-        workflow_panel(
-            state,
-            theme,
-            frame,
-            Rect {
-                height: table_area.y - area.y,
-                ..area
-            },
-        );
+        workflow_panel(state, theme, frame, Rect { height: table_area.y - area.y, ..area });
     }
     let area = table_area;
     if let Some(id) = &state.run_detail {
@@ -125,26 +98,12 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         frame,
         area,
         "Workflow runs",
-        &[
-            "Status",
-            "Repository",
-            "Workflow",
-            "Title",
-            "Branch",
-            "SHA",
-            "Actor",
-            "Started",
-            "Duration",
-        ],
+        &["Status", "Repository", "Workflow", "Title", "Branch", "SHA", "Actor", "Started", "Duration"],
         &widths,
         |row| {
             let Row::Run(i) = row else { return Vec::new() };
             let r = &e.runs[i];
-            let attempt = if r.attempt > 1 {
-                format!(" (#{})", r.attempt)
-            } else {
-                String::new()
-            };
+            let attempt = if r.attempt > 1 { format!(" (#{})", r.attempt) } else { String::new() };
             vec![
                 Cell::from(level_span(theme, r.level(), status_text(r.status, r.conclusion))),
                 Cell::from(trunc(&r.repo, 18)),
@@ -181,60 +140,43 @@ fn detail(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect, id: &s
         Constraint::Length(10),
         Constraint::Min(10),
     ];
-    table(
-        state,
-        theme,
-        frame,
-        area,
-        &title,
-        &["Job / step", "Status", "Started", "Duration", ""],
-        &widths,
-        |row| {
-            let Row::Job(j, step) = row else { return Vec::new() };
-            let job = &run.jobs[j];
-            let dur = |a: Option<crate::model::Timestamp>, b: Option<crate::model::Timestamp>| match (a, b) {
-                (Some(a), Some(b)) => human_duration(b - a),
-                (Some(a), None) => human_duration(state.now - a),
-                _ => "—".into(),
-            };
-            match step {
-                None => vec![
-                    Cell::from(Span::styled(
-                        format!("▾ {}", job.name),
-                        Style::default().fg(theme.fg_bright).add_modifier(Modifier::BOLD),
-                    )),
+    table(state, theme, frame, area, &title, &["Job / step", "Status", "Started", "Duration", ""], &widths, |row| {
+        let Row::Job(j, step) = row else { return Vec::new() };
+        let job = &run.jobs[j];
+        let dur = |a: Option<crate::model::Timestamp>, b: Option<crate::model::Timestamp>| match (a, b) {
+            (Some(a), Some(b)) => human_duration(b - a),
+            (Some(a), None) => human_duration(state.now - a),
+            _ => "—".into(),
+        };
+        match step {
+            None => vec![
+                Cell::from(Span::styled(
+                    format!("▾ {}", job.name),
+                    Style::default().fg(theme.fg_bright).add_modifier(Modifier::BOLD),
+                )),
+                Cell::from(level_span(
+                    theme,
+                    run_level(job.status, job.conclusion),
+                    status_text(job.status, job.conclusion),
+                )),
+                Cell::from(job.started_at.map(|t| t.format("%H:%M:%S").to_string()).unwrap_or_else(|| "—".into())),
+                Cell::from(dur(job.started_at, job.completed_at)),
+                Cell::from(""),
+            ],
+            Some(s) => {
+                let st = &job.steps[s];
+                vec![
+                    Cell::from(format!("    {}. {}", st.number, st.name)),
                     Cell::from(level_span(
                         theme,
-                        run_level(job.status, job.conclusion),
-                        status_text(job.status, job.conclusion),
+                        run_level(st.status, st.conclusion),
+                        status_text(st.status, st.conclusion),
                     )),
-                    Cell::from(
-                        job.started_at
-                            .map(|t| t.format("%H:%M:%S").to_string())
-                            .unwrap_or_else(|| "—".into()),
-                    ),
-                    Cell::from(dur(job.started_at, job.completed_at)),
+                    Cell::from(st.started_at.map(|t| t.format("%H:%M:%S").to_string()).unwrap_or_else(|| "—".into())),
+                    Cell::from(dur(st.started_at, st.completed_at)),
                     Cell::from(""),
-                ],
-                Some(s) => {
-                    let st = &job.steps[s];
-                    vec![
-                        Cell::from(format!("    {}. {}", st.number, st.name)),
-                        Cell::from(level_span(
-                            theme,
-                            run_level(st.status, st.conclusion),
-                            status_text(st.status, st.conclusion),
-                        )),
-                        Cell::from(
-                            st.started_at
-                                .map(|t| t.format("%H:%M:%S").to_string())
-                                .unwrap_or_else(|| "—".into()),
-                        ),
-                        Cell::from(dur(st.started_at, st.completed_at)),
-                        Cell::from(""),
-                    ]
-                }
+                ]
             }
-        },
-    );
+        }
+    });
 }

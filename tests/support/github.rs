@@ -24,11 +24,7 @@ pub fn json_body(v: &Value) -> ResponseTemplate {
 /// Everything a poll of one repository reads, from the fixtures.
 pub async fn mount_repo(server: &MockServer, base: &str, runs: Value) {
     let p = |rest: &str| format!("{base}/repos/{REPO}{rest}");
-    Mock::given(method("GET"))
-        .and(path(p("/actions/runs")))
-        .respond_with(json_body(&runs))
-        .mount(server)
-        .await;
+    Mock::given(method("GET")).and(path(p("/actions/runs"))).respond_with(json_body(&runs)).mount(server).await;
     Mock::given(method("GET"))
         .and(path(p("/environments")))
         .respond_with(json_body(&shared("get-all-environments.200.json")))

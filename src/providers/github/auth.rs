@@ -37,10 +37,7 @@ fn env_token(name: &str) -> Option<Token> {
     std::env::var(name)
         .ok()
         .filter(|v| !v.trim().is_empty())
-        .map(|v| Token {
-            value: v.trim().to_string(),
-            source: format!("${name}"),
-        })
+        .map(|v| Token { value: v.trim().to_string(), source: format!("${name}") })
 }
 
 /// The first token the chain finds for `host`, or why there is none (with the fix).
@@ -61,32 +58,19 @@ pub fn resolve(host: &str, token_env: Option<&str>) -> Result<Token, String> {
         && let Ok(value) = entry.get_password()
         && !value.is_empty()
     {
-        return Ok(Token {
-            value,
-            source: "OS keyring (skydeck auth login)".into(),
-        });
+        return Ok(Token { value, source: "OS keyring (skydeck auth login)".into() });
     }
     if let Some(value) = gh_token(host) {
-        return Ok(Token {
-            value,
-            source: format!("gh auth token --hostname {host}"),
-        });
+        return Ok(Token { value, source: format!("gh auth token --hostname {host}") });
     }
-    let login = if host == "github.com" {
-        String::new()
-    } else {
-        format!(" --host {host}")
-    };
+    let login = if host == "github.com" { String::new() } else { format!(" --host {host}") };
     Err(format!(
         "no GitHub token for {host}: run `skydeck auth login github{login}` (token on stdin), `gh auth login`, or set SKYDECK_GITHUB_TOKEN"
     ))
 }
 
 fn gh_token(host: &str) -> Option<String> {
-    let out = Command::new("gh")
-        .args(["auth", "token", "--hostname", host])
-        .output()
-        .ok()?;
+    let out = Command::new("gh").args(["auth", "token", "--hostname", host]).output().ok()?;
     if !out.status.success() {
         return None;
     }
@@ -98,8 +82,5 @@ fn gh_token(host: &str) -> Option<String> {
 pub fn store(host: &str, token: &str) -> Result<String, String> {
     let entry = keyring_entry(host)?;
     entry.set_password(token).map_err(|e| format!("keyring: {e}"))?;
-    Ok(format!(
-        "the OS keyring (service '{KEYRING_SERVICE}', account '{}')",
-        keyring_user(host)
-    ))
+    Ok(format!("the OS keyring (service '{KEYRING_SERVICE}', account '{}')", keyring_user(host)))
 }

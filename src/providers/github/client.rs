@@ -91,25 +91,15 @@ impl GithubClient {
         if self.host == "github.com" {
             "run `skydeck auth login github` or `gh auth login`, or set GH_TOKEN".to_string()
         } else {
-            format!(
-                "run `skydeck auth login github --host {}` or `gh auth login --hostname {}`",
-                self.host, self.host
-            )
+            format!("run `skydeck auth login github --host {}` or `gh auth login --hostname {}`", self.host, self.host)
         }
     }
 
     fn record(&self, headers: &HeaderMap, status: StatusCode) {
-        let num = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<i64>().ok())
-        };
-        if let (Some(remaining), Some(limit), Some(reset)) = (
-            num("x-ratelimit-remaining"),
-            num("x-ratelimit-limit"),
-            num("x-ratelimit-reset"),
-        ) {
+        let num = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<i64>().ok());
+        if let (Some(remaining), Some(limit), Some(reset)) =
+            (num("x-ratelimit-remaining"), num("x-ratelimit-limit"), num("x-ratelimit-reset"))
+        {
             let rate = RateLimit {
                 remaining: remaining.max(0) as u64,
                 limit: limit.max(0) as u64,
@@ -131,20 +121,14 @@ impl GithubClient {
             .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
             .unwrap_or_default();
         let header = |name: &str| r.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let retry_after = header("retry-after")
-            .and_then(|v| v.parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = header("retry-after").and_then(|v| v.parse::<u64>().ok()).map(Duration::from_secs);
         let exhausted = header("x-ratelimit-remaining").as_deref() == Some("0");
         match r.status {
             StatusCode::UNAUTHORIZED => ProviderError::Auth {
                 message: format!(
                     "GitHub ({}) rejected the token: {}",
                     self.host,
-                    if message.is_empty() {
-                        "Bad credentials"
-                    } else {
-                        &message
-                    }
+                    if message.is_empty() { "Bad credentials" } else { &message }
                 ),
                 fix: self.login_fix(),
             },
@@ -170,11 +154,7 @@ impl GithubClient {
                 "GitHub ({}) answered {} for {path}{}",
                 self.host,
                 s.as_u16(),
-                if message.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {message}")
-                }
+                if message.is_empty() { String::new() } else { format!(": {message}") }
             )),
         }
     }
@@ -186,11 +166,7 @@ impl GithubClient {
         etag: Option<&str>,
         body: Option<&serde_json::Value>,
     ) -> Result<Response, ProviderError> {
-        let _permit = self
-            .in_flight
-            .acquire()
-            .await
-            .map_err(|_| ProviderError::Unavailable("client closed".into()))?;
+        let _permit = self.in_flight.acquire().await.map_err(|_| ProviderError::Unavailable("client closed".into()))?;
         let retries = if method == http::Method::GET { RETRIES } else { 0 };
         let mut attempt = 0;
         loop {
@@ -212,9 +188,7 @@ impl GithubClient {
         etag: Option<&str>,
         body: Option<&serde_json::Value>,
     ) -> Result<Response, ProviderError> {
-        let uri: http::Uri = path
-            .parse()
-            .map_err(|e| ProviderError::Payload(format!("bad path {path}: {e}")))?;
+        let uri: http::Uri = path.parse().map_err(|e| ProviderError::Payload(format!("bad path {path}: {e}")))?;
         let mut builder = http::Request::builder()
             .method(method)
             .uri(uri)
@@ -225,35 +199,23 @@ impl GithubClient {
         {
             builder = builder.header("if-none-match", v);
         }
-        let request = self
-            .octo
-            .build_request(builder, body)
-            .map_err(|e| ProviderError::Payload(e.to_string()))?;
+        let request = self.octo.build_request(builder, body).map_err(|e| ProviderError::Payload(e.to_string()))?;
         let response =
             self.octo.execute(request).await.map_err(|e| {
                 ProviderError::Unavailable(format!("GitHub ({}) unreachable: {}", self.host, describe(&e)))
             })?;
         let (parts, body) = response.into_parts();
-        let bytes = body
-            .collect()
-            .await
-            .map_err(|e| ProviderError::Unavailable(format!("reading {path}: {e}")))?
-            .to_bytes();
+        let bytes =
+            body.collect().await.map_err(|e| ProviderError::Unavailable(format!("reading {path}: {e}")))?.to_bytes();
         self.record(&parts.headers, parts.status);
-        Ok(Response {
-            status: parts.status,
-            headers: parts.headers,
-            body: bytes,
-        })
+        Ok(Response { status: parts.status, headers: parts.headers, body: bytes })
     }
 
     /// GET with `If-None-Match`; an unchanged answer (304) is served from the store.
     pub async fn get_cached(&self, path: &str) -> Result<(Bytes, Option<String>), ProviderError> {
         let key = format!("github:{}{}", self.api_url, path);
         let cached = self.store.http_cache_get(&key).ok().flatten();
-        let r = self
-            .send(http::Method::GET, path, cached.as_ref().map(|c| c.etag.as_str()), None)
-            .await?;
+        let r = self.send(http::Method::GET, path, cached.as_ref().map(|c| c.etag.as_str()), None).await?;
         if r.status == StatusCode::NOT_MODIFIED
             && let Some(c) = cached
         {
@@ -264,11 +226,7 @@ impl GithubClient {
         }
         let link = r.headers.get("link").and_then(|v| v.to_str().ok()).map(str::to_string);
         if let Some(etag) = r.headers.get("etag").and_then(|v| v.to_str().ok()) {
-            let entry = CachedResponse {
-                etag: etag.to_string(),
-                link: link.clone(),
-                body: r.body.to_vec(),
-            };
+            let entry = CachedResponse { etag: etag.to_string(), link: link.clone(), body: r.body.to_vec() };
             if let Err(e) = self.store.http_cache_put(&key, &entry) {
                 tracing::warn!("http cache: {e}");
             }
@@ -318,10 +276,7 @@ impl GithubClient {
     /// A `Link` URL is absolute; requests go through the base URI, so keep path and query.
     fn relative(&self, url: &str) -> String {
         match url.parse::<http::Uri>() {
-            Ok(u) => u
-                .path_and_query()
-                .map(|p| p.as_str().to_string())
-                .unwrap_or_else(|| url.to_string()),
+            Ok(u) => u.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| url.to_string()),
             Err(_) => url.to_string(),
         }
     }
@@ -329,11 +284,7 @@ impl GithubClient {
     /// POST (never retried: not every POST is idempotent). Returns the status on success.
     pub async fn post(&self, path: &str, body: Option<&serde_json::Value>) -> Result<Response, ProviderError> {
         let r = self.send(http::Method::POST, path, None, body).await?;
-        if r.status.is_success() {
-            Ok(r)
-        } else {
-            Err(self.error_for(path, &r))
-        }
+        if r.status.is_success() { Ok(r) } else { Err(self.error_for(path, &r)) }
     }
 
     /// An uncached GET (verification must see the server's current state).
@@ -375,11 +326,7 @@ pub fn next_link(header: &str) -> Option<String> {
 pub fn host_of(api_url: &str) -> String {
     let without_scheme = api_url.split("://").nth(1).unwrap_or(api_url);
     let host = without_scheme.split('/').next().unwrap_or(without_scheme);
-    if host == "api.github.com" {
-        "github.com".to_string()
-    } else {
-        host.to_string()
-    }
+    if host == "api.github.com" { "github.com".to_string() } else { host.to_string() }
 }
 
 /// octocrab errors carry their cause chain; show it, not just "Service error".
@@ -401,10 +348,7 @@ mod tests {
     #[test]
     fn link_header_next() {
         let h = r#"<https://api.github.com/repositories/1/actions/runs?page=2>; rel="next", <https://api.github.com/repositories/1/actions/runs?page=5>; rel="last""#;
-        assert_eq!(
-            next_link(h).as_deref(),
-            Some("https://api.github.com/repositories/1/actions/runs?page=2")
-        );
+        assert_eq!(next_link(h).as_deref(), Some("https://api.github.com/repositories/1/actions/runs?page=2"));
         assert_eq!(next_link(r#"<https://x/?page=1>; rel="prev""#), None);
     }
 

@@ -41,10 +41,7 @@ pub fn hosts(section: &GithubConfig) -> Vec<HostSettings> {
     let mut out = Vec::new();
     if !section.repos.is_empty() || section.hosts.is_empty() {
         out.push(HostSettings {
-            api_url: section
-                .api_url
-                .clone()
-                .unwrap_or_else(|| "https://api.github.com".into()),
+            api_url: section.api_url.clone().unwrap_or_else(|| "https://api.github.com".into()),
             repos: section.repos.clone(),
             token_env: section.token_env.clone(),
             max_runs: section.max_runs,
@@ -79,11 +76,7 @@ pub async fn build(section: &GithubConfig, ctx: &BuildContext<'_>) -> Result<Vec
         match auth::resolve(&host, h.token_env.as_deref()) {
             Ok(token) => {
                 let client = GithubClient::new(&h.api_url, &token.value, ctx.store.clone())?;
-                let name = if many || host != "github.com" {
-                    format!("github:{host}")
-                } else {
-                    "github".to_string()
-                };
+                let name = if many || host != "github.com" { format!("github:{host}") } else { "github".to_string() };
                 out.push(Arc::new(GithubProvider::new(name, client, h, token.source, ctx)));
             }
             Err(e) => errors.push(e),
@@ -193,12 +186,7 @@ pub fn parse_job_log(text: &str, source: &str) -> Vec<LogLine> {
             } else {
                 Severity::Info
             };
-            LogLine {
-                at,
-                source: source.to_string(),
-                severity,
-                text: rest.to_string(),
-            }
+            LogLine { at, source: source.to_string(), severity, text: rest.to_string() }
         })
         .collect()
 }
@@ -213,18 +201,8 @@ impl GithubProvider {
     ) -> Result<Self, String> {
         let host = client::host_of(&settings.api_url);
         let client = GithubClient::new(&settings.api_url, token, ctx.store.clone())?;
-        let name = if host == "github.com" {
-            "github".to_string()
-        } else {
-            format!("github:{host}")
-        };
-        Ok(GithubProvider::new(
-            name,
-            client,
-            settings,
-            token_source.to_string(),
-            ctx,
-        ))
+        let name = if host == "github.com" { "github".to_string() } else { format!("github:{host}") };
+        Ok(GithubProvider::new(name, client, settings, token_source.to_string(), ctx))
     }
 
     fn new(
@@ -234,20 +212,9 @@ impl GithubProvider {
         token_source: String,
         ctx: &BuildContext<'_>,
     ) -> Self {
-        let environments = ctx
-            .config
-            .environments
-            .iter()
-            .map(|e| (e.name.clone(), ctx.config.tier_of(&e.name)))
-            .collect();
-        GithubProvider {
-            name,
-            client,
-            settings,
-            token_source,
-            environments,
-            meta: Mutex::new(Meta::default()),
-        }
+        let environments =
+            ctx.config.environments.iter().map(|e| (e.name.clone(), ctx.config.tier_of(&e.name))).collect();
+        GithubProvider { name, client, settings, token_source, environments, meta: Mutex::new(Meta::default()) }
     }
 
     pub fn client(&self) -> &GithubClient {
@@ -255,11 +222,7 @@ impl GithubProvider {
     }
 
     fn prefix(&self) -> String {
-        if self.client.host == "github.com" {
-            String::new()
-        } else {
-            format!("{}/", self.client.host)
-        }
+        if self.client.host == "github.com" { String::new() } else { format!("{}/", self.client.host) }
     }
 
     fn run_id(&self, repo: &str, id: u64) -> String {
@@ -277,11 +240,7 @@ impl GithubProvider {
     }
 
     fn tier(&self, env: &str) -> Tier {
-        self.environments
-            .iter()
-            .find(|(n, _)| n == env)
-            .map(|(_, t)| *t)
-            .unwrap_or_else(|| Tier::from_name(env))
+        self.environments.iter().find(|(n, _)| n == env).map(|(_, t)| *t).unwrap_or_else(|| Tier::from_name(env))
     }
 
     fn meta(&self) -> std::sync::MutexGuard<'_, Meta> {
@@ -296,14 +255,7 @@ impl GithubProvider {
                 repo: repo.to_string(),
                 run_id: r.id,
                 workflow_id: r.workflow_id,
-                workflow_path: r
-                    .path
-                    .clone()
-                    .unwrap_or_default()
-                    .split('@')
-                    .next()
-                    .unwrap_or_default()
-                    .to_string(),
+                workflow_path: r.path.clone().unwrap_or_default().split('@').next().unwrap_or_default().to_string(),
                 branch: r.head_branch.clone().unwrap_or_default(),
             },
         );
@@ -316,12 +268,7 @@ impl GithubProvider {
             branch: r.head_branch.clone().unwrap_or_default(),
             sha: r.head_sha.clone(),
             event: r.event.clone(),
-            actor: r
-                .actor
-                .as_ref()
-                .or(r.triggering_actor.as_ref())
-                .map(|u| u.login.clone())
-                .unwrap_or_default(),
+            actor: r.actor.as_ref().or(r.triggering_actor.as_ref()).map(|u| u.login.clone()).unwrap_or_default(),
             attempt: r.run_attempt.unwrap_or(1),
             status: run_status(r.status.as_deref()),
             conclusion: conclusion(r.conclusion.as_deref()),
@@ -378,11 +325,8 @@ impl GithubProvider {
                         match rule.kind.as_str() {
                             "required_reviewers" => {
                                 let who: Vec<String> = rule.reviewers.iter().filter_map(Reviewer::label).collect();
-                                let self_review = if rule.prevent_self_review == Some(true) {
-                                    ", no self-review"
-                                } else {
-                                    ""
-                                };
+                                let self_review =
+                                    if rule.prevent_self_review == Some(true) { ", no self-review" } else { "" };
                                 rules.push(format!("required reviewers: {}{self_review}", who.join(", ")));
                             }
                             "wait_timer" => rules.push(format!("wait timer {}m", rule.wait_timer.unwrap_or(0))),
@@ -391,11 +335,7 @@ impl GithubProvider {
                         }
                     }
                     let name = self.env_name(&e.name);
-                    snap.environments.push(Environment {
-                        tier: self.tier(&name),
-                        name,
-                        protection_rules: rules,
-                    });
+                    snap.environments.push(Environment { tier: self.tier(&name), name, protection_rules: rules });
                 }
             }
             Err(e) => tracing::warn!("{repo} environments: {e}"),
@@ -463,10 +403,7 @@ impl GithubProvider {
                 });
             }
         }
-        snap.runs = runs
-            .iter()
-            .map(|r| self.map_run(repo, r, jobs_by_run.remove(&r.id).unwrap_or_default()))
-            .collect();
+        snap.runs = runs.iter().map(|r| self.map_run(repo, r, jobs_by_run.remove(&r.id).unwrap_or_default())).collect();
 
         // Deployments: the latest status of the newest few per environment says what is live.
         let deployments = deployments.unwrap_or_else(|e| {
@@ -500,10 +437,7 @@ impl GithubProvider {
                 repo: repo.to_string(),
                 sha: d.sha.clone(),
                 git_ref: d.git_ref.clone(),
-                state: latest
-                    .as_ref()
-                    .map(|s| deployment_state(&s.state))
-                    .unwrap_or(DeploymentState::Pending),
+                state: latest.as_ref().map(|s| deployment_state(&s.state)).unwrap_or(DeploymentState::Pending),
                 creator: d.creator.as_ref().map(|u| u.login.clone()).unwrap_or_default(),
                 created_at: latest.as_ref().map(|s| s.created_at).unwrap_or(d.created_at),
                 run_id: run,
@@ -524,11 +458,7 @@ impl GithubProvider {
     }
 
     fn run_meta(&self, id: &str) -> Result<RunMeta, ActionError> {
-        self.meta()
-            .runs
-            .get(id)
-            .cloned()
-            .ok_or_else(|| ActionError::NotFound(id.to_string()))
+        self.meta().runs.get(id).cloned().ok_or_else(|| ActionError::NotFound(id.to_string()))
     }
 
     /// The workflow a dispatch or rollback runs: its file name or id, as GitHub accepts both.
@@ -543,10 +473,7 @@ impl GithubProvider {
         let body = json!({ "ref": git_ref, "inputs": inputs });
         plan.calls.push(PlannedCall {
             description: format!("dispatch {workflow} on {git_ref}"),
-            call: format!(
-                "POST {}/repos/{repo}/actions/workflows/{workflow}/dispatches {body}",
-                self.api()
-            ),
+            call: format!("POST {}/repos/{repo}/actions/workflows/{workflow}/dispatches {body}", self.api()),
         });
         plan.request.params.insert("repo".into(), repo.to_string());
         plan.request.params.insert("workflow".into(), workflow.to_string());
@@ -576,10 +503,7 @@ pub fn dispatch_inputs(yaml: &str) -> Result<Vec<crate::actions::InputSpec>, Str
                 description: text(&v["description"]).unwrap_or_default(),
                 required: matches!(v["required"], Yaml::Boolean(true)),
                 default: text(&v["default"]),
-                options: v["options"]
-                    .as_vec()
-                    .map(|o| o.iter().filter_map(text).collect())
-                    .unwrap_or_default(),
+                options: v["options"].as_vec().map(|o| o.iter().filter_map(text).collect()).unwrap_or_default(),
                 kind: text(&v["type"]).unwrap_or_else(|| "string".into()),
             })
         })
@@ -597,18 +521,13 @@ fn inputs_of(request: &ActionRequest) -> serde_json::Map<String, serde_json::Val
         .params
         .iter()
         .filter_map(|(k, v)| {
-            k.strip_prefix("input.")
-                .map(|name| (name.to_string(), serde_json::Value::String(v.clone())))
+            k.strip_prefix("input.").map(|name| (name.to_string(), serde_json::Value::String(v.clone())))
         })
         .collect()
 }
 
 fn not_applicable(verb: Verb, what: &str, why: &str) -> ActionError {
-    ActionError::NotApplicable {
-        verb,
-        what: what.to_string(),
-        why: why.to_string(),
-    }
+    ActionError::NotApplicable { verb, what: what.to_string(), why: why.to_string() }
 }
 
 fn failed(e: ProviderError) -> ActionError {
@@ -700,10 +619,7 @@ impl Provider for GithubProvider {
             let (repo, job) = path
                 .split_once("/actions/jobs/")
                 .ok_or_else(|| ProviderError::Unavailable(format!("{target} is not a job")))?;
-            let text = self
-                .client
-                .get_text(&format!("/repos/{repo}/actions/jobs/{job}/logs"))
-                .await?;
+            let text = self.client.get_text(&format!("/repos/{repo}/actions/jobs/{job}/logs")).await?;
             Ok(parse_job_log(&text, &format!("{repo} job {job}")))
         })
     }
@@ -730,11 +646,7 @@ impl Provider for GithubProvider {
                 let approvals: Vec<_> = snapshot.approvals.iter().filter(|a| a.run == target.id).collect();
                 let approval = match (approvals.len(), request.params.get("environment")) {
                     (0, _) => {
-                        return Err(not_applicable(
-                            verb,
-                            &target.name,
-                            "the run is not waiting for a review",
-                        ));
+                        return Err(not_applicable(verb, &target.name, "the run is not waiting for a review"));
                     }
                     (_, Some(env)) => approvals.into_iter().find(|a| &a.environment == env).ok_or_else(|| {
                         ActionError::InvalidInput(format!("the run is not waiting for environment '{env}'"))
@@ -758,12 +670,7 @@ impl Provider for GithubProvider {
                     .iter()
                     .find(|a| a.id == target.id)
                     .ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
-                let m = self
-                    .meta()
-                    .approvals
-                    .get(&a.id)
-                    .cloned()
-                    .ok_or_else(|| ActionError::NotFound(a.id.clone()))?;
+                let m = self.meta().approvals.get(&a.id).cloned().ok_or_else(|| ActionError::NotFound(a.id.clone()))?;
                 if !a.can_approve {
                     tracing::warn!("GitHub says the current user may not review {}", a.id);
                 }
@@ -788,11 +695,7 @@ impl Provider for GithubProvider {
                     } else {
                         a.reviewers.join(", ")
                     },
-                    if rules.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" Protection: {rules}.")
-                    },
+                    if rules.is_empty() { String::new() } else { format!(" Protection: {rules}.") },
                     if a.can_approve {
                         String::new()
                     } else {
@@ -800,19 +703,11 @@ impl Provider for GithubProvider {
                     }
                 );
                 plan.calls.push(PlannedCall {
-                    description: format!(
-                        "review the pending deployment of run {} for {}",
-                        m.run_id, m.environment
-                    ),
-                    call: format!(
-                        "POST {api}/repos/{}/actions/runs/{}/pending_deployments {body}",
-                        m.repo, m.run_id
-                    ),
+                    description: format!("review the pending deployment of run {} for {}", m.run_id, m.environment),
+                    call: format!("POST {api}/repos/{}/actions/runs/{}/pending_deployments {body}", m.repo, m.run_id),
                 });
-                plan.verification = format!(
-                    "GET pending_deployments of run {}: {} no longer listed",
-                    m.run_id, m.environment
-                );
+                plan.verification =
+                    format!("GET pending_deployments of run {}: {} no longer listed", m.run_id, m.environment);
                 plan.request.params.insert("body".into(), body.to_string());
             }
             (TargetKind::Run, Verb::Rerun | Verb::Cancel | Verb::Dispatch) => {
@@ -824,11 +719,7 @@ impl Provider for GithubProvider {
                 let m = self.run_meta(&run.id)?;
                 match verb {
                     Verb::Rerun if run.status != RunStatus::Completed => {
-                        return Err(not_applicable(
-                            verb,
-                            &target.name,
-                            "the run has not finished; cancel it first",
-                        ));
+                        return Err(not_applicable(verb, &target.name, "the run has not finished; cancel it first"));
                     }
                     Verb::Cancel if run.status == RunStatus::Completed => {
                         return Err(not_applicable(verb, &target.name, "the run has already finished"));
@@ -854,10 +745,8 @@ impl Provider for GithubProvider {
                         Verb::Rerun => "rerun",
                         _ => "cancel",
                     };
-                    plan.summary = format!(
-                        "{endpoint} {} #{} of {} ({})",
-                        run.workflow, m.run_id, run.repo, run.branch
-                    );
+                    plan.summary =
+                        format!("{endpoint} {} #{} of {} ({})", run.workflow, m.run_id, run.repo, run.branch);
                     plan.calls.push(PlannedCall {
                         description: format!("{endpoint} workflow run {}", m.run_id),
                         call: format!("POST {api}/repos/{}/actions/runs/{}/{endpoint}", m.repo, m.run_id),
@@ -901,14 +790,7 @@ impl Provider for GithubProvider {
                     Some(input) => {
                         let mut m = inputs_of(request);
                         m.insert(input.clone(), serde_json::Value::String(sha.clone()));
-                        (
-                            request
-                                .params
-                                .get("ref")
-                                .cloned()
-                                .unwrap_or_else(|| previous.git_ref.clone()),
-                            m,
-                        )
+                        (request.params.get("ref").cloned().unwrap_or_else(|| previous.git_ref.clone()), m)
                     }
                     None => (sha.clone(), inputs_of(request)),
                 };
@@ -940,9 +822,7 @@ impl Provider for GithubProvider {
     fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
             let p = &plan.request.params;
-            let body = p
-                .get("body")
-                .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok());
+            let body = p.get("body").and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok());
             match plan.request.verb {
                 Verb::Approve | Verb::Reject => {
                     let m = self
@@ -955,11 +835,7 @@ impl Provider for GithubProvider {
                     self.client.post(&path, body.as_ref()).await.map_err(failed)?;
                     Ok(format!(
                         "{} run {} for {}",
-                        if plan.request.verb == Verb::Approve {
-                            "approved"
-                        } else {
-                            "rejected"
-                        },
+                        if plan.request.verb == Verb::Approve { "approved" } else { "rejected" },
                         m.run_id,
                         m.environment
                     ))
@@ -977,16 +853,10 @@ impl Provider for GithubProvider {
                     let repo = p.get("repo").cloned().unwrap_or_default();
                     let workflow = p.get("workflow").cloned().unwrap_or_default();
                     self.client
-                        .post(
-                            &format!("/repos/{repo}/actions/workflows/{workflow}/dispatches"),
-                            body.as_ref(),
-                        )
+                        .post(&format!("/repos/{repo}/actions/workflows/{workflow}/dispatches"), body.as_ref())
                         .await
                         .map_err(failed)?;
-                    Ok(format!(
-                        "dispatched {workflow} on {}",
-                        p.get("ref").cloned().unwrap_or_default()
-                    ))
+                    Ok(format!("dispatched {workflow} on {}", p.get("ref").cloned().unwrap_or_default()))
                 }
                 other => Err(not_applicable(other, &plan.target_name, "not a GitHub action")),
             }
@@ -1005,11 +875,8 @@ impl Provider for GithubProvider {
                         .cloned()
                         .ok_or_else(|| ActionError::NotFound(plan.request.target.clone()))?;
                     let path = format!("/repos/{}/actions/runs/{}/pending_deployments", m.repo, m.run_id);
-                    let pending: Vec<PendingDeployment> = self
-                        .client
-                        .get_fresh(&path)
-                        .await
-                        .map_err(|e| ActionError::VerifyFailed(e.to_string()))?;
+                    let pending: Vec<PendingDeployment> =
+                        self.client.get_fresh(&path).await.map_err(|e| ActionError::VerifyFailed(e.to_string()))?;
                     if pending.iter().any(|d| d.environment.id == m.environment_id) {
                         return Err(ActionError::VerifyFailed(format!(
                             "run {} still waits for {}",
@@ -1021,11 +888,8 @@ impl Provider for GithubProvider {
                 Verb::Rerun | Verb::Cancel => {
                     let m = self.run_meta(&plan.request.target)?;
                     let path = format!("/repos/{}/actions/runs/{}", m.repo, m.run_id);
-                    let run: RunPayload = self
-                        .client
-                        .get_fresh(&path)
-                        .await
-                        .map_err(|e| ActionError::VerifyFailed(e.to_string()))?;
+                    let run: RunPayload =
+                        self.client.get_fresh(&path).await.map_err(|e| ActionError::VerifyFailed(e.to_string()))?;
                     let status = run.status.as_deref().unwrap_or("unknown");
                     if plan.request.verb == Verb::Cancel {
                         return match (status, run.conclusion.as_deref()) {

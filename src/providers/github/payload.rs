@@ -67,13 +67,7 @@ impl Reviewer {
             .or_else(|| r.get("slug"))
             .or_else(|| r.get("name"))
             .and_then(|v| v.as_str())
-            .map(|s| {
-                if self.kind.as_deref() == Some("Team") {
-                    format!("team {s}")
-                } else {
-                    s.to_string()
-                }
-            })
+            .map(|s| if self.kind.as_deref() == Some("Team") { format!("team {s}") } else { s.to_string() })
     }
 }
 

@@ -29,12 +29,7 @@ impl Rng {
         &items[self.below(items.len() as u64) as usize]
     }
     pub fn sha(&mut self) -> String {
-        format!(
-            "{:016x}{:016x}{:08x}",
-            self.next_u64(),
-            self.next_u64(),
-            self.next_u64() as u32
-        )
+        format!("{:016x}{:016x}{:08x}", self.next_u64(), self.next_u64(), self.next_u64() as u32)
     }
 }
 
@@ -43,11 +38,8 @@ pub fn hash(seed: u64, index: u64) -> u64 {
     Rng::new(seed.wrapping_mul(31).wrapping_add(index)).next_u64()
 }
 
-pub const ENVIRONMENTS: [(&str, Tier); 3] = [
-    ("dev", Tier::Dev),
-    ("staging", Tier::Staging),
-    ("production", Tier::Prod),
-];
+pub const ENVIRONMENTS: [(&str, Tier); 3] =
+    [("dev", Tier::Dev), ("staging", Tier::Staging), ("production", Tier::Prod)];
 pub const REPOS: [&str; 2] = ["acme/shop-web", "acme/inference-api"];
 pub const ACTORS: [&str; 5] = ["maria", "kenji", "oluwaseun", "dependabot[bot]", "lea"];
 pub const BRANCHES: [&str; 4] = ["main", "feat/checkout-v2", "fix/token-refresh", "renovate/tokio-1.x"];
@@ -57,11 +49,8 @@ pub const AWS_ACCOUNT: &str = "123456789012";
 pub const GCP_PROJECT: &str = "acme-shop";
 
 /// The app each cloud hosts in the demo: (app, provider).
-pub const APPS: [(&str, Provider); 3] = [
-    ("shop-web", Provider::Azure),
-    ("inference-api", Provider::Aws),
-    ("shop-api", Provider::Gcp),
-];
+pub const APPS: [(&str, Provider); 3] =
+    [("shop-web", Provider::Azure), ("inference-api", Provider::Aws), ("shop-api", Provider::Gcp)];
 
 pub fn short(env: &str) -> &'static str {
     match env {
@@ -72,10 +61,7 @@ pub fn short(env: &str) -> &'static str {
 }
 
 fn arm(env: &str, provider_path: &str) -> String {
-    format!(
-        "/subscriptions/{SUBSCRIPTION}/resourceGroups/shop-{}/providers/{provider_path}",
-        short(env)
-    )
+    format!("/subscriptions/{SUBSCRIPTION}/resourceGroups/shop-{}/providers/{provider_path}", short(env))
 }
 
 fn kv(pairs: &[(&str, String)]) -> Vec<(String, String)> {
@@ -85,11 +71,7 @@ fn kv(pairs: &[(&str, String)]) -> Vec<(String, String)> {
 pub fn environments() -> Vec<Environment> {
     ENVIRONMENTS
         .iter()
-        .map(|(n, t)| Environment {
-            name: n.to_string(),
-            tier: *t,
-            protection_rules: Vec::new(),
-        })
+        .map(|(n, t)| Environment { name: n.to_string(), tier: *t, protection_rules: Vec::new() })
         .collect()
 }
 
@@ -125,22 +107,11 @@ pub fn resources(env: &str, rng: &mut Rng) -> Vec<Resource> {
     let live = format!("shop-web:{}", &rng.sha()[..7]);
     let next = format!("shop-web:{}", &rng.sha()[..7]);
     app.current_version = Some(live.clone());
-    app.versions = if prod {
-        vec![next.clone(), live.clone()]
-    } else {
-        vec![live.clone()]
-    };
+    app.versions = if prod { vec![next.clone(), live.clone()] } else { vec![live.clone()] };
     app.details = kv(&[
         ("host", format!("shop-web-{s}.azurewebsites.net")),
         ("plan instances", if prod { "3".into() } else { "1".into() }),
-        (
-            "slots",
-            if prod {
-                format!("production={live}, staging={next}")
-            } else {
-                "production".into()
-            },
-        ),
+        ("slots", if prod { format!("production={live}, staging={next}") } else { "production".into() }),
     ]);
     out.push(app);
 
@@ -155,10 +126,8 @@ pub fn resources(env: &str, rng: &mut Rng) -> Vec<Resource> {
         "us-east-1",
     );
     ecs.current_version = Some(format!("inference-api-{s}:{rev}"));
-    ecs.versions = (rev.saturating_sub(3)..=rev + u64::from(prod))
-        .rev()
-        .map(|r| format!("inference-api-{s}:{r}"))
-        .collect();
+    ecs.versions =
+        (rev.saturating_sub(3)..=rev + u64::from(prod)).rev().map(|r| format!("inference-api-{s}:{r}")).collect();
     let desired = if prod { 4 } else { 1 };
     ecs.details = kv(&[
         ("desired", desired.to_string()),
@@ -179,10 +148,8 @@ pub fn resources(env: &str, rng: &mut Rng) -> Vec<Resource> {
         "europe-west1",
     );
     run.current_version = Some(format!("shop-api-{s}-{crev:05}"));
-    run.versions = (crev.saturating_sub(2)..=crev + u64::from(prod))
-        .rev()
-        .map(|r| format!("shop-api-{s}-{r:05}"))
-        .collect();
+    run.versions =
+        (crev.saturating_sub(2)..=crev + u64::from(prod)).rev().map(|r| format!("shop-api-{s}-{r:05}")).collect();
     run.details = kv(&[
         ("traffic", format!("shop-api-{s}-{crev:05}=100%")),
         ("instances", format!("0..{}", if prod { 10 } else { 3 })),
@@ -199,17 +166,7 @@ pub fn resources(env: &str, rng: &mut Rng) -> Vec<Resource> {
         "westeurope",
     );
     pg.status = "Ready".into();
-    pg.details = kv(&[
-        ("version", "16".into()),
-        (
-            "HA",
-            if prod {
-                "ZoneRedundant".into()
-            } else {
-                "Disabled".into()
-            },
-        ),
-    ]);
+    pg.details = kv(&[("version", "16".into()), ("HA", if prod { "ZoneRedundant".into() } else { "Disabled".into() })]);
     out.push(pg);
     let mut rds = res(
         format!("arn:aws:rds:us-east-1:{AWS_ACCOUNT}:db:inference-db-{s}"),
@@ -233,22 +190,8 @@ pub fn resources(env: &str, rng: &mut Rng) -> Vec<Resource> {
     sql.status = "RUNNABLE".into();
     sql.details = kv(&[
         ("version", "POSTGRES_16".into()),
-        (
-            "tier",
-            if prod {
-                "db-custom-4-15360".into()
-            } else {
-                "db-g1-small".into()
-            },
-        ),
-        (
-            "replica",
-            if prod {
-                format!("shop-sql-{s}-replica")
-            } else {
-                "none".into()
-            },
-        ),
+        ("tier", if prod { "db-custom-4-15360".into() } else { "db-g1-small".into() }),
+        ("replica", if prod { format!("shop-sql-{s}-replica") } else { "none".into() }),
     ]);
     out.push(sql);
 
@@ -347,11 +290,7 @@ pub fn backups(env: &str, resources: &[Resource], now: Timestamp) -> Vec<Backup>
         .filter(|r| r.role == Role::Database && r.environment == env)
         .map(|r| {
             let stale = r.provider == Provider::Aws && env == "staging";
-            let last = if stale {
-                now - Duration::hours(31)
-            } else {
-                now - Duration::hours(3) - Duration::minutes(17)
-            };
+            let last = if stale { now - Duration::hours(31) } else { now - Duration::hours(3) - Duration::minutes(17) };
             let retention = if prod { 35 } else { 7 };
             Backup {
                 id: r.id.clone(),
@@ -425,10 +364,7 @@ pub fn secrets(env: &str, now: Timestamp, rng: &mut Rng) -> Vec<Secret> {
         30 + rng.below(60) as i64,
     );
     add(
-        format!(
-            "acme/shop-web/environments/{env}/secrets/AZURE_CLIENT_SECRET_{}",
-            env.to_uppercase()
-        ),
+        format!("acme/shop-web/environments/{env}/secrets/AZURE_CLIENT_SECRET_{}", env.to_uppercase()),
         format!("AZURE_CLIENT_SECRET_{}", env.to_uppercase()),
         "GitHub Actions".into(),
         Provider::Github,

@@ -145,11 +145,7 @@ pub struct Sandbox {
 impl Sandbox {
     pub fn new(seed: u64, clock: Arc<dyn Clock>) -> Sandbox {
         let start = clock.now();
-        Sandbox {
-            sim: Mutex::new(Sim::new(seed, start)),
-            clock,
-            name: "demo".to_string(),
-        }
+        Sandbox { sim: Mutex::new(Sim::new(seed, start)), clock, name: "demo".to_string() }
     }
 
     fn sim(&self) -> MutexGuard<'_, Sim> {
@@ -205,12 +201,7 @@ impl Sim {
 
     fn jobs_for(workflow: &str) -> Vec<(String, i64)> {
         let jobs: &[(&str, i64)] = if workflow == "Deploy" {
-            &[
-                ("build-image", 95),
-                ("deploy-staging", 70),
-                ("smoke-test", 25),
-                ("deploy-production", 80),
-            ]
+            &[("build-image", 95), ("deploy-staging", 70), ("smoke-test", 25), ("deploy-production", 80)]
         } else {
             &[("lint", 30), ("test", 110), ("security-scan", 45), ("build-image", 90)]
         };
@@ -276,16 +267,8 @@ impl Sim {
             let repo = estate::REPOS[i % 2];
             let created = start - Duration::minutes(60 * 48 - i as i64 * 100);
             let workflow = if i % 3 == 0 { "Deploy" } else { "CI" };
-            let branch = if workflow == "Deploy" {
-                "main"
-            } else {
-                *self.rng.pick(&estate::BRANCHES)
-            };
-            let outcome = if i == 17 || i == 23 {
-                Conclusion::Failure
-            } else {
-                Conclusion::Success
-            };
+            let branch = if workflow == "Deploy" { "main" } else { *self.rng.pick(&estate::BRANCHES) };
+            let outcome = if i == 17 || i == 23 { Conclusion::Failure } else { Conclusion::Success };
             let run = self.new_run(repo, workflow, created, outcome, branch);
             if workflow == "Deploy" && outcome == Conclusion::Success {
                 for (env, _) in estate::ENVIRONMENTS {
@@ -326,22 +309,13 @@ impl Sim {
             "fix/token-refresh",
         );
         self.runs.push(r);
-        let r = self.new_run(
-            "acme/shop-web",
-            "CI",
-            start - Duration::seconds(2),
-            Conclusion::Failure,
-            "feat/checkout-v2",
-        );
+        let r =
+            self.new_run("acme/shop-web", "CI", start - Duration::seconds(2), Conclusion::Failure, "feat/checkout-v2");
         self.runs.push(r);
     }
 
     fn record_deployment(&mut self, run: &Run, env: &str, at: Timestamp) {
-        for d in self
-            .deployments
-            .iter_mut()
-            .filter(|d| d.environment == env && d.repo == run.repo)
-        {
+        for d in self.deployments.iter_mut().filter(|d| d.environment == env && d.repo == run.repo) {
             if d.state == DeploymentState::Success {
                 d.state = DeploymentState::Inactive;
             }
@@ -366,11 +340,7 @@ impl Sim {
             let at = self.next_spawn;
             let repo = estate::REPOS[self.rng.below(2) as usize];
             let branch = *self.rng.pick(&estate::BRANCHES);
-            let outcome = if self.rng.below(5) == 0 {
-                Conclusion::Failure
-            } else {
-                Conclusion::Success
-            };
+            let outcome = if self.rng.below(5) == 0 { Conclusion::Failure } else { Conclusion::Success };
             let run = self.new_run(repo, "CI", at, outcome, branch);
             self.runs.push(run);
             self.next_spawn = at + Duration::seconds(RUN_CADENCE);
@@ -395,12 +365,7 @@ impl Sim {
                 sim.run = run;
             }
         }
-        let ready: Vec<String> = self
-            .creating
-            .iter()
-            .filter(|(_, at)| *at <= now)
-            .map(|(id, _)| id.clone())
-            .collect();
+        let ready: Vec<String> = self.creating.iter().filter(|(_, at)| *at <= now).map(|(id, _)| id.clone()).collect();
         for id in ready {
             if let Some(r) = self.resources.iter_mut().find(|r| r.id == id) {
                 r.status = "available".into();
@@ -417,10 +382,7 @@ impl Sim {
 
     fn probe(&self, env: &str, app: &str, slot: i64) -> Option<u32> {
         let failing = self.failing.iter().any(|(e, a)| e == env && a == app);
-        let h = hash(
-            self.seed,
-            (slot as u64).wrapping_mul(7919) ^ hash(env.len() as u64, app.len() as u64),
-        );
+        let h = hash(self.seed, (slot as u64).wrapping_mul(7919) ^ hash(env.len() as u64, app.len() as u64));
         // A failing service answers 503 on most probes; a healthy one on none.
         if failing && h % 10 < 8 {
             return None;
@@ -444,9 +406,7 @@ impl Sim {
                 let ok = history.iter().filter(|h| h.is_some()).count() as f64 * 100.0 / history.len() as f64;
                 let level = [
                     thresholds.level(MetricKind::Availability, ok),
-                    latest.map_or(Level::Crit, |ms| {
-                        thresholds.level(MetricKind::ResponseTime, f64::from(ms) / 1000.0)
-                    }),
+                    latest.map_or(Level::Crit, |ms| thresholds.level(MetricKind::ResponseTime, f64::from(ms) / 1000.0)),
                 ]
                 .into_iter()
                 .max()
@@ -460,9 +420,7 @@ impl Sim {
                     level,
                     status_code: Some(if latest.is_some() { 200 } else { 503 }),
                     latency_ms: latest,
-                    error: latest
-                        .is_none()
-                        .then(|| "HTTP 503 Service Unavailable: upstream connect error".to_string()),
+                    error: latest.is_none().then(|| "HTTP 503 Service Unavailable: upstream connect error".to_string()),
                     checked_at: chrono::DateTime::from_timestamp(slot_now * PROBE_INTERVAL, 0).unwrap_or(now),
                     history,
                 });
@@ -475,22 +433,10 @@ impl Sim {
         let thresholds = Thresholds::default();
         let slot = now.timestamp().div_euclid(PROBE_INTERVAL);
         let mut out = Vec::new();
-        for r in self
-            .resources
-            .iter()
-            .filter(|r| matches!(r.role, Role::Compute | Role::Database))
-        {
-            let failing = self
-                .failing
-                .iter()
-                .any(|(e, a)| *e == r.environment && r.name.starts_with(a.as_str()));
+        for r in self.resources.iter().filter(|r| matches!(r.role, Role::Compute | Role::Database)) {
+            let failing = self.failing.iter().any(|(e, a)| *e == r.environment && r.name.starts_with(a.as_str()));
             let kinds: &[MetricKind] = if r.role == Role::Compute {
-                &[
-                    MetricKind::Cpu,
-                    MetricKind::Memory,
-                    MetricKind::ErrorRate,
-                    MetricKind::ResponseTime,
-                ]
+                &[MetricKind::Cpu, MetricKind::Memory, MetricKind::ErrorRate, MetricKind::ResponseTime]
             } else {
                 &[MetricKind::Cpu, MetricKind::DbConnections, MetricKind::QueryLatency]
             };
@@ -551,13 +497,7 @@ impl Sim {
         let (env, _) = estate::ENVIRONMENTS[(h % 3) as usize];
         let (app, _) = estate::APPS[((h >> 8) % 3) as usize];
         let failing = self.failing.iter().any(|(e, a)| e == env && a == app);
-        let paths = [
-            "/api/v1/items",
-            "/api/v1/cart",
-            "/api/v1/health",
-            "/api/v1/checkout",
-            "/api/v1/predict",
-        ];
+        let paths = ["/api/v1/items", "/api/v1/cart", "/api/v1/health", "/api/v1/checkout", "/api/v1/predict"];
         let path = paths[((h >> 16) % paths.len() as u64) as usize];
         let ms = 5 + (h >> 24) % 300;
         let (severity, text) = match (h >> 40) % 40 {
@@ -565,27 +505,16 @@ impl Sim {
                 Severity::Error,
                 format!("GET {path} 503 upstream connect error or disconnect/reset before headers ({ms}ms)"),
             ),
-            0 => (
-                Severity::Warn,
-                format!("slow query on orders: {}ms (limit 1000ms)", 1000 + ms * 3),
-            ),
+            0 => (Severity::Warn, format!("slow query on orders: {}ms (limit 1000ms)", 1000 + ms * 3)),
             1 => (
                 Severity::Error,
-                format!(
-                    "POST {path} 500 panicked at 'index out of bounds' request_id={:08x}",
-                    h as u32
-                ),
+                format!("POST {path} 500 panicked at 'index out of bounds' request_id={:08x}", h as u32),
             ),
             2 => (Severity::Debug, format!("cache hit ratio 0.{:02}", h % 100)),
             3 => (Severity::Warn, "retrying token refresh (attempt 2/5)".to_string()),
             _ => (Severity::Info, format!("GET {path} 200 {ms}ms")),
         };
-        LogLine {
-            at,
-            source: format!("{app}-{}", estate::short(env)),
-            severity,
-            text,
-        }
+        LogLine { at, source: format!("{app}-{}", estate::short(env)), severity, text }
     }
 
     fn logs(&self, after: Option<Timestamp>, now: Timestamp, limit: usize) -> Vec<LogLine> {
@@ -637,29 +566,16 @@ fn job_log(run: &Run, job: &Job) -> Vec<LogLine> {
         let end = step.completed_at.unwrap_or(start + Duration::seconds(5));
         let mut line = |k: i32, severity, text: String| {
             let at = start + (end - start) * k / 8;
-            out.push(LogLine {
-                at,
-                source: source.clone(),
-                severity,
-                text,
-            });
+            out.push(LogLine { at, source: source.clone(), severity, text });
         };
         line(0, Severity::Info, format!("##[group]{}", step.name));
         if step.conclusion == Some(Conclusion::Failure) && step.name.contains("test") {
             line(1, Severity::Info, "running 214 tests".into());
             line(3, Severity::Info, "test checkout::applies_discount ... ok".into());
             line(4, Severity::Error, "test checkout::rounds_totals ... FAILED".into());
-            line(
-                5,
-                Severity::Error,
-                "thread 'checkout::rounds_totals' panicked: left: 1999, right: 2000".into(),
-            );
+            line(5, Severity::Error, "thread 'checkout::rounds_totals' panicked: left: 1999, right: 2000".into());
             line(6, Severity::Info, "test result: FAILED. 213 passed; 1 failed".into());
-            line(
-                7,
-                Severity::Error,
-                "##[error]Process completed with exit code 101.".into(),
-            );
+            line(7, Severity::Error, "##[error]Process completed with exit code 101.".into());
         } else {
             line(2, Severity::Info, format!("{}: working", step.name));
             line(6, Severity::Info, format!("{}: done", step.name));
@@ -670,28 +586,17 @@ fn job_log(run: &Run, job: &Job) -> Vec<LogLine> {
 }
 
 fn not_applicable(verb: Verb, what: &str, why: &str) -> ActionError {
-    ActionError::NotApplicable {
-        verb,
-        what: what.to_string(),
-        why: why.to_string(),
-    }
+    ActionError::NotApplicable { verb, what: what.to_string(), why: why.to_string() }
 }
 
 fn call(description: impl Into<String>, call: impl Into<String>) -> PlannedCall {
-    PlannedCall {
-        description: description.into(),
-        call: call.into(),
-    }
+    PlannedCall { description: description.into(), call: call.into() }
 }
 
 /// Parses an RFC 3339 restore time and checks it against the PITR window.
 fn restore_time(request: &ActionRequest, backup: &Backup) -> Result<Timestamp, ActionError> {
     let (Some(earliest), Some(latest)) = (backup.earliest_restore, backup.latest_restore) else {
-        return Err(not_applicable(
-            Verb::Restore,
-            &backup.database,
-            "point-in-time recovery is off",
-        ));
+        return Err(not_applicable(Verb::Restore, &backup.database, "point-in-time recovery is off"));
     };
     let at = match request.params.get("time") {
         None => latest,
@@ -736,10 +641,7 @@ impl ProviderTrait for Sandbox {
     ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
         Box::pin(async move {
             let snapshot = self.snapshot();
-            let deploy = snapshot
-                .runs
-                .iter()
-                .any(|r| r.id == request.target && r.workflow == "Deploy");
+            let deploy = snapshot.runs.iter().any(|r| r.id == request.target && r.workflow == "Deploy");
             if request.verb != Verb::Dispatch || !deploy {
                 return Ok(Vec::new());
             }
@@ -767,11 +669,8 @@ impl ProviderTrait for Sandbox {
     fn fetch_log<'a>(&'a self, target: &'a str) -> BoxFuture<'a, Result<Vec<LogLine>, ProviderError>> {
         Box::pin(async move {
             let snapshot = self.snapshot();
-            let job = snapshot
-                .runs
-                .iter()
-                .flat_map(|r| r.jobs.iter().map(move |j| (r, j)))
-                .find(|(_, j)| j.id == target);
+            let job =
+                snapshot.runs.iter().flat_map(|r| r.jobs.iter().map(move |j| (r, j))).find(|(_, j)| j.id == target);
             let Some((run, job)) = job else {
                 return Err(ProviderError::Unavailable(format!("no job {target} in the demo")));
             };
@@ -843,11 +742,7 @@ impl ProviderTrait for Sandbox {
                     .ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
                 match verb {
                     Verb::Rerun if run.status != RunStatus::Completed => {
-                        return Err(not_applicable(
-                            verb,
-                            &target.name,
-                            "the run has not finished; cancel it first",
-                        ));
+                        return Err(not_applicable(verb, &target.name, "the run has not finished; cancel it first"));
                     }
                     Verb::Cancel if run.status == RunStatus::Completed => {
                         return Err(not_applicable(verb, &target.name, "the run has already finished"));
@@ -856,10 +751,9 @@ impl ProviderTrait for Sandbox {
                 }
                 let failed_only = request.params.get("failed").is_some_and(|v| v == "true");
                 let endpoint = match verb {
-                    Verb::Rerun if failed_only => format!(
-                        "POST {api}/repos/{}/actions/runs/{}/rerun-failed-jobs",
-                        run.repo, run.run_id
-                    ),
+                    Verb::Rerun if failed_only => {
+                        format!("POST {api}/repos/{}/actions/runs/{}/rerun-failed-jobs", run.repo, run.run_id)
+                    }
                     Verb::Rerun => format!("POST {api}/repos/{}/actions/runs/{}/rerun", run.repo, run.run_id),
                     Verb::Cancel => format!("POST {api}/repos/{}/actions/runs/{}/cancel", run.repo, run.run_id),
                     _ => {
@@ -880,8 +774,7 @@ impl ProviderTrait for Sandbox {
                     }
                 };
                 plan.summary = format!("{verb} {} of {} on {}. {note}", run.workflow, run.repo, run.branch);
-                plan.calls
-                    .push(call(format!("{verb} workflow run {}", run.run_id), endpoint));
+                plan.calls.push(call(format!("{verb} workflow run {}", run.run_id), endpoint));
                 plan.verification = "re-read the run list and find the run in its new state".into();
             }
             (TargetKind::Resource, Verb::Promote | Verb::Rollback) => {
@@ -943,8 +836,7 @@ impl ProviderTrait for Sandbox {
                     ),
                 };
                 plan.calls.push(call(desc, endpoint));
-                plan.calls
-                    .push(call("wait for the rollout to finish", "poll the operation until done"));
+                plan.calls.push(call("wait for the rollout to finish", "poll the operation until done"));
                 plan.verification = format!("re-read {}: serving {to}; then its health check", r.name);
                 plan.request.params.insert("to".into(), to);
             }
@@ -968,11 +860,7 @@ impl ProviderTrait for Sandbox {
                         "--count {count}: at most 10 instances per service"
                     )));
                 }
-                plan.risk = if count == 0 && plan.tier == Tier::Prod {
-                    Risk::Critical
-                } else {
-                    Risk::Low
-                };
+                plan.risk = if count == 0 && plan.tier == Tier::Prod { Risk::Critical } else { Risk::Low };
                 plan.summary = format!("scale {} to {count} instances. {note}", r.name);
                 plan.calls.push(call(
                     format!("set the desired count to {count}"),
@@ -988,8 +876,7 @@ impl ProviderTrait for Sandbox {
                     .ok_or_else(|| not_applicable(verb, &target.name, "it is not a database with backups"))?;
                 if verb == Verb::Snapshot {
                     plan.summary = format!("take an on-demand backup of {}. {note}", b.database);
-                    plan.calls
-                        .push(call("create a manual snapshot", format!("snapshot {}", b.resource)));
+                    plan.calls.push(call("create a manual snapshot", format!("snapshot {}", b.resource)));
                     plan.verification = format!("re-read {}: latest backup younger than a minute", b.database);
                 } else {
                     let at = restore_time(request, b)?;
@@ -1006,20 +893,11 @@ impl ProviderTrait for Sandbox {
                     );
                     plan.calls.push(call(
                         format!("point-in-time restore into {new_name}"),
-                        format!(
-                            "restore --source {} --name {new_name} --restore-time {}",
-                            b.resource,
-                            at.to_rfc3339()
-                        ),
+                        format!("restore --source {} --name {new_name} --restore-time {}", b.resource, at.to_rfc3339()),
                     ));
-                    plan.calls.push(call(
-                        "wait until the new server is available",
-                        "poll until state = available",
-                    ));
-                    plan.verification = format!(
-                        "{new_name} exists, is available, and names {} as its source",
-                        b.database
-                    );
+                    plan.calls.push(call("wait until the new server is available", "poll until state = available"));
+                    plan.verification =
+                        format!("{new_name} exists, is available, and names {} as its source", b.database);
                     plan.request.params.insert("time".into(), at.to_rfc3339());
                     plan.request.params.insert("name".into(), new_name);
                 }
@@ -1153,11 +1031,7 @@ impl ProviderTrait for Sandbox {
                     restored.level = Level::Unknown;
                     restored.details.push((
                         "restored from".into(),
-                        format!(
-                            "{} at {}",
-                            source.name,
-                            req.params.get("time").cloned().unwrap_or_default()
-                        ),
+                        format!("{} at {}", source.name, req.params.get("time").cloned().unwrap_or_default()),
                     ));
                     let ready = now + Duration::seconds(20);
                     sim.creating.push((restored.id.clone(), ready));
@@ -1208,10 +1082,7 @@ impl ProviderTrait for Sandbox {
                 }
                 Verb::Scale => Ok("desired count updated".into()),
                 Verb::Snapshot => match snapshot.backups.iter().find(|b| b.id == id || b.resource == id) {
-                    Some(b)
-                        if b.last_backup_at
-                            .is_some_and(|at| self.clock.now() - at < Duration::minutes(1)) =>
-                    {
+                    Some(b) if b.last_backup_at.is_some_and(|at| self.clock.now() - at < Duration::minutes(1)) => {
                         Ok("fresh backup present".into())
                     }
                     _ => fail("no fresh backup".into()),

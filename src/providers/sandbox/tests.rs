@@ -30,10 +30,7 @@ fn the_demo_has_the_trouble_a_newcomer_should_find() {
     assert_eq!(waiting.len(), 1);
     let failing: Vec<_> = s.health.iter().filter(|h| h.level == Level::Crit).collect();
     assert_eq!(failing.len(), 1, "{failing:?}");
-    assert_eq!(
-        (failing[0].environment.as_str(), failing[0].name.as_str()),
-        ("staging", "inference-api")
-    );
+    assert_eq!((failing[0].environment.as_str(), failing[0].name.as_str()), ("staging", "inference-api"));
     let old: Vec<_> = s.backups.iter().filter(|b| !b.findings(now).is_empty()).collect();
     assert_eq!(old.len(), 1);
     assert!(old[0].findings(now)[0].contains("> 24h"));
@@ -62,29 +59,16 @@ fn the_demo_has_the_trouble_a_newcomer_should_find() {
 fn runs_progress_while_you_watch() {
     let (sb, clock) = sandbox();
     let first = sb.snapshot();
-    let queued = first
-        .runs
-        .iter()
-        .find(|r| r.status == RunStatus::Queued)
-        .expect("a queued run")
-        .id
-        .clone();
+    let queued = first.runs.iter().find(|r| r.status == RunStatus::Queued).expect("a queued run").id.clone();
     clock.advance(Duration::seconds(20));
     let s = sb.snapshot();
-    assert_eq!(
-        s.runs.iter().find(|r| r.id == queued).unwrap().status,
-        RunStatus::InProgress
-    );
+    assert_eq!(s.runs.iter().find(|r| r.id == queued).unwrap().status, RunStatus::InProgress);
     clock.advance(Duration::minutes(10));
     let s = sb.snapshot();
     let r = s.runs.iter().find(|r| r.id == queued).unwrap();
     assert_eq!(r.status, RunStatus::Completed);
     assert_eq!(r.conclusion, Some(Conclusion::Failure));
-    assert!(
-        r.jobs
-            .iter()
-            .any(|j| j.conclusion == Some(Conclusion::Failure) && j.name == "test")
-    );
+    assert!(r.jobs.iter().any(|j| j.conclusion == Some(Conclusion::Failure) && j.name == "test"));
     assert!(s.runs.len() > first.runs.len(), "new runs are spawned");
 }
 
@@ -121,19 +105,13 @@ async fn approving_deploys_to_production() {
     assert!(plan.calls[0].call.contains("pending_deployments"));
     let s = sb.snapshot();
     assert!(s.approvals.is_empty());
-    assert_eq!(
-        s.runs.iter().find(|r| r.id == approval.run).unwrap().status,
-        RunStatus::InProgress
-    );
+    assert_eq!(s.runs.iter().find(|r| r.id == approval.run).unwrap().status, RunStatus::InProgress);
     clock.advance(Duration::minutes(3));
     let s = sb.snapshot();
     let run = s.runs.iter().find(|r| r.id == approval.run).unwrap();
     assert_eq!(run.conclusion, Some(Conclusion::Success));
-    let prod = s
-        .deployments
-        .iter()
-        .find(|d| d.environment == "production" && d.state == DeploymentState::Success)
-        .unwrap();
+    let prod =
+        s.deployments.iter().find(|d| d.environment == "production" && d.state == DeploymentState::Success).unwrap();
     assert_eq!(prod.sha, approval.sha);
 }
 
@@ -141,76 +119,31 @@ async fn approving_deploys_to_production() {
 async fn promote_rollback_restore_rotate_change_state() {
     let (sb, clock) = sandbox();
     let s = sb.snapshot();
-    let app = s
-        .resources
-        .iter()
-        .find(|r| r.kind == "App Service" && r.environment == "production")
-        .unwrap()
-        .clone();
+    let app = s.resources.iter().find(|r| r.kind == "App Service" && r.environment == "production").unwrap().clone();
     let plan = act(&sb, Verb::Promote, &app.id, &[]).await.unwrap();
     assert_eq!(plan.request.params["to"], app.versions[0]);
     let after = sb.snapshot();
     assert_eq!(
-        after
-            .resources
-            .iter()
-            .find(|r| r.id == app.id)
-            .unwrap()
-            .current_version
-            .as_ref(),
+        after.resources.iter().find(|r| r.id == app.id).unwrap().current_version.as_ref(),
         Some(&app.versions[0])
     );
     act(&sb, Verb::Rollback, &app.id, &[]).await.unwrap();
-    assert_eq!(
-        sb.snapshot()
-            .resources
-            .iter()
-            .find(|r| r.id == app.id)
-            .unwrap()
-            .current_version,
-        app.current_version
-    );
+    assert_eq!(sb.snapshot().resources.iter().find(|r| r.id == app.id).unwrap().current_version, app.current_version);
 
-    let db = s
-        .backups
-        .iter()
-        .find(|b| b.environment == "staging" && b.provider == Provider::Aws)
-        .unwrap()
-        .clone();
-    let bad = act(&sb, Verb::Restore, &db.id, &[("time", "2020-01-01T00:00:00Z")])
-        .await
-        .unwrap_err();
+    let db = s.backups.iter().find(|b| b.environment == "staging" && b.provider == Provider::Aws).unwrap().clone();
+    let bad = act(&sb, Verb::Restore, &db.id, &[("time", "2020-01-01T00:00:00Z")]).await.unwrap_err();
     assert!(bad.to_string().contains("outside the PITR window"), "{bad}");
-    let plan = act(&sb, Verb::Restore, &db.id, &[("name", "inference-db-stg-restored")])
-        .await
-        .unwrap();
+    let plan = act(&sb, Verb::Restore, &db.id, &[("name", "inference-db-stg-restored")]).await.unwrap();
     assert!(plan.summary.contains("NEW server"));
     clock.advance(Duration::seconds(30));
-    let restored = sb
-        .snapshot()
-        .resources
-        .into_iter()
-        .find(|r| r.name == "inference-db-stg-restored")
-        .unwrap();
+    let restored = sb.snapshot().resources.into_iter().find(|r| r.name == "inference-db-stg-restored").unwrap();
     assert_eq!(restored.status, "available");
     assert!(restored.id.starts_with("arn:aws:rds:"));
 
     act(&sb, Verb::Snapshot, &db.id, &[]).await.unwrap();
-    assert!(
-        sb.snapshot()
-            .backups
-            .iter()
-            .find(|b| b.id == db.id)
-            .unwrap()
-            .findings(clock.now())
-            .is_empty()
-    );
+    assert!(sb.snapshot().backups.iter().find(|b| b.id == db.id).unwrap().findings(clock.now()).is_empty());
 
-    let secret = s
-        .secrets
-        .iter()
-        .find(|x| x.name == "payment-api-key" && x.environment == "production")
-        .unwrap();
+    let secret = s.secrets.iter().find(|x| x.name == "payment-api-key" && x.environment == "production").unwrap();
     act(&sb, Verb::Rotate, &secret.id, &[]).await.unwrap();
     let rotated = sb.snapshot().secrets.into_iter().find(|x| x.id == secret.id).unwrap();
     assert_eq!(rotated.versions, secret.versions + 1);
