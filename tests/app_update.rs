@@ -310,3 +310,71 @@ fn configured_environments_stay_listed_after_sources_report() {
     assert_eq!(names, ["production", "staging"]);
     assert_eq!(s.estate.environments[1].protection_rules, ["wait timer 30m"]);
 }
+
+#[test]
+fn while_an_incident_is_open_alert_changes_and_deploys_are_recorded() {
+    use skydeck::incident::{EntryKind, Incident};
+    let (mut s, sandbox) = setup();
+    s.incident = Some(Incident {
+        id: 1,
+        title: "t".into(),
+        severity: "sev2".into(),
+        environment: None,
+        opened_at: now(),
+        opened_by: "maria".into(),
+        closed_at: None,
+        resolution: None,
+        timeline: Vec::new(),
+    });
+    let mut next = sandbox.snapshot();
+    next.health.retain(|h| h.level != skydeck::model::Level::Crit);
+    let mut deploy = next.deployments[0].clone();
+    deploy.id = "acme/shop-web/deployments/42".into();
+    next.deployments.insert(0, deploy);
+    let effects = update(&mut s, Msg::Source { index: 0, result: Ok(next), at: now() });
+    let entries: Vec<_> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::IncidentEntry(x) => Some(x),
+            _ => None,
+        })
+        .collect();
+    assert!(entries.iter().any(|e| e.kind == EntryKind::Cleared && e.text.contains("inference-api")), "{entries:?}");
+    assert!(entries.iter().any(|e| e.kind == EntryKind::Deploy), "{entries:?}");
+}
+
+#[test]
+fn incident_keys_record_steps_notes_and_close() {
+    use skydeck::incident::EntryKind;
+    let (mut s, _) = setup();
+    press(&mut s, KeyCode::Char('!'));
+    press(&mut s, KeyCode::Char('s'));
+    typed(&mut s, "checkout 503");
+    let effects = press(&mut s, KeyCode::Enter);
+    assert!(matches!(&effects[..], [Effect::StartIncident { title, .. }] if title == "checkout 503"), "{effects:?}");
+    s.incident = Some(skydeck::incident::Incident {
+        id: 1,
+        title: "checkout 503".into(),
+        severity: "sev2".into(),
+        environment: Some("staging".into()),
+        opened_at: now(),
+        opened_by: "maria".into(),
+        closed_at: None,
+        resolution: None,
+        timeline: Vec::new(),
+    });
+    press(&mut s, KeyCode::Char('t'));
+    typed(&mut s, "#ops and support");
+    let effects = press(&mut s, KeyCode::Enter);
+    assert!(
+        matches!(&effects[..], [Effect::IncidentEntry(e)] if e.kind == EntryKind::Step && e.text == "told: #ops and support")
+    );
+    // Rows are the affected environment's compute: rollback is one key away.
+    assert!(s.selected_target().unwrap().contains("stg"));
+    press(&mut s, KeyCode::Char('w'));
+    assert!(matches!(s.popup, Some(Popup::Changes { .. })));
+    press(&mut s, KeyCode::Esc);
+    press(&mut s, KeyCode::Char('C'));
+    typed(&mut s, "rolled back");
+    assert_eq!(press(&mut s, KeyCode::Enter), [Effect::CloseIncident("rolled back".into())]);
+}

@@ -386,3 +386,53 @@ fn sigterm_restores_the_terminal() {
     tui.assert_terminal_restored();
     eprintln!("e2e sigterm took {:?}", tui.started.elapsed());
 }
+
+/// The morning check on the demo: open the runbook, see the failing items with their evidence,
+/// tick a manual item with a note, and find it still ticked after a restart.
+#[test]
+fn walk_the_daily_checklist_and_keep_progress_across_a_restart() {
+    let home = tempfile::tempdir().unwrap();
+    let mut tui = Tui::spawn(home.path(), &["demo"]);
+    tui.wait_for("What needs attention");
+    tui.send("0");
+    tui.wait_for("Daily checklist");
+    tui.wait_for("Health checks pass");
+    tui.wait_until("failing items marked FAIL", TIMEOUT, |s| {
+        s.lines().any(|l| l.contains("FAIL") && l.contains("Every database's latest backup"))
+    });
+    // Down to the first manual item ("Dashboards looked at ..."), tick it, note it.
+    for _ in 0..4 {
+        tui.send("j");
+    }
+    tui.send(" ");
+    tui.wait_until("the item ticked by the user", TIMEOUT, |s| {
+        s.lines().any(|l| l.contains("ticked") && l.contains("by e2e"))
+    });
+    tui.send("n");
+    tui.wait_for("Note on 'Dashboards looked at");
+    tui.send("grafana quiet\r");
+    tui.wait_gone("Note on 'Dashboards");
+    tui.send("q");
+    assert!(matches!(tui.wait_exit(Duration::from_secs(10)), WaitStatus::Exited(_, 0)));
+
+    // A new session the same day shows the tick and the note.
+    let mut again = Tui::spawn(home.path(), &["demo"]);
+    again.wait_for("What needs attention");
+    again.send("0");
+    again.wait_until("the tick survived the restart", TIMEOUT, |s| {
+        s.lines().any(|l| l.contains("ticked") && l.contains("by e2e"))
+    });
+    for _ in 0..4 {
+        again.send("j");
+    }
+    again.wait_for("grafana quiet");
+    again.send("q");
+    assert!(matches!(again.wait_exit(Duration::from_secs(10)), WaitStatus::Exited(_, 0)));
+    // The headless report agrees.
+    let mut cmd = Command::new(binary());
+    isolate(&mut cmd, home.path());
+    let out = cmd.args(["--demo", "runbook", "--markdown"]).output().unwrap();
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(md.contains("Dashboards looked at for anything the checks do not see — ticked by e2e"), "{md}");
+    assert!(md.contains("note: grafana quiet"), "{md}");
+}

@@ -1,0 +1,131 @@
+//! Runbooks end to end: the handover report, progress that survives a restart, the headless
+//! command's exit codes, and the incident timeline recording actions.
+
+use std::process::Command;
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use serde_json::Value;
+use skydeck::clock::ManualClock;
+use skydeck::model::Timestamp;
+use skydeck::providers::Provider;
+use skydeck::providers::sandbox::Sandbox;
+use skydeck::runbook::{Context, Progress, Report, SHIPPED, parse};
+use skydeck::store::Store;
+
+fn now() -> Timestamp {
+    Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).unwrap()
+}
+
+#[test]
+fn the_handover_report_as_markdown() {
+    let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
+    let estate = sandbox.snapshot();
+    let logs = sandbox.logs_between(None, 200);
+    let book = parse(SHIPPED[0].1, "daily.toml").unwrap();
+    let progress = vec![Progress {
+        item: "Monitoring/Dashboards looked at for anything the checks do not see".into(),
+        done: true,
+        note: Some("grafana quiet".into()),
+        who: "maria".into(),
+        at: now() - chrono::Duration::minutes(5),
+    }];
+    let ctx = Context { estate: &estate, now: now(), logs: [&logs, &[]], since: None, failed_sources: Vec::new() };
+    let report = Report::build(&book, &ctx, &progress, "maria");
+    insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
+        insta::assert_snapshot!("runbook_daily_handover_md", report.to_markdown());
+    });
+}
+
+#[test]
+fn progress_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Progress {
+        item: "Deployments/Handover notes written for the next shift".into(),
+        done: true,
+        note: Some("all quiet".into()),
+        who: "kenji".into(),
+        at: now(),
+    };
+    {
+        let store = Store::open_in(dir.path()).unwrap();
+        store.set_runbook_item("daily", "2026-11-23", &p).unwrap();
+        store.mark_runbook_run("daily", now()).unwrap();
+    }
+    let store = Store::open_in(dir.path()).unwrap();
+    assert_eq!(store.runbook_progress("daily", "2026-11-23").unwrap(), vec![p.clone()]);
+    assert!(store.runbook_progress("daily", "2026-11-24").unwrap().is_empty(), "progress is per day");
+    assert_eq!(store.runbook_last_run("daily").unwrap(), Some(now()));
+    // Unticking keeps the note and records who unticked.
+    let undone = Progress { done: false, who: "lea".into(), ..p };
+    store.set_runbook_item("daily", "2026-11-23", &undone).unwrap();
+    assert_eq!(store.runbook_progress("daily", "2026-11-23").unwrap(), vec![undone]);
+}
+
+fn skydeck(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_skydeck"))
+        .args(args)
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("USER", "maria")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_headless_runbook_says_by_its_exit_code_whether_anything_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = skydeck(dir.path(), &["--demo", "runbook", "daily", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "the demo has failures: {}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failed: Vec<&str> = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["verdict"] == "fail")
+        .map(|i| i["title"].as_str().unwrap())
+        .collect();
+    assert!(failed.contains(&"Health checks pass"), "{failed:?}");
+    assert!(failed.contains(&"Every database's latest backup succeeded and is younger than 24 h"), "{failed:?}");
+    let out = skydeck(dir.path(), &["--demo", "runbook", "--markdown"]);
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(md.starts_with("# Daily checklist — "), "{md}");
+    assert!(md.contains("inference-db-stg (staging): last backup 31h old (> 24h)"), "{md}");
+    // A user runbook with a broken check: file and line, and the shipped ones still run.
+    std::fs::create_dir_all(dir.path().join("config/skydeck/runbooks")).unwrap();
+    let mine = dir.path().join("config/skydeck/runbooks/night.toml");
+    std::fs::write(&mine, "name = \"night\"\n[[sections]]\nname = \"A\"\n[[sections.items]]\ntitle = \"t\"\ncheck = \"backups.age < 1d\"\n").unwrap();
+    let out = skydeck(dir.path(), &["--demo", "runbook", "daily"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{}:6: unknown subject 'backups.age'", mine.display())), "{err}");
+    assert_eq!(out.status.code(), Some(1));
+    let out = skydeck(dir.path(), &["--demo", "runbook", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no runbook 'nope'"));
+}
+
+#[tokio::test]
+async fn an_action_taken_during_an_incident_lands_on_its_timeline() {
+    use skydeck::actions::{ActionRequest, Pipeline, Verb};
+    use skydeck::incident::EntryKind;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open_in(dir.path()).unwrap());
+    let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
+    let id = store.open_incident("checkout 503", "sev2", Some("staging"), "maria", now()).unwrap();
+    let snap = sandbox.snapshot();
+    let service = snap.resources.iter().find(|r| r.kind == "ECS service" && r.environment == "staging").unwrap();
+    let plan = sandbox.plan(&ActionRequest::new(Verb::Rollback, &service.id), &snap).unwrap();
+    let outcome = Pipeline::new(store.clone(), false, "maria").run(&sandbox, plan).await;
+    assert!(outcome.result.is_ok());
+    let incident = store.open_incident_now().unwrap().unwrap();
+    assert_eq!(incident.id, id);
+    let action =
+        incident.timeline.iter().find(|e| e.kind == EntryKind::Action).expect("the rollback is on the timeline");
+    assert!(action.text.starts_with("rollback inference-api-stg (staging) — done"), "{}", action.text);
+    store.close_incident(id, "rolled back", "maria", now()).unwrap();
+    let md = store.incidents().unwrap()[0].to_markdown();
+    assert!(md.contains("**action** rollback inference-api-stg"), "{md}");
+    assert!(md.contains("**closed** closed: rolled back"), "{md}");
+    assert!(store.open_incident_now().unwrap().is_none());
+}
