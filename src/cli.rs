@@ -676,7 +676,13 @@ async fn runbook(cli: &Cli, name: &str, json: bool, markdown: bool) -> anyhow::R
     let day = now.format("%Y-%m-%d").to_string();
     let progress = ctx.store.runbook_progress(&book.name, &day)?;
     let since = ctx.store.runbook_last_run(&book.name)?;
-    let eval = crate::runbook::Context { estate: &estate, now, logs: [&logs, &[]], since, failed_sources: failed };
+    let eval = crate::runbook::Context {
+        estate: &estate,
+        now,
+        log_errors: crate::runbook::error_lines(&logs),
+        since,
+        failed_sources: failed,
+    };
     let report = crate::runbook::Report::build(book, &eval, &progress, &current_user());
     ctx.store.mark_runbook_run(&book.name, now)?;
     if json {

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod incident;
 pub mod keymap;
+pub mod logbuf;
 pub mod logging;
 pub mod model;
 pub mod paths;

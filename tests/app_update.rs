@@ -378,3 +378,73 @@ fn incident_keys_record_steps_notes_and_close() {
     typed(&mut s, "rolled back");
     assert_eq!(press(&mut s, KeyCode::Enter), [Effect::CloseIncident("rolled back".into())]);
 }
+
+fn log(ms: i64, source: &str, severity: skydeck::model::Severity, text: &str) -> skydeck::model::LogLine {
+    skydeck::model::LogLine {
+        at: now() + chrono::Duration::milliseconds(ms),
+        source: source.into(),
+        severity,
+        text: text.into(),
+    }
+}
+
+#[test]
+fn log_filter_scans_between_inputs_and_follows_new_lines() {
+    use skydeck::model::Severity::*;
+    let (mut s, _) = setup();
+    press(&mut s, KeyCode::Char('8'));
+    let lines: Vec<_> =
+        (0..50_000).map(|i| log(i, "web", if i % 1000 == 0 { Error } else { Info }, &format!("GET /x {i}"))).collect();
+    update(&mut s, Msg::Logs { index: 0, lines });
+    press(&mut s, KeyCode::Char('/'));
+    typed(&mut s, "get /x 1\\d{3}$");
+    press(&mut s, KeyCode::Enter);
+    // Typing returned at once; the scan runs in slices.
+    let mut steps = 0;
+    while s.log_filter.pending(&s.logs) {
+        update(&mut s, Msg::FilterStep);
+        steps += 1;
+    }
+    assert!(steps >= 1);
+    assert_eq!(s.log_filter.live(&s.logs).len(), 1000, "GET /x 1000..1999");
+    // New lines are scanned as they arrive: follow mode works filtered.
+    press(&mut s, KeyCode::Char('f'));
+    update(
+        &mut s,
+        Msg::Logs {
+            index: 0,
+            lines: vec![log(60_000, "web", Info, "GET /x 1234"), log(60_001, "web", Info, "GET /y")],
+        },
+    );
+    while s.log_filter.pending(&s.logs) {
+        update(&mut s, Msg::FilterStep);
+    }
+    assert_eq!(s.log_filter.live(&s.logs).len(), 1001);
+    assert!(s.follow_logs);
+    assert_eq!(s.list().selected, 1000, "following: the newest match is selected");
+}
+
+#[test]
+fn job_logs_open_at_the_first_error_and_jump_to_time_works() {
+    use skydeck::model::Severity::*;
+    let (mut s, _) = setup();
+    let lines = vec![
+        log(0, "repo job 1", Info, "##[group]Run tests"),
+        log(10, "repo job 1", Info, "test a ... ok"),
+        log(20, "repo job 1", Error, "test b ... FAILED"),
+        log(30, "repo job 1", Info, "done"),
+    ];
+    update(&mut s, Msg::LogLoaded { target: "job".into(), result: Ok(lines) });
+    while s.log_filter.pending(&s.logs) {
+        update(&mut s, Msg::FilterStep);
+    }
+    assert_eq!(s.screen, Screen::Logs);
+    assert_eq!(skydeck::app::update::selected_log_line(&s).map(|l| l.contains("FAILED")), Some(true));
+    press(&mut s, KeyCode::Esc); // clear the filter
+    press(&mut s, KeyCode::Char('T'));
+    typed(&mut s, &(now() + chrono::Duration::milliseconds(30)).to_rfc3339());
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(skydeck::app::update::selected_log_line(&s).map(|l| l.ends_with("done")), Some(true));
+    let effects = press(&mut s, KeyCode::Char('y'));
+    assert!(matches!(&effects[..], [Effect::Copy(t)] if t.ends_with("done")));
+}

@@ -30,7 +30,13 @@ fn the_handover_report_as_markdown() {
         who: "maria".into(),
         at: now() - chrono::Duration::minutes(5),
     }];
-    let ctx = Context { estate: &estate, now: now(), logs: [&logs, &[]], since: None, failed_sources: Vec::new() };
+    let ctx = Context {
+        estate: &estate,
+        now: now(),
+        log_errors: skydeck::runbook::error_lines(&logs),
+        since: None,
+        failed_sources: Vec::new(),
+    };
     let report = Report::build(&book, &ctx, &progress, "maria");
     insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
         insta::assert_snapshot!("runbook_daily_handover_md", report.to_markdown());

@@ -226,3 +226,19 @@ fn incident_with_first_response_and_timeline() {
     assert_eq!(state.screen, Screen::Incident);
     snap!("incident_open_120x40", state);
 }
+
+#[test]
+fn logs_filtered_by_regex_and_severity() {
+    let mut state = demo_state((120, 40));
+    key(&mut state, KeyCode::Char('8'));
+    key(&mut state, KeyCode::Char('/'));
+    typed(&mut state, "50[0-9]");
+    key(&mut state, KeyCode::Enter);
+    key(&mut state, KeyCode::Char('v'));
+    key(&mut state, KeyCode::Char('v'));
+    key(&mut state, KeyCode::Char('v')); // error and above
+    while state.log_filter.pending(&state.logs) {
+        let _ = update(&mut state, Msg::FilterStep);
+    }
+    snap!("logs_filtered_120x40", state);
+}

@@ -167,7 +167,9 @@ async fn run_inner(
             state.dirty = false;
             last_draw = Instant::now();
         }
+        let filtering = state.log_filter.pending(&state.logs);
         let msg = tokio::select! {
+            biased;
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) => Msg::Key(k),
                 Some(Ok(Event::Mouse(m))) => Msg::Mouse(m),
@@ -178,6 +180,8 @@ async fn run_inner(
             },
             Some(m) = rx.recv() => m,
             _ = signals.recv() => return Ok(()),
+            // Input and messages first; the filter scans in slices in between.
+            _ = std::future::ready(()), if filtering => Msg::FilterStep,
         };
         let mut pending = vec![msg];
         // Drain whatever else arrived, so a burst costs one frame.
@@ -231,6 +235,25 @@ fn handle_effect(
                 state.first_run = false;
                 state.dirty = true;
             }
+        }
+        Effect::Copy(text) => {
+            // OSC 52: the terminal (and tmux with set-clipboard) puts it on the clipboard.
+            use base64::Engine;
+            let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+            let mut out = std::io::stdout();
+            let _ = write!(out, "\x1b]52;c;{encoded}\x07");
+            let _ = out.flush();
+        }
+        Effect::SaveLogs { path, lines } => {
+            let tx = tx.clone();
+            tokio::task::spawn_blocking(move || {
+                let result = std::fs::write(&path, lines.join("\n") + "\n");
+                let text = match result {
+                    Ok(()) => format!("saved {} lines to {path}", lines.len()),
+                    Err(e) => format!("could not save to {path}: {e}"),
+                };
+                let _ = tx.blocking_send(Msg::Toast(text));
+            });
         }
         Effect::SaveRunbookItem { runbook, day, progress } => {
             let store = rt.pipeline.store().clone();

@@ -2,13 +2,12 @@
 //! snapshots as messages; nothing here does I/O, so every behaviour is testable headless.
 
 pub mod event_loop;
+pub mod logview;
 pub mod rows;
-mod update;
+pub mod update;
 
 pub use rows::{Row, rows};
 pub use update::{palette_candidates, update};
-
-use std::collections::VecDeque;
 
 use crossterm::event::{KeyEvent, MouseEvent};
 
@@ -186,9 +185,18 @@ pub enum Popup {
     },
 }
 
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LogJump {
+    FirstError,
+    Time(Timestamp),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum NoteTarget {
     RunbookItem(String),
+    /// Logs: jump to a time; save the (filtered) view to a file.
+    JumpTime,
+    SaveLogs,
     Incident,
     Step(String),
     CloseIncident,
@@ -200,27 +208,6 @@ pub enum NoteTarget {
 pub struct SourceSlot {
     pub source: Source<Snapshot>,
     pub interval_secs: u64,
-}
-
-/// Bounded log buffer: the oldest lines go first when full.
-#[derive(Debug, Clone)]
-pub struct LogBuffer {
-    pub lines: VecDeque<LogLine>,
-    pub cap: usize,
-}
-
-impl LogBuffer {
-    pub fn new(cap: usize) -> Self {
-        LogBuffer { lines: VecDeque::new(), cap: cap.max(1) }
-    }
-    pub fn extend(&mut self, lines: impl IntoIterator<Item = LogLine>) {
-        for line in lines {
-            if self.lines.len() == self.cap {
-                self.lines.pop_front();
-            }
-            self.lines.push_back(line);
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -252,6 +239,10 @@ pub enum Msg {
         result: Result<Vec<crate::actions::InputSpec>, String>,
     },
     Audit(Vec<AuditEntry>),
+    /// A short message for the message line (results of background work).
+    Toast(String),
+    /// One slice of the log filter's scan (sent while a scan is pending).
+    FilterStep,
     /// Low-frequency clock tick: only marks sources stale; redraws only if that changed.
     Tick(Timestamp),
 }
@@ -269,6 +260,13 @@ pub enum Effect {
         runbook: String,
         day: String,
         progress: crate::runbook::Progress,
+    },
+    /// Put text on the terminal's clipboard (OSC 52).
+    Copy(String),
+    /// Write lines to a file (the Logs screen's filtered view).
+    SaveLogs {
+        path: String,
+        lines: Vec<String>,
     },
     /// Open an incident, append to its timeline, or close it; then reload it.
     StartIncident {
@@ -296,14 +294,20 @@ pub struct AppState {
     /// Environments from the config: always listed, in config order, even before (or without)
     /// any source mentioning them.
     pub configured_environments: Vec<crate::model::Environment>,
-    pub logs: LogBuffer,
+    pub logs: crate::logbuf::LogBuffer,
+    pub log_filter: logview::LogFilter,
     pub follow_logs: bool,
+    /// Logs screen: wrap long lines, show timestamps.
+    pub log_wrap: bool,
+    pub log_timestamps: bool,
     pub audit: Vec<AuditEntry>,
     pub lists: [ListState; 11],
     pub overview_column: usize,
     pub run_detail: Option<String>,
     /// Runs screen: failing runs first.
     pub failing_first: bool,
+    /// Where the Logs screen should move once its filter has scanned the buffer.
+    pub log_jump: Option<LogJump>,
     /// Runbooks loaded at start (shipped + user), the one shown, and today's progress.
     pub runbooks: Vec<crate::runbook::Runbook>,
     pub runbook_index: usize,
@@ -342,14 +346,18 @@ impl AppState {
                 .collect(),
             estate: Snapshot::default(),
             configured_environments: Vec::new(),
-            logs: LogBuffer::new(100_000),
+            logs: crate::logbuf::LogBuffer::new(1_000_000),
+            log_filter: logview::LogFilter::default(),
             follow_logs: true,
+            log_wrap: false,
+            log_timestamps: true,
             audit: Vec::new(),
             lists: Default::default(),
             overview_column: 0,
             run_detail: None,
             failing_first: false,
             awaiting_run: None,
+            log_jump: None,
             runbooks: Vec::new(),
             runbook_index: 0,
             runbook_progress: Vec::new(),

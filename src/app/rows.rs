@@ -150,14 +150,8 @@ pub fn rows(state: &AppState, screen: Screen) -> Vec<Row> {
             });
             idx.into_iter().map(Row::Secret).collect()
         }
-        Screen::Logs => state
-            .logs
-            .lines
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| keep(&[&l.text, &l.source, l.severity.label()]))
-            .map(|(i, _)| Row::Log(i))
-            .collect(),
+        // Logs are indexed directly (a million lines never become rows); see row_count.
+        Screen::Logs => Vec::new(),
         Screen::Runbook => {
             let Some(book) = state.runbooks.get(state.runbook_index) else { return Vec::new() };
             book.items
@@ -192,9 +186,11 @@ pub fn rows(state: &AppState, screen: Screen) -> Vec<Row> {
 
 /// Number of rows without building them, for scrolling the big lists cheaply.
 pub fn row_count(state: &AppState, screen: Screen) -> usize {
+    if screen == Screen::Logs {
+        return if state.log_filter.active() { state.log_filter.live(&state.logs).len() } else { state.logs.len() };
+    }
     if state.lists[screen.index()].filter.is_empty() {
         match screen {
-            Screen::Logs => return state.logs.lines.len(),
             Screen::Audit => return state.audit.len(),
             Screen::Runs if state.run_detail.is_none() => return state.estate.runs.len(),
             _ => {}

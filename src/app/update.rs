@@ -60,15 +60,28 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
         }
         Msg::Logs { lines, .. } => {
             if !lines.is_empty() {
-                state.logs.extend(lines);
+                append_logs(state, lines);
+            }
+            Vec::new()
+        }
+        Msg::Toast(text) => {
+            state.last_message = Some((text, Level::Unknown));
+            state.dirty = true;
+            Vec::new()
+        }
+        Msg::FilterStep => {
+            if state.log_filter.pending(&state.logs) {
+                state.log_filter.step(&state.logs, std::time::Duration::from_millis(8));
                 state.dirty |= state.screen == Screen::Logs;
-                if state.follow_logs {
-                    let n = row_count(state, Screen::Logs);
-                    let list = &mut state.lists[Screen::Logs.index()];
-                    list.selected = n.saturating_sub(1);
-                }
-                if state.screen == Screen::Logs {
-                    clamp(state);
+                if !state.log_filter.pending(&state.logs) {
+                    apply_log_jump(state);
+                    if state.follow_logs {
+                        let n = row_count(state, Screen::Logs);
+                        state.lists[Screen::Logs.index()].selected = n.saturating_sub(1);
+                    }
+                    if state.screen == Screen::Logs {
+                        clamp(state);
+                    }
                 }
             }
             Vec::new()
@@ -154,17 +167,14 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
                 }
                 Ok(lines) => {
                     let source = lines[0].source.clone();
-                    // Jump to the first error: that is the failed step's output.
-                    let first_error = lines.iter().position(|l| l.severity == crate::model::Severity::Error);
                     let count = lines.len();
-                    state.logs.extend(lines);
+                    append_logs(state, lines);
                     state.follow_logs = false;
                     go_to(state, Screen::Logs);
-                    let list = state.list_mut();
-                    list.filter = source;
-                    list.selected = first_error.unwrap_or(0);
-                    list.offset = list.selected.saturating_sub(3);
-                    clamp(state);
+                    state.list_mut().filter = regex::escape(&source);
+                    refilter_logs(state);
+                    // Jump to the first error (the failed step's output) once the scan is done.
+                    state.log_jump = Some(super::LogJump::FirstError);
                     state.last_message = Some((format!("{count} log lines loaded; esc clears the filter"), Level::Ok));
                 }
                 Err(e) => message(state, "Log unavailable", e, Level::Warn),
@@ -264,6 +274,68 @@ pub fn incident_diffs(
     out
 }
 
+/// Appends lines, keeps the filter's results valid, and follows the tail when asked.
+fn append_logs(state: &mut AppState, lines: Vec<crate::model::LogLine>) {
+    let end_before = state.logs.seq_range().1;
+    let rewritten = state.logs.push_batch(lines);
+    state.log_filter.on_append(&state.logs, end_before, rewritten);
+    if state.follow_logs && !state.log_filter.active() {
+        let n = state.logs.len();
+        state.lists[Screen::Logs.index()].selected = n.saturating_sub(1);
+    }
+    if state.screen == Screen::Logs {
+        state.dirty = true;
+        clamp(state);
+    }
+}
+
+/// The Logs screen's filter follows its `/` text and severity floor.
+fn refilter_logs(state: &mut AppState) {
+    let pattern = state.lists[Screen::Logs.index()].filter.clone();
+    let min = state.log_filter.min;
+    state.log_filter.set(&pattern, min);
+    let list = &mut state.lists[Screen::Logs.index()];
+    list.selected = 0;
+    list.offset = 0;
+}
+
+fn apply_log_jump(state: &mut AppState) {
+    let Some(jump) = state.log_jump.take() else { return };
+    let index = if state.log_filter.active() {
+        let live = state.log_filter.live(&state.logs);
+        match jump {
+            super::LogJump::FirstError => live
+                .iter()
+                .position(|s| state.logs.by_seq(*s).is_some_and(|l| l.severity == crate::model::Severity::Error)),
+            super::LogJump::Time(t) => Some(live.partition_point(|s| state.logs.by_seq(*s).is_some_and(|l| l.at < t))),
+        }
+    } else {
+        match jump {
+            super::LogJump::FirstError => state.logs.iter().position(|l| l.severity == crate::model::Severity::Error),
+            super::LogJump::Time(t) => Some(state.logs.position_at(t)),
+        }
+    };
+    state.follow_logs = false;
+    let list = &mut state.lists[Screen::Logs.index()];
+    list.selected = index.unwrap_or(0);
+    list.offset = list.selected.saturating_sub(3);
+    if state.screen == Screen::Logs {
+        clamp(state);
+    }
+    state.dirty = true;
+}
+
+/// "08:15", "08:15:30" (today, UTC) or RFC 3339.
+fn parse_jump_time(text: &str, now: crate::model::Timestamp) -> Option<crate::model::Timestamp> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&chrono::Utc));
+    }
+    let time = chrono::NaiveTime::parse_from_str(text, "%H:%M:%S")
+        .or_else(|_| chrono::NaiveTime::parse_from_str(text, "%H:%M"))
+        .ok()?;
+    Some(now.date_naive().and_time(time).and_utc())
+}
+
 /// Keys that only mean something on one screen (runbook ticks, incident steps).
 fn screen_key(state: &mut AppState, key: KeyEvent) -> Option<Vec<Effect>> {
     let KeyCode::Char(c) = key.code else { return None };
@@ -300,6 +372,50 @@ fn screen_key(state: &mut AppState, key: KeyEvent) -> Option<Vec<Effect>> {
                 if c == ']' { (state.runbook_index + 1) % n } else { (state.runbook_index + n - 1) % n };
             Some(Vec::new())
         }
+        (Screen::Logs, 'v') => {
+            use crate::model::Severity;
+            let min = match state.log_filter.min {
+                Severity::Trace | Severity::Debug => Severity::Info,
+                Severity::Info => Severity::Warn,
+                Severity::Warn => Severity::Error,
+                Severity::Error => Severity::Trace,
+            };
+            let pattern = state.log_filter.pattern.clone();
+            state.log_filter.set(&pattern, min);
+            let shown = if min == Severity::Trace {
+                "all severities".to_string()
+            } else {
+                format!("{} and above", min.label())
+            };
+            state.last_message = Some((format!("logs: {shown}"), Level::Unknown));
+            Some(Vec::new())
+        }
+        (Screen::Logs, 'w') => {
+            state.log_wrap = !state.log_wrap;
+            Some(Vec::new())
+        }
+        (Screen::Logs, 't') => {
+            state.log_timestamps = !state.log_timestamps;
+            Some(Vec::new())
+        }
+        (Screen::Logs, 'T') => {
+            state.popup = Some(note(NoteTarget::JumpTime, "Jump to time (HH:MM, HH:MM:SS today UTC, or RFC 3339):"));
+            Some(Vec::new())
+        }
+        (Screen::Logs, 'y') => {
+            let line = selected_log_line(state)?;
+            state.last_message = Some(("line copied to the clipboard (OSC 52)".into(), Level::Ok));
+            Some(vec![Effect::Copy(line)])
+        }
+        (Screen::Logs, 's') => {
+            let path = format!("skydeck-logs-{}.log", state.now.format("%Y%m%d-%H%M%S"));
+            state.popup = Some(Popup::Note {
+                target: NoteTarget::SaveLogs,
+                prompt: "Save the lines shown (filter applied) to:".into(),
+                value: path,
+            });
+            Some(Vec::new())
+        }
         (Screen::Incident, 's') if state.incident.is_none() => {
             let prompt = "Incident title (sev2; records the environment selected on the Overview):";
             state.popup = Some(note(NoteTarget::StartIncident, prompt));
@@ -329,6 +445,17 @@ fn screen_key(state: &mut AppState, key: KeyEvent) -> Option<Vec<Effect>> {
         }
         _ => None,
     }
+}
+
+/// The selected log line as text, the way it is shown.
+pub fn selected_log_line(state: &AppState) -> Option<String> {
+    let index = state.lists[Screen::Logs.index()].selected;
+    let line = if state.log_filter.active() {
+        state.logs.by_seq(*state.log_filter.live(&state.logs).get(index)?)
+    } else {
+        state.logs.get(index)
+    }?;
+    Some(format!("{} {} {} {}", line.at.to_rfc3339(), line.severity.label(), line.source, line.text))
 }
 
 fn runbook_selected(state: &AppState) -> Option<&crate::runbook::Item> {
@@ -363,6 +490,40 @@ fn note_done(state: &mut AppState, target: NoteTarget, text: String) -> Vec<Effe
         _ if text.is_empty() => {
             state.last_message = Some(("nothing typed; nothing recorded".into(), Level::Unknown));
             Vec::new()
+        }
+        NoteTarget::JumpTime => {
+            match parse_jump_time(&text, state.now) {
+                Some(t) => {
+                    state.log_jump = Some(super::LogJump::Time(t));
+                    if !state.log_filter.pending(&state.logs) {
+                        apply_log_jump(state);
+                    }
+                }
+                None => {
+                    state.last_message =
+                        Some((format!("'{text}' is not a time (08:15, 08:15:30, RFC 3339)"), Level::Warn))
+                }
+            }
+            Vec::new()
+        }
+        NoteTarget::SaveLogs => {
+            let lines: Vec<String> = if state.log_filter.active() {
+                state
+                    .log_filter
+                    .live(&state.logs)
+                    .iter()
+                    .filter_map(|s| state.logs.by_seq(*s))
+                    .map(|l| format!("{} {} {} {}", l.at.to_rfc3339(), l.severity.label(), l.source, l.text))
+                    .collect()
+            } else {
+                state
+                    .logs
+                    .iter()
+                    .map(|l| format!("{} {} {} {}", l.at.to_rfc3339(), l.severity.label(), l.source, l.text))
+                    .collect()
+            };
+            state.last_message = Some((format!("saving {} lines to {text}…", lines.len()), Level::Unknown));
+            vec![Effect::SaveLogs { path: text, lines }]
         }
         NoteTarget::Incident => vec![Effect::IncidentEntry(entry(EntryKind::Note, text))],
         NoteTarget::Step(key) => vec![Effect::IncidentEntry(entry(EntryKind::Step, format!("{key}: {text}")))],
@@ -430,6 +591,10 @@ fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
         let list = state.list_mut();
         list.selected = 0;
         list.offset = 0;
+        if state.screen == Screen::Logs {
+            refilter_logs(state);
+            state.follow_logs = false;
+        }
         clamp(state);
         return Vec::new();
     }
@@ -860,6 +1025,9 @@ fn back(state: &mut AppState) {
         list.filter.clear();
         list.selected = 0;
         list.offset = 0;
+        if state.screen == Screen::Logs {
+            refilter_logs(state);
+        }
     } else if state.screen != Screen::Overview {
         go_to(state, Screen::Overview);
     }

@@ -185,8 +185,8 @@ pub struct Evaluation {
 pub struct Context<'a> {
     pub estate: &'a Snapshot,
     pub now: Timestamp,
-    /// Log lines in order, as up to two slices (the halves of the TUI's ring buffer).
-    pub logs: [&'a [LogLine]; 2],
+    /// Time and source of every ERROR log line held.
+    pub log_errors: Vec<(Timestamp, &'a str)>,
     /// When this runbook last ran (for `logs.errors`).
     pub since: Option<Timestamp>,
     /// Sources whose last fetch failed: a pass cannot be claimed while data may be missing.
@@ -372,15 +372,10 @@ fn measure(subject: Subject, ctx: &Context<'_>, scope: Option<&str>) -> Option<M
         }
         Subject::LogsErrors => {
             let since = ctx.since.unwrap_or(day);
-            let errors: Vec<&LogLine> = ctx
-                .logs
-                .iter()
-                .flat_map(|s| s.iter())
-                .filter(|l| l.severity == Severity::Error && l.at > since)
-                .collect();
+            let errors: Vec<&(Timestamp, &str)> = ctx.log_errors.iter().filter(|(at, _)| *at > since).collect();
             let mut by_source: HashMap<&str, usize> = HashMap::new();
-            for l in &errors {
-                *by_source.entry(l.source.as_str()).or_default() += 1;
+            for (_, source) in &errors {
+                *by_source.entry(source).or_default() += 1;
             }
             let mut evidence: Vec<String> =
                 by_source.into_iter().map(|(s, n)| format!("{s}: {n} error lines")).collect();
@@ -425,6 +420,11 @@ fn evaluate_scoped(expr: &Expr, ctx: &Context<'_>, scope: Option<&str>) -> Evalu
         Join::Or => Verdict::Fail,
     };
     Evaluation { verdict, value: values.join(", "), evidence }
+}
+
+/// The (time, source) of the ERROR lines among `lines`, for [`Context::log_errors`].
+pub fn error_lines(lines: &[LogLine]) -> Vec<(Timestamp, &str)> {
+    lines.iter().filter(|l| l.severity == Severity::Error).map(|l| (l.at, l.source.as_str())).collect()
 }
 
 /// Evaluates an automatic item: per environment when asked, the worst verdict wins.

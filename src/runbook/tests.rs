@@ -12,7 +12,7 @@ fn now() -> Timestamp {
 }
 
 fn ctx<'a>(estate: &'a Snapshot, logs: &'a [LogLine]) -> Context<'a> {
-    Context { estate, now: now(), logs: [logs, &[]], since: None, failed_sources: Vec::new() }
+    Context { estate, now: now(), log_errors: error_lines(logs), since: None, failed_sources: Vec::new() }
 }
 
 fn item(check: &str) -> Item {

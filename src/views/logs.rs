@@ -1,68 +1,103 @@
-//! Logs: the shared, bounded log buffer. Renders only the visible window.
+//! Logs: the shared log buffer. Renders only the visible window; with a filter, only the
+//! visible matches. Matches are highlighted; the title shows their count and the scan's progress.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{list_height, screen_block, trunc};
-use crate::app::{AppState, Row, Screen};
+use crate::app::{AppState, Screen};
+use crate::logbuf::LineRef;
 use crate::model::{Level, Severity};
 use crate::theme::Theme;
+
+fn severity_style(theme: &Theme, s: Severity) -> Style {
+    match s {
+        Severity::Error => theme.level(Level::Crit),
+        Severity::Warn => theme.level(Level::Warn),
+        Severity::Info => Style::default().fg(theme.info),
+        _ => theme.dim(),
+    }
+}
+
+fn render_line<'a>(state: &AppState, theme: &Theme, l: &LineRef<'a>, width: usize) -> Line<'a> {
+    let mut spans = Vec::new();
+    if state.log_timestamps {
+        spans.push(Span::styled(format!("{} ", l.at.format("%H:%M:%S%.3f")), theme.dim()));
+    }
+    spans.push(Span::styled(format!("{:<5} ", l.severity.label()), severity_style(theme, l.severity)));
+    spans.push(Span::styled(format!("{:<18} ", trunc(l.source, 18)), Style::default().fg(theme.accent)));
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let text = if state.log_wrap { l.text.to_string() } else { trunc(l.text, width.saturating_sub(used)) };
+    // Highlight the filter's matches in the text.
+    let marks = state.log_filter.highlights(&text);
+    let mut at = 0;
+    for (start, end) in marks {
+        if start < at || !text.is_char_boundary(start) || !text.is_char_boundary(end) {
+            continue;
+        }
+        spans.push(Span::styled(text[at..start].to_string(), theme.text()));
+        spans.push(Span::styled(
+            text[start..end].to_string(),
+            Style::default().fg(theme.match_highlight).add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+        ));
+        at = end;
+    }
+    spans.push(Span::styled(text[at..].to_string(), theme.text()));
+    Line::from(spans)
+}
 
 pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     let list = state.list();
     let height = list_height(Screen::Logs, state.size);
-    // Without a filter the buffer is indexed directly: no per-frame pass over every line.
-    let (indices, total): (Vec<usize>, usize) = if list.filter.is_empty() {
-        let n = state.logs.lines.len();
-        let start = list.offset.min(n);
-        ((start..(start + height).min(n)).collect(), n)
-    } else {
-        let all = crate::app::rows(state, Screen::Logs);
-        let n = all.len();
-        let start = list.offset.min(n);
-        (
-            all[start..(start + height).min(n)]
-                .iter()
-                .filter_map(|r| if let Row::Log(i) = r { Some(*i) } else { None })
-                .collect(),
-            n,
-        )
-    };
     let width = area.width.saturating_sub(2) as usize;
-    let lines: Vec<Line> = indices
+    let filtered = state.log_filter.active();
+    let live = state.log_filter.live(&state.logs);
+    let total = if filtered { live.len() } else { state.logs.len() };
+    let start = list.offset.min(total);
+    let end = (start + height).min(total);
+    let visible: Vec<LineRef<'_>> = if filtered {
+        live[start..end].iter().filter_map(|s| state.logs.by_seq(*s)).collect()
+    } else {
+        state.logs.range(start, end - start).collect()
+    };
+    let lines: Vec<Line> = visible
         .iter()
         .enumerate()
-        .map(|(k, &i)| {
-            let l = &state.logs.lines[i];
-            let sev_style = match l.severity {
-                Severity::Error => theme.level(Level::Crit),
-                Severity::Warn => theme.level(Level::Warn),
-                Severity::Info => Style::default().fg(theme.info),
-                _ => theme.dim(),
-            };
-            let prefix =
-                format!("{} {:<5} {:<18} ", l.at.format("%H:%M:%S%.3f"), l.severity.label(), trunc(&l.source, 18));
-            let rest = trunc(&l.text, width.saturating_sub(prefix.chars().count()));
-            let mut line = Line::from(vec![
-                Span::styled(prefix[..13].to_string(), theme.dim()),
-                Span::styled(prefix[13..19].to_string(), sev_style),
-                Span::styled(prefix[19..].to_string(), Style::default().fg(theme.accent)),
-                Span::styled(rest, theme.text()),
-            ]);
-            if list.offset + k == list.selected && !state.follow_logs {
-                line = line.patch_style(theme.selected());
-            }
-            line
+        .map(|(k, l)| {
+            let line = render_line(state, theme, l, width);
+            if start + k == list.selected && !state.follow_logs { line.patch_style(theme.selected()) } else { line }
         })
         .collect();
     let mut block = screen_block(state, theme, "Logs", total);
+    if filtered {
+        let scanning = state.log_filter.pending(&state.logs);
+        let mut note = format!(" {} matches of {} lines", live.len(), state.logs.len());
+        if state.log_filter.min > Severity::Trace {
+            note.push_str(&format!(" · {}+", state.log_filter.min.label()));
+        }
+        if scanning {
+            note.push_str(&format!(" · filtering… {:.0}%", state.log_filter.progress(&state.logs) * 100.0));
+        }
+        if let Some(e) = &state.log_filter.error {
+            note.push_str(&format!(" · {e}"));
+        }
+        block = block.title(Span::styled(format!("{note} "), Style::default().fg(theme.match_highlight)));
+    }
     let mode = if state.follow_logs { " following (f to pause) " } else { " paused (f to follow) " };
     block = block.title_bottom(Span::styled(
         mode,
         Style::default().fg(if state.follow_logs { theme.ok } else { theme.warn }).add_modifier(Modifier::BOLD),
     ));
-    frame.render_widget(Paragraph::new(lines).block(block), area);
+    block = block.title_bottom(Span::styled(
+        " / filter · v severity · T time · w wrap · t timestamps · y copy · s save ",
+        theme.dim(),
+    ));
+    let mut p = Paragraph::new(lines).block(block);
+    if state.log_wrap {
+        p = p.wrap(Wrap { trim: false });
+    }
+    frame.render_widget(p, area);
 }

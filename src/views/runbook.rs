@@ -14,11 +14,15 @@ use crate::runbook::{Context, Evaluation, Verdict, evaluate};
 use crate::theme::Theme;
 
 fn context(state: &AppState) -> Context<'_> {
-    let (a, b) = state.logs.lines.as_slices();
     Context {
         estate: &state.estate,
         now: state.now,
-        logs: [a, b],
+        log_errors: state
+            .logs
+            .iter()
+            .filter(|l| l.severity == crate::model::Severity::Error)
+            .map(|l| (l.at, l.source))
+            .collect(),
         since: state.runbook_since,
         failed_sources: state
             .sources
