@@ -381,20 +381,19 @@ impl AzureProvider {
             }
         };
         for sub in &subs {
-            let (webs, dbs, vaults) = tokio::join!(
-                web::fetch(s, sub),
-                postgres::fetch(s, sub),
-                async {
-                    if s.settings.vaults.is_empty() {
-                        keyvault::fetch_subscription(s, sub).await
-                    } else {
-                        Ok(Snapshot::default())
-                    }
+            let discover = s.settings.vaults.is_empty();
+            let (webs, dbs, vaults) = tokio::join!(web::fetch(s, sub), postgres::fetch(s, sub), async {
+                if discover {
+                    Some(keyvault::fetch_subscription(s, sub).await)
+                } else {
+                    None
                 }
-            );
+            });
             take(&format!("web apps ({sub})"), webs, &mut snap);
             take(&format!("PostgreSQL ({sub})"), dbs, &mut snap);
-            take(&format!("Key Vault ({sub})"), vaults, &mut snap);
+            if let Some(vaults) = vaults {
+                take(&format!("Key Vault ({sub})"), vaults, &mut snap);
+            }
         }
         if self.extras {
             if !s.settings.vaults.is_empty() {
