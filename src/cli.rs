@@ -383,7 +383,8 @@ fn read_secret_value(target: &str) -> anyhow::Result<String> {
         value
     } else {
         let mut all = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut all).context("reading the value from stdin")?;
+        std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut all)
+            .context("reading the value from stdin")?;
         let trimmed = all.strip_suffix('\n').unwrap_or(&all);
         trimmed.strip_suffix('\r').unwrap_or(trimmed).to_string()
     };

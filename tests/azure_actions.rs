@@ -93,7 +93,10 @@ async fn promote_swaps_staging_into_production_polls_to_success_and_checks_healt
     swap_call()
         .respond_with(
             ResponseTemplate::new(202)
-                .insert_header("azure-asyncoperation", format!("{uri}/ops/swap-1?api-version=2024-11-01"))
+                .insert_header(
+                    "azure-asyncoperation",
+                    format!("{uri}/ops/swap-1?api-version=2024-11-01"),
+                )
                 .insert_header("retry-after", "0"),
         )
         .expect(1)
@@ -124,18 +127,31 @@ async fn promote_swaps_staging_into_production_polls_to_success_and_checks_healt
             "POST {uri}{SITE}/slots/staging/slotsswap?api-version=2024-11-01 {{\"preserveVnet\":true,\"targetSlot\":\"production\"}}"
         )
     );
-    assert!(plan.summary.starts_with("promote slot staging (PHP 5.6, .NET v4.0) into production of sitef6141"));
-    assert!(plan.verification.contains(&format!("GET {uri}/health/sitef6141.azurewebsites.net: 2xx")));
+    assert!(
+        plan.summary
+            .starts_with("promote slot staging (PHP 5.6, .NET v4.0) into production of sitef6141")
+    );
+    assert!(
+        plan.verification
+            .contains(&format!("GET {uri}/health/sitef6141.azurewebsites.net: 2xx"))
+    );
 
     let detail = s.run(&request).await.unwrap();
-    assert!(detail.starts_with("swapped slot staging into production of sitef6141 ("), "{detail}");
+    assert!(
+        detail.starts_with("swapped slot staging into production of sitef6141 ("),
+        "{detail}"
+    );
     assert!(
         detail.contains(&format!(
             "verified: production of sitef6141 is Running and serves PHP 5.6, .NET v4.0; {uri}/health/sitef6141.azurewebsites.net answered 200 in"
         )),
         "{detail}"
     );
-    assert_eq!(s.requests("GET", "/ops/swap-1").await.len(), 3, "polled until Succeeded");
+    assert_eq!(
+        s.requests("GET", "/ops/swap-1").await.len(),
+        3,
+        "polled until Succeeded"
+    );
     let audit = s.store.audit_entries().unwrap();
     assert_eq!(
         audit.iter().map(|e| e.phase).collect::<Vec<_>>(),
@@ -151,10 +167,10 @@ async fn a_failed_swap_says_so_and_is_audited_as_failed() {
     let s = Setup::new("").await;
     let uri = s.server.uri();
     swap_call()
-        .respond_with(
-            ResponseTemplate::new(202)
-                .insert_header("azure-asyncoperation", format!("{uri}/ops/swap-2?api-version=2024-11-01")),
-        )
+        .respond_with(ResponseTemplate::new(202).insert_header(
+            "azure-asyncoperation",
+            format!("{uri}/ops/swap-2?api-version=2024-11-01"),
+        ))
         .mount(&s.server)
         .await;
     Mock::given(method("GET"))
@@ -178,7 +194,11 @@ async fn a_failed_swap_says_so_and_is_audited_as_failed() {
     );
     assert_eq!(audit[1].detail, err);
     // Nothing was verified after a failed swap.
-    assert!(s.requests("GET", "/health/sitef6141.azurewebsites.net").await.is_empty());
+    assert!(
+        s.requests("GET", "/health/sitef6141.azurewebsites.net")
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -230,7 +250,11 @@ async fn swaps_need_a_slot_and_other_verbs_are_refused() {
     let mut to_qa = ActionRequest::new(Verb::Promote, SITE);
     to_qa.params.insert("to".into(), "qa=PHP 5.6, .NET v4.0".into());
     let plan = s.plan(&to_qa).unwrap();
-    assert!(plan.calls[0].call.contains("/slots/qa/slotsswap"), "{}", plan.calls[0].call);
+    assert!(
+        plan.calls[0].call.contains("/slots/qa/slotsswap"),
+        "{}",
+        plan.calls[0].call
+    );
     let mut nowhere = ActionRequest::new(Verb::Promote, SITE);
     nowhere.params.insert("to".into(), "canary".into());
     assert_eq!(
@@ -320,7 +344,10 @@ async fn restore_puts_exactly_the_point_in_time_body_into_a_new_server() {
         detail.starts_with("restored pgtestsvc4 at 2021-06-20T10:00:00Z into pgtestsvc4-restored ("),
         "{detail}"
     );
-    assert!(detail.ends_with("verified: pgtestsvc4-restored exists (Ready)"), "{detail}");
+    assert!(
+        detail.ends_with("verified: pgtestsvc4-restored exists (Ready)"),
+        "{detail}"
+    );
 
     let puts = s.requests("PUT", new_server).await;
     assert_eq!(puts.len(), 1);

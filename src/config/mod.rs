@@ -316,13 +316,19 @@ fn validate_azure(az: &AzureConfig, text: &str) -> Result<(), (usize, String)> {
     {
         return Err((
             line("credential"),
-            format!("[azure] credential '{c}' is not one of {}", AZURE_CREDENTIALS.join(", ")),
+            format!(
+                "[azure] credential '{c}' is not one of {}",
+                AZURE_CREDENTIALS.join(", ")
+            ),
         ));
     }
     if let Some(c) = &az.cloud
         && !["public", "china", "usgov"].contains(&c.as_str())
     {
-        return Err((line("cloud"), format!("[azure] cloud '{c}' is not one of public, china, usgov")));
+        return Err((
+            line("cloud"),
+            format!("[azure] cloud '{c}' is not one of public, china, usgov"),
+        ));
     }
     let urls = [
         ("arm_endpoint", az.arm_endpoint.as_deref()),
@@ -331,17 +337,26 @@ fn validate_azure(az: &AzureConfig, text: &str) -> Result<(), (usize, String)> {
         ("log_analytics_endpoint", az.log_analytics_endpoint.as_deref()),
         ("deploy_secret_vault", az.deploy_secret_vault.as_deref()),
     ];
-    for (key, value) in urls.into_iter().chain(az.vaults.iter().map(|v| ("vaults", Some(v.as_str())))) {
+    for (key, value) in urls
+        .into_iter()
+        .chain(az.vaults.iter().map(|v| ("vaults", Some(v.as_str()))))
+    {
         if let Some(v) = value
             && !(v.starts_with("https://") || v.starts_with("http://"))
         {
-            return Err((line(key), format!("[azure] {key} '{v}' must start with https:// or http://")));
+            return Err((
+                line(key),
+                format!("[azure] {key} '{v}' must start with https:// or http://"),
+            ));
         }
     }
     if let Some(repo) = &az.github_repo
         && (repo.split('/').count() != 2 || repo.starts_with('/') || repo.ends_with('/'))
     {
-        return Err((line("github_repo"), format!("[azure] github_repo '{repo}' must be written owner/name")));
+        return Err((
+            line("github_repo"),
+            format!("[azure] github_repo '{repo}' must be written owner/name"),
+        ));
     }
     if let Some(scope) = &az.github_secret_scope
         && scope != "repository"
@@ -354,7 +369,11 @@ fn validate_azure(az: &AzureConfig, text: &str) -> Result<(), (usize, String)> {
     }
     if az.deploy_app.is_some() != az.github_repo.is_some() {
         return Err((
-            line(if az.deploy_app.is_some() { "deploy_app" } else { "github_repo" }),
+            line(if az.deploy_app.is_some() {
+                "deploy_app"
+            } else {
+                "github_repo"
+            }),
             "[azure] deploy_app and github_repo go together (rotation writes the app's secret into the repository)"
                 .into(),
         ));
@@ -557,7 +576,10 @@ poll_seconds = 1
     #[test]
     fn azure_mistakes_name_their_line() {
         let err = parse("[azure]\nsubscription_id = \"s\"\ncredential = \"magic\"\n", "x.toml").unwrap_err();
-        assert!(err.to_string().starts_with("x.toml:3: [azure] credential 'magic'"), "{err}");
+        assert!(
+            err.to_string().starts_with("x.toml:3: [azure] credential 'magic'"),
+            "{err}"
+        );
         let err = parse("[azure]\narm_endpoint = \"management.azure.com\"\n", "x.toml").unwrap_err();
         assert!(err.to_string().starts_with("x.toml:2: "), "{err}");
         let err = parse("[azure]\ndeploy_app = \"shop\"\n", "x.toml").unwrap_err();

@@ -17,10 +17,8 @@ use wiremock::matchers::{header, method, path, path_regex, query_param, query_pa
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 pub const SUB: &str = "34adfa4f-cedf-4dc0-ba29-b6d1a69ab345";
-pub const SITE: &str =
-    "/subscriptions/34adfa4f-cedf-4dc0-ba29-b6d1a69ab345/resourceGroups/testrg123/providers/Microsoft.Web/sites/sitef6141";
-pub const SITE2: &str =
-    "/subscriptions/34adfa4f-cedf-4dc0-ba29-b6d1a69ab345/resourceGroups/testrg123/providers/Microsoft.Web/sites/sitef7252";
+pub const SITE: &str = "/subscriptions/34adfa4f-cedf-4dc0-ba29-b6d1a69ab345/resourceGroups/testrg123/providers/Microsoft.Web/sites/sitef6141";
+pub const SITE2: &str = "/subscriptions/34adfa4f-cedf-4dc0-ba29-b6d1a69ab345/resourceGroups/testrg123/providers/Microsoft.Web/sites/sitef7252";
 pub const PG4: &str = "/subscriptions/ffffffff-ffff-ffff-ffff-ffffffffffff/resourceGroups/testrg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pgtestsvc4";
 pub const PG_EXAMPLE: &str = "/subscriptions/ffffffff-ffff-ffff-ffff-ffffffffffff/resourceGroups/exampleresourcegroup/providers/Microsoft.DBforPostgreSQL/flexibleServers/exampleserver";
 pub const WORKSPACE: &str = "63613592-b6f7-4c3d-a390-22ba13102111";
@@ -117,7 +115,7 @@ impl Executor for StandIn {
     }
 }
 
-pub fn cli_credential(dir: &Path) -> Vec<(&'static str, Arc<dyn TokenCredential>)> {
+pub fn cli_credential(dir: &Path) -> azure::auth::Credentials {
     let c = AzureCliCredential::new(Some(AzureCliCredentialOptions {
         executor: Some(Arc::new(StandIn { path: path_with(dir) })),
         ..Default::default()
@@ -249,7 +247,9 @@ pub async fn mount_estate(server: &MockServer) {
         .mount(server)
         .await;
     arm()
-        .and(path(format!("/subscriptions/{SUB}/providers/Microsoft.Web/serverfarms")))
+        .and(path(format!(
+            "/subscriptions/{SUB}/providers/Microsoft.Web/serverfarms"
+        )))
         .and(query_param("api-version", web))
         .respond_with(
             ResponseTemplate::new(200).set_body_json(body(&local("web/2025-05-01/ListAppServicePlans.json"), "200")),
@@ -283,7 +283,7 @@ pub async fn mount_estate(server: &MockServer) {
     let pg_list = format!("/subscriptions/{SUB}/providers/Microsoft.DBforPostgreSQL/flexibleServers");
     let page1 = relink(
         body(&shared("postgresql/2024-08-01/ServerList.json"), "200"),
-        &format!("https://management.azure.com/subscriptions/ffffffff-ffff-ffff-ffff-ffffffffffff"),
+        "https://management.azure.com/subscriptions/ffffffff-ffff-ffff-ffff-ffffffffffff",
         &format!("{uri}/subscriptions/{SUB}"),
     );
     arm()

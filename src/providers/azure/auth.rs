@@ -64,9 +64,9 @@ impl CredentialKind {
                 "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or drop `credential` and run `az login`"
                     .to_string()
             }
-            CredentialKind::ManagedIdentity => format!(
-                "run skydeck on an Azure host with a managed identity, or drop `credential` and {login}"
-            ),
+            CredentialKind::ManagedIdentity => {
+                format!("run skydeck on an Azure host with a managed identity, or drop `credential` and {login}")
+            }
             CredentialKind::WorkloadIdentity => {
                 "check AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID and AZURE_TENANT_ID of the pod".to_string()
             }
@@ -92,7 +92,10 @@ fn client_secret_from_env(settings: &Settings) -> Result<Option<Arc<dyn TokenCre
         return Ok(None);
     };
     let Some(tenant) = settings.tenant_id.clone().or_else(|| env("AZURE_TENANT_ID")) else {
-        return Err("AZURE_CLIENT_ID and AZURE_CLIENT_SECRET are set but no tenant: set AZURE_TENANT_ID or [azure] tenant_id".into());
+        return Err(
+            "AZURE_CLIENT_ID and AZURE_CLIENT_SECRET are set but no tenant: set AZURE_TENANT_ID or [azure] tenant_id"
+                .into(),
+        );
     };
     let options = ClientSecretCredentialOptions {
         client_options: client_options(settings),
@@ -102,8 +105,11 @@ fn client_secret_from_env(settings: &Settings) -> Result<Option<Arc<dyn TokenCre
         .map_err(|e| format!("client secret credential: {e}"))
 }
 
-/// The credentials to try, in order, with a label for errors.
-pub fn credentials(settings: &Settings) -> Result<Vec<(&'static str, Arc<dyn TokenCredential>)>, String> {
+/// Credentials to try in order, each with a label for errors.
+pub type Credentials = Vec<(&'static str, Arc<dyn TokenCredential>)>;
+
+/// The credentials `[azure] credential` asks for, in order.
+pub fn credentials(settings: &Settings) -> Result<Credentials, String> {
     let cli = || -> Result<Arc<dyn TokenCredential>, String> {
         AzureCliCredential::new(Some(AzureCliCredentialOptions {
             tenant_id: settings.tenant_id.clone(),
@@ -172,18 +178,14 @@ struct Cached {
 /// A chain of credentials with a token cache per scope. The first credential that answers is
 /// remembered and asked first from then on.
 pub struct TokenSource {
-    sources: Vec<(&'static str, Arc<dyn TokenCredential>)>,
+    sources: Credentials,
     kind: CredentialKind,
     tenant: Option<String>,
     cache: Mutex<(HashMap<String, Cached>, Option<usize>)>,
 }
 
 impl TokenSource {
-    pub fn new(
-        sources: Vec<(&'static str, Arc<dyn TokenCredential>)>,
-        kind: CredentialKind,
-        tenant: Option<String>,
-    ) -> TokenSource {
+    pub fn new(sources: Credentials, kind: CredentialKind, tenant: Option<String>) -> TokenSource {
         TokenSource {
             sources,
             kind,
@@ -219,7 +221,13 @@ impl TokenSource {
                     let expires = DateTime::from_timestamp(t.expires_on.unix_timestamp(), 0)
                         .unwrap_or_else(|| now + Duration::minutes(30));
                     let token = t.token.secret().to_string();
-                    guard.0.insert(scope.to_string(), Cached { token: token.clone(), expires });
+                    guard.0.insert(
+                        scope.to_string(),
+                        Cached {
+                            token: token.clone(),
+                            expires,
+                        },
+                    );
                     guard.1 = Some(i);
                     return Ok(token);
                 }
@@ -270,9 +278,18 @@ mod tests {
                 .fix(None)
                 .contains("AZURE_CLIENT_SECRET")
         );
-        assert_eq!(CredentialKind::parse(Some("workload_identity")), CredentialKind::WorkloadIdentity);
-        assert_eq!(CredentialKind::parse(Some("managed_identity")), CredentialKind::ManagedIdentity);
-        assert_eq!(CredentialKind::parse(Some("developer_tools")), CredentialKind::DeveloperTools);
+        assert_eq!(
+            CredentialKind::parse(Some("workload_identity")),
+            CredentialKind::WorkloadIdentity
+        );
+        assert_eq!(
+            CredentialKind::parse(Some("managed_identity")),
+            CredentialKind::ManagedIdentity
+        );
+        assert_eq!(
+            CredentialKind::parse(Some("developer_tools")),
+            CredentialKind::DeveloperTools
+        );
     }
 
     #[test]

@@ -129,7 +129,11 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         return Some(Duration::from_secs(secs));
     }
     let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
-    Some((at.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().unwrap_or_default())
+    Some(
+        (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+            .to_std()
+            .unwrap_or_default(),
+    )
 }
 
 pub struct AzureClient {
@@ -272,7 +276,9 @@ impl AzureClient {
                 {
                     let wait = retry_after(&r.headers).unwrap_or(Duration::from_secs(1));
                     if wait > MAX_RETRY_AFTER {
-                        return Err(ProviderError::RateLimited { retry_after: Some(wait) });
+                        return Err(ProviderError::RateLimited {
+                            retry_after: Some(wait),
+                        });
                     }
                     throttled += 1;
                     tracing::info!("{} throttled {}; retrying in {wait:?}", api.label(), path_of(url));
@@ -353,7 +359,11 @@ impl AzureClient {
                 (u, false)
             }
             // Finished synchronously (200/201/204 without anything to poll).
-            _ => return Ok(Operation::Succeeded { waited: started.elapsed() }),
+            _ => {
+                return Ok(Operation::Succeeded {
+                    waited: started.elapsed(),
+                });
+            }
         };
         same_origin(request_url, &url)?;
         let mut wait = retry_after(&first.headers).unwrap_or(self.poll_interval);
@@ -376,7 +386,11 @@ impl AzureClient {
                 }
                 let s: Status = r.json("operation status")?;
                 match s.status.as_str() {
-                    "Succeeded" => return Ok(Operation::Succeeded { waited: started.elapsed() }),
+                    "Succeeded" => {
+                        return Ok(Operation::Succeeded {
+                            waited: started.elapsed(),
+                        });
+                    }
                     "Failed" | "Canceled" | "Cancelled" => {
                         let why = error_text(&r.body).unwrap_or_else(|| "no reason given".into());
                         return Err(ProviderError::Unavailable(format!(
@@ -388,7 +402,9 @@ impl AzureClient {
                 }
             } else if r.status != StatusCode::ACCEPTED {
                 if r.status.is_success() {
-                    return Ok(Operation::Succeeded { waited: started.elapsed() });
+                    return Ok(Operation::Succeeded {
+                        waited: started.elapsed(),
+                    });
                 }
                 return Err(self.error_for(api, &Method::GET, &url, &r));
             }

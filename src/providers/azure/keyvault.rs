@@ -85,7 +85,10 @@ pub fn vault_and_name(id: &str) -> Option<(String, String)> {
 
 /// Vaults of one subscription, discovered through ARM, then their secrets.
 pub async fn fetch_subscription(s: &Shared, sub: &str) -> Result<Snapshot, ProviderError> {
-    let url = s.arm_url(&format!("/subscriptions/{sub}/providers/Microsoft.KeyVault/vaults"), VAULTS_API);
+    let url = s.arm_url(
+        &format!("/subscriptions/{sub}/providers/Microsoft.KeyVault/vaults"),
+        VAULTS_API,
+    );
     let vaults: Vec<VaultPayload> = s.client.list(Api::Arm, &url).await?;
     let results = join_all(vaults.iter().filter_map(|v| {
         let uri = v.properties.as_ref()?.vault_uri.clone()?;
@@ -266,9 +269,16 @@ pub async fn execute_set(s: &Shared, plan: &Plan) -> Result<String, ActionError>
         .secret_input
         .as_deref()
         .ok_or_else(|| ActionError::MissingInput("the new value (--value-stdin)".into()))?;
-    let id = set_secret(s, &m.vault_url, &m.name, value, m.content_type.as_deref(), m.tags.as_ref())
-        .await
-        .map_err(|e| ActionError::Failed(format!("{} unchanged: {}", m.name, failed(e))))?;
+    let id = set_secret(
+        s,
+        &m.vault_url,
+        &m.name,
+        value,
+        m.content_type.as_deref(),
+        m.tags.as_ref(),
+    )
+    .await
+    .map_err(|e| ActionError::Failed(format!("{} unchanged: {}", m.name, failed(e))))?;
     let version = super::last_segment(&id);
     s.meta().done.insert(plan.request.target.clone(), version.clone());
     Ok(format!("stored version {version} of {} in {}", m.name, m.vault))

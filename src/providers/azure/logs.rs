@@ -41,7 +41,14 @@ struct Column {
 
 const TIME_COLUMNS: [&str; 2] = ["TimeGenerated", "timestamp"];
 const LEVEL_COLUMNS: [&str; 5] = ["Level", "SeverityLevel", "Severity", "severityLevel", "level"];
-const TEXT_COLUMNS: [&str; 6] = ["Message", "ResultDescription", "RenderedDescription", "message", "Log_s", "msg_s"];
+const TEXT_COLUMNS: [&str; 6] = [
+    "Message",
+    "ResultDescription",
+    "RenderedDescription",
+    "message",
+    "Log_s",
+    "msg_s",
+];
 const SOURCE_COLUMNS: [&str; 4] = ["_ResourceId", "Computer", "ResourceUri", "cloud_RoleName"];
 /// Columns that say nothing about the event itself.
 const NOISE: [&str; 4] = ["TenantId", "SourceSystem", "Type", "_ResourceId"];

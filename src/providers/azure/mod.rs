@@ -23,7 +23,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use azure_core::credentials::TokenCredential;
 use futures::future::join_all;
 use serde::Deserialize;
 
@@ -200,7 +199,7 @@ pub async fn build(section: &AzureConfig, ctx: &super::BuildContext<'_>) -> Resu
 /// stand-in).
 pub fn build_with(
     settings: Settings,
-    credentials: Vec<(&'static str, Arc<dyn TokenCredential>)>,
+    credentials: auth::Credentials,
     config: &Config,
 ) -> Result<Vec<Arc<dyn Provider>>, String> {
     let tokens = Arc::new(TokenSource::new(
@@ -408,7 +407,8 @@ impl AzureProvider {
         }
         // Without a login nothing else matters: say so instead of a list of 403s.
         if let Some(auth) = failed.iter().find(|e| matches!(e, ProviderError::Auth { .. }))
-            && (failed.len() == parts || matches!(auth, ProviderError::Auth { message, .. } if message.starts_with("no Azure sign-in")))
+            && (failed.len() == parts
+                || matches!(auth, ProviderError::Auth { message, .. } if message.starts_with("no Azure sign-in")))
         {
             return Err(auth.clone());
         }
@@ -585,7 +585,9 @@ mod tests {
         assert_eq!(d.github_api, "https://ghe.example.com/api/v3");
         assert_eq!(d.github_token_env.as_deref(), Some("GHE"));
         assert!(!d.environment_secrets);
-        let s = settings("[azure]\ndeploy_app = \"shop\"\ngithub_repo = \"o/shop\"\ngithub_secret_scope = \"environment\"\n");
+        let s = settings(
+            "[azure]\ndeploy_app = \"shop\"\ngithub_repo = \"o/shop\"\ngithub_secret_scope = \"environment\"\n",
+        );
         let d = s.deploy.unwrap();
         assert_eq!(d.github_api, "https://api.github.com");
         assert!(d.environment_secrets);

@@ -106,16 +106,16 @@ async fn query(
     let end = Utc::now();
     let start = end - Duration::hours(1);
     let fmt = "%Y-%m-%dT%H:%M:%SZ";
-    let base = s.arm_url(&format!("{resource_id}/providers/Microsoft.Insights/metrics"), MONITOR_API);
+    let base = s.arm_url(
+        &format!("{resource_id}/providers/Microsoft.Insights/metrics"),
+        MONITOR_API,
+    );
     let mut url = Url::parse(&base).map_err(|e| ProviderError::Payload(format!("{base}: {e}")))?;
     url.query_pairs_mut()
         .append_pair("metricnames", &names.join(","))
         .append_pair("aggregation", aggregation)
         .append_pair("interval", "PT5M")
-        .append_pair(
-            "timespan",
-            &format!("{}/{}", start.format(fmt), end.format(fmt)),
-        );
+        .append_pair("timespan", &format!("{}/{}", start.format(fmt), end.format(fmt)));
     let r = s
         .client
         .call(Api::Arm, reqwest::Method::GET, url.as_str(), None)
@@ -184,7 +184,13 @@ pub async fn plan_metrics(s: &Shared, id: &str, name: &str, env: &str) -> Vec<Me
     match query(s, id, &["CpuPercentage", "MemoryPercentage"], "Average").await {
         Ok(series) => [
             metric(s, env, name, MetricKind::Cpu, averages(series.get("CpuPercentage"))),
-            metric(s, env, name, MetricKind::Memory, averages(series.get("MemoryPercentage"))),
+            metric(
+                s,
+                env,
+                name,
+                MetricKind::Memory,
+                averages(series.get("MemoryPercentage")),
+            ),
         ]
         .into_iter()
         .flatten()

@@ -315,7 +315,9 @@ pub async fn fetch(s: &Shared, sub: &str) -> Result<Snapshot, ProviderError> {
 /// starting or ending with a hyphen.
 fn valid_server_name(name: &str) -> bool {
     (3..=63).contains(&name.len())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !name.starts_with('-')
         && !name.ends_with('-')
 }
@@ -373,16 +375,11 @@ pub fn plan_restore(s: &Shared, plan: &mut Plan, snapshot: &Snapshot) -> Result<
             when(now)
         )));
     }
-    let new_name = plan
-        .request
-        .params
-        .get("name")
-        .cloned()
-        .unwrap_or_else(|| {
-            let suffix = format!("-restored-{}", at.format("%Y%m%d%H%M"));
-            let keep = 63usize.saturating_sub(suffix.len());
-            format!("{}{suffix}", &m.name[..m.name.len().min(keep)])
-        });
+    let new_name = plan.request.params.get("name").cloned().unwrap_or_else(|| {
+        let suffix = format!("-restored-{}", at.format("%Y%m%d%H%M"));
+        let keep = 63usize.saturating_sub(suffix.len());
+        format!("{}{suffix}", &m.name[..m.name.len().min(keep)])
+    });
     if !valid_server_name(&new_name) {
         return Err(ActionError::InvalidInput(format!(
             "'{new_name}' is not a server name Azure accepts (3-63 lowercase letters, digits and hyphens)"
@@ -510,7 +507,11 @@ mod tests {
     #[test]
     fn restore_times_keep_seconds_in_utc() {
         let at = parse_time("2021-06-27T00:04:59.4078005+00:00").unwrap();
-        let body = restore_body("westus", "/subscriptions/s/resourceGroups/g/providers/x/flexibleServers/a", at);
+        let body = restore_body(
+            "westus",
+            "/subscriptions/s/resourceGroups/g/providers/x/flexibleServers/a",
+            at,
+        );
         assert_eq!(body["properties"]["pointInTimeUTC"], "2021-06-27T00:04:59Z");
     }
 }

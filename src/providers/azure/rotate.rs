@@ -116,7 +116,13 @@ struct PublicKey {
 pub fn secret_name(environment: &str) -> String {
     let upper: String = environment
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("AZURE_CLIENT_SECRET_{upper}")
 }
@@ -146,7 +152,11 @@ fn deploy_target(d: &DeploySettings, environment: &str) -> (String, String) {
         format!("/repos/{}/actions/secrets", d.repo)
     };
     let host = host_of(&d.github_api);
-    let prefix = if host == "github.com" { String::new() } else { format!("{host}/") };
+    let prefix = if host == "github.com" {
+        String::new()
+    } else {
+        format!("{host}/")
+    };
     let id = format!("{prefix}{}/{name}", base.trim_start_matches("/repos/"));
     (id, base)
 }
@@ -275,7 +285,10 @@ fn days(plan: &Plan) -> Result<i64, ActionError> {
 }
 
 fn kv_name(environment: &str) -> String {
-    format!("azure-client-secret-{}", environment.to_ascii_lowercase().replace('_', "-"))
+    format!(
+        "azure-client-secret-{}",
+        environment.to_ascii_lowercase().replace('_', "-")
+    )
 }
 
 pub fn plan(s: &Shared, plan: &mut Plan) -> Result<(), ActionError> {
@@ -367,10 +380,13 @@ pub fn seal(public_key_b64: &str, value: &[u8]) -> Result<String, String> {
     let raw = BASE64
         .decode(public_key_b64.trim())
         .map_err(|e| format!("GitHub's public key is not base64: {e}"))?;
-    let bytes: [u8; crypto_box::KEY_SIZE] = raw
-        .as_slice()
-        .try_into()
-        .map_err(|_| format!("GitHub's public key has {} bytes, not {}", raw.len(), crypto_box::KEY_SIZE))?;
+    let bytes: [u8; crypto_box::KEY_SIZE] = raw.as_slice().try_into().map_err(|_| {
+        format!(
+            "GitHub's public key has {} bytes, not {}",
+            raw.len(),
+            crypto_box::KEY_SIZE
+        )
+    })?;
     let key = crypto_box::PublicKey::from(bytes);
     let sealed = key
         .seal(&mut crypto_box::aead::OsRng, value)
@@ -419,7 +435,11 @@ impl GitHub<'_> {
             "GitHub ({}) answered {} to {method} {path}{}{hint}",
             self.host,
             status.as_u16(),
-            if message.is_empty() { String::new() } else { format!(": {message}") }
+            if message.is_empty() {
+                String::new()
+            } else {
+                format!(": {message}")
+            }
         ))
     }
 }
@@ -465,8 +485,8 @@ pub async fn execute(s: &Shared, plan: &Plan) -> Result<String, ActionError> {
         .send(Method::GET, &format!("{}/public-key", m.github_base), None)
         .await
         .map_err(unchanged)?;
-    let key: PublicKey = serde_json::from_slice(&key_body)
-        .map_err(|e| unchanged(format!("GitHub's public key answer: {e}")))?;
+    let key: PublicKey =
+        serde_json::from_slice(&key_body).map_err(|e| unchanged(format!("GitHub's public key answer: {e}")))?;
     // Checks the key before anything changes (sealing an empty value costs nothing).
     seal(&key.key, b"").map_err(unchanged)?;
 
@@ -485,6 +505,8 @@ pub async fn execute(s: &Shared, plan: &Plan) -> Result<String, ActionError> {
         .await
         .map_err(|e| unchanged(format!("could not add a password to {}: {e}", m.sp_name)))?;
     let new_key = added.key_id.clone();
+    // Never remove what was just added, whatever the earlier read said.
+    let old: Vec<String> = old.into_iter().filter(|k| *k != new_key).collect();
     let valid_until = added.end_date_time.clone().unwrap_or_default();
     let Some(secret) = added.secret_text.map(Sensitive) else {
         let cleanup = remove_password(s, &app.id, &new_key).await;
@@ -502,9 +524,13 @@ pub async fn execute(s: &Shared, plan: &Plan) -> Result<String, ActionError> {
     let stored = match seal(&key.key, secret.expose().as_bytes()) {
         Ok(sealed) => {
             let body = json!({ "encrypted_value": sealed, "key_id": key.key_id });
-            gh.send(Method::PUT, &format!("{}/{}", m.github_base, m.secret_name), Some(&body))
-                .await
-                .map(|_| ())
+            gh.send(
+                Method::PUT,
+                &format!("{}/{}", m.github_base, m.secret_name),
+                Some(&body),
+            )
+            .await
+            .map(|_| ())
         }
         Err(e) => Err(e),
     };
@@ -531,7 +557,11 @@ pub async fn execute(s: &Shared, plan: &Plan) -> Result<String, ActionError> {
         if let Err(e) = r {
             return Err(ActionError::Failed(format!(
                 "the new password (keyId {new_key}) is in {where_stored}, but Key Vault {vault} was not updated ({e}); the old password(s) {} were kept so readers of Key Vault keep working: fix access and rotate again",
-                if old.is_empty() { "(none)".into() } else { old.join(", ") }
+                if old.is_empty() {
+                    "(none)".into()
+                } else {
+                    old.join(", ")
+                }
             )));
         }
         where_stored.push_str(&format!(" and Key Vault secret {name}"));
@@ -560,7 +590,11 @@ pub async fn execute(s: &Shared, plan: &Plan) -> Result<String, ActionError> {
     Ok(format!(
         "new password {new_key} (valid until {valid_until}) stored in {where_stored}; removed {} old password(s){}",
         removed.len(),
-        if removed.is_empty() { String::new() } else { format!(" {}", removed.join(", ")) }
+        if removed.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", removed.join(", "))
+        }
     ))
 }
 
@@ -616,8 +650,8 @@ pub async fn verify(s: &Shared, plan: &Plan) -> Result<String, ActionError> {
     struct SecretMeta {
         updated_at: String,
     }
-    let meta: SecretMeta = serde_json::from_slice(&body)
-        .map_err(|e| ActionError::VerifyFailed(format!("GitHub secret metadata: {e}")))?;
+    let meta: SecretMeta =
+        serde_json::from_slice(&body).map_err(|e| ActionError::VerifyFailed(format!("GitHub secret metadata: {e}")))?;
     let updated = parse_time(&meta.updated_at);
     if updated.is_none_or(|u| u < started - Duration::minutes(2)) {
         return Err(ActionError::VerifyFailed(format!(

@@ -195,7 +195,10 @@ fn health_url(s: &Shared, host: Option<&str>) -> Option<String> {
 /// Web apps, their slots and plans in one subscription.
 pub async fn fetch(s: &Shared, sub: &str) -> Result<Snapshot, ProviderError> {
     let sites_url = s.arm_url(&format!("/subscriptions/{sub}/providers/Microsoft.Web/sites"), WEB_API);
-    let plans_url = s.arm_url(&format!("/subscriptions/{sub}/providers/Microsoft.Web/serverfarms"), WEB_API);
+    let plans_url = s.arm_url(
+        &format!("/subscriptions/{sub}/providers/Microsoft.Web/serverfarms"),
+        WEB_API,
+    );
     let (sites, plans) = tokio::join!(
         s.client.list::<SitePayload>(Api::Arm, &sites_url),
         s.client.list::<PlanPayload>(Api::Arm, &plans_url)
@@ -455,7 +458,11 @@ pub fn plan_swap(s: &Shared, plan: &mut Plan) -> Result<(), ActionError> {
         ActionError::InvalidInput(format!(
             "{} has no slot '{wanted}' (slots: {})",
             site.name,
-            site.slots.iter().map(|x| x.name.as_str()).collect::<Vec<_>>().join(", ")
+            site.slots
+                .iter()
+                .map(|x| x.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
     })?;
     let url = s.arm_url(&format!("{}/slots/{}/slotsswap", site.id, slot.name), WEB_API);
@@ -510,7 +517,12 @@ pub fn plan_swap(s: &Shared, plan: &mut Plan) -> Result<(), ActionError> {
 
 pub async fn execute_swap(s: &Shared, plan: &Plan) -> Result<String, ActionError> {
     let site = site_meta(s, &plan.request.target)?;
-    let slot = plan.request.params.get("slot").cloned().unwrap_or_else(|| "staging".into());
+    let slot = plan
+        .request
+        .params
+        .get("slot")
+        .cloned()
+        .unwrap_or_else(|| "staging".into());
     let url = s.arm_url(&format!("{}/slots/{slot}/slotsswap", site.id), WEB_API);
     let body = json!({"targetSlot": "production", "preserveVnet": true});
     let r = s
