@@ -292,6 +292,32 @@ mod tests {
         );
     }
 
+    fn settings(credential: &str) -> Settings {
+        let text =
+            format!("[azure]\ncredential = \"{credential}\"\nclient_id = \"00000000-0000-0000-0000-000000000001\"\n");
+        let loaded = crate::config::parse(&text, "c.toml").unwrap();
+        Settings::from_config(loaded.config.azure.as_ref().unwrap(), &loaded.config)
+    }
+
+    #[test]
+    fn each_choice_builds_its_credentials_without_asking_anything() {
+        // Building a credential sends nothing: no `az` run, no token request, no IMDS probe.
+        let labels =
+            |c: &str| -> Vec<&'static str> { credentials(&settings(c)).unwrap().iter().map(|(l, _)| *l).collect() };
+        assert_eq!(labels("cli"), ["Azure CLI"]);
+        assert_eq!(labels("developer_tools"), ["Azure CLI", "Azure Developer CLI"]);
+        assert_eq!(labels("managed_identity"), ["managed identity"]);
+        let default = credentials(&Settings {
+            credential: CredentialKind::Default,
+            ..settings("cli")
+        })
+        .unwrap();
+        // Then a client secret, only when AZURE_CLIENT_ID / AZURE_CLIENT_SECRET are set.
+        assert_eq!(default[0].0, "Azure CLI");
+        assert_eq!(default[1].0, "Azure Developer CLI");
+        assert!(default.len() <= 3);
+    }
+
     #[test]
     fn credential_errors_keep_the_message_not_the_link() {
         let e = "AzureCliCredential authentication failed. ERROR: Please run 'az login' to setup account.\nTo troubleshoot, visit https://aka.ms/azsdk/rust/identity/troubleshoot#azure-cli";

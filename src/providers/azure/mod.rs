@@ -461,7 +461,18 @@ impl Provider for AzureProvider {
             source: self.name.clone(),
             target_name: target.name.clone(),
             environment: target.environment.clone(),
-            tier: tier_of(snapshot, &target.environment),
+            // The config knows tiers the name does not tell (`name = "main", tier = "prod"`).
+            tier: if self
+                .shared
+                .config
+                .environments
+                .iter()
+                .any(|e| e.name == target.environment)
+            {
+                self.shared.tier(&target.environment)
+            } else {
+                tier_of(snapshot, &target.environment)
+            },
             risk: Risk::Low,
             summary: String::new(),
             calls: Vec::new(),
