@@ -26,7 +26,11 @@ struct Setup {
 
 impl Setup {
     async fn new(extra: &str) -> Setup {
-        let server = MockServer::start().await;
+        Setup::on(MockServer::start().await, extra).await
+    }
+
+    /// With mocks the test mounted first (they win over the estate's).
+    async fn on(server: MockServer, extra: &str) -> Setup {
         mount_estate(&server).await;
         let dir = tempdir();
         stand_in_az(dir.path(), true);
@@ -427,4 +431,79 @@ async fn a_new_key_vault_version_from_stdin_is_stored_and_never_shown() {
     for e in s.store.audit_entries().unwrap() {
         assert!(!format!("{e:?}").contains(value), "audit: {e:?}");
     }
+}
+
+#[tokio::test]
+async fn a_swap_that_leaves_production_on_the_old_build_fails_verification() {
+    let server = MockServer::start().await;
+    // ListWebAppSlots.json with the staging slot running a container image instead.
+    let mut slots = body(&shared("web/2025-05-01/ListWebAppSlots.json"), "200");
+    slots["value"][0]["properties"]["siteConfig"]["linuxFxVersion"] = json!("DOCKER|myacr.azurecr.io/shop:1.5.0");
+    Mock::given(method("GET"))
+        .and(path(format!("{SITE}/slots")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(slots))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let s = Setup::on(server, "").await;
+    let site = s.snapshot.resources.iter().find(|r| r.id == SITE).unwrap();
+    assert_eq!(site.versions[0], "staging=myacr.azurecr.io/shop:1.5.0");
+    swap_call()
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&s.server)
+        .await;
+    // GetWebApp.json: production still runs PHP 5.6.
+    mount_site_and_health(&s.server, 200).await;
+    let request = ActionRequest::new(Verb::Promote, SITE);
+    let plan = s.plan(&request).unwrap();
+    assert!(plan.summary.starts_with(
+        "promote slot staging (myacr.azurecr.io/shop:1.5.0) into production of sitef6141 (now PHP 5.6, .NET v4.0)"
+    ));
+    let err = s.run(&request).await.unwrap_err();
+    assert_eq!(
+        err,
+        "the action ran but verification failed: production of sitef6141 serves PHP 5.6, .NET v4.0, expected myacr.azurecr.io/shop:1.5.0"
+    );
+    // A swap answered 200 has nothing to poll.
+    assert!(s.requests("GET", "/ops/swap-1").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_restore_that_outlasts_the_wait_is_reported_running_not_failed() {
+    let s = Setup::new("operation_timeout_seconds = 1").await;
+    let uri = s.server.uri();
+    let new_server = "/subscriptions/ffffffff-ffff-ffff-ffff-ffffffffffff/resourceGroups/testrg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pgtestsvc4-slow";
+    let example = local("postgresql/2024-08-01/ServerCreatePointInTimeRestore.json");
+    Mock::given(method("PUT"))
+        .and(path(new_server))
+        .respond_with(
+            ResponseTemplate::new(202)
+                .insert_header("azure-asyncoperation", format!("{uri}/ops/restore-slow"))
+                .insert_header("retry-after", "5"),
+        )
+        .mount(&s.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(new_server))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body(&example, "200")))
+        .mount(&s.server)
+        .await;
+    let mut request = ActionRequest::new(Verb::Restore, PG4);
+    request.params.insert("name".into(), "pgtestsvc4-slow".into());
+    // No --time: the latest restorable point (now - 5 min).
+    let plan = s.plan(&request).unwrap();
+    let at = skydeck::providers::azure::postgres::parse_time(&plan.request.params["time"]).unwrap();
+    let lag = chrono::Utc::now() - at;
+    assert!(
+        lag >= chrono::Duration::minutes(4) && lag <= chrono::Duration::minutes(6),
+        "{lag}"
+    );
+    let detail = s.run(&request).await.unwrap();
+    assert!(
+        detail.starts_with(
+            "Azure is still creating pgtestsvc4-slow from pgtestsvc4 after 0s; it shows up on the next refresh"
+        ),
+        "{detail}"
+    );
+    assert!(detail.ends_with("verified: pgtestsvc4-slow exists (Ready)"), "{detail}");
 }
