@@ -175,6 +175,9 @@ pub struct ActArgs {
     /// Any other input as key=value (repeatable)
     #[arg(long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
+    /// rotate: read the new secret value from stdin (not echoed on a terminal; never shown or logged)
+    #[arg(long)]
+    pub value_stdin: bool,
 }
 
 /// The resolved context of one invocation: config, providers and the action pipeline.
@@ -412,16 +415,73 @@ fn request_from(args: &ActArgs, verb: Verb) -> anyhow::Result<ActionRequest> {
             params.insert(k.to_string(), v);
         }
     }
-    Ok(ActionRequest { verb, target: args.id.clone(), reason: args.reason.clone(), params })
+    Ok(ActionRequest {
+        verb,
+        target: args.id.clone(),
+        reason: args.reason.clone(),
+        params,
+        secret_input: None,
+    })
+}
+
+/// The value for `--value-stdin`: typed without echo on a terminal, else all of stdin with one
+/// trailing newline removed. The value is never printed.
+fn read_secret_value(target: &str) -> anyhow::Result<String> {
+    let value = if std::io::stdin().is_terminal() {
+        eprint!("new value for {target} (not shown): ");
+        let value = read_hidden_line()?;
+        eprintln!();
+        value
+    } else {
+        let mut all = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut all)
+            .context("reading the value from stdin")?;
+        let trimmed = all.strip_suffix('\n').unwrap_or(&all);
+        trimmed.strip_suffix('\r').unwrap_or(trimmed).to_string()
+    };
+    if value.is_empty() {
+        bail!("--value-stdin: the value is empty; nothing was sent");
+    }
+    Ok(value)
+}
+
+/// One line from the terminal in raw mode, so the characters are not echoed.
+fn read_hidden_line() -> anyhow::Result<String> {
+    use crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers, read};
+    crossterm::terminal::enable_raw_mode()?;
+    let mut value = String::new();
+    let result = loop {
+        match read() {
+            Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => match k.code {
+                KeyCode::Enter => break Ok(()),
+                KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
+                    break Err(anyhow::anyhow!("cancelled; nothing was sent"));
+                }
+                KeyCode::Char(c) => value.push(c),
+                KeyCode::Backspace => {
+                    value.pop();
+                }
+                _ => {}
+            },
+            Ok(Event::Paste(text)) => value.push_str(&text),
+            Ok(_) => {}
+            Err(e) => break Err(e.into()),
+        }
+    };
+    let _ = crossterm::terminal::disable_raw_mode();
+    result.map(|()| value)
 }
 
 async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
     let verb: Verb = args.verb.parse().map_err(anyhow::Error::msg)?;
-    let request = request_from(args, verb)?;
+    let mut request = request_from(args, verb)?;
     // Read-only refuses before any request, even a read, is sent.
     if cli.read_only && !args.dry_run {
         eprintln!("error: {}", crate::actions::ActionError::ReadOnly(verb));
         return Ok(1);
+    }
+    if args.value_stdin {
+        request.secret_input = Some(read_secret_value(&args.id)?);
     }
     let ctx = context(cli, cli.demo).await?;
     if ctx.providers.is_empty() {
@@ -542,36 +602,15 @@ fn audit(json: bool) -> anyhow::Result<i32> {
 
 /// Reads a secret from stdin: without echo on a terminal, as one line from a pipe.
 pub fn read_secret(prompt: &str) -> anyhow::Result<String> {
-    use crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers, read};
     if !std::io::stdin().is_terminal() {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
         return Ok(line.trim().to_string());
     }
     eprint!("{prompt}");
-    crossterm::terminal::enable_raw_mode()?;
-    let mut value = String::new();
-    let result = loop {
-        match read() {
-            Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => match k.code {
-                KeyCode::Enter => break Ok(()),
-                KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
-                    break Err(anyhow::anyhow!("cancelled"));
-                }
-                KeyCode::Backspace => {
-                    value.pop();
-                }
-                KeyCode::Char(c) => value.push(c),
-                _ => {}
-            },
-            Ok(Event::Paste(text)) => value.push_str(&text),
-            Ok(_) => {}
-            Err(e) => break Err(e.into()),
-        }
-    };
-    crossterm::terminal::disable_raw_mode()?;
+    let value = read_hidden_line()?;
     eprintln!();
-    result.map(|_| value.trim().to_string())
+    Ok(value.trim().to_string())
 }
 
 async fn auth_command(cli: &Cli, command: &AuthCommand) -> anyhow::Result<i32> {

@@ -111,18 +111,40 @@ pub fn apply_input_defaults(request: &mut ActionRequest, specs: &[InputSpec]) ->
 }
 
 /// What somebody asked for, from a key or from `skydeck act`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActionRequest {
     pub verb: Verb,
     pub target: String,
     pub reason: Option<String>,
     /// Verb-specific inputs: `count` for scale, `time` for restore, `to` for promote/rollback...
     pub params: BTreeMap<String, String>,
+    /// A secret value the action stores (`act rotate ID --value-stdin`). Never serialized,
+    /// never shown by `Debug`, never put into a plan's text or the audit log.
+    #[serde(skip)]
+    pub secret_input: Option<String>,
+}
+
+impl fmt::Debug for ActionRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActionRequest")
+            .field("verb", &self.verb)
+            .field("target", &self.target)
+            .field("reason", &self.reason)
+            .field("params", &self.params)
+            .field("secret_input", &self.secret_input.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 impl ActionRequest {
     pub fn new(verb: Verb, target: impl Into<String>) -> Self {
-        ActionRequest { verb, target: target.into(), reason: None, params: BTreeMap::new() }
+        ActionRequest {
+            verb,
+            target: target.into(),
+            reason: None,
+            params: BTreeMap::new(),
+            secret_input: None,
+        }
     }
 }
 
@@ -284,4 +306,21 @@ pub fn tier_of(snapshot: &Snapshot, environment: &str) -> Tier {
         .find(|e| e.name == environment)
         .map(|e| e.tier)
         .unwrap_or_else(|| Tier::from_name(environment))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_input_is_never_serialized_or_debug_printed() {
+        let mut r = ActionRequest::new(Verb::Rotate, "https://v.vault.azure.net/secrets/db");
+        r.secret_input = Some("hunter2-value".into());
+        assert!(!serde_json::to_string(&r).unwrap().contains("hunter2"));
+        let debug = format!("{r:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("<redacted>"), "{debug}");
+        let back: ActionRequest = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back.secret_input, None);
+    }
 }

@@ -1,6 +1,7 @@
 //! The trait every source implements (GitHub, AWS, Azure, GCP, HTTP health, the demo sandbox).
 //! A provider turns vendor payloads into an owned [`Snapshot`]; it never touches `AppState`.
 
+pub mod azure;
 pub mod github;
 pub mod sandbox;
 
@@ -124,8 +125,8 @@ pub async fn from_config(ctx: &BuildContext<'_>) -> Registry {
     if c.aws.is_some() {
         registry.add("aws", not_built("aws", 4));
     }
-    if c.azure.is_some() {
-        registry.add("azure", not_built("azure", 5));
+    if let Some(section) = &c.azure {
+        registry.add("azure", azure::build(section, ctx).await);
     }
     if c.gcp.is_some() {
         registry.add("gcp", not_built("gcp", 6));

@@ -1,0 +1,509 @@
+//! Azure actions through the real pipeline (audit, execute, verify) against a loopback server:
+//! slot swaps as long-running operations polled to success and to failure, the health check
+//! after a swap, the exact body of a point-in-time restore, and a new Key Vault secret version
+//! whose value appears nowhere but in the one request that stores it.
+
+mod azure_support;
+
+use std::sync::Arc;
+
+use azure_support::*;
+use serde_json::{Value, json};
+use skydeck::actions::{ActionError, ActionRequest, Pipeline, Risk, Verb};
+use skydeck::model::Snapshot;
+use skydeck::providers::Provider;
+use skydeck::store::{AuditPhase, Store};
+use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+struct Setup {
+    server: MockServer,
+    _dir: tempfile::TempDir,
+    provider: Arc<dyn Provider>,
+    snapshot: Snapshot,
+    store: Arc<Store>,
+}
+
+impl Setup {
+    async fn new(extra: &str) -> Setup {
+        Setup::on(MockServer::start().await, extra).await
+    }
+
+    /// With mocks the test mounted first (they win over the estate's).
+    async fn on(server: MockServer, extra: &str) -> Setup {
+        mount_estate(&server).await;
+        let dir = tempdir();
+        stand_in_az(dir.path(), true);
+        let built = build(&config_text(&server.uri(), extra, ""), dir.path());
+        let snapshot = built.provider.fetch().await.unwrap();
+        Setup {
+            server,
+            _dir: dir,
+            provider: built.provider,
+            snapshot,
+            store: Arc::new(Store::open_in_memory().unwrap()),
+        }
+    }
+
+    fn plan(&self, request: &ActionRequest) -> Result<skydeck::actions::Plan, ActionError> {
+        self.provider.plan(request, &self.snapshot)
+    }
+
+    async fn run(&self, request: &ActionRequest) -> Result<String, String> {
+        let plan = self.plan(request).unwrap();
+        Pipeline::new(self.store.clone(), false, "tester")
+            .run(self.provider.as_ref(), plan)
+            .await
+            .result
+    }
+
+    async fn requests(&self, verb: &str, p: &str) -> Vec<wiremock::Request> {
+        self.server
+            .received_requests()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.method.as_str() == verb && r.url.path() == p)
+            .collect()
+    }
+}
+
+fn swap_call() -> wiremock::MockBuilder {
+    Mock::given(method("POST"))
+        .and(path(format!("{SITE}/slots/staging/slotsswap")))
+        .and(query_param("api-version", "2024-11-01"))
+        .and(header("authorization", "Bearer arm-token"))
+        .and(body_json(json!({"targetSlot": "production", "preserveVnet": true})))
+}
+
+async fn mount_site_and_health(server: &MockServer, health: u16) {
+    Mock::given(method("GET"))
+        .and(path(SITE))
+        .and(query_param("api-version", "2024-11-01"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body(&shared("web/2025-05-01/GetWebApp.json"), "200")))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/health/sitef6141.azurewebsites.net"))
+        .respond_with(ResponseTemplate::new(health).set_body_string("{\"status\":\"ok\"}"))
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn promote_swaps_staging_into_production_polls_to_success_and_checks_health() {
+    let s = Setup::new("").await;
+    let uri = s.server.uri();
+    swap_call()
+        .respond_with(
+            ResponseTemplate::new(202)
+                .insert_header(
+                    "azure-asyncoperation",
+                    format!("{uri}/ops/swap-1?api-version=2024-11-01"),
+                )
+                .insert_header("retry-after", "0"),
+        )
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/ops/swap-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "InProgress"})))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&s.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/ops/swap-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "Succeeded"})))
+        .mount(&s.server)
+        .await;
+    mount_site_and_health(&s.server, 200).await;
+
+    let request = ActionRequest::new(Verb::Promote, SITE);
+    let plan = s.plan(&request).unwrap();
+    assert_eq!(plan.target_name, "sitef6141");
+    assert_eq!(plan.environment, "unassigned");
+    assert_eq!(plan.risk, Risk::Low);
+    assert_eq!(
+        plan.calls[0].call,
+        format!(
+            "POST {uri}{SITE}/slots/staging/slotsswap?api-version=2024-11-01 {{\"preserveVnet\":true,\"targetSlot\":\"production\"}}"
+        )
+    );
+    assert!(
+        plan.summary
+            .starts_with("promote slot staging (PHP 5.6, .NET v4.0) into production of sitef6141")
+    );
+    assert!(
+        plan.verification
+            .contains(&format!("GET {uri}/health/sitef6141.azurewebsites.net: 2xx"))
+    );
+
+    let detail = s.run(&request).await.unwrap();
+    assert!(
+        detail.starts_with("swapped slot staging into production of sitef6141 ("),
+        "{detail}"
+    );
+    assert!(
+        detail.contains(&format!(
+            "verified: production of sitef6141 is Running and serves PHP 5.6, .NET v4.0; {uri}/health/sitef6141.azurewebsites.net answered 200 in"
+        )),
+        "{detail}"
+    );
+    assert_eq!(
+        s.requests("GET", "/ops/swap-1").await.len(),
+        3,
+        "polled until Succeeded"
+    );
+    let audit = s.store.audit_entries().unwrap();
+    assert_eq!(
+        audit.iter().map(|e| e.phase).collect::<Vec<_>>(),
+        [AuditPhase::Started, AuditPhase::Finished]
+    );
+    assert_eq!(audit[1].action_id, Some(audit[0].seq));
+    assert_eq!(audit[0].target, SITE);
+    assert_eq!(audit[0].verb, "promote");
+}
+
+#[tokio::test]
+async fn a_failed_swap_says_so_and_is_audited_as_failed() {
+    let s = Setup::new("").await;
+    let uri = s.server.uri();
+    swap_call()
+        .respond_with(ResponseTemplate::new(202).insert_header(
+            "azure-asyncoperation",
+            format!("{uri}/ops/swap-2?api-version=2024-11-01"),
+        ))
+        .mount(&s.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/ops/swap-2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "status": "Failed",
+            "error": {"code": "SwapSlotsFailed", "message": "Cannot swap: the staging slot failed to warm up."}
+        })))
+        .mount(&s.server)
+        .await;
+    mount_site_and_health(&s.server, 200).await;
+    let err = s.run(&ActionRequest::new(Verb::Rollback, SITE)).await.unwrap_err();
+    assert!(
+        err.contains("Azure reports the swap of staging into production of sitef6141 failed (the operation ended Failed: SwapSlotsFailed: Cannot swap: the staging slot failed to warm up.)"),
+        "{err}"
+    );
+    let audit = s.store.audit_entries().unwrap();
+    assert_eq!(
+        audit.iter().map(|e| e.phase).collect::<Vec<_>>(),
+        [AuditPhase::Started, AuditPhase::Failed]
+    );
+    assert_eq!(audit[1].detail, err);
+    // Nothing was verified after a failed swap.
+    assert!(
+        s.requests("GET", "/health/sitef6141.azurewebsites.net")
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn location_polling_and_a_failing_health_check_after_the_swap() {
+    let s = Setup::new("").await;
+    let uri = s.server.uri();
+    swap_call()
+        .respond_with(ResponseTemplate::new(202).insert_header("location", format!("{uri}/ops/swap-3")))
+        .mount(&s.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/ops/swap-3"))
+        .respond_with(ResponseTemplate::new(202))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&s.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/ops/swap-3"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&s.server)
+        .await;
+    mount_site_and_health(&s.server, 503).await;
+    let request = ActionRequest::new(Verb::Promote, SITE);
+    let plan = s.plan(&request).unwrap();
+    let outcome = Pipeline::new(s.store.clone(), false, "tester")
+        .run(s.provider.as_ref(), plan)
+        .await;
+    let err = outcome.result.unwrap_err();
+    assert!(err.starts_with("the action ran but verification failed: production of sitef6141 is Running and serves PHP 5.6, .NET v4.0, but "), "{err}");
+    assert!(
+        err.ends_with(&format!(
+            "/health/sitef6141.azurewebsites.net failed 2 times (last: HTTP 503); roll back with `skydeck act rollback {SITE}`"
+        )),
+        "{err}"
+    );
+    assert_eq!(s.requests("GET", "/ops/swap-3").await.len(), 2);
+    assert_eq!(s.requests("GET", "/health/sitef6141.azurewebsites.net").await.len(), 2);
+}
+
+#[tokio::test]
+async fn swaps_need_a_slot_and_other_verbs_are_refused() {
+    let s = Setup::new("").await;
+    let err = s.plan(&ActionRequest::new(Verb::Promote, SITE2)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "'promote' does not apply to sitef7252: it has no deployment slot to swap with production"
+    );
+    let mut to_qa = ActionRequest::new(Verb::Promote, SITE);
+    to_qa.params.insert("to".into(), "qa=PHP 5.6, .NET v4.0".into());
+    let plan = s.plan(&to_qa).unwrap();
+    assert!(
+        plan.calls[0].call.contains("/slots/qa/slotsswap"),
+        "{}",
+        plan.calls[0].call
+    );
+    let mut nowhere = ActionRequest::new(Verb::Promote, SITE);
+    nowhere.params.insert("to".into(), "canary".into());
+    assert_eq!(
+        s.plan(&nowhere).unwrap_err().to_string(),
+        "invalid input: sitef6141 has no slot 'canary' (slots: staging, qa)"
+    );
+    let rollback = s.plan(&ActionRequest::new(Verb::Rollback, SITE)).unwrap();
+    assert!(
+        rollback
+            .summary
+            .contains("swap production (PHP 5.6, .NET v4.0) with slot staging (PHP 5.6, .NET v4.0) again (no earlier swap is recorded"),
+        "{}",
+        rollback.summary
+    );
+    let err = s.plan(&ActionRequest::new(Verb::Scale, SITE)).unwrap_err();
+    assert!(matches!(err, ActionError::NotApplicable { .. }), "{err}");
+    let err = s.plan(&ActionRequest::new(Verb::Snapshot, PG4)).unwrap_err();
+    assert!(err.to_string().contains("backups automatically"), "{err}");
+    assert!(matches!(
+        s.plan(&ActionRequest::new(Verb::Promote, "/subscriptions/x/nothing")),
+        Err(ActionError::NotFound(_))
+    ));
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    match v {
+        Value::Object(m) => m
+            .iter()
+            .flat_map(|(k, v)| std::iter::once(k.clone()).chain(keys(v).into_iter().map(move |c| format!("{k}.{c}"))))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn restore_puts_exactly_the_point_in_time_body_into_a_new_server() {
+    let s = Setup::new("").await;
+    let uri = s.server.uri();
+    let new_server = "/subscriptions/ffffffff-ffff-ffff-ffff-ffffffffffff/resourceGroups/testrg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pgtestsvc4-restored";
+    let example = local("postgresql/2024-08-01/ServerCreatePointInTimeRestore.json");
+    Mock::given(method("PUT"))
+        .and(path(new_server))
+        .and(query_param("api-version", "2024-08-01"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .insert_header("azure-asyncoperation", format!("{uri}/ops/restore-1"))
+                .set_body_json(body(&example, "201")),
+        )
+        .mount(&s.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/ops/restore-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "Succeeded"})))
+        .mount(&s.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(new_server))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body(&example, "200")))
+        .mount(&s.server)
+        .await;
+
+    // Outside the PITR window (earliest 2021-05-26T01:16:58Z): refused, nothing sent.
+    let mut early = ActionRequest::new(Verb::Restore, PG4);
+    early.params.insert("time".into(), "2021-05-01T00:00:00Z".into());
+    assert_eq!(
+        s.plan(&early).unwrap_err().to_string().split(" .. ").next().unwrap(),
+        "invalid input: restore time 2021-05-01T00:00:00Z is outside the point-in-time window 2021-05-26T01:16:58Z"
+    );
+    let mut late = ActionRequest::new(Verb::Restore, PG4);
+    late.params.insert("time".into(), "2999-01-01T00:00:00Z".into());
+    assert!(matches!(s.plan(&late), Err(ActionError::InvalidInput(_))));
+    let mut taken = ActionRequest::new(Verb::Restore, PG4);
+    taken.params.insert("time".into(), "2021-06-20T10:00:00Z".into());
+    taken.params.insert("name".into(), "pgtestsvc1".into());
+    assert!(s.plan(&taken).unwrap_err().to_string().contains("already exists"));
+
+    let mut request = ActionRequest::new(Verb::Restore, PG4);
+    request.params.insert("time".into(), "2021-06-20T10:00:00Z".into());
+    request.params.insert("name".into(), "pgtestsvc4-restored".into());
+    let plan = s.plan(&request).unwrap();
+    assert_eq!(plan.risk, Risk::High);
+    assert!(plan.summary.starts_with(
+        "restore pgtestsvc4 as it was at 2021-06-20T10:00:00Z into a NEW server pgtestsvc4-restored (resource group testrg, westus); pgtestsvc4 itself is not touched."
+    ));
+    let detail = s.run(&request).await.unwrap();
+    assert!(
+        detail.starts_with("restored pgtestsvc4 at 2021-06-20T10:00:00Z into pgtestsvc4-restored ("),
+        "{detail}"
+    );
+    assert!(
+        detail.ends_with("verified: pgtestsvc4-restored exists (Ready)"),
+        "{detail}"
+    );
+
+    let puts = s.requests("PUT", new_server).await;
+    assert_eq!(puts.len(), 1);
+    let sent: Value = serde_json::from_slice(&puts[0].body).unwrap();
+    assert_eq!(
+        sent,
+        json!({
+            "location": "westus",
+            "properties": {
+                "createMode": "PointInTimeRestore",
+                "sourceServerResourceId": PG4,
+                "pointInTimeUTC": "2021-06-20T10:00:00Z"
+            }
+        })
+    );
+    // The same fields as Microsoft's own example request, no more, no fewer.
+    let mut ours = keys(&sent);
+    let mut theirs = keys(&example["parameters"]["parameters"]);
+    ours.sort();
+    theirs.sort();
+    assert_eq!(ours, theirs);
+}
+
+#[tokio::test]
+async fn a_new_key_vault_version_from_stdin_is_stored_and_never_shown() {
+    let s = Setup::new("").await;
+    let value = "correct-horse-battery-staple-42";
+    let example = shared("keyvault/2025-06-01/SetSecret-example.json");
+    Mock::given(method("PUT"))
+        .and(path("/kv/secrets/listsecrettest0"))
+        .and(query_param("api-version", "7.4"))
+        .and(header("authorization", "Bearer kv-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body(&example, "200")))
+        .mount(&s.server)
+        .await;
+    // After the PUT the version list holds the new version (SetSecret's id and attributes).
+    let set = body(&example, "200");
+    Mock::given(method("GET"))
+        .and(path("/kv/secrets/listsecrettest0/versions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [
+            {"id": set["id"], "attributes": set["attributes"]}
+        ]})))
+        .with_priority(1)
+        .mount(&s.server)
+        .await;
+
+    let without = ActionRequest::new(Verb::Rotate, KV_SECRET);
+    let err = s.plan(&without).unwrap_err();
+    assert!(err.to_string().contains("--value-stdin"), "{err}");
+
+    let mut request = ActionRequest::new(Verb::Rotate, KV_SECRET);
+    request.secret_input = Some(value.into());
+    let plan = s.plan(&request).unwrap();
+    assert_eq!(
+        plan.calls[0].call,
+        format!(
+            "PUT {}/kv/secrets/listsecrettest0?api-version=7.4 {{\"contentType\":\"plainText\",\"value\":\"<from stdin, not shown>\"}}",
+            s.server.uri()
+        )
+    );
+    let shown = [
+        plan.render_text(),
+        format!("{plan:?}"),
+        serde_json::to_string(&plan).unwrap(),
+    ];
+    for text in &shown {
+        assert!(!text.contains(value), "the value leaked into {text}");
+    }
+    let detail = s.run(&request).await.unwrap();
+    assert_eq!(
+        detail,
+        "stored version 03bcccc7c8cf4546a0e3e21e52560441 of listsecrettest0 in myvault; verified: version 03bcccc7c8cf4546a0e3e21e52560441 of listsecrettest0 is listed and enabled (1 versions)"
+    );
+    let puts = s.requests("PUT", "/kv/secrets/listsecrettest0").await;
+    let sent: Value = serde_json::from_slice(&puts[0].body).unwrap();
+    assert_eq!(sent, json!({"value": value, "contentType": "plainText"}));
+    for e in s.store.audit_entries().unwrap() {
+        assert!(!format!("{e:?}").contains(value), "audit: {e:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_swap_that_leaves_production_on_the_old_build_fails_verification() {
+    let server = MockServer::start().await;
+    // ListWebAppSlots.json with the staging slot running a container image instead.
+    let mut slots = body(&shared("web/2025-05-01/ListWebAppSlots.json"), "200");
+    slots["value"][0]["properties"]["siteConfig"]["linuxFxVersion"] = json!("DOCKER|myacr.azurecr.io/shop:1.5.0");
+    Mock::given(method("GET"))
+        .and(path(format!("{SITE}/slots")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(slots))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let s = Setup::on(server, "").await;
+    let site = s.snapshot.resources.iter().find(|r| r.id == SITE).unwrap();
+    assert_eq!(site.versions[0], "staging=myacr.azurecr.io/shop:1.5.0");
+    swap_call()
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&s.server)
+        .await;
+    // GetWebApp.json: production still runs PHP 5.6.
+    mount_site_and_health(&s.server, 200).await;
+    let request = ActionRequest::new(Verb::Promote, SITE);
+    let plan = s.plan(&request).unwrap();
+    assert!(plan.summary.starts_with(
+        "promote slot staging (myacr.azurecr.io/shop:1.5.0) into production of sitef6141 (now PHP 5.6, .NET v4.0)"
+    ));
+    let err = s.run(&request).await.unwrap_err();
+    assert_eq!(
+        err,
+        "the action ran but verification failed: production of sitef6141 serves PHP 5.6, .NET v4.0, expected myacr.azurecr.io/shop:1.5.0"
+    );
+    // A swap answered 200 has nothing to poll.
+    assert!(s.requests("GET", "/ops/swap-1").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_restore_that_outlasts_the_wait_is_reported_running_not_failed() {
+    let s = Setup::new("operation_timeout_seconds = 1").await;
+    let uri = s.server.uri();
+    let new_server = "/subscriptions/ffffffff-ffff-ffff-ffff-ffffffffffff/resourceGroups/testrg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pgtestsvc4-slow";
+    let example = local("postgresql/2024-08-01/ServerCreatePointInTimeRestore.json");
+    Mock::given(method("PUT"))
+        .and(path(new_server))
+        .respond_with(
+            ResponseTemplate::new(202)
+                .insert_header("azure-asyncoperation", format!("{uri}/ops/restore-slow"))
+                .insert_header("retry-after", "5"),
+        )
+        .mount(&s.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(new_server))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body(&example, "200")))
+        .mount(&s.server)
+        .await;
+    let mut request = ActionRequest::new(Verb::Restore, PG4);
+    request.params.insert("name".into(), "pgtestsvc4-slow".into());
+    // No --time: the latest restorable point (now - 5 min).
+    let plan = s.plan(&request).unwrap();
+    let at = skydeck::providers::azure::postgres::parse_time(&plan.request.params["time"]).unwrap();
+    let lag = chrono::Utc::now() - at;
+    assert!(
+        lag >= chrono::Duration::minutes(4) && lag <= chrono::Duration::minutes(6),
+        "{lag}"
+    );
+    let detail = s.run(&request).await.unwrap();
+    assert!(
+        detail.starts_with(
+            "Azure is still creating pgtestsvc4-slow from pgtestsvc4 after 0s; it shows up on the next refresh"
+        ),
+        "{detail}"
+    );
+    assert!(detail.ends_with("verified: pgtestsvc4-slow exists (Ready)"), "{detail}");
+}
