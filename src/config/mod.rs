@@ -118,9 +118,72 @@ pub struct AzureConfig {
 #[serde(default)]
 pub struct GcpConfig {
     pub project: Option<String>,
+    /// Several projects side by side (one provider each); `project` is added to them.
+    pub projects: Vec<String>,
+    /// Cloud Run regions to list; empty means every region the project can use.
     pub regions: Vec<String>,
+    /// Where tokens come from (default `auto`).
+    pub credentials: GcpCredentials,
+    /// A service-account key file (JSON). Its `token_uri` is where tokens are exchanged.
     pub credentials_file: Option<String>,
-    pub endpoints: BTreeMap<String, String>,
+    /// API base URLs (private endpoints, tests).
+    pub endpoints: GcpEndpoints,
+    /// A Cloud Logging filter ANDed to every log query (e.g. `severity>=WARNING`).
+    pub log_filter: Option<String>,
+    /// Path probed on a Cloud Run service's URL after promote/rollback; "" turns the probe off.
+    pub health_path: Option<String>,
+}
+
+impl GcpConfig {
+    /// `project` and `projects` together, in order, without repeats.
+    pub fn all_projects(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for p in self.project.iter().chain(&self.projects) {
+            let p = p.trim();
+            if !p.is_empty() && !out.iter().any(|known| known == p) {
+                out.push(p.to_string());
+            }
+        }
+        out
+    }
+}
+
+/// `auto`: a `credentials_file` if given, else gcp_auth's search (GOOGLE_APPLICATION_CREDENTIALS,
+/// the application-default credentials file, the metadata server, gcloud).
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum GcpCredentials {
+    #[default]
+    Auto,
+    /// `credentials_file`, else the file named by GOOGLE_APPLICATION_CREDENTIALS.
+    ServiceAccount,
+    /// `gcloud auth application-default login`.
+    Adc,
+    /// `gcloud auth print-access-token`.
+    Gcloud,
+}
+
+/// Base URLs of the Google APIs skydeck calls; unset ones use Google's public endpoints.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct GcpEndpoints {
+    pub run: Option<String>,
+    pub sqladmin: Option<String>,
+    pub secretmanager: Option<String>,
+    pub logging: Option<String>,
+    pub monitoring: Option<String>,
+}
+
+impl GcpEndpoints {
+    fn all(&self) -> [(&'static str, Option<&String>); 5] {
+        [
+            ("run", self.run.as_ref()),
+            ("sqladmin", self.sqladmin.as_ref()),
+            ("secretmanager", self.secretmanager.as_ref()),
+            ("logging", self.logging.as_ref()),
+            ("monitoring", self.monitoring.as_ref()),
+        ]
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -251,6 +314,25 @@ fn validate(config: &Config, text: &str) -> Result<(), (usize, String)> {
             }
         }
     }
+    if let Some(gcp) = &config.gcp {
+        for (name, url) in gcp.endpoints.all() {
+            if let Some(url) = url
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                return Err((
+                    line_of_key(text, name),
+                    format!("[gcp.endpoints] {name}: '{url}' must start with http:// or https://"),
+                ));
+            }
+        }
+        if gcp.credentials_file.is_some() && matches!(gcp.credentials, GcpCredentials::Adc | GcpCredentials::Gcloud) {
+            return Err((
+                line_of_key(text, "credentials_file"),
+                "[gcp] credentials_file is a service-account key: use it with credentials = \"service_account\" or \"auto\""
+                    .into(),
+            ));
+        }
+    }
     if config.refresh.seconds == 0 || config.refresh.health_seconds == 0 {
         return Err((
             line_of_key(text, "seconds"),
@@ -378,7 +460,10 @@ url = "https://example.com/api/v1/health"
         let l = parse(text, "c.toml").unwrap();
         assert!(l.warnings.is_empty(), "{:?}", l.warnings);
         assert_eq!(l.config.github.as_ref().unwrap().hosts[0].repos, ["team/app"]);
-        assert_eq!(l.config.gcp.as_ref().unwrap().endpoints["run"], "http://127.0.0.1:2");
+        assert_eq!(
+            l.config.gcp.as_ref().unwrap().endpoints.run.as_deref(),
+            Some("http://127.0.0.1:2")
+        );
         let t = l.config.thresholds_for("prod");
         assert_eq!((t.cpu.warn, t.cpu.crit), (60.0, 80.0));
         assert_eq!(t.memory, Thresholds::default().memory);
@@ -414,6 +499,75 @@ url = "https://example.com/api/v1/health"
     fn unknown_keys_warn_with_their_line() {
         let l = parse("theme = \"dark\"\n[github]\ntokn = \"x\"\n", "x.toml").unwrap();
         assert_eq!(l.warnings, ["x.toml:3: unknown key 'github.tokn' ignored"]);
+    }
+
+    #[test]
+    fn gcp_section_parses_with_defaults_and_several_projects() {
+        let l = parse("[gcp]\nproject = \"a\"\n", "c.toml").unwrap();
+        let gcp = l.config.gcp.unwrap();
+        assert_eq!(gcp.credentials, GcpCredentials::Auto);
+        assert_eq!(gcp.all_projects(), ["a"]);
+        assert_eq!(gcp.endpoints, GcpEndpoints::default());
+
+        let text = r#"
+[gcp]
+project = "shop-prod"
+projects = ["shop-dev", "shop-prod"]
+regions = ["europe-west1"]
+credentials = "service_account"
+credentials_file = "/keys/sa.json"
+log_filter = "severity>=WARNING"
+health_path = ""
+[gcp.endpoints]
+run = "http://127.0.0.1:1"
+sqladmin = "http://127.0.0.1:2"
+secretmanager = "http://127.0.0.1:3"
+logging = "http://127.0.0.1:4"
+monitoring = "http://127.0.0.1:5"
+"#;
+        let l = parse(text, "c.toml").unwrap();
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        let gcp = l.config.gcp.unwrap();
+        assert_eq!(gcp.all_projects(), ["shop-prod", "shop-dev"]);
+        assert_eq!(gcp.credentials, GcpCredentials::ServiceAccount);
+        assert_eq!(gcp.credentials_file.as_deref(), Some("/keys/sa.json"));
+        assert_eq!(gcp.endpoints.monitoring.as_deref(), Some("http://127.0.0.1:5"));
+        assert_eq!(gcp.health_path.as_deref(), Some(""));
+        for (value, expected) in [("adc", GcpCredentials::Adc), ("gcloud", GcpCredentials::Gcloud)] {
+            let l = parse(
+                &format!("[gcp]\nproject = \"p\"\ncredentials = \"{value}\"\n"),
+                "c.toml",
+            )
+            .unwrap();
+            assert_eq!(l.config.gcp.unwrap().credentials, expected);
+        }
+    }
+
+    #[test]
+    fn gcp_mistakes_are_reported_with_their_line() {
+        let l = parse(
+            "[gcp]\nproject = \"p\"\n[gcp.endpoints]\nsqladmn = \"http://x\"\n",
+            "x.toml",
+        )
+        .unwrap();
+        assert_eq!(l.warnings, ["x.toml:4: unknown key 'gcp.endpoints.sqladmn' ignored"]);
+        let err = parse("[gcp]\nproject = \"p\"\ncredentials = \"magic\"\n", "x.toml").unwrap_err();
+        assert!(err.to_string().starts_with("x.toml:3: "), "{err}");
+        let err = parse(
+            "[gcp]\nproject = \"p\"\n[gcp.endpoints]\nrun = \"127.0.0.1:9\"\n",
+            "x.toml",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "x.toml:4: [gcp.endpoints] run: '127.0.0.1:9' must start with http:// or https://"
+        );
+        let err = parse(
+            "[gcp]\nproject = \"p\"\ncredentials = \"adc\"\ncredentials_file = \"k.json\"\n",
+            "x.toml",
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("x.toml:4: "), "{err}");
     }
 
     #[test]
