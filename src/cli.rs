@@ -125,6 +125,9 @@ pub struct ActArgs {
     /// Any other input as key=value (repeatable)
     #[arg(long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
+    /// rotate: read the new secret value from stdin (not echoed on a terminal; never shown or logged)
+    #[arg(long)]
+    pub value_stdin: bool,
 }
 
 /// The resolved context of one invocation: config, providers and the action pipeline.
@@ -391,16 +394,25 @@ fn request_from(args: &ActArgs, verb: Verb) -> anyhow::Result<ActionRequest> {
         target: args.id.clone(),
         reason: args.reason.clone(),
         params,
+        secret_input: None,
     })
 }
 
 async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
     let verb: Verb = args.verb.parse().map_err(anyhow::Error::msg)?;
-    let request = request_from(args, verb)?;
+    let mut request = request_from(args, verb)?;
     // Read-only refuses before any request, even a read, is sent.
     if cli.read_only && !args.dry_run {
         eprintln!("error: {}", crate::actions::ActionError::ReadOnly(verb));
         return Ok(1);
+    }
+    if args.value_stdin {
+        let value = read_value_stdin()?;
+        if value.is_empty() {
+            eprintln!("error: no value on stdin; nothing was sent");
+            return Ok(1);
+        }
+        request.secret_input = Some(value);
     }
     let ctx = context(cli, cli.demo).await?;
     if ctx.providers.is_empty() {
@@ -434,7 +446,6 @@ async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
         );
         return Ok(1);
     };
-    let mut request = request;
     match provider.action_inputs(&request).await {
         Ok(specs) => {
             if let Err(e) = crate::actions::apply_input_defaults(&mut request, &specs) {
@@ -524,6 +535,24 @@ fn audit(json: bool) -> anyhow::Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// The value for `act --value-stdin`: typed without echo on a terminal, else all of stdin (a
+/// key file or certificate may span lines) less one trailing newline.
+fn read_value_stdin() -> anyhow::Result<String> {
+    use std::io::Read;
+    if std::io::stdin().is_terminal() {
+        return read_secret("new value (input hidden): ");
+    }
+    let mut value = String::new();
+    std::io::stdin().lock().read_to_string(&mut value)?;
+    if value.ends_with('\n') {
+        value.pop();
+        if value.ends_with('\r') {
+            value.pop();
+        }
+    }
+    Ok(value)
 }
 
 /// Reads a secret from stdin: without echo on a terminal, as one line from a pipe.

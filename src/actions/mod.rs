@@ -115,13 +115,29 @@ pub fn apply_input_defaults(request: &mut ActionRequest, specs: &[InputSpec]) ->
 }
 
 /// What somebody asked for, from a key or from `skydeck act`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActionRequest {
     pub verb: Verb,
     pub target: String,
     pub reason: Option<String>,
     /// Verb-specific inputs: `count` for scale, `time` for restore, `to` for promote/rollback...
     pub params: BTreeMap<String, String>,
+    /// A secret value for the action (a new secret version, from `act --value-stdin`). Never
+    /// serialized, never printed by `Debug`, never put into a plan's text or the audit log.
+    #[serde(skip)]
+    pub secret_input: Option<String>,
+}
+
+impl fmt::Debug for ActionRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActionRequest")
+            .field("verb", &self.verb)
+            .field("target", &self.target)
+            .field("reason", &self.reason)
+            .field("params", &self.params)
+            .field("secret_input", &self.secret_input.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
 }
 
 impl ActionRequest {
@@ -131,6 +147,7 @@ impl ActionRequest {
             target: target.into(),
             reason: None,
             params: BTreeMap::new(),
+            secret_input: None,
         }
     }
 }
@@ -304,4 +321,22 @@ pub fn tier_of(snapshot: &Snapshot, environment: &str) -> Tier {
         .find(|e| e.name == environment)
         .map(|e| e.tier)
         .unwrap_or_else(|| Tier::from_name(environment))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_input_is_never_printed_or_serialized() {
+        let mut r = ActionRequest::new(Verb::Rotate, "projects/p/secrets/s");
+        r.secret_input = Some("hunter2-value".into());
+        let debug = format!("{r:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("[redacted]"), "{debug}");
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(!json.contains("hunter2") && !json.contains("secret_input"), "{json}");
+        let back: ActionRequest = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.secret_input, None);
+    }
 }
