@@ -1,6 +1,7 @@
 //! The trait every source implements (GitHub, AWS, Azure, GCP, HTTP health, the demo sandbox).
 //! A provider turns vendor payloads into an owned [`Snapshot`]; it never touches `AppState`.
 
+pub mod gcp;
 pub mod github;
 pub mod sandbox;
 
@@ -134,8 +135,8 @@ pub async fn from_config(ctx: &BuildContext<'_>) -> Registry {
     if c.azure.is_some() {
         registry.add("azure", not_built("azure", 5));
     }
-    if c.gcp.is_some() {
-        registry.add("gcp", not_built("gcp", 6));
+    if let Some(section) = &c.gcp {
+        registry.add("gcp", gcp::build(section, ctx).await);
     }
     registry
 }
