@@ -11,7 +11,7 @@ use gcp_auth::TokenProvider;
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::Semaphore;
 
 use crate::config::{GcpConfig, GcpCredentials};
 use crate::providers::ProviderError;
@@ -164,16 +164,31 @@ fn expand_home(path: &Path) -> PathBuf {
 /// The token source shared by every project of one `[gcp]` section.
 pub struct Auth {
     credentials: Credentials,
-    provider: OnceCell<Arc<dyn TokenProvider>>,
+    /// Made on first use; dropped again when a login stops working (ADC, gcloud, auto), so
+    /// the next poll picks up a fresh `gcloud auth application-default login`.
+    provider: std::sync::Mutex<Option<Arc<dyn TokenProvider>>>,
+    /// A token exchange that just failed answers every caller for a few seconds, so one poll
+    /// (a dozen calls) does not retry a dead login a dozen times.
+    failed: std::sync::Mutex<Option<(std::time::Instant, ProviderError)>>,
+    /// One token request at a time: the others wait and reuse its token or its failure.
+    exchange: tokio::sync::Mutex<()>,
 }
+
+/// How long a failed token exchange is remembered.
+const AUTH_FAILURE_MEMORY: Duration = Duration::from_secs(10);
 
 impl Auth {
     pub fn new(credentials: Credentials) -> Auth {
-        let provider = OnceCell::new();
-        if let Credentials::KeyFile(_, p) = &credentials {
-            let _ = provider.set(p.clone());
+        let provider = match &credentials {
+            Credentials::KeyFile(_, p) => Some(p.clone()),
+            _ => None,
+        };
+        Auth {
+            credentials,
+            provider: std::sync::Mutex::new(provider),
+            failed: std::sync::Mutex::new(None),
+            exchange: tokio::sync::Mutex::new(()),
         }
-        Auth { credentials, provider }
     }
 
     pub fn describe(&self) -> String {
@@ -185,7 +200,7 @@ impl Auth {
             Credentials::KeyFile(..) | Credentials::KeyFileFromEnv => format!(
                 "check the service-account key (it may be deleted or disabled), or {LOGIN_FIX} and set credentials = \"adc\""
             ),
-            Credentials::Gcloud => "run `gcloud auth login`".to_string(),
+            Credentials::Gcloud => format!("run `gcloud auth login`, or {LOGIN_FIX} and set credentials = \"adc\""),
             _ => LOGIN_FIX.to_string(),
         };
         ProviderError::Auth {
@@ -194,41 +209,63 @@ impl Auth {
         }
     }
 
-    async fn provider(&self) -> Result<&Arc<dyn TokenProvider>, ProviderError> {
-        self.provider
-            .get_or_try_init(|| async {
-                let made: Result<Arc<dyn TokenProvider>, gcp_auth::Error> = match &self.credentials {
-                    Credentials::KeyFile(_, p) => Ok(p.clone()),
-                    Credentials::KeyFileFromEnv => match gcp_auth::CustomServiceAccount::from_env() {
-                        Ok(Some(p)) => Ok(Arc::new(p) as Arc<dyn TokenProvider>),
-                        Ok(None) => {
-                            return Err(ProviderError::Auth {
-                                message: "credentials = \"service_account\" but neither credentials_file nor GOOGLE_APPLICATION_CREDENTIALS names a key file".into(),
-                                fix: format!("set [gcp] credentials_file, or {LOGIN_FIX} and set credentials = \"adc\""),
-                            });
-                        }
-                        Err(e) => Err(e),
-                    },
-                    Credentials::Adc => gcp_auth::ConfigDefaultCredentials::new()
-                        .await
-                        .map(|p| Arc::new(p) as Arc<dyn TokenProvider>),
-                    Credentials::Gcloud => gcp_auth::GCloudAuthorizedUser::new()
-                        .await
-                        .map(|p| Arc::new(p) as Arc<dyn TokenProvider>),
-                    Credentials::Auto => gcp_auth::provider().await,
-                };
-                made.map_err(|e| self.auth_error("no usable GCP credentials", &e))
-            })
-            .await
+    async fn make(&self) -> Result<Arc<dyn TokenProvider>, ProviderError> {
+        let made: Result<Arc<dyn TokenProvider>, gcp_auth::Error> = match &self.credentials {
+            Credentials::KeyFile(_, p) => Ok(p.clone()),
+            Credentials::KeyFileFromEnv => match gcp_auth::CustomServiceAccount::from_env() {
+                Ok(Some(p)) => Ok(Arc::new(p) as Arc<dyn TokenProvider>),
+                Ok(None) => {
+                    return Err(ProviderError::Auth {
+                        message: "credentials = \"service_account\" but neither credentials_file nor GOOGLE_APPLICATION_CREDENTIALS names a key file".into(),
+                        fix: format!("set [gcp] credentials_file, or {LOGIN_FIX} and set credentials = \"adc\""),
+                    });
+                }
+                Err(e) => Err(e),
+            },
+            Credentials::Adc => gcp_auth::ConfigDefaultCredentials::new()
+                .await
+                .map(|p| Arc::new(p) as Arc<dyn TokenProvider>),
+            Credentials::Gcloud => gcp_auth::GCloudAuthorizedUser::new()
+                .await
+                .map(|p| Arc::new(p) as Arc<dyn TokenProvider>),
+            Credentials::Auto => gcp_auth::provider().await,
+        };
+        made.map_err(|e| self.auth_error("no usable GCP credentials", &e))
     }
 
     pub async fn token(&self) -> Result<String, ProviderError> {
-        let provider = self.provider().await?;
-        let token = provider
-            .token(&[SCOPE])
-            .await
-            .map_err(|e| self.auth_error("could not get a GCP access token", &e))?;
-        Ok(token.as_str().to_string())
+        let _turn = self.exchange.lock().await;
+        if let Some((at, e)) = self.failed.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
+            && at.elapsed() < AUTH_FAILURE_MEMORY
+        {
+            return Err(e.clone());
+        }
+        let result = self.token_now().await;
+        if let Err(e) = &result {
+            *self.failed.lock().unwrap_or_else(|e| e.into_inner()) = Some((std::time::Instant::now(), e.clone()));
+        }
+        result
+    }
+
+    async fn token_now(&self) -> Result<String, ProviderError> {
+        let known = self.provider.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let provider = match known {
+            Some(p) => p,
+            None => {
+                let p = self.make().await?;
+                *self.provider.lock().unwrap_or_else(|e| e.into_inner()) = Some(p.clone());
+                p
+            }
+        };
+        match provider.token(&[SCOPE]).await {
+            Ok(t) => Ok(t.as_str().to_string()),
+            Err(e) => {
+                if !matches!(self.credentials, Credentials::KeyFile(..)) {
+                    *self.provider.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                }
+                Err(self.auth_error("could not get a GCP access token", &e))
+            }
+        }
     }
 }
 

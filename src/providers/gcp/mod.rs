@@ -274,6 +274,20 @@ fn rfc3339(t: Timestamp) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
+/// An error for the status bar: Google's message and status, without the API name, the call
+/// and the fix (those are in the log and in the action's own errors).
+fn brief(api: Api, e: &ProviderError) -> String {
+    let text = match e {
+        ProviderError::Auth { message, .. } => message.clone(),
+        other => other.to_string(),
+    };
+    let text = text.strip_prefix(&format!("{}: ", api.label())).unwrap_or(&text);
+    match text.rfind(" [") {
+        Some(at) if text.ends_with(']') => text[..at].to_string(),
+        _ => text.to_string(),
+    }
+}
+
 fn shorten(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
@@ -506,7 +520,10 @@ impl GcpProvider {
             Err(e) if client::is_service_disabled(&e) => notes.push("Cloud Monitoring API off".into()),
             Err(e) => {
                 tracing::warn!("Cloud Monitoring: {e}");
-                notes.push(format!("metrics unavailable: {}", shorten(&e.to_string(), 80)));
+                notes.push(format!(
+                    "metrics unavailable: {}",
+                    shorten(&brief(Api::Monitoring, &e), 80)
+                ));
             }
         }
 
@@ -526,7 +543,7 @@ impl GcpProvider {
             return Err(e.clone());
         }
         for (api, e) in &errors {
-            notes.push(format!("{} failed: {}", api.label(), shorten(&e.to_string(), 120)));
+            notes.push(format!("{} failed: {}", api.label(), shorten(&brief(*api, e), 120)));
         }
 
         let mut envs: Vec<String> = snap
