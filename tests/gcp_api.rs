@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use skydeck::actions::{ActionError, ActionRequest, Pipeline, Verb};
 use skydeck::config::{Config, EnvironmentConfig, GcpConfig, GcpCredentials, GcpEndpoints};
 use skydeck::model::{self, Level, MetricKind, Role, Severity, Tier};
-use skydeck::providers::gcp::{self, Auth, Credentials, Endpoints, GcpProvider, ProjectSettings, Timing};
+use skydeck::providers::gcp::{self, GcpProvider};
 use skydeck::providers::{BuildContext, Provider, ProviderError};
 use skydeck::store::{AuditPhase, Store};
 use wiremock::matchers::{method, path, query_param};
@@ -27,17 +27,6 @@ struct Setup {
     provider: GcpProvider,
     store: Arc<Store>,
     _dir: tempfile::TempDir,
-}
-
-fn fast() -> Timing {
-    Timing {
-        poll_interval: Duration::from_millis(10),
-        run_timeout: Duration::from_secs(5),
-        sql_timeout: Duration::from_secs(5),
-        health_tries: 2,
-        health_interval: Duration::from_millis(10),
-        log_interval: Duration::from_secs(600),
-    }
 }
 
 fn config() -> Config {
@@ -55,30 +44,7 @@ fn config() -> Config {
 async fn setup_regions(regions: &[&str]) -> Setup {
     let server = MockServer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Store::open_in(&dir.path().join("data")).unwrap());
-    let key = key_file(dir.path(), &server);
-    let config = config();
-    let ctx = BuildContext {
-        config: &config,
-        store: store.clone(),
-    };
-    let u = server.uri();
-    let endpoints = Endpoints {
-        run: u.clone(),
-        sqladmin: u.clone(),
-        secretmanager: u.clone(),
-        logging: u.clone(),
-        monitoring: u,
-    };
-    let settings = ProjectSettings {
-        project: PROJECT.into(),
-        regions: regions.iter().map(|r| r.to_string()).collect(),
-        log_filter: None,
-        health_path: "/api/v1/health".into(),
-        timing: fast(),
-    };
-    let auth = Arc::new(Auth::new(Credentials::key_file(&key).unwrap()));
-    let provider = GcpProvider::connect("gcp".into(), settings, endpoints, auth, &ctx).unwrap();
+    let (provider, store) = gcp_fixtures::provider(&server, dir.path(), &config(), regions).await;
     Setup {
         server,
         provider,

@@ -233,3 +233,48 @@ pub fn config_section(server: &MockServer, key: &Path) -> String {
         key.display()
     )
 }
+
+/// A provider for one project pointed at the loopback server, with short waits.
+pub async fn provider(
+    server: &MockServer,
+    dir: &Path,
+    config: &skydeck::config::Config,
+    regions: &[&str],
+) -> (
+    skydeck::providers::gcp::GcpProvider,
+    std::sync::Arc<skydeck::store::Store>,
+) {
+    use skydeck::providers::gcp::{Auth, Credentials, Endpoints, GcpProvider, ProjectSettings, Timing};
+    use std::time::Duration;
+    let store = std::sync::Arc::new(skydeck::store::Store::open_in(&dir.join("data")).unwrap());
+    let key = key_file(dir, server);
+    let ctx = skydeck::providers::BuildContext {
+        config,
+        store: store.clone(),
+    };
+    let u = server.uri();
+    let endpoints = Endpoints {
+        run: u.clone(),
+        sqladmin: u.clone(),
+        secretmanager: u.clone(),
+        logging: u.clone(),
+        monitoring: u,
+    };
+    let settings = ProjectSettings {
+        project: PROJECT.into(),
+        regions: regions.iter().map(|r| r.to_string()).collect(),
+        log_filter: None,
+        health_path: "/api/v1/health".into(),
+        timing: Timing {
+            poll_interval: Duration::from_millis(10),
+            run_timeout: Duration::from_secs(5),
+            sql_timeout: Duration::from_secs(5),
+            health_tries: 2,
+            health_interval: Duration::from_millis(10),
+            log_interval: Duration::from_secs(600),
+        },
+    };
+    let auth = std::sync::Arc::new(Auth::new(Credentials::key_file(&key).unwrap()));
+    let p = GcpProvider::connect("gcp".into(), settings, endpoints, auth, &ctx).unwrap();
+    (p, store)
+}

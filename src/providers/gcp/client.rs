@@ -634,6 +634,11 @@ pub fn error_for(
                 .collect()
         })
         .unwrap_or_default();
+    let message = if message.is_empty() {
+        status.canonical_reason().unwrap_or("no message").to_string()
+    } else {
+        message
+    };
     let path = Url::parse(url)
         .map(|u| u.path().to_string())
         .unwrap_or_else(|_| url.to_string());
