@@ -710,6 +710,17 @@ fn open(state: &mut AppState) -> Vec<Effect> {
                 return vec![Effect::OpenLog(job.id.clone())];
             }
         }
+        Screen::Resources => {
+            // A service's log (Cloud Logging for Cloud Run) into the viewer.
+            let row = rows(state, Screen::Resources).get(state.list().selected).copied();
+            if let Some(super::Row::Resource(i)) = row
+                && let Some(r) = state.estate.resources.get(i)
+                && r.role == crate::model::Role::Compute
+            {
+                state.last_message = Some((format!("loading the log of {}…", r.name), Level::Unknown));
+                return vec![Effect::OpenLog(r.id.clone())];
+            }
+        }
         Screen::Logs => {
             state.follow_logs = false;
         }
