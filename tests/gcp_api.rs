@@ -547,9 +547,21 @@ fn pitr_instance() -> Value {
     let b = &mut i["settings"]["backupConfiguration"];
     b["enabled"] = json!(true);
     b["pointInTimeRecoveryEnabled"] = json!(true);
-    b["location"] = json!("us");
     i["settings"]["userLabels"]["env"] = json!("prod");
+    i["replicaNames"] = json!([format!("{INSTANCE}-replica")]);
     i
+}
+
+/// A read replica of the recorded instance in another region.
+fn replica() -> Value {
+    let mut r = recorded("sqladmin/v1beta4/instances.get.postgres.json");
+    r["name"] = json!(format!("{INSTANCE}-replica"));
+    r["region"] = json!("europe-west1");
+    r["gceZone"] = json!("europe-west1-b");
+    r["masterInstanceName"] = json!(format!("{PROJECT}:{INSTANCE}"));
+    r["instanceType"] = json!("READ_REPLICA_INSTANCE");
+    r["settings"]["userLabels"]["env"] = json!("prod");
+    r
 }
 
 async fn setup_pitr() -> (Setup, model::Snapshot) {
@@ -562,6 +574,14 @@ async fn setup_pitr() -> (Setup, model::Snapshot) {
     )
     .await;
     mount_sql(&s.server, pitr_instance()).await;
+    Mock::given(method("GET"))
+        .and(path("/v1/projects/demo-proj/instances"))
+        .respond_with(json_body(
+            &json!({"kind": "sql#instancesList", "items": [pitr_instance(), replica()]}),
+        ))
+        .with_priority(1)
+        .mount(&s.server)
+        .await;
     mount_secrets(&s.server).await;
     mount_monitoring(&s.server).await;
     get(
@@ -578,8 +598,32 @@ async fn setup_pitr() -> (Setup, model::Snapshot) {
 async fn restore_clones_into_a_new_instance_at_a_time_inside_the_window() {
     let (s, snap) = setup_pitr().await;
     let id = format!("projects/{PROJECT}/instances/{INSTANCE}");
-    let b = snap.backups.iter().find(|b| b.id == id).unwrap();
+    // The replica is a resource of its own, but has no backups; it makes the primary geo-redundant.
+    assert_eq!(snap.backups.len(), 1);
+    let b = &snap.backups[0];
+    assert_eq!(b.id, id);
     assert!(b.pitr_enabled && b.geo_redundant);
+    let primary = snap.resources.iter().find(|r| r.id == id).unwrap();
+    let detail = |r: &model::Resource, k: &str| r.details.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!(
+        detail(primary, "replicas").as_deref(),
+        Some("sqlinstance-postgres-minimal-direct-abc123-replica (europe-west1)")
+    );
+    assert_eq!(
+        detail(primary, "point-in-time recovery").as_deref(),
+        Some("on, logs kept 7 days")
+    );
+    let replica_id = format!("projects/{PROJECT}/instances/{INSTANCE}-replica");
+    let r = snap.resources.iter().find(|r| r.id == replica_id).unwrap();
+    assert_eq!(
+        detail(r, "replica of").as_deref(),
+        Some("demo-proj:sqlinstance-postgres-minimal-direct-abc123")
+    );
+    assert!(detail(r, "backups").is_none());
+    assert!(matches!(
+        s.provider.plan(&ActionRequest::new(Verb::Snapshot, &replica_id), &snap),
+        Err(ActionError::NotApplicable { .. })
+    ));
     assert_eq!(b.environment, "production");
     assert_eq!(b.required_retention_days, 35);
     assert_eq!(b.last_status, "succeeded");

@@ -225,6 +225,7 @@ struct InstanceMeta {
     name: String,
     database_version: String,
     pitr: bool,
+    replica: bool,
     window: Option<(Timestamp, Timestamp)>,
 }
 
@@ -443,6 +444,7 @@ impl GcpProvider {
                             name: i.name.clone(),
                             database_version: i.database_version.clone(),
                             pitr: i.pitr(),
+                            replica: i.is_replica(),
                             window,
                         },
                     );
@@ -657,6 +659,13 @@ impl GcpProvider {
             ),
         };
         plan.target_name = m.name.clone();
+        if m.replica {
+            return Err(not_applicable(
+                verb,
+                &m.name,
+                "it is a read replica: backups and point-in-time clones are taken of its primary",
+            ));
+        }
         if verb == Verb::Snapshot {
             plan.summary = format!(
                 "take an on-demand backup of {} ({}); it is kept until deleted",

@@ -73,6 +73,11 @@ impl Instance {
         self.master_instance_name.as_deref().is_some_and(|m| !m.is_empty())
             || self.instance_type.name(SQL_INSTANCE_TYPE) == "READ_REPLICA_INSTANCE"
     }
+    /// The primary's instance name: `masterInstanceName` is written `project:instance`.
+    pub fn primary(&self) -> Option<&str> {
+        let m = self.master_instance_name.as_deref().filter(|m| !m.is_empty())?;
+        Some(m.rsplit(':').next().unwrap_or(m))
+    }
     pub fn backup_config(&self) -> BackupConfiguration {
         self.settings.backup_configuration.clone().unwrap_or_default()
     }
@@ -227,7 +232,7 @@ pub fn map_instance(i: &Instance, all: &[InstanceData]) -> MappedInstance {
     ));
     let replicas: Vec<String> = all
         .iter()
-        .filter(|d| d.instance.master_instance_name.as_deref() == Some(i.name.as_str()))
+        .filter(|d| d.instance.primary() == Some(i.name.as_str()))
         .map(|d| format!("{} ({})", d.instance.name, d.instance.region))
         .chain(
             i.replica_names
@@ -326,7 +331,7 @@ pub fn backup_facts(d: &InstanceData, all: &[InstanceData]) -> BackupFacts {
     let multi_region = b.location.as_deref().is_some_and(|l| matches!(l, "us" | "eu" | "asia"));
     let cross_region_replica = all
         .iter()
-        .any(|r| r.instance.master_instance_name.as_deref() == Some(i.name.as_str()) && r.instance.region != i.region);
+        .any(|r| r.instance.primary() == Some(i.name.as_str()) && r.instance.region != i.region);
     BackupFacts {
         retention_days,
         last_backup_at: last_ok.and_then(|r| r.end_time.or(r.start_time)),
