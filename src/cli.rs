@@ -415,13 +415,7 @@ fn request_from(args: &ActArgs, verb: Verb) -> anyhow::Result<ActionRequest> {
             params.insert(k.to_string(), v);
         }
     }
-    Ok(ActionRequest {
-        verb,
-        target: args.id.clone(),
-        reason: args.reason.clone(),
-        params,
-        secret_input: None,
-    })
+    Ok(ActionRequest { verb, target: args.id.clone(), reason: args.reason.clone(), params, secret_input: None })
 }
 
 /// The value for `--value-stdin`: typed without echo on a terminal, else all of stdin with one
@@ -508,7 +502,6 @@ async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
         eprintln!("error: {}", crate::actions::ActionError::NotFound(request.target.clone()));
         return Ok(1);
     };
-    let mut request = request;
     match provider.action_inputs(&request).await {
         Ok(specs) => {
             if let Err(e) = crate::actions::apply_input_defaults(&mut request, &specs) {

@@ -51,10 +51,7 @@ impl Setup {
 
     async fn run(&self, request: &ActionRequest) -> Result<String, String> {
         let plan = self.plan(request).unwrap();
-        Pipeline::new(self.store.clone(), false, "tester")
-            .run(self.provider.as_ref(), plan)
-            .await
-            .result
+        Pipeline::new(self.store.clone(), false, "tester").run(self.provider.as_ref(), plan).await.result
     }
 
     async fn requests(&self, verb: &str, p: &str) -> Vec<wiremock::Request> {
@@ -97,10 +94,7 @@ async fn promote_swaps_staging_into_production_polls_to_success_and_checks_healt
     swap_call()
         .respond_with(
             ResponseTemplate::new(202)
-                .insert_header(
-                    "azure-asyncoperation",
-                    format!("{uri}/ops/swap-1?api-version=2024-11-01"),
-                )
+                .insert_header("azure-asyncoperation", format!("{uri}/ops/swap-1?api-version=2024-11-01"))
                 .insert_header("retry-after", "0"),
         )
         .expect(1)
@@ -131,36 +125,20 @@ async fn promote_swaps_staging_into_production_polls_to_success_and_checks_healt
             "POST {uri}{SITE}/slots/staging/slotsswap?api-version=2024-11-01 {{\"preserveVnet\":true,\"targetSlot\":\"production\"}}"
         )
     );
-    assert!(
-        plan.summary
-            .starts_with("promote slot staging (PHP 5.6, .NET v4.0) into production of sitef6141")
-    );
-    assert!(
-        plan.verification
-            .contains(&format!("GET {uri}/health/sitef6141.azurewebsites.net: 2xx"))
-    );
+    assert!(plan.summary.starts_with("promote slot staging (PHP 5.6, .NET v4.0) into production of sitef6141"));
+    assert!(plan.verification.contains(&format!("GET {uri}/health/sitef6141.azurewebsites.net: 2xx")));
 
     let detail = s.run(&request).await.unwrap();
-    assert!(
-        detail.starts_with("swapped slot staging into production of sitef6141 ("),
-        "{detail}"
-    );
+    assert!(detail.starts_with("swapped slot staging into production of sitef6141 ("), "{detail}");
     assert!(
         detail.contains(&format!(
             "verified: production of sitef6141 is Running and serves PHP 5.6, .NET v4.0; {uri}/health/sitef6141.azurewebsites.net answered 200 in"
         )),
         "{detail}"
     );
-    assert_eq!(
-        s.requests("GET", "/ops/swap-1").await.len(),
-        3,
-        "polled until Succeeded"
-    );
+    assert_eq!(s.requests("GET", "/ops/swap-1").await.len(), 3, "polled until Succeeded");
     let audit = s.store.audit_entries().unwrap();
-    assert_eq!(
-        audit.iter().map(|e| e.phase).collect::<Vec<_>>(),
-        [AuditPhase::Started, AuditPhase::Finished]
-    );
+    assert_eq!(audit.iter().map(|e| e.phase).collect::<Vec<_>>(), [AuditPhase::Started, AuditPhase::Finished]);
     assert_eq!(audit[1].action_id, Some(audit[0].seq));
     assert_eq!(audit[0].target, SITE);
     assert_eq!(audit[0].verb, "promote");
@@ -171,10 +149,10 @@ async fn a_failed_swap_says_so_and_is_audited_as_failed() {
     let s = Setup::new("").await;
     let uri = s.server.uri();
     swap_call()
-        .respond_with(ResponseTemplate::new(202).insert_header(
-            "azure-asyncoperation",
-            format!("{uri}/ops/swap-2?api-version=2024-11-01"),
-        ))
+        .respond_with(
+            ResponseTemplate::new(202)
+                .insert_header("azure-asyncoperation", format!("{uri}/ops/swap-2?api-version=2024-11-01")),
+        )
         .mount(&s.server)
         .await;
     Mock::given(method("GET"))
@@ -192,17 +170,10 @@ async fn a_failed_swap_says_so_and_is_audited_as_failed() {
         "{err}"
     );
     let audit = s.store.audit_entries().unwrap();
-    assert_eq!(
-        audit.iter().map(|e| e.phase).collect::<Vec<_>>(),
-        [AuditPhase::Started, AuditPhase::Failed]
-    );
+    assert_eq!(audit.iter().map(|e| e.phase).collect::<Vec<_>>(), [AuditPhase::Started, AuditPhase::Failed]);
     assert_eq!(audit[1].detail, err);
     // Nothing was verified after a failed swap.
-    assert!(
-        s.requests("GET", "/health/sitef6141.azurewebsites.net")
-            .await
-            .is_empty()
-    );
+    assert!(s.requests("GET", "/health/sitef6141.azurewebsites.net").await.is_empty());
 }
 
 #[tokio::test]
@@ -220,17 +191,11 @@ async fn location_polling_and_a_failing_health_check_after_the_swap() {
         .with_priority(1)
         .mount(&s.server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/ops/swap-3"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&s.server)
-        .await;
+    Mock::given(method("GET")).and(path("/ops/swap-3")).respond_with(ResponseTemplate::new(200)).mount(&s.server).await;
     mount_site_and_health(&s.server, 503).await;
     let request = ActionRequest::new(Verb::Promote, SITE);
     let plan = s.plan(&request).unwrap();
-    let outcome = Pipeline::new(s.store.clone(), false, "tester")
-        .run(s.provider.as_ref(), plan)
-        .await;
+    let outcome = Pipeline::new(s.store.clone(), false, "tester").run(s.provider.as_ref(), plan).await;
     let err = outcome.result.unwrap_err();
     assert!(err.starts_with("the action ran but verification failed: production of sitef6141 is Running and serves PHP 5.6, .NET v4.0, but "), "{err}");
     assert!(
@@ -254,11 +219,7 @@ async fn swaps_need_a_slot_and_other_verbs_are_refused() {
     let mut to_qa = ActionRequest::new(Verb::Promote, SITE);
     to_qa.params.insert("to".into(), "qa=PHP 5.6, .NET v4.0".into());
     let plan = s.plan(&to_qa).unwrap();
-    assert!(
-        plan.calls[0].call.contains("/slots/qa/slotsswap"),
-        "{}",
-        plan.calls[0].call
-    );
+    assert!(plan.calls[0].call.contains("/slots/qa/slotsswap"), "{}", plan.calls[0].call);
     let mut nowhere = ActionRequest::new(Verb::Promote, SITE);
     nowhere.params.insert("to".into(), "canary".into());
     assert_eq!(
@@ -344,14 +305,8 @@ async fn restore_puts_exactly_the_point_in_time_body_into_a_new_server() {
         "restore pgtestsvc4 as it was at 2021-06-20T10:00:00Z into a NEW server pgtestsvc4-restored (resource group testrg, westus); pgtestsvc4 itself is not touched."
     ));
     let detail = s.run(&request).await.unwrap();
-    assert!(
-        detail.starts_with("restored pgtestsvc4 at 2021-06-20T10:00:00Z into pgtestsvc4-restored ("),
-        "{detail}"
-    );
-    assert!(
-        detail.ends_with("verified: pgtestsvc4-restored exists (Ready)"),
-        "{detail}"
-    );
+    assert!(detail.starts_with("restored pgtestsvc4 at 2021-06-20T10:00:00Z into pgtestsvc4-restored ("), "{detail}");
+    assert!(detail.ends_with("verified: pgtestsvc4-restored exists (Ready)"), "{detail}");
 
     let puts = s.requests("PUT", new_server).await;
     assert_eq!(puts.len(), 1);
@@ -412,11 +367,7 @@ async fn a_new_key_vault_version_from_stdin_is_stored_and_never_shown() {
             s.server.uri()
         )
     );
-    let shown = [
-        plan.render_text(),
-        format!("{plan:?}"),
-        serde_json::to_string(&plan).unwrap(),
-    ];
+    let shown = [plan.render_text(), format!("{plan:?}"), serde_json::to_string(&plan).unwrap()];
     for text in &shown {
         assert!(!text.contains(value), "the value leaked into {text}");
     }
@@ -448,10 +399,7 @@ async fn a_swap_that_leaves_production_on_the_old_build_fails_verification() {
     let s = Setup::on(server, "").await;
     let site = s.snapshot.resources.iter().find(|r| r.id == SITE).unwrap();
     assert_eq!(site.versions[0], "staging=myacr.azurecr.io/shop:1.5.0");
-    swap_call()
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&s.server)
-        .await;
+    swap_call().respond_with(ResponseTemplate::new(200)).mount(&s.server).await;
     // GetWebApp.json: production still runs PHP 5.6.
     mount_site_and_health(&s.server, 200).await;
     let request = ActionRequest::new(Verb::Promote, SITE);
@@ -494,10 +442,7 @@ async fn a_restore_that_outlasts_the_wait_is_reported_running_not_failed() {
     let plan = s.plan(&request).unwrap();
     let at = skydeck::providers::azure::postgres::parse_time(&plan.request.params["time"]).unwrap();
     let lag = chrono::Utc::now() - at;
-    assert!(
-        lag >= chrono::Duration::minutes(4) && lag <= chrono::Duration::minutes(6),
-        "{lag}"
-    );
+    assert!(lag >= chrono::Duration::minutes(4) && lag <= chrono::Duration::minutes(6), "{lag}");
     let detail = s.run(&request).await.unwrap();
     assert!(
         detail.starts_with(

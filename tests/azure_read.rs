@@ -14,9 +14,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn ts(s: &str) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .unwrap()
-        .with_timezone(&chrono::Utc)
+    chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc)
 }
 
 fn detail<'a>(details: &'a [(String, String)], key: &str) -> &'a str {
@@ -50,19 +48,9 @@ async fn web_apps_slots_plans_databases_backups_secrets_metrics_and_logs() {
     assert_eq!(site.status, "Running");
     assert_eq!(site.level, Level::Ok);
     assert_eq!(site.current_version.as_deref(), Some("PHP 5.6, .NET v4.0"));
-    assert_eq!(
-        site.versions,
-        [
-            "staging=PHP 5.6, .NET v4.0",
-            "qa=PHP 5.6, .NET v4.0",
-            "production=PHP 5.6, .NET v4.0"
-        ]
-    );
+    assert_eq!(site.versions, ["staging=PHP 5.6, .NET v4.0", "qa=PHP 5.6, .NET v4.0", "production=PHP 5.6, .NET v4.0"]);
     assert_eq!(detail(&site.details, "hosts"), "sitef6141.azurewebsites.net");
-    assert_eq!(
-        detail(&site.details, "slots"),
-        "staging: Running, PHP 5.6, .NET v4.0; qa: Running, PHP 5.6, .NET v4.0"
-    );
+    assert_eq!(detail(&site.details, "slots"), "staging: Running, PHP 5.6, .NET v4.0; qa: Running, PHP 5.6, .NET v4.0");
     // The site's plan (DefaultAsp) is not among ListAppServicePlans.json's plans.
     assert_eq!(detail(&site.details, "plan"), "DefaultAsp");
     assert_eq!(detail(&site.details, "last deployment"), "none recorded");
@@ -88,10 +76,7 @@ async fn web_apps_slots_plans_databases_backups_secrets_metrics_and_logs() {
 
     // PostgreSQL: two pages (ServerList.json, then ServerGet.json through nextLink).
     let dbs: Vec<_> = snap.resources.iter().filter(|r| r.role == Role::Database).collect();
-    assert_eq!(
-        dbs.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
-        ["pgtestsvc4", "pgtestsvc1", "exampleserver"]
-    );
+    assert_eq!(dbs.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["pgtestsvc4", "pgtestsvc1", "exampleserver"]);
     let pg = dbs[0];
     assert_eq!(pg.id, PG4);
     assert_eq!(pg.kind, "PostgreSQL Flexible Server");
@@ -106,21 +91,10 @@ async fn web_apps_slots_plans_databases_backups_secrets_metrics_and_logs() {
     assert_eq!(detail(&pg.details, "geo-redundant"), "Disabled");
     assert_eq!(detail(&pg.details, "PITR window"), "2021-05-26T01:16:58Z .. now");
     assert_eq!(detail(&pg.details, "backups"), "11");
-    assert_eq!(
-        detail(&pg.details, "host"),
-        "c7d7483a8ceb.test-private-dns-zone.postgres.database.azure.com"
-    );
-    let listed: Vec<&str> = pg
-        .details
-        .iter()
-        .filter(|(k, _)| k == "backup")
-        .map(|(_, v)| v.as_str())
-        .collect();
+    assert_eq!(detail(&pg.details, "host"), "c7d7483a8ceb.test-private-dns-zone.postgres.database.azure.com");
+    let listed: Vec<&str> = pg.details.iter().filter(|(k, _)| k == "backup").map(|(_, v)| v.as_str()).collect();
     assert_eq!(listed.len(), 5, "the newest five backups, each with its age");
-    assert!(
-        listed[0].starts_with("daily_20210624T061328 Full/Automatic 2021-06-24T06:13:31Z ("),
-        "{listed:?}"
-    );
+    assert!(listed[0].starts_with("daily_20210624T061328 Full/Automatic 2021-06-24T06:13:31Z ("), "{listed:?}");
     assert!(listed[0].ends_with("d old)"), "{listed:?}");
     assert!(listed[1].starts_with("daily_20210623T212413 "), "{listed:?}");
     let example = dbs[2];
@@ -148,12 +122,7 @@ async fn web_apps_slots_plans_databases_backups_secrets_metrics_and_logs() {
     assert_eq!(prod.required_retention_days, 35);
     assert!(prod.geo_redundant);
     assert_eq!(prod.earliest_restore, Some(ts("2024-08-01T18:35:22.123456Z")));
-    assert!(
-        prod.findings(now)
-            .contains(&"retention 7d below policy 35d".to_string()),
-        "{:?}",
-        prod.findings(now)
-    );
+    assert!(prod.findings(now).contains(&"retention 7d below policy 35d".to_string()), "{:?}", prod.findings(now));
 
     // Key Vault: metadata only, two pages, versions from GetSecretVersions.
     assert_eq!(snap.secrets.len(), 1);
@@ -197,11 +166,7 @@ async fn web_apps_slots_plans_databases_backups_secrets_metrics_and_logs() {
     // Tokens: one `az` run per audience, cached for the rest.
     let calls = az_calls(dir.path());
     assert_eq!(calls.len(), 2, "{calls:?}");
-    assert!(
-        calls
-            .iter()
-            .all(|c| c.starts_with("account get-access-token -o json --scope "))
-    );
+    assert!(calls.iter().all(|c| c.starts_with("account get-access-token -o json --scope ")));
     assert!(calls.iter().any(|c| c.ends_with("https://vault.azure.net/.default")));
     assert!(calls.iter().any(|c| c.ends_with(&format!("{}/.default", server.uri()))));
 
@@ -219,48 +184,23 @@ async fn web_apps_slots_plans_databases_backups_secrets_metrics_and_logs() {
     assert!(lines[0].text.contains("DataType=Perf"), "{}", lines[0].text);
     assert!(lines[0].text.contains("Quantity=0.076408"), "{}", lines[0].text);
     assert!(!lines[0].text.contains("TenantId"), "{}", lines[0].text);
-    let query = server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|r| r.url.path().ends_with("/query"))
-        .unwrap();
+    let query =
+        server.received_requests().await.unwrap().into_iter().find(|r| r.url.path().ends_with("/query")).unwrap();
     let sent: serde_json::Value = serde_json::from_slice(&query.body).unwrap();
     assert_eq!(sent["query"], skydeck::providers::azure::DEFAULT_LOG_QUERY);
     assert!(sent["timespan"].as_str().unwrap().contains('/'));
     // The viewer polls every second; Log Analytics is asked again only after 15 s.
-    assert!(
-        built
-            .provider
-            .fetch_logs(lines.last().map(|l| l.at))
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    let queries = server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.url.path().ends_with("/query"))
-        .count();
+    assert!(built.provider.fetch_logs(lines.last().map(|l| l.at)).await.unwrap().is_empty());
+    let queries = server.received_requests().await.unwrap().iter().filter(|r| r.url.path().ends_with("/query")).count();
     assert_eq!(queries, 1);
 
     // Both nextLink pages were read.
     let reqs = server.received_requests().await.unwrap();
-    assert!(
-        reqs.iter()
-            .any(|r| r.url.query().unwrap_or("").contains("$skiptoken=skiptoken"))
-    );
-    assert!(
-        reqs.iter()
-            .any(|r| r.url.path() == "/kv/secrets" && r.url.query().unwrap_or("").contains("$skiptoken="))
-    );
+    assert!(reqs.iter().any(|r| r.url.query().unwrap_or("").contains("$skiptoken=skiptoken")));
+    assert!(reqs.iter().any(|r| r.url.path() == "/kv/secrets" && r.url.query().unwrap_or("").contains("$skiptoken=")));
     // Nothing ever asked for a secret's value.
     assert!(
-        reqs.iter()
-            .all(|r| !r.url.path().starts_with("/kv/secrets/") || r.url.path().ends_with("/versions")),
+        reqs.iter().all(|r| !r.url.path().starts_with("/kv/secrets/") || r.url.path().ends_with("/versions")),
         "a secret value was requested"
     );
 }
@@ -278,24 +218,12 @@ async fn production_thresholds_come_from_the_environment() {
     );
     let snap = build(&text, dir.path()).provider.fetch().await.unwrap();
     // exampleserver is tagged `production`; the config spells it `prod`.
-    let cpu = snap
-        .metrics
-        .iter()
-        .find(|m| m.resource == "exampleserver" && m.kind == MetricKind::Cpu)
-        .unwrap();
+    let cpu = snap.metrics.iter().find(|m| m.resource == "exampleserver" && m.kind == MetricKind::Cpu).unwrap();
     assert_eq!(cpu.environment, "prod");
     assert_eq!((cpu.value, cpu.level), (95.0, Level::Ok));
-    let other = snap
-        .metrics
-        .iter()
-        .find(|m| m.resource == "pgtestsvc4" && m.kind == MetricKind::Cpu)
-        .unwrap();
+    let other = snap.metrics.iter().find(|m| m.resource == "pgtestsvc4" && m.kind == MetricKind::Cpu).unwrap();
     assert_eq!(other.level, Level::Crit);
-    assert!(
-        snap.backups
-            .iter()
-            .any(|b| b.environment == "prod" && b.required_retention_days == 35)
-    );
+    assert!(snap.backups.iter().any(|b| b.environment == "prod" && b.required_retention_days == 35));
 }
 
 #[tokio::test]
@@ -319,10 +247,7 @@ async fn throttling_waits_for_retry_after_then_gives_up_clearly() {
     let built = build(&config_text(&server.uri(), "", ""), dir.path());
     let started = std::time::Instant::now();
     let snap = built.provider.fetch().await.unwrap();
-    assert!(
-        started.elapsed() >= Duration::from_secs(1),
-        "Retry-After was not honoured"
-    );
+    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After was not honoured");
     assert!(snap.resources.iter().any(|r| r.id == SITE));
 
     // Asked to wait two minutes: no sleeping through that, the source says when to come back.
@@ -337,12 +262,7 @@ async fn throttling_waits_for_retry_after_then_gives_up_clearly() {
         .await;
     let built = build(&config_text(&server.uri(), "", ""), dir.path());
     let err = built.provider.fetch().await.unwrap_err();
-    assert_eq!(
-        err,
-        ProviderError::RateLimited {
-            retry_after: Some(Duration::from_secs(120))
-        }
-    );
+    assert_eq!(err, ProviderError::RateLimited { retry_after: Some(Duration::from_secs(120)) });
 }
 
 #[tokio::test]
@@ -383,18 +303,12 @@ async fn expired_tokens_are_refreshed_once_then_reported() {
     match built.provider.fetch().await.unwrap_err() {
         ProviderError::Auth { message, fix } => {
             assert_eq!(fix, "run `az login`");
-            assert!(
-                message.contains("ExpiredAuthenticationToken: The access token expiry"),
-                "{message}"
-            );
+            assert!(message.contains("ExpiredAuthenticationToken: The access token expiry"), "{message}");
         }
         other => panic!("expected an Auth error, got {other:?}"),
     }
     // The cached token was dropped and asked for again (once per failed request at most).
-    let arm = az_calls(dir.path())
-        .iter()
-        .filter(|c| c.ends_with(&format!("{}/.default", server.uri())))
-        .count();
+    let arm = az_calls(dir.path()).iter().filter(|c| c.ends_with(&format!("{}/.default", server.uri()))).count();
     assert!(arm >= 2, "{arm}");
     let requests = server.received_requests().await.unwrap().len();
     assert!(arm <= requests, "{arm} token runs for {requests} requests");
@@ -416,11 +330,7 @@ async fn error_bodies_are_shown_and_one_failing_part_does_not_hide_the_rest() {
     mount_estate(&server).await;
     let dir = tempdir();
     stand_in_az(dir.path(), true);
-    let snap = build(&config_text(&server.uri(), "", ""), dir.path())
-        .provider
-        .fetch()
-        .await
-        .unwrap();
+    let snap = build(&config_text(&server.uri(), "", ""), dir.path()).provider.fetch().await.unwrap();
     assert!(snap.resources.iter().any(|r| r.id == SITE));
     assert!(snap.backups.is_empty());
     let note = snap.source_note.unwrap();
@@ -435,9 +345,7 @@ async fn next_links_to_other_hosts_are_not_followed_with_the_token() {
     let server = MockServer::start().await;
     // ServerList.json as Microsoft wrote it: its nextLink names management.azure.com.
     Mock::given(method("GET"))
-        .and(path(format!(
-            "/subscriptions/{SUB}/providers/Microsoft.DBforPostgreSQL/flexibleServers"
-        )))
+        .and(path(format!("/subscriptions/{SUB}/providers/Microsoft.DBforPostgreSQL/flexibleServers")))
         .respond_with(
             ResponseTemplate::new(200).set_body_json(body(&shared("postgresql/2024-08-01/ServerList.json"), "200")),
         )
@@ -447,17 +355,9 @@ async fn next_links_to_other_hosts_are_not_followed_with_the_token() {
     mount_estate(&server).await;
     let dir = tempdir();
     stand_in_az(dir.path(), true);
-    let snap = build(&config_text(&server.uri(), "", ""), dir.path())
-        .provider
-        .fetch()
-        .await
-        .unwrap();
+    let snap = build(&config_text(&server.uri(), "", ""), dir.path()).provider.fetch().await.unwrap();
     assert!(snap.backups.is_empty());
-    assert!(
-        snap.source_note
-            .unwrap()
-            .contains("at https://management.azure.com, another host than http://127.0.0.1")
-    );
+    assert!(snap.source_note.unwrap().contains("at https://management.azure.com, another host than http://127.0.0.1"));
 }
 
 #[tokio::test]

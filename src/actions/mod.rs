@@ -138,13 +138,7 @@ impl fmt::Debug for ActionRequest {
 
 impl ActionRequest {
     pub fn new(verb: Verb, target: impl Into<String>) -> Self {
-        ActionRequest {
-            verb,
-            target: target.into(),
-            reason: None,
-            params: BTreeMap::new(),
-            secret_input: None,
-        }
+        ActionRequest { verb, target: target.into(), reason: None, params: BTreeMap::new(), secret_input: None }
     }
 }
 

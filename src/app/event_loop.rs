@@ -323,12 +323,12 @@ fn handle_effect(
             });
         }
         Effect::OpenLog(target) => {
-            // The provider whose snapshot holds the job answers for its log.
-            let owner = rt
-                .providers
-                .iter()
-                .zip(&state.sources)
-                .find(|(_, slot)| slot.source.data.runs.iter().any(|r| r.jobs.iter().any(|j| j.id == target)));
+            // The provider whose snapshot holds the job (or the service) answers for its log.
+            let owner = rt.providers.iter().zip(&state.sources).find(|(_, slot)| {
+                let data = &slot.source.data;
+                data.runs.iter().any(|r| r.jobs.iter().any(|j| j.id == target))
+                    || data.resources.iter().any(|r| r.id == target)
+            });
             let Some((provider, _)) = owner else {
                 state.last_message = Some((format!("no source knows {target}"), crate::model::Level::Warn));
                 return false;

@@ -171,7 +171,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
                     append_logs(state, lines);
                     state.follow_logs = false;
                     go_to(state, Screen::Logs);
-                    state.list_mut().filter = regex::escape(&source);
+                    state.list_mut().filter = source;
                     refilter_logs(state);
                     // Jump to the first error (the failed step's output) once the scan is done.
                     state.log_jump = Some(super::LogJump::FirstError);
@@ -998,6 +998,17 @@ fn open(state: &mut AppState) -> Vec<Effect> {
             {
                 state.last_message = Some((format!("loading the log of {}…", job.name), Level::Unknown));
                 return vec![Effect::OpenLog(job.id.clone())];
+            }
+        }
+        Screen::Resources => {
+            // A service's log (Cloud Logging for Cloud Run) into the viewer.
+            let row = rows(state, Screen::Resources).get(state.list().selected).copied();
+            if let Some(super::Row::Resource(i)) = row
+                && let Some(r) = state.estate.resources.get(i)
+                && r.role == crate::model::Role::Compute
+            {
+                state.last_message = Some((format!("loading the log of {}…", r.name), Level::Unknown));
+                return vec![Effect::OpenLog(r.id.clone())];
             }
         }
         Screen::Logs => {

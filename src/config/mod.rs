@@ -149,21 +149,79 @@ pub struct AzureConfig {
 }
 
 /// Values `[azure] credential` accepts.
-pub const AZURE_CREDENTIALS: [&str; 5] = [
-    "cli",
-    "developer_tools",
-    "client_secret",
-    "managed_identity",
-    "workload_identity",
-];
+pub const AZURE_CREDENTIALS: [&str; 5] =
+    ["cli", "developer_tools", "client_secret", "managed_identity", "workload_identity"];
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct GcpConfig {
     pub project: Option<String>,
+    /// Several projects side by side (one provider each); `project` is added to them.
+    pub projects: Vec<String>,
+    /// Cloud Run regions to list; empty means every region the project can use.
     pub regions: Vec<String>,
+    /// Where tokens come from (default `auto`).
+    pub credentials: GcpCredentials,
+    /// A service-account key file (JSON). Its `token_uri` is where tokens are exchanged.
     pub credentials_file: Option<String>,
-    pub endpoints: BTreeMap<String, String>,
+    /// API base URLs (private endpoints, tests).
+    pub endpoints: GcpEndpoints,
+    /// A Cloud Logging filter ANDed to every log query (e.g. `severity>=WARNING`).
+    pub log_filter: Option<String>,
+    /// Path probed on a Cloud Run service's URL after promote/rollback; "" turns the probe off.
+    pub health_path: Option<String>,
+}
+
+impl GcpConfig {
+    /// `project` and `projects` together, in order, without repeats.
+    pub fn all_projects(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for p in self.project.iter().chain(&self.projects) {
+            let p = p.trim();
+            if !p.is_empty() && !out.iter().any(|known| known == p) {
+                out.push(p.to_string());
+            }
+        }
+        out
+    }
+}
+
+/// `auto`: a `credentials_file` if given, else gcp_auth's search (GOOGLE_APPLICATION_CREDENTIALS,
+/// the application-default credentials file, the metadata server, gcloud).
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum GcpCredentials {
+    #[default]
+    Auto,
+    /// `credentials_file`, else the file named by GOOGLE_APPLICATION_CREDENTIALS.
+    ServiceAccount,
+    /// `gcloud auth application-default login`.
+    Adc,
+    /// `gcloud auth print-access-token`.
+    Gcloud,
+}
+
+/// Base URLs of the Google APIs skydeck calls; unset ones use Google's public endpoints.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct GcpEndpoints {
+    pub run: Option<String>,
+    pub sqladmin: Option<String>,
+    pub secretmanager: Option<String>,
+    pub logging: Option<String>,
+    pub monitoring: Option<String>,
+}
+
+impl GcpEndpoints {
+    fn all(&self) -> [(&'static str, Option<&String>); 5] {
+        [
+            ("run", self.run.as_ref()),
+            ("sqladmin", self.sqladmin.as_ref()),
+            ("secretmanager", self.secretmanager.as_ref()),
+            ("logging", self.logging.as_ref()),
+            ("monitoring", self.monitoring.as_ref()),
+        ]
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -280,6 +338,25 @@ fn validate(config: &Config, text: &str) -> Result<(), (usize, String)> {
     if let Some(az) = &config.azure {
         validate_azure(az, text)?;
     }
+    if let Some(gcp) = &config.gcp {
+        for (name, url) in gcp.endpoints.all() {
+            if let Some(url) = url
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                return Err((
+                    line_of_key(text, name),
+                    format!("[gcp.endpoints] {name}: '{url}' must start with http:// or https://"),
+                ));
+            }
+        }
+        if gcp.credentials_file.is_some() && matches!(gcp.credentials, GcpCredentials::Adc | GcpCredentials::Gcloud) {
+            return Err((
+                line_of_key(text, "credentials_file"),
+                "[gcp] credentials_file is a service-account key: use it with credentials = \"service_account\" or \"auto\""
+                    .into(),
+            ));
+        }
+    }
     if config.refresh.seconds == 0 || config.refresh.health_seconds == 0 {
         return Err((line_of_key(text, "seconds"), "refresh intervals must be at least 1 second".into()));
     }
@@ -293,19 +370,13 @@ fn validate_azure(az: &AzureConfig, text: &str) -> Result<(), (usize, String)> {
     {
         return Err((
             line("credential"),
-            format!(
-                "[azure] credential '{c}' is not one of {}",
-                AZURE_CREDENTIALS.join(", ")
-            ),
+            format!("[azure] credential '{c}' is not one of {}", AZURE_CREDENTIALS.join(", ")),
         ));
     }
     if let Some(c) = &az.cloud
         && !["public", "china", "usgov"].contains(&c.as_str())
     {
-        return Err((
-            line("cloud"),
-            format!("[azure] cloud '{c}' is not one of public, china, usgov"),
-        ));
+        return Err((line("cloud"), format!("[azure] cloud '{c}' is not one of public, china, usgov")));
     }
     let urls = [
         ("arm_endpoint", az.arm_endpoint.as_deref()),
@@ -314,26 +385,17 @@ fn validate_azure(az: &AzureConfig, text: &str) -> Result<(), (usize, String)> {
         ("log_analytics_endpoint", az.log_analytics_endpoint.as_deref()),
         ("deploy_secret_vault", az.deploy_secret_vault.as_deref()),
     ];
-    for (key, value) in urls
-        .into_iter()
-        .chain(az.vaults.iter().map(|v| ("vaults", Some(v.as_str()))))
-    {
+    for (key, value) in urls.into_iter().chain(az.vaults.iter().map(|v| ("vaults", Some(v.as_str())))) {
         if let Some(v) = value
             && !(v.starts_with("https://") || v.starts_with("http://"))
         {
-            return Err((
-                line(key),
-                format!("[azure] {key} '{v}' must start with https:// or http://"),
-            ));
+            return Err((line(key), format!("[azure] {key} '{v}' must start with https:// or http://")));
         }
     }
     if let Some(repo) = &az.github_repo
         && (repo.split('/').count() != 2 || repo.starts_with('/') || repo.ends_with('/'))
     {
-        return Err((
-            line("github_repo"),
-            format!("[azure] github_repo '{repo}' must be written owner/name"),
-        ));
+        return Err((line("github_repo"), format!("[azure] github_repo '{repo}' must be written owner/name")));
     }
     if let Some(scope) = &az.github_secret_scope
         && scope != "repository"
@@ -346,11 +408,7 @@ fn validate_azure(az: &AzureConfig, text: &str) -> Result<(), (usize, String)> {
     }
     if az.deploy_app.is_some() != az.github_repo.is_some() {
         return Err((
-            line(if az.deploy_app.is_some() {
-                "deploy_app"
-            } else {
-                "github_repo"
-            }),
+            line(if az.deploy_app.is_some() { "deploy_app" } else { "github_repo" }),
             "[azure] deploy_app and github_repo go together (rotation writes the app's secret into the repository)"
                 .into(),
         ));
@@ -463,7 +521,7 @@ url = "https://example.com/api/v1/health"
         let l = parse(text, "c.toml").unwrap();
         assert!(l.warnings.is_empty(), "{:?}", l.warnings);
         assert_eq!(l.config.github.as_ref().unwrap().hosts[0].repos, ["team/app"]);
-        assert_eq!(l.config.gcp.as_ref().unwrap().endpoints["run"], "http://127.0.0.1:2");
+        assert_eq!(l.config.gcp.as_ref().unwrap().endpoints.run.as_deref(), Some("http://127.0.0.1:2"));
         let t = l.config.thresholds_for("prod");
         assert_eq!((t.cpu.warn, t.cpu.crit), (60.0, 80.0));
         assert_eq!(t.memory, Thresholds::default().memory);
@@ -530,10 +588,7 @@ poll_seconds = 1
     #[test]
     fn azure_mistakes_name_their_line() {
         let err = parse("[azure]\nsubscription_id = \"s\"\ncredential = \"magic\"\n", "x.toml").unwrap_err();
-        assert!(
-            err.to_string().starts_with("x.toml:3: [azure] credential 'magic'"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("x.toml:3: [azure] credential 'magic'"), "{err}");
         let err = parse("[azure]\narm_endpoint = \"management.azure.com\"\n", "x.toml").unwrap_err();
         assert!(err.to_string().starts_with("x.toml:2: "), "{err}");
         let err = parse("[azure]\ndeploy_app = \"shop\"\n", "x.toml").unwrap_err();
@@ -542,6 +597,57 @@ poll_seconds = 1
         assert!(err.to_string().starts_with("x.toml:2: "), "{err}");
         let l = parse("[azure]\nsubscription_id = \"s\"\nsubscription = \"typo\"\n", "x.toml").unwrap();
         assert_eq!(l.warnings, ["x.toml:3: unknown key 'azure.subscription' ignored"]);
+    }
+
+    #[test]
+    fn gcp_section_parses_with_defaults_and_several_projects() {
+        let l = parse("[gcp]\nproject = \"a\"\n", "c.toml").unwrap();
+        let gcp = l.config.gcp.unwrap();
+        assert_eq!(gcp.credentials, GcpCredentials::Auto);
+        assert_eq!(gcp.all_projects(), ["a"]);
+        assert_eq!(gcp.endpoints, GcpEndpoints::default());
+
+        let text = r#"
+[gcp]
+project = "shop-prod"
+projects = ["shop-dev", "shop-prod"]
+regions = ["europe-west1"]
+credentials = "service_account"
+credentials_file = "/keys/sa.json"
+log_filter = "severity>=WARNING"
+health_path = ""
+[gcp.endpoints]
+run = "http://127.0.0.1:1"
+sqladmin = "http://127.0.0.1:2"
+secretmanager = "http://127.0.0.1:3"
+logging = "http://127.0.0.1:4"
+monitoring = "http://127.0.0.1:5"
+"#;
+        let l = parse(text, "c.toml").unwrap();
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        let gcp = l.config.gcp.unwrap();
+        assert_eq!(gcp.all_projects(), ["shop-prod", "shop-dev"]);
+        assert_eq!(gcp.credentials, GcpCredentials::ServiceAccount);
+        assert_eq!(gcp.credentials_file.as_deref(), Some("/keys/sa.json"));
+        assert_eq!(gcp.endpoints.monitoring.as_deref(), Some("http://127.0.0.1:5"));
+        assert_eq!(gcp.health_path.as_deref(), Some(""));
+        for (value, expected) in [("adc", GcpCredentials::Adc), ("gcloud", GcpCredentials::Gcloud)] {
+            let l = parse(&format!("[gcp]\nproject = \"p\"\ncredentials = \"{value}\"\n"), "c.toml").unwrap();
+            assert_eq!(l.config.gcp.unwrap().credentials, expected);
+        }
+    }
+
+    #[test]
+    fn gcp_mistakes_are_reported_with_their_line() {
+        let l = parse("[gcp]\nproject = \"p\"\n[gcp.endpoints]\nsqladmn = \"http://x\"\n", "x.toml").unwrap();
+        assert_eq!(l.warnings, ["x.toml:4: unknown key 'gcp.endpoints.sqladmn' ignored"]);
+        let err = parse("[gcp]\nproject = \"p\"\ncredentials = \"magic\"\n", "x.toml").unwrap_err();
+        assert!(err.to_string().starts_with("x.toml:3: "), "{err}");
+        let err = parse("[gcp]\nproject = \"p\"\n[gcp.endpoints]\nrun = \"127.0.0.1:9\"\n", "x.toml").unwrap_err();
+        assert_eq!(err.to_string(), "x.toml:4: [gcp.endpoints] run: '127.0.0.1:9' must start with http:// or https://");
+        let err = parse("[gcp]\nproject = \"p\"\ncredentials = \"adc\"\ncredentials_file = \"k.json\"\n", "x.toml")
+            .unwrap_err();
+        assert!(err.to_string().starts_with("x.toml:4: "), "{err}");
     }
 
     #[test]

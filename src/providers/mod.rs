@@ -2,6 +2,7 @@
 //! A provider turns vendor payloads into an owned [`Snapshot`]; it never touches `AppState`.
 
 pub mod azure;
+pub mod gcp;
 pub mod github;
 pub mod sandbox;
 
@@ -128,8 +129,8 @@ pub async fn from_config(ctx: &BuildContext<'_>) -> Registry {
     if let Some(section) = &c.azure {
         registry.add("azure", azure::build(section, ctx).await);
     }
-    if c.gcp.is_some() {
-        registry.add("gcp", not_built("gcp", 6));
+    if let Some(section) = &c.gcp {
+        registry.add("gcp", gcp::build(section, ctx).await);
     }
     registry
 }

@@ -77,11 +77,7 @@ printf '{"accessToken":"%s","expiresOn":"2099-01-01 00:00:00.000000","expires_on
 
 /// The calls the stand-in `az` received, one line each.
 pub fn az_calls(dir: &Path) -> Vec<String> {
-    std::fs::read_to_string(dir.join("az.log"))
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect()
+    std::fs::read_to_string(dir.join("az.log")).unwrap_or_default().lines().map(str::to_string).collect()
 }
 
 /// PATH with the stand-in first, and only system directories after it.
@@ -104,14 +100,9 @@ impl Executor for StandIn {
         let program = program.to_os_string();
         let args: Vec<OsString> = args.iter().map(|a| a.to_os_string()).collect();
         let path = self.path.clone();
-        tokio::task::spawn_blocking(move || {
-            std::process::Command::new(program)
-                .args(args)
-                .env("PATH", path)
-                .output()
-        })
-        .await
-        .expect("stand-in az task")
+        tokio::task::spawn_blocking(move || std::process::Command::new(program).args(args).env("PATH", path).output())
+            .await
+            .expect("stand-in az task")
     }
 }
 
@@ -155,10 +146,7 @@ pub fn build(text: &str, dir: &Path) -> Built {
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     let settings = Settings::from_config(loaded.config.azure.as_ref().unwrap(), &loaded.config);
     let all = azure::build_with(settings, cli_credential(dir), &loaded.config).unwrap();
-    Built {
-        provider: all[0].clone(),
-        all,
-    }
+    Built { provider: all[0].clone(), all }
 }
 
 /// Azure Monitor answers in the shape of Microsoft's GetMetric.json example, for the metric
@@ -170,9 +158,7 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn new() -> Metrics {
-        Metrics {
-            template: body(&shared("monitor/2024-02-01/GetMetric.json"), "200"),
-        }
+        Metrics { template: body(&shared("monitor/2024-02-01/GetMetric.json"), "200") }
     }
 }
 
@@ -198,30 +184,18 @@ pub fn chosen(name: &str) -> Option<(&'static str, [f64; 5])> {
 
 impl Respond for Metrics {
     fn respond(&self, req: &Request) -> ResponseTemplate {
-        let names = req
-            .url
-            .query_pairs()
-            .find(|(k, _)| k == "metricnames")
-            .map(|(_, v)| v.to_string())
-            .unwrap_or_default();
+        let names =
+            req.url.query_pairs().find(|(k, _)| k == "metricnames").map(|(_, v)| v.to_string()).unwrap_or_default();
         let mut out = self.template.clone();
         let shape = self.template["value"][0].clone();
-        let stamps: Vec<Value> = shape["timeseries"][0]["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["timeStamp"].clone())
-            .collect();
+        let stamps: Vec<Value> =
+            shape["timeseries"][0]["data"].as_array().unwrap().iter().map(|p| p["timeStamp"].clone()).collect();
         let mut value = Vec::new();
         for name in names.split(',') {
             let Some((agg, numbers)) = chosen(name) else { continue };
             let mut m = shape.clone();
             m["name"] = json!({"value": name, "localizedValue": name});
-            let data: Vec<Value> = stamps
-                .iter()
-                .zip(numbers)
-                .map(|(t, n)| json!({"timeStamp": t, agg: n}))
-                .collect();
+            let data: Vec<Value> = stamps.iter().zip(numbers).map(|(t, n)| json!({"timeStamp": t, agg: n})).collect();
             m["timeseries"] = json!([{"metadatavalues": [], "data": data}]);
             value.push(m);
         }
@@ -247,9 +221,7 @@ pub async fn mount_estate(server: &MockServer) {
         .mount(server)
         .await;
     arm()
-        .and(path(format!(
-            "/subscriptions/{SUB}/providers/Microsoft.Web/serverfarms"
-        )))
+        .and(path(format!("/subscriptions/{SUB}/providers/Microsoft.Web/serverfarms")))
         .and(query_param("api-version", web))
         .respond_with(
             ResponseTemplate::new(200).set_body_json(body(&local("web/2025-05-01/ListAppServicePlans.json"), "200")),
@@ -326,11 +298,8 @@ pub async fn mount_estate(server: &MockServer) {
         .await;
 
     // Key Vault: GetSecrets-example.json, whose nextLink leads to an empty second page.
-    let kv = |p: &str| {
-        Mock::given(method("GET"))
-            .and(header("authorization", "Bearer kv-token"))
-            .and(path(p.to_string()))
-    };
+    let kv =
+        |p: &str| Mock::given(method("GET")).and(header("authorization", "Bearer kv-token")).and(path(p.to_string()));
     let secrets = relink(
         body(&shared("keyvault/2025-06-01/GetSecrets-example.json"), "200"),
         "https://myvault.vault.azure.net:443",

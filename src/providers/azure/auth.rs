@@ -81,10 +81,7 @@ fn env(name: &str) -> Option<String> {
 fn client_options(settings: &Settings) -> ClientOptions {
     let mut custom = CustomConfiguration::default();
     custom.authority_host = settings.authority_host.clone();
-    ClientOptions {
-        cloud: Some(Arc::new(CloudConfiguration::Custom(custom))),
-        ..Default::default()
-    }
+    ClientOptions { cloud: Some(Arc::new(CloudConfiguration::Custom(custom))), ..Default::default() }
 }
 
 fn client_secret_from_env(settings: &Settings) -> Result<Option<Arc<dyn TokenCredential>>, String> {
@@ -97,9 +94,7 @@ fn client_secret_from_env(settings: &Settings) -> Result<Option<Arc<dyn TokenCre
                 .into(),
         );
     };
-    let options = ClientSecretCredentialOptions {
-        client_options: client_options(settings),
-    };
+    let options = ClientSecretCredentialOptions { client_options: client_options(settings) };
     ClientSecretCredential::new(&tenant, client_id, Secret::new(secret), Some(options))
         .map(|c| Some(c as Arc<dyn TokenCredential>))
         .map_err(|e| format!("client secret credential: {e}"))
@@ -186,12 +181,7 @@ pub struct TokenSource {
 
 impl TokenSource {
     pub fn new(sources: Credentials, kind: CredentialKind, tenant: Option<String>) -> TokenSource {
-        TokenSource {
-            sources,
-            kind,
-            tenant,
-            cache: Mutex::new((HashMap::new(), None)),
-        }
+        TokenSource { sources, kind, tenant, cache: Mutex::new((HashMap::new(), None)) }
     }
 
     pub fn fix(&self) -> String {
@@ -221,23 +211,14 @@ impl TokenSource {
                     let expires = DateTime::from_timestamp(t.expires_on.unix_timestamp(), 0)
                         .unwrap_or_else(|| now + Duration::minutes(30));
                     let token = t.token.secret().to_string();
-                    guard.0.insert(
-                        scope.to_string(),
-                        Cached {
-                            token: token.clone(),
-                            expires,
-                        },
-                    );
+                    guard.0.insert(scope.to_string(), Cached { token: token.clone(), expires });
                     guard.1 = Some(i);
                     return Ok(token);
                 }
                 Err(e) => errors.push(format!("{label}: {}", first_line(&e.to_string()))),
             }
         }
-        Err(ProviderError::Auth {
-            message: format!("no Azure sign-in ({})", errors.join("; ")),
-            fix: self.fix(),
-        })
+        Err(ProviderError::Auth { message: format!("no Azure sign-in ({})", errors.join("; ")), fix: self.fix() })
     }
 
     /// Forgets the cached token of `scope` (after a 401, so the next call asks again).
@@ -249,11 +230,8 @@ impl TokenSource {
 /// The first useful line of a credential error: azure_identity appends a troubleshooting link
 /// and the CLI prints multi-line help.
 fn first_line(text: &str) -> String {
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("To troubleshoot"))
-        .collect();
+    let lines: Vec<&str> =
+        text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("To troubleshoot")).collect();
     let mut out = lines.join(" ");
     if out.chars().count() > 300 {
         out = out.chars().take(300).collect::<String>() + "…";
@@ -268,28 +246,12 @@ mod tests {
     #[test]
     fn every_credential_choice_says_how_to_fix_it() {
         assert_eq!(CredentialKind::parse(Some("cli")).fix(None), "run `az login`");
-        assert_eq!(
-            CredentialKind::parse(Some("cli")).fix(Some("contoso")),
-            "run `az login --tenant contoso`"
-        );
+        assert_eq!(CredentialKind::parse(Some("cli")).fix(Some("contoso")), "run `az login --tenant contoso`");
         assert!(CredentialKind::parse(None).fix(None).starts_with("run `az login`"));
-        assert!(
-            CredentialKind::parse(Some("client_secret"))
-                .fix(None)
-                .contains("AZURE_CLIENT_SECRET")
-        );
-        assert_eq!(
-            CredentialKind::parse(Some("workload_identity")),
-            CredentialKind::WorkloadIdentity
-        );
-        assert_eq!(
-            CredentialKind::parse(Some("managed_identity")),
-            CredentialKind::ManagedIdentity
-        );
-        assert_eq!(
-            CredentialKind::parse(Some("developer_tools")),
-            CredentialKind::DeveloperTools
-        );
+        assert!(CredentialKind::parse(Some("client_secret")).fix(None).contains("AZURE_CLIENT_SECRET"));
+        assert_eq!(CredentialKind::parse(Some("workload_identity")), CredentialKind::WorkloadIdentity);
+        assert_eq!(CredentialKind::parse(Some("managed_identity")), CredentialKind::ManagedIdentity);
+        assert_eq!(CredentialKind::parse(Some("developer_tools")), CredentialKind::DeveloperTools);
     }
 
     fn settings(credential: &str) -> Settings {
@@ -307,11 +269,7 @@ mod tests {
         assert_eq!(labels("cli"), ["Azure CLI"]);
         assert_eq!(labels("developer_tools"), ["Azure CLI", "Azure Developer CLI"]);
         assert_eq!(labels("managed_identity"), ["managed identity"]);
-        let default = credentials(&Settings {
-            credential: CredentialKind::Default,
-            ..settings("cli")
-        })
-        .unwrap();
+        let default = credentials(&Settings { credential: CredentialKind::Default, ..settings("cli") }).unwrap();
         // Then a client secret, only when AZURE_CLIENT_ID / AZURE_CLIENT_SECRET are set.
         assert_eq!(default[0].0, "Azure CLI");
         assert_eq!(default[1].0, "Azure Developer CLI");

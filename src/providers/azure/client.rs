@@ -129,11 +129,7 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         return Some(Duration::from_secs(secs));
     }
     let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
-    Some(
-        (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
-            .to_std()
-            .unwrap_or_default(),
-    )
+    Some((at.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().unwrap_or_default())
 }
 
 pub struct AzureClient {
@@ -182,11 +178,7 @@ impl AzureClient {
     pub fn error_for(&self, api: Api, method: &Method, url: &str, r: &Response) -> ProviderError {
         let what = format!("{method} {}", path_of(url));
         let detail = error_text(&r.body).unwrap_or_default();
-        let detail_suffix = if detail.is_empty() {
-            String::new()
-        } else {
-            format!(": {detail}")
-        };
+        let detail_suffix = if detail.is_empty() { String::new() } else { format!(": {detail}") };
         match r.status {
             StatusCode::UNAUTHORIZED => ProviderError::Auth {
                 message: format!("{} rejected the sign-in for {what}{detail_suffix}", api.label()),
@@ -224,21 +216,14 @@ impl AzureClient {
         url: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<Response, ProviderError> {
-        let _permit = self
-            .in_flight
-            .acquire()
-            .await
-            .map_err(|_| ProviderError::Unavailable("client closed".into()))?;
+        let _permit = self.in_flight.acquire().await.map_err(|_| ProviderError::Unavailable("client closed".into()))?;
         let scope = self.scopes.of(api).to_string();
         let read = method == Method::GET;
         let (mut throttled, mut failed, mut reauth) = (0, 0, false);
         loop {
             let token = self.tokens.token(&scope).await?;
-            let mut req = self
-                .http
-                .request(method.clone(), url)
-                .bearer_auth(&token)
-                .header("accept", "application/json");
+            let mut req =
+                self.http.request(method.clone(), url).bearer_auth(&token).header("accept", "application/json");
             if let Some(b) = body {
                 req = req.json(b);
             } else if method == Method::POST || method == Method::PUT {
@@ -276,9 +261,7 @@ impl AzureClient {
                 {
                     let wait = retry_after(&r.headers).unwrap_or(Duration::from_secs(1));
                     if wait > MAX_RETRY_AFTER {
-                        return Err(ProviderError::RateLimited {
-                            retry_after: Some(wait),
-                        });
+                        return Err(ProviderError::RateLimited { retry_after: Some(wait) });
                     }
                     throttled += 1;
                     tracing::info!("{} throttled {}; retrying in {wait:?}", api.label(), path_of(url));
@@ -307,11 +290,7 @@ impl AzureClient {
         body: Option<&serde_json::Value>,
     ) -> Result<Response, ProviderError> {
         let r = self.send(api, method.clone(), url, body).await?;
-        if r.status.is_success() {
-            Ok(r)
-        } else {
-            Err(self.error_for(api, &method, url, &r))
-        }
+        if r.status.is_success() { Ok(r) } else { Err(self.error_for(api, &method, url, &r)) }
     }
 
     pub async fn get<T: DeserializeOwned>(&self, api: Api, url: &str) -> Result<T, ProviderError> {
@@ -360,19 +339,14 @@ impl AzureClient {
             }
             // Finished synchronously (200/201/204 without anything to poll).
             _ => {
-                return Ok(Operation::Succeeded {
-                    waited: started.elapsed(),
-                });
+                return Ok(Operation::Succeeded { waited: started.elapsed() });
             }
         };
         same_origin(request_url, &url)?;
         let mut wait = retry_after(&first.headers).unwrap_or(self.poll_interval);
         loop {
             if started.elapsed() + wait > self.operation_timeout {
-                return Ok(Operation::StillRunning {
-                    url,
-                    waited: started.elapsed(),
-                });
+                return Ok(Operation::StillRunning { url, waited: started.elapsed() });
             }
             tokio::time::sleep(wait.min(Duration::from_secs(60))).await;
             let r = self.send(api, Method::GET, &url, None).await?;
@@ -387,24 +361,17 @@ impl AzureClient {
                 let s: Status = r.json("operation status")?;
                 match s.status.as_str() {
                     "Succeeded" => {
-                        return Ok(Operation::Succeeded {
-                            waited: started.elapsed(),
-                        });
+                        return Ok(Operation::Succeeded { waited: started.elapsed() });
                     }
                     "Failed" | "Canceled" | "Cancelled" => {
                         let why = error_text(&r.body).unwrap_or_else(|| "no reason given".into());
-                        return Err(ProviderError::Unavailable(format!(
-                            "the operation ended {}: {why}",
-                            s.status
-                        )));
+                        return Err(ProviderError::Unavailable(format!("the operation ended {}: {why}", s.status)));
                     }
                     _ => {}
                 }
             } else if r.status != StatusCode::ACCEPTED {
                 if r.status.is_success() {
-                    return Ok(Operation::Succeeded {
-                        waited: started.elapsed(),
-                    });
+                    return Ok(Operation::Succeeded { waited: started.elapsed() });
                 }
                 return Err(self.error_for(api, &Method::GET, &url, &r));
             }
@@ -432,15 +399,11 @@ pub fn same_origin(base: &str, next: &str) -> Result<(), ProviderError> {
 
 /// The path of a URL without its query (for messages).
 pub fn path_of(url: &str) -> String {
-    Url::parse(url)
-        .map(|u| u.path().to_string())
-        .unwrap_or_else(|_| url.split('?').next().unwrap_or(url).to_string())
+    Url::parse(url).map(|u| u.path().to_string()).unwrap_or_else(|_| url.split('?').next().unwrap_or(url).to_string())
 }
 
 pub fn origin_of(url: &str) -> String {
-    Url::parse(url)
-        .map(|u| u.origin().ascii_serialization())
-        .unwrap_or_else(|_| url.to_string())
+    Url::parse(url).map(|u| u.origin().ascii_serialization()).unwrap_or_else(|_| url.to_string())
 }
 
 fn describe(e: &reqwest::Error) -> String {
@@ -464,10 +427,7 @@ mod tests {
             error_text(br#"{"error":{"code":"ResourceNotFound","message":"The Resource was not found."}}"#).as_deref(),
             Some("ResourceNotFound: The Resource was not found.")
         );
-        assert_eq!(
-            error_text(br#"{"code":"Conflict","message":"busy"}"#).as_deref(),
-            Some("Conflict: busy")
-        );
+        assert_eq!(error_text(br#"{"code":"Conflict","message":"busy"}"#).as_deref(), Some("Conflict: busy"));
         assert_eq!(error_text(b"<html>"), None);
     }
 

@@ -85,10 +85,7 @@ pub fn vault_and_name(id: &str) -> Option<(String, String)> {
 
 /// Vaults of one subscription, discovered through ARM, then their secrets.
 pub async fn fetch_subscription(s: &Shared, sub: &str) -> Result<Snapshot, ProviderError> {
-    let url = s.arm_url(
-        &format!("/subscriptions/{sub}/providers/Microsoft.KeyVault/vaults"),
-        VAULTS_API,
-    );
+    let url = s.arm_url(&format!("/subscriptions/{sub}/providers/Microsoft.KeyVault/vaults"), VAULTS_API);
     let vaults: Vec<VaultPayload> = s.client.list(Api::Arm, &url).await?;
     let results = join_all(vaults.iter().filter_map(|v| {
         let uri = v.properties.as_ref()?.vault_uri.clone()?;
@@ -141,12 +138,7 @@ async fn fetch_vault_tagged(
         };
         let attrs = item.attributes.clone().unwrap_or_default();
         let (count, newest) = match versions {
-            Ok(v) => (
-                v.len() as u32,
-                v.iter()
-                    .filter_map(|x| ts(x.attributes.as_ref().and_then(|a| a.created)))
-                    .max(),
-            ),
+            Ok(v) => (v.len() as u32, v.iter().filter_map(|x| ts(x.attributes.as_ref().and_then(|a| a.created))).max()),
             Err(e) => {
                 tracing::warn!("versions of {name}: {e}");
                 (0, None)
@@ -190,11 +182,7 @@ async fn fetch_vault_tagged(
 }
 
 fn secret_meta(s: &Shared, id: &str) -> Result<SecretMeta, ActionError> {
-    s.meta()
-        .kv_secrets
-        .get(id)
-        .cloned()
-        .ok_or_else(|| ActionError::NotFound(id.to_string()))
+    s.meta().kv_secrets.get(id).cloned().ok_or_else(|| ActionError::NotFound(id.to_string()))
 }
 
 pub fn plan_set(s: &Shared, plan: &mut Plan) -> Result<(), ActionError> {
@@ -221,10 +209,8 @@ pub fn plan_set(s: &Shared, plan: &mut Plan) -> Result<(), ActionError> {
         description: format!("set a new version of {}", m.name),
         call: format!("PUT {url} {shown}"),
     });
-    plan.verification = format!(
-        "GET {}/secrets/{}/versions: the new version is listed and enabled",
-        m.vault_url, m.name
-    );
+    plan.verification =
+        format!("GET {}/secrets/{}/versions: the new version is listed and enabled", m.vault_url, m.name);
     Ok(())
 }
 
@@ -269,16 +255,9 @@ pub async fn execute_set(s: &Shared, plan: &Plan) -> Result<String, ActionError>
         .secret_input
         .as_deref()
         .ok_or_else(|| ActionError::MissingInput("the new value (--value-stdin)".into()))?;
-    let id = set_secret(
-        s,
-        &m.vault_url,
-        &m.name,
-        value,
-        m.content_type.as_deref(),
-        m.tags.as_ref(),
-    )
-    .await
-    .map_err(|e| ActionError::Failed(format!("{} unchanged: {}", m.name, failed(e))))?;
+    let id = set_secret(s, &m.vault_url, &m.name, value, m.content_type.as_deref(), m.tags.as_ref())
+        .await
+        .map_err(|e| ActionError::Failed(format!("{} unchanged: {}", m.name, failed(e))))?;
     let version = super::last_segment(&id);
     s.meta().done.insert(plan.request.target.clone(), version.clone());
     Ok(format!("stored version {version} of {} in {}", m.name, m.vault))
@@ -292,29 +271,15 @@ pub async fn verify_set(s: &Shared, plan: &Plan) -> Result<String, ActionError> 
         .get(&plan.request.target)
         .cloned()
         .ok_or_else(|| ActionError::VerifyFailed("no new version was recorded".into()))?;
-    let url = format!(
-        "{}/secrets/{}/versions?api-version={KEYVAULT_API}&maxresults=25",
-        m.vault_url, m.name
-    );
-    let versions: Vec<SecretItem> = s
-        .client
-        .list(Api::KeyVault, &url)
-        .await
-        .map_err(|e| ActionError::VerifyFailed(e.to_string()))?;
+    let url = format!("{}/secrets/{}/versions?api-version={KEYVAULT_API}&maxresults=25", m.vault_url, m.name);
+    let versions: Vec<SecretItem> =
+        s.client.list(Api::KeyVault, &url).await.map_err(|e| ActionError::VerifyFailed(e.to_string()))?;
     match versions.iter().find(|v| super::last_segment(&v.id) == version) {
-        Some(v) if v.attributes.as_ref().and_then(|a| a.enabled) != Some(false) => Ok(format!(
-            "version {version} of {} is listed and enabled ({} versions)",
-            m.name,
-            versions.len()
-        )),
-        Some(_) => Err(ActionError::VerifyFailed(format!(
-            "version {version} of {} is listed but disabled",
-            m.name
-        ))),
-        None => Err(ActionError::VerifyFailed(format!(
-            "version {version} of {} is not listed yet",
-            m.name
-        ))),
+        Some(v) if v.attributes.as_ref().and_then(|a| a.enabled) != Some(false) => {
+            Ok(format!("version {version} of {} is listed and enabled ({} versions)", m.name, versions.len()))
+        }
+        Some(_) => Err(ActionError::VerifyFailed(format!("version {version} of {} is listed but disabled", m.name))),
+        None => Err(ActionError::VerifyFailed(format!("version {version} of {} is not listed yet", m.name))),
     }
 }
 

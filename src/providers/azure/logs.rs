@@ -41,14 +41,7 @@ struct Column {
 
 const TIME_COLUMNS: [&str; 2] = ["TimeGenerated", "timestamp"];
 const LEVEL_COLUMNS: [&str; 5] = ["Level", "SeverityLevel", "Severity", "severityLevel", "level"];
-const TEXT_COLUMNS: [&str; 6] = [
-    "Message",
-    "ResultDescription",
-    "RenderedDescription",
-    "message",
-    "Log_s",
-    "msg_s",
-];
+const TEXT_COLUMNS: [&str; 6] = ["Message", "ResultDescription", "RenderedDescription", "message", "Log_s", "msg_s"];
 const SOURCE_COLUMNS: [&str; 4] = ["_ResourceId", "Computer", "ResourceUri", "cloud_RoleName"];
 /// Columns that say nothing about the event itself.
 const NOISE: [&str; 4] = ["TenantId", "SourceSystem", "Type", "_ResourceId"];
@@ -84,9 +77,7 @@ pub fn parse(body: &[u8], workspace: &str, after: Option<Timestamp>) -> Result<V
     let find = |names: &[&str]| table.columns.iter().position(|c| names.contains(&c.name.as_str()));
     let time = find(&TIME_COLUMNS).or_else(|| table.columns.iter().position(|c| c.kind == "datetime"));
     let Some(time) = time else {
-        return Err(ProviderError::Payload(
-            "the log query returns no TimeGenerated (or other datetime) column".into(),
-        ));
+        return Err(ProviderError::Payload("the log query returns no TimeGenerated (or other datetime) column".into()));
     };
     let level = find(&LEVEL_COLUMNS);
     let message = find(&TEXT_COLUMNS);
@@ -122,11 +113,7 @@ pub fn parse(body: &[u8], workspace: &str, after: Option<Timestamp>) -> Result<V
         out.push(LogLine {
             at,
             source,
-            severity: level
-                .and_then(|i| row.get(i))
-                .and_then(text_of)
-                .map(|l| severity(&l))
-                .unwrap_or(Severity::Info),
+            severity: level.and_then(|i| row.get(i)).and_then(text_of).map(|l| severity(&l)).unwrap_or(Severity::Info),
             text,
         });
     }

@@ -132,9 +132,8 @@ impl Settings {
                     .and_then(|h| h.api_url.clone())
                     .or_else(|| gh.and_then(|g| g.api_url.clone()))
                     .unwrap_or_else(|| "https://api.github.com".into());
-                let github_token_env = host
-                    .and_then(|h| h.token_env.clone())
-                    .or_else(|| gh.and_then(|g| g.token_env.clone()));
+                let github_token_env =
+                    host.and_then(|h| h.token_env.clone()).or_else(|| gh.and_then(|g| g.token_env.clone()));
                 Some(DeploySettings {
                     app: app.clone(),
                     repo: repo.clone(),
@@ -154,17 +153,11 @@ impl Settings {
             arm: trim_url(section.arm_endpoint.as_deref().unwrap_or(c.arm)),
             authority_host: trim_url(section.authority_host.as_deref().unwrap_or(c.authority)),
             graph: trim_url(section.graph_endpoint.as_deref().unwrap_or(c.graph)),
-            keyvault_suffix: section
-                .keyvault_suffix
-                .clone()
-                .unwrap_or_else(|| c.keyvault_suffix.to_string()),
+            keyvault_suffix: section.keyvault_suffix.clone().unwrap_or_else(|| c.keyvault_suffix.to_string()),
             vaults: section.vaults.iter().map(|v| trim_url(v)).collect(),
             log_analytics: trim_url(section.log_analytics_endpoint.as_deref().unwrap_or(c.log_analytics)),
             workspaces: section.log_analytics_workspaces.clone(),
-            log_query: section
-                .log_query
-                .clone()
-                .unwrap_or_else(|| DEFAULT_LOG_QUERY.to_string()),
+            log_query: section.log_query.clone().unwrap_or_else(|| DEFAULT_LOG_QUERY.to_string()),
             health_url: match section.health_url.as_deref() {
                 Some("") => None,
                 Some(u) => Some(u.to_string()),
@@ -202,17 +195,8 @@ pub fn build_with(
     credentials: auth::Credentials,
     config: &Config,
 ) -> Result<Vec<Arc<dyn Provider>>, String> {
-    let tokens = Arc::new(TokenSource::new(
-        credentials,
-        settings.credential,
-        settings.tenant_id.clone(),
-    ));
-    let client = AzureClient::new(
-        tokens,
-        settings.scopes(),
-        settings.poll_interval,
-        settings.operation_timeout,
-    )?;
+    let tokens = Arc::new(TokenSource::new(credentials, settings.credential, settings.tenant_id.clone()));
+    let client = AzureClient::new(tokens, settings.scopes(), settings.poll_interval, settings.operation_timeout)?;
     let shared = Arc::new(Shared {
         client,
         settings: settings.clone(),
@@ -234,12 +218,7 @@ pub fn build_with(
                 (Some(s), true) => format!("azure:{}", s.chars().take(8).collect::<String>()),
                 _ => "azure".to_string(),
             };
-            Arc::new(AzureProvider {
-                name,
-                subscription,
-                extras: i == 0,
-                shared: shared.clone(),
-            }) as Arc<dyn Provider>
+            Arc::new(AzureProvider { name, subscription, extras: i == 0, shared: shared.clone() }) as Arc<dyn Provider>
         })
         .collect())
 }
@@ -273,11 +252,8 @@ impl Shared {
     /// The environment of a resource: its `environment`/`env` tag, else a name suffix, else
     /// "unassigned"; spelled as the config spells it.
     pub fn environment(&self, name: &str, tags: Option<&HashMap<String, String>>) -> String {
-        let found = environment_of(
-            name,
-            tags.into_iter()
-                .flat_map(|t| t.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-        );
+        let found =
+            environment_of(name, tags.into_iter().flat_map(|t| t.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
         if found == "unassigned" {
             return found;
         }
@@ -330,11 +306,7 @@ pub fn last_segment(id: &str) -> String {
 }
 
 fn not_applicable(verb: Verb, what: &str, why: &str) -> ActionError {
-    ActionError::NotApplicable {
-        verb,
-        what: what.to_string(),
-        why: why.to_string(),
-    }
+    ActionError::NotApplicable { verb, what: what.to_string(), why: why.to_string() }
 }
 
 impl AzureProvider {
@@ -382,11 +354,7 @@ impl AzureProvider {
         for sub in &subs {
             let discover = s.settings.vaults.is_empty();
             let (webs, dbs, vaults) = tokio::join!(web::fetch(s, sub), postgres::fetch(s, sub), async {
-                if discover {
-                    Some(keyvault::fetch_subscription(s, sub).await)
-                } else {
-                    None
-                }
+                if discover { Some(keyvault::fetch_subscription(s, sub).await) } else { None }
             });
             take(&format!("web apps ({sub})"), webs, &mut snap);
             take(&format!("PostgreSQL ({sub})"), dbs, &mut snap);
@@ -462,13 +430,7 @@ impl Provider for AzureProvider {
             target_name: target.name.clone(),
             environment: target.environment.clone(),
             // The config knows tiers the name does not tell (`name = "main", tier = "prod"`).
-            tier: if self
-                .shared
-                .config
-                .environments
-                .iter()
-                .any(|e| e.name == target.environment)
-            {
+            tier: if self.shared.config.environments.iter().any(|e| e.name == target.environment) {
                 self.shared.tier(&target.environment)
             } else {
                 tier_of(snapshot, &target.environment)
@@ -607,10 +569,7 @@ mod tests {
     #[test]
     fn arm_ids_split() {
         let id = "/subscriptions/34adfa4f/resourceGroups/testrg123/providers/Microsoft.Web/sites/sitef6141";
-        assert_eq!(
-            subscription_and_group(id),
-            Some(("34adfa4f".to_string(), "testrg123".to_string()))
-        );
+        assert_eq!(subscription_and_group(id), Some(("34adfa4f".to_string(), "testrg123".to_string())));
         assert_eq!(last_segment(id), "sitef6141");
     }
 }

@@ -70,15 +70,9 @@ pub fn parse(body: &[u8]) -> Result<BTreeMap<String, Vec<Bucket>>, ProviderError
         let mut by_time: BTreeMap<String, (Bucket, u32)> = BTreeMap::new();
         for ts in &m.timeseries {
             for p in &ts.data {
-                let (b, n) = by_time.entry(p.time_stamp.clone()).or_insert_with(|| {
-                    (
-                        Bucket {
-                            at: p.time_stamp.clone(),
-                            ..Default::default()
-                        },
-                        0,
-                    )
-                });
+                let (b, n) = by_time
+                    .entry(p.time_stamp.clone())
+                    .or_insert_with(|| (Bucket { at: p.time_stamp.clone(), ..Default::default() }, 0));
                 if let Some(t) = p.total {
                     b.total = Some(b.total.unwrap_or(0.0) + t);
                 }
@@ -106,20 +100,14 @@ async fn query(
     let end = Utc::now();
     let start = end - Duration::hours(1);
     let fmt = "%Y-%m-%dT%H:%M:%SZ";
-    let base = s.arm_url(
-        &format!("{resource_id}/providers/Microsoft.Insights/metrics"),
-        MONITOR_API,
-    );
+    let base = s.arm_url(&format!("{resource_id}/providers/Microsoft.Insights/metrics"), MONITOR_API);
     let mut url = Url::parse(&base).map_err(|e| ProviderError::Payload(format!("{base}: {e}")))?;
     url.query_pairs_mut()
         .append_pair("metricnames", &names.join(","))
         .append_pair("aggregation", aggregation)
         .append_pair("interval", "PT5M")
         .append_pair("timespan", &format!("{}/{}", start.format(fmt), end.format(fmt)));
-    let r = s
-        .client
-        .call(Api::Arm, reqwest::Method::GET, url.as_str(), None)
-        .await?;
+    let r = s.client.call(Api::Arm, reqwest::Method::GET, url.as_str(), None).await?;
     parse(&r.body)
 }
 
@@ -136,9 +124,7 @@ fn metric(s: &Shared, env: &str, resource: &str, kind: MetricKind, history: Vec<
 }
 
 fn averages(buckets: Option<&Vec<Bucket>>) -> Vec<f64> {
-    buckets
-        .map(|b| b.iter().filter_map(|x| x.average).collect())
-        .unwrap_or_default()
+    buckets.map(|b| b.iter().filter_map(|x| x.average).collect()).unwrap_or_default()
 }
 
 /// Error rate (5xx of all requests, %) and response time (s) of a web app.
@@ -149,10 +135,7 @@ pub fn site_series(series: &BTreeMap<String, Vec<Bucket>>) -> (Vec<f64>, Vec<f64
     if let Some(req) = requests {
         for b in req {
             let total = b.total.unwrap_or(0.0);
-            let five = errors
-                .and_then(|e| e.iter().find(|x| x.at == b.at))
-                .and_then(|x| x.total)
-                .unwrap_or(0.0);
+            let five = errors.and_then(|e| e.iter().find(|x| x.at == b.at)).and_then(|x| x.total).unwrap_or(0.0);
             if b.total.is_some() {
                 rate.push(if total > 0.0 { five * 100.0 / total } else { 0.0 });
             }
@@ -165,13 +148,10 @@ pub async fn site_metrics(s: &Shared, id: &str, name: &str, env: &str) -> Vec<Me
     match query(s, id, &["Http5xx", "Requests", "HttpResponseTime"], "Total,Average").await {
         Ok(series) => {
             let (rate, latency) = site_series(&series);
-            [
-                metric(s, env, name, MetricKind::ErrorRate, rate),
-                metric(s, env, name, MetricKind::ResponseTime, latency),
-            ]
-            .into_iter()
-            .flatten()
-            .collect()
+            [metric(s, env, name, MetricKind::ErrorRate, rate), metric(s, env, name, MetricKind::ResponseTime, latency)]
+                .into_iter()
+                .flatten()
+                .collect()
         }
         Err(e) => {
             tracing::debug!("metrics of {name}: {e}");
@@ -184,13 +164,7 @@ pub async fn plan_metrics(s: &Shared, id: &str, name: &str, env: &str) -> Vec<Me
     match query(s, id, &["CpuPercentage", "MemoryPercentage"], "Average").await {
         Ok(series) => [
             metric(s, env, name, MetricKind::Cpu, averages(series.get("CpuPercentage"))),
-            metric(
-                s,
-                env,
-                name,
-                MetricKind::Memory,
-                averages(series.get("MemoryPercentage")),
-            ),
+            metric(s, env, name, MetricKind::Memory, averages(series.get("MemoryPercentage"))),
         ]
         .into_iter()
         .flatten()
@@ -215,12 +189,7 @@ pub async fn postgres_metrics(
             let connections: Vec<f64> = match max_connections.filter(|m| *m > 0.0) {
                 Some(max) => series
                     .get("active_connections")
-                    .map(|b| {
-                        b.iter()
-                            .filter_map(|x| x.maximum.or(x.average))
-                            .map(|c| c * 100.0 / max)
-                            .collect()
-                    })
+                    .map(|b| b.iter().filter_map(|x| x.maximum.or(x.average)).map(|c| c * 100.0 / max).collect())
                     .unwrap_or_default(),
                 None => Vec::new(),
             };

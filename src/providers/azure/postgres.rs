@@ -135,10 +135,8 @@ fn when(t: Timestamp) -> String {
 
 /// Servers, backups and their metrics in one subscription.
 pub async fn fetch(s: &Shared, sub: &str) -> Result<Snapshot, ProviderError> {
-    let url = s.arm_url(
-        &format!("/subscriptions/{sub}/providers/Microsoft.DBforPostgreSQL/flexibleServers"),
-        POSTGRES_API,
-    );
+    let url =
+        s.arm_url(&format!("/subscriptions/{sub}/providers/Microsoft.DBforPostgreSQL/flexibleServers"), POSTGRES_API);
     let servers: Vec<ServerPayload> = s.client.list(Api::Arm, &url).await?;
     let now = Utc::now();
     let extra = join_all(servers.iter().map(|srv| async move {
@@ -181,11 +179,7 @@ pub async fn fetch(s: &Shared, sub: &str) -> Result<Snapshot, ProviderError> {
             Ok(list) => list
                 .into_iter()
                 .map(|b| {
-                    let at = b
-                        .properties
-                        .as_ref()
-                        .and_then(|x| x.completed_time.as_deref())
-                        .and_then(parse_time);
+                    let at = b.properties.as_ref().and_then(|x| x.completed_time.as_deref()).and_then(parse_time);
                     (b, at)
                 })
                 .collect(),
@@ -225,17 +219,10 @@ pub async fn fetch(s: &Shared, sub: &str) -> Result<Snapshot, ProviderError> {
             ),
             (
                 "storage".into(),
-                p.storage
-                    .as_ref()
-                    .and_then(|x| x.storage_size_gb)
-                    .map(|g| format!("{g} GB"))
-                    .unwrap_or_default(),
+                p.storage.as_ref().and_then(|x| x.storage_size_gb).map(|g| format!("{g} GB")).unwrap_or_default(),
             ),
             ("backup retention".into(), format!("{retention} days")),
-            (
-                "geo-redundant".into(),
-                policy.geo_redundant_backup.clone().unwrap_or_else(|| "unknown".into()),
-            ),
+            ("geo-redundant".into(), policy.geo_redundant_backup.clone().unwrap_or_else(|| "unknown".into())),
             (
                 "PITR window".into(),
                 match earliest {
@@ -285,11 +272,7 @@ pub async fn fetch(s: &Shared, sub: &str) -> Result<Snapshot, ProviderError> {
             provider: Provider::Azure,
             environment: environment.clone(),
             last_backup_at,
-            last_status: if last_backup_at.is_some() {
-                "succeeded".into()
-            } else {
-                "none".into()
-            },
+            last_status: if last_backup_at.is_some() { "succeeded".into() } else { "none".into() },
             retention_days: retention,
             required_retention_days: if tier == Tier::Prod { 35 } else { 7 },
             pitr_enabled: earliest.is_some(),
@@ -315,9 +298,7 @@ pub async fn fetch(s: &Shared, sub: &str) -> Result<Snapshot, ProviderError> {
 /// starting or ending with a hyphen.
 fn valid_server_name(name: &str) -> bool {
     (3..=63).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !name.starts_with('-')
         && !name.ends_with('-')
 }
@@ -429,11 +410,7 @@ pub async fn execute_restore(s: &Shared, plan: &Plan) -> Result<String, ActionEr
     };
     let body: serde_json::Value =
         serde_json::from_str(body).map_err(|e| ActionError::Failed(format!("restore body: {e}")))?;
-    let r = s
-        .client
-        .send(Api::Arm, Method::PUT, url, Some(&body))
-        .await
-        .map_err(failed)?;
+    let r = s.client.send(Api::Arm, Method::PUT, url, Some(&body)).await.map_err(failed)?;
     if !r.status.is_success() {
         return Err(ActionError::Failed(format!(
             "the restore was not started, nothing was created: {}",
@@ -464,15 +441,9 @@ pub async fn verify_restore(s: &Shared, plan: &Plan) -> Result<String, ActionErr
     let (Some(url), Some(name)) = (p.get("url"), p.get("name")) else {
         return Err(ActionError::VerifyFailed("the plan lost its restore call".into()));
     };
-    let server: ServerPayload = s
-        .client
-        .get(Api::Arm, url)
-        .await
-        .map_err(|e| ActionError::VerifyFailed(format!("{name}: {e}")))?;
-    let state = server
-        .properties
-        .and_then(|x| x.state)
-        .unwrap_or_else(|| "unknown".into());
+    let server: ServerPayload =
+        s.client.get(Api::Arm, url).await.map_err(|e| ActionError::VerifyFailed(format!("{name}: {e}")))?;
+    let state = server.properties.and_then(|x| x.state).unwrap_or_else(|| "unknown".into());
     Ok(format!("{name} exists ({state})"))
 }
 
@@ -490,15 +461,9 @@ mod tests {
 
     #[test]
     fn levels_of_servers() {
-        let ha = HighAvailability {
-            mode: Some("ZoneRedundant".into()),
-            state: Some("Healthy".into()),
-        };
+        let ha = HighAvailability { mode: Some("ZoneRedundant".into()), state: Some("Healthy".into()) };
         assert_eq!(server_level("Ready", Some(&ha), Tier::Prod), Level::Ok);
-        let degraded = HighAvailability {
-            mode: Some("ZoneRedundant".into()),
-            state: Some("FailingOver".into()),
-        };
+        let degraded = HighAvailability { mode: Some("ZoneRedundant".into()), state: Some("FailingOver".into()) };
         assert_eq!(server_level("Ready", Some(&degraded), Tier::Prod), Level::Warn);
         assert_eq!(server_level("Stopped", None, Tier::Prod), Level::Crit);
         assert_eq!(server_level("Stopped", None, Tier::Dev), Level::Warn);
@@ -507,11 +472,7 @@ mod tests {
     #[test]
     fn restore_times_keep_seconds_in_utc() {
         let at = parse_time("2021-06-27T00:04:59.4078005+00:00").unwrap();
-        let body = restore_body(
-            "westus",
-            "/subscriptions/s/resourceGroups/g/providers/x/flexibleServers/a",
-            at,
-        );
+        let body = restore_body("westus", "/subscriptions/s/resourceGroups/g/providers/x/flexibleServers/a", at);
         assert_eq!(body["properties"]["pointInTimeUTC"], "2021-06-27T00:04:59Z");
     }
 }

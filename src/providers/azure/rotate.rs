@@ -114,16 +114,8 @@ struct PublicKey {
 
 /// `AZURE_CLIENT_SECRET_PRODUCTION` for `production`.
 pub fn secret_name(environment: &str) -> String {
-    let upper: String = environment
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let upper: String =
+        environment.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
     format!("AZURE_CLIENT_SECRET_{upper}")
 }
 
@@ -152,11 +144,7 @@ fn deploy_target(d: &DeploySettings, environment: &str) -> (String, String) {
         format!("/repos/{}/actions/secrets", d.repo)
     };
     let host = host_of(&d.github_api);
-    let prefix = if host == "github.com" {
-        String::new()
-    } else {
-        format!("{host}/")
-    };
+    let prefix = if host == "github.com" { String::new() } else { format!("{host}/") };
     let id = format!("{prefix}{}/{name}", base.trim_start_matches("/repos/"));
     (id, base)
 }
@@ -179,9 +167,7 @@ async fn find_app(s: &Shared, sp_name: &str) -> Result<(ServicePrincipal, Applic
     let sp = match sps.as_slice() {
         [one] => one.clone(),
         [] => {
-            return Err(ProviderError::Unavailable(format!(
-                "no service principal named '{sp_name}' in the tenant"
-            )));
+            return Err(ProviderError::Unavailable(format!("no service principal named '{sp_name}' in the tenant")));
         }
         many => {
             return Err(ProviderError::Unavailable(format!(
@@ -266,11 +252,7 @@ pub async fn fetch(s: &Shared) -> Snapshot {
 }
 
 fn deploy_meta(s: &Shared, id: &str) -> Result<DeployMeta, ActionError> {
-    s.meta()
-        .deploy
-        .get(id)
-        .cloned()
-        .ok_or_else(|| ActionError::NotFound(id.to_string()))
+    s.meta().deploy.get(id).cloned().ok_or_else(|| ActionError::NotFound(id.to_string()))
 }
 
 fn days(plan: &Plan) -> Result<i64, ActionError> {
@@ -285,10 +267,7 @@ fn days(plan: &Plan) -> Result<i64, ActionError> {
 }
 
 fn kv_name(environment: &str) -> String {
-    format!(
-        "azure-client-secret-{}",
-        environment.to_ascii_lowercase().replace('_', "-")
-    )
+    format!("azure-client-secret-{}", environment.to_ascii_lowercase().replace('_', "-"))
 }
 
 pub fn plan(s: &Shared, plan: &mut Plan) -> Result<(), ActionError> {
@@ -297,11 +276,7 @@ pub fn plan(s: &Shared, plan: &mut Plan) -> Result<(), ActionError> {
     let days = days(plan)?;
     let api = &d.github_api;
     let app = m.app_object_id.clone().unwrap_or_else(|| "<app object id>".into());
-    let old = if m.key_ids.is_empty() {
-        "the passwords it has now".to_string()
-    } else {
-        m.key_ids.join(", ")
-    };
+    let old = if m.key_ids.is_empty() { "the passwords it has now".to_string() } else { m.key_ids.join(", ") };
     plan.risk = Risk::High;
     plan.summary = format!(
         "rotate the {} deploy credential: add a new password to the Entra app {}, store it sealed as GitHub secret {} in {}{}, then remove the old password(s) ({old}). The value is never shown.",
@@ -309,10 +284,7 @@ pub fn plan(s: &Shared, plan: &mut Plan) -> Result<(), ActionError> {
         m.sp_name,
         m.secret_name,
         d.repo,
-        d.vault
-            .as_ref()
-            .map(|v| format!(" and in Key Vault {v} as {}", kv_name(&m.environment)))
-            .unwrap_or_default()
+        d.vault.as_ref().map(|v| format!(" and in Key Vault {v} as {}", kv_name(&m.environment))).unwrap_or_default()
     );
     let calls = &mut plan.calls;
     calls.push(PlannedCall {
@@ -326,10 +298,7 @@ pub fn plan(s: &Shared, plan: &mut Plan) -> Result<(), ActionError> {
             graph(s, &format!("/servicePrincipals?$filter=displayName eq '{}'", m.sp_name)),
             graph(
                 s,
-                &format!(
-                    "/applications?$filter=appId eq '{}'",
-                    m.app_id.clone().unwrap_or_else(|| "<appId>".into())
-                )
+                &format!("/applications?$filter=appId eq '{}'", m.app_id.clone().unwrap_or_else(|| "<appId>".into()))
             )
         ),
     });
@@ -377,20 +346,13 @@ pub fn plan(s: &Shared, plan: &mut Plan) -> Result<(), ActionError> {
 /// Seals `value` for a GitHub secret: a libsodium sealed box to the repository's public key
 /// (base64), base64 again for the API.
 pub fn seal(public_key_b64: &str, value: &[u8]) -> Result<String, String> {
-    let raw = BASE64
-        .decode(public_key_b64.trim())
-        .map_err(|e| format!("GitHub's public key is not base64: {e}"))?;
-    let bytes: [u8; crypto_box::KEY_SIZE] = raw.as_slice().try_into().map_err(|_| {
-        format!(
-            "GitHub's public key has {} bytes, not {}",
-            raw.len(),
-            crypto_box::KEY_SIZE
-        )
-    })?;
+    let raw = BASE64.decode(public_key_b64.trim()).map_err(|e| format!("GitHub's public key is not base64: {e}"))?;
+    let bytes: [u8; crypto_box::KEY_SIZE] = raw
+        .as_slice()
+        .try_into()
+        .map_err(|_| format!("GitHub's public key has {} bytes, not {}", raw.len(), crypto_box::KEY_SIZE))?;
     let key = crypto_box::PublicKey::from(bytes);
-    let sealed = key
-        .seal(&mut crypto_box::aead::OsRng, value)
-        .map_err(|_| "sealing the value failed".to_string())?;
+    let sealed = key.seal(&mut crypto_box::aead::OsRng, value).map_err(|_| "sealing the value failed".to_string())?;
     Ok(BASE64.encode(sealed))
 }
 
@@ -413,10 +375,7 @@ impl GitHub<'_> {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let r = req
-            .send()
-            .await
-            .map_err(|e| format!("GitHub ({}) unreachable: {e}", self.host))?;
+        let r = req.send().await.map_err(|e| format!("GitHub ({}) unreachable: {e}", self.host))?;
         let status = r.status();
         let bytes = r.bytes().await.map_err(|e| format!("GitHub ({}): {e}", self.host))?;
         if status.is_success() {
@@ -435,11 +394,7 @@ impl GitHub<'_> {
             "GitHub ({}) answered {} to {method} {path}{}{hint}",
             self.host,
             status.as_u16(),
-            if message.is_empty() {
-                String::new()
-            } else {
-                format!(": {message}")
-            }
+            if message.is_empty() { String::new() } else { format!(": {message}") }
         ))
     }
 }
@@ -459,10 +414,7 @@ async fn add_password(s: &Shared, app_object_id: &str, days: i64) -> Result<Adde
 
 async fn remove_password(s: &Shared, app_object_id: &str, key_id: &str) -> Result<(), ProviderError> {
     let url = graph(s, &format!("/applications/{app_object_id}/removePassword"));
-    s.client
-        .call(Api::Graph, Method::POST, &url, Some(&json!({ "keyId": key_id })))
-        .await
-        .map(|_| ())
+    s.client.call(Api::Graph, Method::POST, &url, Some(&json!({ "keyId": key_id }))).await.map(|_| ())
 }
 
 pub async fn execute(s: &Shared, plan: &Plan) -> Result<String, ActionError> {
@@ -475,16 +427,8 @@ pub async fn execute(s: &Shared, plan: &Plan) -> Result<String, ActionError> {
     // 1. GitHub first: its key and token must work before a password exists.
     let host = host_of(&d.github_api);
     let token = github_auth::resolve(&host, d.github_token_env.as_deref()).map_err(unchanged)?;
-    let gh = GitHub {
-        http: s.client.http(),
-        api: &d.github_api,
-        host,
-        token: token.value,
-    };
-    let key_body = gh
-        .send(Method::GET, &format!("{}/public-key", m.github_base), None)
-        .await
-        .map_err(unchanged)?;
+    let gh = GitHub { http: s.client.http(), api: &d.github_api, host, token: token.value };
+    let key_body = gh.send(Method::GET, &format!("{}/public-key", m.github_base), None).await.map_err(unchanged)?;
     let key: PublicKey =
         serde_json::from_slice(&key_body).map_err(|e| unchanged(format!("GitHub's public key answer: {e}")))?;
     // Checks the key before anything changes (sealing an empty value costs nothing).
@@ -492,12 +436,7 @@ pub async fn execute(s: &Shared, plan: &Plan) -> Result<String, ActionError> {
 
     // 2. The app registration.
     let (sp, app) = find_app(s, &m.sp_name).await.map_err(|e| unchanged(e.to_string()))?;
-    let old: Vec<String> = app
-        .password_credentials
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| c.key_id)
-        .collect();
+    let old: Vec<String> = app.password_credentials.unwrap_or_default().into_iter().map(|c| c.key_id).collect();
     let app_hint = format!("`az ad app credential delete --id {}", sp.app_id);
 
     // 3. The new password.
@@ -524,13 +463,7 @@ pub async fn execute(s: &Shared, plan: &Plan) -> Result<String, ActionError> {
     let stored = match seal(&key.key, secret.expose().as_bytes()) {
         Ok(sealed) => {
             let body = json!({ "encrypted_value": sealed, "key_id": key.key_id });
-            gh.send(
-                Method::PUT,
-                &format!("{}/{}", m.github_base, m.secret_name),
-                Some(&body),
-            )
-            .await
-            .map(|_| ())
+            gh.send(Method::PUT, &format!("{}/{}", m.github_base, m.secret_name), Some(&body)).await.map(|_| ())
         }
         Err(e) => Err(e),
     };
@@ -557,11 +490,7 @@ pub async fn execute(s: &Shared, plan: &Plan) -> Result<String, ActionError> {
         if let Err(e) = r {
             return Err(ActionError::Failed(format!(
                 "the new password (keyId {new_key}) is in {where_stored}, but Key Vault {vault} was not updated ({e}); the old password(s) {} were kept so readers of Key Vault keep working: fix access and rotate again",
-                if old.is_empty() {
-                    "(none)".into()
-                } else {
-                    old.join(", ")
-                }
+                if old.is_empty() { "(none)".into() } else { old.join(", ") }
             )));
         }
         where_stored.push_str(&format!(" and Key Vault secret {name}"));
@@ -590,11 +519,7 @@ pub async fn execute(s: &Shared, plan: &Plan) -> Result<String, ActionError> {
     Ok(format!(
         "new password {new_key} (valid until {valid_until}) stored in {where_stored}; removed {} old password(s){}",
         removed.len(),
-        if removed.is_empty() {
-            String::new()
-        } else {
-            format!(" {}", removed.join(", "))
-        }
+        if removed.is_empty() { String::new() } else { format!(" {}", removed.join(", ")) }
     ))
 }
 
@@ -613,35 +538,17 @@ pub async fn verify(s: &Shared, plan: &Plan) -> Result<String, ActionError> {
         .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
         .unwrap_or_default();
     let started = done["started"].as_str().and_then(parse_time).unwrap_or_else(Utc::now);
-    let (_, app) = find_app(s, &m.sp_name)
-        .await
-        .map_err(|e| ActionError::VerifyFailed(e.to_string()))?;
-    let now: Vec<String> = app
-        .password_credentials
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| c.key_id)
-        .collect();
+    let (_, app) = find_app(s, &m.sp_name).await.map_err(|e| ActionError::VerifyFailed(e.to_string()))?;
+    let now: Vec<String> = app.password_credentials.unwrap_or_default().into_iter().map(|c| c.key_id).collect();
     if !now.contains(&new_key) {
-        return Err(ActionError::VerifyFailed(format!(
-            "{} has no password {new_key}",
-            m.sp_name
-        )));
+        return Err(ActionError::VerifyFailed(format!("{} has no password {new_key}", m.sp_name)));
     }
     if let Some(still) = removed.iter().find(|k| now.contains(k)) {
-        return Err(ActionError::VerifyFailed(format!(
-            "{} still has the old password {still}",
-            m.sp_name
-        )));
+        return Err(ActionError::VerifyFailed(format!("{} still has the old password {still}", m.sp_name)));
     }
     let host = host_of(&d.github_api);
     let token = github_auth::resolve(&host, d.github_token_env.as_deref()).map_err(ActionError::VerifyFailed)?;
-    let gh = GitHub {
-        http: s.client.http(),
-        api: &d.github_api,
-        host,
-        token: token.value,
-    };
+    let gh = GitHub { http: s.client.http(), api: &d.github_api, host, token: token.value };
     let body = gh
         .send(Method::GET, &format!("{}/{}", m.github_base, m.secret_name), None)
         .await

@@ -157,18 +157,9 @@ pub fn running_version(config: Option<&SiteConfig>) -> String {
     ];
     let found: Vec<String> = stacks
         .iter()
-        .filter_map(|(label, v)| {
-            v.as_deref()
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(|v| format!("{label} {v}"))
-        })
+        .filter_map(|(label, v)| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(|v| format!("{label} {v}")))
         .collect();
-    if found.is_empty() {
-        "unknown".into()
-    } else {
-        found.join(", ")
-    }
+    if found.is_empty() { "unknown".into() } else { found.join(", ") }
 }
 
 fn site_level(state: &str, availability: Option<&str>, tier: Tier) -> Level {
@@ -195,10 +186,7 @@ fn health_url(s: &Shared, host: Option<&str>) -> Option<String> {
 /// Web apps, their slots and plans in one subscription.
 pub async fn fetch(s: &Shared, sub: &str) -> Result<Snapshot, ProviderError> {
     let sites_url = s.arm_url(&format!("/subscriptions/{sub}/providers/Microsoft.Web/sites"), WEB_API);
-    let plans_url = s.arm_url(
-        &format!("/subscriptions/{sub}/providers/Microsoft.Web/serverfarms"),
-        WEB_API,
-    );
+    let plans_url = s.arm_url(&format!("/subscriptions/{sub}/providers/Microsoft.Web/serverfarms"), WEB_API);
     let (sites, plans) = tokio::join!(
         s.client.list::<SitePayload>(Api::Arm, &sites_url),
         s.client.list::<PlanPayload>(Api::Arm, &plans_url)
@@ -268,10 +256,7 @@ pub async fn fetch(s: &Shared, sub: &str) -> Result<Snapshot, ProviderError> {
         let plan_id = p.server_farm_id.clone().unwrap_or_default();
         let plan = plans.iter().find(|pl| pl.id.eq_ignore_ascii_case(&plan_id));
         if !plan_id.is_empty() {
-            site_envs
-                .entry(plan_id.to_ascii_lowercase())
-                .or_default()
-                .push(environment.clone());
+            site_envs.entry(plan_id.to_ascii_lowercase()).or_default().push(environment.clone());
         }
         let mut details = vec![
             ("hosts".to_string(), p.host_names.clone().unwrap_or_default().join(", ")),
@@ -384,10 +369,7 @@ pub async fn fetch(s: &Shared, sub: &str) -> Result<Snapshot, ProviderError> {
                     ),
                 ),
                 ("instances".into(), plan_size(pl)),
-                (
-                    "apps".into(),
-                    props.number_of_sites.map(|n| n.to_string()).unwrap_or_default(),
-                ),
+                ("apps".into(), props.number_of_sites.map(|n| n.to_string()).unwrap_or_default()),
             ],
         });
     }
@@ -397,16 +379,8 @@ pub async fn fetch(s: &Shared, sub: &str) -> Result<Snapshot, ProviderError> {
         .filter(|r| r.kind == "App Service Plan")
         .map(|r| (r.id.clone(), r.name.clone(), r.environment.clone()))
         .collect();
-    let site_metrics = join_all(
-        metric_jobs
-            .iter()
-            .map(|(id, name, env)| monitor::site_metrics(s, id, name, env)),
-    );
-    let plan_metrics = join_all(
-        plan_jobs
-            .iter()
-            .map(|(id, name, env)| monitor::plan_metrics(s, id, name, env)),
-    );
+    let site_metrics = join_all(metric_jobs.iter().map(|(id, name, env)| monitor::site_metrics(s, id, name, env)));
+    let plan_metrics = join_all(plan_jobs.iter().map(|(id, name, env)| monitor::plan_metrics(s, id, name, env)));
     let (site_metrics, plan_metrics) = tokio::join!(site_metrics, plan_metrics);
     for m in site_metrics.into_iter().chain(plan_metrics) {
         snap.metrics.extend(m);
@@ -426,11 +400,7 @@ fn plan_size(pl: &PlanPayload) -> String {
 }
 
 fn site_meta(s: &Shared, id: &str) -> Result<SiteMeta, ActionError> {
-    s.meta()
-        .sites
-        .get(id)
-        .cloned()
-        .ok_or_else(|| ActionError::NotFound(id.to_string()))
+    s.meta().sites.get(id).cloned().ok_or_else(|| ActionError::NotFound(id.to_string()))
 }
 
 pub fn plan_swap(s: &Shared, plan: &mut Plan) -> Result<(), ActionError> {
@@ -450,19 +420,13 @@ pub fn plan_swap(s: &Shared, plan: &mut Plan) -> Result<(), ActionError> {
         });
     }
     if wanted == "production" {
-        return Err(ActionError::InvalidInput(
-            "name the slot to swap with production (e.g. --to staging)".into(),
-        ));
+        return Err(ActionError::InvalidInput("name the slot to swap with production (e.g. --to staging)".into()));
     }
     let slot = site.slots.iter().find(|x| x.name == wanted).ok_or_else(|| {
         ActionError::InvalidInput(format!(
             "{} has no slot '{wanted}' (slots: {})",
             site.name,
-            site.slots
-                .iter()
-                .map(|x| x.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            site.slots.iter().map(|x| x.name.as_str()).collect::<Vec<_>>().join(", ")
         ))
     })?;
     let url = s.arm_url(&format!("{}/slots/{}/slotsswap", site.id, slot.name), WEB_API);
@@ -485,10 +449,7 @@ pub fn plan_swap(s: &Shared, plan: &mut Plan) -> Result<(), ActionError> {
         ),
     };
     plan.calls.push(PlannedCall {
-        description: format!(
-            "swap slot {} with production (App Service warms the slot before switching)",
-            slot.name
-        ),
+        description: format!("swap slot {} with production (App Service warms the slot before switching)", slot.name),
         call: format!("POST {url} {body}"),
     });
     plan.calls.push(PlannedCall {
@@ -517,19 +478,10 @@ pub fn plan_swap(s: &Shared, plan: &mut Plan) -> Result<(), ActionError> {
 
 pub async fn execute_swap(s: &Shared, plan: &Plan) -> Result<String, ActionError> {
     let site = site_meta(s, &plan.request.target)?;
-    let slot = plan
-        .request
-        .params
-        .get("slot")
-        .cloned()
-        .unwrap_or_else(|| "staging".into());
+    let slot = plan.request.params.get("slot").cloned().unwrap_or_else(|| "staging".into());
     let url = s.arm_url(&format!("{}/slots/{slot}/slotsswap", site.id), WEB_API);
     let body = json!({"targetSlot": "production", "preserveVnet": true});
-    let r = s
-        .client
-        .send(Api::Arm, Method::POST, &url, Some(&body))
-        .await
-        .map_err(failed)?;
+    let r = s.client.send(Api::Arm, Method::POST, &url, Some(&body)).await.map_err(failed)?;
     if !r.status.is_success() {
         return Err(ActionError::Failed(format!(
             "the swap was not started, production is unchanged: {}",
@@ -537,11 +489,9 @@ pub async fn execute_swap(s: &Shared, plan: &Plan) -> Result<String, ActionError
         )));
     }
     match s.client.wait(Api::Arm, &url, &r).await {
-        Ok(Operation::Succeeded { waited }) => Ok(format!(
-            "swapped slot {slot} into production of {} ({}s)",
-            site.name,
-            waited.as_secs()
-        )),
+        Ok(Operation::Succeeded { waited }) => {
+            Ok(format!("swapped slot {slot} into production of {} ({}s)", site.name, waited.as_secs()))
+        }
         Ok(Operation::StillRunning { url, waited }) => Err(ActionError::Failed(format!(
             "the swap of {slot} into production of {} is still running after {}s; watch operation {url} before acting again",
             site.name,
@@ -560,11 +510,7 @@ pub async fn verify_swap(s: &Shared, plan: &Plan) -> Result<String, ActionError>
     let expected = p.get("expected_version").cloned().unwrap_or_default();
     let previous = p.get("previous_version").cloned().unwrap_or_default();
     let url = s.arm_url(&site.id, WEB_API);
-    let now: SitePayload = s
-        .client
-        .get(Api::Arm, &url)
-        .await
-        .map_err(|e| ActionError::VerifyFailed(e.to_string()))?;
+    let now: SitePayload = s.client.get(Api::Arm, &url).await.map_err(|e| ActionError::VerifyFailed(e.to_string()))?;
     let props = now.properties.unwrap_or_default();
     let serving = running_version(props.site_config.as_ref());
     if expected != previous && serving != expected {
@@ -581,13 +527,7 @@ pub async fn verify_swap(s: &Shared, plan: &Plan) -> Result<String, ActionError>
     let mut last_error = String::new();
     for attempt in 1..=s.settings.health_tries {
         let started = Instant::now();
-        let r = s
-            .client
-            .http()
-            .get(&health)
-            .timeout(Duration::from_secs(10))
-            .send()
-            .await;
+        let r = s.client.http().get(&health).timeout(Duration::from_secs(10)).send().await;
         match r {
             Ok(resp) if resp.status().is_success() => {
                 out.push_str(&format!(
@@ -616,15 +556,10 @@ mod tests {
 
     #[test]
     fn versions_from_images_and_stacks() {
-        let c = SiteConfig {
-            linux_fx_version: Some("DOCKER|myacr.azurecr.io/shop:1.4.2".into()),
-            ..Default::default()
-        };
+        let c =
+            SiteConfig { linux_fx_version: Some("DOCKER|myacr.azurecr.io/shop:1.4.2".into()), ..Default::default() };
         assert_eq!(running_version(Some(&c)), "myacr.azurecr.io/shop:1.4.2");
-        let c = SiteConfig {
-            linux_fx_version: Some("NODE|20-lts".into()),
-            ..Default::default()
-        };
+        let c = SiteConfig { linux_fx_version: Some("NODE|20-lts".into()), ..Default::default() };
         assert_eq!(running_version(Some(&c)), "NODE 20-lts");
         let c = SiteConfig {
             linux_fx_version: Some(String::new()),

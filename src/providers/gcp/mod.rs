@@ -1,0 +1,1147 @@
+//! Google Cloud: Cloud Run services, revisions and traffic; Cloud SQL instances, backups and
+//! the point-in-time window; Secret Manager secrets and versions (never payloads); Cloud
+//! Logging for the log viewer; Cloud Monitoring against the thresholds. Tokens come from
+//! gcp_auth, the REST calls go through reqwest (rustls). One provider per project.
+//!
+//! Actions: promote/roll back = move Cloud Run traffic (a long-running operation polled to the
+//! end, then the traffic is re-read and the service's health path probed); restore = clone a
+//! Cloud SQL instance at a point in time into a new instance; snapshot = an on-demand backup;
+//! rotate = add a Secret Manager version (value from stdin) and disable the previous one.
+
+pub mod client;
+mod logging;
+mod monitoring;
+mod run;
+mod secrets;
+mod sql;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{SecondsFormat, Utc};
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub use self::client::{Api, Auth, Credentials, Endpoints, GcpClient, OperationEnd};
+use super::{BoxFuture, BuildContext, Provider, ProviderError, environment_of};
+use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind, Verb, find_target, tier_of};
+use crate::config::{Config, GcpConfig};
+use crate::model::*;
+
+// Enum names in the order of the discovery documents, which is their proto numbering: the
+// integer Google sends with `$alt=json;enum-encoding=int` is the index.
+pub const CONDITION_STATE: &[&str] =
+    &["STATE_UNSPECIFIED", "CONDITION_PENDING", "CONDITION_RECONCILING", "CONDITION_FAILED", "CONDITION_SUCCEEDED"];
+pub const TRAFFIC_TYPE: &[&str] = &[
+    "TRAFFIC_TARGET_ALLOCATION_TYPE_UNSPECIFIED",
+    "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST",
+    "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION",
+];
+pub const SECRET_VERSION_STATE: &[&str] = &["STATE_UNSPECIFIED", "ENABLED", "DISABLED", "DESTROYED"];
+pub const SQL_INSTANCE_STATE: &[&str] = &[
+    "SQL_INSTANCE_STATE_UNSPECIFIED",
+    "RUNNABLE",
+    "SUSPENDED",
+    "PENDING_DELETE",
+    "PENDING_CREATE",
+    "MAINTENANCE",
+    "FAILED",
+    "ONLINE_MAINTENANCE",
+    "REPAIRING",
+];
+pub const SQL_AVAILABILITY: &[&str] = &["SQL_AVAILABILITY_TYPE_UNSPECIFIED", "ZONAL", "REGIONAL"];
+pub const SQL_ACTIVATION_POLICY: &[&str] = &["SQL_ACTIVATION_POLICY_UNSPECIFIED", "ALWAYS", "NEVER", "ON_DEMAND"];
+pub const SQL_INSTANCE_TYPE: &[&str] = &[
+    "SQL_INSTANCE_TYPE_UNSPECIFIED",
+    "CLOUD_SQL_INSTANCE",
+    "ON_PREMISES_INSTANCE",
+    "READ_REPLICA_INSTANCE",
+    "READ_POOL_INSTANCE",
+    "GREEN_INSTANCE",
+];
+pub const SQL_BACKUP_RUN_STATUS: &[&str] = &[
+    "SQL_BACKUP_RUN_STATUS_UNSPECIFIED",
+    "ENQUEUED",
+    "OVERDUE",
+    "RUNNING",
+    "FAILED",
+    "SUCCESSFUL",
+    "SKIPPED",
+    "DELETION_PENDING",
+    "DELETION_FAILED",
+    "DELETED",
+];
+pub const SQL_BACKUP_RUN_TYPE: &[&str] = &["SQL_BACKUP_RUN_TYPE_UNSPECIFIED", "AUTOMATED", "ON_DEMAND"];
+pub const SQL_OPERATION_STATUS: &[&str] = &["SQL_OPERATION_STATUS_UNSPECIFIED", "PENDING", "RUNNING", "DONE"];
+
+/// An enum as Google sends it: its name, or its number.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Enum {
+    Name(String),
+    Number(i64),
+    #[default]
+    Unset,
+}
+
+impl Enum {
+    pub fn name(&self, table: &[&str]) -> String {
+        match self {
+            Enum::Name(n) => n.clone(),
+            Enum::Number(i) => usize::try_from(*i)
+                .ok()
+                .and_then(|i| table.get(i))
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| i.to_string()),
+            Enum::Unset => table.first().map(|s| s.to_string()).unwrap_or_default(),
+        }
+    }
+}
+
+/// [`Enum::name`] of a raw JSON value.
+pub fn enum_name(v: &Value, table: &[&str]) -> String {
+    serde_json::from_value::<Enum>(v.clone()).unwrap_or_default().name(table)
+}
+
+/// An int64, which Google's JSON writes as a string (numbers are accepted too).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum I64 {
+    Number(i64),
+    Text(String),
+}
+
+impl I64 {
+    pub fn get(&self) -> Option<i64> {
+        match self {
+            I64::Number(n) => Some(*n),
+            I64::Text(s) => s.trim().parse().ok(),
+        }
+    }
+}
+
+/// `projects/p/locations/l/services/web` -> `web`.
+pub fn short_name(name: &str) -> &str {
+    name.rsplit('/').next().unwrap_or(name)
+}
+
+/// A google.protobuf.Duration in JSON ("7200s", "1.5s") as seconds.
+pub fn duration_secs(d: &str) -> Option<f64> {
+    d.trim().strip_suffix('s')?.parse().ok()
+}
+
+/// How long actions wait. Tests shorten these.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timing {
+    /// Between polls of a long-running operation.
+    pub poll_interval: Duration,
+    /// A Cloud Run traffic change gives up after this long.
+    pub run_timeout: Duration,
+    /// A Cloud SQL clone or backup gives up after this long.
+    pub sql_timeout: Duration,
+    /// Health probes after promote/rollback (domain: 10 tries, 10 s apart).
+    pub health_tries: u32,
+    pub health_interval: Duration,
+    /// The log tail asks Cloud Logging at most this often (its read quota is 60 a minute).
+    pub log_interval: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            poll_interval: Duration::from_secs(2),
+            run_timeout: Duration::from_secs(15 * 60),
+            sql_timeout: Duration::from_secs(60 * 60),
+            health_tries: 10,
+            health_interval: Duration::from_secs(10),
+            log_interval: Duration::from_secs(15),
+        }
+    }
+}
+
+/// One project as configured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectSettings {
+    pub project: String,
+    /// Cloud Run regions; empty = discover them.
+    pub regions: Vec<String>,
+    pub log_filter: Option<String>,
+    /// Probed on the service URL after a traffic change; empty = no probe.
+    pub health_path: String,
+    pub timing: Timing,
+}
+
+impl ProjectSettings {
+    pub fn from_config(section: &GcpConfig, project: &str) -> ProjectSettings {
+        ProjectSettings {
+            project: project.to_string(),
+            regions: section.regions.clone(),
+            log_filter: section.log_filter.clone().filter(|f| !f.trim().is_empty()),
+            health_path: section.health_path.clone().unwrap_or_else(|| "/api/v1/health".into()),
+            timing: Timing::default(),
+        }
+    }
+}
+
+pub async fn build(section: &GcpConfig, ctx: &BuildContext<'_>) -> Result<Vec<Arc<dyn Provider>>, String> {
+    let projects = section.all_projects();
+    if projects.is_empty() {
+        return Err("[gcp] names no project: set project = \"my-project\" (or projects = [\"a\", \"b\"])".into());
+    }
+    let auth = Arc::new(Auth::new(Credentials::from_config(section)?));
+    let endpoints = Endpoints::from_config(section);
+    let many = projects.len() > 1;
+    let mut out: Vec<Arc<dyn Provider>> = Vec::new();
+    for project in projects {
+        let name = if many { format!("gcp:{project}") } else { "gcp".to_string() };
+        let settings = ProjectSettings::from_config(section, &project);
+        out.push(Arc::new(GcpProvider::connect(name, settings, endpoints.clone(), auth.clone(), ctx)?));
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone)]
+struct InstanceMeta {
+    project: String,
+    name: String,
+    database_version: String,
+    pitr: bool,
+    replica: bool,
+    window: Option<(Timestamp, Timestamp)>,
+}
+
+#[derive(Debug, Clone)]
+struct SecretMeta {
+    versions: Vec<secrets::Version>,
+}
+
+#[derive(Default)]
+struct Meta {
+    services: HashMap<String, run::ServiceMeta>,
+    instances: HashMap<String, InstanceMeta>,
+    secrets: HashMap<String, SecretMeta>,
+    /// Discovered Cloud Run regions (when none are configured).
+    regions: Option<Vec<String>>,
+    /// What `execute` learnt that `verify` checks (the new secret version), by target.
+    executed: HashMap<String, String>,
+}
+
+pub struct GcpProvider {
+    name: String,
+    settings: ProjectSettings,
+    client: GcpClient,
+    config: Arc<Config>,
+    store: Arc<crate::store::Store>,
+    meta: Mutex<Meta>,
+    last_tail: Mutex<Option<Instant>>,
+}
+
+fn not_applicable(verb: Verb, what: &str, why: impl Into<String>) -> ActionError {
+    ActionError::NotApplicable { verb, what: what.to_string(), why: why.into() }
+}
+
+fn failed(e: ProviderError) -> ActionError {
+    ActionError::Failed(e.to_string())
+}
+
+fn verify_failed(e: ProviderError) -> ActionError {
+    ActionError::VerifyFailed(e.to_string())
+}
+
+fn rfc3339(t: Timestamp) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// An error for the status bar: Google's message and status, without the API name, the call
+/// and the fix (those are in the log and in the action's own errors).
+fn brief(api: Api, e: &ProviderError) -> String {
+    let text = match e {
+        ProviderError::Auth { message, .. } => message.clone(),
+        other => other.to_string(),
+    };
+    let text = text.strip_prefix(&format!("{}: ", api.label())).unwrap_or(&text);
+    match text.rfind(" [") {
+        Some(at) if text.ends_with(']') => text[..at].to_string(),
+        _ => text.to_string(),
+    }
+}
+
+fn shorten(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n).collect::<String>()) }
+}
+
+impl GcpProvider {
+    /// One project with credentials in hand (tests build it directly).
+    pub fn connect(
+        name: String,
+        settings: ProjectSettings,
+        endpoints: Endpoints,
+        auth: Arc<Auth>,
+        ctx: &BuildContext<'_>,
+    ) -> Result<GcpProvider, String> {
+        Ok(GcpProvider {
+            name,
+            settings,
+            client: GcpClient::new(endpoints, auth)?,
+            config: Arc::new(ctx.config.clone()),
+            store: ctx.store.clone(),
+            meta: Mutex::new(Meta::default()),
+            last_tail: Mutex::new(None),
+        })
+    }
+
+    pub fn client(&self) -> &GcpClient {
+        &self.client
+    }
+
+    fn meta(&self) -> std::sync::MutexGuard<'_, Meta> {
+        self.meta.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn project(&self) -> &str {
+        &self.settings.project
+    }
+
+    /// The environment of a resource: its `environment`/`env` label, else a name suffix, else
+    /// "unassigned"; in the configured spelling.
+    fn env_of(&self, name: &str, labels: &BTreeMap<String, String>) -> String {
+        let found = environment_of(name, labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        BuildContext { config: &self.config, store: self.store.clone() }.environment_name(&found)
+    }
+
+    async fn regions(&self) -> Result<Vec<String>, ProviderError> {
+        if !self.settings.regions.is_empty() {
+            return Ok(self.settings.regions.clone());
+        }
+        if let Some(r) = self.meta().regions.clone() {
+            return Ok(r);
+        }
+        let found = run::regions(&self.client, self.project()).await?;
+        self.meta().regions = Some(found.clone());
+        Ok(found)
+    }
+
+    async fn read(&self) -> Result<Snapshot, ProviderError> {
+        let project = self.project().to_string();
+        let c = &self.client;
+        let now = Utc::now();
+        let (services, instances, secrets, metrics) = tokio::join!(
+            async {
+                let regions = self.regions().await?;
+                run::fetch(c, &project, &regions).await
+            },
+            sql::fetch(c, &project),
+            secrets::fetch(c, &project),
+            monitoring::fetch(c, &project, now),
+        );
+        let mut snap = Snapshot::default();
+        let mut notes = Vec::new();
+        let mut errors: Vec<(Api, ProviderError)> = Vec::new();
+        let mut keep = |api: Api, e: ProviderError, notes: &mut Vec<String>| {
+            if client::is_service_disabled(&e) {
+                notes.push(format!("{} API off", api.label()));
+            } else {
+                tracing::warn!("{}: {e}", api.label());
+                errors.push((api, e));
+            }
+        };
+
+        // Cloud Run.
+        let mut by_service: HashMap<(String, String), (String, String)> = HashMap::new();
+        match services {
+            Ok(list) => {
+                let mut metas = HashMap::new();
+                for (svc, revisions) in &list {
+                    let m = run::map_service(svc, revisions);
+                    let env = self.env_of(&m.meta.short, &svc.labels);
+                    by_service
+                        .insert((m.meta.short.clone(), m.meta.location.clone()), (m.meta.short.clone(), env.clone()));
+                    snap.resources.push(Resource {
+                        id: svc.name.clone(),
+                        name: m.meta.short.clone(),
+                        kind: "Cloud Run service".into(),
+                        role: Role::Compute,
+                        provider: crate::model::Provider::Gcp,
+                        environment: env,
+                        region: m.meta.location.clone(),
+                        status: m.status,
+                        level: m.level,
+                        current_version: m.current,
+                        versions: m.versions,
+                        details: m.details,
+                    });
+                    metas.insert(svc.name.clone(), m.meta);
+                }
+                self.meta().services = metas;
+            }
+            Err(e) => keep(Api::Run, e, &mut notes),
+        }
+
+        // Cloud SQL.
+        match instances {
+            Ok(list) => {
+                let mut metas = HashMap::new();
+                for d in &list {
+                    let i = &d.instance;
+                    let id = format!("projects/{}/instances/{}", i.project_or(&project), i.name);
+                    let env = self.env_of(&i.name, &i.settings.user_labels);
+                    let m = sql::map_instance(i, &list);
+                    snap.resources.push(Resource {
+                        id: id.clone(),
+                        name: i.name.clone(),
+                        kind: "Cloud SQL instance".into(),
+                        role: Role::Database,
+                        provider: crate::model::Provider::Gcp,
+                        environment: env.clone(),
+                        region: i.region.clone(),
+                        status: m.status,
+                        level: m.level,
+                        current_version: Some(i.database_version.clone()).filter(|v| !v.is_empty()),
+                        versions: Vec::new(),
+                        details: m.details,
+                    });
+                    let window =
+                        d.window.as_ref().and_then(|w| Some((w.earliest_recovery_time?, w.latest_recovery_time?)));
+                    metas.insert(
+                        id.clone(),
+                        InstanceMeta {
+                            project: i.project_or(&project).to_string(),
+                            name: i.name.clone(),
+                            database_version: i.database_version.clone(),
+                            pitr: i.pitr(),
+                            replica: i.is_replica(),
+                            window,
+                        },
+                    );
+                    if i.is_replica() {
+                        continue;
+                    }
+                    let f = sql::backup_facts(d, &list);
+                    let required = if self.config.tier_of(&env) == Tier::Prod { 35 } else { 7 };
+                    snap.backups.push(Backup {
+                        id: id.clone(),
+                        resource: id,
+                        database: i.name.clone(),
+                        provider: crate::model::Provider::Gcp,
+                        environment: env,
+                        last_backup_at: f.last_backup_at,
+                        last_status: f.last_status,
+                        retention_days: f.retention_days,
+                        required_retention_days: required,
+                        pitr_enabled: i.pitr(),
+                        earliest_restore: window.map(|w| w.0),
+                        latest_restore: window.map(|w| w.1),
+                        geo_redundant: f.geo_redundant,
+                    });
+                }
+                self.meta().instances = metas;
+            }
+            Err(e) => keep(Api::Sql, e, &mut notes),
+        }
+
+        // Secret Manager.
+        match secrets {
+            Ok(list) => {
+                let mut metas = HashMap::new();
+                for (s, versions) in list {
+                    let short = short_name(&s.name).to_string();
+                    let f = secrets::facts(&s, &versions);
+                    snap.secrets.push(Secret {
+                        id: s.name.clone(),
+                        name: short.clone(),
+                        store: "Secret Manager".into(),
+                        provider: crate::model::Provider::Gcp,
+                        environment: self.env_of(&short, &s.labels),
+                        enabled: f.enabled,
+                        updated_at: f.last_version_at.or(s.create_time),
+                        last_rotated: f.last_version_at,
+                        rotation_days: f.rotation_days,
+                        expires_at: s.expire_time,
+                        versions: f.live_versions,
+                    });
+                    metas.insert(s.name.clone(), SecretMeta { versions });
+                }
+                self.meta().secrets = metas;
+            }
+            Err(e) => keep(Api::Secrets, e, &mut notes),
+        }
+
+        // Cloud Monitoring: optional; a failure is a note, never a failed source.
+        match metrics {
+            Ok(series) => {
+                for s in series {
+                    let Some((name, env)) = by_service.get(&(s.service.clone(), s.location.clone())) else {
+                        continue;
+                    };
+                    let level = self.config.thresholds_for(env).level(s.kind, s.value);
+                    snap.metrics.push(Metric {
+                        environment: env.clone(),
+                        resource: name.clone(),
+                        kind: s.kind,
+                        value: s.value,
+                        level,
+                        history: s.history,
+                    });
+                }
+            }
+            Err(e) if client::is_service_disabled(&e) => notes.push("Cloud Monitoring API off".into()),
+            Err(e) => {
+                tracing::warn!("Cloud Monitoring: {e}");
+                notes.push(format!("metrics unavailable: {}", shorten(&brief(Api::Monitoring, &e), 80)));
+            }
+        }
+
+        // All three failed, or Google asks us to slow down: the whole source fails (the loop
+        // backs off on RateLimited). One API failing leaves the others on screen, with a note.
+        if let Some((_, e)) = errors.iter().find(|(_, e)| matches!(e, ProviderError::RateLimited { .. })) {
+            return Err(e.clone());
+        }
+        if errors.len() == 3 {
+            let (_, e) = errors.iter().find(|(_, e)| matches!(e, ProviderError::Auth { .. })).unwrap_or(&errors[0]);
+            return Err(e.clone());
+        }
+        for (api, e) in &errors {
+            notes.push(format!("{} failed: {}", api.label(), shorten(&brief(*api, e), 120)));
+        }
+
+        let mut envs: Vec<String> = snap
+            .resources
+            .iter()
+            .map(|r| r.environment.clone())
+            .chain(snap.secrets.iter().map(|s| s.environment.clone()))
+            .collect();
+        envs.sort();
+        envs.dedup();
+        snap.environments = envs
+            .into_iter()
+            .map(|name| Environment { tier: self.config.tier_of(&name), name, protection_rules: Vec::new() })
+            .collect();
+        snap.source_note = Some(if notes.is_empty() {
+            format!("project {project}")
+        } else {
+            format!("project {project} · {}", notes.join(" · "))
+        });
+        Ok(snap)
+    }
+
+    // ---- actions -------------------------------------------------------------------------
+
+    fn plan_traffic(&self, request: &ActionRequest, mut plan: Plan) -> Result<Plan, ActionError> {
+        let verb = request.verb;
+        let meta = self
+            .meta()
+            .services
+            .get(&request.target)
+            .cloned()
+            .ok_or_else(|| not_applicable(verb, &plan.target_name, "it is not a Cloud Run service"))?;
+        let change = run::plan_traffic(
+            &meta,
+            verb,
+            request.params.get("to").map(String::as_str),
+            request.params.get("percent").map(String::as_str),
+        )?;
+        let run_api = &self.client.endpoints.run;
+        let (_, created, _, image) = meta.revision(&change.to).cloned().unwrap_or_default();
+        plan.risk = if plan.tier == Tier::Prod { Risk::High } else { Risk::Low };
+        let new_text = run::split_text(&change.new_split);
+        plan.summary = format!(
+            "{verb} {} ({}, {}): traffic {} -> {new_text}. {} was created {}{}.",
+            meta.short,
+            meta.location,
+            self.project(),
+            run::split_text(&meta.serving),
+            change.to,
+            created.map(|c| c.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "at an unknown time".into()),
+            if image.is_empty() { String::new() } else { format!(" from {image}") }
+        );
+        plan.calls.push(PlannedCall {
+            description: format!("move the traffic: {new_text}"),
+            call: format!("PATCH {run_api}/v2/{}?updateMask=traffic {}", meta.name, change.body),
+        });
+        plan.calls.push(PlannedCall {
+            description: "wait for the rollout (the long-running operation the PATCH returns)".into(),
+            call: format!(
+                "GET {run_api}/v2/projects/{}/locations/{}/operations/… every {}s until done (at most {} min)",
+                self.project(),
+                meta.location,
+                self.settings.timing.poll_interval.as_secs(),
+                self.settings.timing.run_timeout.as_secs() / 60
+            ),
+        });
+        let health = match (&meta.uri, self.settings.health_path.as_str()) {
+            (_, "") => "no health probe (health_path is empty)".to_string(),
+            (None, _) => "no health probe (the service has no URL)".to_string(),
+            (Some(uri), path) => format!(
+                "GET {}{path} answers 2xx (up to {} tries, {}s apart)",
+                uri.trim_end_matches('/'),
+                self.settings.timing.health_tries,
+                self.settings.timing.health_interval.as_secs()
+            ),
+        };
+        plan.verification = format!("GET {run_api}/v2/{}: traffic is {new_text}; then {health}", meta.name);
+        plan.request.params.insert("to".into(), change.to.clone());
+        plan.request.params.insert("percent".into(), change.percent.to_string());
+        plan.request.params.insert("body".into(), change.body.to_string());
+        Ok(plan)
+    }
+
+    fn plan_sql(&self, request: &ActionRequest, mut plan: Plan) -> Result<Plan, ActionError> {
+        let verb = request.verb;
+        let m = self
+            .meta()
+            .instances
+            .get(&request.target)
+            .cloned()
+            .ok_or_else(|| not_applicable(verb, &plan.target_name, "it is not a Cloud SQL instance"))?;
+        let sql_api = &self.client.endpoints.sqladmin;
+        let base = format!("{sql_api}/v1/projects/{}/instances/{}", m.project, m.name);
+        let wait = PlannedCall {
+            description: "wait for the operation to finish".into(),
+            call: format!(
+                "GET {sql_api}/v1/projects/{}/operations/… every {}s until status DONE (at most {} min)",
+                m.project,
+                self.settings.timing.poll_interval.as_secs(),
+                self.settings.timing.sql_timeout.as_secs() / 60
+            ),
+        };
+        plan.target_name = m.name.clone();
+        if m.replica {
+            return Err(not_applicable(
+                verb,
+                &m.name,
+                "it is a read replica: backups and point-in-time clones are taken of its primary",
+            ));
+        }
+        if verb == Verb::Snapshot {
+            plan.summary = format!("take an on-demand backup of {} ({}); it is kept until deleted", m.name, m.project);
+            plan.calls.push(PlannedCall {
+                description: "start an on-demand backup".into(),
+                call: format!("POST {base}/backupRuns {{}}"),
+            });
+            plan.calls.push(wait);
+            plan.verification = format!("GET {base}/backupRuns: a new ON_DEMAND backup, SUCCESSFUL");
+            plan.request.params.insert("planned_at".into(), rfc3339(Utc::now()));
+            return Ok(plan);
+        }
+        if !m.pitr {
+            return Err(not_applicable(verb, &m.name, "point-in-time recovery is off"));
+        }
+        let Some((earliest, latest)) = m.window else {
+            return Err(not_applicable(
+                verb,
+                &m.name,
+                "the recovery window could not be read (getLatestRecoveryTime); try again after a refresh",
+            ));
+        };
+        let at = match request.params.get("time") {
+            None => latest,
+            Some(t) => chrono::DateTime::parse_from_rfc3339(t)
+                .map_err(|e| {
+                    ActionError::InvalidInput(format!("--time '{t}': {e} (use RFC 3339, e.g. 2026-02-08T10:00:00Z)"))
+                })?
+                .with_timezone(&Utc),
+        };
+        if at < earliest || at > latest {
+            return Err(ActionError::InvalidInput(format!(
+                "restore time {} is outside the recovery window {} .. {}",
+                rfc3339(at),
+                rfc3339(earliest),
+                rfc3339(latest)
+            )));
+        }
+        let new_name = match request.params.get("name") {
+            Some(n) => n.clone(),
+            None => {
+                let stamp = at.format("%Y%m%d%H%M").to_string();
+                let room = 80 - "-restored-".len() - stamp.len();
+                let stem: String = m.name.chars().take(room).collect();
+                format!("{}-restored-{stamp}", stem.trim_end_matches('-'))
+            }
+        };
+        if !sql::valid_instance_name(&new_name) {
+            return Err(ActionError::InvalidInput(format!(
+                "'{new_name}' is not a Cloud SQL instance name (lower-case letters, digits and hyphens, starting with a letter, at most 80)"
+            )));
+        }
+        if self.meta().instances.values().any(|i| i.name == new_name && i.project == m.project) {
+            return Err(ActionError::InvalidInput(format!(
+                "an instance named {new_name} already exists; pass --name for the new instance"
+            )));
+        }
+        let time = rfc3339(at);
+        let body = json!({"cloneContext": {"destinationInstanceName": new_name, "pointInTime": time}});
+        plan.risk = Risk::High;
+        plan.summary = format!(
+            "restore {} as it was at {time} by cloning it into a NEW instance {new_name} (same region, tier and settings); {} itself is not touched. The new instance is billed from now on; re-point the application to it yourself",
+            m.name, m.name
+        );
+        plan.calls.push(PlannedCall {
+            description: format!("clone {} at {time} into {new_name}", m.name),
+            call: format!("POST {base}/clone {body}"),
+        });
+        plan.calls.push(wait);
+        plan.verification = format!(
+            "GET {sql_api}/v1/projects/{}/instances/{new_name}: exists, RUNNABLE, {}",
+            m.project, m.database_version
+        );
+        plan.request.params.insert("time".into(), time);
+        plan.request.params.insert("name".into(), new_name);
+        plan.request.params.insert("body".into(), body.to_string());
+        Ok(plan)
+    }
+
+    fn plan_rotate(&self, request: &ActionRequest, mut plan: Plan) -> Result<Plan, ActionError> {
+        let verb = request.verb;
+        let m = self
+            .meta()
+            .secrets
+            .get(&request.target)
+            .cloned()
+            .ok_or_else(|| not_applicable(verb, &plan.target_name, "it is not a Secret Manager secret"))?;
+        let Some(value) = request.secret_input.as_deref() else {
+            return Err(ActionError::MissingInput(format!(
+                "the new value of {}: pipe it to `skydeck act rotate {} --value-stdin` (it is never shown)",
+                plan.target_name, request.target
+            )));
+        };
+        if value.is_empty() || value.len() > 64 * 1024 {
+            return Err(ActionError::InvalidInput(format!(
+                "a secret value must be 1 byte to 64 KiB (this one is {} bytes)",
+                value.len()
+            )));
+        }
+        let disable = request.params.get("disable_previous").is_none_or(|v| v != "false");
+        let previous = secrets::current_enabled(&m.versions).cloned();
+        let sm = &self.client.endpoints.secretmanager;
+        let id = &request.target;
+        plan.risk = if plan.tier == Tier::Prod { Risk::High } else { Risk::Low };
+        plan.summary = format!(
+            "rotate {}: store a new version ({} bytes from stdin; the value is never shown){}",
+            plan.target_name,
+            value.len(),
+            match (&previous, disable) {
+                (Some(p), true) => format!(", then disable version {} (enabled now)", p.number()),
+                (Some(p), false) => format!("; version {} stays enabled", p.number()),
+                (None, _) => "; no version is enabled now".into(),
+            }
+        );
+        plan.calls.push(PlannedCall {
+            description: format!("add a version with the new value ({} bytes)", value.len()),
+            call: format!(
+                "POST {sm}/v1/{id}:addVersion {{\"payload\":{{\"data\":\"<{} bytes, base64, not shown>\",\"dataCrc32c\":\"<CRC32C of the value>\"}}}}",
+                value.len()
+            ),
+        });
+        let mut verification = format!("GET {sm}/v1/{id}/versions: the new version is ENABLED");
+        if let (Some(p), true) = (&previous, disable) {
+            plan.calls.push(PlannedCall {
+                description: format!("only once the new version is stored: disable version {}", p.number()),
+                call: format!("POST {sm}/v1/{}:disable {{}}", p.name),
+            });
+            verification.push_str(&format!(", version {} DISABLED", p.number()));
+            plan.request.params.insert("previous".into(), p.name.clone());
+        }
+        plan.verification = verification;
+        Ok(plan)
+    }
+
+    async fn execute_traffic(&self, plan: &Plan) -> Result<String, ActionError> {
+        let body: Value = plan
+            .request
+            .params
+            .get("body")
+            .and_then(|b| serde_json::from_str(b).ok())
+            .ok_or_else(|| ActionError::Failed("the plan carries no traffic body".into()))?;
+        let name = &plan.request.target;
+        let url =
+            self.client.url_with(Api::Run, &format!("/v2/{name}"), &[("updateMask", "traffic")]).map_err(failed)?;
+        let op = self.client.call(Api::Run, Method::PATCH, &url, Some(&body)).await.map_err(failed)?;
+        let op_name = op.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+        let t = &self.settings.timing;
+        match self.client.wait_operation(Api::Run, "v2", op, t.poll_interval, t.run_timeout).await {
+            Ok(OperationEnd::Done(_)) => {
+                Ok(format!("traffic of {} moved to {}", short_name(name), traffic_text(&body)))
+            }
+            Ok(OperationEnd::Failed(why)) => {
+                Err(ActionError::Failed(format!("the traffic change of {} failed: {why}", short_name(name))))
+            }
+            Err(ProviderError::Timeout(d)) => Err(ActionError::Failed(format!(
+                "the rollout still runs after {}s (operation {op_name}); check it with `gcloud run services describe {}`",
+                d.as_secs(),
+                short_name(name)
+            ))),
+            Err(e) => Err(failed(e)),
+        }
+    }
+
+    async fn verify_traffic(&self, plan: &Plan) -> Result<String, ActionError> {
+        let body: Value =
+            plan.request.params.get("body").and_then(|b| serde_json::from_str(b).ok()).unwrap_or_default();
+        let want: BTreeMap<String, i64> = expected_allocation(&body);
+        let name = &plan.request.target;
+        let url = self.client.url(Api::Run, &format!("/v2/{name}"));
+        let svc: run::Service = self.client.get(Api::Run, &url).await.map_err(verify_failed)?;
+        let now_serving = run::serving(&svc);
+        if run::allocation(&now_serving) != want {
+            return Err(ActionError::VerifyFailed(format!(
+                "{} serves {}, not {}",
+                short_name(name),
+                run::split_text(&now_serving),
+                traffic_text(&body)
+            )));
+        }
+        let traffic = format!("traffic is {}", run::split_text(&now_serving));
+        let uri = svc.uri.clone().filter(|u| !u.is_empty());
+        let path = self.settings.health_path.as_str();
+        let Some(uri) = uri.filter(|_| !path.is_empty()) else {
+            return Ok(format!(
+                "{traffic}; health not probed ({})",
+                if path.is_empty() { "health_path is empty" } else { "the service has no URL" }
+            ));
+        };
+        let health_url = format!("{}{path}", uri.trim_end_matches('/'));
+        let t = &self.settings.timing;
+        let mut last = String::new();
+        for attempt in 1..=t.health_tries.max(1) {
+            let started = Instant::now();
+            match self.client.http().get(&health_url).timeout(Duration::from_secs(5)).send().await {
+                Ok(r) if r.status().is_success() => {
+                    return Ok(format!(
+                        "{traffic}; GET {health_url} answered {} in {} ms (try {attempt})",
+                        r.status().as_u16(),
+                        started.elapsed().as_millis()
+                    ));
+                }
+                Ok(r) if matches!(r.status().as_u16(), 401 | 403) => {
+                    return Ok(format!(
+                        "{traffic}; GET {health_url} needs authentication (HTTP {}): health not checked",
+                        r.status().as_u16()
+                    ));
+                }
+                Ok(r) => last = format!("HTTP {}", r.status().as_u16()),
+                Err(e) => last = e.to_string(),
+            }
+            if attempt < t.health_tries {
+                tokio::time::sleep(t.health_interval).await;
+            }
+        }
+        Err(ActionError::VerifyFailed(format!(
+            "{traffic}, but GET {health_url} failed {} times (last: {last})",
+            t.health_tries.max(1)
+        )))
+    }
+
+    fn instance_of(&self, plan: &Plan) -> Result<InstanceMeta, ActionError> {
+        self.meta()
+            .instances
+            .get(&plan.request.target)
+            .cloned()
+            .ok_or_else(|| ActionError::NotFound(plan.request.target.clone()))
+    }
+
+    async fn wait_sql(&self, project: &str, op: Value, what: &str) -> Result<Value, ActionError> {
+        let op_name = op.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+        let t = &self.settings.timing;
+        match self.client.wait_sql_operation(project, op, t.poll_interval, t.sql_timeout).await {
+            Ok(OperationEnd::Done(v)) => Ok(v),
+            Ok(OperationEnd::Failed(why)) => Err(ActionError::Failed(format!("{what} failed: {why}"))),
+            Err(ProviderError::Timeout(d)) => Err(ActionError::Failed(format!(
+                "{what} still runs after {}s (operation {op_name}); check it with `gcloud sql operations describe {op_name}`",
+                d.as_secs()
+            ))),
+            Err(e) => Err(failed(e)),
+        }
+    }
+
+    async fn execute_sql(&self, plan: &Plan) -> Result<String, ActionError> {
+        let m = self.instance_of(plan)?;
+        let base = format!("/v1/projects/{}/instances/{}", m.project, m.name);
+        if plan.request.verb == Verb::Snapshot {
+            let url = self.client.url(Api::Sql, &format!("{base}/backupRuns"));
+            let op = self.client.call(Api::Sql, Method::POST, &url, Some(&json!({}))).await.map_err(failed)?;
+            self.wait_sql(&m.project, op, "the backup").await?;
+            return Ok(format!("on-demand backup of {} done", m.name));
+        }
+        let p = &plan.request.params;
+        let body: Value = p
+            .get("body")
+            .and_then(|b| serde_json::from_str(b).ok())
+            .ok_or_else(|| ActionError::Failed("the plan carries no clone body".into()))?;
+        let new_name = p.get("name").cloned().unwrap_or_default();
+        let url = self.client.url(Api::Sql, &format!("{base}/clone"));
+        let op = self.client.call(Api::Sql, Method::POST, &url, Some(&body)).await.map_err(failed)?;
+        self.wait_sql(&m.project, op, &format!("the clone into {new_name}")).await?;
+        Ok(format!("cloned {} as of {} into {new_name}", m.name, p.get("time").cloned().unwrap_or_default()))
+    }
+
+    async fn verify_sql(&self, plan: &Plan) -> Result<String, ActionError> {
+        let m = self.instance_of(plan)?;
+        let p = &plan.request.params;
+        if plan.request.verb == Verb::Snapshot {
+            let since = p
+                .get("planned_at")
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc) - chrono::Duration::minutes(1));
+            let url = self.client.url_with(
+                Api::Sql,
+                &format!("/v1/projects/{}/instances/{}/backupRuns", m.project, m.name),
+                &[("maxResults", "10")],
+            );
+            let page: Value = self.client.get(Api::Sql, &url.map_err(verify_failed)?).await.map_err(verify_failed)?;
+            let runs: Vec<sql::BackupRun> =
+                serde_json::from_value(page.get("items").cloned().unwrap_or(json!([]))).unwrap_or_default();
+            let found = runs
+                .iter()
+                .find(|r| sql::run_kind(r) == "ON_DEMAND" && since.is_none_or(|s| r.at().is_some_and(|at| at >= s)));
+            return match found {
+                Some(r) if r.status() == "SUCCESSFUL" => Ok(format!(
+                    "backup {} of {} is SUCCESSFUL",
+                    r.id.as_ref().and_then(I64::get).map(|i| i.to_string()).unwrap_or_default(),
+                    m.name
+                )),
+                Some(r) => Err(ActionError::VerifyFailed(format!("the new backup of {} is {}", m.name, r.status()))),
+                None => Err(ActionError::VerifyFailed(format!("no new on-demand backup of {} is listed", m.name))),
+            };
+        }
+        let new_name = p.get("name").cloned().unwrap_or_default();
+        let url = self.client.url(Api::Sql, &format!("/v1/projects/{}/instances/{new_name}", m.project));
+        let inst: sql::Instance = self.client.get(Api::Sql, &url).await.map_err(verify_failed)?;
+        let state = inst.state.name(SQL_INSTANCE_STATE);
+        if state != "RUNNABLE" {
+            return Err(ActionError::VerifyFailed(format!("{new_name} exists but is {state}")));
+        }
+        if !m.database_version.is_empty() && inst.database_version != m.database_version {
+            return Err(ActionError::VerifyFailed(format!(
+                "{new_name} runs {}, not {}",
+                inst.database_version, m.database_version
+            )));
+        }
+        Ok(format!("{new_name} is RUNNABLE ({}, {})", inst.database_version, inst.region))
+    }
+
+    async fn execute_rotate(&self, plan: &Plan) -> Result<String, ActionError> {
+        let value = plan
+            .request
+            .secret_input
+            .as_deref()
+            .ok_or_else(|| ActionError::MissingInput("the new value (--value-stdin)".into()))?;
+        let id = &plan.request.target;
+        let url = self.client.url(Api::Secrets, &format!("/v1/{id}:addVersion"));
+        let body = secrets::add_version_body(value.as_bytes());
+        let added: secrets::Version = {
+            let v = self.client.call(Api::Secrets, Method::POST, &url, Some(&body)).await.map_err(failed)?;
+            serde_json::from_value(v).map_err(|e| ActionError::Failed(format!("addVersion answer: {e}")))?
+        };
+        self.meta().executed.insert(id.clone(), added.name.clone());
+        let mut done = format!("added version {} ({})", added.number(), added.state());
+        if let Some(previous) = plan.request.params.get("previous") {
+            let url = self.client.url(Api::Secrets, &format!("/v1/{previous}:disable"));
+            if let Err(e) = self.client.call(Api::Secrets, Method::POST, &url, Some(&json!({}))).await {
+                return Err(ActionError::Failed(format!(
+                    "{done}, but disabling version {} failed: {e}; disable it yourself once nothing uses it",
+                    short_name(previous)
+                )));
+            }
+            done.push_str(&format!(", disabled version {}", short_name(previous)));
+        }
+        Ok(done)
+    }
+
+    async fn verify_rotate(&self, plan: &Plan) -> Result<String, ActionError> {
+        let id = &plan.request.target;
+        let added = self.meta().executed.get(id).cloned().unwrap_or_default();
+        let versions: Vec<secrets::Version> = self
+            .client
+            .list(Api::Secrets, &format!("/v1/{id}/versions"), &[("pageSize", "100")], "versions", 1000)
+            .await
+            .map_err(verify_failed)?;
+        let state_of = |name: &str| versions.iter().find(|v| v.name == name).map(|v| v.state());
+        match state_of(&added).as_deref() {
+            Some("ENABLED") => {}
+            other => {
+                return Err(ActionError::VerifyFailed(format!(
+                    "the new version {} is {}",
+                    short_name(&added),
+                    other.unwrap_or("not listed")
+                )));
+            }
+        }
+        let mut out = format!("version {} is ENABLED", short_name(&added));
+        if let Some(previous) = plan.request.params.get("previous") {
+            match state_of(previous).as_deref() {
+                Some("DISABLED") => out.push_str(&format!(", version {} DISABLED", short_name(previous))),
+                other => {
+                    return Err(ActionError::VerifyFailed(format!(
+                        "version {} is {}, not DISABLED",
+                        short_name(previous),
+                        other.unwrap_or("not listed")
+                    )));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn tail(&self, after: Option<Timestamp>) -> Result<Vec<LogLine>, ProviderError> {
+        {
+            let mut last = self.last_tail.lock().unwrap_or_else(|e| e.into_inner());
+            if last.is_some_and(|t| t.elapsed() < self.settings.timing.log_interval) {
+                return Ok(Vec::new());
+            }
+            if self.meta().services.is_empty() {
+                return Ok(Vec::new());
+            }
+            *last = Some(Instant::now());
+        }
+        let since = after.unwrap_or_else(|| Utc::now() - chrono::Duration::minutes(5));
+        let mut filter = format!("resource.type=\"cloud_run_revision\" AND timestamp>\"{}\"", rfc3339(since));
+        if let Some(x) = &self.settings.log_filter {
+            filter.push_str(&format!(" AND ({x})"));
+        }
+        let entries = logging::list(&self.client, self.project(), &filter, "asc", logging::TAIL_ENTRIES).await?;
+        Ok(entries
+            .iter()
+            .filter_map(|e| {
+                let service = e.resource.labels.get("service_name").map(String::as_str).unwrap_or("cloud run");
+                logging::to_line(e, service)
+            })
+            .filter(|l| after.is_none_or(|a| l.at > a))
+            .collect())
+    }
+}
+
+/// "web-00002-abc=100%" from a traffic body.
+fn traffic_text(body: &Value) -> String {
+    expected_allocation(body).iter().map(|(r, p)| format!("{r}={p}%")).collect::<Vec<_>>().join(", ")
+}
+
+fn expected_allocation(body: &Value) -> BTreeMap<String, i64> {
+    let mut out = BTreeMap::new();
+    for t in body.get("traffic").and_then(Value::as_array).into_iter().flatten() {
+        let percent = t.get("percent").and_then(Value::as_i64).unwrap_or(0);
+        if let (Some(r), true) = (t.get("revision").and_then(Value::as_str), percent > 0) {
+            *out.entry(r.to_string()).or_insert(0) += percent;
+        }
+    }
+    out
+}
+
+impl sql::Instance {
+    fn project_or<'a>(&'a self, fallback: &'a str) -> &'a str {
+        if self.project.is_empty() { fallback } else { &self.project }
+    }
+}
+
+impl Provider for GcpProvider {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn refresh_interval(&self) -> Duration {
+        Duration::from_secs(self.config.refresh.seconds.max(1))
+    }
+
+    fn fetch(&self) -> BoxFuture<'_, Result<Snapshot, ProviderError>> {
+        Box::pin(self.read())
+    }
+
+    fn fetch_logs(&self, after: Option<Timestamp>) -> BoxFuture<'_, Result<Vec<LogLine>, ProviderError>> {
+        Box::pin(self.tail(after))
+    }
+
+    fn fetch_log<'a>(&'a self, target: &'a str) -> BoxFuture<'a, Result<Vec<LogLine>, ProviderError>> {
+        Box::pin(async move {
+            let meta = self.meta().services.get(target).cloned().ok_or_else(|| {
+                ProviderError::Unavailable(format!("{target} is not a Cloud Run service of {}", self.name))
+            })?;
+            let filter = logging::service_filter(&meta.short, &meta.location, self.settings.log_filter.as_deref());
+            let mut entries =
+                logging::list(&self.client, self.project(), &filter, "desc", logging::SERVICE_LOG_ENTRIES).await?;
+            entries.reverse();
+            Ok(entries.iter().filter_map(|e| logging::to_line(e, &meta.short)).collect())
+        })
+    }
+
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        let target =
+            find_target(snapshot, &request.target).ok_or_else(|| ActionError::NotFound(request.target.clone()))?;
+        let plan = Plan {
+            request: request.clone(),
+            source: self.name.clone(),
+            target_name: target.name.clone(),
+            environment: target.environment.clone(),
+            tier: tier_of(snapshot, &target.environment),
+            risk: Risk::Low,
+            summary: String::new(),
+            calls: Vec::new(),
+            verification: String::new(),
+        };
+        match (target.kind, request.verb) {
+            (TargetKind::Resource, Verb::Promote | Verb::Rollback) => self.plan_traffic(request, plan),
+            (TargetKind::Resource | TargetKind::Backup, Verb::Restore | Verb::Snapshot) => self.plan_sql(request, plan),
+            (TargetKind::Secret, Verb::Rotate) => self.plan_rotate(request, plan),
+            (TargetKind::Resource, Verb::Scale) => Err(not_applicable(
+                Verb::Scale,
+                &target.name,
+                "Cloud Run scales by itself between its min and max instances; skydeck does not change them",
+            )),
+            (kind, verb) => {
+                Err(not_applicable(verb, &target.name, format!("GCP offers no '{verb}' for a {kind:?}").to_lowercase()))
+            }
+        }
+    }
+
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        Box::pin(async move {
+            match plan.request.verb {
+                Verb::Promote | Verb::Rollback => self.execute_traffic(plan).await,
+                Verb::Restore | Verb::Snapshot => self.execute_sql(plan).await,
+                Verb::Rotate => self.execute_rotate(plan).await,
+                other => Err(not_applicable(other, &plan.target_name, "not a GCP action")),
+            }
+        })
+    }
+
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        Box::pin(async move {
+            match plan.request.verb {
+                Verb::Promote | Verb::Rollback => self.verify_traffic(plan).await,
+                Verb::Restore | Verb::Snapshot => self.verify_sql(plan).await,
+                Verb::Rotate => self.verify_rotate(plan).await,
+                other => Err(not_applicable(other, &plan.target_name, "not a GCP action")),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_as_names_or_numbers() {
+        assert_eq!(Enum::Number(1).name(SECRET_VERSION_STATE), "ENABLED");
+        assert_eq!(Enum::Number(3).name(SECRET_VERSION_STATE), "DESTROYED");
+        assert_eq!(Enum::Name("DISABLED".into()).name(SECRET_VERSION_STATE), "DISABLED");
+        assert_eq!(Enum::Number(42).name(SECRET_VERSION_STATE), "42");
+        assert_eq!(Enum::Unset.name(SQL_INSTANCE_STATE), "SQL_INSTANCE_STATE_UNSPECIFIED");
+        assert_eq!(enum_name(&json!(3), SQL_OPERATION_STATUS), "DONE");
+        assert_eq!(enum_name(&json!("RUNNING"), SQL_OPERATION_STATUS), "RUNNING");
+        let s: BTreeMap<String, Enum> = serde_json::from_value(json!({"a": 5, "b": "SUCCESSFUL"})).unwrap();
+        assert_eq!(s["a"].name(SQL_BACKUP_RUN_STATUS), s["b"].name(SQL_BACKUP_RUN_STATUS));
+    }
+
+    #[test]
+    fn int64_and_durations() {
+        let v: Vec<I64> = serde_json::from_value(json!(["9223372036854775807", 10, "x"])).unwrap();
+        assert_eq!(v[0].get(), Some(i64::MAX));
+        assert_eq!(v[1].get(), Some(10));
+        assert_eq!(v[2].get(), None);
+        assert_eq!(duration_secs("7200s"), Some(7200.0));
+        assert_eq!(duration_secs("1.5s"), Some(1.5));
+        assert_eq!(duration_secs("7200"), None);
+        assert_eq!(short_name("projects/p/locations/l/services/web"), "web");
+    }
+}
