@@ -252,6 +252,10 @@ pub struct HealthCheckConfig {
     pub expect_body: Option<String>,
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,
+    /// Extra request headers. A value `env:NAME` is read from the environment at request time
+    /// (for tokens): it never enters the config, logs or screens.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
 }
 
 fn default_method() -> String {

@@ -250,6 +250,17 @@ pub struct HealthCheck {
 }
 
 impl HealthCheck {
+    /// Latency percentile (0-100) of the successful probes in the history window, in ms.
+    pub fn percentile(&self, p: u32) -> Option<u32> {
+        let mut ok: Vec<u32> = self.history.iter().flatten().copied().collect();
+        if ok.is_empty() {
+            return None;
+        }
+        ok.sort_unstable();
+        let rank = ((p.min(100) as f64 / 100.0) * (ok.len() - 1) as f64).round() as usize;
+        ok.get(rank).copied()
+    }
+
     /// Share of successful probes in the history window, in percent.
     pub fn availability(&self) -> Option<f64> {
         if self.history.is_empty() {

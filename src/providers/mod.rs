@@ -4,6 +4,7 @@
 pub mod azure;
 pub mod gcp;
 pub mod github;
+pub mod http_health;
 pub mod sandbox;
 
 use std::future::Future;
@@ -132,6 +133,7 @@ pub async fn from_config(ctx: &BuildContext<'_>) -> Registry {
     if let Some(section) = &c.gcp {
         registry.add("gcp", gcp::build(section, ctx).await);
     }
+    registry.add("health", http_health::build(ctx));
     registry
 }
 

@@ -21,9 +21,10 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         Constraint::Length(11),
         Constraint::Length(16),
         Constraint::Length(10),
+        Constraint::Length(7),
         Constraint::Length(9),
         Constraint::Length(9),
-        Constraint::Length(8),
+        Constraint::Length(7),
         Constraint::Min(20),
     ];
     table(
@@ -32,7 +33,7 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         frame,
         top,
         "Health checks",
-        &["Env", "Check", "Level", "Status", "Latency", "Avail.", "URL / error"],
+        &["Env", "Check", "Level", "Status", "Latency", "p50/p95", "Avail.", "URL / error"],
         &widths,
         |row| {
             let Row::Health(i) = row else { return Vec::new() };
@@ -43,6 +44,10 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
                 Cell::from(level_span(theme, h.level, h.level.label())),
                 Cell::from(h.status_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into())),
                 Cell::from(h.latency_ms.map(|l| format!("{l} ms")).unwrap_or_else(|| "—".into())),
+            Cell::from(match (h.percentile(50), h.percentile(95)) {
+                (Some(a), Some(b)) => format!("{a}/{b}"),
+                _ => "—".into(),
+            }),
                 Cell::from(h.availability().map(|a| format!("{a:.0}%")).unwrap_or_else(|| "—".into())),
                 Cell::from(match &h.error {
                     Some(err) => Span::styled(err.clone(), theme.level(Level::Crit)),
