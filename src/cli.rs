@@ -102,6 +102,9 @@ pub struct ActArgs {
     /// Any other input as key=value (repeatable)
     #[arg(long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
+    /// rotate: put a new secret value read from stdin (not echoed, never logged)
+    #[arg(long)]
+    pub value_stdin: bool,
 }
 
 /// The resolved context of one invocation: config, providers and the action pipeline.
@@ -355,7 +358,11 @@ fn request_from(args: &ActArgs, verb: Verb) -> anyhow::Result<ActionRequest> {
         ("name", args.name.clone()),
         ("ref", args.git_ref.clone()),
         ("failed", args.failed.then(|| "true".to_string())),
+        ("value_from_stdin", args.value_stdin.then(|| "true".to_string())),
     ];
+    if args.value_stdin && verb != Verb::Rotate {
+        bail!("--value-stdin only goes with `act rotate`");
+    }
     for (k, v) in pairs {
         if let Some(v) = v {
             params.insert(k.to_string(), v);
@@ -366,7 +373,56 @@ fn request_from(args: &ActArgs, verb: Verb) -> anyhow::Result<ActionRequest> {
         target: args.id.clone(),
         reason: args.reason.clone(),
         params,
+        secret_input: None,
     })
+}
+
+/// Reads a secret value for `act rotate --value-stdin`: from a terminal without echo, else all of
+/// stdin minus the final line break. The value is never printed.
+fn read_secret_value(target: &str) -> anyhow::Result<crate::actions::SecretInput> {
+    let value = if std::io::stdin().is_terminal() {
+        eprint!("new value for {target} (not echoed, enter to finish): ");
+        let value = read_hidden_line()?;
+        eprintln!();
+        value
+    } else {
+        let mut all = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut all)
+            .context("reading the value from stdin")?;
+        let trimmed = all.strip_suffix('\n').unwrap_or(&all);
+        trimmed.strip_suffix('\r').unwrap_or(trimmed).to_string()
+    };
+    if value.is_empty() {
+        bail!("the new value is empty; nothing was sent");
+    }
+    Ok(crate::actions::SecretInput::new(value))
+}
+
+/// One line from the terminal with echo off (raw mode), restored whatever happens.
+fn read_hidden_line() -> anyhow::Result<String> {
+    use crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers, read};
+    crossterm::terminal::enable_raw_mode()?;
+    let mut value = String::new();
+    let result = loop {
+        match read() {
+            Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => match k.code {
+                KeyCode::Enter => break Ok(()),
+                KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
+                    break Err(anyhow::anyhow!("cancelled; nothing was sent"));
+                }
+                KeyCode::Esc => break Err(anyhow::anyhow!("cancelled; nothing was sent")),
+                KeyCode::Backspace => {
+                    value.pop();
+                }
+                KeyCode::Char(c) => value.push(c),
+                _ => {}
+            },
+            Ok(_) => {}
+            Err(e) => break Err(e.into()),
+        }
+    };
+    crossterm::terminal::disable_raw_mode()?;
+    result.map(|()| value)
 }
 
 async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
@@ -440,6 +496,16 @@ async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
     if let Err(e) = confirmed {
         eprintln!("error: {e}");
         return Ok(1);
+    }
+    let mut plan = plan;
+    if args.value_stdin {
+        match read_secret_value(&plan.target_name) {
+            Ok(value) => plan.request.secret_input = Some(value),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(1);
+            }
+        }
     }
     let outcome = pipeline.run(provider.as_ref(), plan).await;
     match &outcome.result {

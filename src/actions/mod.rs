@@ -86,6 +86,9 @@ pub struct ActionRequest {
     pub reason: Option<String>,
     /// Verb-specific inputs: `count` for scale, `time` for restore, `to` for promote/rollback...
     pub params: BTreeMap<String, String>,
+    /// A new secret value (`act rotate --value-stdin`). Never serialized, never printed.
+    #[serde(skip)]
+    pub secret_input: Option<SecretInput>,
 }
 
 impl ActionRequest {
@@ -95,7 +98,35 @@ impl ActionRequest {
             target: target.into(),
             reason: None,
             params: BTreeMap::new(),
+            secret_input: None,
         }
+    }
+}
+
+/// A secret value on its way to a secret store. `Debug` and `Display` print a placeholder, and
+/// it has no `Serialize`, so it cannot end up in a plan, a log line or the audit log by accident.
+#[derive(Clone, PartialEq)]
+pub struct SecretInput(String);
+
+impl SecretInput {
+    pub fn new(value: impl Into<String>) -> Self {
+        SecretInput(value.into())
+    }
+    /// The value itself, for the one call that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretInput(<redacted>)")
+    }
+}
+
+impl fmt::Display for SecretInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
     }
 }
 
@@ -268,4 +299,20 @@ pub fn tier_of(snapshot: &Snapshot, environment: &str) -> Tier {
         .find(|e| e.name == environment)
         .map(|e| e.tier)
         .unwrap_or_else(|| Tier::from_name(environment))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_input_never_prints_or_serializes() {
+        let mut request = ActionRequest::new(Verb::Rotate, "arn:aws:secretsmanager:us-east-1:1:secret:x");
+        request.secret_input = Some(SecretInput::new("hunter2-value"));
+        assert!(!format!("{request:?}").contains("hunter2"));
+        assert!(!format!("{}", request.secret_input.as_ref().unwrap()).contains("hunter2"));
+        let json = serde_json::to_string(&request).unwrap();
+        assert!(!json.contains("hunter2") && !json.contains("secret_input"), "{json}");
+        assert_eq!(request.secret_input.unwrap().expose(), "hunter2-value");
+    }
 }
