@@ -319,7 +319,10 @@ fn validate(config: &Config, text: &str) -> Result<(), (usize, String)> {
         for url in endpoints {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 let line = text.find(url.as_str()).map_or(1, |at| line_of(text, at));
-                return Err((line, format!("endpoint_url '{url}' must start with http:// or https://")));
+                return Err((
+                    line,
+                    format!("endpoint_url '{url}' must start with http:// or https://"),
+                ));
             }
         }
         if aws.rollout_timeout_seconds == 0 {
@@ -524,7 +527,11 @@ colour = "blue"
         assert_eq!(aws.rollout_timeout_seconds, 120);
         assert_eq!(aws.load_balancers["web"].load_balancer, "app/web-alb/50dc6c495c0c9188");
         // A minimal section keeps the defaults.
-        let aws = parse("[aws]\nregion = \"us-east-1\"\n", "c.toml").unwrap().config.aws.unwrap();
+        let aws = parse("[aws]\nregion = \"us-east-1\"\n", "c.toml")
+            .unwrap()
+            .config
+            .aws
+            .unwrap();
         assert_eq!(aws.rollout_timeout_seconds, 600);
         assert!(aws.accounts.is_empty() && aws.clusters.is_empty());
         let err = parse("[aws]\nendpoint_url = \"127.0.0.1:5000\"\n", "x.toml").unwrap_err();

@@ -1,6 +1,7 @@
 //! The trait every source implements (GitHub, AWS, Azure, GCP, HTTP health, the demo sandbox).
 //! A provider turns vendor payloads into an owned [`Snapshot`]; it never touches `AppState`.
 
+pub mod aws;
 pub mod github;
 pub mod sandbox;
 
@@ -80,14 +81,19 @@ impl BuildContext<'_> {
     /// Maps a discovered environment onto the configured spelling (`production` -> `prod` when
     /// the config calls it `prod`), so one environment never shows up twice.
     pub fn environment_name(&self, discovered: &str) -> String {
-        let canonical = canonical_environment(discovered);
-        self.config
-            .environments
-            .iter()
-            .find(|e| canonical_environment(&e.name) == canonical)
-            .map(|e| e.name.clone())
-            .unwrap_or(canonical)
+        configured_environment(self.config, discovered)
     }
+}
+
+/// [`BuildContext::environment_name`] for providers that keep the config rather than the context.
+pub fn configured_environment(config: &Config, discovered: &str) -> String {
+    let canonical = canonical_environment(discovered);
+    config
+        .environments
+        .iter()
+        .find(|e| canonical_environment(&e.name) == canonical)
+        .map(|e| e.name.clone())
+        .unwrap_or(canonical)
 }
 
 /// Providers built from config, and configured sources that could not be built, with why.
@@ -120,8 +126,8 @@ pub async fn from_config(ctx: &BuildContext<'_>) -> Registry {
     if let Some(section) = &c.github {
         registry.add("github", github::build(section, ctx).await);
     }
-    if c.aws.is_some() {
-        registry.add("aws", not_built("aws", 4));
+    if let Some(section) = &c.aws {
+        registry.add("aws", aws::build(section, ctx).await);
     }
     if c.azure.is_some() {
         registry.add("azure", not_built("azure", 5));
