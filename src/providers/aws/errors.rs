@@ -211,10 +211,32 @@ fn last_cause(err: &(dyn StdError + 'static)) -> String {
         .iter()
         .filter(|m| !matches!(m.as_str(), "dispatch failure" | "service error" | "other" | "io error"))
         .collect();
-    useful
+    let cause = useful
         .last()
         .map(|m| m.to_string())
-        .unwrap_or_else(|| messages.join(": "))
+        .unwrap_or_else(|| messages.join(": "));
+    one_line(&cause)
+}
+
+/// The credential chain's report ("no credentials found in chain. Attempted:" and one line per
+/// provider) folded into one line for the status bar.
+fn one_line(cause: &str) -> String {
+    let mut lines = cause.lines();
+    let first = lines.next().unwrap_or_default();
+    let first = first
+        .trim_end()
+        .trim_end_matches("Attempted:")
+        .trim_end()
+        .trim_end_matches('.');
+    let tried: Vec<&str> = lines
+        .filter_map(|l| l.trim().split_once(':').map(|(name, _)| name.trim()))
+        .filter(|name| !name.is_empty())
+        .collect();
+    if tried.is_empty() {
+        first.to_string()
+    } else {
+        format!("{first} (tried {})", tried.join(", "))
+    }
 }
 
 #[cfg(test)]
@@ -227,6 +249,16 @@ mod tests {
             region: "us-east-1".into(),
             endpoint: None,
         }
+    }
+
+    #[test]
+    fn the_credential_chain_report_fits_on_one_line() {
+        let report = "no credentials found in chain. Attempted:\n  Environment: the credential provider was not enabled\n  Profile: the credential provider was not enabled\n";
+        assert_eq!(
+            one_line(report),
+            "no credentials found in chain (tried Environment, Profile)"
+        );
+        assert_eq!(one_line("Connection refused"), "Connection refused");
     }
 
     #[test]

@@ -254,11 +254,8 @@ pub fn metrics_from_results(
 }
 
 impl AwsProvider {
-    pub(super) async fn fetch_metrics(
-        &self,
-        targets: &[MetricTarget],
-        now: Timestamp,
-    ) -> Result<Vec<Metric>, ProviderError> {
+    /// CloudWatch metrics of some targets over the last 30 minutes.
+    pub async fn fetch_metrics(&self, targets: &[MetricTarget], now: Timestamp) -> Result<Vec<Metric>, ProviderError> {
         let (queries, meanings): (Vec<MetricDataQuery>, Vec<QueryMeaning>) = queries_for(targets).into_iter().unzip();
         let start = sdk_time(now - chrono::Duration::minutes(WINDOW_MINUTES));
         let end = sdk_time(now);

@@ -12,6 +12,7 @@ mod rds;
 mod secrets;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -33,6 +34,8 @@ pub use metrics::{MetricTarget, Part, QueryMeaning, metrics_from_results, querie
 pub const MAX_ATTEMPTS: u32 = 4;
 /// One call, all attempts included.
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
+/// The poll interval while a service rolls out, so its progress shows as it happens.
+pub const ROLLOUT_REFRESH: Duration = Duration::from_secs(5);
 
 /// One account/region as configured: an `[aws]` section or one `[[aws.accounts]]` entry.
 #[derive(Debug, Clone, PartialEq)]
@@ -222,6 +225,8 @@ pub struct AwsProvider {
     meta: Mutex<Meta>,
     task_definitions: Mutex<HashMap<String, Arc<aws_sdk_ecs::types::TaskDefinition>>>,
     tail: Mutex<logs::TailState>,
+    /// A service was rolling out at the last fetch.
+    rolling: AtomicBool,
 }
 
 impl AwsProvider {
@@ -251,6 +256,7 @@ impl AwsProvider {
             meta: Mutex::new(Meta::default()),
             task_definitions: Mutex::new(HashMap::new()),
             tail: Mutex::new(logs::TailState::default()),
+            rolling: AtomicBool::new(false),
         }
     }
 
@@ -364,6 +370,11 @@ impl AwsProvider {
             }
         }
         *self.meta() = meta;
+        let rolling = snap
+            .resources
+            .iter()
+            .any(|r| r.kind == "ECS service" && r.status == "IN_PROGRESS");
+        self.rolling.store(rolling, Ordering::Relaxed);
         let envs: BTreeSet<String> = snap
             .resources
             .iter()
@@ -444,8 +455,14 @@ impl Provider for AwsProvider {
         &self.name
     }
 
+    /// The configured interval, shorter while a service rolls out.
     fn refresh_interval(&self) -> Duration {
-        Duration::from_secs(self.config.refresh.seconds.max(1))
+        let configured = Duration::from_secs(self.config.refresh.seconds.max(1));
+        if self.rolling.load(Ordering::Relaxed) {
+            configured.min(ROLLOUT_REFRESH)
+        } else {
+            configured
+        }
     }
 
     fn fetch(&self) -> BoxFuture<'_, Result<Snapshot, ProviderError>> {
