@@ -1161,3 +1161,12 @@ fn cli_an_expired_sso_session_says_run_aws_sso_login() {
     assert!(e.contains("SSO"), "{e}");
     assert!(!e.contains("expired-token"), "{e}");
 }
+
+#[test]
+fn the_benchmark_script_is_shellcheck_clean() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench-aws.sh");
+    let out = Command::new("shellcheck").arg(&script).output().unwrap_or_else(|e| {
+        panic!("shellcheck cannot run ({e}); scripts/test.sh installs it (apt-get install -y shellcheck)")
+    });
+    assert!(out.status.success(), "shellcheck {}:\n{}", script.display(), text(&out));
+}
