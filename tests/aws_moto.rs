@@ -290,7 +290,8 @@ async fn status_reads_services_databases_backups_and_secrets() {
     );
     // moto answers 404 to CloudWatch's CBOR protocol: the metrics are missing, the rest is not.
     let note = snap.source_note.clone().unwrap_or_default();
-    assert!(note.contains("CloudWatch metrics"), "{note}");
+    assert!(note.contains("CloudWatch metrics: cloudwatch:GetMetricData"), "{note}");
+    assert!(note.contains("HTTP 404"), "{note}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -997,10 +998,11 @@ impl Cli {
         self.command(args).output().unwrap()
     }
 
-    fn run_with_stdin(&self, args: &[&str], input: &str) -> Output {
+    fn run_with_stdin_env(&self, env: &[(&str, &str)], args: &[&str], input: &str) -> Output {
         use std::io::Write;
         let mut child = self
             .command(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -1086,8 +1088,10 @@ async fn cli_status_lists_arns_and_act_rolls_back_and_puts_a_secret_value() {
     assert_eq!(result["ok"], true);
     assert_eq!(running_task_definition(&sdk, "shop-prod").await, "web:1");
 
+    // At the most verbose log level (the SDK logs whole requests at trace).
     let new_value = "fresh-p4ssword-from-stdin";
-    let out = cli.run_with_stdin(
+    let out = cli.run_with_stdin_env(
+        &[("SKYDECK_LOG", "trace")],
         &[
             "act",
             "rotate",
@@ -1122,7 +1126,8 @@ async fn cli_status_lists_arns_and_act_rolls_back_and_puts_a_secret_value() {
     assert_eq!(phases(&secret_arn), ["started", "finished"]);
     let rollback = audit.iter().find(|e| e["target"] == service.as_str()).unwrap();
     assert_eq!(rollback["reason"], "bad release");
-    let log = std::fs::read_to_string(cli.path().join("state/skydeck/skydeck.log")).unwrap_or_default();
+    let log = std::fs::read_to_string(cli.path().join("state/skydeck/skydeck.log")).unwrap();
+    assert!(log.contains("PutSecretValue"), "the trace log has the call");
     assert!(!log.contains(new_value), "the value reached the log file");
 }
 

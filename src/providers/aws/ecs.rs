@@ -255,10 +255,13 @@ fn task_definition_named(to: &str, family: &str) -> Option<String> {
 }
 
 impl AwsProvider {
-    fn ecs_err<E, R>(&self, what: &str, e: aws_sdk_ecs::error::SdkError<E, R>) -> ProviderError
+    fn ecs_err<E>(
+        &self,
+        what: &str,
+        e: aws_sdk_ecs::error::SdkError<E, aws_sdk_ecs::config::http::HttpResponse>,
+    ) -> ProviderError
     where
         E: aws_sdk_ecs::error::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug + 'static,
     {
         self.errors.map(what, &e)
     }

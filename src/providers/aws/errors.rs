@@ -4,6 +4,7 @@
 
 use std::error::Error as StdError;
 
+use aws_sdk_ecs::config::http::HttpResponse;
 use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 use crate::providers::ProviderError;
@@ -81,10 +82,9 @@ impl ErrorContext {
     }
 
     /// Maps an SDK error of the call `what` (e.g. `ecs:ListClusters`).
-    pub fn map<E, R>(&self, what: &str, err: &SdkError<E, R>) -> ProviderError
+    pub fn map<E>(&self, what: &str, err: &SdkError<E, HttpResponse>) -> ProviderError
     where
         E: ProvideErrorMetadata + StdError + 'static,
-        R: std::fmt::Debug + 'static,
     {
         let chain = DisplayErrorContext(err).to_string();
         if let SdkError::ServiceError(_) = err
@@ -104,18 +104,10 @@ impl ErrorContext {
             )),
             SdkError::ResponseError(_) => ProviderError::Payload(format!("{what}: {}", last_cause(err))),
             SdkError::ServiceError(_) => {
-                // An error response without a code (a proxy's HTML page, moto's 404...).
-                let status = err
-                    .raw_response()
-                    .map(|r| format!("{r:?}"))
-                    .and_then(|r| {
-                        r.split("status: ")
-                            .nth(1)
-                            .map(|s| s.chars().take(3).collect::<String>())
-                    })
-                    .unwrap_or_default();
+                // An error response without a code (a proxy's page, an emulator's 404...).
+                let status = err.raw_response().map(|r| r.status().as_u16()).unwrap_or_default();
                 ProviderError::Unavailable(format!(
-                    "{what}: AWS ({}) answered {status} without an error code",
+                    "{what}: AWS ({}) answered HTTP {status} without an error code",
                     self.place()
                 ))
             }
@@ -159,10 +151,9 @@ impl ErrorContext {
     }
 
     /// A failure to find or load credentials (before anything was sent), if that is what this is.
-    fn credentials_problem<E, R>(&self, err: &SdkError<E, R>, chain: &str) -> Option<ProviderError>
+    fn credentials_problem<E>(&self, err: &SdkError<E, HttpResponse>, chain: &str) -> Option<ProviderError>
     where
         E: StdError + 'static,
-        R: std::fmt::Debug + 'static,
     {
         let mut source: Option<&(dyn StdError + 'static)> = Some(err);
         let mut is_credentials = false;

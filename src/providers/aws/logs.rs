@@ -130,10 +130,13 @@ fn line(e: &FilteredLogEvent, source: &str) -> LogLine {
 }
 
 impl AwsProvider {
-    fn logs_err<E, R>(&self, what: &str, e: aws_sdk_cloudwatchlogs::error::SdkError<E, R>) -> ProviderError
+    fn logs_err<E>(
+        &self,
+        what: &str,
+        e: aws_sdk_cloudwatchlogs::error::SdkError<E, aws_sdk_cloudwatchlogs::config::http::HttpResponse>,
+    ) -> ProviderError
     where
         E: aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug + 'static,
     {
         self.errors.map(what, &e)
     }

@@ -227,10 +227,13 @@ pub(crate) fn valid_identifier(name: &str) -> bool {
 }
 
 impl AwsProvider {
-    fn rds_err<E, R>(&self, what: &str, e: aws_sdk_rds::error::SdkError<E, R>) -> ProviderError
+    fn rds_err<E>(
+        &self,
+        what: &str,
+        e: aws_sdk_rds::error::SdkError<E, aws_sdk_rds::config::http::HttpResponse>,
+    ) -> ProviderError
     where
         E: aws_sdk_rds::error::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug + 'static,
     {
         self.errors.map(what, &e)
     }

@@ -73,10 +73,13 @@ pub(crate) fn map_secret(e: &SecretListEntry, environment: String) -> (Secret, S
 }
 
 impl AwsProvider {
-    fn sm_err<E, R>(&self, what: &str, e: aws_sdk_secretsmanager::error::SdkError<E, R>) -> ProviderError
+    fn sm_err<E>(
+        &self,
+        what: &str,
+        e: aws_sdk_secretsmanager::error::SdkError<E, aws_sdk_secretsmanager::config::http::HttpResponse>,
+    ) -> ProviderError
     where
         E: aws_sdk_secretsmanager::error::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug + 'static,
     {
         self.errors.map(what, &e)
     }
