@@ -205,6 +205,65 @@ enum Fail {
     Part(ProviderError),
 }
 
+type EcsPart = Vec<(crate::model::Resource, ecs::ServiceMeta)>;
+type RdsPart = Vec<(crate::model::Resource, Option<crate::model::Backup>, rds::DbMeta)>;
+type SecretsPart = Vec<(crate::model::Secret, secrets::SecretMeta)>;
+
+/// The last good read of each part, shown (as of when) while that part fails.
+#[derive(Default)]
+struct LastGood {
+    ecs: Option<(Timestamp, EcsPart)>,
+    rds: Option<(Timestamp, RdsPart)>,
+    secrets: Option<(Timestamp, SecretsPart)>,
+}
+
+/// How the parts of one fetch went.
+#[derive(Default)]
+struct Parts {
+    failed: usize,
+    fatal: Option<ProviderError>,
+    /// (part, why) for the status bar.
+    failures: Vec<(String, ProviderError)>,
+}
+
+impl Parts {
+    /// A part's fresh data; or, when it failed, its last good data (noted with its age); or
+    /// nothing.
+    fn settle<T: Clone>(
+        &mut self,
+        part: &str,
+        result: Result<T, Fail>,
+        last: &mut Option<(Timestamp, T)>,
+        now: Timestamp,
+    ) -> Option<T> {
+        match result {
+            Ok(v) => {
+                *last = Some((now, v.clone()));
+                Some(v)
+            }
+            Err(Fail::Config(e)) => {
+                self.failed += 1;
+                self.fatal.get_or_insert(e);
+                None
+            }
+            Err(Fail::Part(e)) => {
+                self.failed += 1;
+                match last {
+                    Some((at, v)) => {
+                        self.failures
+                            .push((format!("{part} (showing {} UTC)", at.format("%H:%M:%S")), e));
+                        Some(v.clone())
+                    }
+                    None => {
+                        self.failures.push((part.to_string(), e));
+                        None
+                    }
+                }
+            }
+        }
+    }
+}
+
 impl From<ProviderError> for Fail {
     fn from(e: ProviderError) -> Self {
         Fail::Part(e)
@@ -227,6 +286,7 @@ pub struct AwsProvider {
     tail: Mutex<logs::TailState>,
     /// A service was rolling out at the last fetch.
     rolling: AtomicBool,
+    last_good: Mutex<LastGood>,
 }
 
 impl AwsProvider {
@@ -257,6 +317,7 @@ impl AwsProvider {
             task_definitions: Mutex::new(HashMap::new()),
             tail: Mutex::new(logs::TailState::default()),
             rolling: AtomicBool::new(false),
+            last_good: Mutex::new(LastGood::default()),
         }
     }
 
@@ -295,59 +356,48 @@ impl AwsProvider {
         let now = Utc::now();
         let (ecs, rds, secrets) = tokio::join!(self.fetch_ecs(), self.fetch_rds(now), self.fetch_secrets());
         let mut snap = Snapshot::default();
-        let mut failures: Vec<(&str, ProviderError)> = Vec::new();
-        let mut fatal = None;
-        let mut record = |part: &'static str, fail: Fail| match fail {
-            Fail::Config(e) => fatal = fatal.take().or(Some(e)),
-            Fail::Part(e) => failures.push((part, e)),
+        let mut parts = Parts::default();
+        let (ecs, rds, secrets) = {
+            let mut last = self.last_good.lock().unwrap_or_else(|e| e.into_inner());
+            (
+                parts.settle("ECS", ecs, &mut last.ecs, now),
+                parts.settle("RDS", rds, &mut last.rds, now),
+                parts.settle("Secrets Manager", secrets, &mut last.secrets, now),
+            )
         };
+        let mut failures = std::mem::take(&mut parts.failures);
         let mut meta = Meta::default();
         let mut metric_targets = Vec::new();
-        match ecs {
-            Ok(services) => {
-                for (resource, m) in services {
-                    for group in &m.log_groups {
-                        meta.log_groups.insert(group.clone(), m.service.clone());
-                    }
-                    metric_targets.push(MetricTarget::EcsService {
-                        cluster: m.cluster.clone(),
-                        service: m.service.clone(),
-                        environment: resource.environment.clone(),
-                        load_balancer: self.settings.load_balancers.get(&m.service).cloned(),
-                    });
-                    meta.services.insert(resource.id.clone(), m);
-                    snap.resources.push(resource);
-                }
+        for (resource, m) in ecs.into_iter().flatten() {
+            for group in &m.log_groups {
+                meta.log_groups.insert(group.clone(), m.service.clone());
             }
-            Err(f) => record("ECS", f),
+            metric_targets.push(MetricTarget::EcsService {
+                cluster: m.cluster.clone(),
+                service: m.service.clone(),
+                environment: resource.environment.clone(),
+                load_balancer: self.settings.load_balancers.get(&m.service).cloned(),
+            });
+            meta.services.insert(resource.id.clone(), m);
+            snap.resources.push(resource);
         }
-        match rds {
-            Ok(dbs) => {
-                for (resource, backup, m) in dbs {
-                    metric_targets.push(MetricTarget::RdsInstance {
-                        identifier: m.identifier.clone(),
-                        environment: resource.environment.clone(),
-                    });
-                    meta.databases.insert(resource.id.clone(), m);
-                    snap.resources.push(resource);
-                    snap.backups.extend(backup);
-                }
-            }
-            Err(f) => record("RDS", f),
+        for (resource, backup, m) in rds.into_iter().flatten() {
+            metric_targets.push(MetricTarget::RdsInstance {
+                identifier: m.identifier.clone(),
+                environment: resource.environment.clone(),
+            });
+            meta.databases.insert(resource.id.clone(), m);
+            snap.resources.push(resource);
+            snap.backups.extend(backup);
         }
-        match secrets {
-            Ok(list) => {
-                for (secret, m) in list {
-                    meta.secrets.insert(secret.id.clone(), m);
-                    snap.secrets.push(secret);
-                }
-            }
-            Err(f) => record("Secrets Manager", f),
+        for (secret, m) in secrets.into_iter().flatten() {
+            meta.secrets.insert(secret.id.clone(), m);
+            snap.secrets.push(secret);
         }
-        if let Some(e) = fatal {
+        if let Some(e) = parts.fatal {
             return Err(e);
         }
-        if failures.len() == 3 {
+        if parts.failed == 3 {
             // Nothing could be read: say the most useful reason (credentials first).
             let pick = failures
                 .iter()
@@ -366,7 +416,7 @@ impl AwsProvider {
         if !metric_targets.is_empty() {
             match self.fetch_metrics(&metric_targets, now).await {
                 Ok(m) => snap.metrics = m,
-                Err(e) => failures.push(("CloudWatch metrics", e)),
+                Err(e) => failures.push(("CloudWatch metrics".to_string(), e)),
             }
         }
         *self.meta() = meta;
@@ -583,6 +633,25 @@ mod tests {
         assert_eq!(a[0].region.as_deref(), Some("eu-west-1"));
         assert_eq!(a[1].region.as_deref(), Some("us-east-1"));
         assert_eq!(a[2].clusters, ["shop-prod"]);
+    }
+
+    #[test]
+    fn a_failing_part_shows_its_last_good_data() {
+        let now = Utc::now();
+        let mut last: Option<(Timestamp, Vec<u32>)> = None;
+        let mut parts = Parts::default();
+        let unavailable = || Fail::Part(ProviderError::Unavailable("down".into()));
+        assert_eq!(parts.settle("ECS", Err(unavailable()), &mut last, now), None);
+        assert_eq!(parts.settle("ECS", Ok(vec![1, 2]), &mut last, now), Some(vec![1, 2]));
+        assert_eq!(
+            parts.settle("ECS", Err(unavailable()), &mut last, now),
+            Some(vec![1, 2])
+        );
+        assert_eq!(parts.failed, 2);
+        assert!(parts.failures[1].0.starts_with("ECS (showing "), "{:?}", parts.failures);
+        let config = Fail::Config(ProviderError::Unavailable("no such cluster".into()));
+        assert_eq!(parts.settle("ECS", Err(config), &mut last, now), None);
+        assert!(parts.fatal.is_some());
     }
 
     #[test]
