@@ -15,7 +15,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use skydeck::app::{AppState, LogBuffer, Msg, Screen, update};
+use skydeck::app::{AppState, Msg, Screen, update};
+use skydeck::logbuf::LogBuffer;
 use skydeck::clock::{Clock, ManualClock};
 use skydeck::model::{LogLine, Severity, Snapshot, Timestamp};
 use skydeck::providers::sandbox::Sandbox;
@@ -184,10 +185,10 @@ fn synthetic_logs(n: usize) -> Vec<LogLine> {
 fn logs_state() -> AppState {
     let mut state = demo_state();
     state.logs = LogBuffer::new(LOG_LINES);
-    state.logs.extend(synthetic_logs(LOG_LINES));
-    assert_eq!(state.logs.lines.len(), LOG_LINES);
+    state.logs.push_batch(synthetic_logs(LOG_LINES));
+    assert_eq!(state.logs.len(), LOG_LINES);
     state.screen = Screen::Logs;
-    let n = state.logs.lines.len();
+    let n = state.logs.len();
     state.follow_logs = true;
     let height = list_height(Screen::Logs, state.size).max(1);
     let list = &mut state.lists[Screen::Logs.index()];
@@ -253,7 +254,7 @@ fn frames(c: &mut Criterion) {
 fn big_logs(c: &mut Criterion) {
     let theme = Theme::dark();
     let mut state = logs_state();
-    let n = state.logs.lines.len();
+    let n = state.logs.len();
     {
         let mut g = c.benchmark_group("frame");
         g.sample_size(30)

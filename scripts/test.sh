@@ -20,6 +20,17 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     || die "could not install ${need_apt[*]} (needed by the tests); install it and run again"
 fi
 
+# moto (the AWS emulator the AWS tests start) and awscli (scripts/bench-aws.sh), in .venv.
+# Installed here, with network access, before the tests run without it.
+if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/aws ]; then
+  command -v python3 >/dev/null || die "python3 not found (needed for moto, the AWS emulator): install it and run again"
+  say "installing moto[server] and awscli into .venv"
+  { [ -x .venv/bin/pip ] || python3 -m venv .venv; } >&2 \
+    || die "could not create .venv (python3 -m venv); on Debian/Ubuntu: apt-get install python3-venv"
+  .venv/bin/pip install --quiet --disable-pip-version-check 'moto[server]' awscli >&2 \
+    || die "could not install moto[server] and awscli into .venv (needs network access to PyPI)"
+fi
+
 say "building tests"
 cargo test --locked --all-targets --no-run
 

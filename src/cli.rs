@@ -409,7 +409,11 @@ fn request_from(args: &ActArgs, verb: Verb) -> anyhow::Result<ActionRequest> {
         ("name", args.name.clone()),
         ("ref", args.git_ref.clone()),
         ("failed", args.failed.then(|| "true".to_string())),
+        ("value_from_stdin", args.value_stdin.then(|| "true".to_string())),
     ];
+    if args.value_stdin && verb != Verb::Rotate {
+        bail!("--value-stdin only goes with `act rotate`");
+    }
     for (k, v) in pairs {
         if let Some(v) = v {
             params.insert(k.to_string(), v);
@@ -465,6 +469,7 @@ fn read_hidden_line() -> anyhow::Result<String> {
     let _ = crossterm::terminal::disable_raw_mode();
     result.map(|()| value)
 }
+
 
 async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
     let verb: Verb = args.verb.parse().map_err(anyhow::Error::msg)?;

@@ -92,12 +92,72 @@ pub struct GithubHostConfig {
     pub deploy_ref_input: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct AwsConfig {
     pub region: Option<String>,
     pub profile: Option<String>,
+    /// LocalStack, moto or a VPC endpoint instead of AWS's own endpoints.
     pub endpoint_url: Option<String>,
+    /// Several accounts or regions side by side, one entry each. When present, the keys above
+    /// are the defaults of every entry and `[aws]` itself is not read as an account.
+    pub accounts: Vec<AwsAccountConfig>,
+    /// Narrowing: ECS clusters (names or ARNs). Empty: every cluster in the region.
+    pub clusters: Vec<String>,
+    /// Narrowing: RDS instance identifiers. Empty: every instance.
+    pub db_instances: Vec<String>,
+    /// Narrowing: Secrets Manager name prefixes. Empty: every secret.
+    pub secrets: Vec<String>,
+    /// CloudWatch Logs groups to tail besides those the services' task definitions name.
+    pub log_groups: Vec<String>,
+    /// ECS service name -> its ALB (`app/NAME/ID`), for the 5xx rate and latency metrics.
+    pub load_balancers: BTreeMap<String, AwsLoadBalancerConfig>,
+    /// Backup retention policy in days for every tier (default: 35 in prod, 7 elsewhere).
+    pub required_retention_days: Option<u32>,
+    /// How long an ECS action watches the rollout before calling it failed.
+    pub rollout_timeout_seconds: u64,
+}
+
+impl Default for AwsConfig {
+    fn default() -> Self {
+        AwsConfig {
+            region: None,
+            profile: None,
+            endpoint_url: None,
+            accounts: Vec::new(),
+            clusters: Vec::new(),
+            db_instances: Vec::new(),
+            secrets: Vec::new(),
+            log_groups: Vec::new(),
+            load_balancers: BTreeMap::new(),
+            required_retention_days: None,
+            rollout_timeout_seconds: 600,
+        }
+    }
+}
+
+/// One `[[aws.accounts]]` entry; unset keys fall back to `[aws]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct AwsAccountConfig {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub clusters: Vec<String>,
+    pub db_instances: Vec<String>,
+    pub secrets: Vec<String>,
+    pub log_groups: Vec<String>,
+    pub load_balancers: BTreeMap<String, AwsLoadBalancerConfig>,
+    pub required_retention_days: Option<u32>,
+}
+
+/// The CloudWatch dimensions of an Application Load Balancer in front of a service.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct AwsLoadBalancerConfig {
+    /// `app/NAME/ID`, the `LoadBalancer` dimension (the tail of the ALB's ARN).
+    pub load_balancer: String,
+    /// `targetgroup/NAME/ID`, to narrow the metrics to the service's target group.
+    pub target_group: Option<String>,
 }
 
 /// `[azure]`. Only what differs from the defaults needs to be written; with no subscription
@@ -358,6 +418,27 @@ fn validate(config: &Config, text: &str) -> Result<(), (usize, String)> {
                 line_of_key(text, "credentials_file"),
                 "[gcp] credentials_file is a service-account key: use it with credentials = \"service_account\" or \"auto\""
                     .into(),
+            ));
+        }
+    }
+    if let Some(aws) = &config.aws {
+        let endpoints = aws
+            .endpoint_url
+            .iter()
+            .chain(aws.accounts.iter().filter_map(|a| a.endpoint_url.as_ref()));
+        for url in endpoints {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                let line = text.find(url.as_str()).map_or(1, |at| line_of(text, at));
+                return Err((
+                    line,
+                    format!("endpoint_url '{url}' must start with http:// or https://"),
+                ));
+            }
+        }
+        if aws.rollout_timeout_seconds == 0 {
+            return Err((
+                line_of_key(text, "rollout_timeout_seconds"),
+                "rollout_timeout_seconds must be at least 1".into(),
             ));
         }
     }
@@ -652,6 +733,50 @@ monitoring = "http://127.0.0.1:5"
         let err = parse("[gcp]\nproject = \"p\"\ncredentials = \"adc\"\ncredentials_file = \"k.json\"\n", "x.toml")
             .unwrap_err();
         assert!(err.to_string().starts_with("x.toml:4: "), "{err}");
+    }
+
+    #[test]
+    fn aws_accounts_narrowing_and_load_balancers_parse() {
+        let text = r#"
+[aws]
+region = "eu-west-1"
+clusters = ["shop-prod"]
+secrets = ["inference/"]
+required_retention_days = 30
+rollout_timeout_seconds = 120
+[aws.load_balancers]
+web = { load_balancer = "app/web-alb/50dc6c495c0c9188", target_group = "targetgroup/web/73e2d6bc24d8a067" }
+[[aws.accounts]]
+profile = "prod"
+[[aws.accounts]]
+profile = "staging"
+region = "us-east-1"
+db_instances = ["orders-stg"]
+colour = "blue"
+"#;
+        let l = parse(text, "c.toml").unwrap();
+        assert_eq!(l.warnings, ["c.toml:16: unknown key 'aws.accounts.1.colour' ignored"]);
+        let aws = l.config.aws.unwrap();
+        assert_eq!(aws.accounts.len(), 2);
+        assert_eq!(aws.accounts[1].region.as_deref(), Some("us-east-1"));
+        assert_eq!(aws.accounts[1].db_instances, ["orders-stg"]);
+        assert_eq!(aws.clusters, ["shop-prod"]);
+        assert_eq!(aws.required_retention_days, Some(30));
+        assert_eq!(aws.rollout_timeout_seconds, 120);
+        assert_eq!(aws.load_balancers["web"].load_balancer, "app/web-alb/50dc6c495c0c9188");
+        // A minimal section keeps the defaults.
+        let aws = parse("[aws]\nregion = \"us-east-1\"\n", "c.toml")
+            .unwrap()
+            .config
+            .aws
+            .unwrap();
+        assert_eq!(aws.rollout_timeout_seconds, 600);
+        assert!(aws.accounts.is_empty() && aws.clusters.is_empty());
+        let err = parse("[aws]\nendpoint_url = \"127.0.0.1:5000\"\n", "x.toml").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "x.toml:2: endpoint_url '127.0.0.1:5000' must start with http:// or https://"
+        );
     }
 
     #[test]

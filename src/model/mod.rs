@@ -328,7 +328,8 @@ impl Backup {
             }
             _ => {}
         }
-        if self.last_status != "succeeded" && self.last_status != "available" {
+        // "none": there is no backup whose status could be told ("no backup found" says it).
+        if !matches!(self.last_status.as_str(), "succeeded" | "available" | "none") {
             out.push(format!("last backup {}", self.last_status));
         }
         if self.retention_days < self.required_retention_days {

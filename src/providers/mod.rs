@@ -3,6 +3,7 @@
 
 pub mod azure;
 pub mod gcp;
+pub mod aws;
 pub mod github;
 pub mod http_health;
 pub mod sandbox;
@@ -86,14 +87,19 @@ impl BuildContext<'_> {
     /// Maps a discovered environment onto the configured spelling (`production` -> `prod` when
     /// the config calls it `prod`), so one environment never shows up twice.
     pub fn environment_name(&self, discovered: &str) -> String {
-        let canonical = canonical_environment(discovered);
-        self.config
-            .environments
-            .iter()
-            .find(|e| canonical_environment(&e.name) == canonical)
-            .map(|e| e.name.clone())
-            .unwrap_or(canonical)
+        configured_environment(self.config, discovered)
     }
+}
+
+/// [`BuildContext::environment_name`] for providers that keep the config rather than the context.
+pub fn configured_environment(config: &Config, discovered: &str) -> String {
+    let canonical = canonical_environment(discovered);
+    config
+        .environments
+        .iter()
+        .find(|e| canonical_environment(&e.name) == canonical)
+        .map(|e| e.name.clone())
+        .unwrap_or(canonical)
 }
 
 /// Providers built from config, and configured sources that could not be built, with why.
@@ -113,10 +119,6 @@ impl Registry {
     }
 }
 
-fn not_built(name: &str, issue: u32) -> Result<Vec<Arc<dyn Provider>>, String> {
-    Err(format!("the {name} adapter is not in this build yet (issue #{issue}); try --demo"))
-}
-
 /// One line per cloud: each provider folder exposes `build(section, ctx)`.
 pub async fn from_config(ctx: &BuildContext<'_>) -> Registry {
     let mut registry = Registry::default();
@@ -124,8 +126,8 @@ pub async fn from_config(ctx: &BuildContext<'_>) -> Registry {
     if let Some(section) = &c.github {
         registry.add("github", github::build(section, ctx).await);
     }
-    if c.aws.is_some() {
-        registry.add("aws", not_built("aws", 4));
+    if let Some(section) = &c.aws {
+        registry.add("aws", aws::build(section, ctx).await);
     }
     if let Some(section) = &c.azure {
         registry.add("azure", azure::build(section, ctx).await);
