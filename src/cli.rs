@@ -74,6 +74,20 @@ pub enum Command {
     /// Incidents: start one, add notes, close it, list, export the postmortem skeleton
     #[command(subcommand)]
     Incident(IncidentCommand),
+    /// Print log lines of a source (a source name as in the status bar, `all`, or an item id
+    /// such as a CI job or a service) for pipes and scripts
+    Logs {
+        source: String,
+        /// Only lines matching this regex (case-insensitive; text or source)
+        #[arg(long, value_name = "REGEX")]
+        filter: Option<String>,
+        /// Only lines newer than this (90s, 30m, 2h, 1d)
+        #[arg(long, value_name = "DURATION")]
+        since: Option<String>,
+        /// Keep printing new lines (Ctrl-C stops)
+        #[arg(long)]
+        follow: bool,
+    },
     /// Print shell completions
     Completions { shell: clap_complete::Shell },
     /// Manage credentials skydeck keeps (GitHub tokens in the OS keyring)
@@ -247,6 +261,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Act(args)) => act(&cli, args).await,
         Some(Command::Audit { json }) => audit(*json),
         Some(Command::Auth(auth)) => auth_command(&cli, auth).await,
+        Some(Command::Logs { source, filter, since, follow }) => {
+            logs_command(&cli, source, filter.as_deref(), since.as_deref(), *follow).await
+        }
         Some(Command::Incident(c)) => incident_command(c),
         Some(Command::Runbook { name, json, markdown }) => runbook(&cli, name, *json, *markdown).await,
         Some(Command::Completions { shell }) => {
@@ -281,6 +298,9 @@ async fn tui(cli: &Cli, demo: bool) -> anyhow::Result<i32> {
     state.first_run = !demo && ctx.loaded.path.is_none();
     state.config_hint = crate::paths::config_dir().join("config.toml").display().to_string();
     state.user = current_user();
+    if let Some(lines) = ctx.loaded.config.log_buffer_lines {
+        state.logs = crate::logbuf::LogBuffer::new(lines);
+    }
     let (books, book_errors) = crate::runbook::load_all();
     state.warnings.extend(book_errors.iter().map(|e| e.to_string()));
     if let Some(book) = books.first() {
@@ -469,7 +489,6 @@ fn read_hidden_line() -> anyhow::Result<String> {
     let _ = crossterm::terminal::disable_raw_mode();
     result.map(|()| value)
 }
-
 
 async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
     let verb: Verb = args.verb.parse().map_err(anyhow::Error::msg)?;
@@ -813,5 +832,78 @@ fn incident_command(command: &IncidentCommand) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
+    }
+}
+
+fn parse_duration(text: &str) -> anyhow::Result<chrono::Duration> {
+    let (num, unit) = text.split_at(text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len()));
+    let n: i64 = num.parse().with_context(|| format!("'{text}' is not a duration (90s, 30m, 2h, 1d)"))?;
+    Ok(match unit {
+        "s" | "" => chrono::Duration::seconds(n),
+        "m" => chrono::Duration::minutes(n),
+        "h" => chrono::Duration::hours(n),
+        "d" => chrono::Duration::days(n),
+        _ => bail!("'{text}' is not a duration (90s, 30m, 2h, 1d)"),
+    })
+}
+
+async fn logs_command(
+    cli: &Cli,
+    source: &str,
+    filter: Option<&str>,
+    since: Option<&str>,
+    follow: bool,
+) -> anyhow::Result<i32> {
+    let regex = match filter {
+        Some(f) => Some(regex::Regex::new(&format!("(?i){f}")).with_context(|| format!("--filter '{f}'"))?),
+        None => None,
+    };
+    let cutoff = since.map(parse_duration).transpose()?.map(|d| chrono::Utc::now() - d);
+    let ctx = context(cli, cli.demo).await?;
+    let streams: Vec<Arc<dyn Provider>> =
+        ctx.providers.iter().filter(|p| source == "all" || p.name() == source).cloned().collect();
+    let keep = |l: &crate::model::LogLine| {
+        cutoff.is_none_or(|c| l.at >= c) && regex.as_ref().is_none_or(|r| r.is_match(&l.text) || r.is_match(&l.source))
+    };
+    let mut out = std::io::stdout().lock();
+    let mut print = |lines: &[crate::model::LogLine]| -> bool {
+        for l in lines.iter().filter(|l| keep(l)) {
+            if writeln!(out, "{} {:<5} {} {}", l.at.to_rfc3339(), l.severity.label(), l.source, l.text).is_err() {
+                return false; // the reader went away (| head): stop quietly
+            }
+        }
+        out.flush().is_ok()
+    };
+    if streams.is_empty() {
+        // Not a source name: an item that has a log (a CI job, a service).
+        for p in &ctx.providers {
+            if let Ok(lines) = p.fetch_log(source).await {
+                print(&lines);
+                return Ok(0);
+            }
+        }
+        let names: Vec<&str> = ctx.providers.iter().map(|p| p.name()).collect();
+        eprintln!("error: no log source or item '{source}' (sources: all, {})", names.join(", "));
+        return Ok(1);
+    }
+    let mut cursors: Vec<Option<crate::model::Timestamp>> = vec![None; streams.len()];
+    loop {
+        for (p, cursor) in streams.iter().zip(cursors.iter_mut()) {
+            match p.fetch_logs(*cursor).await {
+                Ok(lines) => {
+                    if let Some(last) = lines.last() {
+                        *cursor = Some(last.at);
+                    }
+                    if !print(&lines) {
+                        return Ok(0);
+                    }
+                }
+                Err(e) => eprintln!("warning: {}: {e}", p.name()),
+            }
+        }
+        if !follow {
+            return Ok(0);
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }

@@ -239,3 +239,32 @@ fn the_tui_refuses_without_a_terminal() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("needs a terminal"), "{}", stderr(&out));
 }
+
+#[test]
+fn logs_prints_a_local_file_filtered_for_pipes() {
+    let env = Env::new();
+    let log = env.path().join("app.log");
+    let now = chrono::Utc::now();
+    let old = (now - chrono::Duration::hours(3)).to_rfc3339();
+    let recent = (now - chrono::Duration::minutes(1)).to_rfc3339();
+    std::fs::write(
+        &log,
+        format!("{old} ERROR old failure\n{recent} INFO GET /ok\n{recent} ERROR payment failed id=7\n{{\"level\":\"error\",\"msg\":\"json\"}}\n"),
+    )
+    .unwrap();
+    let cfg = env.path().join("c.toml");
+    std::fs::write(&cfg, format!("[[logs]]\nfile = \"{}\"\nname = \"app\"\n", log.display())).unwrap();
+    let out = env.cmd(&["--config", cfg.to_str().unwrap(), "logs", "app", "--filter", "fail", "--since", "1h"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert!(lines[0].contains(" ERROR app ") && lines[0].ends_with("ERROR payment failed id=7"), "{text}");
+    let out = env.cmd(&["--config", cfg.to_str().unwrap(), "logs", "all"]);
+    assert_eq!(stdout(&out).lines().filter(|l| l.contains(" ERROR ")).count(), 3);
+    let out = env.cmd(&["--config", cfg.to_str().unwrap(), "logs", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("sources: all, app"), "{}", stderr(&out));
+    let out = env.cmd(&["--config", cfg.to_str().unwrap(), "logs", "app", "--filter", "("]);
+    assert_eq!(out.status.code(), Some(2));
+}

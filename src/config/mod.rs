@@ -34,6 +34,10 @@ pub struct Config {
     /// Thresholds for every environment; an environment may override single metrics.
     pub thresholds: BTreeMap<MetricKind, LimitOverride>,
     pub environments: Vec<EnvironmentConfig>,
+    /// Local log files tailed into the log viewer: `[[logs]] file = "/var/log/app.log"`.
+    pub logs: Vec<LogFileConfig>,
+    /// Lines the log viewer keeps (oldest dropped first).
+    pub log_buffer_lines: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -292,6 +296,14 @@ pub struct LimitOverride {
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LogFileConfig {
+    pub file: String,
+    /// Source name in the viewer (default `file:<file name>`).
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct EnvironmentConfig {
     pub name: String,
     pub tier: Option<Tier>,
@@ -422,17 +434,11 @@ fn validate(config: &Config, text: &str) -> Result<(), (usize, String)> {
         }
     }
     if let Some(aws) = &config.aws {
-        let endpoints = aws
-            .endpoint_url
-            .iter()
-            .chain(aws.accounts.iter().filter_map(|a| a.endpoint_url.as_ref()));
+        let endpoints = aws.endpoint_url.iter().chain(aws.accounts.iter().filter_map(|a| a.endpoint_url.as_ref()));
         for url in endpoints {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 let line = text.find(url.as_str()).map_or(1, |at| line_of(text, at));
-                return Err((
-                    line,
-                    format!("endpoint_url '{url}' must start with http:// or https://"),
-                ));
+                return Err((line, format!("endpoint_url '{url}' must start with http:// or https://")));
             }
         }
         if aws.rollout_timeout_seconds == 0 {
@@ -765,18 +771,11 @@ colour = "blue"
         assert_eq!(aws.rollout_timeout_seconds, 120);
         assert_eq!(aws.load_balancers["web"].load_balancer, "app/web-alb/50dc6c495c0c9188");
         // A minimal section keeps the defaults.
-        let aws = parse("[aws]\nregion = \"us-east-1\"\n", "c.toml")
-            .unwrap()
-            .config
-            .aws
-            .unwrap();
+        let aws = parse("[aws]\nregion = \"us-east-1\"\n", "c.toml").unwrap().config.aws.unwrap();
         assert_eq!(aws.rollout_timeout_seconds, 600);
         assert!(aws.accounts.is_empty() && aws.clusters.is_empty());
         let err = parse("[aws]\nendpoint_url = \"127.0.0.1:5000\"\n", "x.toml").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "x.toml:2: endpoint_url '127.0.0.1:5000' must start with http:// or https://"
-        );
+        assert_eq!(err.to_string(), "x.toml:2: endpoint_url '127.0.0.1:5000' must start with http:// or https://");
     }
 
     #[test]

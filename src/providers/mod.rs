@@ -1,11 +1,12 @@
 //! The trait every source implements (GitHub, AWS, Azure, GCP, HTTP health, the demo sandbox).
 //! A provider turns vendor payloads into an owned [`Snapshot`]; it never touches `AppState`.
 
+pub mod aws;
 pub mod azure;
 pub mod gcp;
-pub mod aws;
 pub mod github;
 pub mod http_health;
+pub mod logfile;
 pub mod sandbox;
 
 use std::future::Future;
@@ -136,6 +137,7 @@ pub async fn from_config(ctx: &BuildContext<'_>) -> Registry {
         registry.add("gcp", gcp::build(section, ctx).await);
     }
     registry.add("health", http_health::build(ctx));
+    registry.add("logs", logfile::build(ctx));
     registry
 }
 

@@ -42,10 +42,7 @@ pub(crate) enum Rollout {
 
 /// `arn:aws:ecs:r:a:task-definition/web:41` and `web:41` -> `web:41`.
 pub(crate) fn short_task_definition(td: &str) -> String {
-    td.rsplit_once("task-definition/")
-        .map(|(_, s)| s)
-        .unwrap_or(td)
-        .to_string()
+    td.rsplit_once("task-definition/").map(|(_, s)| s).unwrap_or(td).to_string()
 }
 
 fn family_of(td: &str) -> String {
@@ -65,24 +62,15 @@ fn name_of(arn: &str) -> &str {
 /// Where the rollout of a service stands. `all_running` also asks that every desired task runs
 /// (a scale changes no deployment, so the deployment alone says nothing).
 pub(crate) fn rollout_of(s: &Service, all_running: bool) -> Rollout {
-    let counts = format!(
-        "{}/{} running, {} pending",
-        s.running_count(),
-        s.desired_count(),
-        s.pending_count()
-    );
+    let counts = format!("{}/{} running, {} pending", s.running_count(), s.desired_count(), s.pending_count());
     let deployments = s.deployments();
     let primary = deployments.iter().find(|d| d.status() == Some("PRIMARY"));
     let short_of_desired = all_running && s.running_count() < s.desired_count();
     match primary.and_then(|d| d.rollout_state()).map(|r| r.as_str()) {
         Some("FAILED") => Rollout::Failed(format!(
             "{}{}",
-            primary
-                .and_then(|d| d.rollout_state_reason())
-                .unwrap_or("deployment failed"),
-            primary
-                .map(|d| format!(" ({} failed tasks)", d.failed_tasks()))
-                .unwrap_or_default()
+            primary.and_then(|d| d.rollout_state_reason()).unwrap_or("deployment failed"),
+            primary.map(|d| format!(" ({} failed tasks)", d.failed_tasks())).unwrap_or_default()
         )),
         Some("COMPLETED") if !short_of_desired => Rollout::Steady(format!("COMPLETED, {counts}")),
         Some(state) => Rollout::InProgress(format!("{state}, {counts}")),
@@ -127,12 +115,7 @@ pub(crate) fn map_service(
         .map(|t| {
             t.container_definitions()
                 .iter()
-                .map(|c| {
-                    (
-                        c.name().unwrap_or_default().to_string(),
-                        c.image().unwrap_or_default().to_string(),
-                    )
-                })
+                .map(|c| (c.name().unwrap_or_default().to_string(), c.image().unwrap_or_default().to_string()))
                 .collect()
         })
         .unwrap_or_default();
@@ -180,11 +163,7 @@ pub(crate) fn map_service(
         details.push((format!("image {container}"), image.clone()));
     }
     for e in s.events().iter().take(3) {
-        let at = e
-            .created_at()
-            .and_then(ts)
-            .map(|t| t.format("%m-%d %H:%M ").to_string())
-            .unwrap_or_default();
+        let at = e.created_at().and_then(ts).map(|t| t.format("%m-%d %H:%M ").to_string()).unwrap_or_default();
         details.push(("event".to_string(), format!("{at}{}", e.message().unwrap_or_default())));
     }
     let resource = Resource {
@@ -221,9 +200,7 @@ pub(crate) fn image_with(current: &str, to: &str) -> Result<String, ActionError>
     }
     let valid = !to.is_empty()
         && to.len() <= 128
-        && to
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        && to.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
     if !valid {
         return Err(ActionError::InvalidInput(format!(
             "'{to}' is not an image tag (letters, digits, _ . -) nor a task definition (family:N)"
@@ -290,11 +267,8 @@ impl AwsProvider {
                 .send()
                 .await
                 .map_err(|e| self.ecs_err("ecs:DescribeClusters", e))?;
-            let mut missing: Vec<String> = resp
-                .failures()
-                .iter()
-                .map(|f| name_of(f.arn().unwrap_or_default()).to_string())
-                .collect();
+            let mut missing: Vec<String> =
+                resp.failures().iter().map(|f| name_of(f.arn().unwrap_or_default()).to_string()).collect();
             missing.extend(
                 resp.clusters()
                     .iter()
@@ -309,12 +283,7 @@ impl AwsProvider {
                     self.errors.profile.as_deref().unwrap_or("default")
                 ))));
             }
-            out.extend(
-                resp.clusters()
-                    .iter()
-                    .filter(|c| c.status() != Some("INACTIVE"))
-                    .cloned(),
-            );
+            out.extend(resp.clusters().iter().filter(|c| c.status() != Some("INACTIVE")).cloned());
         }
         Ok(out)
     }
@@ -363,19 +332,13 @@ impl AwsProvider {
             resp.task_definition
                 .ok_or_else(|| ProviderError::Payload(format!("no task definition in the answer for {td}")))?,
         );
-        self.task_definitions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(td.to_string(), t.clone());
+        self.task_definitions.lock().unwrap_or_else(|e| e.into_inner()).insert(td.to_string(), t.clone());
         Ok(t)
     }
 
     async fn task_definition_or_warn(&self, td: Option<&str>) -> Option<Arc<TaskDefinition>> {
         let td = td?;
-        self.task_definition(td)
-            .await
-            .map_err(|e| tracing::warn!("{}: {td}: {e}", self.name))
-            .ok()
+        self.task_definition(td).await.map_err(|e| tracing::warn!("{}: {td}: {e}", self.name)).ok()
     }
 
     /// Active revisions of a family, newest first (`web:42`, `web:41`, ...).
@@ -406,10 +369,8 @@ impl AwsProvider {
         for (cluster, result) in clusters.iter().zip(listed) {
             services.extend(result?.into_iter().map(|s| (cluster, s)));
         }
-        let names: Vec<Option<String>> = services
-            .iter()
-            .map(|(_, s)| s.task_definition().map(str::to_string))
-            .collect();
+        let names: Vec<Option<String>> =
+            services.iter().map(|(_, s)| s.task_definition().map(str::to_string)).collect();
         let mut tds: Vec<Option<Arc<TaskDefinition>>> = Vec::new();
         for chunk in names.chunks(8) {
             tds.extend(join_all(chunk.iter().map(|td| self.task_definition_or_warn(td.as_deref()))).await);
@@ -436,12 +397,8 @@ impl AwsProvider {
         for ((cluster, s), td) in services.iter().zip(tds) {
             let cluster_name = cluster.cluster_name().unwrap_or_default();
             let name = s.service_name().unwrap_or_default();
-            let tag_pairs: Vec<(&str, &str)> = s
-                .tags()
-                .iter()
-                .chain(cluster.tags())
-                .filter_map(|t| Some((t.key()?, t.value()?)))
-                .collect();
+            let tag_pairs: Vec<(&str, &str)> =
+                s.tags().iter().chain(cluster.tags()).filter_map(|t| Some((t.key()?, t.value()?))).collect();
             let env = self.environment(&[name, cluster_name], &tag_pairs);
             let family = s.task_definition().map(family_of).unwrap_or_default();
             let revs = revisions.get(&family).cloned().unwrap_or_default();
@@ -489,10 +446,7 @@ impl AwsProvider {
                     "start a new deployment of {} with the same task definition {} (fresh tasks, image tags pulled again)",
                     m.service, m.task_definition
                 );
-                plan.calls.push(call(
-                    "force a new deployment",
-                    format!("{update} forceNewDeployment=true"),
-                ));
+                plan.calls.push(call("force a new deployment", format!("{update} forceNewDeployment=true")));
                 plan.calls.push(watch);
                 plan.verification = format!(
                     "DescribeServices: a new PRIMARY deployment of {}; rollout COMPLETED within {timeout}s",
@@ -573,22 +527,12 @@ impl AwsProvider {
                     .parse()
                     .map_err(|_| ActionError::InvalidInput("--count must be a whole number".into()))?;
                 if !(0..=1000).contains(&count) {
-                    return Err(ActionError::InvalidInput(format!(
-                        "--count {count}: between 0 and 1000 tasks"
-                    )));
+                    return Err(ActionError::InvalidInput(format!("--count {count}: between 0 and 1000 tasks")));
                 }
-                let desired: i32 = r
-                    .details
-                    .iter()
-                    .find(|(k, _)| k == "desired")
-                    .and_then(|(_, v)| v.parse().ok())
-                    .unwrap_or(-1);
+                let desired: i32 =
+                    r.details.iter().find(|(k, _)| k == "desired").and_then(|(_, v)| v.parse().ok()).unwrap_or(-1);
                 if desired == count {
-                    return Err(not_applicable(
-                        verb,
-                        &m.service,
-                        &format!("it already wants {count} tasks"),
-                    ));
+                    return Err(not_applicable(verb, &m.service, &format!("it already wants {count} tasks")));
                 }
                 plan.risk = match (count, plan.tier) {
                     (0, Tier::Prod) => Risk::Critical,
@@ -601,10 +545,8 @@ impl AwsProvider {
                     m.cluster,
                     if count == 0 { " (stops the service)" } else { "" }
                 );
-                plan.calls.push(call(
-                    format!("set the desired count to {count}"),
-                    format!("{update} desiredCount={count}"),
-                ));
+                plan.calls
+                    .push(call(format!("set the desired count to {count}"), format!("{update} desiredCount={count}")));
                 plan.calls.push(watch);
                 plan.verification =
                     format!("DescribeServices: desiredCount = {count}, and {count} running within {timeout}s");
@@ -653,12 +595,7 @@ impl AwsProvider {
                 )));
             }
         };
-        let current = m
-            .containers
-            .iter()
-            .find(|(n, _)| *n == container)
-            .map(|(_, i)| i.clone())
-            .unwrap_or_default();
+        let current = m.containers.iter().find(|(n, _)| *n == container).map(|(_, i)| i.clone()).unwrap_or_default();
         let image = image_with(&current, to)?;
         if image == current {
             return Err(not_applicable(
@@ -712,11 +649,7 @@ impl AwsProvider {
         match get("mode").as_str() {
             "update" => {
                 let td = get("task_definition");
-                update
-                    .task_definition(&td)
-                    .send()
-                    .await
-                    .map_err(|e| failed(self.ecs_err("ecs:UpdateService", e)))?;
+                update.task_definition(&td).send().await.map_err(|e| failed(self.ecs_err("ecs:UpdateService", e)))?;
                 Ok(format!("{service} now points at {td}"))
             }
             "force" => {
@@ -729,24 +662,13 @@ impl AwsProvider {
             }
             "scale" => {
                 let count: i32 = get("count").parse().unwrap_or_default();
-                update
-                    .desired_count(count)
-                    .send()
-                    .await
-                    .map_err(|e| failed(self.ecs_err("ecs:UpdateService", e)))?;
+                update.desired_count(count).send().await.map_err(|e| failed(self.ecs_err("ecs:UpdateService", e)))?;
                 Ok(format!("{service} desired count set to {count}"))
             }
             "register" => {
                 let (container, image) = (get("container"), get("image"));
-                let new = self
-                    .register_with_image(&get("base"), &container, &image)
-                    .await
-                    .map_err(failed)?;
-                update
-                    .task_definition(&new)
-                    .send()
-                    .await
-                    .map_err(|e| failed(self.ecs_err("ecs:UpdateService", e)))?;
+                let new = self.register_with_image(&get("base"), &container, &image).await.map_err(failed)?;
+                update.task_definition(&new).send().await.map_err(|e| failed(self.ecs_err("ecs:UpdateService", e)))?;
                 Ok(format!(
                     "registered {} ({container} = {image}); {service} now points at it",
                     short_task_definition(&new)
@@ -823,9 +745,7 @@ impl AwsProvider {
                     "update" => {
                         let want = get("task_definition");
                         if now_td != want {
-                            return Err(ActionError::VerifyFailed(format!(
-                                "{service} points at {now_td}, not {want}"
-                            )));
+                            return Err(ActionError::VerifyFailed(format!("{service} points at {now_td}, not {want}")));
                         }
                         format!("{service} runs {want}")
                     }
@@ -881,9 +801,7 @@ impl AwsProvider {
             match rollout_of(&s, mode == "scale") {
                 Rollout::Steady(d) => return Ok(format!("{what}; rollout {d}")),
                 Rollout::Failed(d) => {
-                    return Err(ActionError::VerifyFailed(format!(
-                        "{what}, but the rollout FAILED: {d}"
-                    )));
+                    return Err(ActionError::VerifyFailed(format!("{what}, but the rollout FAILED: {d}")));
                 }
                 Rollout::InProgress(d) if started.elapsed() >= timeout => {
                     return Err(ActionError::VerifyFailed(format!(
@@ -915,11 +833,7 @@ mod tests {
             .pending_count(desired - running)
             .task_definition("arn:aws:ecs:us-east-1:123456789012:task-definition/web:41")
             .set_deployments(Some(deployments))
-            .events(
-                ServiceEvent::builder()
-                    .message("(service web) has reached a steady state.")
-                    .build(),
-            )
+            .events(ServiceEvent::builder().message("(service web) has reached a steady state.").build())
             .build()
     }
 
@@ -938,18 +852,10 @@ mod tests {
 
     #[test]
     fn rollout_states() {
-        let done = service(
-            2,
-            2,
-            vec![deployment("PRIMARY", "web:41", Some(DeploymentRolloutState::Completed))],
-        );
+        let done = service(2, 2, vec![deployment("PRIMARY", "web:41", Some(DeploymentRolloutState::Completed))]);
         assert!(matches!(rollout_of(&done, true), Rollout::Steady(_)));
         assert_eq!(service_level(&done), Level::Ok);
-        let failed = service(
-            2,
-            1,
-            vec![deployment("PRIMARY", "web:41", Some(DeploymentRolloutState::Failed))],
-        );
+        let failed = service(2, 1, vec![deployment("PRIMARY", "web:41", Some(DeploymentRolloutState::Failed))]);
         match rollout_of(&failed, false) {
             Rollout::Failed(why) => assert_eq!(why, "tasks failed to start (3 failed tasks)"),
             other => panic!("{other:?}"),
@@ -966,11 +872,7 @@ mod tests {
         assert!(matches!(rollout_of(&rolling, false), Rollout::InProgress(_)));
         assert_eq!(service_level(&rolling), Level::Warn);
         // A scale changes no deployment: steady only once every desired task runs.
-        let scaling = service(
-            4,
-            2,
-            vec![deployment("PRIMARY", "web:41", Some(DeploymentRolloutState::Completed))],
-        );
+        let scaling = service(4, 2, vec![deployment("PRIMARY", "web:41", Some(DeploymentRolloutState::Completed))]);
         assert!(matches!(rollout_of(&scaling, false), Rollout::Steady(_)));
         assert!(matches!(rollout_of(&scaling, true), Rollout::InProgress(_)));
         // Without a circuit breaker state: one deployment, all running.
@@ -980,11 +882,7 @@ mod tests {
 
     #[test]
     fn service_maps_with_revisions_images_and_log_groups() {
-        let s = service(
-            2,
-            2,
-            vec![deployment("PRIMARY", "web:41", Some(DeploymentRolloutState::Completed))],
-        );
+        let s = service(2, 2, vec![deployment("PRIMARY", "web:41", Some(DeploymentRolloutState::Completed))]);
         let td = TaskDefinition::builder()
             .task_definition_arn("arn:aws:ecs:us-east-1:123456789012:task-definition/web:41")
             .family("web")
@@ -1011,10 +909,7 @@ mod tests {
         assert_eq!(r.status, "COMPLETED");
         let get = |k: &str| r.details.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
         assert_eq!(get("desired").as_deref(), Some("2"));
-        assert_eq!(
-            get("image app").as_deref(),
-            Some("123456789012.dkr.ecr.us-east-1.amazonaws.com/web:v41")
-        );
+        assert_eq!(get("image app").as_deref(), Some("123456789012.dkr.ecr.us-east-1.amazonaws.com/web:v41"));
         assert!(get("deploy PRIMARY").unwrap().starts_with("web:41 COMPLETED"));
         assert!(get("event").unwrap().contains("steady state"));
         assert_eq!(m.log_groups, ["/ecs/web-prod"]);

@@ -49,12 +49,7 @@ const BAD_CREDENTIALS: &[&str] = &[
 ];
 
 /// Error codes that mean the credentials work but lack a permission.
-const DENIED: &[&str] = &[
-    "AccessDeniedException",
-    "AccessDenied",
-    "UnauthorizedOperation",
-    "NotAuthorized",
-];
+const DENIED: &[&str] = &["AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "NotAuthorized"];
 
 impl ErrorContext {
     fn profile_name(&self) -> &str {
@@ -97,11 +92,9 @@ impl ErrorContext {
         }
         match err {
             SdkError::TimeoutError(_) => ProviderError::Timeout(super::OPERATION_TIMEOUT),
-            SdkError::DispatchFailure(_) => ProviderError::Unavailable(format!(
-                "{what}: cannot reach AWS ({}): {}",
-                self.place(),
-                last_cause(err)
-            )),
+            SdkError::DispatchFailure(_) => {
+                ProviderError::Unavailable(format!("{what}: cannot reach AWS ({}): {}", self.place(), last_cause(err)))
+            }
             SdkError::ResponseError(_) => ProviderError::Payload(format!("{what}: {}", last_cause(err))),
             SdkError::ServiceError(_) => {
                 // An error response without a code (a proxy's page, an emulator's 404...).
@@ -127,10 +120,7 @@ impl ErrorContext {
             } else {
                 self.configure_fix()
             };
-            return ProviderError::Auth {
-                message: format!("AWS refused the credentials ({code}): {message}"),
-                fix,
-            };
+            return ProviderError::Auth { message: format!("AWS refused the credentials ({code}): {message}"), fix };
         }
         if DENIED.contains(&code) {
             return ProviderError::Auth {
@@ -158,9 +148,7 @@ impl ErrorContext {
         let mut source: Option<&(dyn StdError + 'static)> = Some(err);
         let mut is_credentials = false;
         while let Some(e) = source {
-            if e.downcast_ref::<aws_credential_types::provider::error::CredentialsError>()
-                .is_some()
-            {
+            if e.downcast_ref::<aws_credential_types::provider::error::CredentialsError>().is_some() {
                 is_credentials = true;
             }
             source = e.source();
@@ -179,10 +167,7 @@ impl ErrorContext {
                 fix: self.sso_fix(),
             });
         }
-        Some(ProviderError::Auth {
-            message: format!("no usable AWS credentials: {cause}"),
-            fix: self.configure_fix(),
-        })
+        Some(ProviderError::Auth { message: format!("no usable AWS credentials: {cause}"), fix: self.configure_fix() })
     }
 }
 
@@ -202,10 +187,7 @@ fn last_cause(err: &(dyn StdError + 'static)) -> String {
         .iter()
         .filter(|m| !matches!(m.as_str(), "dispatch failure" | "service error" | "other" | "io error"))
         .collect();
-    let cause = useful
-        .last()
-        .map(|m| m.to_string())
-        .unwrap_or_else(|| messages.join(": "));
+    let cause = useful.last().map(|m| m.to_string()).unwrap_or_else(|| messages.join(": "));
     one_line(&cause)
 }
 
@@ -214,20 +196,12 @@ fn last_cause(err: &(dyn StdError + 'static)) -> String {
 fn one_line(cause: &str) -> String {
     let mut lines = cause.lines();
     let first = lines.next().unwrap_or_default();
-    let first = first
-        .trim_end()
-        .trim_end_matches("Attempted:")
-        .trim_end()
-        .trim_end_matches('.');
+    let first = first.trim_end().trim_end_matches("Attempted:").trim_end().trim_end_matches('.');
     let tried: Vec<&str> = lines
         .filter_map(|l| l.trim().split_once(':').map(|(name, _)| name.trim()))
         .filter(|name| !name.is_empty())
         .collect();
-    if tried.is_empty() {
-        first.to_string()
-    } else {
-        format!("{first} (tried {})", tried.join(", "))
-    }
+    if tried.is_empty() { first.to_string() } else { format!("{first} (tried {})", tried.join(", ")) }
 }
 
 #[cfg(test)]
@@ -235,20 +209,13 @@ mod tests {
     use super::*;
 
     fn ctx(profile: Option<&str>) -> ErrorContext {
-        ErrorContext {
-            profile: profile.map(str::to_string),
-            region: "us-east-1".into(),
-            endpoint: None,
-        }
+        ErrorContext { profile: profile.map(str::to_string), region: "us-east-1".into(), endpoint: None }
     }
 
     #[test]
     fn the_credential_chain_report_fits_on_one_line() {
         let report = "no credentials found in chain. Attempted:\n  Environment: the credential provider was not enabled\n  Profile: the credential provider was not enabled\n";
-        assert_eq!(
-            one_line(report),
-            "no credentials found in chain (tried Environment, Profile)"
-        );
+        assert_eq!(one_line(report), "no credentials found in chain (tried Environment, Profile)");
         assert_eq!(one_line("Connection refused"), "Connection refused");
     }
 

@@ -65,16 +65,7 @@ pub fn severity_of(message: &str) -> Severity {
     if trimmed.starts_with('{')
         && let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(trimmed)
     {
-        for key in [
-            "level",
-            "severity",
-            "log.level",
-            "lvl",
-            "levelname",
-            "loglevel",
-            "Level",
-            "Severity",
-        ] {
+        for key in ["level", "severity", "log.level", "lvl", "levelname", "loglevel", "Level", "Severity"] {
             match map.get(key) {
                 Some(serde_json::Value::String(s)) => {
                     if let Some(sev) = severity_word(s) {
@@ -91,11 +82,7 @@ pub fn severity_of(message: &str) -> Severity {
     for key in ["level=", "severity=", "lvl="] {
         if let Some(at) = lower.find(key) {
             let rest = &trimmed[at + key.len()..];
-            let word: String = rest
-                .trim_start_matches('"')
-                .chars()
-                .take_while(|c| c.is_ascii_alphabetic())
-                .collect();
+            let word: String = rest.trim_start_matches('"').chars().take_while(|c| c.is_ascii_alphabetic()).collect();
             if let Some(sev) = severity_word(&word) {
                 return sev;
             }
@@ -113,16 +100,9 @@ pub fn severity_of(message: &str) -> Severity {
 }
 
 fn line(e: &FilteredLogEvent, source: &str) -> LogLine {
-    let text = e
-        .message()
-        .unwrap_or_default()
-        .trim_end_matches(['\n', '\r'])
-        .to_string();
+    let text = e.message().unwrap_or_default().trim_end_matches(['\n', '\r']).to_string();
     LogLine {
-        at: e
-            .timestamp()
-            .and_then(chrono::DateTime::from_timestamp_millis)
-            .unwrap_or_else(Utc::now),
+        at: e.timestamp().and_then(chrono::DateTime::from_timestamp_millis).unwrap_or_else(Utc::now),
         source: source.to_string(),
         severity: severity_of(&text),
         text,
@@ -175,12 +155,8 @@ impl AwsProvider {
     /// New lines of every known log group since the last poll (at most one poll per
     /// `log_poll`; the loop asks every second).
     pub(super) async fn tail_logs(&self, after: Option<Timestamp>) -> Result<Vec<LogLine>, ProviderError> {
-        let groups: Vec<(String, String)> = self
-            .meta()
-            .log_groups
-            .iter()
-            .map(|(g, l)| (g.clone(), l.clone()))
-            .collect();
+        let groups: Vec<(String, String)> =
+            self.meta().log_groups.iter().map(|(g, l)| (g.clone(), l.clone())).collect();
         if groups.is_empty() {
             return Ok(Vec::new());
         }
@@ -199,13 +175,9 @@ impl AwsProvider {
                 })
                 .collect()
         };
-        let results = join_all(
-            groups
-                .iter()
-                .zip(&starts)
-                .map(|((g, _), start)| self.filter_group(g, *start, TAIL_MAX_EVENTS)),
-        )
-        .await;
+        let results =
+            join_all(groups.iter().zip(&starts).map(|((g, _), start)| self.filter_group(g, *start, TAIL_MAX_EVENTS)))
+                .await;
         let mut lines = Vec::new();
         let mut errors = Vec::new();
         let mut t = self.tail.lock().unwrap_or_else(|e| e.into_inner());
@@ -217,10 +189,8 @@ impl AwsProvider {
                     continue;
                 }
             };
-            let cursor = t.groups.entry(group.clone()).or_insert_with(|| Cursor {
-                last_ms: *start,
-                ids: HashSet::new(),
-            });
+            let cursor =
+                t.groups.entry(group.clone()).or_insert_with(|| Cursor { last_ms: *start, ids: HashSet::new() });
             for e in &events {
                 let ts = e.timestamp().unwrap_or_default();
                 let id = e.event_id().unwrap_or_default().to_string();
@@ -255,10 +225,7 @@ impl AwsProvider {
                     (vec![target.to_string()], meta.log_groups[target].clone())
                 }
                 None => {
-                    return Err(ProviderError::Unavailable(format!(
-                        "{} keeps no log for {target}",
-                        self.name
-                    )));
+                    return Err(ProviderError::Unavailable(format!("{} keeps no log for {target}", self.name)));
                 }
             }
         };
@@ -270,12 +237,7 @@ impl AwsProvider {
         let start = (Utc::now() - chrono::Duration::minutes(SERVICE_LOG_MINUTES)).timestamp_millis();
         let mut lines = Vec::new();
         for g in &groups {
-            lines.extend(
-                self.filter_group(g, start, 10_000)
-                    .await?
-                    .iter()
-                    .map(|e| line(e, &label)),
-            );
+            lines.extend(self.filter_group(g, start, 10_000).await?.iter().map(|e| line(e, &label)));
         }
         lines.sort_by_key(|l| l.at);
         Ok(lines)
@@ -289,10 +251,7 @@ mod tests {
     #[test]
     fn severities_from_json_and_text() {
         assert_eq!(severity_of(r#"{"level":"error","msg":"boom"}"#), Severity::Error);
-        assert_eq!(
-            severity_of(r#"{"severity":"WARNING","message":"slow"}"#),
-            Severity::Warn
-        );
+        assert_eq!(severity_of(r#"{"severity":"WARNING","message":"slow"}"#), Severity::Warn);
         assert_eq!(severity_of(r#"{"level":50,"msg":"pino error"}"#), Severity::Error);
         assert_eq!(severity_of(r#"{"level":20}"#), Severity::Debug);
         assert_eq!(severity_of(r#"{"msg":"no level"}"#), Severity::Info);

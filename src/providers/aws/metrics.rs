@@ -18,16 +18,8 @@ const PERIOD_SECONDS: i32 = 60;
 /// Something metrics are read for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MetricTarget {
-    EcsService {
-        cluster: String,
-        service: String,
-        environment: String,
-        load_balancer: Option<AwsLoadBalancerConfig>,
-    },
-    RdsInstance {
-        identifier: String,
-        environment: String,
-    },
+    EcsService { cluster: String, service: String, environment: String, load_balancer: Option<AwsLoadBalancerConfig> },
+    RdsInstance { identifier: String, environment: String },
 }
 
 /// How one query's series contributes to a metric.
@@ -57,13 +49,7 @@ fn query(id: &str, namespace: &str, name: &str, dims: &[(&str, &str)], stat: &st
     }
     MetricDataQuery::builder()
         .id(id)
-        .metric_stat(
-            MetricStat::builder()
-                .metric(metric.build())
-                .period(PERIOD_SECONDS)
-                .stat(stat)
-                .build(),
-        )
+        .metric_stat(MetricStat::builder().metric(metric.build()).period(PERIOD_SECONDS).stat(stat).build())
         .return_data(true)
         .build()
 }
@@ -75,44 +61,15 @@ pub fn queries_for(targets: &[MetricTarget]) -> Vec<(MetricDataQuery, QueryMeani
         let id = format!("q{}", out.len());
         out.push((
             query(&id, ns, name, dims, stat),
-            QueryMeaning {
-                id,
-                resource: resource.to_string(),
-                environment: env.to_string(),
-                kind,
-                part,
-            },
+            QueryMeaning { id, resource: resource.to_string(), environment: env.to_string(), kind, part },
         ));
     };
     for t in targets {
         match t {
-            MetricTarget::EcsService {
-                cluster,
-                service,
-                environment: env,
-                load_balancer,
-            } => {
+            MetricTarget::EcsService { cluster, service, environment: env, load_balancer } => {
                 let dims = [("ClusterName", cluster.as_str()), ("ServiceName", service.as_str())];
-                add(
-                    service,
-                    env,
-                    MetricKind::Cpu,
-                    Part::Value,
-                    "AWS/ECS",
-                    "CPUUtilization",
-                    &dims,
-                    "Average",
-                );
-                add(
-                    service,
-                    env,
-                    MetricKind::Memory,
-                    Part::Value,
-                    "AWS/ECS",
-                    "MemoryUtilization",
-                    &dims,
-                    "Average",
-                );
+                add(service, env, MetricKind::Cpu, Part::Value, "AWS/ECS", "CPUUtilization", &dims, "Average");
+                add(service, env, MetricKind::Memory, Part::Value, "AWS/ECS", "MemoryUtilization", &dims, "Average");
                 if let Some(lb) = load_balancer {
                     let mut dims = vec![("LoadBalancer", lb.load_balancer.as_str())];
                     if let Some(tg) = &lb.target_group {
@@ -129,16 +86,7 @@ pub fn queries_for(targets: &[MetricTarget]) -> Vec<(MetricDataQuery, QueryMeani
                         &dims,
                         "Sum",
                     );
-                    add(
-                        service,
-                        env,
-                        MetricKind::ErrorRate,
-                        Part::Denominator,
-                        ns,
-                        "RequestCount",
-                        &dims,
-                        "Sum",
-                    );
+                    add(service, env, MetricKind::ErrorRate, Part::Denominator, ns, "RequestCount", &dims, "Sum");
                     add(
                         service,
                         env,
@@ -151,31 +99,10 @@ pub fn queries_for(targets: &[MetricTarget]) -> Vec<(MetricDataQuery, QueryMeani
                     );
                 }
             }
-            MetricTarget::RdsInstance {
-                identifier,
-                environment: env,
-            } => {
+            MetricTarget::RdsInstance { identifier, environment: env } => {
                 let dims = [("DBInstanceIdentifier", identifier.as_str())];
-                add(
-                    identifier,
-                    env,
-                    MetricKind::Cpu,
-                    Part::Value,
-                    "AWS/RDS",
-                    "CPUUtilization",
-                    &dims,
-                    "Average",
-                );
-                add(
-                    identifier,
-                    env,
-                    MetricKind::QueryLatency,
-                    Part::Value,
-                    "AWS/RDS",
-                    "ReadLatency",
-                    &dims,
-                    "Average",
-                );
+                add(identifier, env, MetricKind::Cpu, Part::Value, "AWS/RDS", "CPUUtilization", &dims, "Average");
+                add(identifier, env, MetricKind::QueryLatency, Part::Value, "AWS/RDS", "ReadLatency", &dims, "Average");
                 add(
                     identifier,
                     env,
@@ -281,9 +208,7 @@ impl AwsProvider {
                 }
             }
         }
-        Ok(metrics_from_results(&results, &meanings, |env| {
-            self.config.thresholds_for(env)
-        }))
+        Ok(metrics_from_results(&results, &meanings, |env| self.config.thresholds_for(env)))
     }
 }
 
@@ -308,15 +233,9 @@ mod tests {
                 cluster: "shop-prod".into(),
                 service: "web".into(),
                 environment: "production".into(),
-                load_balancer: Some(AwsLoadBalancerConfig {
-                    load_balancer: "app/web/1".into(),
-                    target_group: None,
-                }),
+                load_balancer: Some(AwsLoadBalancerConfig { load_balancer: "app/web/1".into(), target_group: None }),
             },
-            MetricTarget::RdsInstance {
-                identifier: "orders-prod".into(),
-                environment: "production".into(),
-            },
+            MetricTarget::RdsInstance { identifier: "orders-prod".into(), environment: "production".into() },
         ];
         let qs = queries_for(&targets);
         let ids: Vec<&str> = qs.iter().map(|(_, m)| m.id.as_str()).collect();
@@ -337,10 +256,7 @@ mod tests {
         ];
         let m = metrics_from_results(&results, &meanings, |_| Thresholds::default());
         let get = |res: &str, kind| m.iter().find(|x| x.resource == res && x.kind == kind).unwrap();
-        assert_eq!(
-            (get("web", MetricKind::Cpu).value, get("web", MetricKind::Cpu).level),
-            (92.5, Level::Crit)
-        );
+        assert_eq!((get("web", MetricKind::Cpu).value, get("web", MetricKind::Cpu).level), (92.5, Level::Crit));
         assert_eq!(get("web", MetricKind::Cpu).history, [40.0, 92.5]);
         assert_eq!(get("web", MetricKind::Memory).level, Level::Warn);
         let errors = get("web", MetricKind::ErrorRate);
@@ -351,18 +267,12 @@ mod tests {
         assert_eq!(latency.history, [1.5, 0.004]);
         assert_eq!(get("orders-prod", MetricKind::Cpu).level, Level::Ok);
         // The 5xx rate of the first minute was 3 %: a warning with the default thresholds.
-        assert_eq!(
-            Thresholds::default().level(MetricKind::ErrorRate, errors.history[0]),
-            Level::Warn
-        );
+        assert_eq!(Thresholds::default().level(MetricKind::ErrorRate, errors.history[0]), Level::Warn);
     }
 
     #[test]
     fn no_data_points_no_metric() {
-        let targets = [MetricTarget::RdsInstance {
-            identifier: "idle".into(),
-            environment: "dev".into(),
-        }];
+        let targets = [MetricTarget::RdsInstance { identifier: "idle".into(), environment: "dev".into() }];
         let meanings: Vec<QueryMeaning> = queries_for(&targets).into_iter().map(|(_, m)| m).collect();
         assert!(metrics_from_results(&[], &meanings, |_| Thresholds::default()).is_empty());
     }

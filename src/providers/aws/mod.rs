@@ -119,12 +119,7 @@ pub fn accounts(section: &AwsConfig) -> Vec<AccountSettings> {
         out.push(a);
     }
     if out.len() > 1 {
-        let short = |a: &AccountSettings| {
-            a.profile
-                .clone()
-                .or(a.region.clone())
-                .unwrap_or_else(|| "default".into())
-        };
+        let short = |a: &AccountSettings| a.profile.clone().or(a.region.clone()).unwrap_or_else(|| "default".into());
         let shorts: Vec<String> = out.iter().map(short).collect();
         for (i, a) in out.iter_mut().enumerate() {
             let unique = shorts.iter().filter(|s| **s == shorts[i]).count() == 1;
@@ -250,8 +245,7 @@ impl Parts {
                 self.failed += 1;
                 match last {
                     Some((at, v)) => {
-                        self.failures
-                            .push((format!("{part} (showing {} UTC)", at.format("%H:%M:%S")), e));
+                        self.failures.push((format!("{part} (showing {} UTC)", at.format("%H:%M:%S")), e));
                         Some(v.clone())
                     }
                     None => {
@@ -295,10 +289,7 @@ impl AwsProvider {
     pub fn new(settings: AccountSettings, sdk: &SdkConfig, config: &Config) -> Self {
         let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
         let errors = errors::ErrorContext {
-            profile: settings
-                .profile
-                .clone()
-                .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty())),
+            profile: settings.profile.clone().or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty())),
             region: region.clone(),
             endpoint: settings.endpoint_url.clone(),
         };
@@ -343,13 +334,11 @@ impl AwsProvider {
     }
 
     fn required_retention(&self, environment: &str) -> u32 {
-        self.settings
-            .required_retention_days
-            .unwrap_or(if self.config.tier_of(environment) == Tier::Prod {
-                35
-            } else {
-                7
-            })
+        self.settings.required_retention_days.unwrap_or(if self.config.tier_of(environment) == Tier::Prod {
+            35
+        } else {
+            7
+        })
     }
 
     async fn fetch_all(&self) -> Result<Snapshot, ProviderError> {
@@ -402,11 +391,7 @@ impl AwsProvider {
             let pick = failures
                 .iter()
                 .position(|(_, e)| matches!(e, ProviderError::Auth { .. }))
-                .or_else(|| {
-                    failures
-                        .iter()
-                        .position(|(_, e)| matches!(e, ProviderError::RateLimited { .. }))
-                })
+                .or_else(|| failures.iter().position(|(_, e)| matches!(e, ProviderError::RateLimited { .. })))
                 .unwrap_or(0);
             return Err(failures.swap_remove(pick).1);
         }
@@ -420,10 +405,7 @@ impl AwsProvider {
             }
         }
         *self.meta() = meta;
-        let rolling = snap
-            .resources
-            .iter()
-            .any(|r| r.kind == "ECS service" && r.status == "IN_PROGRESS");
+        let rolling = snap.resources.iter().any(|r| r.kind == "ECS service" && r.status == "IN_PROGRESS");
         self.rolling.store(rolling, Ordering::Relaxed);
         let envs: BTreeSet<String> = snap
             .resources
@@ -433,11 +415,7 @@ impl AwsProvider {
             .collect();
         snap.environments = envs
             .into_iter()
-            .map(|name| Environment {
-                tier: self.config.tier_of(&name),
-                name,
-                protection_rules: Vec::new(),
-            })
+            .map(|name| Environment { tier: self.config.tier_of(&name), name, protection_rules: Vec::new() })
             .collect();
         let mut note = vec![self.region.clone()];
         for (part, e) in &failures {
@@ -469,18 +447,11 @@ impl AwsProvider {
 }
 
 pub(crate) fn call(description: impl Into<String>, call: impl Into<String>) -> PlannedCall {
-    PlannedCall {
-        description: description.into(),
-        call: call.into(),
-    }
+    PlannedCall { description: description.into(), call: call.into() }
 }
 
 pub(crate) fn not_applicable(verb: Verb, what: &str, why: &str) -> ActionError {
-    ActionError::NotApplicable {
-        verb,
-        what: what.to_string(),
-        why: why.to_string(),
-    }
+    ActionError::NotApplicable { verb, what: what.to_string(), why: why.to_string() }
 }
 
 /// An SDK timestamp as a chrono one.
@@ -508,11 +479,7 @@ impl Provider for AwsProvider {
     /// The configured interval, shorter while a service rolls out.
     fn refresh_interval(&self) -> Duration {
         let configured = Duration::from_secs(self.config.refresh.seconds.max(1));
-        if self.rolling.load(Ordering::Relaxed) {
-            configured.min(ROLLOUT_REFRESH)
-        } else {
-            configured
-        }
+        if self.rolling.load(Ordering::Relaxed) { configured.min(ROLLOUT_REFRESH) } else { configured }
     }
 
     fn fetch(&self) -> BoxFuture<'_, Result<Snapshot, ProviderError>> {
@@ -532,11 +499,8 @@ impl Provider for AwsProvider {
         let id = plan.request.target.clone();
         let verb = request.verb;
         if let Some(service) = self.meta().services.get(&id).cloned() {
-            let resource = snapshot
-                .resources
-                .iter()
-                .find(|r| r.id == id)
-                .ok_or_else(|| ActionError::NotFound(id.clone()))?;
+            let resource =
+                snapshot.resources.iter().find(|r| r.id == id).ok_or_else(|| ActionError::NotFound(id.clone()))?;
             self.plan_ecs(&mut plan, resource, &service)?;
             return Ok(plan);
         }
@@ -598,11 +562,8 @@ mod tests {
 
     #[test]
     fn one_section_is_one_account_named_aws() {
-        let section = AwsConfig {
-            region: Some("eu-west-1".into()),
-            rollout_timeout_seconds: 30,
-            ..AwsConfig::default()
-        };
+        let section =
+            AwsConfig { region: Some("eu-west-1".into()), rollout_timeout_seconds: 30, ..AwsConfig::default() };
         let a = accounts(&section);
         assert_eq!(a.len(), 1);
         assert_eq!(a[0].label, "aws");
@@ -643,10 +604,7 @@ mod tests {
         let unavailable = || Fail::Part(ProviderError::Unavailable("down".into()));
         assert_eq!(parts.settle("ECS", Err(unavailable()), &mut last, now), None);
         assert_eq!(parts.settle("ECS", Ok(vec![1, 2]), &mut last, now), Some(vec![1, 2]));
-        assert_eq!(
-            parts.settle("ECS", Err(unavailable()), &mut last, now),
-            Some(vec![1, 2])
-        );
+        assert_eq!(parts.settle("ECS", Err(unavailable()), &mut last, now), Some(vec![1, 2]));
         assert_eq!(parts.failed, 2);
         assert!(parts.failures[1].0.starts_with("ECS (showing "), "{:?}", parts.failures);
         let config = Fail::Config(ProviderError::Unavailable("no such cluster".into()));
@@ -656,10 +614,7 @@ mod tests {
 
     #[test]
     fn environments_in_secret_paths() {
-        assert_eq!(
-            environment_in_path("inference/prod/openai-key").as_deref(),
-            Some("production")
-        );
+        assert_eq!(environment_in_path("inference/prod/openai-key").as_deref(), Some("production"));
         assert_eq!(environment_in_path("shop/stg/db").as_deref(), Some("staging"));
         assert_eq!(environment_in_path("shop/db-password"), None);
     }

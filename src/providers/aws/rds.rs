@@ -62,9 +62,7 @@ pub(crate) fn restore_window(db: &DbInstance, snapshots: &[&DbSnapshot]) -> (Opt
         .filter(|s| s.snapshot_type() == Some("automated") && s.status() == Some("available"))
         .filter_map(|s| s.snapshot_create_time().and_then(ts))
         .min();
-    let start = oldest_automated
-        .or_else(|| db.instance_create_time().and_then(ts))
-        .unwrap_or(latest);
+    let start = oldest_automated.or_else(|| db.instance_create_time().and_then(ts)).unwrap_or(latest);
     let earliest = start.max(latest - Duration::days(i64::from(retention))).min(latest);
     (Some(earliest), Some(latest))
 }
@@ -102,21 +100,11 @@ pub(crate) fn map_instance(
     let mut details = vec![
         (
             "engine".to_string(),
-            format!(
-                "{} {}",
-                db.engine().unwrap_or_default(),
-                db.engine_version().unwrap_or_default()
-            ),
+            format!("{} {}", db.engine().unwrap_or_default(), db.engine_version().unwrap_or_default()),
         ),
-        (
-            "class".to_string(),
-            db.db_instance_class().unwrap_or_default().to_string(),
-        ),
+        ("class".to_string(), db.db_instance_class().unwrap_or_default().to_string()),
         ("Multi-AZ".to_string(), db.multi_az().unwrap_or(false).to_string()),
-        (
-            "retention".to_string(),
-            format!("{retention}d (policy {required_retention_days}d)"),
-        ),
+        ("retention".to_string(), format!("{retention}d (policy {required_retention_days}d)")),
         (
             "PITR window".to_string(),
             match (earliest, latest) {
@@ -128,10 +116,7 @@ pub(crate) fn map_instance(
         ("manual".to_string(), summary("manual")),
     ];
     if let Some(cluster) = db.db_cluster_identifier() {
-        details.push((
-            "cluster".to_string(),
-            format!("{cluster} (backups belong to the cluster)"),
-        ));
+        details.push(("cluster".to_string(), format!("{cluster} (backups belong to the cluster)")));
     }
     if let Some(e) = db.endpoint() {
         details.push((
@@ -191,10 +176,7 @@ pub(crate) fn map_instance(
         identifier,
         arn,
         class: db.db_instance_class().map(str::to_string),
-        subnet_group: db
-            .db_subnet_group()
-            .and_then(|g| g.db_subnet_group_name())
-            .map(str::to_string),
+        subnet_group: db.db_subnet_group().and_then(|g| g.db_subnet_group_name()).map(str::to_string),
         security_groups: db
             .vpc_security_groups()
             .iter()
@@ -241,18 +223,8 @@ impl AwsProvider {
     #[allow(clippy::type_complexity)]
     pub(super) async fn fetch_rds(&self, now: Timestamp) -> Result<Vec<(Resource, Option<Backup>, DbMeta)>, Fail> {
         let (instances, snapshots) = tokio::join!(
-            self.rds
-                .describe_db_instances()
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect(),
-            self.rds
-                .describe_db_snapshots()
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect(),
+            self.rds.describe_db_instances().into_paginator().items().send().try_collect(),
+            self.rds.describe_db_snapshots().into_paginator().items().send().try_collect(),
         );
         let mut instances: Vec<DbInstance> = instances.map_err(|e| self.rds_err("rds:DescribeDBInstances", e))?;
         let snapshots: Vec<DbSnapshot> = match snapshots {
@@ -276,10 +248,7 @@ impl AwsProvider {
                     self.region
                 ))));
             }
-            instances.retain(|i| {
-                i.db_instance_identifier()
-                    .is_some_and(|id| wanted.iter().any(|w| w == id))
-            });
+            instances.retain(|i| i.db_instance_identifier().is_some_and(|id| wanted.iter().any(|w| w == id)));
         }
         let mut by_instance: HashMap<&str, Vec<&DbSnapshot>> = HashMap::new();
         for s in &snapshots {
@@ -291,11 +260,8 @@ impl AwsProvider {
             .iter()
             .map(|db| {
                 let id = db.db_instance_identifier().unwrap_or_default();
-                let tags: Vec<(&str, &str)> = db
-                    .tag_list()
-                    .iter()
-                    .filter_map(|t| Some((t.key()?, t.value()?)))
-                    .collect();
+                let tags: Vec<(&str, &str)> =
+                    db.tag_list().iter().filter_map(|t| Some((t.key()?, t.value()?))).collect();
                 let env = self.environment(&[id], &tags);
                 let required = self.required_retention(&env);
                 let snaps = by_instance.get(id).cloned().unwrap_or_default();
@@ -342,10 +308,7 @@ impl AwsProvider {
                 plan.summary = format!("take a manual snapshot {name} of {} now", db.identifier);
                 plan.calls.push(call(
                     format!("create the manual snapshot {name}"),
-                    format!(
-                        "rds:CreateDBSnapshot DBInstanceIdentifier={} DBSnapshotIdentifier={name}",
-                        db.identifier
-                    ),
+                    format!("rds:CreateDBSnapshot DBInstanceIdentifier={} DBSnapshotIdentifier={name}", db.identifier),
                 ));
                 plan.verification = format!("DescribeDBSnapshots {name}: creating or available");
                 set(plan, "mode", "snapshot");
@@ -397,11 +360,7 @@ impl AwsProvider {
                         "--name '{name}': 1-63 letters, digits and hyphens, starting with a letter, no '--'"
                     )));
                 }
-                if snapshot
-                    .resources
-                    .iter()
-                    .any(|r| r.kind == "RDS instance" && r.name == name)
-                {
+                if snapshot.resources.iter().any(|r| r.kind == "RDS instance" && r.name == name) {
                     return Err(ActionError::InvalidInput(format!(
                         "an RDS instance named {name} already exists; pick another --name"
                     )));
@@ -452,11 +411,7 @@ impl AwsProvider {
                 set(plan, "mode", "restore");
                 set(plan, "name", &name);
                 match at {
-                    Some(at) => set(
-                        plan,
-                        "restore_time",
-                        &at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                    ),
+                    Some(at) => set(plan, "restore_time", &at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
                     None => set(plan, "restore_time", "latest"),
                 }
             }
@@ -472,11 +427,7 @@ impl AwsProvider {
     }
 
     fn db_meta(&self, arn: &str) -> Result<DbMeta, ActionError> {
-        self.meta()
-            .databases
-            .get(arn)
-            .cloned()
-            .ok_or_else(|| ActionError::NotFound(arn.to_string()))
+        self.meta().databases.get(arn).cloned().ok_or_else(|| ActionError::NotFound(arn.to_string()))
     }
 
     pub(super) async fn execute_rds(&self, plan: &Plan) -> Result<String, ActionError> {
@@ -524,15 +475,9 @@ impl AwsProvider {
                         .with_timezone(&chrono::Utc);
                     req.restore_time(sdk_time(at))
                 };
-                let resp = req
-                    .send()
-                    .await
-                    .map_err(|e| failed(self.rds_err("rds:RestoreDBInstanceToPointInTime", e)))?;
-                let status = resp
-                    .db_instance()
-                    .and_then(|d| d.db_instance_status())
-                    .unwrap_or("creating")
-                    .to_string();
+                let resp =
+                    req.send().await.map_err(|e| failed(self.rds_err("rds:RestoreDBInstanceToPointInTime", e)))?;
+                let status = resp.db_instance().and_then(|d| d.db_instance_status()).unwrap_or("creating").to_string();
                 Ok(format!("restore of {} into {name} accepted ({status})", db.identifier))
             }
             other => Err(ActionError::Failed(format!("unknown RDS plan mode '{other}'"))),
@@ -578,11 +523,7 @@ impl AwsProvider {
                     .db_instances()
                     .first()
                     .ok_or_else(|| ActionError::VerifyFailed(format!("no instance {name}")))?;
-                let from = new
-                    .tag_list()
-                    .iter()
-                    .find(|t| t.key() == Some(RESTORED_FROM_TAG))
-                    .and_then(|t| t.value());
+                let from = new.tag_list().iter().find(|t| t.key() == Some(RESTORED_FROM_TAG)).and_then(|t| t.value());
                 if from != Some(db.arn.as_str()) {
                     return Err(ActionError::VerifyFailed(format!(
                         "{name} exists but is not tagged as restored from {}",
@@ -638,12 +579,7 @@ mod tests {
     fn backups_window_and_findings() {
         let db = instance(7);
         let snaps = [
-            snap(
-                "rds:orders-prod-2026-11-21",
-                "automated",
-                "available",
-                at(3) - Duration::days(1),
-            ),
+            snap("rds:orders-prod-2026-11-21", "automated", "available", at(3) - Duration::days(1)),
             snap("rds:orders-prod-2026-11-22", "automated", "available", at(3)),
             snap("before-migration", "manual", "available", at(1) - Duration::days(3)),
         ];
@@ -657,13 +593,7 @@ mod tests {
         assert!(b.pitr_enabled);
         assert_eq!(b.findings(at(11)), ["retention 7d below policy 35d"]);
         assert_eq!(m.retention_days, 7);
-        let get = |k: &str| {
-            r.details
-                .iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.clone())
-                .unwrap()
-        };
+        let get = |k: &str| r.details.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap();
         assert_eq!(get("automated"), "2, newest 8h old");
         assert_eq!(get("manual"), "1, newest 3d old");
         assert_eq!(get("engine"), "postgres 16.4");

@@ -38,10 +38,7 @@ pub(crate) fn rotation_days(rules: Option<&RotationRulesType>) -> Option<u32> {
 }
 
 fn current_version(stages: Option<&HashMap<String, Vec<String>>>) -> Option<String> {
-    stages?
-        .iter()
-        .find(|(_, labels)| labels.iter().any(|l| l == "AWSCURRENT"))
-        .map(|(id, _)| id.clone())
+    stages?.iter().find(|(_, labels)| labels.iter().any(|l| l == "AWSCURRENT")).map(|(id, _)| id.clone())
 }
 
 pub(crate) fn map_secret(e: &SecretListEntry, environment: String) -> (Secret, SecretMeta) {
@@ -55,11 +52,7 @@ pub(crate) fn map_secret(e: &SecretListEntry, environment: String) -> (Secret, S
         enabled: e.deleted_date().is_none(),
         updated_at: e.last_changed_date().and_then(ts),
         last_rotated: e.last_rotated_date().and_then(ts),
-        rotation_days: if rotation_enabled {
-            rotation_days(e.rotation_rules())
-        } else {
-            None
-        },
+        rotation_days: if rotation_enabled { rotation_days(e.rotation_rules()) } else { None },
         expires_at: None,
         versions: e.secret_versions_to_stages().map_or(0, |m| m.len() as u32),
     };
@@ -88,12 +81,8 @@ impl AwsProvider {
         let prefixes = &self.settings.secrets;
         let mut req = self.secrets.list_secrets().max_results(100);
         if !prefixes.is_empty() {
-            req = req.filters(
-                Filter::builder()
-                    .key(FilterNameStringType::Name)
-                    .set_values(Some(prefixes.clone()))
-                    .build(),
-            );
+            req = req
+                .filters(Filter::builder().key(FilterNameStringType::Name).set_values(Some(prefixes.clone())).build());
         }
         let pages = req
             .into_paginator()
@@ -101,10 +90,7 @@ impl AwsProvider {
             .try_collect()
             .await
             .map_err(|e| self.sm_err("secretsmanager:ListSecrets", e))?;
-        let entries: Vec<SecretListEntry> = pages
-            .into_iter()
-            .flat_map(|p| p.secret_list.unwrap_or_default())
-            .collect();
+        let entries: Vec<SecretListEntry> = pages.into_iter().flat_map(|p| p.secret_list.unwrap_or_default()).collect();
         Ok(entries
             .iter()
             .filter(|e| prefixes.is_empty() || prefixes.iter().any(|p| e.name().is_some_and(|n| n.starts_with(p))))
@@ -194,11 +180,7 @@ impl AwsProvider {
                     .send()
                     .await
                     .map_err(|e| failed(self.sm_err("secretsmanager:PutSecretValue", e)))?;
-                Ok(format!(
-                    "new version {} of {} stored",
-                    resp.version_id().unwrap_or("?"),
-                    plan.target_name
-                ))
+                Ok(format!("new version {} of {} stored", resp.version_id().unwrap_or("?"), plan.target_name))
             }
             Some("rotate") => {
                 let resp = self
@@ -209,15 +191,9 @@ impl AwsProvider {
                     .send()
                     .await
                     .map_err(|e| failed(self.sm_err("secretsmanager:RotateSecret", e)))?;
-                Ok(format!(
-                    "rotation of {} started (version {})",
-                    plan.target_name,
-                    resp.version_id().unwrap_or("?")
-                ))
+                Ok(format!("rotation of {} started (version {})", plan.target_name, resp.version_id().unwrap_or("?")))
             }
-            other => Err(ActionError::Failed(format!(
-                "unknown Secrets Manager plan mode {other:?}"
-            ))),
+            other => Err(ActionError::Failed(format!("unknown Secrets Manager plan mode {other:?}"))),
         }
     }
 
@@ -235,11 +211,7 @@ impl AwsProvider {
         if !current.is_empty() && current != before {
             return Ok(format!(
                 "AWSCURRENT is version {current}{}",
-                if before.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (was {before})")
-                }
+                if before.is_empty() { String::new() } else { format!(" (was {before})") }
             ));
         }
         let pending = stages.and_then(|m| {
@@ -248,9 +220,9 @@ impl AwsProvider {
                 .map(|(id, _)| id.clone())
         });
         match (plan.request.params.get("mode").map(String::as_str), pending) {
-            (Some("rotate"), Some(p)) => Ok(format!(
-                "rotation in progress: version {p} is AWSPENDING; the rotation function makes it current"
-            )),
+            (Some("rotate"), Some(p)) => {
+                Ok(format!("rotation in progress: version {p} is AWSPENDING; the rotation function makes it current"))
+            }
             _ => Err(ActionError::VerifyFailed(format!(
                 "AWSCURRENT is still version {current}; no new version took over"
             ))),

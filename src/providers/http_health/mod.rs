@@ -70,9 +70,16 @@ pub fn classify(chain: &str, timed_out: bool, timeout: Duration) -> String {
     let lower = chain.to_ascii_lowercase();
     if timed_out || lower.contains("timed out") {
         format!("timeout: no answer within {}s", timeout.as_secs())
-    } else if lower.contains("dns error") || lower.contains("failed to lookup") || lower.contains("name or service not known") {
+    } else if lower.contains("dns error")
+        || lower.contains("failed to lookup")
+        || lower.contains("name or service not known")
+    {
         format!("DNS: {chain}")
-    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") || lower.contains("invalidcontenttype") {
+    } else if lower.contains("certificate")
+        || lower.contains("tls")
+        || lower.contains("handshake")
+        || lower.contains("invalidcontenttype")
+    {
         format!("TLS: {chain}")
     } else if lower.contains("connection refused") {
         "connection refused".to_string()
