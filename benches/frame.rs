@@ -16,8 +16,8 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use skydeck::app::{AppState, Msg, Screen, update};
-use skydeck::logbuf::LogBuffer;
 use skydeck::clock::{Clock, ManualClock};
+use skydeck::logbuf::LogBuffer;
 use skydeck::model::{LogLine, Severity, Snapshot, Timestamp};
 use skydeck::providers::sandbox::Sandbox;
 use skydeck::store::{AuditEntry, AuditPhase};
@@ -75,12 +75,7 @@ fn audit_entries(n: usize) -> Vec<AuditEntry> {
             target_name: format!("inference-api #{}", 9_120_000_000u64 + i as u64),
             environment: envs[i % envs.len()].into(),
             source: "demo".into(),
-            phase: [
-                AuditPhase::Started,
-                AuditPhase::Finished,
-                AuditPhase::Failed,
-                AuditPhase::Refused,
-            ][i % 4],
+            phase: [AuditPhase::Started, AuditPhase::Finished, AuditPhase::Failed, AuditPhase::Refused][i % 4],
             reason: (i % 3 == 0).then(|| "incident 4711".to_string()),
             detail: format!("demo sandbox: equivalent call shown for action {i}"),
         })
@@ -226,18 +221,14 @@ fn launch(c: &mut Criterion) {
 fn frames(c: &mut Criterion) {
     let theme = Theme::dark();
     let mut g = c.benchmark_group("frame");
-    g.sample_size(30)
-        .measurement_time(Duration::from_secs(2))
-        .warm_up_time(Duration::from_millis(500));
+    g.sample_size(30).measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(500));
 
     // Every screen on the demo estate.
     let mut state = demo_state();
     for screen in Screen::ALL {
         state.screen = screen;
         let mut term = terminal();
-        g.bench_function(screen.title().to_lowercase(), |b| {
-            b.iter(|| draw(&mut term, black_box(&state), &theme))
-        });
+        g.bench_function(screen.title().to_lowercase(), |b| b.iter(|| draw(&mut term, black_box(&state), &theme)));
     }
 
     // 10 000 runs, selection in the middle.
@@ -257,9 +248,7 @@ fn big_logs(c: &mut Criterion) {
     let n = state.logs.len();
     {
         let mut g = c.benchmark_group("frame");
-        g.sample_size(30)
-            .measurement_time(Duration::from_secs(2))
-            .warm_up_time(Duration::from_millis(500));
+        g.sample_size(30).measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(500));
         // Following the tail.
         let mut term = terminal();
         g.bench_function("logs_1m", |b| b.iter(|| draw(&mut term, black_box(&state), &theme)));
@@ -267,9 +256,7 @@ fn big_logs(c: &mut Criterion) {
         state.follow_logs = false;
         select_middle(&mut state, Screen::Logs, n / 2);
         let mut term = terminal();
-        g.bench_function("logs_1m_scrolled", |b| {
-            b.iter(|| draw(&mut term, black_box(&state), &theme))
-        });
+        g.bench_function("logs_1m_scrolled", |b| b.iter(|| draw(&mut term, black_box(&state), &theme)));
         g.finish();
     }
     // With a filter every frame (and every key) scans the whole buffer: slow, so few samples.
@@ -284,9 +271,7 @@ fn big_logs(c: &mut Criterion) {
             .measurement_time(Duration::from_secs(4))
             .warm_up_time(Duration::from_millis(500));
         let mut term = terminal();
-        g.bench_function("logs_1m_filtered", |b| {
-            b.iter(|| draw(&mut term, black_box(&state), &theme))
-        });
+        g.bench_function("logs_1m_filtered", |b| b.iter(|| draw(&mut term, black_box(&state), &theme)));
         g.finish();
     }
     {
@@ -312,14 +297,10 @@ fn big_logs(c: &mut Criterion) {
 /// ratatui's fixed cost of a 120x40 draw (clear + diff + TestBackend) with nothing rendered.
 fn diagnostics(c: &mut Criterion) {
     let mut g = c.benchmark_group("diag");
-    g.sample_size(30)
-        .measurement_time(Duration::from_secs(2))
-        .warm_up_time(Duration::from_millis(500));
+    g.sample_size(30).measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(500));
     for (name, filter) in [("rows_runs_10k", ""), ("rows_runs_10k_filtered", "fix/")] {
         let state = runs_state(filter);
-        g.bench_function(name, |b| {
-            b.iter(|| black_box(skydeck::app::rows(black_box(&state), Screen::Runs)))
-        });
+        g.bench_function(name, |b| b.iter(|| black_box(skydeck::app::rows(black_box(&state), Screen::Runs))));
     }
     let mut term = terminal();
     g.bench_function("empty_draw_120x40", |b| {
@@ -335,9 +316,7 @@ fn diagnostics(c: &mut Criterion) {
 
 fn updates(c: &mut Criterion) {
     let mut g = c.benchmark_group("update");
-    g.sample_size(30)
-        .measurement_time(Duration::from_secs(2))
-        .warm_up_time(Duration::from_millis(500));
+    g.sample_size(30).measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(500));
     for (name, filter) in [("key_down_runs_10k", ""), ("key_down_runs_10k_filtered", "fix/")] {
         let mut state = runs_state(filter);
         let visible = skydeck::app::rows(&state, Screen::Runs).len();

@@ -77,13 +77,7 @@ async fn web_service(sdk: &SdkConfig, cluster: &str, env: &str) -> String {
 
 /// What moto says the service runs, as `family:rev`.
 async fn running_task_definition(sdk: &SdkConfig, cluster: &str) -> String {
-    let out = aws_sdk_ecs::Client::new(sdk)
-        .describe_services()
-        .cluster(cluster)
-        .services("web")
-        .send()
-        .await
-        .unwrap();
+    let out = aws_sdk_ecs::Client::new(sdk).describe_services().cluster(cluster).services("web").send().await.unwrap();
     let td = out.services()[0].task_definition().unwrap().to_string();
     td.rsplit('/').next().unwrap().to_string()
 }
@@ -108,29 +102,15 @@ async fn database(sdk: &SdkConfig, id: &str, retention: i32, env: Option<&str>) 
 }
 
 async fn secret(sdk: &SdkConfig, name: &str, value: &str) -> String {
-    let out = aws_sdk_secretsmanager::Client::new(sdk)
-        .create_secret()
-        .name(name)
-        .secret_string(value)
-        .send()
-        .await
-        .unwrap();
+    let out =
+        aws_sdk_secretsmanager::Client::new(sdk).create_secret().name(name).secret_string(value).send().await.unwrap();
     out.arn().unwrap().to_string()
 }
 
 async fn secret_versions(sdk: &SdkConfig, arn: &str) -> (usize, String) {
-    let out = aws_sdk_secretsmanager::Client::new(sdk)
-        .describe_secret()
-        .secret_id(arn)
-        .send()
-        .await
-        .unwrap();
+    let out = aws_sdk_secretsmanager::Client::new(sdk).describe_secret().secret_id(arn).send().await.unwrap();
     let stages = out.version_ids_to_stages().unwrap();
-    let current = stages
-        .iter()
-        .find(|(_, l)| l.iter().any(|s| s == "AWSCURRENT"))
-        .map(|(id, _)| id.clone())
-        .unwrap();
+    let current = stages.iter().find(|(_, l)| l.iter().any(|s| s == "AWSCURRENT")).map(|(id, _)| id.clone()).unwrap();
     (stages.len(), current)
 }
 
@@ -212,15 +192,8 @@ async fn status_reads_services_databases_backups_and_secrets() {
     let p = provider(&moto).await;
     let snap = p.fetch().await.unwrap();
 
-    let web = snap
-        .resources
-        .iter()
-        .find(|r| r.id == service)
-        .expect("the service by its ARN");
-    assert!(
-        service.starts_with(&format!("arn:aws:ecs:{REGION}:{ACCOUNT}:service/")),
-        "{service}"
-    );
+    let web = snap.resources.iter().find(|r| r.id == service).expect("the service by its ARN");
+    assert!(service.starts_with(&format!("arn:aws:ecs:{REGION}:{ACCOUNT}:service/")), "{service}");
     assert_eq!((web.kind.as_str(), web.name.as_str()), ("ECS service", "web"));
     assert_eq!(web.environment, "production");
     assert_eq!(web.current_version.as_deref(), Some("web:2"));
@@ -233,22 +206,11 @@ async fn status_reads_services_databases_backups_and_secrets() {
     assert_eq!(web.level, Level::Ok);
     assert_eq!(p.refresh_interval(), Duration::from_secs(30));
 
-    let orders = snap
-        .resources
-        .iter()
-        .find(|r| r.id == db_prod)
-        .expect("the instance by its ARN");
-    assert_eq!(
-        (orders.kind.as_str(), orders.status.as_str()),
-        ("RDS instance", "available")
-    );
+    let orders = snap.resources.iter().find(|r| r.id == db_prod).expect("the instance by its ARN");
+    assert_eq!((orders.kind.as_str(), orders.status.as_str()), ("RDS instance", "available"));
     assert_eq!(orders.environment, "production", "from the -prod suffix");
     assert_eq!(detail(orders, "engine"), "postgres 16.4");
-    assert!(
-        detail(orders, "manual").starts_with("1, newest"),
-        "{:?}",
-        orders.details
-    );
+    assert!(detail(orders, "manual").starts_with("1, newest"), "{:?}", orders.details);
     let backup = snap.backups.iter().find(|b| b.id == db_prod).unwrap();
     assert_eq!((backup.retention_days, backup.required_retention_days), (7, 35));
     assert!(backup.pitr_enabled);
@@ -259,35 +221,18 @@ async fn status_reads_services_databases_backups_and_secrets() {
     let reports = snap.backups.iter().find(|b| b.id == db_dev).unwrap();
     assert_eq!(reports.environment, "dev", "from the env tag");
     assert!(!reports.pitr_enabled);
-    assert!(
-        reports
-            .findings(chrono::Utc::now())
-            .contains(&"point-in-time recovery off".to_string())
-    );
+    assert!(reports.findings(chrono::Utc::now()).contains(&"point-in-time recovery off".to_string()));
 
-    let s = snap
-        .secrets
-        .iter()
-        .find(|s| s.id == openai)
-        .expect("the secret by its ARN");
-    assert_eq!(
-        (s.name.as_str(), s.store.as_str()),
-        ("inference/prod/openai-key", "Secrets Manager")
-    );
+    let s = snap.secrets.iter().find(|s| s.id == openai).expect("the secret by its ARN");
+    assert_eq!((s.name.as_str(), s.store.as_str()), ("inference/prod/openai-key", "Secrets Manager"));
     assert_eq!(s.environment, "production", "from the path");
     assert_eq!(s.versions, 1);
     assert!(s.updated_at.is_some());
     let json = serde_json::to_string(&snap).unwrap();
-    assert!(
-        !json.contains("sk-live-do-not-print"),
-        "a secret value leaked into the snapshot"
-    );
+    assert!(!json.contains("sk-live-do-not-print"), "a secret value leaked into the snapshot");
 
     let envs: Vec<(&str, Tier)> = snap.environments.iter().map(|e| (e.name.as_str(), e.tier)).collect();
-    assert!(
-        envs.contains(&("production", Tier::Prod)) && envs.contains(&("dev", Tier::Dev)),
-        "{envs:?}"
-    );
+    assert!(envs.contains(&("production", Tier::Prod)) && envs.contains(&("dev", Tier::Dev)), "{envs:?}");
     // moto answers 404 to CloudWatch's CBOR protocol: the metrics are missing, the rest is not.
     let note = snap.source_note.clone().unwrap_or_default();
     assert!(note.contains("CloudWatch metrics: cloudwatch:GetMetricData"), "{note}");
@@ -325,10 +270,7 @@ async fn narrowing_lists_and_an_unknown_cluster() {
     }
     let p = provider_with(&moto.endpoint, |s| s.db_instances = vec!["gone-db".into()]).await;
     let err = p.fetch().await.unwrap_err().to_string();
-    assert!(
-        err.contains("RDS instance 'gone-db' not found") && err.contains("[aws] db_instances"),
-        "{err}"
-    );
+    assert!(err.contains("RDS instance 'gone-db' not found") && err.contains("[aws] db_instances"), "{err}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -343,31 +285,17 @@ async fn rollback_points_the_service_at_the_previous_revision_through_the_pipeli
     let snap = p.fetch().await.unwrap();
 
     let plan = p.plan(&request(Verb::Rollback, &service, &[]), &snap).unwrap();
-    assert_eq!(
-        plan.calls[0].call,
-        "ecs:UpdateService cluster=shop-prod service=web taskDefinition=web:1"
-    );
-    assert!(
-        plan.calls[1]
-            .call
-            .starts_with("ecs:DescribeServices cluster=shop-prod services=web")
-    );
+    assert_eq!(plan.calls[0].call, "ecs:UpdateService cluster=shop-prod service=web taskDefinition=web:1");
+    assert!(plan.calls[1].call.starts_with("ecs:DescribeServices cluster=shop-prod services=web"));
     assert_eq!(plan.tier, Tier::Prod);
     assert_eq!(plan.risk, Risk::High);
     assert_eq!(plan.confirmation(), Confirmation::TypeName("web".into()));
-    assert!(
-        plan.render_text().contains("from web:2 to web:1"),
-        "{}",
-        plan.render_text()
-    );
+    assert!(plan.render_text().contains("from web:2 to web:1"), "{}", plan.render_text());
 
     let store = Arc::new(Store::open_in_memory().unwrap());
     let outcome = Pipeline::new(store.clone(), false, "tester").run(&p, plan).await;
     let detail = outcome.result.expect("rolled back and verified");
-    assert!(
-        detail.contains("web runs web:1") && detail.contains("rollout COMPLETED"),
-        "{detail}"
-    );
+    assert!(detail.contains("web runs web:1") && detail.contains("rollout COMPLETED"), "{detail}");
     assert_eq!(running_task_definition(&sdk, "shop-prod").await, "web:1");
     let audit = store.audit_entries().unwrap();
     let phases: Vec<AuditPhase> = audit.iter().map(|e| e.phase).collect();
@@ -395,9 +323,7 @@ async fn promote_an_image_tag_registers_a_revision_and_force_redeploys() {
     let p = provider(&moto).await;
     let snap = p.fetch().await.unwrap();
 
-    let plan = p
-        .plan(&request(Verb::Promote, &service, &[("to", "v3")]), &snap)
-        .unwrap();
+    let plan = p.plan(&request(Verb::Promote, &service, &[("to", "v3")]), &snap).unwrap();
     assert_eq!(plan.tier, Tier::Staging);
     assert_eq!(plan.confirmation(), Confirmation::YesNo);
     assert_eq!(
@@ -432,13 +358,8 @@ async fn promote_an_image_tag_registers_a_revision_and_force_redeploys() {
         Err(ActionError::NotApplicable { why, .. }) => assert!(why.contains("force=true"), "{why}"),
         other => panic!("{other:?}"),
     }
-    let plan = p
-        .plan(&request(Verb::Promote, &service, &[("force", "true")]), &snap)
-        .unwrap();
-    assert_eq!(
-        plan.calls[0].call,
-        "ecs:UpdateService cluster=shop-stg service=web forceNewDeployment=true"
-    );
+    let plan = p.plan(&request(Verb::Promote, &service, &[("force", "true")]), &snap).unwrap();
+    assert_eq!(plan.calls[0].call, "ecs:UpdateService cluster=shop-stg service=web forceNewDeployment=true");
     p.execute(&plan).await.unwrap();
     let verified = p.verify(&plan).await.unwrap();
     assert!(verified.contains("has a new deployment"), "{verified}");
@@ -457,41 +378,21 @@ async fn scale_sets_the_desired_count_and_refuses_what_does_not_fit() {
     let p = provider(&moto).await;
     let snap = p.fetch().await.unwrap();
 
-    assert!(matches!(
-        p.plan(&request(Verb::Scale, &service, &[]), &snap),
-        Err(ActionError::MissingInput(_))
-    ));
+    assert!(matches!(p.plan(&request(Verb::Scale, &service, &[]), &snap), Err(ActionError::MissingInput(_))));
     assert!(matches!(
         p.plan(&request(Verb::Scale, &service, &[("count", "many")]), &snap),
         Err(ActionError::InvalidInput(_))
     ));
-    let stop = p
-        .plan(&request(Verb::Scale, &service, &[("count", "0")]), &snap)
-        .unwrap();
+    let stop = p.plan(&request(Verb::Scale, &service, &[("count", "0")]), &snap).unwrap();
     assert_eq!(stop.risk, Risk::Critical, "stopping a production service");
-    assert!(matches!(
-        p.plan(&request(Verb::Restore, &service, &[]), &snap),
-        Err(ActionError::NotApplicable { .. })
-    ));
+    assert!(matches!(p.plan(&request(Verb::Restore, &service, &[]), &snap), Err(ActionError::NotApplicable { .. })));
 
-    let plan = p
-        .plan(&request(Verb::Scale, &service, &[("count", "3")]), &snap)
-        .unwrap();
-    assert_eq!(
-        plan.calls[0].call,
-        "ecs:UpdateService cluster=shop-prod service=web desiredCount=3"
-    );
-    let verified = act(&p, &snap, request(Verb::Scale, &service, &[("count", "3")]))
-        .await
-        .unwrap();
+    let plan = p.plan(&request(Verb::Scale, &service, &[("count", "3")]), &snap).unwrap();
+    assert_eq!(plan.calls[0].call, "ecs:UpdateService cluster=shop-prod service=web desiredCount=3");
+    let verified = act(&p, &snap, request(Verb::Scale, &service, &[("count", "3")])).await.unwrap();
     assert!(verified.contains("wants 3 tasks"), "{verified}");
-    let out = aws_sdk_ecs::Client::new(&sdk)
-        .describe_services()
-        .cluster("shop-prod")
-        .services("web")
-        .send()
-        .await
-        .unwrap();
+    let out =
+        aws_sdk_ecs::Client::new(&sdk).describe_services().cluster("shop-prod").services("web").send().await.unwrap();
     assert_eq!(out.services()[0].desired_count(), 3);
 }
 
@@ -510,11 +411,7 @@ async fn a_rollout_that_never_settles_fails_verification_after_the_limit() {
     let web = snap.resources.iter().find(|r| r.id == service).unwrap();
     assert_eq!(web.status, "IN_PROGRESS");
     assert_eq!(web.level, Level::Crit, "nothing runs");
-    assert_eq!(
-        p.refresh_interval(),
-        Duration::from_secs(5),
-        "polls faster while rolling out"
-    );
+    assert_eq!(p.refresh_interval(), Duration::from_secs(5), "polls faster while rolling out");
 
     let plan = p.plan(&request(Verb::Rollback, &service, &[]), &snap).unwrap();
     p.execute(&plan).await.unwrap();
@@ -527,10 +424,7 @@ async fn a_rollout_that_never_settles_fails_verification_after_the_limit() {
         other => panic!("{other:?}"),
     }
     let waited = started.elapsed();
-    assert!(
-        waited >= Duration::from_secs(1) && waited < Duration::from_secs(10),
-        "{waited:?}"
-    );
+    assert!(waited >= Duration::from_secs(1) && waited < Duration::from_secs(10), "{waited:?}");
     assert_eq!(running_task_definition(&sdk, "shop-dev").await, "web:1");
 }
 
@@ -570,16 +464,8 @@ async fn restore_checks_the_window_then_creates_a_new_instance_and_snapshot_take
 
     let at = earliest + (latest - earliest) / 2;
     let at_text = at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let plan = p
-        .plan(
-            &request(
-                Verb::Restore,
-                &arn,
-                &[("time", &at_text), ("name", "orders-stg-restored")],
-            ),
-            &snap,
-        )
-        .unwrap();
+    let plan =
+        p.plan(&request(Verb::Restore, &arn, &[("time", &at_text), ("name", "orders-stg-restored")]), &snap).unwrap();
     assert_eq!(plan.risk, Risk::High);
     let call = &plan.calls[0].call;
     assert!(
@@ -589,11 +475,7 @@ async fn restore_checks_the_window_then_creates_a_new_instance_and_snapshot_take
         "{call}"
     );
     assert!(call.contains("DBInstanceClass=db.t3.micro"), "{call}");
-    assert!(
-        plan.summary.contains("into a NEW instance orders-stg-restored"),
-        "{}",
-        plan.summary
-    );
+    assert!(plan.summary.contains("into a NEW instance orders-stg-restored"), "{}", plan.summary);
     p.execute(&plan).await.unwrap();
     let verified = p.verify(&plan).await.unwrap();
     assert!(verified.contains("restored from orders-stg"), "{verified}");
@@ -605,13 +487,7 @@ async fn restore_checks_the_window_then_creates_a_new_instance_and_snapshot_take
         .await
         .unwrap();
     let new = &out.db_instances()[0];
-    let tag = |k: &str| {
-        new.tag_list()
-            .iter()
-            .find(|t| t.key() == Some(k))
-            .and_then(|t| t.value())
-            .map(str::to_string)
-    };
+    let tag = |k: &str| new.tag_list().iter().find(|t| t.key() == Some(k)).and_then(|t| t.value()).map(str::to_string);
     assert_eq!(tag("skydeck:restored-from").as_deref(), Some(arn.as_str()));
     assert_eq!(tag("skydeck:restore-time").as_deref(), Some(at_text.as_str()));
     assert_eq!(new.db_instance_class(), Some("db.t3.micro"));
@@ -625,13 +501,7 @@ async fn restore_checks_the_window_then_creates_a_new_instance_and_snapshot_take
     assert_eq!(src.db_instances()[0].db_instance_status(), Some("available"));
 
     // A manual snapshot.
-    let verified = act(
-        &p,
-        &snap,
-        request(Verb::Snapshot, &arn, &[("name", "orders-stg-manual-1")]),
-    )
-    .await
-    .unwrap();
+    let verified = act(&p, &snap, request(Verb::Snapshot, &arn, &[("name", "orders-stg-manual-1")])).await.unwrap();
     assert!(verified.contains("orders-stg-manual-1"), "{verified}");
     let snaps = aws_sdk_rds::Client::new(&sdk)
         .describe_db_snapshots()
@@ -640,11 +510,7 @@ async fn restore_checks_the_window_then_creates_a_new_instance_and_snapshot_take
         .send()
         .await
         .unwrap();
-    let ids: Vec<&str> = snaps
-        .db_snapshots()
-        .iter()
-        .filter_map(|s| s.db_snapshot_identifier())
-        .collect();
+    let ids: Vec<&str> = snaps.db_snapshots().iter().filter_map(|s| s.db_snapshot_identifier()).collect();
     assert_eq!(ids, ["orders-stg-manual-1"]);
 
     // PITR off: restore is refused with the reason.
@@ -670,9 +536,7 @@ async fn secrets_rotate_and_take_a_new_value_without_ever_showing_it() {
         .rotate_secret()
         .secret_id(&rotating)
         .rotation_rules(
-            aws_sdk_secretsmanager::types::RotationRulesType::builder()
-                .automatically_after_days(30)
-                .build(),
+            aws_sdk_secretsmanager::types::RotationRulesType::builder().automatically_after_days(30).build(),
         )
         .send()
         .await
@@ -691,11 +555,7 @@ async fn secrets_rotate_and_take_a_new_value_without_ever_showing_it() {
     }
     let (versions_before, current_before) = secret_versions(&sdk, &rotating).await;
     let plan = p.plan(&request(Verb::Rotate, &rotating, &[]), &snap).unwrap();
-    assert!(
-        plan.calls[0]
-            .call
-            .starts_with(&format!("secretsmanager:RotateSecret SecretId={rotating}"))
-    );
+    assert!(plan.calls[0].call.starts_with(&format!("secretsmanager:RotateSecret SecretId={rotating}")));
     p.execute(&plan).await.unwrap();
     let verified = p.verify(&plan).await.unwrap();
     let (versions_after, current_after) = secret_versions(&sdk, &rotating).await;
@@ -714,11 +574,7 @@ async fn secrets_rotate_and_take_a_new_value_without_ever_showing_it() {
     assert!(matches!(p.execute(&plan).await, Err(ActionError::MissingInput(_))));
     req.secret_input = Some(new_value.to_string());
     let plan = p.plan(&req, &snap).unwrap();
-    for shown in [
-        plan.render_text(),
-        format!("{plan:?}"),
-        serde_json::to_string(&plan).unwrap(),
-    ] {
+    for shown in [plan.render_text(), format!("{plan:?}"), serde_json::to_string(&plan).unwrap()] {
         assert!(!shown.contains(new_value), "the value leaked: {shown}");
     }
     let (_, current_before) = secret_versions(&sdk, &plain).await;
@@ -741,12 +597,7 @@ async fn logs_tail_new_lines_of_the_services_log_groups_with_their_severity() {
     let service = web_service(&sdk, "shop-prod", "production").await;
     let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
     logs.create_log_group().log_group_name("/ecs/web").send().await.unwrap();
-    logs.create_log_stream()
-        .log_group_name("/ecs/web")
-        .log_stream_name("web/app/1")
-        .send()
-        .await
-        .unwrap();
+    logs.create_log_stream().log_group_name("/ecs/web").log_stream_name("web/app/1").send().await.unwrap();
     let put = |lines: &'static [&'static str], offset_ms: i64| {
         let logs = logs.clone();
         async move {
@@ -777,21 +628,11 @@ async fn logs_tail_new_lines_of_the_services_log_groups_with_their_severity() {
     )
     .await;
     let p = provider(&moto).await;
-    assert!(
-        p.fetch_logs(None).await.unwrap().is_empty(),
-        "no log group known before a fetch"
-    );
+    assert!(p.fetch_logs(None).await.unwrap().is_empty(), "no log group known before a fetch");
     p.fetch().await.unwrap();
     let lines = p.fetch_logs(None).await.unwrap();
     let seen: Vec<(Severity, &str)> = lines.iter().map(|l| (l.severity, l.source.as_str())).collect();
-    assert_eq!(
-        seen,
-        [
-            (Severity::Error, "web"),
-            (Severity::Warn, "web"),
-            (Severity::Info, "web")
-        ]
-    );
+    assert_eq!(seen, [(Severity::Error, "web"), (Severity::Warn, "web"), (Severity::Info, "web")]);
     assert_eq!(lines[2].text, "GET /api/v1/health 200");
 
     // The next poll brings only what is new.
@@ -845,12 +686,7 @@ mod wire {
     fn targets(requests: &[wiremock::Request], op: &str) -> usize {
         requests
             .iter()
-            .filter(|r| {
-                r.headers
-                    .get("x-amz-target")
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|t| t.ends_with(op))
-            })
+            .filter(|r| r.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).is_some_and(|t| t.ends_with(op)))
             .count()
     }
 
@@ -861,21 +697,13 @@ mod wire {
         let err = p.fetch().await.unwrap_err();
         assert_eq!(err, ProviderError::RateLimited { retry_after: None });
         let requests = server.received_requests().await.unwrap();
-        assert_eq!(
-            targets(&requests, ".ListClusters"),
-            4,
-            "every attempt of the retry policy"
-        );
+        assert_eq!(targets(&requests, ".ListClusters"), 4, "every attempt of the retry policy");
         assert_eq!(targets(&requests, ".ListSecrets"), 4);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn expired_credentials_say_how_to_get_new_ones() {
-        let server = failing(
-            "ExpiredTokenException",
-            "The security token included in the request is expired",
-        )
-        .await;
+        let server = failing("ExpiredTokenException", "The security token included in the request is expired").await;
         let p = provider_with(&server.uri(), |s| s.profile = Some("dev".into())).await;
         match p.fetch().await {
             Err(ProviderError::Auth { message, fix }) => {
@@ -900,8 +728,7 @@ mod wire {
         enc.map(1).str("MetricDataResults").array(2);
         for (id, values) in [("q0", [35.0, 93.0]), ("q1", [50.0, 75.5])] {
             enc.map(4).str("Id").str(id).str("Timestamps").array(2);
-            enc.timestamp(&DateTime::from_secs(t0))
-                .timestamp(&DateTime::from_secs(t0 + 60));
+            enc.timestamp(&DateTime::from_secs(t0)).timestamp(&DateTime::from_secs(t0 + 60));
             enc.str("Values").array(2).double(values[0]).double(values[1]);
             enc.str("StatusCode").str("Complete");
         }
@@ -932,10 +759,7 @@ mod wire {
             .await
             .unwrap();
         let cpu = metrics.iter().find(|m| m.kind == MetricKind::Cpu).unwrap();
-        assert_eq!(
-            (cpu.resource.as_str(), cpu.value, cpu.level),
-            ("web", 93.0, Level::Crit)
-        );
+        assert_eq!((cpu.resource.as_str(), cpu.value, cpu.level), ("web", 93.0, Level::Crit));
         assert_eq!(cpu.history, [35.0, 93.0]);
         let memory = metrics.iter().find(|m| m.kind == MetricKind::Memory).unwrap();
         assert_eq!((memory.value, memory.level), (75.5, Level::Warn));
@@ -943,10 +767,7 @@ mod wire {
         let sent = &requests[0].body;
         let has = |s: &str| sent.windows(s.len()).any(|w| w == s.as_bytes());
         assert!(has("AWS/ECS") && has("CPUUtilization") && has("MemoryUtilization") && has("shop-prod"));
-        assert_eq!(
-            requests[0].headers.get("smithy-protocol").and_then(|v| v.to_str().ok()),
-            Some("rpc-v2-cbor")
-        );
+        assert_eq!(requests[0].headers.get("smithy-protocol").and_then(|v| v.to_str().ok()), Some("rpc-v2-cbor"));
     }
 }
 
@@ -1014,11 +835,7 @@ impl Cli {
 }
 
 fn text(o: &Output) -> String {
-    format!(
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    format!("stdout: {}\nstderr: {}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1038,12 +855,7 @@ async fn cli_status_lists_arns_and_act_rolls_back_and_puts_a_secret_value() {
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["errors"], Value::Array(Vec::new()), "{}", text(&out));
     let ids = |key: &str| -> Vec<String> {
-        doc[key]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v["id"].as_str().unwrap().to_string())
-            .collect()
+        doc[key].as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap().to_string()).collect()
     };
     assert!(ids("resources").contains(&service), "{:?}", ids("resources"));
     assert!(ids("resources").contains(&db));
@@ -1054,11 +866,7 @@ async fn cli_status_lists_arns_and_act_rolls_back_and_puts_a_secret_value() {
     // A production target needs its name typed.
     let out = cli.run(&["act", "rollback", &service, "--yes"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert_eq!(
-        running_task_definition(&sdk, "shop-prod").await,
-        "web:2",
-        "nothing was sent"
-    );
+    assert_eq!(running_task_definition(&sdk, "shop-prod").await, "web:2", "nothing was sent");
     let out = cli.run(&["act", "rollback", &service, "--dry-run"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
@@ -1067,22 +875,9 @@ async fn cli_status_lists_arns_and_act_rolls_back_and_puts_a_secret_value() {
         "{}",
         text(&out)
     );
-    assert_eq!(
-        running_task_definition(&sdk, "shop-prod").await,
-        "web:2",
-        "dry run sent nothing"
-    );
+    assert_eq!(running_task_definition(&sdk, "shop-prod").await, "web:2", "dry run sent nothing");
 
-    let out = cli.run(&[
-        "act",
-        "rollback",
-        &service,
-        "--yes",
-        "--confirm",
-        "web",
-        "--reason",
-        "bad release",
-    ]);
+    let out = cli.run(&["act", "rollback", &service, "--yes", "--confirm", "web", "--reason", "bad release"]);
     assert!(out.status.success(), "{}", text(&out));
     let result: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(result["ok"], true);
@@ -1092,35 +887,19 @@ async fn cli_status_lists_arns_and_act_rolls_back_and_puts_a_secret_value() {
     let new_value = "fresh-p4ssword-from-stdin";
     let out = cli.run_with_stdin_env(
         &[("SKYDECK_LOG", "trace")],
-        &[
-            "act",
-            "rotate",
-            &secret_arn,
-            "--value-stdin",
-            "--yes",
-            "--confirm",
-            "shop/prod/db-password",
-        ],
+        &["act", "rotate", &secret_arn, "--value-stdin", "--yes", "--confirm", "shop/prod/db-password"],
         &format!("{new_value}\n"),
     );
     assert!(out.status.success(), "{}", text(&out));
     assert!(!text(&out).contains(new_value), "the value was echoed: {}", text(&out));
-    assert_eq!(
-        secret_value(&sdk, &secret_arn).await,
-        new_value,
-        "the trailing newline is not part of it"
-    );
+    assert_eq!(secret_value(&sdk, &secret_arn).await, new_value, "the trailing newline is not part of it");
 
     let out = cli.run(&["audit", "--json"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(!String::from_utf8_lossy(&out.stdout).contains(new_value));
     let audit: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     let phases = |target: &str| -> Vec<String> {
-        audit
-            .iter()
-            .filter(|e| e["target"] == target)
-            .map(|e| e["phase"].as_str().unwrap().to_string())
-            .collect()
+        audit.iter().filter(|e| e["target"] == target).map(|e| e["phase"].as_str().unwrap().to_string()).collect()
     };
     assert_eq!(phases(&service), ["started", "finished"]);
     assert_eq!(phases(&secret_arn), ["started", "finished"]);
@@ -1134,9 +913,7 @@ async fn cli_status_lists_arns_and_act_rolls_back_and_puts_a_secret_value() {
 #[test]
 fn cli_an_expired_sso_session_says_run_aws_sso_login() {
     let port = support::moto::free_port();
-    let cli = Cli::new(&format!(
-        "[aws]\nprofile = \"dev-sso\"\nendpoint_url = \"http://127.0.0.1:{port}\"\n"
-    ));
+    let cli = Cli::new(&format!("[aws]\nprofile = \"dev-sso\"\nendpoint_url = \"http://127.0.0.1:{port}\"\n"));
     let aws = cli.path().join("home/.aws");
     std::fs::create_dir_all(aws.join("sso/cache")).unwrap();
     std::fs::write(

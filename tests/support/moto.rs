@@ -64,11 +64,7 @@ impl Moto {
                     break;
                 }
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Moto {
-                        child,
-                        port,
-                        endpoint: format!("http://127.0.0.1:{port}"),
-                    };
+                    return Moto { child, port, endpoint: format!("http://127.0.0.1:{port}") };
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
