@@ -11,8 +11,9 @@ use super::{BoxFuture, BuildContext, Provider, ProviderError};
 use crate::actions::{ActionError, ActionRequest, Plan};
 use crate::model::{LogLine, Snapshot, Timestamp};
 
-/// On the first read, only the last this-many bytes of an existing file are loaded.
-const BACKLOG: u64 = 4 << 20;
+/// On the first read, at most the last this-many bytes of an existing file are loaded (a million
+/// lines of about 100 bytes, the log buffer's default size, fit).
+const BACKLOG: u64 = 256 << 20;
 
 pub struct LogFile {
     name: String,
