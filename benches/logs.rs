@@ -69,6 +69,21 @@ fn bench(c: &mut Criterion) {
             black_box(f.matches.len())
         })
     });
+    // The same lines in a file, filtered by `grep -E -c` (the tool people compare with).
+    let path = std::env::temp_dir().join(format!("skydeck-bench-{}.log", std::process::id()));
+    let file_text: String = input.iter().map(|l| format!("{} {}\n", l.source, l.text)).collect();
+    std::fs::write(&path, &file_text).expect("write the grep input");
+    g.bench_function("grep_E_same_lines", |b| {
+        b.iter(|| {
+            let out = std::process::Command::new("grep")
+                .args(["-E", "-c", " 5[0-9][0-9] .*region=eu"])
+                .arg(&path)
+                .output()
+                .expect("grep runs");
+            black_box(out.stdout.len())
+        })
+    });
+    let _ = std::fs::remove_file(&path);
     g.bench_function("one_filter_slice", |b| {
         // What one slice costs the loop between two keystrokes (budget 8 ms).
         b.iter(|| {
