@@ -131,7 +131,14 @@ const SOURCES: [&str; 8] = [
     "auth/token-service",
 ];
 const VERBS: [&str; 8] = ["GET", "POST", "PUT", "DELETE", "PATCH", "GET", "GET", "POST"];
-const PATHS: [&str; 6] = ["/v1/predict", "/v1/orders/checkout", "/healthz", "/v2/sessions/refresh", "/internal/metrics", "/v1/models/latest"];
+const PATHS: [&str; 6] = [
+    "/v1/predict",
+    "/v1/orders/checkout",
+    "/healthz",
+    "/v2/sessions/refresh",
+    "/internal/metrics",
+    "/v1/models/latest",
+];
 
 /// Synthetic log lines with varying text of roughly 80-100 bytes.
 fn synthetic_logs(n: usize) -> Vec<LogLine> {
@@ -156,7 +163,12 @@ fn synthetic_logs(n: usize) -> Vec<LogLine> {
                 (h >> 12) % 65_536,
                 if i % 3 == 0 { " retry=1 upstream=10.0.4.17:8443" } else { "" },
             );
-            LogLine { at: start + chrono::Duration::milliseconds(i as i64 * 10), source: SOURCES[i % SOURCES.len()].to_string(), severity, text }
+            LogLine {
+                at: start + chrono::Duration::milliseconds(i as i64 * 10),
+                source: SOURCES[i % SOURCES.len()].to_string(),
+                severity,
+                text,
+            }
         })
         .collect()
 }

@@ -259,12 +259,7 @@ async fn tui(cli: &Cli, demo: bool) -> anyhow::Result<i32> {
         bail!("the TUI needs a terminal; for scripts use `skydeck status --json`");
     }
     let ctx = context(cli, demo).await?;
-    let keymap = Keymap::with_overrides(&ctx.loaded.config.keys).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: {e}",
-            ctx.loaded.path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "config".into())
-        )
-    })?;
+    let keymap = keymap_of(&ctx.loaded)?;
     let theme_name = cli.theme.clone().or(ctx.loaded.config.theme.clone());
     let theme = Theme::load(theme_name.as_deref())?;
     let names: Vec<(String, u64)> =
@@ -303,6 +298,16 @@ async fn tui(cli: &Cli, demo: bool) -> anyhow::Result<i32> {
     };
     crate::app::event_loop::run(rt, state, theme).await?;
     Ok(0)
+}
+
+/// The keymap with the config's `[keys]` (already checked with file:line when the config loaded).
+fn keymap_of(loaded: &Loaded) -> anyhow::Result<Keymap> {
+    Keymap::with_overrides(&loaded.config.keys).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: {e}",
+            loaded.path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "config".into())
+        )
+    })
 }
 
 fn configured_environments(loaded: &Loaded) -> Vec<Environment> {

@@ -25,8 +25,8 @@ pub struct Config {
     /// Theme name (shipped: dark, light, high-contrast, colorblind) or a path to a theme file.
     pub theme: Option<String>,
     pub refresh: RefreshConfig,
-    /// Key overrides: command name -> key, e.g. `approve = "A"`.
-    pub keys: BTreeMap<String, String>,
+    /// Key overrides: command name -> key or keys, e.g. `approve = "A"`, `up = ["k", "up"]`.
+    pub keys: BTreeMap<String, crate::keymap::KeySpec>,
     pub github: Option<GithubConfig>,
     pub aws: Option<AwsConfig>,
     pub azure: Option<AzureConfig>,
@@ -231,6 +231,9 @@ fn validate(config: &Config, text: &str) -> Result<(), (usize, String)> {
             }
         }
     }
+    if let Err(e) = crate::keymap::Keymap::with_overrides(&config.keys) {
+        return Err((line_in_table(text, "keys", &e.command), e.message));
+    }
     if config.refresh.seconds == 0 || config.refresh.health_seconds == 0 {
         return Err((line_of_key(text, "seconds"), "refresh intervals must be at least 1 second".into()));
     }
@@ -248,6 +251,24 @@ fn check_limit(kind: MetricKind, limit: &LimitOverride) -> Result<(), String> {
 
 fn line_of(text: &str, byte: usize) -> usize {
     text[..byte.min(text.len())].matches('\n').count() + 1
+}
+
+/// Line of `key = ...` inside the `[table]` section (else anywhere, else 1).
+fn line_in_table(text: &str, table: &str, key: &str) -> usize {
+    let header = format!("[{table}]");
+    let mut inside = false;
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if l.starts_with('[') {
+            inside = l == header;
+            continue;
+        }
+        let name = l.split('=').next().unwrap_or("").trim().trim_matches('"');
+        if inside && l.contains('=') && name == key {
+            return i + 1;
+        }
+    }
+    line_of_key(text, key)
 }
 
 /// Best-effort line of a dotted key path such as `github.tokn` or `environments.0.colour`.
@@ -368,6 +389,19 @@ url = "https://example.com/api/v1/health"
     fn unknown_keys_warn_with_their_line() {
         let l = parse("theme = \"dark\"\n[github]\ntokn = \"x\"\n", "x.toml").unwrap();
         assert_eq!(l.warnings, ["x.toml:3: unknown key 'github.tokn' ignored"]);
+    }
+
+    #[test]
+    fn key_overrides_are_checked_with_their_line() {
+        let l = parse("[keys]\napprove = \"A\"\nup = [\"K\", \"up\"]\n", "x.toml").unwrap();
+        assert_eq!(l.config.keys["up"], crate::keymap::KeySpec::Many(vec!["K".into(), "up".into()]));
+        let text = "theme = \"dark\"\n[keys]\napprove = \"A\"\nreject = \"q\"\n";
+        let err = parse(text, "x.toml").unwrap_err();
+        assert_eq!(err.to_string(), "x.toml:4: [keys] reject = \"q\": 'q' is already bound to 'quit'");
+        let err = parse("[keys]\n\nlaunch = \"l\"\n", "x.toml").unwrap_err();
+        assert!(err.to_string().starts_with("x.toml:3: [keys] unknown command 'launch'"), "{err}");
+        let err = parse("[keys]\nquit = \"hyper-q\"\n", "x.toml").unwrap_err();
+        assert!(err.to_string().starts_with("x.toml:2: [keys] quit: 'hyper-q' is not a key"), "{err}");
     }
 
     #[test]
