@@ -14,6 +14,7 @@ pub mod keymap;
 pub mod logging;
 pub mod model;
 pub mod paths;
+pub mod plugins;
 pub mod providers;
 pub mod runbook;
 pub mod store;

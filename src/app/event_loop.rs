@@ -42,6 +42,14 @@ fn setup_terminal() -> std::io::Result<Term> {
     Terminal::new(CrosstermBackend::new(out))
 }
 
+/// Back to the TUI after a command had the terminal: raw mode, alternate screen, mouse, and a
+/// full redraw (the screen behind the buffer is gone).
+fn resume_terminal(terminal: &mut Term) -> std::io::Result<()> {
+    enable_raw_mode()?;
+    crossterm::execute!(std::io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
+    terminal.clear()
+}
+
 /// Idempotent: safe to call from the panic hook and again on the normal path.
 pub fn restore_terminal() {
     let _ = disable_raw_mode();
@@ -189,15 +197,46 @@ async fn run_inner(
         }
         for msg in pending {
             for effect in update(state, msg) {
-                if handle_effect(rt, state, theme, effect, &tx, &mut refreshers) {
-                    return Ok(());
+                match handle_effect(rt, state, theme, effect, &tx, &mut refreshers) {
+                    Next::Continue => {}
+                    Next::Quit => return Ok(()),
+                    Next::Suspend(run) => {
+                        // Nobody may read the terminal while the command owns it: the event
+                        // stream's reader thread stops with the stream.
+                        drop(events);
+                        restore_terminal();
+                        let (store, user, read_only) =
+                            (rt.pipeline.store().clone(), rt.pipeline.user.clone(), rt.pipeline.read_only);
+                        let outcome = tokio::task::spawn_blocking(move || {
+                            crate::plugins::execute(&run, &store, &user, read_only)
+                        })
+                        .await?;
+                        resume_terminal(terminal)?;
+                        events = EventStream::new();
+                        // A ctrl-c that stopped the command was meant for it, not for skydeck.
+                        signals.forget_interrupts()?;
+                        for e in update(state, Msg::PluginDone(Box::new(outcome))) {
+                            if let Next::Quit = handle_effect(rt, state, theme, e, &tx, &mut refreshers) {
+                                return Ok(());
+                            }
+                        }
+                        state.dirty = true;
+                    }
                 }
             }
         }
     }
 }
 
-/// Runs one effect; returns true when the app should quit.
+/// What the loop does after an effect.
+enum Next {
+    Continue,
+    Quit,
+    /// Hand the terminal to a plugin's command, then come back.
+    Suspend(Box<crate::plugins::PluginRun>),
+}
+
+/// Runs one effect.
 fn handle_effect(
     rt: &mut Runtime,
     state: &mut AppState,
@@ -205,9 +244,19 @@ fn handle_effect(
     effect: Effect,
     tx: &mpsc::Sender<Msg>,
     refreshers: &mut Vec<Arc<Notify>>,
-) -> bool {
+) -> Next {
     match effect {
-        Effect::Quit => return true,
+        Effect::Quit => return Next::Quit,
+        Effect::RunPlugin(run) if run.output == crate::plugins::Output::Terminal => return Next::Suspend(run),
+        Effect::RunPlugin(run) => {
+            let (store, user, read_only) =
+                (rt.pipeline.store().clone(), rt.pipeline.user.clone(), rt.pipeline.read_only);
+            let tx = tx.clone();
+            tokio::task::spawn_blocking(move || {
+                let outcome = crate::plugins::execute(&run, &store, &user, read_only);
+                let _ = tx.blocking_send(Msg::PluginDone(Box::new(outcome)));
+            });
+        }
         Effect::RefreshAll => refreshers.iter().for_each(|n| n.notify_one()),
         Effect::LoadAudit => load_audit(rt, tx),
         Effect::SetTheme(name) => match Theme::load(Some(&name)) {
@@ -291,7 +340,7 @@ fn handle_effect(
                 .map(|(p, _)| p.clone());
             let Some(provider) = owner else {
                 let _ = update(state, Msg::Planned(Err(ActionError::NotFound(request.target.clone()))));
-                return false;
+                return Next::Continue;
             };
             let tx = tx.clone();
             tokio::spawn(async move {
@@ -308,7 +357,7 @@ fn handle_effect(
                 .find(|(_, slot)| slot.source.data.runs.iter().any(|r| r.jobs.iter().any(|j| j.id == target)));
             let Some((provider, _)) = owner else {
                 state.last_message = Some((format!("no source knows {target}"), crate::model::Level::Warn));
-                return false;
+                return Next::Continue;
             };
             let provider = provider.clone();
             let tx = tx.clone();
@@ -320,15 +369,16 @@ fn handle_effect(
         Effect::Plan(request) => {
             let result = plan(rt, state, &request);
             for e in update(state, Msg::Planned(result)) {
-                if handle_effect(rt, state, theme, e, tx, refreshers) {
-                    return true;
+                match handle_effect(rt, state, theme, e, tx, refreshers) {
+                    Next::Continue => {}
+                    other => return other,
                 }
             }
         }
         Effect::Execute(plan) => {
             let Some(provider) = rt.providers.iter().find(|p| p.name() == plan.source).cloned() else {
                 state.last_message = Some((format!("source {} is gone", plan.source), crate::model::Level::Crit));
-                return false;
+                return Next::Continue;
             };
             let pipeline = rt.pipeline.clone();
             let tx = tx.clone();
@@ -338,7 +388,7 @@ fn handle_effect(
             });
         }
     }
-    false
+    Next::Continue
 }
 
 /// Finds the provider that owns the target and asks it for a plan.
@@ -391,6 +441,15 @@ impl Signals {
         #[cfg(not(unix))]
         Ok(Signals {})
     }
+    /// Drops SIGINTs received so far (a fresh listener only sees new ones).
+    fn forget_interrupts(&mut self) -> std::io::Result<()> {
+        #[cfg(unix)]
+        {
+            self.int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        }
+        Ok(())
+    }
+
     async fn recv(&mut self) {
         #[cfg(unix)]
         tokio::select! {

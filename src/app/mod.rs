@@ -2,9 +2,11 @@
 //! snapshots as messages; nothing here does I/O, so every behaviour is testable headless.
 
 pub mod event_loop;
+pub mod plugins;
 pub mod rows;
 mod update;
 
+pub use plugins::{plugin_context, plugins_here};
 pub use rows::{Row, rows};
 pub use update::{palette_candidates, update};
 
@@ -184,6 +186,27 @@ pub enum Popup {
         text: String,
         level: Level,
     },
+    /// The inputs a plugin asks for, with the context of the row it was started on.
+    PluginForm {
+        plugin: String,
+        context: crate::plugins::Context,
+        fields: Vec<(crate::actions::InputSpec, String)>,
+        focus: usize,
+        error: Option<String>,
+    },
+    /// The exact command line of a plugin with `confirm = true`.
+    PluginConfirm {
+        run: Box<crate::plugins::PluginRun>,
+        input: String,
+        error: Option<String>,
+    },
+    /// A captured plugin run's output.
+    Output {
+        title: String,
+        lines: Vec<String>,
+        scroll: usize,
+        level: Level,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -252,6 +275,8 @@ pub enum Msg {
         result: Result<Vec<crate::actions::InputSpec>, String>,
     },
     Audit(Vec<AuditEntry>),
+    /// A plugin run ended (or was refused by the runner).
+    PluginDone(Box<crate::plugins::PluginOutcome>),
     /// Low-frequency clock tick: only marks sources stale; redraws only if that changed.
     Tick(Timestamp),
 }
@@ -284,6 +309,8 @@ pub enum Effect {
     /// Fetch the log of a job (or other item) into the log viewer.
     OpenLog(String),
     StartDemo,
+    /// Run a plugin's command line (audited); `terminal` ones suspend the TUI.
+    RunPlugin(Box<crate::plugins::PluginRun>),
 }
 
 pub struct AppState {
@@ -323,6 +350,8 @@ pub struct AppState {
     /// Where skydeck looks for its config, shown on the first-run screen.
     pub config_hint: String,
     pub keymap: Keymap,
+    /// Loaded plugins (shipped + user), checked against the keymap.
+    pub plugins: Vec<crate::plugins::Plugin>,
     pub theme_name: String,
     pub warnings: Vec<String>,
     pub actions_in_flight: usize,
@@ -362,6 +391,7 @@ impl AppState {
             first_run: false,
             config_hint: "~/.config/skydeck/config.toml".into(),
             keymap,
+            plugins: Vec::new(),
             theme_name: "dark".into(),
             warnings: Vec::new(),
             actions_in_flight: 0,
