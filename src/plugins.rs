@@ -358,16 +358,12 @@ impl Plugin {
         if kind_ok && role_ok && provider_ok {
             return Ok(());
         }
-        let selected = match (get("resource.kind"), get("item")) {
-            ("", "") => "nothing".to_string(),
-            ("", item) => format!("a {item}"),
-            (kind, _) => format!("a {kind}"),
-        };
-        Err(format!(
-            "plugin '{}' works on {}; the selected item is {selected}",
-            self.name,
-            self.item_label().unwrap_or_default()
-        ))
+        let label = self.item_label().unwrap_or_default();
+        Err(match (get("resource.kind"), get("item")) {
+            ("", "") => format!("plugin '{}' works on {label}, and nothing is selected", self.name),
+            ("", item) => format!("plugin '{}' works on {label}, not on the selected {item}", self.name),
+            (kind, _) => format!("plugin '{}' works on {label}, not on the selected {kind}", self.name),
+        })
     }
 
     /// Variables the plugin needs that the item does not have (inputs are asked for later).

@@ -379,7 +379,7 @@ fn missing_variables_refuse_and_optional_ones_drop_their_argument() {
     // Kinds narrow what it runs on.
     let p = plugin("key = \"ctrl-e\"\ncommand = \"x\"\nscopes = [\"RDS instance\"]\n");
     let err = p.prepare(&ctx).unwrap_err();
-    assert_eq!(err, "plugin 'p' works on RDS instance; the selected item is a ECS service");
+    assert_eq!(err, "plugin 'p' works on RDS instance, not on the selected ECS service");
 }
 
 #[test]

@@ -90,6 +90,7 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         Popup::PluginConfirm { run, input, error } => {
             let name = crate::app::plugins::plugin_confirmation_name(state, run);
             let border = if run.dangerous { theme.danger } else { theme.popup_border };
+            let width = 100.min(area.width.saturating_sub(2));
             let mut lines = vec![
                 Line::from(vec![
                     Span::styled(
@@ -106,21 +107,8 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
                     ),
                 ]),
                 Line::from(""),
-                Line::from(Span::styled(
-                    "It will run exactly this (no shell; one argument per word shown):",
-                    theme.header(),
-                )),
-                Line::from(Span::styled(format!(" {}", run.command_line()), theme.text())),
-                Line::from(Span::styled(
-                    format!(
-                        " output: {}{}",
-                        run.output.as_str(),
-                        if run.dangerous { " · marked dangerous" } else { "" }
-                    ),
-                    theme.dim(),
-                )),
-                Line::from(""),
             ];
+            // What to press comes first: on a small terminal the command line is cut, not this.
             match &name {
                 None => lines.push(Line::from(Span::styled(
                     "y run · n/esc cancel",
@@ -140,12 +128,40 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
             if let Some(e) = error {
                 lines.push(Line::from(Span::styled(e.clone(), theme.level(Level::Crit))));
             }
-            let r = centered(area, 100, lines.len() as u16 + 4);
+            lines.push(Line::from(""));
+            lines.push(Line::from(Span::styled("It runs exactly these arguments, without a shell:", theme.header())));
+            // One argument per numbered line (a script's own lines below it), so where each
+            // argument begins and ends is plain; control characters are shown escaped.
+            let room = width.saturating_sub(8).max(10) as usize;
+            for (i, arg) in run.argv.iter().enumerate() {
+                let mut first = true;
+                for text in arg.trim_end_matches('\n').split('\n') {
+                    let chars: Vec<char> = crate::plugins::printable(text).chars().collect();
+                    for chunk in chars.chunks(room) {
+                        let number = if first { format!("{i:>3}  ") } else { "     ".to_string() };
+                        first = false;
+                        lines.push(Line::from(vec![
+                            Span::styled(number, theme.dim()),
+                            Span::styled(chunk.iter().collect::<String>(), theme.text()),
+                        ]));
+                    }
+                    if chars.is_empty() {
+                        let number = if first { format!("{i:>3}  ") } else { "     ".to_string() };
+                        first = false;
+                        lines.push(Line::from(vec![
+                            Span::styled(number, theme.dim()),
+                            Span::styled(if arg.is_empty() { "(empty)" } else { "" }, theme.dim()),
+                        ]));
+                    }
+                }
+            }
+            lines.push(Line::from(Span::styled(
+                format!(" output: {}{}", run.output.as_str(), if run.dangerous { " · marked dangerous" } else { "" }),
+                theme.dim(),
+            )));
+            let r = centered(area, width, lines.len() as u16 + 2);
             frame.render_widget(Clear, r);
-            frame.render_widget(
-                Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup_block(theme, "Run plugin", border)),
-                r,
-            );
+            frame.render_widget(Paragraph::new(lines).block(popup_block(theme, "Run plugin", border)), r);
         }
         Popup::Output { title, lines, scroll, level } => {
             let height = area.height.saturating_sub(6).max(3);
@@ -335,9 +351,14 @@ fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         lines.push(Line::from(""));
         lines.push(Line::from(Span::styled("Plugins", theme.header())));
         for p in plugins {
-            let what = if p.description.is_empty() { p.command.clone() } else { p.description.clone() };
-            let only = p.item_label().map(|l| format!(" — {l} only")).unwrap_or_default();
-            lines.push(row(p.key.to_string(), &format!("{what}{only} [{}]", p.name)));
+            let mut what = if p.description.is_empty() { p.name.clone() } else { p.description.clone() };
+            // Where it applies, unless the description says so already.
+            if let Some(label) = p.item_label()
+                && !what.to_lowercase().contains(&label.to_lowercase())
+            {
+                what = format!("{what} ({label})");
+            }
+            lines.push(row(p.key.to_string(), &crate::views::trunc(&what, 70)));
         }
     }
     lines.push(Line::from(""));
