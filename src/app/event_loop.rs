@@ -7,9 +7,8 @@ use std::io::{Stdout, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event};
 use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
-use futures::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::sync::{Notify, mpsc};
@@ -46,8 +45,17 @@ fn setup_terminal() -> std::io::Result<Term> {
 /// full redraw (the screen behind the buffer is gone).
 fn resume_terminal(terminal: &mut Term) -> std::io::Result<()> {
     enable_raw_mode()?;
-    crossterm::execute!(std::io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
-    terminal.clear()
+    let mut out = std::io::stdout();
+    crossterm::execute!(
+        out,
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+    )?;
+    // A new Terminal has empty buffers, so the next draw paints every cell. (`clear()` would
+    // ask the terminal for the cursor position, which not every terminal answers.)
+    *terminal = Terminal::new(CrosstermBackend::new(out))?;
+    Ok(())
 }
 
 /// Idempotent: safe to call from the panic hook and again on the normal path.
@@ -69,6 +77,65 @@ fn install_panic_hook() {
             previous(info);
         }
     }));
+}
+
+/// Terminal input, read on a thread of its own with crossterm's blocking API. `pause` makes
+/// sure nothing in skydeck reads the terminal while a plugin's command has it; `resume` gives
+/// it back. (crossterm's async `EventStream` cannot promise that: its reader thread may sit in
+/// a read when the command starts, and a dropped stream can leave a stale wake-up behind.)
+struct Input {
+    rx: mpsc::Receiver<std::io::Result<Event>>,
+    paused: Arc<std::sync::atomic::AtomicBool>,
+    /// Held by the reader while it polls or reads.
+    reading: Arc<std::sync::Mutex<()>>,
+}
+
+impl Input {
+    const POLL: Duration = Duration::from_millis(200);
+
+    fn spawn() -> Input {
+        use std::sync::atomic::Ordering;
+        let (tx, rx) = mpsc::channel(256);
+        let paused = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reading = Arc::new(std::sync::Mutex::new(()));
+        let (p, r) = (paused.clone(), reading.clone());
+        std::thread::Builder::new()
+            .name("input".into())
+            .spawn(move || {
+                loop {
+                    let guard = r.lock().unwrap_or_else(|e| e.into_inner());
+                    if p.load(Ordering::SeqCst) {
+                        drop(guard);
+                        std::thread::sleep(Duration::from_millis(20));
+                        continue;
+                    }
+                    let event = match crossterm::event::poll(Self::POLL) {
+                        Ok(true) => Some(crossterm::event::read()),
+                        Ok(false) => None,
+                        Err(e) => Some(Err(e)),
+                    };
+                    drop(guard);
+                    if let Some(event) = event {
+                        let failed = event.is_err();
+                        if tx.blocking_send(event).is_err() || failed {
+                            return;
+                        }
+                    }
+                }
+            })
+            .expect("spawn the input thread");
+        Input { rx, paused, reading }
+    }
+
+    /// Returns once the reader has stopped touching the terminal.
+    fn pause(&self) {
+        self.paused.store(true, std::sync::atomic::Ordering::SeqCst);
+        drop(self.reading.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    fn resume(&self) {
+        self.paused.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// Spawns the polling and log tasks of one provider.
@@ -156,7 +223,7 @@ async fn run_inner(
     }
     load_audit(rt, &tx);
     state.now = rt.clock.now();
-    let mut events = EventStream::new();
+    let mut input = Input::spawn();
     let mut signals = Signals::new()?;
     let mut last_draw = Instant::now() - FRAME;
     state.dirty = true;
@@ -176,7 +243,7 @@ async fn run_inner(
             last_draw = Instant::now();
         }
         let msg = tokio::select! {
-            ev = events.next() => match ev {
+            ev = input.rx.recv() => match ev {
                 Some(Ok(Event::Key(k))) => Msg::Key(k),
                 Some(Ok(Event::Mouse(m))) => Msg::Mouse(m),
                 Some(Ok(Event::Resize(w, h))) => Msg::Resize(w, h),
@@ -201,9 +268,8 @@ async fn run_inner(
                     Next::Continue => {}
                     Next::Quit => return Ok(()),
                     Next::Suspend(run) => {
-                        // Nobody may read the terminal while the command owns it: the event
-                        // stream's reader thread stops with the stream.
-                        drop(events);
+                        // Nobody in skydeck reads the terminal while the command has it.
+                        input.pause();
                         restore_terminal();
                         let (store, user, read_only) =
                             (rt.pipeline.store().clone(), rt.pipeline.user.clone(), rt.pipeline.read_only);
@@ -212,7 +278,7 @@ async fn run_inner(
                         })
                         .await?;
                         resume_terminal(terminal)?;
-                        events = EventStream::new();
+                        input.resume();
                         // A ctrl-c that stopped the command was meant for it, not for skydeck.
                         signals.forget_interrupts()?;
                         for e in update(state, Msg::PluginDone(Box::new(outcome))) {
