@@ -361,9 +361,7 @@ fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
             lines.push(row(p.key.to_string(), &crate::views::trunc(&what, 70)));
         }
     }
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled("Everywhere", theme.header())));
-    for c in [
+    let everywhere: Vec<(String, &str)> = [
         Command::Up,
         Command::Down,
         Command::PageUp,
@@ -379,8 +377,29 @@ fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         Command::Refresh,
         Command::Help,
         Command::Quit,
-    ] {
-        lines.push(row(km.label(c), c.description()));
+    ]
+    .into_iter()
+    .map(|c| (km.label(c), c.description()))
+    .collect();
+    // Everything on one page: when the screen's keys and plugins leave too little room, the
+    // keys that work everywhere go two to a line.
+    let height = lines.len() + 2 + everywhere.len() + 4 + 2; // + headings, footer, borders
+    let fits = height <= area.height.saturating_sub(2) as usize;
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled("Everywhere", theme.header())));
+    if fits {
+        for (keys, what) in &everywhere {
+            lines.push(row(keys.clone(), what));
+        }
+    } else {
+        for pair in everywhere.chunks(2) {
+            let mut spans = Vec::new();
+            for (keys, what) in pair {
+                spans.push(Span::styled(format!("{keys:>16}  "), Style::default().fg(theme.accent)));
+                spans.push(Span::styled(format!("{:<25}", crate::views::trunc(what, 24)), theme.text()));
+            }
+            lines.push(Line::from(spans));
+        }
     }
     lines.push(row(
         "1-9 0 !".into(),
