@@ -521,13 +521,11 @@ required = false
 }
 
 #[test]
-fn a_dangerous_plugin_on_production_asks_for_the_name() {
+fn a_dangerous_plugin_on_production_asks_for_the_name_even_without_confirm() {
     let (mut s, _) = setup();
     with_plugins(
         &mut s,
-        &[
-            "name = \"danger\"\nkey = \"E\"\nscopes = [\"resources\"]\ncommand = \"true\"\nconfirm = true\ndangerous = true\n",
-        ],
+        &["name = \"danger\"\nkey = \"E\"\nscopes = [\"resources\"]\ncommand = \"true\"\ndangerous = true\n"],
     );
     press(&mut s, KeyCode::Char('5'));
     let prod = skydeck::app::rows(&s, Screen::Resources)

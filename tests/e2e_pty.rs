@@ -558,3 +558,37 @@ output = "terminal"
     assert!(matches!(tui.wait_exit(Duration::from_secs(10)), WaitStatus::Exited(_, 0)));
     tui.assert_terminal_restored();
 }
+
+/// ctrl-c in a `terminal` plugin stops the command, not skydeck.
+#[test]
+fn ctrl_c_stops_a_terminal_plugin_and_skydeck_carries_on() {
+    let home = tempfile::tempdir().unwrap();
+    user_plugin(
+        home.path(),
+        "wait.toml",
+        r#"key = "ctrl-t"
+scopes = ["resources"]
+command = "sh"
+args = ["-c", 'echo "waiting for ctrl-c"; exec sleep 30']
+output = "terminal"
+"#,
+    );
+    let mut tui = Tui::spawn(home.path(), &["demo"]);
+    tui.wait_for("What needs attention");
+    tui.send("5");
+    tui.wait_for("inference-api-prod");
+    tui.send("\x14"); // ctrl-t
+    tui.wait_for("waiting for ctrl-c");
+    tui.send("\x03");
+    tui.wait_for("Press Enter to return to skydeck");
+    assert!(tui.contents().contains("killed by signal 2"), "screen:\n{}", tui.dump());
+    tui.send("\r");
+    tui.wait_for("wait on inference-api-prod: killed by signal 2");
+    assert!(tui.poll_exit().is_none(), "skydeck is still running");
+    // And it still answers keys.
+    tui.send("2");
+    tui.wait_for("Workflow runs");
+    tui.send("q");
+    assert!(matches!(tui.wait_exit(Duration::from_secs(10)), WaitStatus::Exited(_, 0)));
+    tui.assert_terminal_restored();
+}

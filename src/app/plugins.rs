@@ -356,7 +356,8 @@ pub(super) fn prepared(state: &mut AppState, plugin: &Plugin, ctx: &Context) -> 
             super::update::message(state, &format!("Plugin {}", plugin.name), why, Level::Warn);
             Vec::new()
         }
-        Ok(run) if plugin.confirm => {
+        // Dangerous plugins on production always confirm (typing the item's name).
+        Ok(run) if plugin.confirm || plugin_confirmation_name(state, &run).is_some() => {
             state.popup = Some(Popup::PluginConfirm { run: Box::new(run), input: String::new(), error: None });
             Vec::new()
         }
