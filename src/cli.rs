@@ -93,6 +93,22 @@ pub enum Command {
     /// Manage credentials skydeck keeps (GitHub tokens in the OS keyring)
     #[command(subcommand)]
     Auth(AuthCommand),
+    /// Plugins: list what is loaded, check the files, list the variables
+    #[command(subcommand)]
+    Plugins(PluginsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// The loaded plugins (shipped and <config>/skydeck/plugins/) and the files that did not load
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Load every plugin file; print each problem as file:line and exit 1 if there is any
+    Check,
+    /// The variables a plugin's args and env may use
+    Vars,
 }
 
 #[derive(Debug, Subcommand)]
@@ -266,6 +282,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Some(Command::Incident(c)) => incident_command(c),
         Some(Command::Runbook { name, json, markdown }) => runbook(&cli, name, *json, *markdown).await,
+        Some(Command::Plugins(c)) => plugins_command(&cli, c),
         Some(Command::Completions { shell }) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(*shell, &mut cmd, "skydeck", &mut std::io::stdout());
@@ -279,12 +296,7 @@ async fn tui(cli: &Cli, demo: bool) -> anyhow::Result<i32> {
         bail!("the TUI needs a terminal; for scripts use `skydeck status --json`");
     }
     let ctx = context(cli, demo).await?;
-    let keymap = Keymap::with_overrides(&ctx.loaded.config.keys).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: {e}",
-            ctx.loaded.path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "config".into())
-        )
-    })?;
+    let keymap = keymap_of(&ctx.loaded)?;
     let theme_name = cli.theme.clone().or(ctx.loaded.config.theme.clone());
     let theme = Theme::load(theme_name.as_deref())?;
     let names: Vec<(String, u64)> =
@@ -312,9 +324,18 @@ async fn tui(cli: &Cli, demo: bool) -> anyhow::Result<i32> {
     }
     state.runbooks = books;
     state.incident = ctx.store.open_incident_now()?;
-    if !ctx.unavailable.is_empty() {
-        let text: Vec<_> = ctx.unavailable.iter().map(|(_, e)| e.clone()).collect();
-        state.last_message = Some((text.join(" · "), crate::model::Level::Warn));
+    let mut notes: Vec<String> = ctx.unavailable.iter().map(|(_, e)| e.clone()).collect();
+    let plugins = crate::plugins::load_default(&state.keymap);
+    state.plugins = plugins.plugins;
+    state.warnings.extend(plugins.errors.iter().map(|e| e.to_string()));
+    // A broken plugin file says so on the first screen; the other plugins are there.
+    if let Some(first) = plugins.errors.first() {
+        let more = plugins.errors.len() - 1;
+        let more = if more > 0 { format!(" (+{more} more; `skydeck plugins check`)") } else { String::new() };
+        notes.push(format!("plugin not loaded: {first}{more}"));
+    }
+    if !notes.is_empty() {
+        state.last_message = Some((notes.join(" · "), crate::model::Level::Warn));
     }
     state.screen = Screen::Overview;
     let clock = ctx.clock.clone();
@@ -326,6 +347,16 @@ async fn tui(cli: &Cli, demo: bool) -> anyhow::Result<i32> {
     };
     crate::app::event_loop::run(rt, state, theme).await?;
     Ok(0)
+}
+
+/// The keymap with the config's `[keys]` (already checked with file:line when the config loaded).
+fn keymap_of(loaded: &Loaded) -> anyhow::Result<Keymap> {
+    Keymap::with_overrides(&loaded.config.keys).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: {e}",
+            loaded.path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "config".into())
+        )
+    })
 }
 
 fn configured_environments(loaded: &Loaded) -> Vec<Environment> {
@@ -613,6 +644,94 @@ fn audit(json: bool) -> anyhow::Result<i32> {
                 e.reason.map(|r| format!(" · reason: {r}")).unwrap_or_default()
             );
         }
+    }
+    Ok(0)
+}
+
+fn plugins_command(cli: &Cli, command: &PluginsCommand) -> anyhow::Result<i32> {
+    if let PluginsCommand::Vars = command {
+        for (name, what) in crate::plugins::VARIABLES {
+            println!("{:<18} {what}", format!("{{{name}}}"));
+        }
+        println!("{:<18} the answer to the plugin's input NAME", "{input.NAME}");
+        println!("\n{{NAME?}} leaves the whole argument out when NAME has no value; each is also in the");
+        println!("environment as SKYDECK_NAME (upper case, '.' -> '_'), e.g. SKYDECK_RESOURCE_ID.");
+        return Ok(0);
+    }
+    let path = config::locate(cli.config.as_deref());
+    let loaded = match &path {
+        Some(p) => config::load_file(p)?,
+        None => Loaded::default(),
+    };
+    let keymap = keymap_of(&loaded)?;
+    let plugins = crate::plugins::load_default(&keymap);
+    let visible = |p: &&crate::plugins::Plugin| !p.hidden(cli.read_only);
+    match command {
+        PluginsCommand::List { json: true } => {
+            let list: Vec<_> = plugins
+                .plugins
+                .iter()
+                .filter(visible)
+                .map(|p| {
+                    json!({
+                        "name": p.name,
+                        "key": p.key.to_string(),
+                        "description": p.description,
+                        "scopes": p.scopes,
+                        "screens": p.screens_offered().iter().map(|s| s.title().to_lowercase()).collect::<Vec<_>>(),
+                        "command": p.command,
+                        "args": p.args.iter().map(|a| a.text.clone()).collect::<Vec<_>>(),
+                        "output": p.output,
+                        "confirm": p.confirm,
+                        "dangerous": p.dangerous,
+                        "inputs": p.inputs,
+                        "file": format!("{}:{}", p.file, p.line),
+                        "shipped": p.shipped,
+                    })
+                })
+                .collect();
+            let errors: Vec<String> = plugins.errors.iter().map(|e| e.to_string()).collect();
+            let doc = json!({"plugins": list, "errors": errors, "disabled": plugins.disabled});
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+        }
+        PluginsCommand::List { json: false } => {
+            for p in plugins.plugins.iter().filter(visible) {
+                let screens: Vec<String> = p.screens_offered().iter().map(|s| s.title().to_lowercase()).collect();
+                let only = p.item_label().map(|l| format!(" ({l})")).unwrap_or_default();
+                let flags = [(p.confirm, "confirm"), (p.dangerous, "dangerous")]
+                    .iter()
+                    .filter(|(on, _)| *on)
+                    .map(|(_, f)| format!(" {f}"))
+                    .collect::<String>();
+                println!(
+                    "{:<8} {:<22} {}{only} [{}] {}{flags}",
+                    p.key.to_string(),
+                    p.name,
+                    screens.join(","),
+                    p.output.as_str(),
+                    p.description
+                );
+            }
+            for d in &plugins.disabled {
+                println!("disabled: {d}");
+            }
+            for e in &plugins.errors {
+                eprintln!("error: {e}");
+            }
+        }
+        PluginsCommand::Check => {
+            for e in &plugins.errors {
+                eprintln!("{e}");
+            }
+            let n = plugins.plugins.len();
+            if plugins.errors.is_empty() {
+                println!("{n} plugin(s) loaded, no problems");
+            } else {
+                println!("{n} plugin(s) loaded, {} file(s) with problems", plugins.errors.len());
+                return Ok(1);
+            }
+        }
+        PluginsCommand::Vars => {}
     }
     Ok(0)
 }

@@ -263,30 +263,133 @@ impl Default for Keymap {
     }
 }
 
+/// One `[keys]` value: a key, or a list of keys (`up = ["k", "up"]`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(untagged)]
+pub enum KeySpec {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl KeySpec {
+    pub fn keys(&self) -> Vec<&str> {
+        match self {
+            KeySpec::One(k) => vec![k.as_str()],
+            KeySpec::Many(ks) => ks.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+impl From<&str> for KeySpec {
+    fn from(key: &str) -> Self {
+        KeySpec::One(key.to_string())
+    }
+}
+
+/// A `[keys]` override that cannot be applied, with the command it was written for (so the
+/// config loader can point at its line).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct KeyError {
+    pub command: String,
+    pub message: String,
+}
+
+/// Why a key cannot be bound to a command or a plugin anywhere: the screen jumps.
+pub fn reserved(key: &Key) -> Option<String> {
+    match key.code {
+        KeyCode::Char(c) if key.modifiers.is_empty() && (c.is_ascii_digit() || c == '!') => {
+            Some(format!("'{c}' jumps to a screen"))
+        }
+        _ => None,
+    }
+}
+
+/// Keys that only one screen uses (handled by `app::update`'s `screen_key`, the Runs
+/// failing-first toggle and the Overview columns). Anything else bound to one of them is
+/// unreachable on that screen.
+pub fn screen_keys() -> Vec<(crate::app::Screen, Key, &'static str)> {
+    use crate::app::Screen;
+    let c = Key::plain;
+    let k = |code| Key::new(code, KeyModifiers::NONE);
+    vec![
+        (Screen::Overview, c('h'), "previous column"),
+        (Screen::Overview, c('l'), "next column"),
+        (Screen::Overview, k(KeyCode::Left), "previous column"),
+        (Screen::Overview, k(KeyCode::Right), "next column"),
+        (Screen::Runs, c('F'), "failing runs first"),
+        (Screen::Runbook, c(' '), "tick an item"),
+        (Screen::Runbook, c('n'), "note on an item"),
+        (Screen::Runbook, c('['), "previous runbook"),
+        (Screen::Runbook, c(']'), "next runbook"),
+        (Screen::Incident, c('s'), "start an incident"),
+        (Screen::Incident, c('n'), "note on the timeline"),
+        (Screen::Incident, c('i'), "impact assessed"),
+        (Screen::Incident, c('t'), "people told"),
+        (Screen::Incident, c('m'), "mitigation"),
+        (Screen::Incident, c('w'), "what changed"),
+        (Screen::Incident, c('C'), "close the incident"),
+    ]
+}
+
 impl Keymap {
-    /// Applies `[keys]` overrides. Each override replaces the command's default keys; a key
-    /// already taken by another command is an error, as is an unknown command or key.
-    pub fn with_overrides(overrides: &BTreeMap<String, String>) -> Result<Keymap, String> {
+    /// Applies `[keys]` overrides. Each override replaces the command's default keys. A key
+    /// that another command keeps, that two overrides both claim, that jumps to a screen, or
+    /// that a screen uses for itself where the command is offered is an error, as is an
+    /// unknown command or key.
+    pub fn with_overrides(overrides: &BTreeMap<String, KeySpec>) -> Result<Keymap, KeyError> {
         let mut map = Keymap::default();
-        for (name, key) in overrides {
+        let mut claimed: Vec<(Key, Command, String)> = Vec::new();
+        for (name, spec) in overrides {
+            let err = |message: String| KeyError { command: name.clone(), message };
             let command = Command::from_name(name).ok_or_else(|| {
                 let names: Vec<_> = Command::all().iter().map(|c| c.name()).collect();
-                format!("[keys] unknown command '{name}' (one of: {})", names.join(", "))
+                err(format!("[keys] unknown command '{name}' (one of: {})", names.join(", ")))
             })?;
-            let key = Key::parse(key).map_err(|e| format!("[keys] {name}: {e}"))?;
-            if let Some(existing) = map.bindings.get(&key).filter(|c| **c != command) {
-                let taken_by_override = overrides.get(existing.name()).is_some();
-                if !taken_by_override {
-                    return Err(format!(
-                        "[keys] {name} = \"{key}\": '{key}' is already bound to '{}'",
-                        existing.name()
-                    ));
+            if spec.keys().is_empty() {
+                return Err(err(format!("[keys] {name}: no key given")));
+            }
+            for text in spec.keys() {
+                let key = Key::parse(text).map_err(|e| err(format!("[keys] {name}: {e}")))?;
+                if let Some(why) = reserved(&key) {
+                    return Err(err(format!("[keys] {name} = \"{key}\": {why}")));
                 }
+                for (screen, taken, what) in screen_keys() {
+                    let offered = match command {
+                        Command::Act(verb) => screen.verbs().contains(&verb),
+                        _ => true,
+                    };
+                    if taken == key && offered {
+                        return Err(err(format!(
+                            "[keys] {name} = \"{key}\": '{key}' is the {} screen's key for '{what}'",
+                            screen.title()
+                        )));
+                    }
+                }
+                if let Some((_, _, other)) = claimed.iter().find(|(k, c, _)| *k == key && *c != command) {
+                    return Err(err(format!("[keys] {name} = \"{key}\": '{key}' is also given to '{other}'")));
+                }
+                claimed.push((key, command, name.clone()));
             }
             map.bindings.retain(|_, c| *c != command);
+        }
+        for (key, _, name) in &claimed {
+            if let Some(existing) = map.bindings.get(key) {
+                return Err(KeyError {
+                    command: name.clone(),
+                    message: format!("[keys] {name} = \"{key}\": '{key}' is already bound to '{}'", existing.name()),
+                });
+            }
+        }
+        for (key, command, _) in claimed {
             map.bindings.insert(key, command);
         }
         Ok(map)
+    }
+
+    /// The command bound to a key, if any.
+    pub fn get(&self, key: &Key) -> Option<Command> {
+        self.bindings.get(key).copied()
     }
 
     pub fn command(&self, event: &KeyEvent) -> Option<Command> {
@@ -319,17 +422,49 @@ mod tests {
         assert!(Key::parse("hyper-q").is_err());
     }
 
+    fn overrides(pairs: &[(&str, KeySpec)]) -> BTreeMap<String, KeySpec> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    }
+
     #[test]
     fn overrides_replace_defaults_and_clashes_are_errors() {
-        let mut o = BTreeMap::new();
-        o.insert("approve".to_string(), "A".to_string());
+        let mut o = overrides(&[("approve", "A".into())]);
         let map = Keymap::with_overrides(&o).unwrap();
         assert_eq!(map.keys_for(Command::Act(Verb::Approve)), [Key::plain('A')]);
-        o.insert("reject".to_string(), "q".to_string());
+        assert_eq!(map.get(&Key::plain('a')), None, "the default key is replaced");
+        o.insert("reject".to_string(), "q".into());
         let err = Keymap::with_overrides(&o).unwrap_err();
-        assert!(err.contains("already bound to 'quit'"), "{err}");
-        let mut o = BTreeMap::new();
-        o.insert("launch".to_string(), "l".to_string());
-        assert!(Keymap::with_overrides(&o).unwrap_err().contains("unknown command"));
+        assert!(err.message.contains("already bound to 'quit'"), "{err}");
+        assert_eq!(err.command, "reject");
+        let o = overrides(&[("launch", "l".into())]);
+        assert!(Keymap::with_overrides(&o).unwrap_err().message.contains("unknown command"));
+    }
+
+    #[test]
+    fn two_overrides_cannot_share_a_key_but_may_swap() {
+        let o = overrides(&[("approve", "A".into()), ("reject", "A".into())]);
+        let err = Keymap::with_overrides(&o).unwrap_err();
+        assert!(err.message.contains("also given to 'approve'"), "{err}");
+        // Swapping two defaults is fine: each key is freed by the other override.
+        let o = overrides(&[("approve", "x".into()), ("reject", "a".into())]);
+        let map = Keymap::with_overrides(&o).unwrap();
+        assert_eq!(map.get(&Key::plain('x')), Some(Command::Act(Verb::Approve)));
+        assert_eq!(map.get(&Key::plain('a')), Some(Command::Act(Verb::Reject)));
+    }
+
+    #[test]
+    fn lists_of_keys_and_reserved_keys() {
+        let o = overrides(&[("up", KeySpec::Many(vec!["K".into(), "up".into()]))]);
+        let map = Keymap::with_overrides(&o).unwrap();
+        assert_eq!(map.label(Command::Up), "K/↑");
+        let err = Keymap::with_overrides(&overrides(&[("refresh", "5".into())])).unwrap_err();
+        assert!(err.message.contains("jumps to a screen"), "{err}");
+        // 'w' is the Incident screen's "what changed": refresh works everywhere, so no.
+        let err = Keymap::with_overrides(&overrides(&[("refresh", "w".into())])).unwrap_err();
+        assert!(err.message.contains("Incident screen"), "{err}");
+        // ...but rotate is not offered on the Incident screen, so 'w' is free for it.
+        assert!(Keymap::with_overrides(&overrides(&[("rotate", "w".into())])).is_ok());
+        let err = Keymap::with_overrides(&overrides(&[("up", KeySpec::Many(vec![]))])).unwrap_err();
+        assert!(err.message.contains("no key given"), "{err}");
     }
 }

@@ -15,6 +15,7 @@ pub mod logbuf;
 pub mod logging;
 pub mod model;
 pub mod paths;
+pub mod plugins;
 pub mod providers;
 pub mod runbook;
 pub mod store;

@@ -448,3 +448,168 @@ fn job_logs_open_at_the_first_error_and_jump_to_time_works() {
     let effects = press(&mut s, KeyCode::Char('y'));
     assert!(matches!(&effects[..], [Effect::Copy(t)] if t.ends_with("done")));
 }
+
+fn with_plugins(s: &mut AppState, texts: &[&str]) {
+    let files = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| skydeck::plugins::PluginFile {
+            stem: format!("p{i}"),
+            path: format!("p{i}.toml"),
+            text: t.to_string(),
+            shipped: false,
+        })
+        .collect();
+    let loaded = skydeck::plugins::load(files, &s.keymap);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    s.plugins = loaded.plugins;
+}
+
+fn ctrl(state: &mut AppState, c: char) -> Vec<Effect> {
+    update(state, Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)))
+}
+
+const ECHO: &str = r#"name = "echo-name"
+key = "ctrl-e"
+description = "say the name"
+scopes = ["resources"]
+command = "echo"
+args = ["{resource.name}"]
+output = "capture"
+"#;
+
+#[test]
+fn a_plugin_key_runs_on_its_screens_only() {
+    let (mut s, _) = setup();
+    with_plugins(&mut s, &[ECHO]);
+    // Not offered on the Overview: the key does nothing.
+    assert!(ctrl(&mut s, 'e').is_empty());
+    assert!(s.popup.is_none() && s.actions_in_flight == 0);
+    press(&mut s, KeyCode::Char('5'));
+    let selected = s.selected_target().unwrap();
+    let effects = ctrl(&mut s, 'e');
+    let Some(Effect::RunPlugin(run)) = effects.first() else { panic!("{effects:?}") };
+    let r = s.estate.resources.iter().find(|r| r.id == selected).unwrap();
+    assert_eq!(run.argv, ["echo", r.name.as_str()]);
+    assert_eq!(run.target, r.id);
+    assert_eq!(run.output, skydeck::plugins::Output::Capture);
+    assert_eq!(s.actions_in_flight, 1);
+    // The palette offers it here, and runs it.
+    assert!(skydeck::app::palette_candidates(&s, "plug").contains(&"plugin echo-name".to_string()));
+    press(&mut s, KeyCode::Char(':'));
+    typed(&mut s, "plugin echo");
+    let effects = press(&mut s, KeyCode::Enter);
+    assert!(matches!(effects.first(), Some(Effect::RunPlugin(_))), "{effects:?}");
+    press(&mut s, KeyCode::Char('2'));
+    assert!(!skydeck::app::palette_candidates(&s, "plug").iter().any(|c| c.contains("echo-name")));
+}
+
+#[test]
+fn the_result_of_a_captured_run_shows_in_a_popup_and_in_logs() {
+    let (mut s, _) = setup();
+    with_plugins(&mut s, &[ECHO]);
+    press(&mut s, KeyCode::Char('5'));
+    let effects = ctrl(&mut s, 'e');
+    let Some(Effect::RunPlugin(run)) = effects.first().cloned() else { panic!("{effects:?}") };
+    let outcome = skydeck::plugins::PluginOutcome {
+        run: *run,
+        exit: skydeck::plugins::Exit::Code(0),
+        output: vec!["inference-api-prod".into()],
+        duration: std::time::Duration::from_millis(40),
+        audit_error: None,
+    };
+    let effects = update(&mut s, Msg::PluginDone(Box::new(outcome)));
+    assert_eq!(effects, [Effect::LoadAudit]);
+    assert_eq!(s.actions_in_flight, 0);
+    let Some(Popup::Output { title, lines, .. }) = &s.popup else { panic!("{:?}", s.popup) };
+    assert!(title.starts_with("echo-name on ") && title.contains("exit 0"), "{title}");
+    assert_eq!(lines, &["inference-api-prod"]);
+    assert!(s.logs.iter().any(|l| l.source == "plugin:echo-name" && l.text == "inference-api-prod"));
+    press(&mut s, KeyCode::Esc);
+    assert!(s.popup.is_none());
+}
+
+#[test]
+fn a_plugin_asks_its_inputs_then_confirms_before_it_runs() {
+    let (mut s, _) = setup();
+    with_plugins(
+        &mut s,
+        &[r#"name = "exec"
+key = "E"
+scopes = ["ECS service"]
+command = "aws"
+args = ["ecs", "execute-command", "--cluster", "{cluster}", "--command", "{input.shell}", "--note={input.note?}"]
+output = "terminal"
+confirm = true
+[[inputs]]
+name = "shell"
+kind = "choice"
+options = ["/bin/sh", "/bin/bash"]
+[[inputs]]
+name = "note"
+required = false
+"#],
+    );
+    press(&mut s, KeyCode::Char('5'));
+    let row_of = |s: &AppState, kind: &str| {
+        skydeck::app::rows(s, Screen::Resources)
+            .iter()
+            .position(|r| {
+                let skydeck::app::Row::Resource(i) = r else { return false };
+                let r = &s.estate.resources[*i];
+                r.kind == kind && r.environment == "staging"
+            })
+            .unwrap()
+    };
+    // The staging ECS service (staging: a y/n confirmation).
+    s.lists[Screen::Resources.index()].selected = row_of(&s, "ECS service");
+    assert!(press(&mut s, KeyCode::Char('E')).is_empty());
+    assert!(matches!(s.popup, Some(Popup::PluginForm { .. })), "{:?}", s.popup);
+    press(&mut s, KeyCode::Right); // /bin/sh -> /bin/bash
+    assert!(press(&mut s, KeyCode::Enter).is_empty());
+    let Some(Popup::PluginConfirm { run, .. }) = &s.popup else { panic!("{:?}", s.popup) };
+    assert_eq!(
+        run.argv,
+        ["aws", "ecs", "execute-command", "--cluster", "inference-stg", "--command", "/bin/bash"],
+        "the empty optional input leaves its argument out"
+    );
+    assert!(press(&mut s, KeyCode::Char('n')).is_empty());
+    assert!(s.popup.is_none());
+    assert!(s.last_message.as_ref().unwrap().0.contains("cancelled"));
+    // Again, confirmed.
+    press(&mut s, KeyCode::Char('E'));
+    press(&mut s, KeyCode::Enter);
+    let effects = press(&mut s, KeyCode::Char('y'));
+    let Some(Effect::RunPlugin(run)) = effects.first() else { panic!("{effects:?}") };
+    assert_eq!(run.argv[6], "/bin/sh");
+    // On another kind the key explains itself.
+    s.lists[Screen::Resources.index()].selected = row_of(&s, "App Service");
+    assert!(press(&mut s, KeyCode::Char('E')).is_empty());
+    assert!(s.popup.is_none());
+    let message = &s.last_message.as_ref().unwrap().0;
+    assert_eq!(message, "plugin 'exec' works on ECS service, not on the selected App Service");
+}
+
+#[test]
+fn a_dangerous_plugin_on_production_asks_for_the_name_even_without_confirm() {
+    let (mut s, _) = setup();
+    with_plugins(
+        &mut s,
+        &["name = \"danger\"\nkey = \"E\"\nscopes = [\"resources\"]\ncommand = \"true\"\ndangerous = true\n"],
+    );
+    press(&mut s, KeyCode::Char('5'));
+    let prod = skydeck::app::rows(&s, Screen::Resources)
+        .iter()
+        .position(|r| matches!(r, skydeck::app::Row::Resource(i) if s.estate.resources[*i].environment == "production"))
+        .unwrap();
+    s.lists[Screen::Resources.index()].selected = prod;
+    press(&mut s, KeyCode::Char('E'));
+    let Some(Popup::PluginConfirm { run, .. }) = s.popup.clone() else { panic!("{:?}", s.popup) };
+    assert!(press(&mut s, KeyCode::Char('y')).is_empty(), "y is typed, not a confirmation");
+    press(&mut s, KeyCode::Backspace);
+    assert!(press(&mut s, KeyCode::Enter).is_empty());
+    assert!(matches!(&s.popup, Some(Popup::PluginConfirm { error: Some(_), .. })));
+    typed(&mut s, &run.target_name);
+    let effects = press(&mut s, KeyCode::Enter);
+    assert!(matches!(effects.first(), Some(Effect::RunPlugin(_))), "{effects:?}");
+}

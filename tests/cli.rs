@@ -268,3 +268,69 @@ fn logs_prints_a_local_file_filtered_for_pipes() {
     let out = env.cmd(&["--config", cfg.to_str().unwrap(), "logs", "app", "--filter", "("]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn plugins_list_and_check_report_each_file() {
+    let env = Env::new();
+    let out = env.cmd(&["plugins", "check"]);
+    assert!(out.status.success(), "the shipped plugins load: {}", stderr(&out));
+    assert!(stdout(&out).contains("plugin(s) loaded, no problems"), "{}", stdout(&out));
+
+    let dir = env.path().join("config").join("skydeck").join("plugins");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("mine.toml"), "key = \"ctrl-e\"\ncommand = \"echo\"\nscopes = [\"runs\"]\n").unwrap();
+    std::fs::write(
+        dir.join("bad.toml"),
+        "key = \"ctrl-y\"\ncommand = \"echo\"\nscopes = [\"runs\"]\nargs = [\"{sha\"]\n",
+    )
+    .unwrap();
+    let out = env.cmd(&["plugins", "check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let bad = dir.join("bad.toml");
+    assert!(stderr(&out).contains(&format!("{}:4: '{{sha': '{{' is not closed", bad.display())), "{}", stderr(&out));
+
+    let out = env.cmd(&["plugins", "list", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = doc["plugins"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert!(
+        names.contains(&"mine") && names.contains(&"open-in-browser") && names.contains(&"psql-rds-iam"),
+        "{names:?}"
+    );
+    assert_eq!(doc["errors"].as_array().unwrap().len(), 1);
+    let mine = doc["plugins"].as_array().unwrap().iter().find(|p| p["name"] == "mine").unwrap();
+    assert_eq!(mine["key"], "ctrl-e");
+    assert_eq!(mine["file"], format!("{}:1", dir.join("mine.toml").display()));
+    // Read-only: dangerous plugins are not there at all.
+    let out = env.cmd(&["--read-only", "plugins", "list", "--json"]);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["plugins"].as_array().unwrap().iter().all(|p| p["dangerous"] == false), "{doc:#}");
+
+    let out = env.cmd(&["plugins", "vars"]);
+    assert!(stdout(&out).contains("{resource.name}") && stdout(&out).contains("SKYDECK_RESOURCE_ID"));
+}
+
+#[test]
+fn key_remaps_are_checked_with_file_and_line() {
+    let env = Env::new();
+    let cfg = env.path().join("c.toml");
+    std::fs::write(&cfg, "[[environments]]\nname = \"prod\"\n\n[keys]\napprove = \"A\"\nreject = \"A\"\n").unwrap();
+    let out = env.cmd(&["--config", cfg.to_str().unwrap(), "status"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(&format!("{}:6: [keys] reject = \"A\": 'A' is also given to 'approve'", cfg.display())),
+        "{}",
+        stderr(&out)
+    );
+    // A plugin on a key freed by a remap loads; one on the remapped key does not.
+    std::fs::write(&cfg, "[keys]\napprove = \"A\"\n").unwrap();
+    let dir = env.path().join("config").join("skydeck").join("plugins");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.toml"), "key = \"a\"\ncommand = \"true\"\nscopes = [\"runs\"]\n").unwrap();
+    std::fs::write(dir.join("b.toml"), "key = \"A\"\ncommand = \"true\"\nscopes = [\"runs\"]\n").unwrap();
+    let out = env.cmd(&["--config", cfg.to_str().unwrap(), "plugins", "check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("b.toml:1: key 'A' is skydeck's 'approve' key"), "{err}");
+    assert!(!err.contains("a.toml"), "{err}");
+}

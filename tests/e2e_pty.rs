@@ -436,3 +436,159 @@ fn walk_the_daily_checklist_and_keep_progress_across_a_restart() {
     assert!(md.contains("Dashboards looked at for anything the checks do not see — ticked by e2e"), "{md}");
     assert!(md.contains("note: grafana quiet"), "{md}");
 }
+
+/// Writes a plugin file where skydeck looks for the user's plugins.
+fn user_plugin(home: &Path, file: &str, text: &str) {
+    let dir = home.join("config").join("skydeck").join("plugins");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(file), text).unwrap();
+}
+
+/// What the issue calls done: a team adds a one-file plugin, sees it under `?` on the right
+/// screen, runs it on the selected resource, and finds it in the audit log. A broken plugin
+/// file beside it is reported and does not stop the good one.
+#[test]
+fn a_user_plugin_runs_on_the_selected_resource_and_is_audited() {
+    let home = tempfile::tempdir().unwrap();
+    user_plugin(
+        home.path(),
+        "say-name.toml",
+        r#"name = "say-name"
+key = "ctrl-e"
+description = "say which resource is selected"
+scopes = ["resources"]
+command = "echo"
+args = ["selected:", "{resource.name}", "in", "{region}"]
+output = "capture"
+"#,
+    );
+    user_plugin(
+        home.path(),
+        "broken.toml",
+        "key = \"ctrl-y\"\ncommand = \"echo\"\nscopes = [\"resources\"]\nargs = [\"{nope}\"]\n",
+    );
+    let mut tui = Tui::spawn(home.path(), &["demo"]);
+    tui.wait_for("What needs attention");
+    tui.wait_for("plugin not loaded");
+    assert!(tui.contents().contains("broken.toml:4: unknown variable {nope}"), "screen:\n{}", tui.dump());
+
+    tui.send("5");
+    tui.wait_for("inference-api-prod");
+    tui.send("?");
+    tui.wait_for("any key closes this help");
+    assert!(
+        tui.contents().contains("ctrl-e  say which resource is selected"),
+        "help lists the plugin:\n{}",
+        tui.dump()
+    );
+    tui.send("z");
+    tui.wait_gone("any key closes this help");
+    // Not on another screen's help.
+    tui.send("2");
+    tui.wait_for("Workflow runs");
+    tui.send("?");
+    tui.wait_for("any key closes this help");
+    assert!(!tui.contents().contains("say which resource"), "only on its screens:\n{}", tui.dump());
+    tui.send("z");
+    tui.wait_gone("any key closes this help");
+
+    tui.send("5");
+    tui.wait_for("inference-api-prod");
+    tui.send("\x05"); // ctrl-e
+    tui.wait_for("selected: inference-api-prod in us-east-1");
+    tui.wait_for("say-name on inference-api-prod — exit 0");
+    tui.send("\x1b");
+    tui.wait_gone("selected: inference-api-prod in us-east-1");
+    tui.send("q");
+    assert!(matches!(tui.wait_exit(Duration::from_secs(10)), WaitStatus::Exited(_, 0)));
+    tui.assert_terminal_restored();
+
+    let mut cmd = Command::new(binary());
+    cmd.args(["audit", "--json"]);
+    isolate(&mut cmd, home.path());
+    let out = cmd.output().expect("run skydeck audit --json");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let entries: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let runs: Vec<_> = entries.as_array().unwrap().iter().filter(|e| e["verb"] == "plugin").collect();
+    let finished = runs
+        .iter()
+        .find(|e| e["phase"] == "finished")
+        .unwrap_or_else(|| panic!("no finished plugin entry in {entries:#?}"));
+    let started = runs.iter().find(|e| e["phase"] == "started").unwrap();
+    assert_eq!(finished["action_id"], started["seq"]);
+    assert_eq!(finished["target_name"], "inference-api-prod");
+    assert_eq!(finished["environment"], "production");
+    assert_eq!(finished["source"], "plugin:say-name");
+    assert_eq!(finished["user"], "e2e");
+    let detail = finished["detail"].as_str().unwrap();
+    assert!(detail.starts_with("say-name: exit 0 in "), "{detail}");
+    assert!(detail.ends_with("echo selected: inference-api-prod in us-east-1"), "{detail}");
+}
+
+/// A `terminal` plugin: the TUI steps aside, the command has the terminal, Enter comes back.
+#[test]
+fn a_terminal_plugin_suspends_the_tui_and_comes_back() {
+    let home = tempfile::tempdir().unwrap();
+    user_plugin(
+        home.path(),
+        "here.toml",
+        r#"key = "ctrl-t"
+scopes = ["resources"]
+command = "sh"
+args = ["-c", 'printf "in the terminal with %s\n" "$1"; read -r answer; printf "you said %s\n" "$answer"', "sh", "{resource.name}"]
+output = "terminal"
+"#,
+    );
+    let mut tui = Tui::spawn(home.path(), &["demo"]);
+    tui.wait_for("What needs attention");
+    tui.send("5");
+    tui.wait_for("inference-api-prod");
+    tui.send("\x14"); // ctrl-t
+    tui.wait_for("in the terminal with inference-api-prod");
+    assert!(!tui.parser.screen().alternate_screen(), "the command runs on the normal screen");
+    // Keys go to the command, not to skydeck.
+    tui.send("q5?\r");
+    tui.wait_for("you said q5?");
+    tui.wait_for("Press Enter to return to skydeck");
+    tui.send("\r");
+    tui.wait_for("here on inference-api-prod: exit 0");
+    assert!(tui.parser.screen().alternate_screen(), "back on the TUI's screen");
+    assert!(tui.contents().contains("Resources"), "still on Resources:\n{}", tui.dump());
+    tui.send("q");
+    assert!(matches!(tui.wait_exit(Duration::from_secs(10)), WaitStatus::Exited(_, 0)));
+    tui.assert_terminal_restored();
+}
+
+/// ctrl-c in a `terminal` plugin stops the command, not skydeck.
+#[test]
+fn ctrl_c_stops_a_terminal_plugin_and_skydeck_carries_on() {
+    let home = tempfile::tempdir().unwrap();
+    user_plugin(
+        home.path(),
+        "wait.toml",
+        r#"key = "ctrl-t"
+scopes = ["resources"]
+command = "sh"
+args = ["-c", 'echo "waiting for ctrl-c"; exec sleep 30']
+output = "terminal"
+"#,
+    );
+    let mut tui = Tui::spawn(home.path(), &["demo"]);
+    tui.wait_for("What needs attention");
+    tui.send("5");
+    tui.wait_for("inference-api-prod");
+    tui.send("\x14"); // ctrl-t
+    tui.wait_for("waiting for ctrl-c");
+    tui.send("\x03");
+    tui.wait_for("Press Enter to return to skydeck");
+    assert!(tui.contents().contains("killed by signal 2"), "screen:\n{}", tui.dump());
+    tui.send("\r");
+    tui.wait_for("wait on inference-api-prod: killed by signal 2");
+    assert!(tui.poll_exit().is_none(), "skydeck is still running");
+    // And it still answers keys.
+    tui.send("2");
+    tui.wait_for("Workflow runs");
+    tui.send("q");
+    assert!(matches!(tui.wait_exit(Duration::from_secs(10)), WaitStatus::Exited(_, 0)));
+    tui.assert_terminal_restored();
+}

@@ -242,3 +242,68 @@ fn logs_filtered_by_regex_and_severity() {
     }
     snap!("logs_filtered_120x40", state);
 }
+
+/// The shipped plugins, embedded only: never the files of whoever runs the tests.
+fn with_shipped_plugins(state: &mut AppState) {
+    let loaded = skydeck::plugins::load(skydeck::plugins::shipped_files(), &state.keymap);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    state.plugins = loaded.plugins;
+}
+
+fn select_resource(state: &mut AppState, kind: &str, environment: &str) {
+    let rows = skydeck::app::rows(state, Screen::Resources);
+    let at = rows
+        .iter()
+        .position(|r| {
+            matches!(r, skydeck::app::Row::Resource(i)
+                if state.estate.resources[*i].kind == kind && state.estate.resources[*i].environment == environment)
+        })
+        .unwrap();
+    state.lists[Screen::Resources.index()].selected = at;
+}
+
+#[test]
+fn help_lists_the_plugins_of_the_screen() {
+    let mut state = demo_state((120, 40));
+    with_shipped_plugins(&mut state);
+    key(&mut state, KeyCode::Char('5'));
+    key(&mut state, KeyCode::Char('?'));
+    snap!("help_resources_plugins_120x40", state);
+}
+
+#[test]
+fn a_plugin_shows_its_inputs_then_the_exact_command_line() {
+    let mut state = demo_state((120, 40));
+    with_shipped_plugins(&mut state);
+    key(&mut state, KeyCode::Char('5'));
+    select_resource(&mut state, "RDS instance", "staging");
+    key(&mut state, KeyCode::Char('P'));
+    typed(&mut state, "app_reader");
+    snap!("plugin_inputs_120x40", state);
+    key(&mut state, KeyCode::Enter);
+    snap!("plugin_confirm_120x40", state);
+}
+
+#[test]
+fn a_captured_plugin_run_shows_its_output() {
+    let mut state = demo_state((120, 40));
+    with_shipped_plugins(&mut state);
+    key(&mut state, KeyCode::Char('5'));
+    select_resource(&mut state, "App Service", "staging");
+    let ctx = skydeck::app::plugin_context(&state);
+    let mut run = state.plugins.iter().find(|p| p.name == "az-webapp-log-tail").unwrap().prepare(&ctx).unwrap();
+    run.output = skydeck::plugins::Output::Capture;
+    let outcome = skydeck::plugins::PluginOutcome {
+        run,
+        exit: skydeck::plugins::Exit::Code(1),
+        output: vec![
+            "2026-11-23T07:59:58  Welcome, you are now connected to log-streaming service.".into(),
+            "2026-11-23T07:59:59  [INFO] GET /api/v1/health 200 12ms".into(),
+            "ERROR: (AuthorizationFailed) The client does not have authorization to perform action.".into(),
+        ],
+        duration: std::time::Duration::from_millis(2300),
+        audit_error: None,
+    };
+    let _ = update(&mut state, Msg::PluginDone(Box::new(outcome)));
+    snap!("plugin_output_120x40", state);
+}

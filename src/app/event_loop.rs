@@ -7,9 +7,8 @@ use std::io::{Stdout, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event};
 use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
-use futures::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::sync::{Notify, mpsc};
@@ -42,6 +41,23 @@ fn setup_terminal() -> std::io::Result<Term> {
     Terminal::new(CrosstermBackend::new(out))
 }
 
+/// Back to the TUI after a command had the terminal: raw mode, alternate screen, mouse, and a
+/// full redraw (the screen behind the buffer is gone).
+fn resume_terminal(terminal: &mut Term) -> std::io::Result<()> {
+    enable_raw_mode()?;
+    let mut out = std::io::stdout();
+    crossterm::execute!(
+        out,
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+    )?;
+    // A new Terminal has empty buffers, so the next draw paints every cell. (`clear()` would
+    // ask the terminal for the cursor position, which not every terminal answers.)
+    *terminal = Terminal::new(CrosstermBackend::new(out))?;
+    Ok(())
+}
+
 /// Idempotent: safe to call from the panic hook and again on the normal path.
 pub fn restore_terminal() {
     let _ = disable_raw_mode();
@@ -61,6 +77,65 @@ fn install_panic_hook() {
             previous(info);
         }
     }));
+}
+
+/// Terminal input, read on a thread of its own with crossterm's blocking API. `pause` makes
+/// sure nothing in skydeck reads the terminal while a plugin's command has it; `resume` gives
+/// it back. (crossterm's async `EventStream` cannot promise that: its reader thread may sit in
+/// a read when the command starts, and a dropped stream can leave a stale wake-up behind.)
+struct Input {
+    rx: mpsc::Receiver<std::io::Result<Event>>,
+    paused: Arc<std::sync::atomic::AtomicBool>,
+    /// Held by the reader while it polls or reads.
+    reading: Arc<std::sync::Mutex<()>>,
+}
+
+impl Input {
+    const POLL: Duration = Duration::from_millis(200);
+
+    fn spawn() -> Input {
+        use std::sync::atomic::Ordering;
+        let (tx, rx) = mpsc::channel(256);
+        let paused = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reading = Arc::new(std::sync::Mutex::new(()));
+        let (p, r) = (paused.clone(), reading.clone());
+        std::thread::Builder::new()
+            .name("input".into())
+            .spawn(move || {
+                loop {
+                    let guard = r.lock().unwrap_or_else(|e| e.into_inner());
+                    if p.load(Ordering::SeqCst) {
+                        drop(guard);
+                        std::thread::sleep(Duration::from_millis(20));
+                        continue;
+                    }
+                    let event = match crossterm::event::poll(Self::POLL) {
+                        Ok(true) => Some(crossterm::event::read()),
+                        Ok(false) => None,
+                        Err(e) => Some(Err(e)),
+                    };
+                    drop(guard);
+                    if let Some(event) = event {
+                        let failed = event.is_err();
+                        if tx.blocking_send(event).is_err() || failed {
+                            return;
+                        }
+                    }
+                }
+            })
+            .expect("spawn the input thread");
+        Input { rx, paused, reading }
+    }
+
+    /// Returns once the reader has stopped touching the terminal.
+    fn pause(&self) {
+        self.paused.store(true, std::sync::atomic::Ordering::SeqCst);
+        drop(self.reading.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    fn resume(&self) {
+        self.paused.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// Spawns the polling and log tasks of one provider.
@@ -148,7 +223,7 @@ async fn run_inner(
     }
     load_audit(rt, &tx);
     state.now = rt.clock.now();
-    let mut events = EventStream::new();
+    let mut input = Input::spawn();
     let mut signals = Signals::new()?;
     let mut last_draw = Instant::now() - FRAME;
     state.dirty = true;
@@ -170,7 +245,7 @@ async fn run_inner(
         let filtering = state.log_filter.pending(&state.logs);
         let msg = tokio::select! {
             biased;
-            ev = events.next() => match ev {
+            ev = input.rx.recv() => match ev {
                 Some(Ok(Event::Key(k))) => Msg::Key(k),
                 Some(Ok(Event::Mouse(m))) => Msg::Mouse(m),
                 Some(Ok(Event::Resize(w, h))) => Msg::Resize(w, h),
@@ -193,15 +268,45 @@ async fn run_inner(
         }
         for msg in pending {
             for effect in update(state, msg) {
-                if handle_effect(rt, state, theme, effect, &tx, &mut refreshers) {
-                    return Ok(());
+                match handle_effect(rt, state, theme, effect, &tx, &mut refreshers) {
+                    Next::Continue => {}
+                    Next::Quit => return Ok(()),
+                    Next::Suspend(run) => {
+                        // Nobody in skydeck reads the terminal while the command has it.
+                        input.pause();
+                        restore_terminal();
+                        let (store, user, read_only) =
+                            (rt.pipeline.store().clone(), rt.pipeline.user.clone(), rt.pipeline.read_only);
+                        let outcome = tokio::task::spawn_blocking(move || {
+                            crate::plugins::execute(&run, &store, &user, read_only)
+                        })
+                        .await?;
+                        resume_terminal(terminal)?;
+                        input.resume();
+                        // A ctrl-c that stopped the command was meant for it, not for skydeck.
+                        signals.forget_interrupts()?;
+                        for e in update(state, Msg::PluginDone(Box::new(outcome))) {
+                            if let Next::Quit = handle_effect(rt, state, theme, e, &tx, &mut refreshers) {
+                                return Ok(());
+                            }
+                        }
+                        state.dirty = true;
+                    }
                 }
             }
         }
     }
 }
 
-/// Runs one effect; returns true when the app should quit.
+/// What the loop does after an effect.
+enum Next {
+    Continue,
+    Quit,
+    /// Hand the terminal to a plugin's command, then come back.
+    Suspend(Box<crate::plugins::PluginRun>),
+}
+
+/// Runs one effect.
 fn handle_effect(
     rt: &mut Runtime,
     state: &mut AppState,
@@ -209,9 +314,19 @@ fn handle_effect(
     effect: Effect,
     tx: &mpsc::Sender<Msg>,
     refreshers: &mut Vec<Arc<Notify>>,
-) -> bool {
+) -> Next {
     match effect {
-        Effect::Quit => return true,
+        Effect::Quit => return Next::Quit,
+        Effect::RunPlugin(run) if run.output == crate::plugins::Output::Terminal => return Next::Suspend(run),
+        Effect::RunPlugin(run) => {
+            let (store, user, read_only) =
+                (rt.pipeline.store().clone(), rt.pipeline.user.clone(), rt.pipeline.read_only);
+            let tx = tx.clone();
+            tokio::task::spawn_blocking(move || {
+                let outcome = crate::plugins::execute(&run, &store, &user, read_only);
+                let _ = tx.blocking_send(Msg::PluginDone(Box::new(outcome)));
+            });
+        }
         Effect::RefreshAll => refreshers.iter().for_each(|n| n.notify_one()),
         Effect::LoadAudit => load_audit(rt, tx),
         Effect::SetTheme(name) => match Theme::load(Some(&name)) {
@@ -314,7 +429,7 @@ fn handle_effect(
                 .map(|(p, _)| p.clone());
             let Some(provider) = owner else {
                 let _ = update(state, Msg::Planned(Err(ActionError::NotFound(request.target.clone()))));
-                return false;
+                return Next::Continue;
             };
             let tx = tx.clone();
             tokio::spawn(async move {
@@ -331,7 +446,7 @@ fn handle_effect(
             });
             let Some((provider, _)) = owner else {
                 state.last_message = Some((format!("no source knows {target}"), crate::model::Level::Warn));
-                return false;
+                return Next::Continue;
             };
             let provider = provider.clone();
             let tx = tx.clone();
@@ -343,15 +458,16 @@ fn handle_effect(
         Effect::Plan(request) => {
             let result = plan(rt, state, &request);
             for e in update(state, Msg::Planned(result)) {
-                if handle_effect(rt, state, theme, e, tx, refreshers) {
-                    return true;
+                match handle_effect(rt, state, theme, e, tx, refreshers) {
+                    Next::Continue => {}
+                    other => return other,
                 }
             }
         }
         Effect::Execute(plan) => {
             let Some(provider) = rt.providers.iter().find(|p| p.name() == plan.source).cloned() else {
                 state.last_message = Some((format!("source {} is gone", plan.source), crate::model::Level::Crit));
-                return false;
+                return Next::Continue;
             };
             let pipeline = rt.pipeline.clone();
             let tx = tx.clone();
@@ -361,7 +477,7 @@ fn handle_effect(
             });
         }
     }
-    false
+    Next::Continue
 }
 
 /// Finds the provider that owns the target and asks it for a plan.
@@ -414,6 +530,15 @@ impl Signals {
         #[cfg(not(unix))]
         Ok(Signals {})
     }
+    /// Drops SIGINTs received so far (a fresh listener only sees new ones).
+    fn forget_interrupts(&mut self) -> std::io::Result<()> {
+        #[cfg(unix)]
+        {
+            self.int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        }
+        Ok(())
+    }
+
     async fn recv(&mut self) {
         #[cfg(unix)]
         tokio::select! {

@@ -3,9 +3,11 @@
 
 pub mod event_loop;
 pub mod logview;
+pub mod plugins;
 pub mod rows;
 pub mod update;
 
+pub use plugins::{plugin_context, plugins_here};
 pub use rows::{Row, rows};
 pub use update::{palette_candidates, update};
 
@@ -183,6 +185,27 @@ pub enum Popup {
         text: String,
         level: Level,
     },
+    /// The inputs a plugin asks for, with the context of the row it was started on.
+    PluginForm {
+        plugin: String,
+        context: crate::plugins::Context,
+        fields: Vec<(crate::actions::InputSpec, String)>,
+        focus: usize,
+        error: Option<String>,
+    },
+    /// The exact command line of a plugin with `confirm = true`.
+    PluginConfirm {
+        run: Box<crate::plugins::PluginRun>,
+        input: String,
+        error: Option<String>,
+    },
+    /// A captured plugin run's output.
+    Output {
+        title: String,
+        lines: Vec<String>,
+        scroll: usize,
+        level: Level,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -243,6 +266,8 @@ pub enum Msg {
     Toast(String),
     /// One slice of the log filter's scan (sent while a scan is pending).
     FilterStep,
+    /// A plugin run ended (or was refused by the runner).
+    PluginDone(Box<crate::plugins::PluginOutcome>),
     /// Low-frequency clock tick: only marks sources stale; redraws only if that changed.
     Tick(Timestamp),
 }
@@ -282,6 +307,8 @@ pub enum Effect {
     /// Fetch the log of a job (or other item) into the log viewer.
     OpenLog(String),
     StartDemo,
+    /// Run a plugin's command line (audited); `terminal` ones suspend the TUI.
+    RunPlugin(Box<crate::plugins::PluginRun>),
 }
 
 pub struct AppState {
@@ -327,6 +354,8 @@ pub struct AppState {
     /// Where skydeck looks for its config, shown on the first-run screen.
     pub config_hint: String,
     pub keymap: Keymap,
+    /// Loaded plugins (shipped + user), checked against the keymap.
+    pub plugins: Vec<crate::plugins::Plugin>,
     pub theme_name: String,
     pub warnings: Vec<String>,
     pub actions_in_flight: usize,
@@ -370,6 +399,7 @@ impl AppState {
             first_run: false,
             config_hint: "~/.config/skydeck/config.toml".into(),
             keymap,
+            plugins: Vec::new(),
             theme_name: "dark".into(),
             warnings: Vec::new(),
             actions_in_flight: 0,

@@ -181,6 +181,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Msg::PluginDone(outcome) => super::plugins::plugin_done(state, *outcome),
         Msg::Audit(entries) => {
             state.audit = entries;
             if state.screen == Screen::Audit {
@@ -447,14 +448,19 @@ fn screen_key(state: &mut AppState, key: KeyEvent) -> Option<Vec<Effect>> {
     }
 }
 
-/// The selected log line as text, the way it is shown.
-pub fn selected_log_line(state: &AppState) -> Option<String> {
+/// The selected line of the Logs screen (through the filter when one is active).
+pub fn selected_log(state: &AppState) -> Option<crate::logbuf::LineRef<'_>> {
     let index = state.lists[Screen::Logs.index()].selected;
-    let line = if state.log_filter.active() {
+    if state.log_filter.active() {
         state.logs.by_seq(*state.log_filter.live(&state.logs).get(index)?)
     } else {
         state.logs.get(index)
-    }?;
+    }
+}
+
+/// The selected log line as text, the way it is shown.
+pub fn selected_log_line(state: &AppState) -> Option<String> {
+    let line = selected_log(state)?;
     Some(format!("{} {} {} {}", line.at.to_rfc3339(), line.severity.label(), line.source, line.text))
 }
 
@@ -558,7 +564,7 @@ pub fn recent_changes(state: &AppState) -> Vec<(crate::model::Timestamp, String)
     out
 }
 
-fn message(state: &mut AppState, title: &str, text: String, level: Level) {
+pub(super) fn message(state: &mut AppState, title: &str, text: String, level: Level) {
     state.popup = Some(Popup::Message { title: title.to_string(), text, level });
 }
 
@@ -632,6 +638,10 @@ fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
             }
             _ => {}
         }
+    }
+    // Plugin keys never clash with skydeck's own (the loader refuses those).
+    if let Some(effects) = super::plugins::plugin_key(state, crate::keymap::Key::from_event(&key)) {
+        return effects;
     }
     let Some(command) = state.keymap.command(&key) else {
         return Vec::new();
@@ -809,61 +819,83 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
             Vec::new()
         }
         Popup::Form { mut request, mut fields, mut focus, .. } => {
-            let n = fields.len().max(1);
             let mut error = None;
-            match key.code {
-                KeyCode::Esc => return Vec::new(),
-                KeyCode::Tab | KeyCode::Down => focus = (focus + 1) % n,
-                KeyCode::BackTab | KeyCode::Up => focus = (focus + n - 1) % n,
-                KeyCode::Left | KeyCode::Right => {
-                    if let Some((spec, value)) = fields.get_mut(focus) {
-                        let options: Vec<String> = if spec.kind == "boolean" {
-                            vec!["true".into(), "false".into()]
-                        } else {
-                            spec.options.clone()
-                        };
-                        if !options.is_empty() {
-                            let at = options.iter().position(|o| o == value).unwrap_or(0);
-                            let step = if key.code == KeyCode::Right { 1 } else { options.len() - 1 };
-                            *value = options[(at + step) % options.len()].clone();
+            match form_key(&mut fields, &mut focus, key, &mut error) {
+                FormStep::Cancel => return Vec::new(),
+                FormStep::Quit => return vec![Effect::Quit],
+                FormStep::Submit => {
+                    for (spec, value) in &fields {
+                        if !value.is_empty() {
+                            request.params.insert(format!("input.{}", spec.name), value.trim().to_string());
                         }
                     }
+                    return vec![Effect::Plan(request)];
                 }
-                KeyCode::Backspace => {
-                    if let Some((spec, value)) = fields.get_mut(focus)
-                        && spec.options.is_empty()
-                    {
-                        value.pop();
+                FormStep::Stay => {}
+            }
+            state.popup = Some(Popup::Form { request, fields, focus, error });
+            Vec::new()
+        }
+        Popup::PluginForm { plugin, mut context, mut fields, mut focus, .. } => {
+            let mut error = None;
+            match form_key(&mut fields, &mut focus, key, &mut error) {
+                FormStep::Cancel => {
+                    state.last_message = Some((format!("{plugin} cancelled; nothing ran"), Level::Unknown));
+                    return Vec::new();
+                }
+                FormStep::Quit => return vec![Effect::Quit],
+                FormStep::Submit => {
+                    for (spec, value) in &fields {
+                        context.insert(format!("input.{}", spec.name), value.trim().to_string());
                     }
+                    let Some(p) = state.plugins.iter().find(|p| p.name == plugin).cloned() else { return Vec::new() };
+                    return super::plugins::prepared(state, &p, &context);
                 }
-                KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                    if let Some((spec, value)) = fields.get_mut(focus)
-                        && spec.options.is_empty()
-                        && spec.kind != "boolean"
-                    {
-                        value.push(c);
+                FormStep::Stay => {}
+            }
+            state.popup = Some(Popup::PluginForm { plugin, context, fields, focus, error });
+            Vec::new()
+        }
+        Popup::PluginConfirm { run, mut input, .. } => {
+            let cancelled = |state: &mut AppState, run: &crate::plugins::PluginRun| {
+                state.last_message = Some((format!("{} cancelled; nothing ran", run.plugin), Level::Unknown));
+                Vec::new()
+            };
+            let mut error = None;
+            match (super::plugins::plugin_confirmation_name(state, &run), key.code) {
+                (_, KeyCode::Esc) => return cancelled(state, &run),
+                (None, KeyCode::Char('n' | 'N')) => return cancelled(state, &run),
+                (None, KeyCode::Char('y' | 'Y')) => return super::plugins::run_effect(state, *run),
+                (Some(name), KeyCode::Enter) => {
+                    if input.trim() == name {
+                        return super::plugins::run_effect(state, *run);
                     }
+                    error = Some(format!("typed '{}', the target is '{name}': nothing ran", input.trim()));
                 }
-                KeyCode::Enter => {
-                    let missing: Vec<&str> = fields
-                        .iter()
-                        .filter(|(s, v)| s.required && v.trim().is_empty())
-                        .map(|(s, _)| s.name.as_str())
-                        .collect();
-                    if missing.is_empty() {
-                        for (spec, value) in &fields {
-                            if !value.is_empty() {
-                                request.params.insert(format!("input.{}", spec.name), value.trim().to_string());
-                            }
-                        }
-                        return vec![Effect::Plan(request)];
-                    }
-                    error = Some(format!("required: {}", missing.join(", ")));
+                (Some(_), KeyCode::Backspace) => {
+                    input.pop();
                 }
+                (Some(_), KeyCode::Char(c)) if !key.modifiers.contains(KeyModifiers::CONTROL) => input.push(c),
                 _ if ctrl_c => return vec![Effect::Quit],
                 _ => {}
             }
-            state.popup = Some(Popup::Form { request, fields, focus, error });
+            state.popup = Some(Popup::PluginConfirm { run, input, error });
+            Vec::new()
+        }
+        Popup::Output { title, lines, mut scroll, level } => {
+            let page = state.size.1.saturating_sub(10).max(1) as usize;
+            let max = lines.len().saturating_sub(page);
+            match key.code {
+                KeyCode::Down | KeyCode::Char('j') => scroll = (scroll + 1).min(max),
+                KeyCode::Up | KeyCode::Char('k') => scroll = scroll.saturating_sub(1),
+                KeyCode::PageDown | KeyCode::Char(' ') => scroll = (scroll + page).min(max),
+                KeyCode::PageUp => scroll = scroll.saturating_sub(page),
+                KeyCode::Home | KeyCode::Char('g') => scroll = 0,
+                KeyCode::End | KeyCode::Char('G') => scroll = max,
+                _ if ctrl_c => return vec![Effect::Quit],
+                _ => return Vec::new(),
+            }
+            state.popup = Some(Popup::Output { title, lines, scroll, level });
             Vec::new()
         }
         Popup::Confirm { plan, mut input, .. } => {
@@ -904,6 +936,69 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
     }
 }
 
+enum FormStep {
+    Stay,
+    Cancel,
+    Submit,
+    Quit,
+}
+
+/// One key in a form (workflow inputs, plugin inputs): move between fields, edit text, cycle
+/// choices; enter submits once every required field has a value.
+fn form_key(
+    fields: &mut [(crate::actions::InputSpec, String)],
+    focus: &mut usize,
+    key: KeyEvent,
+    error: &mut Option<String>,
+) -> FormStep {
+    let n = fields.len().max(1);
+    match key.code {
+        KeyCode::Esc => return FormStep::Cancel,
+        KeyCode::Tab | KeyCode::Down => *focus = (*focus + 1) % n,
+        KeyCode::BackTab | KeyCode::Up => *focus = (*focus + n - 1) % n,
+        KeyCode::Left | KeyCode::Right => {
+            if let Some((spec, value)) = fields.get_mut(*focus) {
+                let options: Vec<String> =
+                    if spec.kind == "boolean" { vec!["true".into(), "false".into()] } else { spec.options.clone() };
+                if !options.is_empty() {
+                    let at = options.iter().position(|o| o == value).unwrap_or(0);
+                    let step = if key.code == KeyCode::Right { 1 } else { options.len() - 1 };
+                    *value = options[(at + step) % options.len()].clone();
+                }
+            }
+        }
+        KeyCode::Backspace => {
+            if let Some((spec, value)) = fields.get_mut(*focus)
+                && spec.options.is_empty()
+            {
+                value.pop();
+            }
+        }
+        KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => return FormStep::Quit,
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+            if let Some((spec, value)) = fields.get_mut(*focus)
+                && spec.options.is_empty()
+                && spec.kind != "boolean"
+            {
+                value.push(c);
+            }
+        }
+        KeyCode::Enter => {
+            let missing: Vec<&str> = fields
+                .iter()
+                .filter(|(s, v)| s.required && v.trim().is_empty())
+                .map(|(s, _)| s.name.as_str())
+                .collect();
+            if missing.is_empty() {
+                return FormStep::Submit;
+            }
+            *error = Some(format!("required: {}", missing.join(", ")));
+        }
+        _ => {}
+    }
+    FormStep::Stay
+}
+
 fn execute(state: &mut AppState, plan: Box<crate::actions::Plan>, confirmation: &str) -> Vec<Effect> {
     if state.read_only {
         message(state, "Read-only", "nothing was sent".into(), Level::Warn);
@@ -915,10 +1010,12 @@ fn execute(state: &mut AppState, plan: Box<crate::actions::Plan>, confirmation: 
     vec![Effect::Execute(plan)]
 }
 
-/// Palette entries matching the input: screens, verbs offered here, themes, quit/refresh/help.
+/// Palette entries matching the input: screens, verbs and plugins offered here, themes,
+/// quit/refresh/help.
 pub fn palette_candidates(state: &AppState, input: &str) -> Vec<String> {
     let mut all: Vec<String> = Screen::ALL.iter().map(|s| s.title().to_lowercase()).collect();
     all.extend(state.screen.verbs().iter().map(|v| v.as_str().to_string()));
+    all.extend(super::plugins::plugins_here(state).iter().map(|p| format!("plugin {}", p.name)));
     all.extend(["help", "refresh", "quit"].map(String::from));
     all.extend(crate::theme::SHIPPED.iter().map(|(n, _)| format!("theme {n}")));
     let needle = input.trim().to_lowercase();
@@ -942,6 +1039,9 @@ fn run_palette(state: &mut AppState, chosen: &str) -> Vec<Effect> {
             state.estate.environments.get(state.lists[Screen::Overview.index()].selected).map(|e| e.name.clone());
         go_to(state, Screen::Incident);
         return vec![Effect::StartIncident { title: title.trim().to_string(), severity: "sev2".into(), environment }];
+    }
+    if let Some(name) = chosen.strip_prefix("plugin ") {
+        return super::plugins::start_plugin(state, name.trim());
     }
     if let Some(theme) = chosen.strip_prefix("theme ") {
         return vec![Effect::SetTheme(theme.trim().to_string())];

@@ -25,8 +25,8 @@ pub struct Config {
     /// Theme name (shipped: dark, light, high-contrast, colorblind) or a path to a theme file.
     pub theme: Option<String>,
     pub refresh: RefreshConfig,
-    /// Key overrides: command name -> key, e.g. `approve = "A"`.
-    pub keys: BTreeMap<String, String>,
+    /// Key overrides: command name -> key or keys, e.g. `approve = "A"`, `up = ["k", "up"]`.
+    pub keys: BTreeMap<String, crate::keymap::KeySpec>,
     pub github: Option<GithubConfig>,
     pub aws: Option<AwsConfig>,
     pub azure: Option<AzureConfig>,
@@ -448,6 +448,9 @@ fn validate(config: &Config, text: &str) -> Result<(), (usize, String)> {
             ));
         }
     }
+    if let Err(e) = crate::keymap::Keymap::with_overrides(&config.keys) {
+        return Err((line_in_table(text, "keys", &e.command), e.message));
+    }
     if config.refresh.seconds == 0 || config.refresh.health_seconds == 0 {
         return Err((line_of_key(text, "seconds"), "refresh intervals must be at least 1 second".into()));
     }
@@ -518,6 +521,24 @@ fn check_limit(kind: MetricKind, limit: &LimitOverride) -> Result<(), String> {
 
 fn line_of(text: &str, byte: usize) -> usize {
     text[..byte.min(text.len())].matches('\n').count() + 1
+}
+
+/// Line of `key = ...` inside the `[table]` section (else anywhere, else 1).
+fn line_in_table(text: &str, table: &str, key: &str) -> usize {
+    let header = format!("[{table}]");
+    let mut inside = false;
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if l.starts_with('[') {
+            inside = l == header;
+            continue;
+        }
+        let name = l.split('=').next().unwrap_or("").trim().trim_matches('"');
+        if inside && l.contains('=') && name == key {
+            return i + 1;
+        }
+    }
+    line_of_key(text, key)
 }
 
 /// Best-effort line of a dotted key path such as `github.tokn` or `environments.0.colour`.
@@ -776,6 +797,19 @@ colour = "blue"
         assert!(aws.accounts.is_empty() && aws.clusters.is_empty());
         let err = parse("[aws]\nendpoint_url = \"127.0.0.1:5000\"\n", "x.toml").unwrap_err();
         assert_eq!(err.to_string(), "x.toml:2: endpoint_url '127.0.0.1:5000' must start with http:// or https://");
+    }
+
+    #[test]
+    fn key_overrides_are_checked_with_their_line() {
+        let l = parse("[keys]\napprove = \"A\"\nup = [\"K\", \"up\"]\n", "x.toml").unwrap();
+        assert_eq!(l.config.keys["up"], crate::keymap::KeySpec::Many(vec!["K".into(), "up".into()]));
+        let text = "theme = \"dark\"\n[keys]\napprove = \"A\"\nreject = \"q\"\n";
+        let err = parse(text, "x.toml").unwrap_err();
+        assert_eq!(err.to_string(), "x.toml:4: [keys] reject = \"q\": 'q' is already bound to 'quit'");
+        let err = parse("[keys]\n\nlaunch = \"l\"\n", "x.toml").unwrap_err();
+        assert!(err.to_string().starts_with("x.toml:3: [keys] unknown command 'launch'"), "{err}");
+        let err = parse("[keys]\nquit = \"hyper-q\"\n", "x.toml").unwrap_err();
+        assert!(err.to_string().starts_with("x.toml:2: [keys] quit: 'hyper-q' is not a key"), "{err}");
     }
 
     #[test]

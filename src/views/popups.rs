@@ -79,38 +79,109 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
             frame.render_widget(Paragraph::new(lines).block(popup_block(theme, "Input", theme.popup_border)), r);
         }
         Popup::Form { request, fields, focus, error } => {
+            let header = format!("{} {}", request.verb, request.target);
+            form(theme, frame, area, "Workflow inputs", header, fields, *focus, error.as_deref());
+        }
+        Popup::PluginForm { plugin, context, fields, focus, error } => {
+            let on = context.get("name").or_else(|| context.get("id")).cloned().unwrap_or_default();
+            let header = format!("{plugin} on {on}");
+            form(theme, frame, area, "Plugin inputs", header, fields, *focus, error.as_deref());
+        }
+        Popup::PluginConfirm { run, input, error } => {
+            let name = crate::app::plugins::plugin_confirmation_name(state, run);
+            let border = if run.dangerous { theme.danger } else { theme.popup_border };
+            let width = 100.min(area.width.saturating_sub(2));
             let mut lines = vec![
-                Line::from(Span::styled(format!("{} {}", request.verb, request.target), theme.header())),
+                Line::from(vec![
+                    Span::styled(
+                        format!("{} ", run.plugin),
+                        Style::default().fg(theme.fg_bright).add_modifier(Modifier::BOLD),
+                    ),
+                    Span::styled(
+                        run.target_name.clone(),
+                        Style::default().fg(theme.accent).add_modifier(Modifier::BOLD),
+                    ),
+                    Span::styled(
+                        if run.environment.is_empty() { String::new() } else { format!("  in {}", run.environment) },
+                        theme.dim(),
+                    ),
+                ]),
                 Line::from(""),
             ];
-            for (i, (spec, value)) in fields.iter().enumerate() {
-                let mark = if spec.required { "*" } else { " " };
-                let shown = if spec.options.is_empty() && spec.kind != "boolean" {
-                    format!("{value}{}", if i == *focus { "▏" } else { "" })
-                } else {
-                    format!("◂ {value} ▸")
-                };
-                let style = if i == *focus { theme.selected() } else { theme.text() };
-                lines.push(Line::from(vec![
-                    Span::styled(format!("{mark}{:<16} ", spec.name), Style::default().fg(theme.accent)),
-                    Span::styled(format!("{shown:<30}"), style),
-                    Span::styled(format!("  {}", spec.description), theme.dim()),
-                ]));
+            // What to press comes first: on a small terminal the command line is cut, not this.
+            match &name {
+                None => lines.push(Line::from(Span::styled(
+                    "y run · n/esc cancel",
+                    Style::default().fg(theme.warn).add_modifier(Modifier::BOLD),
+                ))),
+                Some(name) => {
+                    lines.push(Line::from(Span::styled(
+                        format!("This is PRODUCTION. Type '{name}' and press enter to run, esc to cancel:"),
+                        Style::default().fg(theme.danger).add_modifier(Modifier::BOLD),
+                    )));
+                    lines.push(Line::from(vec![
+                        Span::styled(format!("> {input}"), Style::default().fg(theme.fg_bright)),
+                        Span::styled("▏", Style::default().fg(theme.accent)),
+                    ]));
+                }
             }
-            lines.push(Line::from(""));
             if let Some(e) = error {
                 lines.push(Line::from(Span::styled(e.clone(), theme.level(Level::Crit))));
             }
+            lines.push(Line::from(""));
+            lines.push(Line::from(Span::styled("It runs exactly these arguments, without a shell:", theme.header())));
+            // One argument per numbered line (a script's own lines below it), so where each
+            // argument begins and ends is plain; control characters are shown escaped.
+            let room = width.saturating_sub(8).max(10) as usize;
+            for (i, arg) in run.argv.iter().enumerate() {
+                let mut first = true;
+                for text in arg.trim_end_matches('\n').split('\n') {
+                    let chars: Vec<char> = crate::plugins::printable(text).chars().collect();
+                    for chunk in chars.chunks(room) {
+                        let number = if first { format!("{i:>3}  ") } else { "     ".to_string() };
+                        first = false;
+                        lines.push(Line::from(vec![
+                            Span::styled(number, theme.dim()),
+                            Span::styled(chunk.iter().collect::<String>(), theme.text()),
+                        ]));
+                    }
+                    if chars.is_empty() {
+                        let number = if first { format!("{i:>3}  ") } else { "     ".to_string() };
+                        first = false;
+                        lines.push(Line::from(vec![
+                            Span::styled(number, theme.dim()),
+                            Span::styled(if arg.is_empty() { "(empty)" } else { "" }, theme.dim()),
+                        ]));
+                    }
+                }
+            }
             lines.push(Line::from(Span::styled(
-                "tab/↑↓ field · ←/→ choose · enter continue · esc cancel · * required",
+                format!(" output: {}{}", run.output.as_str(), if run.dangerous { " · marked dangerous" } else { "" }),
                 theme.dim(),
             )));
-            let r = centered(area, 96, lines.len() as u16 + 2);
+            let r = centered(area, width, lines.len() as u16 + 2);
             frame.render_widget(Clear, r);
-            frame.render_widget(
-                Paragraph::new(lines).block(popup_block(theme, "Workflow inputs", theme.popup_border)),
-                r,
-            );
+            frame.render_widget(Paragraph::new(lines).block(popup_block(theme, "Run plugin", border)), r);
+        }
+        Popup::Output { title, lines, scroll, level } => {
+            let height = area.height.saturating_sub(6).max(3);
+            let shown = (height as usize).saturating_sub(3).max(1);
+            let mut out: Vec<Line> = lines
+                .iter()
+                .skip(*scroll)
+                .take(shown)
+                .map(|l| Line::from(Span::styled(l.clone(), theme.text())))
+                .collect();
+            let end = (*scroll + shown).min(lines.len());
+            out.push(Line::from(""));
+            out.push(Line::from(Span::styled(
+                format!("lines {}-{end} of {} · j/k pgup/pgdn scroll · any other key closes", scroll + 1, lines.len()),
+                theme.dim(),
+            )));
+            let r = centered(area, area.width.saturating_sub(8), out.len() as u16 + 2);
+            frame.render_widget(Clear, r);
+            let border = if *level == Level::Ok { theme.popup_border } else { theme.danger };
+            frame.render_widget(Paragraph::new(out).block(popup_block(theme, title, border)), r);
         }
         Popup::Confirm { plan, input, error } => {
             let prod = plan.tier == Tier::Prod;
@@ -187,6 +258,45 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
+fn form(
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    header: String,
+    fields: &[(crate::actions::InputSpec, String)],
+    focus: usize,
+    error: Option<&str>,
+) {
+    let mut lines = vec![Line::from(Span::styled(header, theme.header())), Line::from("")];
+    for (i, (spec, value)) in fields.iter().enumerate() {
+        let mark = if spec.required { "*" } else { " " };
+        let shown = if spec.options.is_empty() && spec.kind != "boolean" {
+            format!("{value}{}", if i == focus { "▏" } else { "" })
+        } else {
+            format!("◂ {value} ▸")
+        };
+        let style = if i == focus { theme.selected() } else { theme.text() };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{mark}{:<16} ", spec.name), Style::default().fg(theme.accent)),
+            Span::styled(format!("{shown:<30}"), style),
+            Span::styled(format!("  {}", spec.description), theme.dim()),
+        ]));
+    }
+    lines.push(Line::from(""));
+    if let Some(e) = error {
+        lines.push(Line::from(Span::styled(e.to_string(), theme.level(Level::Crit))));
+    }
+    lines.push(Line::from(Span::styled(
+        "tab/↑↓ field · ←/→ choose · enter continue · esc cancel · * required",
+        theme.dim(),
+    )));
+    let r = centered(area, 96, lines.len() as u16 + 2);
+    frame.render_widget(Clear, r);
+    frame.render_widget(Paragraph::new(lines).block(popup_block(theme, title, theme.popup_border)), r);
+}
+
 fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     let km = &state.keymap;
     let row = |keys: String, what: &str| {
@@ -236,9 +346,22 @@ fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         }
         _ => {}
     }
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled("Everywhere", theme.header())));
-    for c in [
+    let plugins = crate::app::plugins_here(state);
+    if !plugins.is_empty() {
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled("Plugins", theme.header())));
+        for p in plugins {
+            let mut what = if p.description.is_empty() { p.name.clone() } else { p.description.clone() };
+            // Where it applies, unless the description says so already.
+            if let Some(label) = p.item_label()
+                && !what.to_lowercase().contains(&label.to_lowercase())
+            {
+                what = format!("{what} ({label})");
+            }
+            lines.push(row(p.key.to_string(), &crate::views::trunc(&what, 70)));
+        }
+    }
+    let everywhere: Vec<(String, &str)> = [
         Command::Up,
         Command::Down,
         Command::PageUp,
@@ -254,8 +377,29 @@ fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         Command::Refresh,
         Command::Help,
         Command::Quit,
-    ] {
-        lines.push(row(km.label(c), c.description()));
+    ]
+    .into_iter()
+    .map(|c| (km.label(c), c.description()))
+    .collect();
+    // Everything on one page: when the screen's keys and plugins leave too little room, the
+    // keys that work everywhere go two to a line.
+    let height = lines.len() + 2 + everywhere.len() + 4 + 2; // + headings, footer, borders
+    let fits = height <= area.height.saturating_sub(2) as usize;
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled("Everywhere", theme.header())));
+    if fits {
+        for (keys, what) in &everywhere {
+            lines.push(row(keys.clone(), what));
+        }
+    } else {
+        for pair in everywhere.chunks(2) {
+            let mut spans = Vec::new();
+            for (keys, what) in pair {
+                spans.push(Span::styled(format!("{keys:>16}  "), Style::default().fg(theme.accent)));
+                spans.push(Span::styled(format!("{:<25}", crate::views::trunc(what, 24)), theme.text()));
+            }
+            lines.push(Line::from(spans));
+        }
     }
     lines.push(row(
         "1-9 0 !".into(),
