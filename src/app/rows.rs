@@ -220,28 +220,36 @@ impl RunFilter {
     }
 
     pub fn matches(&self, r: &crate::model::Run) -> bool {
-        let status = crate::views::status_label(r.status, r.conclusion);
-        self.terms.iter().all(|(field, needle)| {
-            let has = |s: &str| s.to_lowercase().contains(needle.as_str());
-            match field.as_deref() {
-                Some("repo") => has(&r.repo),
-                Some("branch") => has(&r.branch),
-                Some("status") => has(&status) || has(r.level().label()),
-                Some("actor") => has(&r.actor),
-                Some("workflow") => has(&r.workflow),
-                _ => [
-                    r.repo.as_str(),
-                    &r.workflow,
-                    &r.branch,
-                    &r.actor,
-                    &r.title,
-                    &r.sha,
-                    &status,
-                    &r.run_id.to_string(),
-                ]
-                .iter()
-                .any(|s| has(s)),
+        if self.terms.is_empty() {
+            return true;
+        }
+        // No allocation per run: this runs over every run on every frame of a filtered list.
+        let has = |hay: &str, needle: &str| contains_ignore_ascii_case(hay, needle);
+        let status = || crate::views::status_label(r.status, r.conclusion);
+        self.terms.iter().all(|(field, needle)| match field.as_deref() {
+            Some("repo") => has(&r.repo, needle),
+            Some("branch") => has(&r.branch, needle),
+            Some("status") => has(r.level().label(), needle) || has(&status(), needle),
+            Some("actor") => has(&r.actor, needle),
+            Some("workflow") => has(&r.workflow, needle),
+            _ => {
+                [r.repo.as_str(), &r.workflow, &r.branch, &r.actor, &r.title, &r.sha].iter().any(|s| has(s, needle))
+                    || (needle.bytes().all(|b| b.is_ascii_digit()) && has(&r.run_id.to_string(), needle))
+                    || has(&status(), needle)
             }
         })
     }
+}
+
+/// `needle` must be lowercase already.
+fn contains_ignore_ascii_case(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    if n.is_empty() {
+        return true;
+    }
+    if n.len() > h.len() {
+        return false;
+    }
+    let first = n[0];
+    h.windows(n.len()).any(|w| w[0].to_ascii_lowercase() == first && w.eq_ignore_ascii_case(n))
 }

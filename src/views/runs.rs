@@ -26,9 +26,9 @@ const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█']
 /// median and last duration, failures. Most recently active workflows first.
 fn workflow_panel(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     use std::collections::BTreeMap;
-    let mut by_workflow: BTreeMap<(String, String), Vec<&crate::model::Run>> = BTreeMap::new();
+    let mut by_workflow: BTreeMap<(&str, &str), Vec<&crate::model::Run>> = BTreeMap::new();
     for r in &state.estate.runs {
-        by_workflow.entry((r.repo.clone(), r.workflow.clone())).or_default().push(r);
+        by_workflow.entry((r.repo.as_str(), r.workflow.as_str())).or_default().push(r);
     }
     let mut groups: Vec<_> = by_workflow.into_iter().collect();
     groups.sort_by_key(|(_, runs)| std::cmp::Reverse(runs.iter().map(|r| r.created_at).max()));
