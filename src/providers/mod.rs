@@ -77,6 +77,22 @@ pub trait Provider: Send + Sync {
     fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>>;
 }
 
+/// An error with its cause chain ("error sending request: tcp connect error: Connection refused"),
+/// each cause once: transport errors hide what happened in their sources.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
 /// What a provider's `build` gets: the whole config (environments, thresholds) and the store
 /// (HTTP cache, ETags).
 pub struct BuildContext<'a> {

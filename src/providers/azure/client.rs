@@ -250,7 +250,7 @@ impl AzureClient {
                         "{} unreachable ({}): {}",
                         api.label(),
                         origin_of(url),
-                        describe(&e)
+                        crate::providers::error_chain(&e)
                     )));
                 }
             };
@@ -404,17 +404,6 @@ pub fn path_of(url: &str) -> String {
 
 pub fn origin_of(url: &str) -> String {
     Url::parse(url).map(|u| u.origin().ascii_serialization()).unwrap_or_else(|_| url.to_string())
-}
-
-fn describe(e: &reqwest::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 #[cfg(test)]

@@ -134,7 +134,7 @@ impl Credentials {
             format!(
                 "[gcp] credentials_file {}: {} (download a service-account key, or {LOGIN_FIX} and set credentials = \"adc\")",
                 path.display(),
-                describe(&e)
+                crate::providers::error_chain(&e)
             )
         })?;
         Ok(Credentials::KeyFile(path, Arc::new(account)))
@@ -201,7 +201,10 @@ impl Auth {
             Credentials::Gcloud => format!("run `gcloud auth login`, or {LOGIN_FIX} and set credentials = \"adc\""),
             _ => LOGIN_FIX.to_string(),
         };
-        ProviderError::Auth { message: format!("{what} ({}): {}", self.describe(), describe(e)), fix }
+        ProviderError::Auth {
+            message: format!("{what} ({}): {}", self.describe(), crate::providers::error_chain(e)),
+            fix,
+        }
     }
 
     async fn make(&self) -> Result<Arc<dyn TokenProvider>, ProviderError> {
@@ -262,22 +265,6 @@ impl Auth {
             }
         }
     }
-}
-
-/// gcp_auth errors carry their cause chain; show it.
-fn describe(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        // Some errors already print their cause; say it once.
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
 }
 
 /// What a long-running operation ended with.
@@ -353,7 +340,7 @@ impl GcpClient {
                     return Err(ProviderError::Unavailable(format!(
                         "{} unreachable ({method} {url}): {}",
                         api.label(),
-                        describe(&e)
+                        crate::providers::error_chain(&e)
                     )));
                 }
             };

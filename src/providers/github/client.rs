@@ -200,10 +200,13 @@ impl GithubClient {
             builder = builder.header("if-none-match", v);
         }
         let request = self.octo.build_request(builder, body).map_err(|e| ProviderError::Payload(e.to_string()))?;
-        let response =
-            self.octo.execute(request).await.map_err(|e| {
-                ProviderError::Unavailable(format!("GitHub ({}) unreachable: {}", self.host, describe(&e)))
-            })?;
+        let response = self.octo.execute(request).await.map_err(|e| {
+            ProviderError::Unavailable(format!(
+                "GitHub ({}) unreachable: {}",
+                self.host,
+                crate::providers::error_chain(&e)
+            ))
+        })?;
         let (parts, body) = response.into_parts();
         let bytes =
             body.collect().await.map_err(|e| ProviderError::Unavailable(format!("reading {path}: {e}")))?.to_bytes();
@@ -327,18 +330,6 @@ pub fn host_of(api_url: &str) -> String {
     let without_scheme = api_url.split("://").nth(1).unwrap_or(api_url);
     let host = without_scheme.split('/').next().unwrap_or(without_scheme);
     if host == "api.github.com" { "github.com".to_string() } else { host.to_string() }
-}
-
-/// octocrab errors carry their cause chain; show it, not just "Service error".
-fn describe(e: &octocrab::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 #[cfg(test)]

@@ -90,17 +90,6 @@ pub fn classify(chain: &str, timed_out: bool, timeout: Duration) -> String {
     }
 }
 
-fn chain_of(e: &reqwest::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}
-
 impl HttpHealth {
     async fn probe(&self, check: &Check) -> Probe {
         let c = &check.config;
@@ -124,7 +113,7 @@ impl HttpHealth {
         let response = match request.send().await {
             Ok(r) => r,
             Err(e) => {
-                let error = Some(classify(&chain_of(&e), e.is_timeout(), timeout));
+                let error = Some(classify(&super::error_chain(&e), e.is_timeout(), timeout));
                 return Probe { status: None, latency_ms: None, error };
             }
         };
@@ -133,7 +122,7 @@ impl HttpHealth {
             match response.text().await {
                 Ok(b) => Some(b),
                 Err(e) => {
-                    let error = Some(classify(&chain_of(&e), e.is_timeout(), timeout));
+                    let error = Some(classify(&super::error_chain(&e), e.is_timeout(), timeout));
                     return Probe { status: Some(status), latency_ms: None, error };
                 }
             }
