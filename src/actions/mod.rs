@@ -223,6 +223,37 @@ pub enum ActionError {
     Audit(String),
 }
 
+/// The refusal every provider gives for a verb that does not fit its target.
+pub fn not_applicable(verb: Verb, what: &str, why: impl Into<String>) -> ActionError {
+    ActionError::NotApplicable { verb, what: what.to_string(), why: why.into() }
+}
+
+impl Plan {
+    /// The start of every provider's plan: the target found in the provider's snapshot, with its
+    /// name, environment and tier, and the request pointing at the target's canonical id.
+    pub fn for_target(
+        request: &ActionRequest,
+        source: &str,
+        snapshot: &Snapshot,
+    ) -> Result<(Plan, Target), ActionError> {
+        let target =
+            find_target(snapshot, &request.target).ok_or_else(|| ActionError::NotFound(request.target.clone()))?;
+        let mut plan = Plan {
+            request: request.clone(),
+            source: source.to_string(),
+            target_name: target.name.clone(),
+            environment: target.environment.clone(),
+            tier: tier_of(snapshot, &target.environment),
+            risk: Risk::Low,
+            summary: String::new(),
+            calls: Vec::new(),
+            verification: String::new(),
+        };
+        plan.request.target = target.id.clone();
+        Ok((plan, target))
+    }
+}
+
 /// Checks a confirmation against the plan. `given` is the typed name (or "y" for yes/no).
 pub fn check_confirmation(plan: &Plan, given: Option<&str>, assume_yes: bool) -> Result<(), ActionError> {
     match plan.confirmation() {

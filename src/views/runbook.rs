@@ -17,12 +17,18 @@ fn context(state: &AppState) -> Context<'_> {
     Context {
         estate: &state.estate,
         now: state.now,
-        log_errors: state
-            .logs
-            .iter()
-            .filter(|l| l.severity == crate::model::Severity::Error)
-            .map(|l| (l.at, l.source))
-            .collect(),
+        // Only lines inside the check's window (the buffer is in time order): a frame must not
+        // walk a million lines.
+        log_errors: {
+            let from = state.runbook_since.unwrap_or(state.now - chrono::Duration::hours(24));
+            let start = state.logs.position_at(from);
+            state
+                .logs
+                .range(start, state.logs.len() - start)
+                .filter(|l| l.severity == crate::model::Severity::Error)
+                .map(|l| (l.at, l.source))
+                .collect()
+        },
         since: state.runbook_since,
         failed_sources: state
             .sources

@@ -475,7 +475,7 @@ impl AwsProvider {
                             return Err(not_applicable(
                                 verb,
                                 &m.service,
-                                &format!("no earlier active revision of {} than {}", m.family, m.task_definition),
+                                format!("no earlier active revision of {} than {}", m.family, m.task_definition),
                             ));
                         }
                     },
@@ -485,7 +485,7 @@ impl AwsProvider {
                             return Err(not_applicable(
                                 verb,
                                 &m.service,
-                                &format!(
+                                format!(
                                     "it runs the newest revision {}; pass --to IMAGE_TAG (a new revision with that image), --to {}:N, or --param force=true to redeploy",
                                     m.task_definition, m.family
                                 ),
@@ -497,7 +497,7 @@ impl AwsProvider {
                     return Err(not_applicable(
                         verb,
                         &m.service,
-                        &format!("it already runs {to}; --param force=true redeploys it"),
+                        format!("it already runs {to}; --param force=true redeploys it"),
                     ));
                 }
                 plan.risk = change_risk(plan.tier);
@@ -532,7 +532,7 @@ impl AwsProvider {
                 let desired: i32 =
                     r.details.iter().find(|(k, _)| k == "desired").and_then(|(_, v)| v.parse().ok()).unwrap_or(-1);
                 if desired == count {
-                    return Err(not_applicable(verb, &m.service, &format!("it already wants {count} tasks")));
+                    return Err(not_applicable(verb, &m.service, format!("it already wants {count} tasks")));
                 }
                 plan.risk = match (count, plan.tier) {
                     (0, Tier::Prod) => Risk::Critical,
@@ -601,7 +601,7 @@ impl AwsProvider {
             return Err(not_applicable(
                 plan.request.verb,
                 &m.service,
-                &format!("container {container} already runs {image}; --param force=true redeploys it"),
+                format!("container {container} already runs {image}; --param force=true redeploys it"),
             ));
         }
         let timeout = self.settings.rollout_timeout.as_secs();

@@ -11,6 +11,7 @@ mod metrics;
 mod rds;
 mod secrets;
 
+pub(crate) use crate::actions::not_applicable;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,7 +24,7 @@ use aws_sdk_ecs::primitives::DateTime as SdkDateTime;
 use chrono::Utc;
 
 use super::{BoxFuture, BuildContext, Provider, ProviderError, canonical_environment, environment_of};
-use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind, Verb, find_target, tier_of};
+use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind};
 use crate::config::{AwsConfig, AwsLoadBalancerConfig, Config};
 use crate::model::{Environment, LogLine, Snapshot, Tier, Timestamp};
 
@@ -428,30 +429,13 @@ impl AwsProvider {
 
     /// The skeleton of a plan for a target of this provider.
     fn plan_for(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<(Plan, TargetKind), ActionError> {
-        let target =
-            find_target(snapshot, &request.target).ok_or_else(|| ActionError::NotFound(request.target.clone()))?;
-        let mut plan = Plan {
-            request: request.clone(),
-            source: self.name.clone(),
-            target_name: target.name.clone(),
-            environment: target.environment.clone(),
-            tier: tier_of(snapshot, &target.environment),
-            risk: Risk::Low,
-            summary: String::new(),
-            calls: Vec::new(),
-            verification: String::new(),
-        };
-        plan.request.target = target.id.clone();
+        let (plan, target) = Plan::for_target(request, &self.name, snapshot)?;
         Ok((plan, target.kind))
     }
 }
 
 pub(crate) fn call(description: impl Into<String>, call: impl Into<String>) -> PlannedCall {
     PlannedCall { description: description.into(), call: call.into() }
-}
-
-pub(crate) fn not_applicable(verb: Verb, what: &str, why: &str) -> ActionError {
-    ActionError::NotApplicable { verb, what: what.to_string(), why: why.to_string() }
 }
 
 /// An SDK timestamp as a chrono one.
@@ -516,7 +500,7 @@ impl Provider for AwsProvider {
         Err(not_applicable(
             verb,
             &plan.target_name,
-            &format!("AWS offers no '{verb}' for this {kind:?} (refresh, then try again)").to_lowercase(),
+            format!("AWS offers no '{verb}' for this {kind:?} (refresh, then try again)").to_lowercase(),
         ))
     }
 

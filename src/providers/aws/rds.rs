@@ -289,7 +289,7 @@ impl AwsProvider {
             return Err(not_applicable(
                 verb,
                 &db.identifier,
-                &format!("it belongs to the Aurora cluster {cluster}; its backups and restores are the cluster's"),
+                format!("it belongs to the Aurora cluster {cluster}; its backups and restores are the cluster's"),
             ));
         }
         let now = chrono::Utc::now();
@@ -322,7 +322,7 @@ impl AwsProvider {
                     return Err(not_applicable(
                         verb,
                         &db.identifier,
-                        &format!(
+                        format!(
                             "point-in-time recovery is off (backup retention {}d); restore a snapshot instead",
                             db.retention_days
                         ),

@@ -19,6 +19,7 @@ pub mod postgres;
 pub mod rotate;
 pub mod web;
 
+use crate::actions::not_applicable;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -305,10 +306,6 @@ pub fn last_segment(id: &str) -> String {
     id.trim_end_matches('/').rsplit('/').next().unwrap_or(id).to_string()
 }
 
-fn not_applicable(verb: Verb, what: &str, why: &str) -> ActionError {
-    ActionError::NotApplicable { verb, what: what.to_string(), why: why.to_string() }
-}
-
 impl AzureProvider {
     async fn subscriptions(&self) -> Result<Vec<String>, ProviderError> {
         if let Some(s) = &self.subscription {
@@ -470,7 +467,7 @@ impl Provider for AzureProvider {
                 return Err(not_applicable(
                     verb,
                     &target.name,
-                    &format!("Azure offers no '{verb}' for this {kind:?}").to_lowercase(),
+                    format!("Azure offers no '{verb}' for this {kind:?}").to_lowercase(),
                 ));
             }
         }

@@ -15,6 +15,7 @@ mod run;
 mod secrets;
 mod sql;
 
+use crate::actions::not_applicable;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -26,7 +27,7 @@ use serde_json::{Value, json};
 
 pub use self::client::{Api, Auth, Credentials, Endpoints, GcpClient, OperationEnd};
 use super::{BoxFuture, BuildContext, Provider, ProviderError, environment_of};
-use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind, Verb, find_target, tier_of};
+use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind, Verb};
 use crate::config::{Config, GcpConfig};
 use crate::model::*;
 
@@ -236,10 +237,6 @@ pub struct GcpProvider {
     store: Arc<crate::store::Store>,
     meta: Mutex<Meta>,
     last_tail: Mutex<Option<Instant>>,
-}
-
-fn not_applicable(verb: Verb, what: &str, why: impl Into<String>) -> ActionError {
-    ActionError::NotApplicable { verb, what: what.to_string(), why: why.into() }
 }
 
 fn failed(e: ProviderError) -> ActionError {
@@ -1065,19 +1062,7 @@ impl Provider for GcpProvider {
     }
 
     fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
-        let target =
-            find_target(snapshot, &request.target).ok_or_else(|| ActionError::NotFound(request.target.clone()))?;
-        let plan = Plan {
-            request: request.clone(),
-            source: self.name.clone(),
-            target_name: target.name.clone(),
-            environment: target.environment.clone(),
-            tier: tier_of(snapshot, &target.environment),
-            risk: Risk::Low,
-            summary: String::new(),
-            calls: Vec::new(),
-            verification: String::new(),
-        };
+        let (plan, target) = Plan::for_target(request, &self.name, snapshot)?;
         match (target.kind, request.verb) {
             (TargetKind::Resource, Verb::Promote | Verb::Rollback) => self.plan_traffic(request, plan),
             (TargetKind::Resource | TargetKind::Backup, Verb::Restore | Verb::Snapshot) => self.plan_sql(request, plan),

@@ -1,6 +1,7 @@
 //! Cloud Run (Admin API v2): services, revisions, traffic; promote and roll back by moving
 //! traffic, as a long-running operation, then re-reading the traffic and probing health.
 
+use crate::actions::not_applicable;
 use std::collections::BTreeMap;
 
 use futures::future::join_all;
@@ -393,10 +394,6 @@ pub struct TrafficChange {
     pub from: Option<String>,
     pub new_split: Vec<Split>,
     pub body: Value,
-}
-
-fn not_applicable(verb: Verb, what: &str, why: impl Into<String>) -> ActionError {
-    ActionError::NotApplicable { verb, what: what.to_string(), why: why.into() }
 }
 
 /// Promote: `to` (default the latest ready revision) gets 100 %, or `percent` with the rest

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod client;
 mod payload;
 
+use crate::actions::not_applicable;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,7 +19,7 @@ use serde_json::json;
 use self::client::GithubClient;
 use self::payload::*;
 use super::{BoxFuture, BuildContext, Provider, ProviderError};
-use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind, Verb, find_target, tier_of};
+use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind, Verb};
 use crate::config::GithubConfig;
 use crate::model::*;
 
@@ -526,10 +527,6 @@ fn inputs_of(request: &ActionRequest) -> serde_json::Map<String, serde_json::Val
         .collect()
 }
 
-fn not_applicable(verb: Verb, what: &str, why: &str) -> ActionError {
-    ActionError::NotApplicable { verb, what: what.to_string(), why: why.to_string() }
-}
-
 fn failed(e: ProviderError) -> ActionError {
     ActionError::Failed(e.to_string())
 }
@@ -625,21 +622,8 @@ impl Provider for GithubProvider {
     }
 
     fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
-        let target =
-            find_target(snapshot, &request.target).ok_or_else(|| ActionError::NotFound(request.target.clone()))?;
+        let (mut plan, target) = Plan::for_target(request, &self.name, snapshot)?;
         let api = self.api().to_string();
-        let mut plan = Plan {
-            request: request.clone(),
-            source: self.name.clone(),
-            target_name: target.name.clone(),
-            environment: target.environment.clone(),
-            tier: tier_of(snapshot, &target.environment),
-            risk: Risk::Low,
-            summary: String::new(),
-            calls: Vec::new(),
-            verification: String::new(),
-        };
-        plan.request.target = target.id.clone();
         let verb = request.verb;
         match (target.kind, verb) {
             (TargetKind::Run, Verb::Approve | Verb::Reject) => {
@@ -812,7 +796,7 @@ impl Provider for GithubProvider {
                 return Err(not_applicable(
                     verb,
                     &target.name,
-                    &format!("GitHub offers no '{verb}' for a {kind:?}").to_lowercase(),
+                    format!("GitHub offers no '{verb}' for a {kind:?}").to_lowercase(),
                 ));
             }
         }

@@ -6,6 +6,7 @@
 
 pub mod estate;
 
+use crate::actions::not_applicable;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration as StdDuration;
 
@@ -13,7 +14,7 @@ use chrono::Duration;
 
 use self::estate::{Rng, hash};
 use super::{BoxFuture, Provider as ProviderTrait, ProviderError};
-use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind, Verb, find_target, tier_of};
+use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind, Verb};
 use crate::clock::Clock;
 use crate::model::*;
 
@@ -585,10 +586,6 @@ fn job_log(run: &Run, job: &Job) -> Vec<LogLine> {
     out
 }
 
-fn not_applicable(verb: Verb, what: &str, why: &str) -> ActionError {
-    ActionError::NotApplicable { verb, what: what.to_string(), why: why.to_string() }
-}
-
 fn call(description: impl Into<String>, call: impl Into<String>) -> PlannedCall {
     PlannedCall { description: description.into(), call: call.into() }
 }
@@ -679,22 +676,9 @@ impl ProviderTrait for Sandbox {
     }
 
     fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
-        let target =
-            find_target(snapshot, &request.target).ok_or_else(|| ActionError::NotFound(request.target.clone()))?;
+        let (mut plan, target) = Plan::for_target(request, &self.name, snapshot)?;
         let verb = request.verb;
         let note = "demo sandbox: the equivalent real call is shown; nothing outside skydeck is touched";
-        let mut plan = Plan {
-            request: request.clone(),
-            source: self.name.clone(),
-            target_name: target.name.clone(),
-            environment: target.environment.clone(),
-            tier: tier_of(snapshot, &target.environment),
-            risk: Risk::Low,
-            summary: String::new(),
-            calls: Vec::new(),
-            verification: String::new(),
-        };
-        plan.request.target = target.id.clone();
         let api = "https://api.github.com";
         match (target.kind, verb) {
             (TargetKind::Run, Verb::Approve | Verb::Reject) => {
@@ -924,11 +908,7 @@ impl ProviderTrait for Sandbox {
                 plan.verification = format!("{} has one more version, rotated just now", s.name);
             }
             (kind, verb) => {
-                return Err(not_applicable(
-                    verb,
-                    &target.name,
-                    &format!("not an action for a {kind:?}").to_lowercase(),
-                ));
+                return Err(not_applicable(verb, &target.name, format!("not an action for a {kind:?}").to_lowercase()));
             }
         }
         Ok(plan)
