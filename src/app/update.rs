@@ -1153,12 +1153,17 @@ fn move_selection(state: &mut AppState, delta: isize) {
     if state.screen == Screen::Logs {
         state.follow_logs = at_end;
     }
-    clamp(state);
+    clamp_rows(state, n);
 }
 
 /// Keeps the selection inside the list and the scroll offset around the selection.
 pub fn clamp(state: &mut AppState) {
     let n = row_count(state, state.screen);
+    clamp_rows(state, n);
+}
+
+/// `clamp` when the caller already counted the rows (a filtered count is a full pass).
+fn clamp_rows(state: &mut AppState, n: usize) {
     let height = views::list_height(state.screen, state.size).max(1);
     let list = state.list_mut();
     if n == 0 {
