@@ -202,7 +202,16 @@ pub struct ActArgs {
     /// rerun: only the failed jobs
     #[arg(long)]
     pub failed: bool,
-    /// Any other input as key=value (repeatable)
+    /// Any other input as KEY=VALUE (repeatable); unknown keys are refused with the valid ones
+    ///
+    /// dispatch: the workflow's inputs, as `--param environment=production` or
+    /// `--param input.environment=production` (both reach the input). approve/reject (GitHub):
+    /// environment=NAME when a run waits for several. promote: force=true and container=NAME
+    /// (ECS), percent=N (Cloud Run canary), slot=NAME (App Service). rotate: days=N (Azure deploy
+    /// credential), disable_previous=false (Secret Manager). `--count`, `--time`, `--to`,
+    /// `--name`, `--ref` and `--failed` are the same as `--param count=…` and so on. An input
+    /// naming an environment (environment, env, target, stage...) makes the action as careful
+    /// as that environment: production asks for `--confirm NAME`.
     #[arg(long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
     /// rotate: read the new secret value from stdin (not echoed on a terminal; never shown or logged)
@@ -559,7 +568,16 @@ async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
     };
     match provider.action_inputs(&request).await {
         Ok(specs) => {
-            if let Err(e) = crate::actions::apply_input_defaults(&mut request, &specs) {
+            // Unknown keys are refused before planning: nothing reads them, so they would be lost.
+            let accepted = provider.accepted_params(verb);
+            let checked = crate::actions::check_params(&mut request, accepted, &specs, provider.name())
+                .and_then(|()| crate::actions::apply_input_defaults(&mut request, &specs));
+            if let Err(e) = checked {
+                // A verb the provider takes nothing for may not fit the target at all: say that.
+                let e = match provider.plan(&request, &snapshot) {
+                    Err(wrong @ crate::actions::ActionError::NotApplicable { .. }) if accepted.is_empty() => wrong,
+                    _ => e,
+                };
                 eprintln!("error: {e}");
                 return Ok(1);
             }

@@ -1061,6 +1061,16 @@ impl Provider for GcpProvider {
         })
     }
 
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+        match verb {
+            // A revision, and the share of traffic it gets (a canary).
+            Verb::Promote | Verb::Rollback => &["to", "percent"],
+            Verb::Restore => &["time", "name"],
+            Verb::Rotate => &["disable_previous"],
+            _ => &[],
+        }
+    }
+
     fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
         let (plan, target) = Plan::for_target(request, &self.name, snapshot)?;
         match (target.kind, request.verb) {
