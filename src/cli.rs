@@ -327,9 +327,9 @@ async fn tui(cli: &Cli, demo: bool) -> anyhow::Result<i32> {
     if let Some(book) = books.first() {
         let day = state.now.format("%Y-%m-%d").to_string();
         state.runbook_progress = ctx.store.runbook_progress(&book.name, &day)?;
-        // "Since the last run" means before this session; this session is now the last run.
-        state.runbook_since = ctx.store.runbook_last_run(&book.name)?;
-        ctx.store.mark_runbook_run(&book.name, state.now)?;
+        // The same start as `skydeck runbook`, so the screen and the handover report agree.
+        state.runbook_since =
+            Some(book.logs_errors_since(state.now, &day, &ctx.store.runbook_progress_all(&book.name)?));
     }
     state.runbooks = books;
     state.incident = ctx.store.open_incident_now()?;
@@ -868,7 +868,9 @@ async fn runbook(cli: &Cli, name: &str, json: bool, markdown: bool) -> anyhow::R
         .collect();
     let day = now.format("%Y-%m-%d").to_string();
     let progress = ctx.store.runbook_progress(&book.name, &day)?;
-    let since = ctx.store.runbook_last_run(&book.name)?;
+    // Since the last completed walkthrough before today (or the runbook's window): running this
+    // again, or opening the TUI, does not move it.
+    let since = Some(book.logs_errors_since(now, &day, &ctx.store.runbook_progress_all(&book.name)?));
     let eval = crate::runbook::Context {
         estate: &estate,
         now,
@@ -877,7 +879,6 @@ async fn runbook(cli: &Cli, name: &str, json: bool, markdown: bool) -> anyhow::R
         failed_sources: failed,
     };
     let report = crate::runbook::Report::build(book, &eval, &progress, &current_user());
-    ctx.store.mark_runbook_run(&book.name, now)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else if markdown {
