@@ -358,7 +358,7 @@ impl GcpProvider {
                     snap.resources.push(Resource {
                         id: svc.name.clone(),
                         name: m.meta.short.clone(),
-                        kind: "Cloud Run service".into(),
+                        kind: crate::model::kind::CLOUD_RUN_SERVICE.into(),
                         role: Role::Compute,
                         provider: crate::model::Provider::Gcp,
                         environment: env,
@@ -388,7 +388,7 @@ impl GcpProvider {
                     snap.resources.push(Resource {
                         id: id.clone(),
                         name: i.name.clone(),
-                        kind: "Cloud SQL instance".into(),
+                        kind: crate::model::kind::CLOUD_SQL_INSTANCE.into(),
                         role: Role::Database,
                         provider: crate::model::Provider::Gcp,
                         environment: env.clone(),
