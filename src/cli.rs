@@ -460,6 +460,9 @@ fn request_from(args: &ActArgs, verb: Verb) -> anyhow::Result<ActionRequest> {
     let mut params = BTreeMap::new();
     for p in &args.params {
         let (k, v) = p.split_once('=').with_context(|| format!("--param '{p}' must be KEY=VALUE"))?;
+        if k == "value_from_stdin" {
+            bail!("--param value_from_stdin: use --value-stdin (the value is read from stdin)");
+        }
         params.insert(k.to_string(), v.to_string());
     }
     let pairs = [

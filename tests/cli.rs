@@ -427,4 +427,10 @@ fn unknown_params_are_refused_with_the_valid_ones() {
     let out = env.cmd(&["--demo", "act", "promote", &service, "--count", "3", "--dry-run"]);
     assert!(stderr(&out).contains("does not take 'count'"), "flags are checked too: {}", stderr(&out));
     assert!(audit(&env).is_empty());
+    // Both spellings are in `--help`.
+    let help = stdout(&env.cmd(&["act", "--help"]));
+    assert!(
+        help.contains("--param environment=production") && help.contains("--param input.environment=production"),
+        "{help}"
+    );
 }

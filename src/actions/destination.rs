@@ -83,6 +83,17 @@ impl Plan {
                 self.touch(value.trim(), tier, format!("{key}={value}"));
             }
         }
+        // A restore (or snapshot) whose new server is named like another environment's
+        // (`orders-prod` from a staging database) creates something in that environment.
+        if matches!(self.request.verb, Verb::Restore | Verb::Snapshot)
+            && let Some(name) = self.request.params.get("name").cloned()
+        {
+            let env = crate::providers::environment_of(&name, []);
+            if env != "unassigned" {
+                let tier = known(&env).unwrap_or_else(|| Tier::from_name(&env));
+                self.touch(&env, tier, format!("the new '{name}' is named for {env}"));
+            }
+        }
         if target.kind == TargetKind::Run && self.request.verb == Verb::Rerun {
             for d in snapshot.deployments.iter().filter(|d| d.run_id.as_deref() == Some(target.id.as_str())) {
                 let tier = known(&d.environment).unwrap_or_else(|| Tier::from_name(&d.environment));
@@ -124,6 +135,24 @@ mod tests {
         assert_eq!(environment_tier("main", &main_is_prod), Some(Tier::Prod));
         assert!(is_environment_param("input.environment") && is_environment_param("Target-Env"));
         assert!(!is_environment_param("version") && !is_environment_param("to"));
+    }
+
+    #[test]
+    fn a_restore_named_for_production_is_production() {
+        let target = Target {
+            kind: TargetKind::Backup,
+            id: "db".into(),
+            name: "orders-stg".into(),
+            environment: "staging".into(),
+        };
+        let mut p = plan(Tier::Staging);
+        p.request.verb = Verb::Restore;
+        p.request.params.insert("name".into(), "orders-restored".into());
+        p.touch_destinations(&Snapshot::default(), &target, &|_| None);
+        assert_eq!(p.touches, None, "a name without an environment suffix says nothing");
+        p.request.params.insert("name".into(), "orders-prod".into());
+        p.touch_destinations(&Snapshot::default(), &target, &|_| None);
+        assert_eq!((p.tier, p.environment.as_str()), (Tier::Prod, "production"));
     }
 
     #[test]
