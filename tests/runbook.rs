@@ -197,3 +197,44 @@ fn logs_errors_count_since_the_last_completed_walkthrough_before_today() {
     let err = parse(&broken, "daily.toml").unwrap_err().to_string();
     assert!(err.starts_with("daily.toml:") && err.contains("logs_errors_window: 'soon' is not a duration"), "{err}");
 }
+
+#[test]
+fn the_screen_and_the_handover_report_agree_on_logs_errors() {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
+    let logs = sandbox.logs_between(None, 200);
+    let book = parse(SHIPPED[0].1, "daily.toml").unwrap();
+    let mut state = skydeck::app::AppState::with_snapshot("demo", sandbox.snapshot(), logs.clone(), now(), (160, 40));
+    state.runbooks = vec![book.clone()];
+    state.screen = skydeck::app::Screen::Runbook;
+    let estate = sandbox.snapshot();
+    let mut verdicts = Vec::new();
+    for since in [now() - chrono::Duration::hours(24), now()] {
+        state.runbook_since = Some(since);
+        let mut terminal = Terminal::new(TestBackend::new(160, 40)).unwrap();
+        terminal.draw(|f| skydeck::views::render(&state, &skydeck::theme::Theme::dark(), f)).unwrap();
+        let screen = format!("{}", terminal.backend());
+        let row =
+            screen.lines().find(|l| l.contains("No error logs")).unwrap_or_else(|| panic!("{screen}")).to_string();
+        let on_screen = if row.contains("✖") {
+            "fail"
+        } else if row.contains("✔") {
+            "pass"
+        } else {
+            "other"
+        };
+        let ctx = Context {
+            estate: &estate,
+            now: now(),
+            log_errors: skydeck::runbook::error_lines(&logs),
+            since: Some(since),
+            failed_sources: Vec::new(),
+        };
+        let report = Report::build(&book, &ctx, &[], "maria");
+        let item = report.items.iter().find(|i| i.title.starts_with("No error logs")).unwrap();
+        assert_eq!(on_screen, format!("{:?}", item.verdict).to_lowercase(), "{row}");
+        verdicts.push(on_screen);
+    }
+    assert_eq!(verdicts, ["fail", "pass"], "errors in the last 24 h, none after now");
+}
