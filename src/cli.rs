@@ -569,6 +569,10 @@ async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
         eprintln!("error: {}", crate::actions::ActionError::NotFound(request.target.clone()));
         return Ok(1);
     };
+    // A run named by its bare number reads its workflow's inputs like one named by its id.
+    if let Some(target) = find_target(&snapshot, &request.target) {
+        request.target = target.id;
+    }
     match provider.action_inputs(&request).await {
         Ok(specs) => {
             // Unknown keys are refused before planning: nothing reads them, so they would be lost.

@@ -264,6 +264,16 @@ async fn dispatching_to_production_needs_the_environment_typed() {
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("touches production"), "{stderr}");
 
+    // A run named by its bare number reads the same workflow.
+    let out = run(
+        dir.path(),
+        &config,
+        &["act", "dispatch", "30433642", "--param", "environment=production", "--yes"],
+        Some(TOKEN),
+    );
+    let (_, stderr) = text(&out);
+    assert!(stderr.contains("pass --confirm production"), "{stderr}");
+
     // An input the workflow does not declare is refused with the ones it does.
     let out = run(dir.path(), &config, &["act", "dispatch", &run_id, "--param", "stage=prod", "--yes"], Some(TOKEN));
     let (_, stderr) = text(&out);
