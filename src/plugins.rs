@@ -698,12 +698,12 @@ pub fn parse(text: &str, path: &str, stem: &str, shipped: bool) -> Result<Parsed
         }
     }
 
-    let mut seen = Vec::new();
-    screens.retain(|s| {
-        !seen.contains(s) && {
-            seen.push(*s);
-            true
+    // `all` next to a screen name lists that screen once.
+    let screens = screens.into_iter().fold(Vec::new(), |mut unique, s| {
+        if !unique.contains(&s) {
+            unique.push(s);
         }
+        unique
     });
 
     // Inputs.
