@@ -202,7 +202,16 @@ pub struct ActArgs {
     /// rerun: only the failed jobs
     #[arg(long)]
     pub failed: bool,
-    /// Any other input as key=value (repeatable)
+    /// Any other input as KEY=VALUE (repeatable); unknown keys are refused with the valid ones
+    ///
+    /// dispatch: the workflow's inputs, as `--param environment=production` or
+    /// `--param input.environment=production` (both reach the input). approve/reject (GitHub):
+    /// environment=NAME when a run waits for several. promote: force=true and container=NAME
+    /// (ECS), percent=N (Cloud Run canary), slot=NAME (App Service). rotate: days=N (Azure deploy
+    /// credential), disable_previous=false (Secret Manager). `--count`, `--time`, `--to`,
+    /// `--name`, `--ref` and `--failed` are the same as `--param count=…` and so on. An input
+    /// naming an environment (environment, env, target, stage...) makes the action as careful
+    /// as that environment: production asks for `--confirm NAME`.
     #[arg(long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
     /// rotate: read the new secret value from stdin (not echoed on a terminal; never shown or logged)
@@ -318,9 +327,9 @@ async fn tui(cli: &Cli, demo: bool) -> anyhow::Result<i32> {
     if let Some(book) = books.first() {
         let day = state.now.format("%Y-%m-%d").to_string();
         state.runbook_progress = ctx.store.runbook_progress(&book.name, &day)?;
-        // "Since the last run" means before this session; this session is now the last run.
-        state.runbook_since = ctx.store.runbook_last_run(&book.name)?;
-        ctx.store.mark_runbook_run(&book.name, state.now)?;
+        // The same start as `skydeck runbook`, so the screen and the handover report agree.
+        state.runbook_since =
+            Some(book.logs_errors_since(state.now, &day, &ctx.store.runbook_progress_all(&book.name)?));
     }
     state.runbooks = books;
     state.incident = ctx.store.open_incident_now()?;
@@ -451,6 +460,9 @@ fn request_from(args: &ActArgs, verb: Verb) -> anyhow::Result<ActionRequest> {
     let mut params = BTreeMap::new();
     for p in &args.params {
         let (k, v) = p.split_once('=').with_context(|| format!("--param '{p}' must be KEY=VALUE"))?;
+        if k == "value_from_stdin" {
+            bail!("--param value_from_stdin: use --value-stdin (the value is read from stdin)");
+        }
         params.insert(k.to_string(), v.to_string());
     }
     let pairs = [
@@ -557,9 +569,22 @@ async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
         eprintln!("error: {}", crate::actions::ActionError::NotFound(request.target.clone()));
         return Ok(1);
     };
+    // A run named by its bare number reads its workflow's inputs like one named by its id.
+    if let Some(target) = find_target(&snapshot, &request.target) {
+        request.target = target.id;
+    }
     match provider.action_inputs(&request).await {
         Ok(specs) => {
-            if let Err(e) = crate::actions::apply_input_defaults(&mut request, &specs) {
+            // Unknown keys are refused before planning: nothing reads them, so they would be lost.
+            let accepted = provider.accepted_params(verb);
+            let checked = crate::actions::check_params(&mut request, accepted, &specs, provider.name())
+                .and_then(|()| crate::actions::apply_input_defaults(&mut request, &specs));
+            if let Err(e) = checked {
+                // A verb the provider takes nothing for may not fit the target at all: say that.
+                let e = match provider.plan(&request, &snapshot) {
+                    Err(wrong @ crate::actions::ActionError::NotApplicable { .. }) if accepted.is_empty() => wrong,
+                    _ => e,
+                };
                 eprintln!("error: {e}");
                 return Ok(1);
             }
@@ -850,7 +875,9 @@ async fn runbook(cli: &Cli, name: &str, json: bool, markdown: bool) -> anyhow::R
         .collect();
     let day = now.format("%Y-%m-%d").to_string();
     let progress = ctx.store.runbook_progress(&book.name, &day)?;
-    let since = ctx.store.runbook_last_run(&book.name)?;
+    // Since the last completed walkthrough before today (or the runbook's window): running this
+    // again, or opening the TUI, does not move it.
+    let since = Some(book.logs_errors_since(now, &day, &ctx.store.runbook_progress_all(&book.name)?));
     let eval = crate::runbook::Context {
         estate: &estate,
         now,
@@ -859,7 +886,6 @@ async fn runbook(cli: &Cli, name: &str, json: bool, markdown: bool) -> anyhow::R
         failed_sources: failed,
     };
     let report = crate::runbook::Report::build(book, &eval, &progress, &current_user());
-    ctx.store.mark_runbook_run(&book.name, now)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else if markdown {

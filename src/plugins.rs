@@ -650,6 +650,27 @@ pub fn parse(text: &str, path: &str, stem: &str, shipped: bool) -> Result<Parsed
         if value.is_empty() {
             return Err(err(line, "an empty scope".into()));
         }
+        // `all` is every screen (k9s' convention); kinds, roles and providers still narrow.
+        if value.eq_ignore_ascii_case("all") && matches!(prefix, None | Some("screen")) {
+            screens.extend(Screen::ALL);
+            continue;
+        }
+        let kind_of = |s: &str| {
+            crate::model::kind::canonical(s).ok_or_else(|| {
+                let names: Vec<String> = Screen::ALL.iter().map(|s| s.title().to_lowercase()).collect();
+                let roles: Vec<&str> = Role::ALL.iter().map(|r| r.label()).collect();
+                let what = if prefix.is_some() { "is not a resource kind" } else { "is not a scope" };
+                err(
+                    line,
+                    format!(
+                        "'{s}' {what}: screens (all, {}), resource kinds ({}), roles ({}), providers (github, aws, azure, gcp, http)",
+                        names.join(", "),
+                        crate::model::kind::ALL.join(", "),
+                        roles.join(", ")
+                    ),
+                )
+            })
+        };
         match prefix {
             Some("screen") => screens.push(screen_of(value).ok_or_else(|| {
                 let names: Vec<String> = Screen::ALL.iter().map(|s| s.title().to_lowercase()).collect();
@@ -662,7 +683,7 @@ pub fn parse(text: &str, path: &str, stem: &str, shipped: bool) -> Result<Parsed
             Some("provider") => providers.push(provider_of(value).ok_or_else(|| {
                 err(line, format!("'{value}' is not a provider (one of: github, aws, azure, gcp, http)"))
             })?),
-            Some(_) => kinds.push(value.to_string()),
+            Some(_) => kinds.push(kind_of(value)?.to_string()),
             None => {
                 if let Some(s) = screen_of(value) {
                     screens.push(s);
@@ -671,11 +692,19 @@ pub fn parse(text: &str, path: &str, stem: &str, shipped: bool) -> Result<Parsed
                 } else if let Some(p) = provider_of(value) {
                     providers.push(p);
                 } else {
-                    kinds.push(value.to_string());
+                    kinds.push(kind_of(value)?.to_string());
                 }
             }
         }
     }
+
+    // `all` next to a screen name lists that screen once.
+    let screens = screens.into_iter().fold(Vec::new(), |mut unique, s| {
+        if !unique.contains(&s) {
+            unique.push(s);
+        }
+        unique
+    });
 
     // Inputs.
     let mut inputs: Vec<PluginInput> = Vec::new();

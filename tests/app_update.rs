@@ -613,3 +613,34 @@ fn a_dangerous_plugin_on_production_asks_for_the_name_even_without_confirm() {
     let effects = press(&mut s, KeyCode::Enter);
     assert!(matches!(effects.first(), Some(Effect::RunPlugin(_))), "{effects:?}");
 }
+
+#[test]
+fn dispatching_a_deploy_to_production_asks_for_the_environment_name() {
+    use skydeck::actions::{ActionRequest, Confirmation};
+    let (mut s, sandbox) = setup();
+    let estate = sandbox.snapshot();
+    let run =
+        estate.runs.iter().find(|r| r.workflow == "Deploy" && !estate.approvals.iter().any(|a| a.run == r.id)).unwrap();
+    let confirm_for = |s: &mut AppState, environment: &str| {
+        let mut request = ActionRequest::new(Verb::Dispatch, &run.id);
+        request.params.insert("input.environment".into(), environment.into());
+        let plan = sandbox.plan(&request, &estate);
+        update(s, Msg::Planned(plan));
+        match &s.popup {
+            Some(Popup::Confirm { plan, .. }) => plan.confirmation(),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(confirm_for(&mut s, "staging"), Confirmation::YesNo);
+    s.popup = None;
+    assert_eq!(confirm_for(&mut s, "production"), Confirmation::TypeName("production".into()));
+    // `y` does not pass a typed confirmation; the name does.
+    assert!(press(&mut s, KeyCode::Char('y')).iter().all(|e| !matches!(e, Effect::Execute(_))));
+    while matches!(&s.popup, Some(Popup::Confirm { input, .. }) if !input.is_empty()) {
+        press(&mut s, KeyCode::Backspace);
+    }
+    typed(&mut s, "production");
+    let effects = press(&mut s, KeyCode::Enter);
+    let Some(Effect::Execute(plan)) = effects.first() else { panic!("{effects:?}") };
+    assert_eq!((plan.environment.as_str(), plan.tier), ("production", skydeck::model::Tier::Prod));
+}

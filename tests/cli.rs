@@ -334,3 +334,103 @@ fn key_remaps_are_checked_with_file_and_line() {
     assert!(err.contains("b.toml:1: key 'A' is skydeck's 'approve' key"), "{err}");
     assert!(!err.contains("a.toml"), "{err}");
 }
+
+/// A completed Deploy run of the demo (not waiting for any review), by id.
+fn completed_deploy_run(doc: &Value) -> String {
+    let waiting: Vec<&Value> = doc["approvals"].as_array().unwrap().iter().map(|a| &a["run"]).collect();
+    doc["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["workflow"] == "Deploy" && r["status"] == "completed" && !waiting.contains(&&r["id"]))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn dispatch_to_production_needs_the_environment_typed_whatever_run_it_starts_from() {
+    let env = Env::new();
+    let run = completed_deploy_run(&status(&env));
+    // The bare spelling reaches the workflow input, and the input decides the tier.
+    let out = env.cmd(&["--demo", "act", "dispatch", &run, "--param", "environment=production", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("pass --confirm production"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("touches production"), "the plan says why: {}", stderr(&out));
+    assert!(audit(&env).is_empty(), "nothing is sent without the typed name");
+
+    let out =
+        env.cmd(&["--demo", "act", "dispatch", &run, "--param", "environment=production", "--confirm", "production"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains(r#""environment":"production""#), "the input is sent: {}", stderr(&out));
+    let entries = audit(&env);
+    assert_eq!(entries[0]["environment"], "production");
+
+    // The prefixed spelling works the same, and staging stays a yes/no.
+    let out = env.cmd(&["--demo", "act", "dispatch", &run, "--param", "input.environment=production", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let out = env.cmd(&["--demo", "act", "dispatch", &run, "--param", "environment=staging", "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains(r#""environment":"staging""#), "{}", stderr(&out));
+}
+
+#[test]
+fn rerunning_a_run_that_deployed_to_production_is_a_production_action() {
+    let env = Env::new();
+    let doc = status(&env);
+    let deployed: Vec<&str> = doc["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["environment"] == "production")
+        .filter_map(|d| d["run_id"].as_str())
+        .collect();
+    let run = doc["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["status"] == "completed" && deployed.contains(&r["id"].as_str().unwrap()))
+        .expect("the demo has a finished production deploy run")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = env.cmd(&["--demo", "act", "rerun", &run, "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("pass --confirm production"), "{}", stderr(&out));
+}
+
+#[test]
+fn unknown_params_are_refused_with_the_valid_ones() {
+    let env = Env::new();
+    let doc = status(&env);
+    let run = completed_deploy_run(&doc);
+    let out = env.cmd(&["--demo", "act", "dispatch", &run, "--param", "enviroment=production", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("dispatch on demo does not take 'enviroment'"), "{err}");
+    assert!(err.contains("--param environment=… (or input.environment)"), "{err}");
+    assert!(!err.contains("dry run"), "refused before planning: {err}");
+
+    let service = doc["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["role"] == "compute" && r["versions"].as_array().is_some_and(|v| v.len() > 1))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = env.cmd(&["--demo", "act", "promote", &service, "--param", "force=true", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("promote on demo does not take 'force'; it takes: --to"), "{}", stderr(&out));
+    let out = env.cmd(&["--demo", "act", "promote", &service, "--count", "3", "--dry-run"]);
+    assert!(stderr(&out).contains("does not take 'count'"), "flags are checked too: {}", stderr(&out));
+    assert!(audit(&env).is_empty());
+    // Both spellings are in `--help`.
+    let help = stdout(&env.cmd(&["act", "--help"]));
+    assert!(
+        help.contains("--param environment=production") && help.contains("--param input.environment=production"),
+        "{help}"
+    );
+}

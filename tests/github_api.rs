@@ -498,3 +498,40 @@ async fn the_dispatch_form_reads_the_workflow_at_the_runs_branch() {
         plan.calls[0].call
     );
 }
+
+#[test]
+fn job_environments_are_read_and_filled_from_the_inputs() {
+    use skydeck::providers::github::{job_environments, resolve_job_environment};
+    let yaml = "on: workflow_dispatch\njobs:\n  a: {environment: production}\n  b:\n    environment:\n      name: ${{ github.event.inputs.target || 'staging' }}\n  c: {runs-on: x}\n";
+    assert_eq!(job_environments(yaml), ["production", "${{ github.event.inputs.target || 'staging' }}"]);
+    let mut req = ActionRequest::new(Verb::Dispatch, "r");
+    assert_eq!(resolve_job_environment("${{ inputs.environment }}", &req), None, "unknown, not guessed");
+    assert_eq!(resolve_job_environment(&job_environments(yaml)[1], &req).as_deref(), Some("staging"));
+    req.params.insert("input.target".into(), "prod-eu".into());
+    assert_eq!(resolve_job_environment(&job_environments(yaml)[1], &req).as_deref(), Some("prod-eu"));
+    req.params.insert("input.region".into(), "eu".into());
+    assert_eq!(resolve_job_environment("prod-${{ inputs.region }}", &req).as_deref(), Some("prod-eu"));
+}
+
+#[tokio::test]
+async fn a_workflow_whose_job_deploys_to_production_is_a_production_dispatch() {
+    use base64::Engine;
+    use skydeck::actions::Confirmation;
+    let s = setup().await;
+    mount_repo(&s.server, "", shared("list-workflow-runs-for-repo.200.json")).await;
+    // No input names the environment; the job's GitHub environment does.
+    let yaml = "on:\n  workflow_dispatch:\njobs:\n  release:\n    environment: production\n    runs-on: x\n";
+    let content = base64::engine::general_purpose::STANDARD.encode(yaml);
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/contents/.github/workflows/build.yml")))
+        .respond_with(json_body(&json!({"type": "file", "encoding": "base64", "content": content})))
+        .mount(&s.server)
+        .await;
+    let snap = s.provider.fetch().await.unwrap();
+    let req = ActionRequest::new(Verb::Dispatch, &snap.runs[0].id);
+    assert_eq!(s.provider.plan(&req, &snap).unwrap().confirmation(), Confirmation::YesNo, "not known yet");
+    assert!(s.provider.action_inputs(&req).await.unwrap().is_empty());
+    let plan = s.provider.plan(&req, &snap).unwrap();
+    assert_eq!((plan.tier, plan.environment.as_str()), (Tier::Prod, "production"));
+    assert_eq!(plan.confirmation(), Confirmation::TypeName("production".into()));
+}

@@ -193,3 +193,90 @@ async fn auth_login_without_a_keyring_says_the_token_was_not_stored() {
     }
     assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN));
 }
+
+/// A deploy workflow whose job runs in the GitHub environment its input names.
+const DEPLOY_WORKFLOW: &str = r#"
+name: Deploy
+on:
+  workflow_dispatch:
+    inputs:
+      environment:
+        description: Where to deploy
+        type: choice
+        options: [staging, production]
+        default: staging
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    environment:
+      name: ${{ inputs.environment }}
+      url: https://example.com
+    steps: [{run: echo}]
+"#;
+
+#[tokio::test]
+async fn dispatching_to_production_needs_the_environment_typed() {
+    use base64::Engine;
+    let server = MockServer::start().await;
+    // The run dispatched from is queued, not waiting for any review: its own tier says nothing.
+    mount_repo(&server, "", shared("list-workflow-runs-for-repo.200.json")).await;
+    let content = base64::engine::general_purpose::STANDARD.encode(DEPLOY_WORKFLOW);
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/contents/.github/workflows/build.yml")))
+        .respond_with(json_body(&json!({"type": "file", "encoding": "base64", "content": content})))
+        .mount(&server)
+        .await;
+    let dispatches = format!("/repos/{REPO}/actions/workflows/build.yml/dispatches");
+    for environment in ["staging", "production"] {
+        Mock::given(method("POST"))
+            .and(path(dispatches.clone()))
+            .and(body_json(json!({"ref": "master", "inputs": {"environment": environment}})))
+            .respond_with(ResponseTemplate::new(204))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("skydeck.toml");
+    std::fs::write(&config, format!("[github]\napi_url = \"{}\"\nrepos = [\"{REPO}\"]\n", server.uri())).unwrap();
+    let host = server.uri().trim_start_matches("http://").to_string();
+    let run_id = format!("{host}/{REPO}/actions/runs/30433642");
+
+    // The input's default (staging) deploys to staging: yes/no.
+    let out = run(dir.path(), &config, &["act", "dispatch", &run_id, "--yes"], Some(TOKEN));
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+
+    // production, in either spelling, is a production action whatever the run's own tier.
+    for param in ["environment=production", "input.environment=production"] {
+        let out = run(dir.path(), &config, &["act", "dispatch", &run_id, "--param", param, "--yes"], Some(TOKEN));
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("pass --confirm production"), "{stderr}");
+    }
+    let out = run(
+        dir.path(),
+        &config,
+        &["act", "dispatch", &run_id, "--param", "environment=production", "--confirm", "production"],
+        Some(TOKEN),
+    );
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("touches production"), "{stderr}");
+
+    // A run named by its bare number reads the same workflow.
+    let out = run(
+        dir.path(),
+        &config,
+        &["act", "dispatch", "30433642", "--param", "environment=production", "--yes"],
+        Some(TOKEN),
+    );
+    let (_, stderr) = text(&out);
+    assert!(stderr.contains("pass --confirm production"), "{stderr}");
+
+    // An input the workflow does not declare is refused with the ones it does.
+    let out = run(dir.path(), &config, &["act", "dispatch", &run_id, "--param", "stage=prod", "--yes"], Some(TOKEN));
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("does not take 'stage'") && stderr.contains("--param environment=…"), "{stderr}");
+}

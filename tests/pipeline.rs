@@ -53,6 +53,7 @@ fn plan(request: ActionRequest) -> Plan {
         summary: "roll back web-prod".into(),
         calls: Vec::new(),
         verification: "re-read".into(),
+        touches: None,
     }
 }
 

@@ -562,3 +562,49 @@ fn a_run_during_an_incident_lands_on_its_timeline() {
         incident.timeline
     );
 }
+
+#[test]
+fn all_means_every_screen() {
+    let p = plugin("key = \"ctrl-e\"\ncommand = \"true\"\nscopes = [\"all\"]\n");
+    assert_eq!(p.screens_offered(), Screen::ALL, "k9s' convention: every screen, not a resource kind");
+    assert!(p.kinds.is_empty() && p.item_label().is_none());
+    let p = plugin("key = \"ctrl-e\"\ncommand = \"true\"\nscopes = [\"screen:all\", \"runs\", \"kind:ecs SERVICE\"]\n");
+    assert_eq!(p.screens_offered(), Screen::ALL, "listed once each");
+    assert_eq!(p.kinds, ["ECS service"], "kinds are kept as the list spells them");
+}
+
+#[test]
+fn an_unknown_scope_or_kind_is_a_load_error_with_its_line() {
+    let err = error("key = \"ctrl-e\"\ncommand = \"true\"\nscopes = [\n  \"runs\",\n  \"ECS services\",\n]\n");
+    assert!(err.starts_with("p.toml:5: 'ECS services' is not a scope"), "{err}");
+    assert!(err.contains("ECS service, RDS instance, App Service"), "it lists the kinds: {err}");
+    assert!(err.contains("screens (all, overview, runs"), "{err}");
+    let err = error("key = \"ctrl-e\"\ncommand = \"true\"\nscopes = [\"kind:Lambda function\"]\n");
+    assert!(err.starts_with("p.toml:3: 'Lambda function' is not a resource kind"), "{err}");
+    // A broken file is reported, never loaded as a plugin that silently matches nothing.
+    let loaded = load(
+        vec![file("dead", "key = \"ctrl-e\"\ncommand = \"true\"\nscopes = [\"everything\"]\n")],
+        &Keymap::default(),
+    );
+    assert!(loaded.plugins.is_empty());
+    assert!(
+        loaded.errors[0].to_string().starts_with("user/dead.toml:3: 'everything' is not a scope"),
+        "{:?}",
+        loaded.errors
+    );
+}
+
+#[test]
+fn the_kinds_shipped_plugins_name_are_in_the_documented_list() {
+    let shipped = load(plugins::shipped_files(), &Keymap::default());
+    assert!(shipped.errors.is_empty(), "{:?}", shipped.errors);
+    for p in &shipped.plugins {
+        for k in &p.kinds {
+            assert!(skydeck::model::kind::ALL.contains(&k.as_str()), "{}: {k}", p.name);
+        }
+    }
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for k in skydeck::model::kind::ALL {
+        assert!(readme.contains(&format!("`{k}`")), "README lists the kind {k}");
+    }
+}

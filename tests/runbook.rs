@@ -56,12 +56,11 @@ fn progress_survives_a_restart() {
     {
         let store = Store::open_in(dir.path()).unwrap();
         store.set_runbook_item("daily", "2026-11-23", &p).unwrap();
-        store.mark_runbook_run("daily", now()).unwrap();
     }
     let store = Store::open_in(dir.path()).unwrap();
     assert_eq!(store.runbook_progress("daily", "2026-11-23").unwrap(), vec![p.clone()]);
     assert!(store.runbook_progress("daily", "2026-11-24").unwrap().is_empty(), "progress is per day");
-    assert_eq!(store.runbook_last_run("daily").unwrap(), Some(now()));
+    assert_eq!(store.runbook_progress_all("daily").unwrap(), vec![("2026-11-23".to_string(), p.clone())]);
     // Unticking keeps the note and records who unticked.
     let undone = Progress { done: false, who: "lea".into(), ..p };
     store.set_runbook_item("daily", "2026-11-23", &undone).unwrap();
@@ -134,4 +133,108 @@ async fn an_action_taken_during_an_incident_lands_on_its_timeline() {
     assert!(md.contains("**action** rollback inference-api-stg"), "{md}");
     assert!(md.contains("**closed** closed: rolled back"), "{md}");
     assert!(store.open_incident_now().unwrap().is_none());
+}
+
+/// The logs.errors line of a plain `skydeck runbook` report and of its Markdown handover report.
+fn logs_errors_verdicts(dir: &std::path::Path) -> (String, String) {
+    let out = skydeck(dir, &["--demo", "runbook", "daily"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let plain = text.lines().find(|l| l.contains("logs.errors")).unwrap_or_else(|| panic!("{text}")).to_string();
+    let out = skydeck(dir, &["--demo", "runbook", "daily", "--markdown"]);
+    let md = String::from_utf8_lossy(&out.stdout).into_owned();
+    let line = md.lines().find(|l| l.contains("`logs.errors")).unwrap_or_else(|| panic!("{md}")).to_string();
+    (plain, line)
+}
+
+#[test]
+fn running_the_runbook_again_does_not_turn_errors_into_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, first_md) = logs_errors_verdicts(dir.path());
+    assert!(first.starts_with("✖") && first.contains("logs.errors = "), "the demo has error lines: {first}");
+    assert!(first_md.contains("**FAIL**"), "the handover report says what the screen says: {first_md}");
+    for _ in 0..2 {
+        let (again, again_md) = logs_errors_verdicts(dir.path());
+        assert!(again.starts_with("✖"), "still failing after another run: {again}");
+        assert!(again_md.contains("**FAIL**"), "{again_md}");
+    }
+}
+
+fn progress(item: &str, at: Timestamp) -> Progress {
+    Progress { item: item.into(), done: true, note: None, who: "kenji".into(), at }
+}
+
+#[test]
+fn logs_errors_count_since_the_last_completed_walkthrough_before_today() {
+    let book = parse(SHIPPED[0].1, "daily.toml").unwrap();
+    let manual: Vec<String> = book.items.iter().filter(|i| i.check.is_none()).map(|i| i.key.clone()).collect();
+    assert_eq!(manual.len(), 2, "the shipped daily has two items a person ticks");
+    let hours = |h: i64| now() - chrono::Duration::hours(h);
+    let day = |d: &str, p: Progress| (d.to_string(), p);
+    // Nothing completed: the last 24 h.
+    assert_eq!(book.logs_errors_since(now(), "2026-11-23", &[]), hours(24));
+    // Two days ago completed; yesterday only half done: two days ago counts.
+    let rows = vec![
+        day("2026-11-21", progress(&manual[0], hours(50))),
+        day("2026-11-21", progress(&manual[1], hours(49))),
+        day("2026-11-22", progress(&manual[0], hours(26))),
+    ];
+    assert_eq!(book.logs_errors_since(now(), "2026-11-23", &rows), hours(49));
+    // An unticked item is not done.
+    let mut unticked = rows.clone();
+    unticked[1].1.done = false;
+    assert_eq!(book.logs_errors_since(now(), "2026-11-23", &unticked), hours(24));
+    // Today's own completion does not move today's count.
+    let mut today = rows.clone();
+    today.push(day("2026-11-23", progress(&manual[0], hours(1))));
+    today.push(day("2026-11-23", progress(&manual[1], hours(0))));
+    assert_eq!(book.logs_errors_since(now(), "2026-11-23", &today), hours(49));
+    assert_eq!(book.logs_errors_since(now() + chrono::Duration::days(1), "2026-11-24", &today), hours(0));
+    // A configured window replaces the walkthrough.
+    let text = SHIPPED[0].1.replacen("[[sections]]", "logs_errors_window = \"12h\"\n\n[[sections]]", 1);
+    let windowed = parse(&text, "daily.toml").unwrap();
+    assert_eq!(windowed.logs_errors_since(now(), "2026-11-23", &rows), hours(12));
+    let broken = SHIPPED[0].1.replacen("[[sections]]", "logs_errors_window = \"soon\"\n\n[[sections]]", 1);
+    let err = parse(&broken, "daily.toml").unwrap_err().to_string();
+    assert!(err.starts_with("daily.toml:") && err.contains("logs_errors_window: 'soon' is not a duration"), "{err}");
+}
+
+#[test]
+fn the_screen_and_the_handover_report_agree_on_logs_errors() {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
+    let logs = sandbox.logs_between(None, 200);
+    let book = parse(SHIPPED[0].1, "daily.toml").unwrap();
+    let mut state = skydeck::app::AppState::with_snapshot("demo", sandbox.snapshot(), logs.clone(), now(), (160, 40));
+    state.runbooks = vec![book.clone()];
+    state.screen = skydeck::app::Screen::Runbook;
+    let estate = sandbox.snapshot();
+    let mut verdicts = Vec::new();
+    for since in [now() - chrono::Duration::hours(24), now()] {
+        state.runbook_since = Some(since);
+        let mut terminal = Terminal::new(TestBackend::new(160, 40)).unwrap();
+        terminal.draw(|f| skydeck::views::render(&state, &skydeck::theme::Theme::dark(), f)).unwrap();
+        let screen = format!("{}", terminal.backend());
+        let row =
+            screen.lines().find(|l| l.contains("No error logs")).unwrap_or_else(|| panic!("{screen}")).to_string();
+        let on_screen = if row.contains("✖") {
+            "fail"
+        } else if row.contains("✔") {
+            "pass"
+        } else {
+            "other"
+        };
+        let ctx = Context {
+            estate: &estate,
+            now: now(),
+            log_errors: skydeck::runbook::error_lines(&logs),
+            since: Some(since),
+            failed_sources: Vec::new(),
+        };
+        let report = Report::build(&book, &ctx, &[], "maria");
+        let item = report.items.iter().find(|i| i.title.starts_with("No error logs")).unwrap();
+        assert_eq!(on_screen, format!("{:?}", item.verdict).to_lowercase(), "{row}");
+        verdicts.push(on_screen);
+    }
+    assert_eq!(verdicts, ["fail", "pass"], "errors in the last 24 h, none after now");
 }

@@ -2,8 +2,12 @@
 //! -> verify -> audit "finished"/"failed". Providers only supply plan/execute/verify; the
 //! ordering, the read-only gate and the audit trail live here so no provider can skip them.
 
+mod destination;
+mod params;
 mod pipeline;
 
+pub use destination::{ENVIRONMENT_PARAMS, Touch, environment_tier, is_environment_param};
+pub use params::{WORKFLOW_INPUTS, accepted_params_text, check_params};
 pub use pipeline::{Outcome, Pipeline};
 
 use std::collections::BTreeMap;
@@ -169,6 +173,11 @@ pub struct Plan {
     pub summary: String,
     pub calls: Vec<PlannedCall>,
     pub verification: String,
+    /// The environment the action changes when that is riskier than its target's own (a deploy
+    /// dispatched from a staging run with `environment=production`). `environment` and `tier`
+    /// already say it; this says why, and its name is what a production confirmation asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub touches: Option<Touch>,
 }
 
 /// How the person must confirm: production asks for the target's name to be typed.
@@ -181,7 +190,8 @@ pub enum Confirmation {
 impl Plan {
     pub fn confirmation(&self) -> Confirmation {
         if self.tier == Tier::Prod || self.risk == Risk::Critical {
-            Confirmation::TypeName(self.target_name.clone())
+            let name = self.touches.as_ref().map(|t| t.environment.clone());
+            Confirmation::TypeName(name.unwrap_or_else(|| self.target_name.clone()))
         } else {
             Confirmation::YesNo
         }
@@ -193,6 +203,9 @@ impl Plan {
             "{} {} ({}, {}, risk {:?})\n{}\n",
             self.request.verb, self.target_name, self.environment, self.source, self.risk, self.summary
         );
+        if let Some(t) = &self.touches {
+            out.push_str(&format!("  touches {} ({:?}): {}\n", t.environment, self.tier, t.why));
+        }
         for (i, call) in self.calls.iter().enumerate() {
             out.push_str(&format!("  {}. {}\n     {}\n", i + 1, call.description, call.call));
         }
@@ -248,8 +261,10 @@ impl Plan {
             summary: String::new(),
             calls: Vec::new(),
             verification: String::new(),
+            touches: None,
         };
         plan.request.target = target.id.clone();
+        plan.touch_destinations(snapshot, &target, &|env| tier_of_known(snapshot, env));
         Ok((plan, target))
     }
 }
@@ -321,6 +336,16 @@ pub fn find_target(snapshot: &Snapshot, id: &str) -> Option<Target> {
         return Some(t(TargetKind::Secret, &s.id, &s.name, &s.environment));
     }
     None
+}
+
+/// The tier of an environment the snapshot knows by name (any spelling of it), else `None`.
+pub fn tier_of_known(snapshot: &Snapshot, environment: &str) -> Option<Tier> {
+    let canonical = crate::providers::canonical_environment(environment);
+    snapshot
+        .environments
+        .iter()
+        .find(|e| e.name == environment || crate::providers::canonical_environment(&e.name) == canonical)
+        .map(|e| e.tier)
 }
 
 /// The tier of an environment by name, from the known environments or the name itself.

@@ -339,7 +339,8 @@ pub struct AppState {
     pub runbooks: Vec<crate::runbook::Runbook>,
     pub runbook_index: usize,
     pub runbook_progress: Vec<crate::runbook::Progress>,
-    /// When the shown runbook last ran before this session (for "errors since the last run").
+    /// Where the shown runbook's `logs.errors` starts: the last completed walkthrough before
+    /// today ([`crate::runbook::Runbook::logs_errors_since`]), as `skydeck runbook` counts.
     pub runbook_since: Option<Timestamp>,
     /// Who is at the keyboard (ticks, notes, incidents).
     pub user: String,

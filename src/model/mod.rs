@@ -281,6 +281,36 @@ pub struct Metric {
     pub history: Vec<f64>,
 }
 
+/// The resource kinds the adapters emit (`Resource::kind`, the Kind column, `{resource.kind}`).
+/// Plugins scope by these names, so they are a stable list: add to it, never rename.
+pub mod kind {
+    pub const ECS_SERVICE: &str = "ECS service";
+    pub const RDS_INSTANCE: &str = "RDS instance";
+    pub const APP_SERVICE: &str = "App Service";
+    pub const FUNCTION_APP: &str = "Function App";
+    pub const APP_SERVICE_PLAN: &str = "App Service Plan";
+    pub const POSTGRESQL_FLEXIBLE_SERVER: &str = "PostgreSQL Flexible Server";
+    pub const CLOUD_RUN_SERVICE: &str = "Cloud Run service";
+    pub const CLOUD_SQL_INSTANCE: &str = "Cloud SQL instance";
+
+    /// Every kind, grouped by provider (AWS, Azure, GCP).
+    pub const ALL: [&str; 8] = [
+        ECS_SERVICE,
+        RDS_INSTANCE,
+        APP_SERVICE,
+        FUNCTION_APP,
+        APP_SERVICE_PLAN,
+        POSTGRESQL_FLEXIBLE_SERVER,
+        CLOUD_RUN_SERVICE,
+        CLOUD_SQL_INSTANCE,
+    ];
+
+    /// The kind as the list spells it, whatever the case it is written in.
+    pub fn canonical(name: &str) -> Option<&'static str> {
+        ALL.into_iter().find(|k| k.eq_ignore_ascii_case(name.trim()))
+    }
+}
+
 /// A cloud resource in its role. `versions` lists what it can be promoted to or rolled back to
 /// (slots, revisions, task definition revisions), newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -62,6 +62,13 @@ pub trait Provider: Send + Sync {
         Box::pin(async { Ok(Vec::new()) })
     }
 
+    /// The `--param` keys this provider reads for `verb` (those the `act` flags set included:
+    /// `count`, `time`, `to`, `name`, `ref`, `failed`); `skydeck act` refuses any other.
+    /// [`crate::actions::WORKFLOW_INPUTS`] means it takes the workflow inputs `action_inputs` lists.
+    fn accepted_params(&self, _verb: crate::actions::Verb) -> &'static [&'static str] {
+        &[]
+    }
+
     /// The log of one item (a CI job), for the log viewer.
     fn fetch_log<'a>(&'a self, target: &'a str) -> BoxFuture<'a, Result<Vec<LogLine>, ProviderError>> {
         Box::pin(async move { Err(ProviderError::Unavailable(format!("{} keeps no log for {target}", self.name()))) })

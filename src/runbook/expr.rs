@@ -22,7 +22,7 @@
 //! | `deploys.recent` | count | deployments in the last 24 h |
 //! | `deploys.failed` | count | failed deployments in the last 24 h |
 //! | `runs.failed_security` | count | failed security-scan jobs (name has security, scan, codeql, secret, audit) in the last 24 h |
-//! | `logs.errors` | count | ERROR log lines since the runbook's last run (else the last 24 h) |
+//! | `logs.errors` | count | ERROR log lines since the last completed walkthrough before today (else the last 24 h; or the runbook's `logs_errors_window`) |
 //! | `sources.failed` | count | sources whose last fetch failed |
 //!
 //! Values: numbers (`0`, `1.5`), durations (`90s`, `30m`, `24h`, `7d`), levels
@@ -226,6 +226,11 @@ fn parse_value(kind: Kind, raw: &str) -> Result<f64, String> {
             lower.trim_end_matches('%').trim_end_matches('s').parse().map_err(|_| format!("'{raw}' is not a number"))
         }
     }
+}
+
+/// A duration as checks write it (`90s`, `30m`, `24h`, `7d`).
+pub fn parse_duration(raw: &str) -> Result<chrono::Duration, String> {
+    parse_value(Kind::Duration, raw.trim()).map(|seconds| chrono::Duration::seconds(seconds as i64))
 }
 
 /// Parses a check; the error says what is wrong (the caller adds file and line).

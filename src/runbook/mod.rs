@@ -28,6 +28,8 @@ struct RunbookFile {
     title: Option<String>,
     #[serde(default)]
     description: String,
+    /// `logs.errors` counts over this window (`24h`) instead of since the last walkthrough.
+    logs_errors_window: Option<String>,
     sections: Vec<SectionFile>,
 }
 
@@ -70,6 +72,8 @@ pub struct Runbook {
     pub description: String,
     pub items: Vec<Item>,
     pub path: String,
+    /// A fixed window for `logs.errors`; `None`: since the last completed walkthrough.
+    pub logs_errors_window: Option<Duration>,
 }
 
 fn line_of(text: &str, needle: &str) -> usize {
@@ -82,6 +86,13 @@ pub fn parse(text: &str, path: &str) -> Result<Runbook, RunbookError> {
         let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1).unwrap_or(1);
         err(line, e.message().to_string())
     })?;
+    let logs_errors_window = match &file.logs_errors_window {
+        Some(w) => Some(
+            expr::parse_duration(w)
+                .map_err(|m| err(line_of(text, "logs_errors_window"), format!("logs_errors_window: {m}")))?,
+        ),
+        None => None,
+    };
     let mut items = Vec::new();
     for section in &file.sections {
         for item in &section.items {
@@ -119,7 +130,41 @@ pub fn parse(text: &str, path: &str) -> Result<Runbook, RunbookError> {
         description: file.description,
         items,
         path: path.to_string(),
+        logs_errors_window,
     })
+}
+
+impl Runbook {
+    /// When a day's walkthrough was completed: every manual item ticked, at the last tick.
+    /// A runbook without manual items has no walkthrough to complete.
+    pub fn completed_at(&self, day: &[Progress]) -> Option<Timestamp> {
+        let manual: Vec<&Item> = self.items.iter().filter(|i| i.check.is_none()).collect();
+        if manual.is_empty() {
+            return None;
+        }
+        manual
+            .iter()
+            .map(|i| day.iter().find(|p| p.item == i.key && p.done).map(|p| p.at))
+            .collect::<Option<Vec<_>>>()?
+            .into_iter()
+            .max()
+    }
+
+    /// Where `logs.errors` starts counting on `today`: the configured window back from `now`;
+    /// else when the newest completed walkthrough of an earlier day was completed (today's own
+    /// completion does not count, so the day's verdict, the screen and the handover report stay
+    /// the same however often it is run); else 24 h back. `days` is the stored progress of any
+    /// days, each row with its day (`YYYY-MM-DD`).
+    pub fn logs_errors_since(&self, now: Timestamp, today: &str, days: &[(String, Progress)]) -> Timestamp {
+        if let Some(window) = self.logs_errors_window {
+            return now - window;
+        }
+        let mut by_day: std::collections::BTreeMap<&str, Vec<Progress>> = std::collections::BTreeMap::new();
+        for (day, p) in days.iter().filter(|(day, _)| day.as_str() < today) {
+            by_day.entry(day.as_str()).or_default().push(p.clone());
+        }
+        by_day.values().rev().find_map(|progress| self.completed_at(progress)).unwrap_or(now - Duration::hours(24))
+    }
 }
 
 /// Shipped runbooks, then the user's (a user file with the same name replaces the shipped one).
@@ -187,7 +232,7 @@ pub struct Context<'a> {
     pub now: Timestamp,
     /// Time and source of every ERROR log line held.
     pub log_errors: Vec<(Timestamp, &'a str)>,
-    /// When this runbook last ran (for `logs.errors`).
+    /// Where `logs.errors` starts counting ([`Runbook::logs_errors_since`]); `None`: 24 h back.
     pub since: Option<Timestamp>,
     /// Sources whose last fetch failed: a pass cannot be claimed while data may be missing.
     pub failed_sources: Vec<String>,

@@ -126,10 +126,6 @@ impl Store {
                 at TEXT NOT NULL,
                 PRIMARY KEY (runbook, day, item)
             );
-            CREATE TABLE IF NOT EXISTS runbook_runs (
-                runbook TEXT PRIMARY KEY,
-                at TEXT NOT NULL
-            );
             CREATE TABLE IF NOT EXISTS incidents (
                 id INTEGER PRIMARY KEY AUTOINCREMENT,
                 title TEXT NOT NULL,
@@ -241,26 +237,25 @@ impl Store {
         Ok(())
     }
 
-    /// When a runbook was last run through (for "errors since the last run").
-    pub fn runbook_last_run(&self, runbook: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    /// Every stored tick and note of a runbook, each with its day (for the last completed walkthrough).
+    pub fn runbook_progress_all(&self, runbook: &str) -> Result<Vec<(String, crate::runbook::Progress)>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare_cached("SELECT at FROM runbook_runs WHERE runbook = ?1")?;
-        let mut rows = stmt.query([runbook])?;
-        Ok(match rows.next()? {
-            Some(row) => {
-                let at: String = row.get(0)?;
-                DateTime::parse_from_rfc3339(&at).ok().map(|d| d.with_timezone(&Utc))
-            }
-            None => None,
-        })
-    }
-
-    pub fn mark_runbook_run(&self, runbook: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.conn().execute(
-            "INSERT INTO runbook_runs (runbook, at) VALUES (?1, ?2) ON CONFLICT(runbook) DO UPDATE SET at = excluded.at",
-            params![runbook, at.to_rfc3339()],
-        )?;
-        Ok(())
+        let mut stmt =
+            conn.prepare_cached("SELECT day, item, done, note, who, at FROM runbook_progress WHERE runbook = ?1")?;
+        let rows = stmt.query_map(params![runbook], |row| {
+            let at: String = row.get(5)?;
+            Ok((
+                row.get(0)?,
+                crate::runbook::Progress {
+                    item: row.get(1)?,
+                    done: row.get::<_, i64>(2)? != 0,
+                    note: row.get(3)?,
+                    who: row.get(4)?,
+                    at: DateTime::parse_from_rfc3339(&at).map(|d| d.with_timezone(&Utc)).unwrap_or_default(),
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
     /// Opens an incident and records "opened" on its timeline. Returns its id.

@@ -13,14 +13,16 @@ use crate::app::{AppState, Row, Screen};
 use crate::runbook::{Context, Evaluation, Verdict, evaluate};
 use crate::theme::Theme;
 
-fn context(state: &AppState) -> Context<'_> {
+fn context<'a>(state: &'a AppState, book: &crate::runbook::Runbook) -> Context<'a> {
+    // A runbook's own window wins; else where the shown day's count starts (set at launch).
+    let since = book.logs_errors_window.map(|w| state.now - w).or(state.runbook_since);
     Context {
         estate: &state.estate,
         now: state.now,
         // Only lines inside the check's window (the buffer is in time order): a frame must not
         // walk a million lines.
         log_errors: {
-            let from = state.runbook_since.unwrap_or(state.now - chrono::Duration::hours(24));
+            let from = since.unwrap_or(state.now - chrono::Duration::hours(24));
             let start = state.logs.position_at(from);
             state
                 .logs
@@ -29,7 +31,7 @@ fn context(state: &AppState) -> Context<'_> {
                 .map(|l| (l.at, l.source))
                 .collect()
         },
-        since: state.runbook_since,
+        since,
         failed_sources: state
             .sources
             .iter()
@@ -44,7 +46,7 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         frame.render_widget(Paragraph::new("no runbook loaded").block(plain_block(theme, "Runbook")), area);
         return;
     };
-    let ctx = context(state);
+    let ctx = context(state, book);
     let evals: Vec<Option<Evaluation>> = book.items.iter().map(|i| evaluate(i, &ctx)).collect();
     let progress = |key: &str| state.runbook_progress.iter().find(|p| p.item == key);
     let done = book
@@ -62,7 +64,7 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         book.title,
         state.now.format("%Y-%m-%d"),
         book.items.len(),
-        state.runbook_since.map(|s| format!(" · last run {}", s.format("%m-%d %H:%M"))).unwrap_or_default()
+        ctx.since.map(|s| format!(" · errors since {}", s.format("%m-%d %H:%M"))).unwrap_or_default()
     );
     let top = table_area(Screen::Runbook, area);
     let widths = [Constraint::Length(12), Constraint::Length(18), Constraint::Min(40), Constraint::Length(40)];

@@ -169,7 +169,7 @@ pub(crate) fn map_service(
     let resource = Resource {
         id: arn,
         name: name.clone(),
-        kind: "ECS service".into(),
+        kind: crate::model::kind::ECS_SERVICE.into(),
         role: Role::Compute,
         provider: Cloud::Aws,
         environment,

@@ -478,6 +478,20 @@ impl Provider for AwsProvider {
         Box::pin(self.service_log(target))
     }
 
+    fn accepted_params(&self, verb: crate::actions::Verb) -> &'static [&'static str] {
+        use crate::actions::Verb;
+        match verb {
+            // ECS: a task definition revision or an image tag (for which container), or the same
+            // revision again (`force=true`).
+            Verb::Promote => &["to", "force", "container"],
+            Verb::Rollback => &["to"],
+            Verb::Scale => &["count"],
+            Verb::Restore => &["time", "name"],
+            Verb::Snapshot => &["name"],
+            _ => &[],
+        }
+    }
+
     fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
         let (mut plan, kind) = self.plan_for(request, snapshot)?;
         let id = plan.request.target.clone();

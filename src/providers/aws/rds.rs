@@ -139,7 +139,7 @@ pub(crate) fn map_instance(
     let resource = Resource {
         id: arn.clone(),
         name: identifier.clone(),
-        kind: "RDS instance".into(),
+        kind: crate::model::kind::RDS_INSTANCE.into(),
         role: Role::Database,
         provider: Cloud::Aws,
         environment: environment.clone(),

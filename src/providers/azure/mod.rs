@@ -418,6 +418,17 @@ impl Provider for AzureProvider {
         })
     }
 
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+        match verb {
+            // The slot swapped with production.
+            Verb::Promote | Verb::Rollback => &["to", "slot"],
+            Verb::Restore => &["time", "name"],
+            // Deploy credential: how long the new password is valid.
+            Verb::Rotate => &["days"],
+            _ => &[],
+        }
+    }
+
     fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
         let target =
             find_target(snapshot, &request.target).ok_or_else(|| ActionError::NotFound(request.target.clone()))?;
@@ -436,9 +447,15 @@ impl Provider for AzureProvider {
             summary: String::new(),
             calls: Vec::new(),
             verification: String::new(),
+            touches: None,
         };
         plan.request.target = target.id.clone();
         let s = &self.shared;
+        let configured = |env: &str| {
+            let known = s.config.environments.iter().any(|e| e.name == env);
+            if known { Some(s.tier(env)) } else { crate::actions::tier_of_known(snapshot, env) }
+        };
+        plan.touch_destinations(snapshot, &target, &configured);
         let verb = request.verb;
         let (is_site, is_server, is_kv, is_deploy) = {
             let m = s.meta();

@@ -254,7 +254,7 @@ pub async fn fetch(s: &Shared, sub: &str) -> Result<Snapshot, ProviderError> {
         snap.resources.push(Resource {
             id: srv.id.clone(),
             name: srv.name.clone(),
-            kind: "PostgreSQL Flexible Server".into(),
+            kind: crate::model::kind::POSTGRESQL_FLEXIBLE_SERVER.into(),
             role: Role::Database,
             provider: Provider::Azure,
             environment: environment.clone(),

@@ -299,9 +299,9 @@ pub async fn fetch(s: &Shared, sub: &str) -> Result<Snapshot, ProviderError> {
             versions.push(format!("production={production_version}"));
         }
         let kind = if site.kind.as_deref().is_some_and(|k| k.contains("functionapp")) {
-            "Function App"
+            crate::model::kind::FUNCTION_APP
         } else {
-            "App Service"
+            crate::model::kind::APP_SERVICE
         };
         snap.resources.push(Resource {
             id: site.id.clone(),
@@ -350,7 +350,7 @@ pub async fn fetch(s: &Shared, sub: &str) -> Result<Snapshot, ProviderError> {
         snap.resources.push(Resource {
             id: pl.id.clone(),
             name: pl.name.clone(),
-            kind: "App Service Plan".into(),
+            kind: crate::model::kind::APP_SERVICE_PLAN.into(),
             role: Role::Compute,
             provider: Provider::Azure,
             environment: environment.clone(),

@@ -358,7 +358,7 @@ impl GcpProvider {
                     snap.resources.push(Resource {
                         id: svc.name.clone(),
                         name: m.meta.short.clone(),
-                        kind: "Cloud Run service".into(),
+                        kind: crate::model::kind::CLOUD_RUN_SERVICE.into(),
                         role: Role::Compute,
                         provider: crate::model::Provider::Gcp,
                         environment: env,
@@ -388,7 +388,7 @@ impl GcpProvider {
                     snap.resources.push(Resource {
                         id: id.clone(),
                         name: i.name.clone(),
-                        kind: "Cloud SQL instance".into(),
+                        kind: crate::model::kind::CLOUD_SQL_INSTANCE.into(),
                         role: Role::Database,
                         provider: crate::model::Provider::Gcp,
                         environment: env.clone(),
@@ -1059,6 +1059,16 @@ impl Provider for GcpProvider {
             entries.reverse();
             Ok(entries.iter().filter_map(|e| logging::to_line(e, &meta.short)).collect())
         })
+    }
+
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+        match verb {
+            // A revision, and the share of traffic it gets (a canary).
+            Verb::Promote | Verb::Rollback => &["to", "percent"],
+            Verb::Restore => &["time", "name"],
+            Verb::Rotate => &["disable_previous"],
+            _ => &[],
+        }
     }
 
     fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {

@@ -113,6 +113,9 @@ struct ApprovalMeta {
 struct Meta {
     runs: HashMap<String, RunMeta>,
     approvals: HashMap<String, ApprovalMeta>,
+    /// The `environment:` of each job of a run's workflow file, as written (expressions
+    /// included), read with its dispatch inputs.
+    job_environments: HashMap<String, Vec<String>>,
 }
 
 pub struct GithubProvider {
@@ -242,6 +245,16 @@ impl GithubProvider {
 
     fn tier(&self, env: &str) -> Tier {
         self.environments.iter().find(|(n, _)| n == env).map(|(_, t)| *t).unwrap_or_else(|| Tier::from_name(env))
+    }
+
+    /// The tier of an environment the config or GitHub knows by that name (any spelling).
+    fn known_tier(&self, env: &str, snapshot: &Snapshot) -> Option<Tier> {
+        let ours = self.env_name(env);
+        self.environments
+            .iter()
+            .find(|(n, _)| *n == ours)
+            .map(|(_, t)| *t)
+            .or_else(|| crate::actions::tier_of_known(snapshot, &ours))
     }
 
     fn meta(&self) -> std::sync::MutexGuard<'_, Meta> {
@@ -511,6 +524,37 @@ pub fn dispatch_inputs(yaml: &str) -> Result<Vec<crate::actions::InputSpec>, Str
         .collect())
 }
 
+/// The `environment:` of every job of a workflow file (`environment: production` or
+/// `environment: {name: ..., url: ...}`), as written, expressions included.
+pub fn job_environments(yaml: &str) -> Vec<String> {
+    use yaml_rust2::{Yaml, YamlLoader};
+    let Ok(docs) = YamlLoader::load_from_str(yaml) else { return Vec::new() };
+    let Some(Yaml::Hash(jobs)) = docs.first().map(|d| d["jobs"].clone()) else { return Vec::new() };
+    jobs.iter()
+        .filter_map(|(_, job)| match &job["environment"] {
+            Yaml::String(s) => Some(s.clone()),
+            env => env["name"].as_str().map(str::to_string),
+        })
+        .collect()
+}
+
+/// A job's environment with `${{ inputs.NAME }}` (or `github.event.inputs.NAME`, with a
+/// `|| 'fallback'`) filled from the dispatch's inputs; `None` when it cannot be told.
+pub fn resolve_job_environment(raw: &str, request: &ActionRequest) -> Option<String> {
+    let Some(start) = raw.find("${{") else { return Some(raw.trim().to_string()) };
+    let end = start + raw[start..].find("}}")?;
+    let expression = &raw[start + 3..end];
+    let value = expression.split("||").map(str::trim).find_map(|alternative| {
+        if let Some(quoted) = alternative.strip_prefix('\'').and_then(|a| a.strip_suffix('\'')) {
+            return Some(quoted.to_string());
+        }
+        let name = alternative.strip_prefix("github.event.").unwrap_or(alternative).strip_prefix("inputs.")?;
+        request.params.get(&format!("input.{name}")).filter(|v| !v.is_empty()).cloned()
+    })?;
+    let resolved = format!("{}{value}{}", &raw[..start], &raw[end + 2..]);
+    (!resolved.contains("${{")).then(|| resolved.trim().to_string())
+}
+
 #[derive(serde::Deserialize)]
 struct ContentPayload {
     content: String,
@@ -606,8 +650,21 @@ impl Provider for GithubProvider {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(file.content.replace(['\n', '\r'], ""))
                 .map_err(|e| ProviderError::Payload(format!("{path}: {e}")))?;
-            dispatch_inputs(&String::from_utf8_lossy(&bytes)).map_err(ProviderError::Payload)
+            let yaml = String::from_utf8_lossy(&bytes);
+            let specs = dispatch_inputs(&yaml).map_err(ProviderError::Payload)?;
+            self.meta().job_environments.insert(request.target.clone(), job_environments(&yaml));
+            Ok(specs)
         })
+    }
+
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+        match verb {
+            // Which of several pending environments a run's review is for.
+            Verb::Approve | Verb::Reject => &["environment"],
+            Verb::Rerun => &["failed"],
+            Verb::Dispatch | Verb::Rollback => &["ref", crate::actions::WORKFLOW_INPUTS],
+            _ => &[],
+        }
     }
 
     fn fetch_log<'a>(&'a self, target: &'a str) -> BoxFuture<'a, Result<Vec<LogLine>, ProviderError>> {
@@ -623,6 +680,7 @@ impl Provider for GithubProvider {
 
     fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
         let (mut plan, target) = Plan::for_target(request, &self.name, snapshot)?;
+        plan.touch_destinations(snapshot, &target, &|env| self.known_tier(env, snapshot));
         let api = self.api().to_string();
         let verb = request.verb;
         match (target.kind, verb) {
@@ -720,6 +778,22 @@ impl Provider for GithubProvider {
                         .filter(|s| !s.is_empty())
                         .unwrap_or_else(|| m.workflow_id.to_string());
                     plan.summary = format!("run workflow {} of {} on {git_ref} again", run.workflow, run.repo);
+                    // The GitHub environment of the workflow's jobs is where the run deploys.
+                    let jobs = self.meta().job_environments.get(&run.id).cloned().unwrap_or_default();
+                    for raw in jobs {
+                        if let Some(env) = resolve_job_environment(&raw, request) {
+                            let name = self.env_name(&env);
+                            if let Some(tier) =
+                                crate::actions::environment_tier(&name, &|e| self.known_tier(e, snapshot))
+                            {
+                                plan.touch(
+                                    &name,
+                                    tier,
+                                    format!("a job of the workflow deploys to environment '{raw}'"),
+                                );
+                            }
+                        }
+                    }
                     self.dispatch_plan(&mut plan, &m.repo, &workflow, &git_ref, &inputs_of(request));
                     plan.verification = "a new workflow_dispatch run of that workflow appears".into();
                 } else {

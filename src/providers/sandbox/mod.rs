@@ -663,6 +663,17 @@ impl ProviderTrait for Sandbox {
         })
     }
 
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+        match verb {
+            Verb::Rerun => &["failed"],
+            Verb::Dispatch => &["ref", crate::actions::WORKFLOW_INPUTS],
+            Verb::Promote | Verb::Rollback => &["to"],
+            Verb::Scale => &["count"],
+            Verb::Restore => &["time", "name"],
+            _ => &[],
+        }
+    }
+
     fn fetch_log<'a>(&'a self, target: &'a str) -> BoxFuture<'a, Result<Vec<LogLine>, ProviderError>> {
         Box::pin(async move {
             let snapshot = self.snapshot();
