@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 
+pub mod scan;
+
 use super::{BoxFuture, BuildContext, Provider, ProviderError};
 use crate::actions::{ActionError, ActionRequest, Plan};
 use crate::model::{LogLine, Snapshot, Timestamp};
@@ -28,13 +30,21 @@ pub fn build(ctx: &BuildContext<'_>) -> Result<Vec<Arc<dyn Provider>>, String> {
         .logs
         .iter()
         .map(|l| {
-            let path = PathBuf::from(&l.file);
-            let name = l.name.clone().unwrap_or_else(|| {
-                format!("file:{}", path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default())
-            });
-            Arc::new(LogFile { name, path, state: Mutex::new((None, Vec::new())) }) as Arc<dyn Provider>
+            Arc::new(LogFile {
+                name: source_name(l),
+                path: PathBuf::from(&l.file),
+                state: Mutex::new((None, Vec::new())),
+            }) as Arc<dyn Provider>
         })
         .collect())
+}
+
+/// The source name of a `[[logs]]` entry: its `name`, else `file:<file name>`.
+pub fn source_name(config: &crate::config::LogFileConfig) -> String {
+    config.name.clone().unwrap_or_else(|| {
+        let path = std::path::Path::new(&config.file);
+        format!("file:{}", path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default())
+    })
 }
 
 impl LogFile {
@@ -75,8 +85,13 @@ impl LogFile {
 
 /// A line's own timestamp when it starts with one (RFC 3339, or "YYYY-MM-DD HH:MM:SS"), else now.
 pub fn parse_line(line: &str, source: &str, now: Timestamp) -> LogLine {
-    let at = line
-        .split_whitespace()
+    let at = line_timestamp(line).unwrap_or(now);
+    LogLine { at, source: source.to_string(), severity: crate::logbuf::parse_severity(line), text: line.to_string() }
+}
+
+/// The timestamp a line starts with (RFC 3339, or "YYYY-MM-DD HH:MM:SS"), if any.
+pub fn line_timestamp(line: &str) -> Option<Timestamp> {
+    line.split_whitespace()
         .next()
         .and_then(|first| chrono::DateTime::parse_from_rfc3339(first.trim_matches(['[', ']'])).ok())
         .map(|t| t.with_timezone(&Utc))
@@ -84,8 +99,6 @@ pub fn parse_line(line: &str, source: &str, now: Timestamp) -> LogLine {
             let head: String = line.chars().take(19).collect();
             chrono::NaiveDateTime::parse_from_str(&head, "%Y-%m-%d %H:%M:%S").ok().map(|t| t.and_utc())
         })
-        .unwrap_or(now);
-    LogLine { at, source: source.to_string(), severity: crate::logbuf::parse_severity(line), text: line.to_string() }
 }
 
 impl Provider for LogFile {
