@@ -183,6 +183,10 @@ fn spawn_provider(
                     return;
                 }
             }
+            if provider.logs_pending() {
+                tokio::task::yield_now().await;
+                continue;
+            }
             tokio::time::sleep(Duration::from_millis(1000)).await;
         }
     });

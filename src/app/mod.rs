@@ -380,7 +380,7 @@ impl AppState {
             estate_generation: 0,
             run_rows: rows::RunRowsCache::default(),
             configured_environments: Vec::new(),
-            logs: crate::logbuf::LogBuffer::new(1_000_000),
+            logs: crate::logbuf::LogBuffer::new(crate::logbuf::DEFAULT_LINES),
             log_filter: logview::LogFilter::default(),
             follow_logs: true,
             log_wrap: false,
