@@ -94,6 +94,40 @@ rss_grep=$(peak_rss grep -E "$pattern" "$log")
 rss_rg=$(peak_rss rg "$pattern" "$log")
 rss_lnav=$(peak_rss "${lnav_cmd[@]}")
 
+# The TUI with the same file in its log buffer: process RSS once the buffer is full (it stops
+# growing), against the bytes of text the buffer holds.
+tui_rss="(tmux missing)"
+if command -v tmux >/dev/null; then
+  say "TUI: loading the 10^6 lines into the log buffer"
+  session=skydeck-bench-logs-$$
+  tmux new-session -d -s "$session" -x 120 -y 40 \
+    "XDG_DATA_HOME=$work/data XDG_STATE_HOME=$work/state XDG_CONFIG_HOME=$work/config $skydeck --config $work/config.toml"
+  sleep 1
+  pid=
+  for _ in $(seq 1 50); do
+    pid=$(pgrep -nf "^$skydeck --config $work/config.toml") && break
+    sleep 0.1
+  done
+  [ -n "$pid" ] || die "the TUI did not start in tmux"
+  rss_of() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
+  # Loaded when RSS has not moved for 3 s.
+  previous=0
+  still=0
+  for _ in $(seq 1 120); do
+    sleep 1
+    now_rss=$(rss_of)
+    if [ "$now_rss" = "$previous" ]; then still=$((still + 1)); else still=0; fi
+    previous=$now_rss
+    [ "$still" -ge 3 ] && break
+  done
+  peak=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
+  tmux kill-session -t "$session"
+  text_bytes=$(wc -c <"$log")
+  lines=$(wc -l <"$log")
+  tui_rss=$(awk -v r="$previous" -v p="$peak" -v t="$text_bytes" -v n="$lines" \
+    'BEGIN { printf "%d MiB RSS (peak %d MiB) holding %d lines of %.1f MB text: %.2f× the text", r / 1024, p / 1024, n, (t - n) / 1e6, r * 1024 / (t - n) }')
+fi
+
 rss_10m="(skipped)"
 if [ "${BENCH_SKIP_10M:-0}" != "1" ]; then
   say "generating 10^7 lines for the memory run"
@@ -101,14 +135,14 @@ if [ "${BENCH_SKIP_10M:-0}" != "1" ]; then
   rss_10m="$(( $(peak_rss "${sk[@]}") / 1024 )) MiB"
 fi
 
-(python3 - "$work/times.json" "$rss_sk" "$rss_grep" "$rss_rg" "$rss_lnav" "$rss_10m" "$matches" <<EOF
+(python3 - "$work/times.json" "$rss_sk" "$rss_grep" "$rss_rg" "$rss_lnav" "$rss_10m" "$matches" "$tui_rss" "$pattern" <<EOF
 import json, sys
 times = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
 rss = dict(zip(["skydeck logs", "grep -E", "rg", "lnav -n"], [int(v) // 1024 for v in sys.argv[2:6]]))
 grep = times["grep -E"]["median"]
 print(f"### Headless log filter: \`scripts/bench-logs.sh\`, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD)")
 print()
-print(f"$(nproc) cores, $(uname -m), {sys.argv[7]} of 10^6 lines match \`$pattern\`; file in page cache; output to a file.")
+print(f"$(nproc) cores, $(uname -m), {sys.argv[7]} of 10^6 lines match \`{sys.argv[9]}\`; file in page cache; output to a file.")
 print()
 print("| tool | median | × grep -E | peak RSS |")
 print("|---|---|---|---|")
@@ -117,6 +151,8 @@ for name in ["skydeck logs", "grep -E", "rg", "lnav -n"]:
     print(f"| {name} | {t * 1000:.0f} ms | {t / grep:.2f}× | {rss[name]} MiB |")
 print()
 print(f"skydeck at 10^7 lines: peak RSS {sys.argv[6]}.")
+print()
+print(f"The TUI with the 10^6 lines in its log buffer: {sys.argv[8]}.")
 EOF
 ) >"$work/report.md"
 cat "$work/report.md"

@@ -16,8 +16,9 @@ use crate::model::{LogLine, Snapshot, Timestamp};
 /// On the first read, at most the last this-many bytes of an existing file are considered.
 const BACKLOG: u64 = 256 << 20;
 /// One read hands the log buffer at most this much text, so the lines in flight (one `LogLine`
-/// each) stay a few MiB however long the file is; the rest follows at once (`logs_pending`).
-const BATCH: u64 = 8 << 20;
+/// each, about 2.5× the text) stay a few MiB however long the file is; the rest follows at
+/// once (`logs_pending`).
+const BATCH: u64 = 2 << 20;
 
 pub struct LogFile {
     name: String,
