@@ -992,6 +992,64 @@ fn parse_duration(text: &str) -> anyhow::Result<chrono::Duration> {
     })
 }
 
+/// The `[[logs]]` file behind a source name, if it is one.
+fn log_file_source(cli: &Cli, source: &str) -> anyhow::Result<Option<std::path::PathBuf>> {
+    let Some(path) = config::locate(cli.config.as_deref()) else { return Ok(None) };
+    let loaded = config::load_file(&path)?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(loaded
+        .config
+        .logs
+        .iter()
+        .find(|l| crate::providers::logfile::source_name(l) == source)
+        .map(|l| std::path::PathBuf::from(&l.file)))
+}
+
+/// A local file is scanned where it lies, grep-style, instead of being loaded into a log buffer:
+/// memory stays constant and output starts at once. `--follow` then polls it for growth.
+async fn follow_log_file(
+    path: &std::path::Path,
+    source: &str,
+    filter: Option<&str>,
+    since: Option<crate::model::Timestamp>,
+    follow: bool,
+) -> anyhow::Result<i32> {
+    use crate::providers::logfile::scan;
+    let regex = filter.map(|f| scan::line_regex(f).with_context(|| format!("--filter '{f}'"))).transpose()?;
+    let query = scan::Query { regex: regex.as_ref(), since };
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    use std::os::unix::fs::MetadataExt;
+    let identity = |path: &std::path::Path| std::fs::metadata(path).map(|m| (m.dev(), m.ino(), m.len())).ok();
+    let mut offset = 0;
+    loop {
+        let scanned = identity(path);
+        let end = match scan::scan(path, source, &query, offset, follow, &mut out) {
+            Ok(end) => end,
+            Err(e) => {
+                eprintln!("error: {source}: {}: {e}", path.display());
+                return Ok(1);
+            }
+        };
+        if end.closed || !follow {
+            return Ok(0);
+        }
+        offset = end.offset;
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let Some((dev, ino, len)) = identity(path) else { continue }; // mid-rotation: not there yet
+            let replaced = scanned.is_some_and(|(d, i, _)| (d, i) != (dev, ino));
+            if replaced || len < offset {
+                offset = 0; // rotated or truncated: from the top of the new file
+            }
+            if len != offset {
+                break;
+            }
+        }
+    }
+}
+
 async fn logs_command(
     cli: &Cli,
     source: &str,
@@ -1004,6 +1062,11 @@ async fn logs_command(
         None => None,
     };
     let cutoff = since.map(parse_duration).transpose()?.map(|d| chrono::Utc::now() - d);
+    if !cli.demo
+        && let Some(file) = log_file_source(cli, source)?
+    {
+        return follow_log_file(&file, source, filter, cutoff, follow).await;
+    }
     let ctx = context(cli, cli.demo).await?;
     let streams: Vec<Arc<dyn Provider>> =
         ctx.providers.iter().filter(|p| source == "all" || p.name() == source).cloned().collect();

@@ -14,6 +14,8 @@ use chrono::DateTime;
 use crate::model::{LogLine, Severity, Timestamp};
 
 const CHUNK: usize = 1 << 20;
+/// Lines held when `log_buffer_lines` is not set.
+pub const DEFAULT_LINES: usize = 1_000_000;
 /// How far back a late batch is merged into time order (entries, not bytes).
 const MERGE_WINDOW: usize = 20_000;
 

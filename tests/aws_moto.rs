@@ -945,10 +945,12 @@ fn cli_an_expired_sso_session_says_run_aws_sso_login() {
 }
 
 #[test]
-fn the_benchmark_script_is_shellcheck_clean() {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench-aws.sh");
-    let out = Command::new("shellcheck").arg(&script).output().unwrap_or_else(|e| {
-        panic!("shellcheck cannot run ({e}); scripts/test.sh installs it (apt-get install -y shellcheck)")
-    });
-    assert!(out.status.success(), "shellcheck {}:\n{}", script.display(), text(&out));
+fn the_benchmark_scripts_are_shellcheck_clean() {
+    for name in ["scripts/bench-aws.sh", "scripts/bench-logs.sh"] {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
+        let out = Command::new("shellcheck").arg(&script).output().unwrap_or_else(|e| {
+            panic!("shellcheck cannot run ({e}); scripts/test.sh installs it (apt-get install -y shellcheck)")
+        });
+        assert!(out.status.success(), "shellcheck {}:\n{}", script.display(), text(&out));
+    }
 }

@@ -270,6 +270,41 @@ fn logs_prints_a_local_file_filtered_for_pipes() {
 }
 
 #[test]
+fn logs_follow_streams_a_file_as_it_grows_and_across_truncation() {
+    use std::io::{BufRead, BufReader, Write};
+    let env = Env::new();
+    let log = env.path().join("app.log");
+    std::fs::write(&log, "2026-11-23T08:00:00Z ERROR first\n2026-11-23T08:00:01Z INFO quiet\nunfinished ERR").unwrap();
+    let cfg = env.path().join("c.toml");
+    std::fs::write(&cfg, format!("[[logs]]\nfile = \"{}\"\nname = \"app\"\n", log.display())).unwrap();
+    let d = env.path();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_skydeck"))
+        .args(["--config", cfg.to_str().unwrap(), "logs", "app", "--filter", "error|err", "--follow"])
+        .env("XDG_DATA_HOME", d.join("data"))
+        .env("XDG_STATE_HOME", d.join("state"))
+        .env("XDG_CONFIG_HOME", d.join("config"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next = || lines.next().unwrap().unwrap();
+    assert!(next().ends_with(" app 2026-11-23T08:00:00Z ERROR first"));
+    // The unfinished line is printed once it is finished, not before and not twice.
+    std::fs::OpenOptions::new().append(true).open(&log).unwrap().write_all(b"OR payment\n").unwrap();
+    assert!(next().ends_with(" app unfinished ERROR payment"));
+    // Truncated (rotated in place): read again from the top.
+    std::fs::write(&log, "error after rotation\n").unwrap();
+    assert!(next().ends_with(" app error after rotation"));
+    // Rotated by rename, the new file already longer than what was read: from its top too.
+    let fresh = env.path().join("app.log.new");
+    std::fs::write(&fresh, format!("{}\nerror in the new file\n", "x".repeat(200))).unwrap();
+    std::fs::rename(&fresh, &log).unwrap();
+    assert!(next().ends_with(" app error in the new file"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
 fn plugins_list_and_check_report_each_file() {
     let env = Env::new();
     let out = env.cmd(&["plugins", "check"]);

@@ -183,6 +183,14 @@ fn spawn_provider(
                     return;
                 }
             }
+            if provider.logs_pending() {
+                // The rest of a big file: read the next batch once the loop has taken this one,
+                // so at most a batch or two of lines is ever in flight (not the whole file).
+                while tx2.max_capacity() - tx2.capacity() > 1 {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                continue;
+            }
             tokio::time::sleep(Duration::from_millis(1000)).await;
         }
     });

@@ -8,7 +8,7 @@ pub mod rows;
 pub mod update;
 
 pub use plugins::{plugin_context, plugins_here};
-pub use rows::{Row, rows};
+pub use rows::{Row, row_at, rows};
 pub use update::{palette_candidates, update};
 
 use crossterm::event::{KeyEvent, MouseEvent};
@@ -318,6 +318,9 @@ pub struct AppState {
     pub sources: Vec<SourceSlot>,
     /// All sources merged; rebuilt when a source reports.
     pub estate: Snapshot,
+    /// Bumped by every `merge`; cached rows derived from `estate` check it.
+    pub estate_generation: u64,
+    run_rows: rows::RunRowsCache,
     /// Environments from the config: always listed, in config order, even before (or without)
     /// any source mentioning them.
     pub configured_environments: Vec<crate::model::Environment>,
@@ -375,8 +378,10 @@ impl AppState {
                 .map(|(name, interval)| SourceSlot { source: Source::new(name.clone()), interval_secs: *interval })
                 .collect(),
             estate: Snapshot::default(),
+            estate_generation: 0,
+            run_rows: rows::RunRowsCache::default(),
             configured_environments: Vec::new(),
-            logs: crate::logbuf::LogBuffer::new(1_000_000),
+            logs: crate::logbuf::LogBuffer::new(crate::logbuf::DEFAULT_LINES),
             log_filter: logview::LogFilter::default(),
             follow_logs: true,
             log_wrap: false,
@@ -436,8 +441,7 @@ impl AppState {
 
     /// The id an action on the current screen would target.
     pub fn selected_target(&self) -> Option<String> {
-        let rows = rows(self, self.screen);
-        rows.get(self.list().selected).and_then(|r| r.target_id(self))
+        row_at(self, self.screen, self.list().selected).and_then(|r| r.target_id(self))
     }
 
     /// Rebuilds the merged estate from every source's last good data.
@@ -448,6 +452,7 @@ impl AppState {
         }
         merged.runs.sort_by_key(|r| std::cmp::Reverse(r.created_at));
         self.estate = merged;
+        self.estate_generation += 1;
     }
 
     /// The worst source state, for the status bar and `errors`.

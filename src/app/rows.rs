@@ -64,14 +64,7 @@ pub fn rows(state: &AppState, screen: Screen) -> Vec<Row> {
                 }
                 return out;
             }
-            let terms = RunFilter::parse(&state.lists[screen.index()].filter);
-            let mut idx: Vec<usize> =
-                e.runs.iter().enumerate().filter(|(_, r)| terms.matches(r)).map(|(i, _)| i).collect();
-            if state.failing_first {
-                // Stable: failures first, each group still newest first.
-                idx.sort_by_key(|i| e.runs[*i].level() != crate::model::Level::Crit);
-            }
-            idx.into_iter().map(Row::Run).collect()
+            run_indices(state).iter().map(|i| Row::Run(*i)).collect()
         }
         Screen::Deployments => {
             let mut out: Vec<Row> = e
@@ -184,6 +177,61 @@ pub fn rows(state: &AppState, screen: Screen) -> Vec<Row> {
     }
 }
 
+/// What the Runs list shows depends on: the merged runs, the filter and the order.
+#[derive(Debug, PartialEq, Eq)]
+struct RunRowsKey {
+    generation: u64,
+    runs: (usize, usize),
+    filter: String,
+    failing_first: bool,
+}
+
+/// The Runs list's filtered and ordered run indices, computed once per change of what they
+/// depend on, so a frame or a key on 10^4 runs costs what the visible rows cost.
+#[derive(Debug, Default)]
+pub struct RunRowsCache(std::sync::Mutex<Option<(RunRowsKey, std::sync::Arc<[usize]>)>>);
+
+/// Indices into `estate.runs` of the Runs list (not the run detail), in display order.
+pub fn run_indices(state: &AppState) -> std::sync::Arc<[usize]> {
+    let runs = &state.estate.runs;
+    let filter = &state.lists[Screen::Runs.index()].filter;
+    let fresh = |key: &RunRowsKey| {
+        key.generation == state.estate_generation
+            && key.runs == (runs.as_ptr() as usize, runs.len())
+            && key.failing_first == state.failing_first
+            && &key.filter == filter
+    };
+    let mut cache = state.run_rows.0.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((key, rows)) = cache.as_ref()
+        && fresh(key)
+    {
+        return rows.clone();
+    }
+    let terms = RunFilter::parse(filter);
+    let mut idx: Vec<usize> = runs.iter().enumerate().filter(|(_, r)| terms.matches(r)).map(|(i, _)| i).collect();
+    if state.failing_first {
+        // Stable: failures first, each group still newest first.
+        idx.sort_by_key(|i| runs[*i].level() != crate::model::Level::Crit);
+    }
+    let rows: std::sync::Arc<[usize]> = idx.into();
+    let key = RunRowsKey {
+        generation: state.estate_generation,
+        runs: (runs.as_ptr() as usize, runs.len()),
+        filter: filter.clone(),
+        failing_first: state.failing_first,
+    };
+    *cache = Some((key, rows.clone()));
+    rows
+}
+
+/// The row at `index` of a screen; on the Runs list without building the other rows.
+pub fn row_at(state: &AppState, screen: Screen, index: usize) -> Option<Row> {
+    if screen == Screen::Runs && state.run_detail.is_none() {
+        return run_indices(state).get(index).map(|i| Row::Run(*i));
+    }
+    rows(state, screen).get(index).copied()
+}
+
 /// Number of rows without building them, for scrolling the big lists cheaply.
 pub fn row_count(state: &AppState, screen: Screen) -> usize {
     if screen == Screen::Logs {
@@ -195,6 +243,9 @@ pub fn row_count(state: &AppState, screen: Screen) -> usize {
             Screen::Runs if state.run_detail.is_none() => return state.estate.runs.len(),
             _ => {}
         }
+    }
+    if screen == Screen::Runs && state.run_detail.is_none() {
+        return run_indices(state).len();
     }
     rows(state, screen).len()
 }
@@ -252,4 +303,56 @@ fn contains_ignore_ascii_case(hay: &str, needle: &str) -> bool {
     }
     let first = n[0];
     h.windows(n.len()).any(|w| w[0].to_ascii_lowercase() == first && w.eq_ignore_ascii_case(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::{Msg, update};
+    use chrono::TimeZone;
+
+    fn runs_state() -> AppState {
+        let now = chrono::Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).unwrap();
+        let clock: std::sync::Arc<dyn crate::clock::Clock> = std::sync::Arc::new(crate::clock::ManualClock::new(now));
+        let snapshot = crate::providers::sandbox::Sandbox::new(7, clock).snapshot();
+        let mut state = AppState::with_snapshot("demo", snapshot, Vec::new(), now, (120, 40));
+        state.screen = Screen::Runs;
+        state
+    }
+
+    /// The rows a fresh computation gives, bypassing the cache.
+    fn uncached(state: &AppState) -> Vec<usize> {
+        let terms = RunFilter::parse(&state.lists[Screen::Runs.index()].filter);
+        let mut idx: Vec<usize> =
+            state.estate.runs.iter().enumerate().filter(|(_, r)| terms.matches(r)).map(|(i, _)| i).collect();
+        if state.failing_first {
+            idx.sort_by_key(|i| state.estate.runs[*i].level() != crate::model::Level::Crit);
+        }
+        idx
+    }
+
+    #[test]
+    fn cached_run_rows_follow_the_filter_the_order_and_new_data() {
+        let mut state = runs_state();
+        let all = run_indices(&state);
+        assert_eq!(&*all, uncached(&state).as_slice());
+        assert!(std::sync::Arc::ptr_eq(&all, &run_indices(&state)), "unchanged: served from the cache");
+
+        let repo = state.estate.runs[0].repo.clone();
+        state.lists[Screen::Runs.index()].filter = format!("repo:{repo}");
+        assert_eq!(&*run_indices(&state), uncached(&state).as_slice());
+        assert!(run_indices(&state).len() < all.len(), "the filter narrows");
+
+        state.failing_first = true;
+        assert_eq!(&*run_indices(&state), uncached(&state).as_slice());
+
+        // A new snapshot with one run fewer: the cache notices.
+        let mut snapshot = state.estate.clone();
+        snapshot.runs.remove(0);
+        let at = state.now;
+        let _ = update(&mut state, Msg::Source { index: 0, result: Ok(snapshot), at });
+        assert_eq!(&*run_indices(&state), uncached(&state).as_slice());
+        assert_eq!(row_count(&state, Screen::Runs), uncached(&state).len());
+        assert_eq!(row_at(&state, Screen::Runs, 0), uncached(&state).first().map(|i| Row::Run(*i)));
+    }
 }

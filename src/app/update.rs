@@ -1091,7 +1091,7 @@ fn open(state: &mut AppState) -> Vec<Effect> {
             }
         }
         Screen::Runs => {
-            let row = rows(state, Screen::Runs).get(state.list().selected).copied();
+            let row = super::row_at(state, Screen::Runs, state.list().selected);
             let run = state.run_detail.as_ref().and_then(|id| state.estate.runs.iter().find(|r| &r.id == id));
             if let (Some(super::Row::Job(j, _)), Some(run)) = (row, run)
                 && let Some(job) = run.jobs.get(j)

@@ -54,6 +54,11 @@ pub trait Provider: Send + Sync {
         Box::pin(async { Ok(Vec::new()) })
     }
 
+    /// More log lines are ready now (a file read in batches): fetch again without waiting.
+    fn logs_pending(&self) -> bool {
+        false
+    }
+
     /// Inputs an action needs before planning (the dispatch form). Most actions need none.
     fn action_inputs<'a>(
         &'a self,

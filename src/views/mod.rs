@@ -291,9 +291,16 @@ pub(crate) fn trunc(s: &str, max: usize) -> String {
 }
 
 pub(crate) fn visible_rows(state: &AppState) -> (Vec<crate::app::Row>, usize) {
+    let height = list_height(state.screen, state.size);
+    if state.screen == crate::app::Screen::Runs && state.run_detail.is_none() {
+        // 10^4 runs: only the visible ones become rows.
+        let all = crate::app::rows::run_indices(state);
+        let start = state.list().offset.min(all.len());
+        let end = (start + height).min(all.len());
+        return (all[start..end].iter().map(|i| crate::app::Row::Run(*i)).collect(), all.len());
+    }
     let all = rows(state, state.screen);
     let total = all.len();
-    let height = list_height(state.screen, state.size);
     let start = state.list().offset.min(total);
     let end = (start + height).min(total);
     (all[start..end].to_vec(), total)

@@ -7,76 +7,135 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 
+pub mod scan;
+
 use super::{BoxFuture, BuildContext, Provider, ProviderError};
 use crate::actions::{ActionError, ActionRequest, Plan};
 use crate::model::{LogLine, Snapshot, Timestamp};
 
-/// On the first read, at most the last this-many bytes of an existing file are loaded (a million
-/// lines of about 100 bytes, the log buffer's default size, fit).
+/// On the first read, at most the last this-many bytes of an existing file are considered.
 const BACKLOG: u64 = 256 << 20;
+/// One read hands the log buffer at most this much text, so the lines in flight (one `LogLine`
+/// each, about 2.5× the text) stay a few MiB however long the file is; the rest follows at
+/// once (`logs_pending`).
+const BATCH: u64 = 2 << 20;
 
 pub struct LogFile {
     name: String,
     path: PathBuf,
-    /// (file length seen, bytes of an unfinished last line).
-    state: Mutex<(Option<u64>, Vec<u8>)>,
+    /// Lines the log buffer keeps: a first read starts that many lines before the end.
+    keep_lines: usize,
+    state: Mutex<TailState>,
+}
+
+#[derive(Default)]
+struct TailState {
+    /// Offset read up to (None before the first read).
+    offset: Option<u64>,
+    /// File length at the last read.
+    len: u64,
+    /// Bytes of an unfinished last line.
+    partial: Vec<u8>,
 }
 
 pub fn build(ctx: &BuildContext<'_>) -> Result<Vec<Arc<dyn Provider>>, String> {
+    let keep_lines = ctx.config.log_buffer_lines.unwrap_or(crate::logbuf::DEFAULT_LINES);
     Ok(ctx
         .config
         .logs
         .iter()
-        .map(|l| {
-            let path = PathBuf::from(&l.file);
-            let name = l.name.clone().unwrap_or_else(|| {
-                format!("file:{}", path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default())
-            });
-            Arc::new(LogFile { name, path, state: Mutex::new((None, Vec::new())) }) as Arc<dyn Provider>
-        })
+        .map(|l| Arc::new(LogFile::new(source_name(l), PathBuf::from(&l.file), keep_lines)) as Arc<dyn Provider>)
         .collect())
 }
 
+/// The source name of a `[[logs]]` entry: its `name`, else `file:<file name>`.
+pub fn source_name(config: &crate::config::LogFileConfig) -> String {
+    config.name.clone().unwrap_or_else(|| {
+        let path = std::path::Path::new(&config.file);
+        format!("file:{}", path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default())
+    })
+}
+
 impl LogFile {
+    pub fn new(name: String, path: PathBuf, keep_lines: usize) -> LogFile {
+        LogFile { name, path, keep_lines, state: Mutex::new(TailState::default()) }
+    }
+
     fn read_new(&self) -> Result<Vec<LogLine>, ProviderError> {
-        let mut file = std::fs::File::open(&self.path)
-            .map_err(|e| ProviderError::Unavailable(format!("{}: {e}", self.path.display())))?;
-        let len = file.metadata().map_err(|e| ProviderError::Unavailable(e.to_string()))?.len();
+        let unavailable = |e: std::io::Error| ProviderError::Unavailable(format!("{}: {e}", self.path.display()));
+        let mut file = std::fs::File::open(&self.path).map_err(unavailable)?;
+        let len = file.metadata().map_err(unavailable)?.len();
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let start = match state.0 {
-            None => len.saturating_sub(BACKLOG),
+        let start = match state.offset {
+            None => tail_start(&mut file, len, self.keep_lines).map_err(unavailable)?,
             // Shorter than before: rotated or truncated, start from the top.
-            Some(seen) if len < seen => {
-                state.1.clear();
+            Some(_) if len < state.len => {
+                state.partial.clear();
                 0
             }
-            Some(seen) => seen,
+            Some(offset) => offset,
         };
-        if start == len {
-            state.0 = Some(len);
+        state.len = len;
+        if start >= len {
+            state.offset = Some(len);
             return Ok(Vec::new());
         }
-        file.seek(SeekFrom::Start(start)).map_err(|e| ProviderError::Unavailable(e.to_string()))?;
-        let mut bytes = std::mem::take(&mut state.1);
-        file.take(len - start).read_to_end(&mut bytes).map_err(|e| ProviderError::Unavailable(e.to_string()))?;
-        state.0 = Some(len);
+        file.seek(SeekFrom::Start(start)).map_err(unavailable)?;
+        let mut bytes = std::mem::take(&mut state.partial);
+        file.take((len - start).min(BATCH)).read_to_end(&mut bytes).map_err(unavailable)?;
+        let read_to = start + (bytes.len() as u64);
         // Keep an unfinished last line for the next read.
         let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-        state.1 = bytes.split_off(complete);
+        state.partial = bytes.split_off(complete);
+        state.offset = Some(read_to);
         let now = Utc::now();
         let text = String::from_utf8_lossy(&bytes);
-        let mut lines: Vec<&str> = text.lines().collect();
-        if state.0 == Some(len) && start > 0 && start == len.saturating_sub(BACKLOG) && !lines.is_empty() {
-            lines.remove(0); // the first line of a backlog window is usually cut
-        }
-        Ok(lines.into_iter().filter(|l| !l.trim().is_empty()).map(|l| parse_line(l, &self.name, now)).collect())
+        Ok(text.lines().filter(|l| !l.trim().is_empty()).map(|l| parse_line(l, &self.name, now)).collect())
     }
+}
+
+/// Where the last `keep` lines of the file begin (at most `BACKLOG` bytes back), found by
+/// counting newlines backwards from the end: lines the buffer would evict are never read.
+fn tail_start(file: &mut std::fs::File, len: u64, keep: usize) -> std::io::Result<u64> {
+    let floor = len.saturating_sub(BACKLOG);
+    let mut block = vec![0u8; 1 << 20];
+    let mut end = len;
+    // The file's last newline ends the last line; `keep` more before it start the window.
+    let mut newlines = 0usize;
+    while end > floor {
+        let begin = end.saturating_sub(block.len() as u64).max(floor);
+        let part = &mut block[..(end - begin) as usize];
+        file.seek(SeekFrom::Start(begin))?;
+        file.read_exact(part)?;
+        for (i, byte) in part.iter().enumerate().rev() {
+            if *byte == b'\n' && begin + (i as u64) + 1 < len {
+                newlines += 1;
+                if newlines == keep {
+                    return Ok(begin + i as u64 + 1);
+                }
+            }
+        }
+        end = begin;
+    }
+    if floor == 0 {
+        return Ok(0);
+    }
+    // The backlog window starts mid-line: skip to the next whole one.
+    file.seek(SeekFrom::Start(floor))?;
+    let mut first = Vec::new();
+    (&mut *file).take(1 << 20).read_to_end(&mut first)?;
+    Ok(first.iter().position(|b| *b == b'\n').map_or(len, |i| floor + i as u64 + 1))
 }
 
 /// A line's own timestamp when it starts with one (RFC 3339, or "YYYY-MM-DD HH:MM:SS"), else now.
 pub fn parse_line(line: &str, source: &str, now: Timestamp) -> LogLine {
-    let at = line
-        .split_whitespace()
+    let at = line_timestamp(line).unwrap_or(now);
+    LogLine { at, source: source.to_string(), severity: crate::logbuf::parse_severity(line), text: line.to_string() }
+}
+
+/// The timestamp a line starts with (RFC 3339, or "YYYY-MM-DD HH:MM:SS"), if any.
+pub fn line_timestamp(line: &str) -> Option<Timestamp> {
+    line.split_whitespace()
         .next()
         .and_then(|first| chrono::DateTime::parse_from_rfc3339(first.trim_matches(['[', ']'])).ok())
         .map(|t| t.with_timezone(&Utc))
@@ -84,8 +143,6 @@ pub fn parse_line(line: &str, source: &str, now: Timestamp) -> LogLine {
             let head: String = line.chars().take(19).collect();
             chrono::NaiveDateTime::parse_from_str(&head, "%Y-%m-%d %H:%M:%S").ok().map(|t| t.and_utc())
         })
-        .unwrap_or(now);
-    LogLine { at, source: source.to_string(), severity: crate::logbuf::parse_severity(line), text: line.to_string() }
 }
 
 impl Provider for LogFile {
@@ -104,6 +161,11 @@ impl Provider for LogFile {
 
     fn fetch_logs(&self, _after: Option<Timestamp>) -> BoxFuture<'_, Result<Vec<LogLine>, ProviderError>> {
         Box::pin(async move { self.read_new() })
+    }
+
+    fn logs_pending(&self) -> bool {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.offset.is_some_and(|offset| offset < state.len)
     }
 
     fn plan(&self, request: &ActionRequest, _snapshot: &Snapshot) -> Result<Plan, ActionError> {
@@ -129,7 +191,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("app.log");
         std::fs::write(&path, "2026-11-23T08:00:00Z INFO start\n2026-11-23T08:00:01Z ERROR boom\npart").unwrap();
-        let f = LogFile { name: "app".into(), path: path.clone(), state: Mutex::new((None, Vec::new())) };
+        let f = LogFile::new("app".into(), path.clone(), 1000);
         let first = f.read_new().unwrap();
         assert_eq!(first.len(), 2);
         assert_eq!(first[1].severity, Severity::Error);
@@ -150,5 +212,36 @@ mod tests {
         assert_eq!(next[1].severity, Severity::Warn);
         std::fs::write(&path, "after rotation\n").unwrap();
         assert_eq!(f.read_new().unwrap()[0].text, "after rotation");
+    }
+
+    #[test]
+    fn a_first_read_takes_only_the_lines_the_buffer_keeps_in_bounded_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        let line = |i: usize| format!("2026-11-23T08:00:00Z INFO line {i:07} {}\n", "x".repeat(200));
+        let text: String = (0..60_000).map(line).collect();
+        std::fs::write(&path, &text).unwrap();
+        let f = LogFile::new("app".into(), path.clone(), 50_000);
+        let mut got = Vec::new();
+        loop {
+            let batch = f.read_new().unwrap();
+            let bytes: usize = batch.iter().map(|l| l.text.len() + 1).sum();
+            assert!(bytes as u64 <= BATCH, "a batch of {bytes} bytes");
+            got.extend(batch);
+            if !f.logs_pending() {
+                break;
+            }
+        }
+        assert_eq!(got.len(), 50_000, "the last 50 000 lines, nothing the buffer would evict");
+        assert!(got[0].text.contains("line 0010000 "), "{}", got[0].text);
+        assert!(got.last().unwrap().text.contains("line 0059999 "));
+        assert!(f.read_new().unwrap().is_empty());
+
+        // A file ending in an unfinished line, and one shorter than the window.
+        std::fs::write(&path, "a\nb\nc").unwrap();
+        let f = LogFile::new("app".into(), path.clone(), 2);
+        assert_eq!(f.read_new().unwrap().iter().map(|l| l.text.as_str()).collect::<Vec<_>>(), ["b"]);
+        let f = LogFile::new("app".into(), path, 10);
+        assert_eq!(f.read_new().unwrap().iter().map(|l| l.text.as_str()).collect::<Vec<_>>(), ["a", "b"]);
     }
 }
