@@ -2,6 +2,7 @@
 //! -> verify -> audit "finished"/"failed". Providers only supply plan/execute/verify; the
 //! ordering, the read-only gate and the audit trail live here so no provider can skip them.
 
+pub mod limits;
 mod pipeline;
 
 pub use pipeline::{Outcome, Pipeline};
