@@ -98,8 +98,8 @@ impl ActionForm {
             }
             FormKind::Rotate { secret, store, .. } => vec![
                 format!("rotate {secret} in {store}"),
-                "the new value is never shown, logged or audited; leave it empty to have the provider generate one"
-                    .into(),
+                "the new value is never shown, logged or audited (as `act rotate --value-stdin`)".into(),
+                "empty: the provider generates one where it can (an AWS rotation function, the demo)".into(),
             ],
             FormKind::Scale { name, limits, .. } => vec![
                 format!("scale {name}"),
@@ -140,7 +140,7 @@ pub(super) fn action_form(state: &AppState, request: ActionRequest) -> Option<Po
                     spec("time", "the point in time to restore to", false, "string", Vec::new()),
                     latest.map(rfc3339).unwrap_or_default(),
                 ),
-                (spec("name", "the new server's name (empty: the provider's default)", false, "string", Vec::new()), String::new()),
+                (spec("name", "new server's name; empty: a default", false, "string", Vec::new()), String::new()),
             ];
             ActionForm::new(FormKind::Restore { request, database, earliest, latest }, fields)
         }
