@@ -637,9 +637,11 @@ fn form(s: &AppState) -> &skydeck::app::forms::ActionForm {
 fn restore_form_shows_the_window_checks_the_time_and_sets_it_like_the_cli() {
     let (mut s, _) = setup();
     press(&mut s, KeyCode::Char('6'));
-    select_row(&mut s, Screen::Backups, |s, r| {
-        matches!(r, skydeck::app::Row::Backup(i) if s.estate.backups[*i].earliest_restore.is_some())
-    });
+    select_row(
+        &mut s,
+        Screen::Backups,
+        |s, r| matches!(r, skydeck::app::Row::Backup(i) if s.estate.backups[*i].earliest_restore.is_some()),
+    );
     let backup = s.estate.backups.iter().find(|b| Some(b.id.clone()) == s.selected_target()).unwrap().clone();
     let (earliest, latest) = (backup.earliest_restore.unwrap(), backup.latest_restore.unwrap());
     let secs = |t: Timestamp| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);

@@ -396,7 +396,12 @@ fn closed_incidents_list_with_the_selected_timeline() {
             closed_at: Some(at(hours) + chrono::Duration::minutes(47)),
             resolution: Some("rolled back inference-api-prod to :41".into()),
             timeline: vec![
-                Entry { at: at(hours), kind: EntryKind::Opened, who: "maria".into(), text: format!("sev2 opened: {title}") },
+                Entry {
+                    at: at(hours),
+                    kind: EntryKind::Opened,
+                    who: "maria".into(),
+                    text: format!("sev2 opened: {title}"),
+                },
                 Entry {
                     at: at(hours) + chrono::Duration::minutes(47),
                     kind: EntryKind::Closed,
@@ -405,6 +410,9 @@ fn closed_incidents_list_with_the_selected_timeline() {
                 },
             ],
         };
-        let _ = update(state, Msg::IncidentHistory(vec![closed(4, "checkout returns 503", 30), closed(2, "login slow", 200)]));
+        let _ = update(
+            state,
+            Msg::IncidentHistory(vec![closed(4, "checkout returns 503", 30), closed(2, "login slow", 200)]),
+        );
     });
 }

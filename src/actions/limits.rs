@@ -36,8 +36,7 @@ fn detail<'a>(r: &'a Resource, key: &str) -> Option<&'a str> {
 
 /// The first whole number in `text`.
 fn first_number(text: &str) -> Option<u32> {
-    let digits: String =
-        text.chars().skip_while(|c| !c.is_ascii_digit()).take_while(|c| c.is_ascii_digit()).collect();
+    let digits: String = text.chars().skip_while(|c| !c.is_ascii_digit()).take_while(|c| c.is_ascii_digit()).collect();
     digits.parse().ok()
 }
 

@@ -148,7 +148,8 @@ pub(super) fn action_form(state: &AppState, request: ActionRequest) -> Option<Po
             let secret = e.secrets.iter().find(|s| s.id == target);
             let name = secret.map(|s| s.name.clone()).unwrap_or_else(|| target.clone());
             let store = secret.map(|s| s.store.clone()).unwrap_or_default();
-            let fields = vec![(spec("new value", "hidden; empty: generated", false, SECRET_KIND, Vec::new()), String::new())];
+            let fields =
+                vec![(spec("new value", "hidden; empty: generated", false, SECRET_KIND, Vec::new()), String::new())];
             ActionForm::new(FormKind::Rotate { request, secret: name, store }, fields)
         }
         Verb::Scale => {
@@ -179,7 +180,8 @@ pub(super) fn start_incident_form(state: &AppState) -> Popup {
     } else {
         state.configured_environments.iter().map(|e| e.name.clone()).collect()
     };
-    let selected = state.estate.environments.get(state.lists[Screen::Overview.index()].selected).map(|e| e.name.clone());
+    let selected =
+        state.estate.environments.get(state.lists[Screen::Overview.index()].selected).map(|e| e.name.clone());
     let mut options = environments;
     options.push(NO_ENVIRONMENT.into());
     let environment = selected.filter(|s| options.contains(s)).unwrap_or_else(|| options[0].clone());

@@ -73,7 +73,8 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         }
     }
     lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled("n note · w what changed · C close · b/S on a service · h closed", theme.dim())));
+    lines
+        .push(Line::from(Span::styled("n note · w what changed · C close · b/S on a service · h closed", theme.dim())));
     frame.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: true }).block(plain_block(theme, "First response")),
         steps,
@@ -128,14 +129,10 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
 }
 
 /// `h`: the closed incidents, newest first; the selected one's resolution and timeline below.
-fn render_history(
-    history: &crate::app::forms::IncidentHistory,
-    theme: &Theme,
-    frame: &mut Frame,
-    area: Rect,
-) {
+fn render_history(history: &crate::app::forms::IncidentHistory, theme: &Theme, frame: &mut Frame, area: Rect) {
     let top = table_area(Screen::Incident, area);
-    let title = format!("Closed incidents ({}) · ↑↓ choose · e export postmortem · h/esc back", history.incidents.len());
+    let title =
+        format!("Closed incidents ({}) · ↑↓ choose · e export postmortem · h/esc back", history.incidents.len());
     let mut lines = Vec::new();
     if !history.loaded {
         lines.push(Line::from(Span::styled("reading the incidents…", theme.dim())));
