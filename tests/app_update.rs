@@ -692,8 +692,19 @@ fn rotate_form_takes_a_hidden_value_into_secret_input_like_value_stdin() {
     assert_eq!(r.secret_input.as_deref(), Some("hunter2-Sup3r"));
     assert_eq!(r.params.get("value_from_stdin").map(String::as_str), Some("true"));
     assert!(!format!("{effects:?}").contains("hunter2"));
-    // Nothing typed: the provider generates the value, as before.
+    // Key Vault stores what it is given: nothing typed is an error in the form.
     press(&mut s, KeyCode::Char('t'));
+    assert!(press(&mut s, KeyCode::Enter).is_empty());
+    assert!(form(&s).error.as_deref().unwrap().contains("required: new value"), "{:?}", form(&s).error);
+    press(&mut s, KeyCode::Esc);
+    // A Secrets Manager secret with nothing typed: its rotation function makes the value.
+    select_row(
+        &mut s,
+        Screen::Secrets,
+        |s, r| matches!(r, skydeck::app::Row::Secret(i) if s.estate.secrets[*i].provider == skydeck::model::Provider::Aws),
+    );
+    press(&mut s, KeyCode::Char('t'));
+    assert!(form(&s).header(s.now).join(" ").contains("rotation function"));
     let effects = press(&mut s, KeyCode::Enter);
     assert!(
         matches!(effects.as_slice(), [Effect::Plan(r)] if r.secret_input.is_none() && !r.params.contains_key("value_from_stdin")),

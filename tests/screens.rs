@@ -358,6 +358,24 @@ fn rotate_form_never_shows_the_value() {
 }
 
 #[test]
+fn the_confirmation_of_a_typed_secret_value_never_shows_it() {
+    use skydeck::providers::Provider;
+    let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
+    let mut state = demo_state((120, 40));
+    key(&mut state, KeyCode::Char('7'));
+    key(&mut state, KeyCode::Char('t'));
+    typed(&mut state, "hunter2-Sup3r");
+    let effects = update(&mut state, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    let [skydeck::app::Effect::Plan(request)] = effects.as_slice() else { panic!("{effects:?}") };
+    let plan = sandbox.plan(request, &sandbox.snapshot()).unwrap();
+    assert!(plan.summary.contains("the value typed (13 bytes)"), "{}", plan.summary);
+    let _ = update(&mut state, Msg::Planned(Ok(plan)));
+    assert!(matches!(state.popup, Some(skydeck::app::Popup::Confirm { .. })));
+    let shown = format!("{:?}", draw(&state).backend());
+    assert!(shown.contains("13 bytes") && !shown.contains("hunter2"), "{shown}");
+}
+
+#[test]
 fn scale_form_shows_the_count_and_the_limit() {
     snap_both("scale_form", |state| {
         key(state, KeyCode::Char('5'));

@@ -27,7 +27,7 @@ pub const NO_ENVIRONMENT: &str = "none";
 #[derive(Clone, PartialEq)]
 pub enum FormKind {
     Restore { request: ActionRequest, database: String, earliest: Option<Timestamp>, latest: Option<Timestamp> },
-    Rotate { request: ActionRequest, secret: String, store: String },
+    Rotate { request: ActionRequest, secret: String, store: String, empty: String },
     Scale { request: ActionRequest, name: String, limits: ScaleLimits },
     StartIncident,
 }
@@ -96,10 +96,10 @@ impl ActionForm {
                 ));
                 out
             }
-            FormKind::Rotate { secret, store, .. } => vec![
+            FormKind::Rotate { secret, store, empty, .. } => vec![
                 format!("rotate {secret} in {store}"),
                 "the new value is never shown, logged or audited (as `act rotate --value-stdin`)".into(),
-                "empty: the provider generates one where it can (an AWS rotation function, the demo)".into(),
+                empty.clone(),
             ],
             FormKind::Scale { name, limits, .. } => vec![
                 format!("scale {name}"),
@@ -108,6 +108,22 @@ impl ActionForm {
             ],
             FormKind::StartIncident => vec!["records every alert, deploy, approval and action while open".into()],
         }
+    }
+}
+
+/// Whether the store needs the new value typed (Key Vault and Secret Manager store what they
+/// are given) or can make one itself (a Secrets Manager rotation function, a new client secret
+/// on the app registration behind a deploy credential), and the line that says so.
+fn value_needed(id: &str, provider: Option<crate::model::Provider>) -> (bool, String) {
+    use crate::model::Provider;
+    if id.contains(".vault.azure.net/secrets/") {
+        return (true, "Key Vault stores the value typed here; it does not make one".into());
+    }
+    match provider {
+        Some(Provider::Gcp) => (true, "Secret Manager stores the value typed here; it does not make one".into()),
+        Some(Provider::Aws) => (false, "empty: the secret's rotation function makes the new value".into()),
+        Some(Provider::Github) => (false, "empty: a new client secret is made on the app registration".into()),
+        _ => (false, "empty: the provider makes the new value where it can".into()),
     }
 }
 
@@ -148,9 +164,10 @@ pub(super) fn action_form(state: &AppState, request: ActionRequest) -> Option<Po
             let secret = e.secrets.iter().find(|s| s.id == target);
             let name = secret.map(|s| s.name.clone()).unwrap_or_else(|| target.clone());
             let store = secret.map(|s| s.store.clone()).unwrap_or_default();
-            let fields =
-                vec![(spec("new value", "hidden; empty: generated", false, SECRET_KIND, Vec::new()), String::new())];
-            ActionForm::new(FormKind::Rotate { request, secret: name, store }, fields)
+            let (required, empty) = value_needed(&target, secret.map(|s| s.provider));
+            let description = if required { "hidden" } else { "hidden; empty: generated" };
+            let fields = vec![(spec("new value", description, required, SECRET_KIND, Vec::new()), String::new())];
+            ActionForm::new(FormKind::Rotate { request, secret: name, store, empty }, fields)
         }
         Verb::Scale => {
             let resource = e.resources.iter().find(|r| r.id == target);
