@@ -846,3 +846,25 @@ fn closed_incidents_are_listed_and_a_postmortem_is_exported() {
     press(&mut s, KeyCode::Char('h'));
     assert!(s.incident_history.is_none());
 }
+
+#[test]
+fn restore_and_scale_on_a_target_they_do_not_fit_go_straight_to_the_planner() {
+    let (mut s, _) = setup();
+    press(&mut s, KeyCode::Char('5'));
+    select_row(
+        &mut s,
+        Screen::Resources,
+        |s, r| matches!(r, skydeck::app::Row::Resource(i) if s.estate.resources[*i].kind == "ECS service"),
+    );
+    // A service has no backups: the planner explains, no empty window is shown.
+    assert!(matches!(press(&mut s, KeyCode::Char('o')).as_slice(), [Effect::Plan(r)] if r.verb == Verb::Restore));
+    select_row(
+        &mut s,
+        Screen::Resources,
+        |s, r| matches!(r, skydeck::app::Row::Resource(i) if s.estate.resources[*i].kind == "RDS instance"),
+    );
+    assert!(matches!(press(&mut s, KeyCode::Char('S')).as_slice(), [Effect::Plan(r)] if r.verb == Verb::Scale));
+    // A database on the Resources screen gets the restore form of its backups.
+    assert!(press(&mut s, KeyCode::Char('o')).is_empty());
+    assert!(matches!(&s.popup, Some(Popup::Action(_))));
+}

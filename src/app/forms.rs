@@ -148,9 +148,10 @@ pub(super) fn action_form(state: &AppState, request: ActionRequest) -> Option<Po
     let target = request.target.clone();
     let form = match request.verb {
         Verb::Restore => {
-            let backup = e.backups.iter().find(|b| b.id == target || b.resource == target);
-            let database = backup.map(|b| b.database.clone()).unwrap_or_else(|| target.clone());
-            let (earliest, latest) = backup.map(|b| (b.earliest_restore, b.latest_restore)).unwrap_or_default();
+            // Not a database with backups: straight to the planner, which says why not.
+            let backup = e.backups.iter().find(|b| b.id == target || b.resource == target)?;
+            let database = backup.database.clone();
+            let (earliest, latest) = (backup.earliest_restore, backup.latest_restore);
             let fields = vec![
                 (
                     spec("time", "the point in time to restore to", false, "string", Vec::new()),
@@ -170,13 +171,10 @@ pub(super) fn action_form(state: &AppState, request: ActionRequest) -> Option<Po
             ActionForm::new(FormKind::Rotate { request, secret: name, store, empty }, fields)
         }
         Verb::Scale => {
-            let resource = e.resources.iter().find(|r| r.id == target);
-            let name = resource.map(|r| r.name.clone()).unwrap_or_else(|| target.clone());
-            let limits = resource.map(scale_limits).unwrap_or(ScaleLimits {
-                current: None,
-                max: None,
-                limit_text: "no known limit; the provider checks the count".into(),
-            });
+            // Only compute scales; anything else goes to the planner, which says why not.
+            let resource = e.resources.iter().find(|r| r.id == target && r.role == crate::model::Role::Compute)?;
+            let name = resource.name.clone();
+            let limits = scale_limits(resource);
             let range = match limits.max {
                 Some(max) => format!("instances, 0 to {max}"),
                 None => "instances".to_string(),
