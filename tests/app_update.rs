@@ -868,3 +868,22 @@ fn restore_and_scale_on_a_target_they_do_not_fit_go_straight_to_the_planner() {
     assert!(press(&mut s, KeyCode::Char('o')).is_empty());
     assert!(matches!(&s.popup, Some(Popup::Action(_))));
 }
+
+#[test]
+fn the_closed_incident_keys_are_the_incident_screens_own() {
+    use skydeck::plugins::{PluginFile, load};
+    let file = |key: &str| PluginFile {
+        stem: "a".into(),
+        path: "user/a.toml".into(),
+        text: format!("key = \"{key}\"\ncommand = \"true\"\nscopes = [\"incident\"]\n"),
+        shipped: false,
+    };
+    let keymap = skydeck::keymap::Keymap::default();
+    for (key, what) in [("h", "closed incidents"), ("e", "export a postmortem")] {
+        let errors: Vec<String> = load(vec![file(key)], &keymap).errors.iter().map(|e| e.to_string()).collect();
+        assert!(
+            errors.first().is_some_and(|e| e.contains(&format!("Incident screen's key for '{what}'"))),
+            "{errors:?}"
+        );
+    }
+}
