@@ -650,3 +650,43 @@ fn closed_incidents_export_a_postmortem_and_a_new_one_gets_its_severity() {
     assert_eq!(list[0]["severity"], "sev1", "{list}");
     assert_eq!(list[0]["environment"], "dev", "{list}");
 }
+
+/// Every file under `dir` whose bytes contain `needle`.
+fn files_containing(dir: &Path, needle: &[u8]) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_containing(&path, needle));
+        } else if std::fs::read(&path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle)) {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_secret_value_typed_in_the_tui_reaches_no_screen_log_or_audit() {
+    const VALUE: &str = "hunter2-Sup3r";
+    let home = tempfile::tempdir().unwrap();
+    let mut tui = Tui::spawn(home.path(), &["demo"]);
+    tui.wait_for("What needs attention");
+    tui.send("7");
+    tui.wait_for("payment-api-key");
+    tui.send("t");
+    tui.wait_for("Rotate secret");
+    tui.send(VALUE);
+    tui.wait_for("•••••••••••••▏");
+    tui.send("\r");
+    tui.wait_for("13 bytes");
+    tui.wait_for("Type 'payment-api-key'");
+    tui.send("payment-api-key\r");
+    tui.wait_until("the rotation verified", TIMEOUT, |s| s.lines().any(|l| l.contains("rotate") && l.contains("✔")));
+    tui.send("q");
+    assert!(matches!(tui.wait_exit(Duration::from_secs(10)), WaitStatus::Exited(_, 0)));
+    assert!(!tui.raw.windows(VALUE.len()).any(|w| w == VALUE.as_bytes()), "the value reached the terminal");
+    let audit = headless(home.path(), &["audit", "--json"]);
+    assert!(audit.contains("\"rotate\"") && !audit.contains(VALUE), "{audit}");
+    // Not in the store, the log file or anything else skydeck wrote.
+    assert_eq!(files_containing(home.path(), VALUE.as_bytes()), Vec::<std::path::PathBuf>::new());
+}
