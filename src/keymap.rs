@@ -329,6 +329,8 @@ pub fn screen_keys() -> Vec<(crate::app::Screen, Key, &'static str)> {
         (Screen::Incident, c('m'), "mitigation"),
         (Screen::Incident, c('w'), "what changed"),
         (Screen::Incident, c('C'), "close the incident"),
+        (Screen::Incident, c('h'), "closed incidents"),
+        (Screen::Incident, c('e'), "export a postmortem"),
     ]
 }
 

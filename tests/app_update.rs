@@ -133,7 +133,7 @@ fn scale_asks_for_the_count_first() {
     let (mut s, _) = setup();
     press(&mut s, KeyCode::Char('5'));
     assert!(press(&mut s, KeyCode::Char('S')).is_empty());
-    assert!(matches!(s.popup, Some(Popup::Input { .. })));
+    assert!(matches!(s.popup, Some(Popup::Action(_))));
     typed(&mut s, "3");
     let effects = press(&mut s, KeyCode::Enter);
     assert!(matches!(effects.as_slice(), [Effect::Plan(r)] if r.params["count"] == "3"));
@@ -643,4 +643,278 @@ fn dispatching_a_deploy_to_production_asks_for_the_environment_name() {
     let effects = press(&mut s, KeyCode::Enter);
     let Some(Effect::Execute(plan)) = effects.first() else { panic!("{effects:?}") };
     assert_eq!((plan.environment.as_str(), plan.tier), ("production", skydeck::model::Tier::Prod));
+}
+
+fn select_row(s: &mut AppState, screen: Screen, pick: impl Fn(&AppState, &skydeck::app::Row) -> bool) {
+    let rows = skydeck::app::rows(s, screen);
+    let at = rows.iter().position(|r| pick(s, r)).expect("a matching row");
+    s.lists[screen.index()].selected = at;
+}
+
+fn clear_field(s: &mut AppState) {
+    for _ in 0..64 {
+        press(s, KeyCode::Backspace);
+    }
+}
+
+fn form(s: &AppState) -> &skydeck::app::forms::ActionForm {
+    match &s.popup {
+        Some(Popup::Action(f)) => f,
+        other => panic!("no form: {other:?}"),
+    }
+}
+
+#[test]
+fn restore_form_shows_the_window_checks_the_time_and_sets_it_like_the_cli() {
+    let (mut s, _) = setup();
+    press(&mut s, KeyCode::Char('6'));
+    select_row(
+        &mut s,
+        Screen::Backups,
+        |s, r| matches!(r, skydeck::app::Row::Backup(i) if s.estate.backups[*i].earliest_restore.is_some()),
+    );
+    let backup = s.estate.backups.iter().find(|b| Some(b.id.clone()) == s.selected_target()).unwrap().clone();
+    let (earliest, latest) = (backup.earliest_restore.unwrap(), backup.latest_restore.unwrap());
+    let secs = |t: Timestamp| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert!(press(&mut s, KeyCode::Char('o')).is_empty());
+    let header = form(&s).header(s.now).join("\n");
+    assert!(header.contains(&format!("{} .. {}", secs(earliest), secs(latest))), "{header}");
+    // Out of the window: a clear error in the form, no plan.
+    clear_field(&mut s);
+    typed(&mut s, &secs(earliest - chrono::Duration::hours(1)));
+    assert!(press(&mut s, KeyCode::Enter).is_empty());
+    let error = form(&s).error.clone().unwrap();
+    assert!(error.contains("before the earliest restorable point"), "{error}");
+    clear_field(&mut s);
+    typed(&mut s, "yesterday-ish");
+    assert!(press(&mut s, KeyCode::Enter).is_empty());
+    assert!(form(&s).error.as_deref().unwrap().contains("is not a time"));
+    // In the window: exactly where `act restore --time` puts it.
+    let at = latest - chrono::Duration::minutes(90);
+    let at = if at < earliest { earliest } else { at };
+    clear_field(&mut s);
+    typed(&mut s, &secs(at));
+    let effects = press(&mut s, KeyCode::Enter);
+    let [Effect::Plan(r)] = effects.as_slice() else { panic!("{effects:?}") };
+    assert_eq!((r.verb, r.target.as_str()), (Verb::Restore, backup.id.as_str()));
+    assert_eq!(r.params.get("time"), Some(&secs(at)));
+    assert!(s.popup.is_none());
+    // Default: the latest restorable point.
+    press(&mut s, KeyCode::Char('o'));
+    let effects = press(&mut s, KeyCode::Enter);
+    assert!(matches!(effects.as_slice(), [Effect::Plan(r)] if r.params["time"] == secs(latest)), "{effects:?}");
+    // `now-15m` relative to the clock, checked against the window like any other time.
+    let parsed = skydeck::app::forms::parse_restore_time("now-15m", now(), None, None).unwrap();
+    assert_eq!(parsed, Some(now() - chrono::Duration::minutes(15)));
+}
+
+#[test]
+fn rotate_form_takes_a_hidden_value_into_secret_input_like_value_stdin() {
+    let (mut s, _) = setup();
+    press(&mut s, KeyCode::Char('7'));
+    let target = s.selected_target().unwrap();
+    assert!(press(&mut s, KeyCode::Char('t')).is_empty());
+    typed(&mut s, "hunter2-Sup3r");
+    // Held only in the form; never printed, even by Debug.
+    assert!(!format!("{:?}", s.popup).contains("hunter2"), "{:?}", s.popup);
+    let effects = press(&mut s, KeyCode::Enter);
+    let [Effect::Plan(r)] = effects.as_slice() else { panic!("{effects:?}") };
+    assert_eq!((r.verb, r.target.clone()), (Verb::Rotate, target));
+    assert_eq!(r.secret_input.as_deref(), Some("hunter2-Sup3r"));
+    assert_eq!(r.params.get("value_from_stdin").map(String::as_str), Some("true"));
+    assert!(!format!("{effects:?}").contains("hunter2"));
+    // Key Vault stores what it is given: nothing typed is an error in the form.
+    press(&mut s, KeyCode::Char('t'));
+    assert!(press(&mut s, KeyCode::Enter).is_empty());
+    assert!(form(&s).error.as_deref().unwrap().contains("required: new value"), "{:?}", form(&s).error);
+    press(&mut s, KeyCode::Esc);
+    // A Secrets Manager secret with nothing typed: its rotation function makes the value.
+    select_row(
+        &mut s,
+        Screen::Secrets,
+        |s, r| matches!(r, skydeck::app::Row::Secret(i) if s.estate.secrets[*i].provider == skydeck::model::Provider::Aws),
+    );
+    press(&mut s, KeyCode::Char('t'));
+    assert!(form(&s).header(s.now).join(" ").contains("rotation function"));
+    let effects = press(&mut s, KeyCode::Enter);
+    assert!(
+        matches!(effects.as_slice(), [Effect::Plan(r)] if r.secret_input.is_none() && !r.params.contains_key("value_from_stdin")),
+        "{effects:?}"
+    );
+    // Esc drops the value.
+    press(&mut s, KeyCode::Char('t'));
+    typed(&mut s, "dropped");
+    assert!(press(&mut s, KeyCode::Esc).is_empty());
+    assert!(s.popup.is_none());
+}
+
+#[test]
+fn a_value_typed_in_the_rotate_form_is_planned_without_being_shown() {
+    let (mut s, sandbox) = setup();
+    press(&mut s, KeyCode::Char('7'));
+    press(&mut s, KeyCode::Char('t'));
+    typed(&mut s, "hunter2-Sup3r");
+    let effects = press(&mut s, KeyCode::Enter);
+    let [Effect::Plan(r)] = effects.as_slice() else { panic!("{effects:?}") };
+    let plan = sandbox.plan(r, &sandbox.snapshot()).unwrap();
+    assert!(plan.summary.contains("the value typed (13 bytes)"), "{}", plan.summary);
+    assert!(!format!("{plan:?} {}", serde_json::to_string(&plan).unwrap()).contains("hunter2"));
+}
+
+#[test]
+fn scale_form_shows_the_count_and_limit_and_refuses_out_of_range() {
+    let (mut s, _) = setup();
+    press(&mut s, KeyCode::Char('5'));
+    select_row(&mut s, Screen::Resources, |s, r| {
+        matches!(r, skydeck::app::Row::Resource(i)
+            if s.estate.resources[*i].kind == "ECS service" && s.estate.resources[*i].environment == "production")
+    });
+    assert!(press(&mut s, KeyCode::Char('S')).is_empty());
+    let header = form(&s).header(s.now).join("\n");
+    assert!(header.contains("current count: 4") && header.contains("ECS desired count, 0 to 1000"), "{header}");
+    typed(&mut s, "5000");
+    assert!(press(&mut s, KeyCode::Enter).is_empty());
+    assert!(form(&s).error.as_deref().unwrap().contains("above the limit of 1000"), "{:?}", form(&s).error);
+    clear_field(&mut s);
+    typed(&mut s, "4");
+    assert!(press(&mut s, KeyCode::Enter).is_empty());
+    assert!(form(&s).error.as_deref().unwrap().contains("already runs 4"));
+    clear_field(&mut s);
+    typed(&mut s, "3");
+    let effects = press(&mut s, KeyCode::Enter);
+    assert!(matches!(effects.as_slice(), [Effect::Plan(r)] if r.verb == Verb::Scale && r.params["count"] == "3"));
+    // Cloud Run: its max instances.
+    select_row(&mut s, Screen::Resources, |s, r| {
+        matches!(r, skydeck::app::Row::Resource(i)
+            if s.estate.resources[*i].kind == "Cloud Run service" && s.estate.resources[*i].environment == "staging")
+    });
+    press(&mut s, KeyCode::Char('S'));
+    typed(&mut s, "4");
+    assert!(press(&mut s, KeyCode::Enter).is_empty());
+    assert!(form(&s).error.as_deref().unwrap().contains("Cloud Run max instances 3"), "{:?}", form(&s).error);
+}
+
+#[test]
+fn starting_an_incident_chooses_severity_and_environment() {
+    let (mut s, _) = setup();
+    press(&mut s, KeyCode::Down); // staging on the Overview: the default environment
+    press(&mut s, KeyCode::Char('!'));
+    press(&mut s, KeyCode::Char('s'));
+    let options = &form(&s).fields[2].0.options;
+    let names: Vec<String> = s.estate.environments.iter().map(|e| e.name.clone()).collect();
+    assert_eq!(&options[..names.len()], &names[..]);
+    assert_eq!(form(&s).fields[2].1, "staging");
+    // Enter without a title says what is missing.
+    assert!(press(&mut s, KeyCode::Enter).is_empty());
+    assert!(form(&s).error.as_deref().unwrap().contains("title"));
+    typed(&mut s, "checkout 503");
+    press(&mut s, KeyCode::Tab);
+    press(&mut s, KeyCode::Left); // sev2 -> sev1
+    press(&mut s, KeyCode::Tab);
+    press(&mut s, KeyCode::Left); // staging -> the one before it
+    let before = names[names.iter().position(|n| n == "staging").unwrap() - 1].clone();
+    let effects = press(&mut s, KeyCode::Enter);
+    assert_eq!(
+        effects,
+        [Effect::StartIncident { title: "checkout 503".into(), severity: "sev1".into(), environment: Some(before) }]
+    );
+    // "none" records no environment.
+    press(&mut s, KeyCode::Char('s'));
+    typed(&mut s, "pager storm");
+    press(&mut s, KeyCode::Up); // to the environment field
+    // From staging (the default again) left past the first environment wraps to "none".
+    for _ in 0..=names.iter().position(|n| n == "staging").unwrap() {
+        press(&mut s, KeyCode::Left);
+    }
+    assert_eq!(form(&s).fields[2].1, "none");
+    let effects = press(&mut s, KeyCode::Enter);
+    assert!(matches!(&effects[..], [Effect::StartIncident { environment: None, severity, .. }] if severity == "sev2"));
+}
+
+fn closed_incident(id: i64) -> skydeck::incident::Incident {
+    use skydeck::incident::{Entry, EntryKind};
+    skydeck::incident::Incident {
+        id,
+        title: format!("incident {id}"),
+        severity: "sev3".into(),
+        environment: Some("staging".into()),
+        opened_at: now() - chrono::Duration::hours(30),
+        opened_by: "maria".into(),
+        closed_at: Some(now() - chrono::Duration::hours(29)),
+        resolution: Some("rolled back".into()),
+        timeline: vec![Entry {
+            at: now() - chrono::Duration::hours(30),
+            kind: EntryKind::Opened,
+            who: "maria".into(),
+            text: "sev3 opened".into(),
+        }],
+    }
+}
+
+#[test]
+fn closed_incidents_are_listed_and_a_postmortem_is_exported() {
+    let (mut s, _) = setup();
+    press(&mut s, KeyCode::Char('!'));
+    assert_eq!(press(&mut s, KeyCode::Char('h')), [Effect::LoadIncidents]);
+    let mut open = closed_incident(9);
+    open.closed_at = None;
+    update(&mut s, Msg::IncidentHistory(vec![open, closed_incident(8), closed_incident(5)]));
+    let history = s.incident_history.clone().unwrap();
+    assert_eq!(history.incidents.iter().map(|i| i.id).collect::<Vec<_>>(), [8, 5], "only the closed ones");
+    press(&mut s, KeyCode::Down);
+    assert!(press(&mut s, KeyCode::Char('e')).is_empty());
+    assert!(matches!(&s.popup, Some(Popup::Note { value, .. }) if value == "skydeck-incident-5-postmortem.md"));
+    let effects = press(&mut s, KeyCode::Enter);
+    // The Markdown `skydeck incident export 5` prints.
+    assert_eq!(
+        effects,
+        [Effect::ExportIncident {
+            id: 5,
+            path: "skydeck-incident-5-postmortem.md".into(),
+            markdown: closed_incident(5).to_markdown()
+        }]
+    );
+    press(&mut s, KeyCode::Char('h'));
+    assert!(s.incident_history.is_none());
+}
+
+#[test]
+fn restore_and_scale_on_a_target_they_do_not_fit_go_straight_to_the_planner() {
+    let (mut s, _) = setup();
+    press(&mut s, KeyCode::Char('5'));
+    select_row(
+        &mut s,
+        Screen::Resources,
+        |s, r| matches!(r, skydeck::app::Row::Resource(i) if s.estate.resources[*i].kind == "ECS service"),
+    );
+    // A service has no backups: the planner explains, no empty window is shown.
+    assert!(matches!(press(&mut s, KeyCode::Char('o')).as_slice(), [Effect::Plan(r)] if r.verb == Verb::Restore));
+    select_row(
+        &mut s,
+        Screen::Resources,
+        |s, r| matches!(r, skydeck::app::Row::Resource(i) if s.estate.resources[*i].kind == "RDS instance"),
+    );
+    assert!(matches!(press(&mut s, KeyCode::Char('S')).as_slice(), [Effect::Plan(r)] if r.verb == Verb::Scale));
+    // A database on the Resources screen gets the restore form of its backups.
+    assert!(press(&mut s, KeyCode::Char('o')).is_empty());
+    assert!(matches!(&s.popup, Some(Popup::Action(_))));
+}
+
+#[test]
+fn the_closed_incident_keys_are_the_incident_screens_own() {
+    use skydeck::plugins::{PluginFile, load};
+    let file = |key: &str| PluginFile {
+        stem: "a".into(),
+        path: "user/a.toml".into(),
+        text: format!("key = \"{key}\"\ncommand = \"true\"\nscopes = [\"incident\"]\n"),
+        shipped: false,
+    };
+    let keymap = skydeck::keymap::Keymap::default();
+    for (key, what) in [("h", "closed incidents"), ("e", "export a postmortem")] {
+        let errors: Vec<String> = load(vec![file(key)], &keymap).errors.iter().map(|e| e.to_string()).collect();
+        assert!(
+            errors.first().is_some_and(|e| e.contains(&format!("Incident screen's key for '{what}'"))),
+            "{errors:?}"
+        );
+    }
 }

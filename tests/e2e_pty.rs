@@ -592,3 +592,101 @@ output = "terminal"
     assert!(matches!(tui.wait_exit(Duration::from_secs(10)), WaitStatus::Exited(_, 0)));
     tui.assert_terminal_restored();
 }
+
+/// `skydeck` headless in the same isolated environment; stdout on success.
+fn headless(home: &Path, args: &[&str]) -> String {
+    let mut cmd = Command::new(binary());
+    isolate(&mut cmd, home);
+    let out = cmd.args(args).output().unwrap();
+    assert!(out.status.success(), "skydeck {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn closed_incidents_export_a_postmortem_and_a_new_one_gets_its_severity() {
+    let home = tempfile::tempdir().unwrap();
+    headless(home.path(), &["incident", "start", "orders db slow", "--severity", "sev3", "--environment", "staging"]);
+    headless(home.path(), &["incident", "close", "1", "--resolution", "failed over to the replica"]);
+    let mut cmd = Command::new(binary());
+    cmd.arg("demo").current_dir(home.path());
+    isolate(&mut cmd, home.path());
+    let mut session = Session::spawn(cmd).expect("spawn skydeck in a pty");
+    session.get_process_mut().set_window_size(COLS, ROWS).unwrap();
+    let mut tui = Tui {
+        session,
+        parser: vt100::Parser::new(ROWS, COLS, 0),
+        raw: Vec::new(),
+        eof: false,
+        exit: None,
+        started: Instant::now(),
+    };
+    tui.wait_for("What needs attention");
+    tui.send("!");
+    tui.wait_for("No incident is open");
+    tui.send("h");
+    tui.wait_for("Closed incidents (1)");
+    tui.wait_for("orders db slow");
+    tui.send("e");
+    tui.wait_for("Write the postmortem of INC 1");
+    tui.send("\r");
+    tui.wait_for("postmortem of INC 1 written to");
+    let file = home.path().join("skydeck-incident-1-postmortem.md");
+    let written = std::fs::read_to_string(&file).expect("the postmortem file");
+    assert_eq!(written, headless(home.path(), &["incident", "export", "1"]));
+    // Back to the screen; start one with sev1 on the Overview's environment (dev, the first).
+    tui.send("h");
+    tui.wait_for("No incident is open");
+    tui.send("s");
+    tui.wait_for("Start an incident");
+    tui.send("checkout 503\t");
+    tui.send("\x1b[D"); // left: sev2 -> sev1
+    tui.wait_for("◂ sev1 ▸");
+    tui.send("\r");
+    tui.wait_for("INC 2 · sev1 · checkout 503");
+    tui.send("q");
+    assert!(matches!(tui.wait_exit(Duration::from_secs(10)), WaitStatus::Exited(_, 0)));
+    let list: serde_json::Value =
+        serde_json::from_str(&headless(home.path(), &["incident", "list", "--json"])).unwrap();
+    assert_eq!(list[0]["severity"], "sev1", "{list}");
+    assert_eq!(list[0]["environment"], "dev", "{list}");
+}
+
+/// Every file under `dir` whose bytes contain `needle`.
+fn files_containing(dir: &Path, needle: &[u8]) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_containing(&path, needle));
+        } else if std::fs::read(&path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle)) {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_secret_value_typed_in_the_tui_reaches_no_screen_log_or_audit() {
+    const VALUE: &str = "hunter2-Sup3r";
+    let home = tempfile::tempdir().unwrap();
+    let mut tui = Tui::spawn(home.path(), &["demo"]);
+    tui.wait_for("What needs attention");
+    tui.send("7");
+    tui.wait_for("payment-api-key");
+    tui.send("t");
+    tui.wait_for("Rotate secret");
+    tui.send(VALUE);
+    tui.wait_for("•••••••••••••▏");
+    tui.send("\r");
+    tui.wait_for("13 bytes");
+    tui.wait_for("Type 'payment-api-key'");
+    tui.send("payment-api-key\r");
+    tui.wait_until("the rotation verified", TIMEOUT, |s| s.lines().any(|l| l.contains("rotate") && l.contains("✔")));
+    tui.send("q");
+    assert!(matches!(tui.wait_exit(Duration::from_secs(10)), WaitStatus::Exited(_, 0)));
+    assert!(!tui.raw.windows(VALUE.len()).any(|w| w == VALUE.as_bytes()), "the value reached the terminal");
+    let audit = headless(home.path(), &["audit", "--json"]);
+    assert!(audit.contains("\"rotate\"") && !audit.contains(VALUE), "{audit}");
+    // Not in the store, the log file or anything else skydeck wrote.
+    assert_eq!(files_containing(home.path(), VALUE.as_bytes()), Vec::<std::path::PathBuf>::new());
+}

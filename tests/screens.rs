@@ -307,3 +307,130 @@ fn a_captured_plugin_run_shows_its_output() {
     let _ = update(&mut state, Msg::PluginDone(Box::new(outcome)));
     snap!("plugin_output_120x40", state);
 }
+
+/// The forms of issue 12 at 120x40 and 80x24: every line of them visible at both.
+fn snap_both(name: &str, setup: impl Fn(&mut AppState)) {
+    for (w, h) in [(120, 40), (80, 24)] {
+        let mut state = demo_state((w, h));
+        setup(&mut state);
+        let shown = format!("{:?}", draw(&state).backend());
+        assert!(shown.contains("esc cancel") || shown.contains("h/esc back"), "{name} {w}x{h}: keys cut\n{shown}");
+        snap!(format!("{name}_{w}x{h}"), state);
+    }
+}
+
+fn select_backup_with_window(state: &mut AppState) {
+    let rows = skydeck::app::rows(state, Screen::Backups);
+    let at = rows
+        .iter()
+        .position(|r| {
+            matches!(r, skydeck::app::Row::Backup(i)
+                if state.estate.backups[*i].earliest_restore.is_some() && state.estate.backups[*i].environment == "production")
+        })
+        .unwrap();
+    state.lists[Screen::Backups.index()].selected = at;
+}
+
+#[test]
+fn restore_form_shows_the_window_and_an_out_of_window_error() {
+    snap_both("restore_form", |state| {
+        key(state, KeyCode::Char('6'));
+        select_backup_with_window(state);
+        key(state, KeyCode::Char('o'));
+        for _ in 0..40 {
+            key(state, KeyCode::Backspace);
+        }
+        typed(state, "2020-01-01T00:00:00Z");
+        key(state, KeyCode::Enter);
+        assert!(matches!(&state.popup, Some(skydeck::app::Popup::Action(f)) if f.error.is_some()));
+    });
+}
+
+#[test]
+fn rotate_form_never_shows_the_value() {
+    snap_both("rotate_form", |state| {
+        key(state, KeyCode::Char('7'));
+        key(state, KeyCode::Char('t'));
+        typed(state, "hunter2-Sup3r");
+        let shown = format!("{:?}", draw(state).backend());
+        assert!(!shown.contains("hunter2") && shown.contains("•••••••••••••"), "{shown}");
+    });
+}
+
+#[test]
+fn the_confirmation_of_a_typed_secret_value_never_shows_it() {
+    use skydeck::providers::Provider;
+    let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
+    let mut state = demo_state((120, 40));
+    key(&mut state, KeyCode::Char('7'));
+    key(&mut state, KeyCode::Char('t'));
+    typed(&mut state, "hunter2-Sup3r");
+    let effects = update(&mut state, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    let [skydeck::app::Effect::Plan(request)] = effects.as_slice() else { panic!("{effects:?}") };
+    let plan = sandbox.plan(request, &sandbox.snapshot()).unwrap();
+    assert!(plan.summary.contains("the value typed (13 bytes)"), "{}", plan.summary);
+    let _ = update(&mut state, Msg::Planned(Ok(plan)));
+    assert!(matches!(state.popup, Some(skydeck::app::Popup::Confirm { .. })));
+    let shown = format!("{:?}", draw(&state).backend());
+    assert!(shown.contains("13 bytes") && !shown.contains("hunter2"), "{shown}");
+}
+
+#[test]
+fn scale_form_shows_the_count_and_the_limit() {
+    snap_both("scale_form", |state| {
+        key(state, KeyCode::Char('5'));
+        select_resource(state, "ECS service", "production");
+        key(state, KeyCode::Char('S'));
+        typed(state, "5000");
+        key(state, KeyCode::Enter);
+    });
+}
+
+#[test]
+fn incident_start_form_offers_severity_and_environment() {
+    snap_both("incident_start_form", |state| {
+        key(state, KeyCode::Char('!'));
+        key(state, KeyCode::Char('s'));
+        typed(state, "checkout returns 503");
+        key(state, KeyCode::Tab);
+        key(state, KeyCode::Left);
+    });
+}
+
+#[test]
+fn closed_incidents_list_with_the_selected_timeline() {
+    use skydeck::incident::{Entry, EntryKind, Incident};
+    snap_both("incident_closed", |state| {
+        key(state, KeyCode::Char('!'));
+        key(state, KeyCode::Char('h'));
+        let at = |h: i64| now() - chrono::Duration::hours(h);
+        let closed = |id, title: &str, hours| Incident {
+            id,
+            title: title.into(),
+            severity: "sev2".into(),
+            environment: Some("production".into()),
+            opened_at: at(hours),
+            opened_by: "maria".into(),
+            closed_at: Some(at(hours) + chrono::Duration::minutes(47)),
+            resolution: Some("rolled back inference-api-prod to :41".into()),
+            timeline: vec![
+                Entry {
+                    at: at(hours),
+                    kind: EntryKind::Opened,
+                    who: "maria".into(),
+                    text: format!("sev2 opened: {title}"),
+                },
+                Entry {
+                    at: at(hours) + chrono::Duration::minutes(47),
+                    kind: EntryKind::Closed,
+                    who: "maria".into(),
+                    text: "closed: rolled back inference-api-prod to :41".into(),
+                },
+            ],
+        };
+        let _ = update(
+            state,
+            Msg::IncidentHistory(vec![closed(4, "checkout returns 503", 30), closed(2, "login slow", 200)]),
+        );
+    });
+}

@@ -4,6 +4,7 @@
 
 mod destination;
 mod params;
+pub mod limits;
 mod pipeline;
 
 pub use destination::{ENVIRONMENT_PARAMS, Touch, environment_tier, is_environment_param};

@@ -428,6 +428,32 @@ fn handle_effect(
                 let _ = tx.blocking_send(Msg::IncidentLoaded(store.open_incident_now().ok().flatten()));
             });
         }
+        Effect::LoadIncidents => {
+            let store = rt.pipeline.store().clone();
+            let tx = tx.clone();
+            tokio::task::spawn_blocking(move || match store.incidents() {
+                Ok(list) => {
+                    let _ = tx.blocking_send(Msg::IncidentHistory(list));
+                }
+                Err(e) => {
+                    let _ = tx.blocking_send(Msg::Toast(format!("could not read the incidents: {e}")));
+                }
+            });
+        }
+        Effect::ExportIncident { id, path, markdown } => {
+            let tx = tx.clone();
+            tokio::task::spawn_blocking(move || {
+                // Say where it went: the absolute path, as the file lands relative to the cwd.
+                let text = match std::fs::write(&path, markdown) {
+                    Ok(()) => {
+                        let shown = std::fs::canonicalize(&path).map(|p| p.display().to_string()).unwrap_or(path);
+                        format!("postmortem of INC {id} written to {shown}")
+                    }
+                    Err(e) => format!("could not write the postmortem of INC {id} to {path}: {e}"),
+                };
+                let _ = tx.blocking_send(Msg::Toast(text));
+            });
+        }
         Effect::PrepareInputs(request) => {
             let owner = rt
                 .providers

@@ -2,6 +2,7 @@
 //! snapshots as messages; nothing here does I/O, so every behaviour is testable headless.
 
 pub mod event_loop;
+pub mod forms;
 pub mod logview;
 pub mod plugins;
 pub mod rows;
@@ -199,6 +200,9 @@ pub enum Popup {
         input: String,
         error: Option<String>,
     },
+    /// The form of a restore (point in time), rotate (hidden new value), scale (count within
+    /// the provider's limits) or a new incident (title, severity, environment).
+    Action(Box<forms::ActionForm>),
     /// A captured plugin run's output.
     Output {
         title: String,
@@ -224,6 +228,8 @@ pub enum NoteTarget {
     Step(String),
     CloseIncident,
     StartIncident,
+    /// Where to write the postmortem of a (closed) incident.
+    ExportIncident(i64),
 }
 
 /// One provider's slot: its data, freshness and log cursor.
@@ -266,6 +272,8 @@ pub enum Msg {
     Toast(String),
     /// One slice of the log filter's scan (sent while a scan is pending).
     FilterStep,
+    /// The incidents stored, for the Incident screen's list of closed ones.
+    IncidentHistory(Vec<crate::incident::Incident>),
     /// A plugin run ended (or was refused by the runner).
     PluginDone(Box<crate::plugins::PluginOutcome>),
     /// Low-frequency clock tick: only marks sources stale; redraws only if that changed.
@@ -307,6 +315,14 @@ pub enum Effect {
     /// Fetch the log of a job (or other item) into the log viewer.
     OpenLog(String),
     StartDemo,
+    /// Read every stored incident (the Incident screen's list of closed ones).
+    LoadIncidents,
+    /// Write an incident's postmortem (what `skydeck incident export ID` prints) to a file.
+    ExportIncident {
+        id: i64,
+        path: String,
+        markdown: String,
+    },
     /// Run a plugin's command line (audited); `terminal` ones suspend the TUI.
     RunPlugin(Box<crate::plugins::PluginRun>),
 }
@@ -349,6 +365,8 @@ pub struct AppState {
     pub user: String,
     /// The open incident, if any, with its timeline.
     pub incident: Option<crate::incident::Incident>,
+    /// The Incident screen's list of closed incidents, while it is shown (`h`).
+    pub incident_history: Option<forms::IncidentHistory>,
     /// After a dispatch: (repo, workflow, dispatched at) of the run to open once it shows up.
     pub awaiting_run: Option<(String, String, Timestamp)>,
     pub popup: Option<Popup>,
@@ -399,6 +417,7 @@ impl AppState {
             runbook_since: None,
             user: "unknown".into(),
             incident: None,
+            incident_history: None,
             popup: None,
             editing_filter: false,
             read_only: false,

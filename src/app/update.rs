@@ -182,6 +182,11 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::PluginDone(outcome) => super::plugins::plugin_done(state, *outcome),
+        Msg::IncidentHistory(incidents) => {
+            super::forms::history_loaded(state, incidents);
+            state.dirty = true;
+            Vec::new()
+        }
         Msg::Audit(entries) => {
             state.audit = entries;
             if state.screen == Screen::Audit {
@@ -418,8 +423,7 @@ fn screen_key(state: &mut AppState, key: KeyEvent) -> Option<Vec<Effect>> {
             Some(Vec::new())
         }
         (Screen::Incident, 's') if state.incident.is_none() => {
-            let prompt = "Incident title (sev2; records the environment selected on the Overview):";
-            state.popup = Some(note(NoteTarget::StartIncident, prompt));
+            state.popup = Some(super::forms::start_incident_form(state));
             Some(Vec::new())
         }
         (Screen::Incident, 'n') if state.incident.is_some() => {
@@ -534,6 +538,7 @@ fn note_done(state: &mut AppState, target: NoteTarget, text: String) -> Vec<Effe
         NoteTarget::Incident => vec![Effect::IncidentEntry(entry(EntryKind::Note, text))],
         NoteTarget::Step(key) => vec![Effect::IncidentEntry(entry(EntryKind::Step, format!("{key}: {text}")))],
         NoteTarget::CloseIncident => vec![Effect::CloseIncident(text)],
+        NoteTarget::ExportIncident(id) => super::forms::export(state, id, text),
         NoteTarget::StartIncident => {
             let environment =
                 state.estate.environments.get(state.lists[Screen::Overview.index()].selected).map(|e| e.name.clone());
@@ -611,6 +616,9 @@ fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
     {
         go_to(state, screen);
         return Vec::new();
+    }
+    if let Some(effects) = super::forms::history_key(state, key) {
+        return effects;
     }
     if let Some(effects) = screen_key(state, key) {
         return effects;
@@ -727,13 +735,10 @@ fn request_action(state: &mut AppState, verb: Verb) -> Vec<Effect> {
         state.last_message = Some(("reading the workflow's inputs…".into(), Level::Unknown));
         return vec![Effect::PrepareInputs(request)];
     }
-    if verb == Verb::Scale {
-        state.popup = Some(Popup::Input {
-            prompt: "Scale to how many instances (0-10)?".into(),
-            param: "count".into(),
-            value: String::new(),
-            request,
-        });
+    // Restore, rotate and scale ask for their inputs in a form (the CLI's --time,
+    // --value-stdin, --count) that checks them before planning.
+    if let Some(form) = super::forms::action_form(state, request.clone()) {
+        state.popup = Some(form);
         return Vec::new();
     }
     vec![Effect::Plan(request)]
@@ -856,6 +861,7 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
             state.popup = Some(Popup::PluginForm { plugin, context, fields, focus, error });
             Vec::new()
         }
+        Popup::Action(form) => super::forms::on_key(state, *form, key),
         Popup::PluginConfirm { run, mut input, .. } => {
             let cancelled = |state: &mut AppState, run: &crate::plugins::PluginRun| {
                 state.last_message = Some((format!("{} cancelled; nothing ran", run.plugin), Level::Unknown));
@@ -936,7 +942,7 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
     }
 }
 
-enum FormStep {
+pub(super) enum FormStep {
     Stay,
     Cancel,
     Submit,
@@ -945,7 +951,7 @@ enum FormStep {
 
 /// One key in a form (workflow inputs, plugin inputs): move between fields, edit text, cycle
 /// choices; enter submits once every required field has a value.
-fn form_key(
+pub(super) fn form_key(
     fields: &mut [(crate::actions::InputSpec, String)],
     focus: &mut usize,
     key: KeyEvent,

@@ -15,12 +15,16 @@ use crate::model::Level;
 use crate::theme::Theme;
 
 pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    if let Some(history) = &state.incident_history {
+        render_history(history, theme, frame, area);
+        return;
+    }
     let Some(incident) = &state.incident else {
         let lines = vec![
             Line::from(Span::styled("No incident is open.", theme.text())),
             Line::from(""),
             Line::from(Span::styled(
-                "s, or :incident TITLE, starts one (sev2, on the environment selected in the Overview).",
+                "s starts one (title, severity, environment); :incident TITLE starts a sev2 at once.",
                 theme.dim(),
             )),
             Line::from(Span::styled(
@@ -31,6 +35,7 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
                 "w shows what changed in the last 24 h. Headless: skydeck incident start|note|close|list|export.",
                 theme.dim(),
             )),
+            Line::from(Span::styled("h lists the closed incidents; e there writes a postmortem.", theme.dim())),
         ];
         frame.render_widget(Paragraph::new(lines).block(plain_block(theme, "Incident")), area);
         return;
@@ -68,7 +73,8 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         }
     }
     lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled("n note · w what changed · C close · b/S on a service", theme.dim())));
+    lines
+        .push(Line::from(Span::styled("n note · w what changed · C close · b/S on a service · h closed", theme.dim())));
     frame.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: true }).block(plain_block(theme, "First response")),
         steps,
@@ -120,4 +126,63 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         .collect();
     let title = format!("Timeline ({} entries, recorded as it happens)", incident.timeline.len());
     frame.render_widget(Paragraph::new(entries).block(plain_block(theme, &title)), bottom);
+}
+
+/// `h`: the closed incidents, newest first; the selected one's resolution and timeline below.
+fn render_history(history: &crate::app::forms::IncidentHistory, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let top = table_area(Screen::Incident, area);
+    let title =
+        format!("Closed incidents ({}) · ↑↓ choose · e export postmortem · h/esc back", history.incidents.len());
+    let mut lines = Vec::new();
+    if !history.loaded {
+        lines.push(Line::from(Span::styled("reading the incidents…", theme.dim())));
+    } else if history.incidents.is_empty() {
+        lines.push(Line::from(Span::styled("No closed incident yet.", theme.dim())));
+    } else {
+        lines.push(Line::from(Span::styled(
+            format!("{:<6} {:<5} {:<12} {:<17} {:<9} {}", "INC", "Sev", "Env", "Opened (UTC)", "Took", "Title"),
+            theme.header(),
+        )));
+    }
+    let visible = top.height.saturating_sub(3).max(1) as usize;
+    let offset = history.selected.saturating_sub(visible.saturating_sub(1));
+    for (i, incident) in history.incidents.iter().enumerate().skip(offset).take(visible) {
+        let took = incident
+            .closed_at
+            .map(|c| crate::model::human_duration(c - incident.opened_at))
+            .unwrap_or_else(|| "—".into());
+        let text = format!(
+            "{:<6} {:<5} {:<12} {:<17} {:<9} {}",
+            incident.id,
+            incident.severity,
+            trunc(incident.environment.as_deref().unwrap_or("—"), 12),
+            incident.opened_at.format("%Y-%m-%d %H:%M"),
+            took,
+            incident.title
+        );
+        let style = if i == history.selected { theme.selected() } else { theme.text() };
+        lines.push(Line::from(Span::styled(text, style)));
+    }
+    frame.render_widget(Paragraph::new(lines).block(plain_block(theme, &title)), top);
+
+    let bottom = Rect { y: top.y + top.height, height: area.height.saturating_sub(top.height), ..area };
+    let Some(incident) = history.selected() else {
+        frame.render_widget(Paragraph::new(Vec::<Line>::new()).block(plain_block(theme, "Timeline")), bottom);
+        return;
+    };
+    let mut lines = vec![Line::from(vec![
+        Span::styled("resolution: ", theme.dim()),
+        Span::styled(incident.resolution.clone().unwrap_or_default(), theme.text()),
+    ])];
+    let visible = bottom.height.saturating_sub(3) as usize;
+    for e in incident.timeline.iter().rev().take(visible).rev() {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{} ", e.at.format("%m-%d %H:%M")), theme.dim()),
+            Span::styled(format!("{:<9}", e.kind.as_str()), theme.text()),
+            Span::styled(e.text.clone(), theme.text()),
+            Span::styled(format!("  — {}", e.who), theme.dim()),
+        ]));
+    }
+    let title = format!("INC {} timeline ({} entries)", incident.id, incident.timeline.len());
+    frame.render_widget(Paragraph::new(lines).block(plain_block(theme, &title)), bottom);
 }

@@ -1,6 +1,7 @@
 //! Pure rendering: `render(&AppState, &Theme, frame)`, no I/O. One module per screen.
 
 mod first_run;
+mod forms;
 mod health;
 mod incident;
 mod lists;

@@ -12,13 +12,13 @@ use crate::keymap::Command;
 use crate::model::{Level, Tier};
 use crate::theme::Theme;
 
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
+pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width.saturating_sub(2));
     let h = height.min(area.height.saturating_sub(2));
     Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
 }
 
-fn popup_block<'a>(theme: &'a Theme, title: &str, border: ratatui::style::Color) -> Block<'a> {
+pub(super) fn popup_block<'a>(theme: &'a Theme, title: &str, border: ratatui::style::Color) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Double)
@@ -87,6 +87,7 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
             let header = format!("{plugin} on {on}");
             form(theme, frame, area, "Plugin inputs", header, fields, *focus, error.as_deref());
         }
+        Popup::Action(form) => super::forms::render(state, theme, frame, area, form),
         Popup::PluginConfirm { run, input, error } => {
             let name = crate::app::plugins::plugin_confirmation_name(state, run);
             let border = if run.dangerous { theme.danger } else { theme.popup_border };
@@ -334,11 +335,12 @@ fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
             lines.push(row("[ ]".into(), "previous / next runbook"));
         }
         crate::app::Screen::Incident => {
-            lines.push(row("s".into(), "start an incident (or :incident TITLE)"));
+            lines.push(row("s".into(), "start an incident: title, severity, environment (or :incident TITLE)"));
             lines.push(row("i t m".into(), "first response: impact assessed, people told, mitigation"));
             lines.push(row("n".into(), "note on the timeline"));
             lines.push(row("w".into(), "what changed in the last 24 h"));
             lines.push(row("C".into(), "close with a resolution"));
+            lines.push(row("h".into(), "closed incidents; e there writes the postmortem (Markdown)"));
         }
         crate::app::Screen::Logs => {
             lines.push(row(km.label(Command::Follow), "follow / pause"));

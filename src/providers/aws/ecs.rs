@@ -526,8 +526,9 @@ impl AwsProvider {
                     .trim()
                     .parse()
                     .map_err(|_| ActionError::InvalidInput("--count must be a whole number".into()))?;
-                if !(0..=1000).contains(&count) {
-                    return Err(ActionError::InvalidInput(format!("--count {count}: between 0 and 1000 tasks")));
+                let max = crate::actions::limits::ECS_MAX_DESIRED as i32;
+                if !(0..=max).contains(&count) {
+                    return Err(ActionError::InvalidInput(format!("--count {count}: between 0 and {max} tasks")));
                 }
                 let desired: i32 =
                     r.details.iter().find(|(k, _)| k == "desired").and_then(|(_, v)| v.parse().ok()).unwrap_or(-1);

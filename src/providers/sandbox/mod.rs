@@ -847,12 +847,17 @@ impl ProviderTrait for Sandbox {
                 let count: u32 = request
                     .params
                     .get("count")
-                    .ok_or_else(|| ActionError::MissingInput("--count N (instances, 0 to 10)".into()))?
+                    .ok_or_else(|| ActionError::MissingInput("--count N (instances)".into()))?
                     .parse()
                     .map_err(|_| ActionError::InvalidInput("--count must be a whole number".into()))?;
-                if count > 10 {
+                // The same ceiling the real adapter's data gives (and the scale form shows);
+                // 10 where that provider has no known one.
+                let limits = crate::actions::limits::scale_limits(r);
+                let max = limits.max.unwrap_or(10);
+                if count > max {
                     return Err(ActionError::InvalidInput(format!(
-                        "--count {count}: at most 10 instances per service"
+                        "--count {count}: at most {max} instances ({})",
+                        limits.limit_text
                     )));
                 }
                 plan.risk = if count == 0 && plan.tier == Tier::Prod { Risk::Critical } else { Risk::Low };
@@ -904,12 +909,25 @@ impl ProviderTrait for Sandbox {
                     .find(|s| s.id == target.id)
                     .ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
                 plan.risk = if plan.tier == Tier::Prod { Risk::High } else { Risk::Low };
-                plan.summary = format!(
-                    "rotate {} in {}: a new version is generated and stored; the value is never shown. {note}",
-                    s.name, s.store
-                );
+                // A value typed in (TUI hidden input, `--value-stdin`) is stored as is; without
+                // one the sandbox generates it. Only its length is ever shown.
+                let typed = request.secret_input.as_ref().map(|v| v.len());
+                plan.summary = match typed {
+                    Some(n) => format!(
+                        "rotate {} in {}: the value typed ({n} bytes) is stored as a new version; it is never shown. {note}",
+                        s.name, s.store
+                    ),
+                    None => format!(
+                        "rotate {} in {}: a new version is generated and stored; the value is never shown. {note}",
+                        s.name, s.store
+                    ),
+                };
                 plan.calls.push(call(
-                    "generate a new value and store it as a new version",
+                    if typed.is_some() {
+                        "store the typed value as a new version"
+                    } else {
+                        "generate a new value and store it as a new version"
+                    },
                     format!("add version to {}", s.id),
                 ));
                 plan.calls.push(call(
