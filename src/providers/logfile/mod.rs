@@ -82,8 +82,8 @@ impl LogFile {
         }
         file.seek(SeekFrom::Start(start)).map_err(unavailable)?;
         let mut bytes = std::mem::take(&mut state.partial);
-        file.take((len - start).min(BATCH)).read_to_end(&mut bytes).map_err(unavailable)?;
-        let read_to = start + (bytes.len() as u64);
+        let read = file.take((len - start).min(BATCH)).read_to_end(&mut bytes).map_err(unavailable)?;
+        let read_to = start + read as u64;
         // Keep an unfinished last line for the next read.
         let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
         state.partial = bytes.split_off(complete);
