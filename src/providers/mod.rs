@@ -8,6 +8,7 @@ pub mod github;
 pub mod http_health;
 pub mod logfile;
 pub mod sandbox;
+pub mod sanitized;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -130,7 +131,8 @@ pub struct Registry {
 impl Registry {
     fn add(&mut self, name: &str, built: Result<Vec<Arc<dyn Provider>>, String>) {
         match built {
-            Ok(list) => self.providers.extend(list),
+            // Everything a provider reads passes the sanitizer before it reaches a screen.
+            Ok(list) => self.providers.extend(list.into_iter().map(sanitized::sanitized)),
             Err(why) => self.unavailable.push((name.to_string(), why)),
         }
     }
