@@ -613,3 +613,15 @@ fn a_dangerous_plugin_on_production_asks_for_the_name_even_without_confirm() {
     let effects = press(&mut s, KeyCode::Enter);
     assert!(matches!(effects.first(), Some(Effect::RunPlugin(_))), "{effects:?}");
 }
+
+#[test]
+fn copied_log_lines_carry_no_escape_sequences() {
+    use skydeck::model::Severity::*;
+    let (mut s, _) = setup();
+    press(&mut s, KeyCode::Char('8'));
+    let text = "\u{1b}[31mred\u{1b}[0m \u{1b}]52;c;UFdORUQ=\u{7}done";
+    update(&mut s, Msg::Logs { index: 0, lines: vec![log(0, "ci", Error, text)] });
+    let effects = press(&mut s, KeyCode::Char('y'));
+    let [Effect::Copy(copied)] = effects.as_slice() else { panic!("{effects:?}") };
+    assert!(copied.ends_with("ERROR ci red done"), "{copied:?}");
+}
