@@ -258,7 +258,11 @@ fn log_viewer_draws_ci_colours_as_styles() {
     let logs = vec![
         line(0, Severity::Error, "\u{1b}[1;31merror\u{1b}[0m: build failed"),
         line(1, Severity::Info, "\u{1b}[32m12 passed\u{1b}[0m, \u{1b}[33m1 warning\u{1b}[39m, plain"),
-        line(2, Severity::Info, "\u{1b}[38;5;208morange\u{1b}[0m \u{1b}[4munder\u{1b}[24m \u{1b}[2J\u{1b}]0;PWNED\u{7}gone"),
+        line(
+            2,
+            Severity::Info,
+            "\u{1b}[38;5;208morange\u{1b}[0m \u{1b}[4munder\u{1b}[24m \u{1b}[2J\u{1b}]0;PWNED\u{7}gone",
+        ),
     ];
     let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
     let mut state = AppState::with_snapshot("demo", sandbox.snapshot(), logs, now(), (120, 12));
