@@ -39,6 +39,8 @@ pub enum ProviderError {
     Timeout(Duration),
 }
 
+/// Every provider is used through `sanitized::Sanitized`, which forwards each method: a method
+/// added here must be forwarded there too, or the wrapper's default silently replaces it.
 pub trait Provider: Send + Sync {
     /// Short name shown in the status bar and recorded in the audit log.
     fn name(&self) -> &str;
