@@ -107,6 +107,23 @@ fn run_detail_shows_jobs_and_steps() {
 }
 
 #[test]
+fn a_failed_run_shows_one_red_step_and_grey_skips() {
+    let mut state = demo_state((120, 40));
+    key(&mut state, KeyCode::Char('2'));
+    let failed = state
+        .estate
+        .runs
+        .iter()
+        .position(|r| r.conclusion == Some(skydeck::model::Conclusion::Failure) && r.workflow == "CI")
+        .unwrap();
+    for _ in 0..failed {
+        key(&mut state, KeyCode::Down);
+    }
+    key(&mut state, KeyCode::Enter);
+    snap!("run_detail_failed_120x40", state);
+}
+
+#[test]
 fn help_lists_the_keys_of_the_screen() {
     let mut state = demo_state((120, 40));
     key(&mut state, KeyCode::Char('3'));
