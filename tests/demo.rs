@@ -67,6 +67,11 @@ fn only_the_failing_step_of_a_failed_job_is_red() {
                 if job.conclusion != Some(Conclusion::Failure) {
                     continue;
                 }
+                if job.started_at.is_none() {
+                    // Failed without running (a rejected deployment): no step ran, none is red.
+                    assert!(job.steps.iter().all(|st| st.conclusion == Some(Conclusion::Skipped)), "{:?}", job.steps);
+                    continue;
+                }
                 failed_jobs += 1;
                 let red: Vec<usize> =
                     (0..job.steps.len()).filter(|&n| job.steps[n].conclusion == Some(Conclusion::Failure)).collect();
@@ -235,5 +240,42 @@ fn the_demo_shows_only_resource_kinds_real_adapters_read() {
                 || (r.kind == "App Service" && ADAPTERS[2].contains("\"App Service\"\n"));
             assert!(produced, "seed {seed}: no adapter reads a {:?} ({})", r.kind, r.name);
         }
+    }
+}
+
+#[tokio::test]
+async fn cancelled_and_rejected_runs_stop_their_jobs_where_they_were() {
+    let clock = ManualClock::new(start());
+    let sandbox = Sandbox::new(7, Arc::new(clock.clone()));
+    clock.set(start() + Duration::seconds(40));
+    let s = sandbox.snapshot();
+    let running = s.runs.iter().find(|r| r.status == RunStatus::InProgress).expect("a running run").id.clone();
+    let plan = sandbox.plan(&ActionRequest::new(Verb::Cancel, &running), &s).unwrap();
+    sandbox.execute(&plan).await.unwrap();
+    let rejected = s.approvals[0].run.clone();
+    let plan = sandbox.plan(&ActionRequest::new(Verb::Reject, &s.approvals[0].id), &s).unwrap();
+    sandbox.execute(&plan).await.unwrap();
+    let cut = clock.now();
+    for later in [0, 30, 600] {
+        clock.set(cut + Duration::seconds(later));
+        let s = sandbox.snapshot();
+        assert!(times(&s).iter().all(|(_, t)| *t <= cut.max(clock.now())), "+{later}s");
+        for id in [&running, &rejected] {
+            let run = s.runs.iter().find(|r| &r.id == id).unwrap();
+            assert_eq!(run.status, RunStatus::Completed);
+            for job in &run.jobs {
+                assert_eq!(job.status, RunStatus::Completed, "{}", job.id);
+                assert!(job.completed_at.is_none_or(|t| t <= cut), "{} ran on after it was stopped", job.id);
+            }
+        }
+        let gated = s.runs.iter().find(|r| r.id == rejected).unwrap().jobs.last().unwrap();
+        assert_eq!((gated.conclusion, gated.started_at), (Some(Conclusion::Failure), None), "{gated:?}");
+        assert!(gated.steps.iter().all(|st| st.conclusion == Some(Conclusion::Skipped)));
+        let cancelled = s.runs.iter().find(|r| r.id == running).unwrap();
+        assert_eq!(cancelled.conclusion, Some(Conclusion::Cancelled));
+        assert!(cancelled.jobs.iter().any(|j| j.conclusion == Some(Conclusion::Cancelled)), "{:?}", cancelled.jobs);
+        assert!(
+            cancelled.jobs.iter().all(|j| j.conclusion != Some(Conclusion::Success) || j.completed_at <= Some(cut))
+        );
     }
 }

@@ -32,6 +32,8 @@ struct SimRun {
     outcome: Conclusion,
     /// Environment whose approval holds this run after its pre-production jobs.
     gate: Option<String>,
+    /// The review rejected the deployment: the gated job failed without running.
+    rejected: bool,
     jobs: Vec<(String, i64)>,
 }
 
@@ -91,6 +93,8 @@ impl SimRun {
                     (RunStatus::Completed, Some(Conclusion::Skipped), None, None)
                 } else if waiting && i == last {
                     (RunStatus::Waiting, None, None, None)
+                } else if self.rejected && i == last {
+                    (RunStatus::Completed, Some(Conclusion::Failure), None, None)
                 } else if clock < start {
                     match stopped {
                         Some(_) => (RunStatus::Completed, Some(stopped_as), None, None),
@@ -134,7 +138,11 @@ fn steps_at(job: &Job, secs: i64, clock: Timestamp, fails: bool) -> Vec<Step> {
         .enumerate()
         .map(|(n, name)| {
             let (status, conclusion, started_at, completed_at) = match job.started_at {
-                None => (job.status, job.conclusion, None, None),
+                // A job that never started ran none of its steps.
+                None if job.status == RunStatus::Completed => {
+                    (RunStatus::Completed, Some(Conclusion::Skipped), None, None)
+                }
+                None => (job.status, None, None, None),
                 Some(start) => {
                     let from = start + Duration::seconds(secs * n as i64 / 5);
                     let to = if fails && n == 2 {
@@ -346,6 +354,7 @@ impl Sim {
             end_at,
             outcome,
             gate: None,
+            rejected: false,
             jobs,
         }
     }
@@ -644,6 +653,7 @@ impl Sim {
         } else {
             sim.run.status = RunStatus::Completed;
             sim.run.conclusion = Some(Conclusion::Failure);
+            sim.rejected = true;
             sim.run.updated_at = now;
             sim.gate = None;
             Ok(format!("rejected {} for {}", approval.run, approval.environment))
