@@ -154,6 +154,31 @@ fn logs_text_carries_no_escape_sequences() {
     assert!(!out.stdout.contains(&0x1b), "not even SGR in plain text output");
 }
 
+#[test]
+fn a_ci_job_log_prints_without_escape_sequences() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (server, dir, config) = setup(&rt);
+    let log = format!(
+        "2020-01-20T17:42:40.1234567Z \u{1b}[31mjob-RED\u{1b}[0m {OSC_TITLE}{DCS}{CSI_REPORT_TITLE} job-SAFE\r\n\
+         2020-01-20T17:42:41.1234567Z {OSC_CLIPBOARD}{APC}{PM}{SOS}{BELL_BACKSPACE} second-SAFE\r\n"
+    );
+    rt.block_on(
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/{REPO}/actions/jobs/399444496/logs")))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(log, "text/plain"))
+            .mount(&server),
+    );
+    let host = server.uri().trim_start_matches("http://").to_string();
+    let job = format!("{host}/{REPO}/actions/jobs/399444496");
+    let out = cli(dir.path(), &config, &["logs", &job]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("job-RED") && stdout.contains("job-SAFE") && stdout.contains("second-SAFE"), "{stdout}");
+    assert_clean_text("job log", &stdout);
+}
+
 /// Reads the PTY until `pred(screen)` holds.
 fn wait_until(
     session: &mut Session,
