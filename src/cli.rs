@@ -234,7 +234,7 @@ fn demo_seed() -> u64 {
 }
 
 fn demo_provider(clock: Arc<dyn Clock>) -> Arc<dyn Provider> {
-    Arc::new(Sandbox::new(demo_seed(), clock))
+    crate::providers::sanitized::sanitized(Arc::new(Sandbox::new(demo_seed(), clock)))
 }
 
 async fn context(cli: &Cli, demo: bool) -> anyhow::Result<Ctx> {
@@ -448,10 +448,20 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<i32> {
         println!("✔ nothing needs attention");
     }
     for f in &findings {
-        println!("{} {:<11} {:<9} {} {}", f.level.symbol(), f.environment, f.category.label(), f.subject, f.text);
+        // Plain text goes to a terminal: names and messages from remote parties are cleaned.
+        let clean = crate::text::for_terminal;
+        println!(
+            "{} {:<11} {:<9} {} {}",
+            f.level.symbol(),
+            clean(&f.environment),
+            f.category.label(),
+            clean(&f.subject),
+            clean(&f.text)
+        );
     }
     for e in &errors {
-        eprintln!("error: {}: {}", e["source"].as_str().unwrap_or(""), e["error"].as_str().unwrap_or(""));
+        let text = |k: &str| crate::text::for_terminal(e[k].as_str().unwrap_or("")).into_owned();
+        eprintln!("error: {}: {}", text("source"), text("error"));
     }
     Ok(0)
 }
@@ -1076,7 +1086,8 @@ async fn logs_command(
     let mut out = std::io::stdout().lock();
     let mut print = |lines: &[crate::model::LogLine]| -> bool {
         for l in lines.iter().filter(|l| keep(l)) {
-            if writeln!(out, "{} {:<5} {} {}", l.at.to_rfc3339(), l.severity.label(), l.source, l.text).is_err() {
+            let (source, text) = (crate::text::for_terminal(&l.source), crate::text::for_terminal(&l.text));
+            if writeln!(out, "{} {:<5} {source} {text}", l.at.to_rfc3339(), l.severity.label()).is_err() {
                 return false; // the reader went away (| head): stop quietly
             }
         }

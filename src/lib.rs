@@ -19,5 +19,6 @@ pub mod plugins;
 pub mod providers;
 pub mod runbook;
 pub mod store;
+pub mod text;
 pub mod theme;
 pub mod views;

@@ -1160,37 +1160,12 @@ fn run_in_terminal(run: &PluginRun) -> Exit {
 pub fn clean_line(raw: &str) -> String {
     let raw = raw.trim_end_matches(['\n', '\r']);
     let raw = raw.rsplit('\r').next().unwrap_or(raw);
-    let mut out = String::new();
-    let mut chars = raw.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\u{1b}' => match chars.next() {
-                // CSI: parameters, then one final byte.
-                Some('[') => {
-                    for c in chars.by_ref() {
-                        if ('\u{40}'..='\u{7e}').contains(&c) {
-                            break;
-                        }
-                    }
-                }
-                // OSC: up to BEL or ESC \.
-                Some(']') => {
-                    while let Some(c) = chars.next() {
-                        if c == '\u{7}' || (c == '\u{1b}' && chars.next_if_eq(&'\\').is_some()) {
-                            break;
-                        }
-                    }
-                }
-                _ => {}
-            },
-            '\t' => out.push_str("    "),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-        if out.chars().count() >= MAX_LINE_CHARS {
-            out.push('…');
-            break;
-        }
+    // Every escape sequence (CSI, OSC, DCS, APC, PM, SOS, short ESC ones) and control goes.
+    let expanded = raw.replace('\t', "    ");
+    let clean = crate::text::for_terminal(&expanded);
+    let mut out: String = clean.chars().take(MAX_LINE_CHARS).collect();
+    if out.len() < clean.len() {
+        out.push('…');
     }
     out
 }
@@ -1259,6 +1234,7 @@ mod tests {
         assert_eq!(clean_line("\u{1b}[31mred\u{1b}[0m\tx\u{7}\r\n"), "red    x");
         assert_eq!(clean_line("10%\r50%\r100%"), "100%");
         assert_eq!(clean_line("\u{1b}]0;title\u{7}after"), "after");
+        assert_eq!(clean_line("a\u{1b}Ppayload\u{1b}\\b\u{1b}_apc\u{1b}\\c\u{1b}cd"), "abcd");
     }
 
     #[test]

@@ -918,3 +918,31 @@ fn the_closed_incident_keys_are_the_incident_screens_own() {
         );
     }
 }
+
+#[test]
+fn copied_log_lines_carry_no_escape_sequences() {
+    use skydeck::model::Severity::*;
+    let (mut s, _) = setup();
+    press(&mut s, KeyCode::Char('8'));
+    let text = "\u{1b}[31mred\u{1b}[0m \u{1b}]52;c;UFdORUQ=\u{7}done";
+    update(&mut s, Msg::Logs { index: 0, lines: vec![log(0, "ci", Error, text)] });
+    let effects = press(&mut s, KeyCode::Char('y'));
+    let [Effect::Copy(copied)] = effects.as_slice() else { panic!("{effects:?}") };
+    assert!(copied.ends_with("ERROR ci red done"), "{copied:?}");
+}
+
+#[test]
+fn the_log_filter_matches_coloured_lines_as_they_are_shown() {
+    use skydeck::model::Severity::*;
+    let (mut s, _) = setup();
+    press(&mut s, KeyCode::Char('8'));
+    let lines = vec![log(0, "ci", Error, "\u{1b}[1;31merror\u{1b}[0m: build failed"), log(1, "ci", Info, "no error")];
+    update(&mut s, Msg::Logs { index: 0, lines });
+    press(&mut s, KeyCode::Char('/'));
+    typed(&mut s, "^error: build");
+    press(&mut s, KeyCode::Enter);
+    while s.log_filter.pending(&s.logs) {
+        update(&mut s, Msg::FilterStep);
+    }
+    assert_eq!(s.log_filter.live(&s.logs).len(), 1);
+}

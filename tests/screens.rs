@@ -107,6 +107,23 @@ fn run_detail_shows_jobs_and_steps() {
 }
 
 #[test]
+fn a_failed_run_shows_one_red_step_and_grey_skips() {
+    let mut state = demo_state((120, 40));
+    key(&mut state, KeyCode::Char('2'));
+    let failed = state
+        .estate
+        .runs
+        .iter()
+        .position(|r| r.conclusion == Some(skydeck::model::Conclusion::Failure) && r.workflow == "CI")
+        .unwrap();
+    for _ in 0..failed {
+        key(&mut state, KeyCode::Down);
+    }
+    key(&mut state, KeyCode::Enter);
+    snap!("run_detail_failed_120x40", state);
+}
+
+#[test]
 fn help_lists_the_keys_of_the_screen() {
     let mut state = demo_state((120, 40));
     key(&mut state, KeyCode::Char('3'));
@@ -241,6 +258,62 @@ fn logs_filtered_by_regex_and_severity() {
         let _ = update(&mut state, Msg::FilterStep);
     }
     snap!("logs_filtered_120x40", state);
+}
+
+/// CI logs colour their output with SGR sequences: the viewer draws them as styles (and a
+/// filter match on top), and drops every other sequence. The second snapshot lists each run of
+/// equally styled cells on the log rows, so the colours themselves are reviewed.
+#[test]
+fn log_viewer_draws_ci_colours_as_styles() {
+    use skydeck::model::{LogLine, Severity};
+    let line = |s: i64, severity, text: &str| LogLine {
+        at: now() + chrono::Duration::seconds(s),
+        source: "acme/shop-web job test".into(),
+        severity,
+        text: text.into(),
+    };
+    let logs = vec![
+        line(0, Severity::Error, "\u{1b}[1;31merror\u{1b}[0m: build failed"),
+        line(1, Severity::Info, "\u{1b}[32m12 passed\u{1b}[0m, \u{1b}[33m1 warning\u{1b}[39m, plain"),
+        line(
+            2,
+            Severity::Info,
+            "\u{1b}[38;5;208morange\u{1b}[0m \u{1b}[4munder\u{1b}[24m \u{1b}[2J\u{1b}]0;PWNED\u{7}gone",
+        ),
+    ];
+    let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
+    let mut state = AppState::with_snapshot("demo", sandbox.snapshot(), logs, now(), (120, 12));
+    key(&mut state, KeyCode::Char('8'));
+    key(&mut state, KeyCode::Char('/'));
+    typed(&mut state, "pass|failed|gone");
+    key(&mut state, KeyCode::Enter);
+    while state.log_filter.pending(&state.logs) {
+        let _ = update(&mut state, Msg::FilterStep);
+    }
+    snap!("logs_sgr_120x12", state);
+    let terminal = draw(&state);
+    let buffer = terminal.backend().buffer();
+    let mut runs = String::new();
+    for y in 0..buffer.area.height {
+        let row: String = (0..buffer.area.width).map(|x| buffer[(x, y)].symbol().to_string()).collect();
+        if !row.contains("acme/shop-web job") {
+            continue;
+        }
+        let mut last = None;
+        for x in 0..buffer.area.width {
+            let cell = &buffer[(x, y)];
+            let style = (cell.fg, cell.modifier);
+            if last != Some(style) {
+                runs.push_str(&format!("\n  [{:?} {:?}] ", style.0, style.1));
+                last = Some(style);
+            }
+            runs.push_str(cell.symbol());
+        }
+        runs.push('\n');
+    }
+    insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
+        insta::assert_snapshot!("logs_sgr_styles", runs);
+    });
 }
 
 /// The shipped plugins, embedded only: never the files of whoever runs the tests.

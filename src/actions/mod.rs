@@ -3,8 +3,8 @@
 //! ordering, the read-only gate and the audit trail live here so no provider can skip them.
 
 mod destination;
-mod params;
 pub mod limits;
+mod params;
 mod pipeline;
 
 pub use destination::{ENVIRONMENT_PARAMS, Touch, environment_tier, is_environment_param};

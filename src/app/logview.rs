@@ -68,7 +68,9 @@ impl LogFilter {
     }
 
     pub fn is_match(&self, l: &LineRef<'_>) -> bool {
-        l.severity >= self.min && self.regex.as_ref().is_none_or(|r| r.is_match(l.text) || r.is_match(l.source))
+        // A coloured CI line is matched as it is shown, without its SGR sequences.
+        let text = if l.text.contains('\u{1b}') { crate::text::for_terminal(l.text) } else { l.text.into() };
+        l.severity >= self.min && self.regex.as_ref().is_none_or(|r| r.is_match(&text) || r.is_match(l.source))
     }
 
     /// Byte ranges of the pattern in a line, for highlighting.

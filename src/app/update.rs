@@ -465,7 +465,9 @@ pub fn selected_log(state: &AppState) -> Option<crate::logbuf::LineRef<'_>> {
 /// The selected log line as text, the way it is shown.
 pub fn selected_log_line(state: &AppState) -> Option<String> {
     let line = selected_log(state)?;
-    Some(format!("{} {} {} {}", line.at.to_rfc3339(), line.severity.label(), line.source, line.text))
+    // Plain text for the clipboard: the CI log's colour sequences are not pasted along.
+    let text = crate::text::for_terminal(line.text);
+    Some(format!("{} {} {} {text}", line.at.to_rfc3339(), line.severity.label(), line.source))
 }
 
 fn runbook_selected(state: &AppState) -> Option<&crate::runbook::Item> {
@@ -523,13 +525,29 @@ fn note_done(state: &mut AppState, target: NoteTarget, text: String) -> Vec<Effe
                     .live(&state.logs)
                     .iter()
                     .filter_map(|s| state.logs.by_seq(*s))
-                    .map(|l| format!("{} {} {} {}", l.at.to_rfc3339(), l.severity.label(), l.source, l.text))
+                    .map(|l| {
+                        format!(
+                            "{} {} {} {}",
+                            l.at.to_rfc3339(),
+                            l.severity.label(),
+                            l.source,
+                            crate::text::for_terminal(l.text)
+                        )
+                    })
                     .collect()
             } else {
                 state
                     .logs
                     .iter()
-                    .map(|l| format!("{} {} {} {}", l.at.to_rfc3339(), l.severity.label(), l.source, l.text))
+                    .map(|l| {
+                        format!(
+                            "{} {} {} {}",
+                            l.at.to_rfc3339(),
+                            l.severity.label(),
+                            l.source,
+                            crate::text::for_terminal(l.text)
+                        )
+                    })
                     .collect()
             };
             state.last_message = Some((format!("saving {} lines to {text}…", lines.len()), Level::Unknown));

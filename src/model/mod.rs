@@ -119,8 +119,9 @@ pub enum Conclusion {
 /// Status and conclusion folded into one level for colouring and sorting.
 pub fn run_level(status: RunStatus, conclusion: Option<Conclusion>) -> Level {
     match (status, conclusion) {
-        (RunStatus::Completed, Some(Conclusion::Success | Conclusion::Skipped | Conclusion::Neutral)) => Level::Ok,
-        (RunStatus::Completed, Some(Conclusion::Cancelled)) => Level::Unknown,
+        (RunStatus::Completed, Some(Conclusion::Success | Conclusion::Neutral)) => Level::Ok,
+        // Skipped never ran: grey, never a pass.
+        (RunStatus::Completed, Some(Conclusion::Cancelled | Conclusion::Skipped)) => Level::Unknown,
         (RunStatus::Completed, _) => Level::Crit,
         (RunStatus::Waiting, _) => Level::Warn,
         _ => Level::Unknown,

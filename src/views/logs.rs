@@ -28,24 +28,35 @@ fn render_line<'a>(state: &AppState, theme: &Theme, l: &LineRef<'a>, width: usiz
         spans.push(Span::styled(format!("{} ", l.at.format("%H:%M:%S%.3f")), theme.dim()));
     }
     spans.push(Span::styled(format!("{:<5} ", l.severity.label()), severity_style(theme, l.severity)));
-    spans.push(Span::styled(format!("{:<18} ", trunc(l.source, 18)), Style::default().fg(theme.accent)));
+    let source = crate::text::for_terminal(l.source);
+    spans.push(Span::styled(format!("{:<18} ", trunc(&source, 18)), Style::default().fg(theme.accent)));
     let used: usize = spans.iter().map(|s| s.width()).sum();
-    let text = if state.log_wrap { l.text.to_string() } else { trunc(l.text, width.saturating_sub(used)) };
+    // CI logs colour their text with SGR sequences: those become styles; every other sequence
+    // was removed at the provider boundary, and `sgr_segments` removes it again.
+    let (plain, colours) = crate::text::sgr_segments(l.text);
+    let text = if state.log_wrap { plain } else { trunc(&plain, width.saturating_sub(used)) };
     // Highlight the filter's matches in the text.
     let marks = state.log_filter.highlights(&text);
-    let mut at = 0;
-    for (start, end) in marks {
-        if start < at || !text.is_char_boundary(start) || !text.is_char_boundary(end) {
-            continue;
+    let mark = Style::default().fg(theme.match_highlight).add_modifier(Modifier::BOLD | Modifier::UNDERLINED);
+    // Cut where a colour changes and where a match starts or ends.
+    let mut cuts: Vec<usize> = colours
+        .iter()
+        .map(|(at, _)| *at)
+        .chain(marks.iter().flat_map(|&(start, end)| [start, end]))
+        .filter(|&at| at < text.len() && text.is_char_boundary(at))
+        .chain([0, text.len()])
+        .collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    for cut in cuts.windows(2) {
+        let (from, to) = (cut[0], cut[1]);
+        let colour = colours.iter().rev().find(|(at, _)| *at <= from).map(|(_, s)| *s).unwrap_or_default();
+        let mut style = theme.text().patch(colour);
+        if marks.iter().any(|&(start, end)| start <= from && from < end) {
+            style = style.patch(mark);
         }
-        spans.push(Span::styled(text[at..start].to_string(), theme.text()));
-        spans.push(Span::styled(
-            text[start..end].to_string(),
-            Style::default().fg(theme.match_highlight).add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
-        ));
-        at = end;
+        spans.push(Span::styled(text[from..to].to_string(), style));
     }
-    spans.push(Span::styled(text[at..].to_string(), theme.text()));
     Line::from(spans)
 }
 

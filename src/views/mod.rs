@@ -125,6 +125,19 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame) {
     render_message(state, theme, frame, a.message);
     render_status(state, theme, frame, a.status);
     popups::render(state, theme, frame, area);
+    scrub(frame.buffer_mut());
+}
+
+/// The last line of defence against terminal escape injection: whatever a widget drew, no cell
+/// carries a control character to the terminal (remote text is cleaned earlier, at the
+/// provider boundary; this catches anything that did not come through one).
+fn scrub(buffer: &mut ratatui::buffer::Buffer) {
+    for cell in buffer.content.iter_mut() {
+        if !crate::text::is_clean(cell.symbol()) {
+            let clean = crate::text::for_terminal(cell.symbol()).into_owned();
+            cell.set_symbol(if clean.is_empty() { " " } else { &clean });
+        }
+    }
 }
 
 fn render_tabs(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {

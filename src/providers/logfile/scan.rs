@@ -125,7 +125,10 @@ fn print_matches(
         if query.since.is_some_and(|cutoff| parsed.at < cutoff) {
             return Ok(true);
         }
-        match writeln!(out, "{} {:<5} {} {}", parsed.at.to_rfc3339(), parsed.severity.label(), source, parsed.text) {
+        // The file's text (and a source name from config) never reaches a terminal with its
+        // escape sequences: the filter matched the raw line, the output is cleaned.
+        let (source, text) = (crate::text::for_terminal(source), crate::text::for_terminal(&parsed.text));
+        match writeln!(out, "{} {:<5} {} {}", parsed.at.to_rfc3339(), parsed.severity.label(), source, text) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
             Err(e) => Err(e),
@@ -296,5 +299,17 @@ mod tests {
         let long = "x".repeat(CHUNK + 10);
         let (out, _) = run(&format!("{long} ERROR\nshort\n"), Some("error"), None, false);
         assert_eq!(texts(&out), [format!("{long} ERROR").as_str()]);
+    }
+
+    #[test]
+    fn printed_lines_carry_no_escape_sequences() {
+        let (out, _) = run(
+            "2026-11-23T08:00:00Z ERROR \u{1b}]0;pwned\u{7}\u{1b}[2Jboom \u{1b}[31mred\u{1b}[0m\n",
+            Some("boom"),
+            None,
+            false,
+        );
+        assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+        assert!(out.ends_with("ERROR boom red\n"), "{out:?}");
     }
 }

@@ -75,7 +75,8 @@ pub fn environments() -> Vec<Environment> {
         .collect()
 }
 
-/// Compute, database, cache, secrets and storage for one environment on all three clouds.
+/// Compute and databases for one environment on all three clouds: only the kinds the real
+/// adapters read (secrets are listed as secrets, not as resources).
 pub fn resources(env: &str, rng: &mut Rng) -> Vec<Resource> {
     let s = short(env);
     let prod = env == "production";
@@ -195,90 +196,6 @@ pub fn resources(env: &str, rng: &mut Rng) -> Vec<Resource> {
     ]);
     out.push(sql);
 
-    // Caches, secret stores, storage, monitoring.
-    let cache = [
-        (
-            arm(env, &format!("Microsoft.Cache/redis/shop-redis-{s}")),
-            format!("shop-redis-{s}"),
-            "Azure Cache for Redis",
-            Provider::Azure,
-            "westeurope",
-        ),
-        (
-            format!("arn:aws:elasticache:us-east-1:{AWS_ACCOUNT}:replicationgroup:inference-cache-{s}"),
-            format!("inference-cache-{s}"),
-            "ElastiCache",
-            Provider::Aws,
-            "us-east-1",
-        ),
-        (
-            format!("projects/{GCP_PROJECT}/locations/europe-west1/instances/shop-memorystore-{s}"),
-            format!("shop-memorystore-{s}"),
-            "Memorystore",
-            Provider::Gcp,
-            "europe-west1",
-        ),
-    ];
-    for (id, name, kind, provider, region) in cache {
-        out.push(res(id, name, kind, Role::Cache, provider, region));
-    }
-    let vault = res(
-        arm(env, &format!("Microsoft.KeyVault/vaults/shop-kv-{s}")),
-        format!("shop-kv-{s}"),
-        "Key Vault",
-        Role::Secrets,
-        Provider::Azure,
-        "westeurope",
-    );
-    out.push(vault);
-    out.push(res(
-        format!("arn:aws:secretsmanager:us-east-1:{AWS_ACCOUNT}:secrets/inference/{s}"),
-        format!("inference/{s}"),
-        "Secrets Manager",
-        Role::Secrets,
-        Provider::Aws,
-        "us-east-1",
-    ));
-    out.push(res(
-        format!("projects/{GCP_PROJECT}/secrets?env={s}"),
-        format!("secret-manager ({s})"),
-        "Secret Manager",
-        Role::Secrets,
-        Provider::Gcp,
-        "global",
-    ));
-    out.push(res(
-        arm(env, &format!("Microsoft.Storage/storageAccounts/shopst{s}")),
-        format!("shopst{s}"),
-        "Blob Storage",
-        Role::Storage,
-        Provider::Azure,
-        "westeurope",
-    ));
-    out.push(res(
-        format!("arn:aws:s3:::acme-inference-{s}-backups"),
-        format!("acme-inference-{s}-backups"),
-        "S3 bucket",
-        Role::Storage,
-        Provider::Aws,
-        "us-east-1",
-    ));
-    out.push(res(
-        format!("projects/_/buckets/acme-shop-{s}-media"),
-        format!("acme-shop-{s}-media"),
-        "Cloud Storage bucket",
-        Role::Storage,
-        Provider::Gcp,
-        "europe-west1",
-    ));
-    out.push(res(
-        arm(env, &format!("Microsoft.OperationalInsights/workspaces/shop-logs-{s}")),
-        format!("shop-logs-{s}"),
-        "Log Analytics",
-        Role::Monitoring,
-        Provider::Azure,
-        "westeurope",
-    ));
     out
 }
 

@@ -32,6 +32,8 @@ struct SimRun {
     outcome: Conclusion,
     /// Environment whose approval holds this run after its pre-production jobs.
     gate: Option<String>,
+    /// The review rejected the deployment: the gated job failed without running.
+    rejected: bool,
     jobs: Vec<(String, i64)>,
 }
 
@@ -59,7 +61,24 @@ impl SimRun {
         run
     }
 
+    /// The job that fails a failing run: `test` in CI, else the last one.
+    fn failing_job(&self) -> Option<usize> {
+        (self.outcome == Conclusion::Failure)
+            .then(|| self.jobs.iter().position(|(name, _)| name == "test").unwrap_or(self.jobs.len().saturating_sub(1)))
+    }
+
+    /// Jobs and steps as they stand at `now`. Nothing has a start time after `now`; once a job
+    /// fails, only its failing step is red and what would have come after it is skipped.
     fn jobs_at(&self, now: Timestamp, waiting: bool) -> Vec<Job> {
+        // A run stopped by hand (cancelled, rejected) stopped its jobs at that moment.
+        let stopped = (self.run.status == RunStatus::Completed).then_some(self.run.updated_at);
+        let clock = stopped.map_or(now, |at| at.min(now));
+        let stopped_as = if self.run.conclusion == Some(Conclusion::Cancelled) {
+            Conclusion::Cancelled
+        } else {
+            Conclusion::Skipped
+        };
+        let failing = self.failing_job();
         let mut t = self.start_at;
         let mut failed = false;
         let last = self.jobs.len().saturating_sub(1);
@@ -70,53 +89,87 @@ impl SimRun {
                 let start = t;
                 let end = t + Duration::seconds(*secs);
                 t = end;
-                let gated = waiting && i == last;
-                let (status, conclusion) = if failed {
-                    (RunStatus::Completed, Some(Conclusion::Skipped))
-                } else if gated {
-                    (RunStatus::Waiting, None)
-                } else if self.run.status != RunStatus::Completed && now < start {
-                    (RunStatus::Queued, None)
-                } else if self.run.status != RunStatus::Completed && now < end {
-                    (RunStatus::InProgress, None)
-                } else if self.outcome == Conclusion::Failure && name == "test" {
+                let (status, conclusion, started_at, completed_at) = if failed {
+                    (RunStatus::Completed, Some(Conclusion::Skipped), None, None)
+                } else if waiting && i == last {
+                    (RunStatus::Waiting, None, None, None)
+                } else if self.rejected && i == last {
+                    (RunStatus::Completed, Some(Conclusion::Failure), None, None)
+                } else if clock < start {
+                    match stopped {
+                        Some(_) => (RunStatus::Completed, Some(stopped_as), None, None),
+                        None => (RunStatus::Queued, None, None, None),
+                    }
+                } else if clock < end {
+                    match stopped {
+                        Some(at) => (RunStatus::Completed, self.run.conclusion, Some(start), Some(at)),
+                        None => (RunStatus::InProgress, None, Some(start), None),
+                    }
+                } else if failing == Some(i) {
                     failed = true;
-                    (RunStatus::Completed, Some(Conclusion::Failure))
-                } else if self.run.status == RunStatus::Completed
-                    && self.run.conclusion == Some(Conclusion::Cancelled)
-                    && now >= start
-                    && end > self.run.updated_at
-                {
-                    (RunStatus::Completed, Some(Conclusion::Cancelled))
+                    (RunStatus::Completed, Some(Conclusion::Failure), Some(start), Some(end))
                 } else {
-                    (RunStatus::Completed, Some(Conclusion::Success))
+                    (RunStatus::Completed, Some(Conclusion::Success), Some(start), Some(end))
                 };
-                let steps = ["Set up job", "Checkout", name.as_str(), "Post Checkout", "Complete job"]
-                    .iter()
-                    .enumerate()
-                    .map(|(n, s)| Step {
-                        number: n as u32 + 1,
-                        name: if n == 2 { format!("Run {s}") } else { s.to_string() },
-                        status,
-                        conclusion,
-                        started_at: (status != RunStatus::Queued && !gated)
-                            .then_some(start + Duration::seconds(*secs * n as i64 / 5)),
-                        completed_at: (status == RunStatus::Completed)
-                            .then_some(start + Duration::seconds(*secs * (n as i64 + 1) / 5)),
-                    })
-                    .collect();
-                Job {
+                let mut job = Job {
                     id: format!("{}/jobs/{}", self.run.id, i + 1),
                     name: name.clone(),
                     status,
                     conclusion,
-                    started_at: (status != RunStatus::Queued && !gated).then_some(start),
-                    completed_at: (status == RunStatus::Completed).then_some(end),
-                    steps,
-                }
+                    started_at,
+                    completed_at,
+                    steps: Vec::new(),
+                };
+                job.steps = steps_at(&job, *secs, clock, failing == Some(i));
+                job
             })
             .collect()
     }
+}
+
+/// The five steps of a demo job. The failing step of a failing job runs to the job's end and
+/// the steps after it never run.
+fn steps_at(job: &Job, secs: i64, clock: Timestamp, fails: bool) -> Vec<Step> {
+    let run_step = format!("Run {}", job.name);
+    let names = ["Set up job", "Checkout", run_step.as_str(), "Post Checkout", "Complete job"];
+    let done = job.status == RunStatus::Completed;
+    names
+        .iter()
+        .enumerate()
+        .map(|(n, name)| {
+            let (status, conclusion, started_at, completed_at) = match job.started_at {
+                // A job that never started ran none of its steps.
+                None if job.status == RunStatus::Completed => {
+                    (RunStatus::Completed, Some(Conclusion::Skipped), None, None)
+                }
+                None => (job.status, None, None, None),
+                Some(start) => {
+                    let from = start + Duration::seconds(secs * n as i64 / 5);
+                    let to = if fails && n == 2 {
+                        start + Duration::seconds(secs)
+                    } else {
+                        start + Duration::seconds(secs * (n as i64 + 1) / 5)
+                    };
+                    let step_clock = job.completed_at.map_or(clock, |at| at.min(clock));
+                    let never_ran = (fails && n > 2) || step_clock < from;
+                    if never_ran && done {
+                        (RunStatus::Completed, Some(Conclusion::Skipped), None, None)
+                    } else if never_ran {
+                        (RunStatus::Queued, None, None, None)
+                    } else if step_clock < to && done {
+                        (RunStatus::Completed, job.conclusion, Some(from), job.completed_at)
+                    } else if step_clock < to {
+                        (RunStatus::InProgress, None, Some(from), None)
+                    } else if fails && n == 2 {
+                        (RunStatus::Completed, Some(Conclusion::Failure), Some(from), Some(to))
+                    } else {
+                        (RunStatus::Completed, Some(Conclusion::Success), Some(from), Some(to))
+                    }
+                }
+            };
+            Step { number: n as u32 + 1, name: name.to_string(), status, conclusion, started_at, completed_at }
+        })
+        .collect()
 }
 
 struct Sim {
@@ -197,7 +250,46 @@ impl Sim {
             creating: Vec::new(),
         };
         sim.seed_history();
+        sim.sync_app_services();
         sim
+    }
+
+    /// Each App Service serves what GitHub last deployed to its environment (shop-web is built
+    /// from acme/shop-web); production's staging slot holds the build waiting for approval, or
+    /// after a deploy the one it replaced.
+    fn sync_app_services(&mut self) {
+        let tag = |sha: &str| format!("shop-web:{}", &sha[..sha.len().min(7)]);
+        for (env, _) in estate::ENVIRONMENTS {
+            let deployed = self
+                .deployments
+                .iter()
+                .rev()
+                .find(|d| d.environment == env && d.repo == "acme/shop-web" && d.state == DeploymentState::Success);
+            let Some(live) = deployed.map(|d| tag(&d.sha)) else { continue };
+            let staged =
+                self.approvals.iter().find(|a| a.environment == env && a.repo == "acme/shop-web").map(|a| tag(&a.sha));
+            let name = format!("shop-web-{}", estate::short(env));
+            let Some(app) = self.resources.iter_mut().find(|r| r.name == name && r.kind == "App Service") else {
+                continue;
+            };
+            let previous = app.current_version.replace(live.clone());
+            if env != "production" {
+                app.versions = vec![live];
+                continue;
+            }
+            // Newest first: a staged build is newer than production, a replaced one older.
+            let (other, versions) = match (staged, previous) {
+                (Some(staged), _) => (staged.clone(), vec![staged, live.clone()]),
+                (None, Some(previous)) if previous != live => (previous.clone(), vec![live.clone(), previous]),
+                _ => continue,
+            };
+            app.versions = versions;
+            for (k, v) in app.details.iter_mut() {
+                if k == "slots" {
+                    *v = format!("production={live}, staging={other}");
+                }
+            }
+        }
     }
 
     fn jobs_for(workflow: &str) -> Vec<(String, i64)> {
@@ -217,7 +309,12 @@ impl Sim {
             .into_iter()
             .map(|(name, secs)| (name, secs * (70 + self.rng.below(61) as i64) / 100))
             .collect();
-        let total: i64 = jobs.iter().map(|(_, s)| s).sum();
+        // A failing run ends with its failing job (`test`, else the last); the rest is skipped.
+        let ran = match outcome {
+            Conclusion::Failure => jobs.iter().position(|(name, _)| name == "test").map_or(jobs.len(), |i| i + 1),
+            _ => jobs.len(),
+        };
+        let total: i64 = jobs.iter().take(ran).map(|(_, s)| s).sum();
         let start_at = created + Duration::seconds(4 + self.rng.below(10) as i64);
         let end_at = start_at + Duration::seconds(total);
         let actor = self.rng.pick(&estate::ACTORS).to_string();
@@ -257,6 +354,7 @@ impl Sim {
             end_at,
             outcome,
             gate: None,
+            rejected: false,
             jobs,
         }
     }
@@ -359,12 +457,16 @@ impl Sim {
             })
             .map(|r| r.at(now))
             .collect();
+        let deployed = !finished.is_empty();
         for run in finished {
             self.record_deployment(&run, "production", run.updated_at);
             if let Some(sim) = self.runs.iter_mut().find(|r| r.run.id == run.id) {
                 sim.gate = None;
                 sim.run = run;
             }
+        }
+        if deployed {
+            self.sync_app_services();
         }
         let ready: Vec<String> = self.creating.iter().filter(|(_, at)| *at <= now).map(|(id, _)| id.clone()).collect();
         for id in ready {
@@ -551,6 +653,7 @@ impl Sim {
         } else {
             sim.run.status = RunStatus::Completed;
             sim.run.conclusion = Some(Conclusion::Failure);
+            sim.rejected = true;
             sim.run.updated_at = now;
             sim.gate = None;
             Ok(format!("rejected {} for {}", approval.run, approval.environment))
