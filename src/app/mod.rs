@@ -161,6 +161,8 @@ pub enum Popup {
         plan: Box<Plan>,
         input: String,
         error: Option<String>,
+        /// First row of the plan shown (a long plan scrolls; the prompt never does).
+        scroll: usize,
     },
     /// The inputs an action takes (a workflow_dispatch form): one value per field.
     Form {

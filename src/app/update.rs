@@ -88,7 +88,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
         }
         Msg::Planned(Ok(plan)) => {
             state.dirty = true;
-            state.popup = Some(Popup::Confirm { plan: Box::new(plan), input: String::new(), error: None });
+            state.popup = Some(Popup::Confirm { plan: Box::new(plan), input: String::new(), error: None, scroll: 0 });
             Vec::new()
         }
         Msg::Planned(Err(e)) => {
@@ -898,8 +898,25 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
             state.popup = Some(Popup::Output { title, lines, scroll, level });
             Vec::new()
         }
-        Popup::Confirm { plan, mut input, .. } => {
+        Popup::Confirm { plan, mut input, error, mut scroll } => {
             let confirmation = plan.confirmation();
+            // Arrows and pages scroll the plan; letters still go to the typed name.
+            let max = views::confirm_scroll_max(&plan, &input, error.as_deref(), state.size);
+            let page = views::confirm_page(&plan, &input, error.as_deref(), state.size);
+            let scrolled = match key.code {
+                KeyCode::Up => Some(scroll.saturating_sub(1)),
+                KeyCode::Down => Some(scroll + 1),
+                KeyCode::PageUp => Some(scroll.saturating_sub(page)),
+                KeyCode::PageDown => Some(scroll + page),
+                KeyCode::Home => Some(0),
+                KeyCode::End => Some(max),
+                _ => None,
+            };
+            if let Some(to) = scrolled {
+                scroll = to.min(max);
+                state.popup = Some(Popup::Confirm { plan, input, error, scroll });
+                return Vec::new();
+            }
             match (key.code, &confirmation) {
                 (KeyCode::Esc, _) => {
                     state.last_message =
@@ -917,7 +934,7 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
                     return match check_confirmation(&plan, Some(&typed), false) {
                         Ok(()) => execute(state, plan, &typed),
                         Err(e) => {
-                            state.popup = Some(Popup::Confirm { plan, input, error: Some(e.to_string()) });
+                            state.popup = Some(Popup::Confirm { plan, input, error: Some(e.to_string()), scroll });
                             Vec::new()
                         }
                     };
@@ -930,7 +947,7 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
                 }
                 _ => {}
             }
-            state.popup = Some(Popup::Confirm { plan, input, error: None });
+            state.popup = Some(Popup::Confirm { plan, input, error: None, scroll });
             Vec::new()
         }
     }

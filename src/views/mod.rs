@@ -10,6 +10,7 @@ mod popups;
 mod runbook;
 mod runs;
 
+pub use popups::{confirm_page, confirm_scroll_max};
 pub use runs::status_text as status_label;
 
 use ratatui::Frame;
@@ -288,6 +289,43 @@ pub(crate) fn trunc(s: &str, max: usize) -> String {
         out.push('…');
         out
     }
+}
+
+/// Breaks text into rows of at most `width` columns, at spaces where it can and inside a
+/// word (a URL, an id) where it must; nothing is dropped.
+pub fn wrap_text(text: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthChar;
+    let width = width.max(1);
+    let mut rows = Vec::new();
+    for paragraph in text.split('\n') {
+        let mut row = String::new();
+        let mut row_width = 0;
+        for word in paragraph.split_inclusive(' ') {
+            let word_width: usize = word.chars().map(|c| c.width().unwrap_or(0)).sum();
+            let trimmed_width = word_width - usize::from(word.ends_with(' '));
+            // A word that fits on a row starts a new one; a longer one (a URL) is cut where
+            // the row ends.
+            if row_width > 0 && row_width + trimmed_width > width && trimmed_width <= width {
+                rows.push(row.trim_end().to_string());
+                row = String::new();
+                row_width = 0;
+            }
+            for c in word.chars() {
+                let w = c.width().unwrap_or(0);
+                if row_width + w > width && !(c == ' ' && row_width == width) {
+                    rows.push(std::mem::take(&mut row));
+                    row_width = 0;
+                }
+                if c == ' ' && row_width == width {
+                    continue;
+                }
+                row.push(c);
+                row_width += w;
+            }
+        }
+        rows.push(row.trim_end().to_string());
+    }
+    rows
 }
 
 pub(crate) fn visible_rows(state: &AppState) -> (Vec<crate::app::Row>, usize) {
