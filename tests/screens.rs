@@ -449,3 +449,92 @@ fn typing_production_and_enter_at_80x24_approves_as_the_readme_says() {
     );
     assert!(state.popup.is_none());
 }
+
+#[test]
+fn lists_at_80x24_keep_what_names_the_target() {
+    for screen in [
+        Screen::Runs,
+        Screen::Deployments,
+        Screen::Health,
+        Screen::Resources,
+        Screen::Backups,
+        Screen::Secrets,
+        Screen::Audit,
+        Screen::Runbook,
+    ] {
+        let mut state = demo_state((80, 24));
+        key(&mut state, KeyCode::Char(screen.key()));
+        let text = screen_text(&state).join("\n");
+        match screen {
+            Screen::Backups => {
+                for b in &state.estate.backups {
+                    assert!(text.contains(&format!("{:<17} {:<10} {:<5}", b.database, b.environment, b.provider.label())), "{}:\n{text}", b.database);
+                }
+            }
+            Screen::Resources => {
+                assert!(text.contains("production AWS   inference-api-prod"), "{text}");
+                assert!(text.contains("Status"), "{text}");
+            }
+            Screen::Audit => assert!(text.contains("2026-11-23 07:57:00  approve") || text.contains("2026-11-23 07:57:00"), "{text}"),
+            Screen::Runbook => assert!(text.contains("Status") && text.contains("✖ FAIL"), "{text}"),
+            Screen::Secrets => assert!(
+                text.lines().any(|l| l.contains("AZURE_CLIENT_SECRET_PRODUCTION ") && l.contains(" production ")),
+                "{text}"
+            ),
+            Screen::Health => assert!(text.contains("production shop-web"), "{text}"),
+            Screen::Deployments => assert!(text.contains("production  ▲ waiting approval"), "{text}"),
+            _ => {}
+        }
+        snap!(format!("{}_80x24", screen.title().to_lowercase()), state);
+    }
+}
+
+#[test]
+fn tabs_tell_runs_from_runbook_at_every_width() {
+    for width in [80, 100, 120, 140, 200] {
+        for active in [Screen::Overview, Screen::Runs, Screen::Runbook] {
+            let mut state = demo_state((width, 24));
+            key(&mut state, KeyCode::Char(active.key()));
+            let top = screen_text(&state)[0].clone();
+            let runs = if active == Screen::Runs || width >= 140 { "2 Runs" } else if width < 100 { "2Run" } else { "2 Run" };
+            let book = if active == Screen::Runbook || width >= 140 { "0 Runbook" } else if width < 100 { "0Rbk" } else { "0 Rbk" };
+            assert!(top.contains(runs) && top.contains(book), "{width} {active:?}: {top}");
+        }
+    }
+}
+
+#[test]
+fn help_lists_every_screen() {
+    for size in [(80, 24), (120, 40)] {
+        let mut state = demo_state(size);
+        key(&mut state, KeyCode::Char('?'));
+        let text = screen_text(&state).join("\n");
+        for screen in Screen::ALL {
+            assert!(text.contains(&format!("{} {}", screen.key(), screen.title())), "{size:?} {screen:?}:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn enter_on_a_backup_shows_the_whole_record() {
+    let mut state = demo_state((80, 24));
+    key(&mut state, KeyCode::Char('6'));
+    key(&mut state, KeyCode::Enter);
+    let text = screen_text(&state).join("\n");
+    assert!(text.contains("inference-db-stg") && text.contains("last backup 31h old (> 24h)"), "{text}");
+    snap!("backup_detail_80x24", state);
+}
+
+#[test]
+fn the_run_detail_title_has_no_runs_filter() {
+    let mut state = demo_state((120, 40));
+    key(&mut state, KeyCode::Char('2'));
+    key(&mut state, KeyCode::Char('/'));
+    typed(&mut state, "deploy");
+    key(&mut state, KeyCode::Enter);
+    assert!(screen_text(&state).join("\n").contains("/deploy"));
+    key(&mut state, KeyCode::Enter);
+    assert!(state.run_detail.is_some());
+    let text = screen_text(&state).join("\n");
+    assert!(!text.contains("/deploy"), "{text}");
+}

@@ -7,8 +7,39 @@ use crate::keymap::Command;
 use crate::model::{Level, SourceState};
 use crate::views;
 
+/// How long a message stays on the message line before the key hints come back.
+pub const MESSAGE_SECONDS: i64 = 5;
+
 /// Applies one message. Returns what the event loop must do (I/O lives there).
 pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
+    let expiring = matches!(&msg, Msg::Tick(_) | Msg::Key(_));
+    // A key after the message has been up long enough clears it before it is handled (the
+    // key may set a new one).
+    if matches!(&msg, Msg::Key(k) if k.kind != KeyEventKind::Release) {
+        expire_message(state);
+    }
+    let effects = apply(state, msg);
+    if state.last_message.as_ref() != state.message_seen.as_ref().map(|(m, _)| m) {
+        state.message_seen = state.last_message.clone().map(|m| (m, state.now));
+    } else if expiring {
+        expire_message(state);
+    }
+    effects
+}
+
+/// Clears the message line once it has been shown for `MESSAGE_SECONDS`; one redraw.
+fn expire_message(state: &mut AppState) {
+    if let Some((_, since)) = &state.message_seen
+        && state.last_message.is_some()
+        && (state.now - *since).num_seconds() >= MESSAGE_SECONDS
+    {
+        state.last_message = None;
+        state.message_seen = None;
+        state.dirty = true;
+    }
+}
+
+fn apply(state: &mut AppState, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) if key.kind != KeyEventKind::Release => {
             state.dirty = true;
@@ -175,7 +206,8 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
                     refilter_logs(state);
                     // Jump to the first error (the failed step's output) once the scan is done.
                     state.log_jump = Some(super::LogJump::FirstError);
-                    state.last_message = Some((format!("{count} log lines loaded; esc clears the filter"), Level::Ok));
+                    let back = if state.log_from_run.is_some() { "esc returns to the run" } else { "esc clears the filter" };
+                    state.last_message = Some((format!("{count} log lines loaded; {back}"), Level::Ok));
                 }
                 Err(e) => message(state, "Log unavailable", e, Level::Warn),
             }
@@ -655,6 +687,10 @@ fn run_command(state: &mut AppState, command: Command) -> Vec<Effect> {
         Command::Quit => return vec![Effect::Quit],
         Command::Help => state.popup = Some(Popup::Help),
         Command::Palette => state.popup = Some(Popup::Palette { input: String::new(), selected: 0 }),
+        // The run detail lists one run's jobs: the list's filter is not its filter.
+        Command::Filter if state.screen == Screen::Runs && state.run_detail.is_some() => {
+            state.last_message = Some(("the run detail has no filter; esc goes back to the runs".into(), Level::Unknown));
+        }
         Command::Filter => state.editing_filter = true,
         Command::Up => move_selection(state, -1),
         Command::Down => move_selection(state, 1),
@@ -1077,6 +1113,9 @@ fn run_palette(state: &mut AppState, chosen: &str) -> Vec<Effect> {
 }
 
 fn go_to(state: &mut AppState, screen: Screen) {
+    if screen != Screen::Logs {
+        state.log_from_run = None;
+    }
     state.screen = screen;
     state.editing_filter = false;
     state.dirty = true;
@@ -1114,6 +1153,7 @@ fn open(state: &mut AppState) -> Vec<Effect> {
                 && let Some(job) = run.jobs.get(j)
             {
                 state.last_message = Some((format!("loading the log of {}…", job.name), Level::Unknown));
+                state.log_from_run = Some(run.id.clone());
                 return vec![Effect::OpenLog(job.id.clone())];
             }
         }
@@ -1131,6 +1171,13 @@ fn open(state: &mut AppState) -> Vec<Effect> {
         Screen::Logs => {
             state.follow_logs = false;
         }
+        Screen::Deployments | Screen::Health | Screen::Backups | Screen::Secrets | Screen::Audit => {
+            // The whole record, nothing cut: what a narrow table leaves out.
+            let row = rows(state, state.screen).get(state.list().selected).copied();
+            if let Some(popup) = row.and_then(|r| super::detail::popup(state, r)) {
+                state.popup = Some(popup);
+            }
+        }
         Screen::Runbook => {
             let link = runbook_selected(state).and_then(|i| i.link.clone()).and_then(|l| Screen::from_name(&l));
             if let Some(screen) = link {
@@ -1143,7 +1190,16 @@ fn open(state: &mut AppState) -> Vec<Effect> {
 }
 
 fn back(state: &mut AppState) {
-    if state.screen == Screen::Runs && state.run_detail.is_some() {
+    if state.screen == Screen::Logs
+        && let Some(run) = state.log_from_run.take()
+    {
+        // From a job log back to the run it was opened from, without the log's filter.
+        state.lists[Screen::Logs.index()].filter.clear();
+        refilter_logs(state);
+        go_to(state, Screen::Runs);
+        state.run_detail = Some(run);
+        clamp(state);
+    } else if state.screen == Screen::Runs && state.run_detail.is_some() {
         let id = state.run_detail.take();
         let index = rows(state, Screen::Runs).iter().position(|r| r.target_id(state) == id).unwrap_or(0);
         state.list_mut().selected = index;

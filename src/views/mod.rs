@@ -65,12 +65,21 @@ pub fn list_height(screen: Screen, size: (u16, u16)) -> usize {
 
 const BRAND: &str = " skydeck ";
 
-/// Narrow terminals get short tab names, except for the active tab.
+/// Three letters per screen for narrow terminals, unique (Runs and Runbook differ).
+fn short_title(s: Screen) -> &'static str {
+    match s {
+        Screen::Runbook => "Rbk",
+        s => &s.title()[..3],
+    }
+}
+
+/// Narrow terminals get short tab names, except for the active tab; every tab keeps letters
+/// that say which screen it is.
 fn tab_label(s: Screen, active: Screen, width: u16) -> String {
     if width < 100 && s != active {
-        format!(" {} ", s.key())
+        format!(" {}{}", s.key(), short_title(s))
     } else if width < 140 && s != active {
-        format!(" {} {} ", s.key(), &s.title()[..3])
+        format!(" {} {} ", s.key(), short_title(s))
     } else {
         format!(" {} {} ", s.key(), s.title())
     }
@@ -230,9 +239,15 @@ fn render_status(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect)
     frame.render_widget(Paragraph::new(Line::from(spans)).style(bar), area);
 }
 
+/// The filter the rows on screen went through: none in a run's detail (the Runs filter picks
+/// runs, not jobs).
+pub(crate) fn list_filter(state: &AppState) -> &str {
+    if state.screen == Screen::Runs && state.run_detail.is_some() { "" } else { &state.list().filter }
+}
+
 /// A bordered block titled with the screen name, row count and active filter.
 pub(crate) fn screen_block<'a>(state: &AppState, theme: &'a Theme, title: &str, count: usize) -> Block<'a> {
-    let filter = &state.list().filter;
+    let filter = list_filter(state);
     let mut title_spans =
         vec![Span::styled(format!(" {title} "), Style::default().fg(theme.title).add_modifier(Modifier::BOLD))];
     title_spans.push(Span::styled(format!("[{count}] "), theme.dim()));

@@ -248,7 +248,7 @@ fn confirm_layout(
     let inner = width.saturating_sub(2) as usize;
     let prod = plan.tier == Tier::Prod;
     let mut footer = vec![Line::from("")];
-    let mut wrapped = |text: &str, style: Style, footer: &mut Vec<Line<'static>>| {
+    let wrapped = |text: &str, style: Style, footer: &mut Vec<Line<'static>>| {
         for row in crate::views::wrap_text(text, inner.max(8)) {
             footer.push(Line::from(Span::styled(row, style)));
         }
@@ -411,8 +411,18 @@ fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         crate::app::Screen::Logs => {
             lines.push(row(km.label(Command::Follow), "follow / pause"));
             lines.push(row(km.label(Command::Open), "pause at the selected line"));
+            lines.push(row(km.label(Command::Back), "back to the run (after a job's log), else clear the filter"));
         }
-        _ => {}
+        crate::app::Screen::Deployments
+        | crate::app::Screen::Health
+        | crate::app::Screen::Backups
+        | crate::app::Screen::Secrets
+        | crate::app::Screen::Audit => {
+            lines.push(row(km.label(Command::Open), "the whole record, nothing cut (j/k scroll, any key closes)"));
+        }
+        crate::app::Screen::Resources => {
+            lines.push(row(km.label(Command::Open), "on a service: its log in the log viewer"));
+        }
     }
     let plugins = crate::app::plugins_here(state);
     if !plugins.is_empty() {
@@ -451,7 +461,20 @@ fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     .collect();
     // Everything on one page: when the screen's keys and plugins leave too little room, the
     // keys that work everywhere go two to a line.
-    let height = lines.len() + 2 + everywhere.len() + 4 + 2; // + headings, footer, borders
+    // Every screen with its key, wrapped to the popup rather than cut at its edge.
+    let screens: Vec<String> = crate::app::Screen::ALL.iter().map(|s| format!("{} {}", s.key(), s.title())).collect();
+    let room = (area.width.saturating_sub(4).min(88) as usize).saturating_sub(18).max(20);
+    let mut screen_rows: Vec<String> = Vec::new();
+    for name in screens {
+        match screen_rows.last_mut() {
+            Some(last) if last.chars().count() + 3 + name.chars().count() <= room => {
+                last.push_str(" · ");
+                last.push_str(&name);
+            }
+            _ => screen_rows.push(name),
+        }
+    }
+    let height = lines.len() + 2 + everywhere.len() + screen_rows.len() + 3 + 2; // + headings, footer, borders
     let fits = height <= area.height.saturating_sub(2) as usize;
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled("Everywhere", theme.header())));
@@ -469,10 +492,9 @@ fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
             lines.push(Line::from(spans));
         }
     }
-    lines.push(row(
-        "1-9 0 !".into(),
-        "Overview, Runs, Deployments, Health, Resources, Backups, Secrets, Logs, Audit, Runbook, Incident",
-    ));
+    for (i, part) in screen_rows.iter().enumerate() {
+        lines.push(row(if i == 0 { "1-9 0 !".into() } else { String::new() }, part));
+    }
     lines.push(row("mouse".into(), "wheel scrolls, click selects a row or a tab"));
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled("any key closes this help", theme.dim())));
