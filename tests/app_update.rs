@@ -696,7 +696,8 @@ fn the_run_detail_does_not_take_the_runs_filter() {
     let filtered = skydeck::app::rows(&s, Screen::Runs).len();
     press(&mut s, KeyCode::Enter);
     let run = s.run_detail.clone().expect("detail open");
-    let jobs: usize = s.estate.runs.iter().find(|r| r.id == run).map(|r| r.jobs.iter().map(|j| 1 + j.steps.len()).sum()).unwrap();
+    let jobs: usize =
+        s.estate.runs.iter().find(|r| r.id == run).map(|r| r.jobs.iter().map(|j| 1 + j.steps.len()).sum()).unwrap();
     assert_eq!(skydeck::app::rows(&s, Screen::Runs).len(), jobs, "every job and step of the run");
     // `/` in the detail does not edit the list's filter behind it.
     press(&mut s, KeyCode::Char('/'));
@@ -716,7 +717,8 @@ fn enter_opens_the_full_record_on_deployments_health_backups_secrets_and_audit()
         at: now(),
         user: "maria".into(),
         verb: "restore".into(),
-        target: "/subscriptions/0/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/shop-pg-prod".into(),
+        target: "/subscriptions/0/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/shop-pg-prod"
+            .into(),
         target_name: "shop-pg-prod-with-a-very-long-name-that-a-table-would-cut".into(),
         environment: "production".into(),
         source: "azure".into(),

@@ -341,7 +341,9 @@ fn restore_confirmation(size: (u16, u16)) -> AppState {
     plan.calls = vec![
         skydeck::actions::PlannedCall {
             description: "create shop-pg-prod-restored-202611230755 by point-in-time restore of shop-pg-prod".into(),
-            call: format!("PUT https://management.azure.com{server}/shop-pg-prod-restored-202611230755?api-version=2024-08-01 {{\"location\":\"westeurope\",\"properties\":{{\"createMode\":\"PointInTimeRestore\",\"sourceServerResourceId\":\"{server}/shop-pg-prod\",\"pointInTimeUTC\":\"2026-11-23T07:55:00Z\"}}}}"),
+            call: format!(
+                "PUT https://management.azure.com{server}/shop-pg-prod-restored-202611230755?api-version=2024-08-01 {{\"location\":\"westeurope\",\"properties\":{{\"createMode\":\"PointInTimeRestore\",\"sourceServerResourceId\":\"{server}/shop-pg-prod\",\"pointInTimeUTC\":\"2026-11-23T07:55:00Z\"}}}}"
+            ),
         },
         skydeck::actions::PlannedCall {
             description: "follow the long-running operation".into(),
@@ -376,7 +378,9 @@ fn rotate_confirmation(size: (u16, u16)) -> AppState {
         call("keep a copy in Key Vault", "PUT https://kv-shop-prod.vault.azure.net/secrets/deploy-client-secret-production?api-version=7.4 {\"value\":\"<not shown>\"}".into()),
         call("only after the new one is stored: remove each old password", format!("POST {graph}/applications/66666666-7777-8888-9999-000000000000/removePassword {{\"keyId\":\"<old key id>\"}} for 3f2a9c1e-0000-4000-8000-000000000001")),
     ];
-    plan.verification = format!("GET the app registration: the new password is there and the old ones are gone; GET {github}/AZURE_CLIENT_SECRET_PRODUCTION: updated just now");
+    plan.verification = format!(
+        "GET the app registration: the new password is there and the old ones are gone; GET {github}/AZURE_CLIENT_SECRET_PRODUCTION: updated just now"
+    );
     let _ = update(&mut state, Msg::Planned(Ok(plan)));
     state
 }
@@ -468,14 +472,20 @@ fn lists_at_80x24_keep_what_names_the_target() {
         match screen {
             Screen::Backups => {
                 for b in &state.estate.backups {
-                    assert!(text.contains(&format!("{:<17} {:<10} {:<5}", b.database, b.environment, b.provider.label())), "{}:\n{text}", b.database);
+                    assert!(
+                        text.contains(&format!("{:<17} {:<10} {:<5}", b.database, b.environment, b.provider.label())),
+                        "{}:\n{text}",
+                        b.database
+                    );
                 }
             }
             Screen::Resources => {
                 assert!(text.contains("production AWS   inference-api-prod"), "{text}");
                 assert!(text.contains("Status"), "{text}");
             }
-            Screen::Audit => assert!(text.contains("2026-11-23 07:57:00  approve") || text.contains("2026-11-23 07:57:00"), "{text}"),
+            Screen::Audit => {
+                assert!(text.contains("2026-11-23 07:57:00  approve") || text.contains("2026-11-23 07:57:00"), "{text}")
+            }
             Screen::Runbook => assert!(text.contains("Status") && text.contains("✖ FAIL"), "{text}"),
             Screen::Secrets => assert!(
                 text.lines().any(|l| l.contains("AZURE_CLIENT_SECRET_PRODUCTION ") && l.contains(" production ")),
@@ -496,8 +506,20 @@ fn tabs_tell_runs_from_runbook_at_every_width() {
             let mut state = demo_state((width, 24));
             key(&mut state, KeyCode::Char(active.key()));
             let top = screen_text(&state)[0].clone();
-            let runs = if active == Screen::Runs || width >= 140 { "2 Runs" } else if width < 100 { "2Run" } else { "2 Run" };
-            let book = if active == Screen::Runbook || width >= 140 { "0 Runbook" } else if width < 100 { "0Rbk" } else { "0 Rbk" };
+            let runs = if active == Screen::Runs || width >= 140 {
+                "2 Runs"
+            } else if width < 100 {
+                "2Run"
+            } else {
+                "2 Run"
+            };
+            let book = if active == Screen::Runbook || width >= 140 {
+                "0 Runbook"
+            } else if width < 100 {
+                "0Rbk"
+            } else {
+                "0 Rbk"
+            };
             assert!(top.contains(runs) && top.contains(book), "{width} {active:?}: {top}");
         }
     }

@@ -206,7 +206,8 @@ fn apply(state: &mut AppState, msg: Msg) -> Vec<Effect> {
                     refilter_logs(state);
                     // Jump to the first error (the failed step's output) once the scan is done.
                     state.log_jump = Some(super::LogJump::FirstError);
-                    let back = if state.log_from_run.is_some() { "esc returns to the run" } else { "esc clears the filter" };
+                    let back =
+                        if state.log_from_run.is_some() { "esc returns to the run" } else { "esc clears the filter" };
                     state.last_message = Some((format!("{count} log lines loaded; {back}"), Level::Ok));
                 }
                 Err(e) => message(state, "Log unavailable", e, Level::Warn),
@@ -689,7 +690,8 @@ fn run_command(state: &mut AppState, command: Command) -> Vec<Effect> {
         Command::Palette => state.popup = Some(Popup::Palette { input: String::new(), selected: 0 }),
         // The run detail lists one run's jobs: the list's filter is not its filter.
         Command::Filter if state.screen == Screen::Runs && state.run_detail.is_some() => {
-            state.last_message = Some(("the run detail has no filter; esc goes back to the runs".into(), Level::Unknown));
+            state.last_message =
+                Some(("the run detail has no filter; esc goes back to the runs".into(), Level::Unknown));
         }
         Command::Filter => state.editing_filter = true,
         Command::Up => move_selection(state, -1),

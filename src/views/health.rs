@@ -27,34 +27,26 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         Col::fixed("Avail.", 6, 3),
         Col::fill("URL / error", 16, 2),
     ];
-    super::lists::fitted_table(
-        state,
-        theme,
-        frame,
-        top,
-        "Health checks",
-        &cols,
-        |row| {
-            let Row::Health(i) = row else { return Vec::new() };
-            let h = &e.health[i];
-            vec![
-                Cell::from(h.environment.clone()),
-                Cell::from(trunc(&h.name, 24)),
-                Cell::from(level_span(theme, h.level, h.level.label())),
-                Cell::from(h.status_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into())),
-                Cell::from(h.latency_ms.map(|l| format!("{l} ms")).unwrap_or_else(|| "—".into())),
-                Cell::from(match (h.percentile(50), h.percentile(95)) {
-                    (Some(a), Some(b)) => format!("{a}/{b}"),
-                    _ => "—".into(),
-                }),
-                Cell::from(h.availability().map(|a| format!("{a:.0}%")).unwrap_or_else(|| "—".into())),
-                Cell::from(match &h.error {
-                    Some(err) => Span::styled(err.clone(), theme.level(Level::Crit)),
-                    None => Span::styled(h.url.clone(), theme.dim()),
-                }),
-            ]
-        },
-    );
+    super::lists::fitted_table(state, theme, frame, top, "Health checks", &cols, |row| {
+        let Row::Health(i) = row else { return Vec::new() };
+        let h = &e.health[i];
+        vec![
+            Cell::from(h.environment.clone()),
+            Cell::from(trunc(&h.name, 24)),
+            Cell::from(level_span(theme, h.level, h.level.label())),
+            Cell::from(h.status_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into())),
+            Cell::from(h.latency_ms.map(|l| format!("{l} ms")).unwrap_or_else(|| "—".into())),
+            Cell::from(match (h.percentile(50), h.percentile(95)) {
+                (Some(a), Some(b)) => format!("{a}/{b}"),
+                _ => "—".into(),
+            }),
+            Cell::from(h.availability().map(|a| format!("{a:.0}%")).unwrap_or_else(|| "—".into())),
+            Cell::from(match &h.error {
+                Some(err) => Span::styled(err.clone(), theme.level(Level::Crit)),
+                None => Span::styled(h.url.clone(), theme.dim()),
+            }),
+        ]
+    });
 
     let selected = match crate::app::rows(state, state.screen).get(state.list().selected) {
         Some(Row::Health(i)) => e.health.get(*i),

@@ -126,7 +126,10 @@ pub fn deployments(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rec
         e.approvals.iter().map(|a| a.environment.as_str()).chain(e.deployments.iter().map(|d| d.environment.as_str())),
     )
     .max(11);
-    let repo = widest("Repository", e.approvals.iter().map(|a| a.repo.as_str()).chain(e.deployments.iter().map(|d| d.repo.as_str())));
+    let repo = widest(
+        "Repository",
+        e.approvals.iter().map(|a| a.repo.as_str()).chain(e.deployments.iter().map(|d| d.repo.as_str())),
+    );
     let cols = [
         Col::fixed("Environment", env, 0),
         Col::fixed("State", 18, 1),
@@ -136,70 +139,62 @@ pub fn deployments(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rec
         Col::fixed("Since", 10, 4),
         Col::fill("Details", 10, 5),
     ];
-    fitted_table(
-        state,
-        theme,
-        frame,
-        area,
-        "Deployments & approvals",
-        &cols,
-        |row| match row {
-            Row::Approval(i) => {
-                let a = &e.approvals[i];
-                vec![
-                    Cell::from(Span::styled(a.environment.clone(), Style::default().add_modifier(Modifier::BOLD))),
-                    Cell::from(level_span(theme, Level::Warn, "waiting approval")),
-                    Cell::from(a.repo.clone()),
-                    Cell::from(a.sha.chars().take(7).collect::<String>()),
-                    Cell::from("—"),
-                    Cell::from(ago(state, Some(a.requested_at))),
-                    Cell::from(Span::styled(
-                        format!(
-                            "{} · reviewers: {}{}",
-                            a.workflow,
-                            a.reviewers.join(", "),
-                            if a.wait_timer_minutes > 0 {
-                                format!(" · wait {}m", a.wait_timer_minutes)
-                            } else {
-                                String::new()
-                            }
-                        ),
-                        Style::default().fg(theme.warn),
-                    )),
-                ]
-            }
-            Row::Deployment(i) => {
-                let d = &e.deployments[i];
-                let current = d.state == crate::model::DeploymentState::Success;
-                let state_text = if current { "live".to_string() } else { format!("{:?}", d.state).to_lowercase() };
-                let lvl = if current { Level::Ok } else { d.state.level() };
-                vec![
-                    Cell::from(d.environment.clone()),
-                    Cell::from(if d.state == crate::model::DeploymentState::Inactive {
-                        Span::styled(format!("  {state_text}"), theme.dim())
-                    } else {
-                        level_span(theme, lvl, state_text)
-                    }),
-                    Cell::from(d.repo.clone()),
-                    Cell::from(d.sha.chars().take(7).collect::<String>()),
-                    Cell::from(trunc(&d.creator, 12)),
-                    Cell::from(ago(state, Some(d.created_at))),
-                    Cell::from(Span::styled(
-                        format!(
-                            "{}{}",
-                            d.description,
-                            d.run_id
-                                .as_ref()
-                                .map(|r| format!(" · run {}", r.rsplit('/').next().unwrap_or(r)))
-                                .unwrap_or_default()
-                        ),
-                        theme.dim(),
-                    )),
-                ]
-            }
-            _ => Vec::new(),
-        },
-    );
+    fitted_table(state, theme, frame, area, "Deployments & approvals", &cols, |row| match row {
+        Row::Approval(i) => {
+            let a = &e.approvals[i];
+            vec![
+                Cell::from(Span::styled(a.environment.clone(), Style::default().add_modifier(Modifier::BOLD))),
+                Cell::from(level_span(theme, Level::Warn, "waiting approval")),
+                Cell::from(a.repo.clone()),
+                Cell::from(a.sha.chars().take(7).collect::<String>()),
+                Cell::from("—"),
+                Cell::from(ago(state, Some(a.requested_at))),
+                Cell::from(Span::styled(
+                    format!(
+                        "{} · reviewers: {}{}",
+                        a.workflow,
+                        a.reviewers.join(", "),
+                        if a.wait_timer_minutes > 0 {
+                            format!(" · wait {}m", a.wait_timer_minutes)
+                        } else {
+                            String::new()
+                        }
+                    ),
+                    Style::default().fg(theme.warn),
+                )),
+            ]
+        }
+        Row::Deployment(i) => {
+            let d = &e.deployments[i];
+            let current = d.state == crate::model::DeploymentState::Success;
+            let state_text = if current { "live".to_string() } else { format!("{:?}", d.state).to_lowercase() };
+            let lvl = if current { Level::Ok } else { d.state.level() };
+            vec![
+                Cell::from(d.environment.clone()),
+                Cell::from(if d.state == crate::model::DeploymentState::Inactive {
+                    Span::styled(format!("  {state_text}"), theme.dim())
+                } else {
+                    level_span(theme, lvl, state_text)
+                }),
+                Cell::from(d.repo.clone()),
+                Cell::from(d.sha.chars().take(7).collect::<String>()),
+                Cell::from(trunc(&d.creator, 12)),
+                Cell::from(ago(state, Some(d.created_at))),
+                Cell::from(Span::styled(
+                    format!(
+                        "{}{}",
+                        d.description,
+                        d.run_id
+                            .as_ref()
+                            .map(|r| format!(" · run {}", r.rsplit('/').next().unwrap_or(r)))
+                            .unwrap_or_default()
+                    ),
+                    theme.dim(),
+                )),
+            ]
+        }
+        _ => Vec::new(),
+    });
 }
 
 pub fn resources(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
@@ -216,26 +211,18 @@ pub fn resources(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect)
     let needed = [1, 2, 3, 5].iter().map(|i| cols[*i].width + 1).sum::<u16>() + 1;
     let list_width = (area.width * 64 / 100).max(needed).min(area.width.saturating_sub(16));
     let [list, detail] = Layout::horizontal([Constraint::Length(list_width), Constraint::Min(0)]).areas(area);
-    fitted_table(
-        state,
-        theme,
-        frame,
-        list,
-        "Resources",
-        &cols,
-        |row| {
-            let Row::Resource(i) = row else { return Vec::new() };
-            let r = &e.resources[i];
-            vec![
-                Cell::from(r.role.label()),
-                Cell::from(r.environment.clone()),
-                Cell::from(r.provider.label()),
-                Cell::from(r.name.clone()),
-                Cell::from(trunc(&r.kind, 16)),
-                Cell::from(level_span(theme, r.level, trunc(&r.status, 10))),
-            ]
-        },
-    );
+    fitted_table(state, theme, frame, list, "Resources", &cols, |row| {
+        let Row::Resource(i) = row else { return Vec::new() };
+        let r = &e.resources[i];
+        vec![
+            Cell::from(r.role.label()),
+            Cell::from(r.environment.clone()),
+            Cell::from(r.provider.label()),
+            Cell::from(r.name.clone()),
+            Cell::from(trunc(&r.kind, 16)),
+            Cell::from(level_span(theme, r.level, trunc(&r.status, 10))),
+        ]
+    });
     let selected = state.selected_target();
     let mut lines = role_matrix(state, theme);
     lines.push(Line::from(""));
@@ -306,54 +293,42 @@ pub fn backups(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         Col::fixed("PITR window", 12, 4),
         Col::fill("Findings", 16, 2),
     ];
-    fitted_table(
-        state,
-        theme,
-        frame,
-        area,
-        "Backups",
-        &cols,
-        |row| {
-            let Row::Backup(i) = row else { return Vec::new() };
-            let b = &e.backups[i];
-            let findings = b.findings(now);
-            let window = match (b.earliest_restore, b.latest_restore) {
-                (Some(a), Some(z)) => format!(
-                    "{} .. {}",
-                    human_duration(now - a),
-                    if now - z < chrono::Duration::minutes(15) { "now".to_string() } else { human_duration(now - z) }
-                ),
-                _ => "—".into(),
-            };
-            let last_old = b.last_backup_at.is_none_or(|t| now - t > chrono::Duration::hours(24));
-            vec![
-                Cell::from(b.database.clone()),
-                Cell::from(b.environment.clone()),
-                Cell::from(b.provider.label()),
-                Cell::from(level_span(
-                    theme,
-                    if last_old { Level::Crit } else { Level::Ok },
-                    ago(state, b.last_backup_at),
-                )),
-                Cell::from(level_span(
-                    theme,
-                    if b.retention_days < b.required_retention_days { Level::Crit } else { Level::Ok },
-                    format!("{}d", b.retention_days),
-                )),
-                Cell::from(level_span(
-                    theme,
-                    if b.pitr_enabled { Level::Ok } else { Level::Crit },
-                    if b.pitr_enabled { "on" } else { "off" },
-                )),
-                Cell::from(window),
-                Cell::from(if findings.is_empty() {
-                    level_span(theme, Level::Ok, "none")
-                } else {
-                    level_span(theme, Level::Crit, findings.join("; "))
-                }),
-            ]
-        },
-    );
+    fitted_table(state, theme, frame, area, "Backups", &cols, |row| {
+        let Row::Backup(i) = row else { return Vec::new() };
+        let b = &e.backups[i];
+        let findings = b.findings(now);
+        let window = match (b.earliest_restore, b.latest_restore) {
+            (Some(a), Some(z)) => format!(
+                "{} .. {}",
+                human_duration(now - a),
+                if now - z < chrono::Duration::minutes(15) { "now".to_string() } else { human_duration(now - z) }
+            ),
+            _ => "—".into(),
+        };
+        let last_old = b.last_backup_at.is_none_or(|t| now - t > chrono::Duration::hours(24));
+        vec![
+            Cell::from(b.database.clone()),
+            Cell::from(b.environment.clone()),
+            Cell::from(b.provider.label()),
+            Cell::from(level_span(theme, if last_old { Level::Crit } else { Level::Ok }, ago(state, b.last_backup_at))),
+            Cell::from(level_span(
+                theme,
+                if b.retention_days < b.required_retention_days { Level::Crit } else { Level::Ok },
+                format!("{}d", b.retention_days),
+            )),
+            Cell::from(level_span(
+                theme,
+                if b.pitr_enabled { Level::Ok } else { Level::Crit },
+                if b.pitr_enabled { "on" } else { "off" },
+            )),
+            Cell::from(window),
+            Cell::from(if findings.is_empty() {
+                level_span(theme, Level::Ok, "none")
+            } else {
+                level_span(theme, Level::Crit, findings.join("; "))
+            }),
+        ]
+    });
 }
 
 pub fn secrets(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
@@ -368,33 +343,25 @@ pub fn secrets(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         Col::fixed("Next rotation", 14, 1),
         Col::fixed("Ver", 3, 5),
     ];
-    fitted_table(
-        state,
-        theme,
-        frame,
-        area,
-        "Secrets (metadata only)",
-        &cols,
-        |row| {
-            let Row::Secret(i) = row else { return Vec::new() };
-            let s = &e.secrets[i];
-            let level = s.level(now);
-            let next = match s.next_rotation() {
-                Some(n) if n <= now => format!("overdue {}", human_duration(now - n)),
-                Some(n) => format!("in {}", human_duration(n - now)),
-                None => "—".into(),
-            };
-            vec![
-                Cell::from(s.name.clone()),
-                Cell::from(s.environment.clone()),
-                Cell::from(trunc(&s.store, 16)),
-                Cell::from(ago(state, s.last_rotated).replace(" ago", "")),
-                Cell::from(s.rotation_days.map(|d| format!("{d}d")).unwrap_or_else(|| "—".into())),
-                Cell::from(level_span(theme, level, next)),
-                Cell::from(s.versions.to_string()),
-            ]
-        },
-    );
+    fitted_table(state, theme, frame, area, "Secrets (metadata only)", &cols, |row| {
+        let Row::Secret(i) = row else { return Vec::new() };
+        let s = &e.secrets[i];
+        let level = s.level(now);
+        let next = match s.next_rotation() {
+            Some(n) if n <= now => format!("overdue {}", human_duration(now - n)),
+            Some(n) => format!("in {}", human_duration(n - now)),
+            None => "—".into(),
+        };
+        vec![
+            Cell::from(s.name.clone()),
+            Cell::from(s.environment.clone()),
+            Cell::from(trunc(&s.store, 16)),
+            Cell::from(ago(state, s.last_rotated).replace(" ago", "")),
+            Cell::from(s.rotation_days.map(|d| format!("{d}d")).unwrap_or_else(|| "—".into())),
+            Cell::from(level_span(theme, level, next)),
+            Cell::from(s.versions.to_string()),
+        ]
+    });
 }
 
 pub fn audit(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
@@ -407,37 +374,29 @@ pub fn audit(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         Col::fixed("Env", env_width(state, state.audit.iter().map(|a| a.environment.as_str())), 0),
         Col::fill("Detail", 12, 3),
     ];
-    fitted_table(
-        state,
-        theme,
-        frame,
-        area,
-        "Audit log",
-        &cols,
-        |row| {
-            let Row::Audit(i) = row else { return Vec::new() };
-            let a = &state.audit[i];
-            let level = match a.phase {
-                AuditPhase::Finished => Level::Ok,
-                AuditPhase::Started => Level::Unknown,
-                AuditPhase::Failed | AuditPhase::Refused => Level::Crit,
-            };
-            let detail = match &a.reason {
-                Some(r) => format!("{} · reason: {r}", a.detail),
-                None => a.detail.clone(),
-            };
-            vec![
-                Cell::from(a.at.format("%Y-%m-%d %H:%M:%S").to_string()),
-                Cell::from(trunc(&a.user, 10)),
-                Cell::from(a.verb.clone()),
-                Cell::from(match a.phase {
-                    AuditPhase::Started => Span::styled("→ started", Style::default().fg(theme.info)),
-                    _ => level_span(theme, level, format!("{:?}", a.phase).to_lowercase()),
-                }),
-                Cell::from(trunc(&a.target_name, 40)),
-                Cell::from(a.environment.clone()),
-                Cell::from(detail),
-            ]
-        },
-    );
+    fitted_table(state, theme, frame, area, "Audit log", &cols, |row| {
+        let Row::Audit(i) = row else { return Vec::new() };
+        let a = &state.audit[i];
+        let level = match a.phase {
+            AuditPhase::Finished => Level::Ok,
+            AuditPhase::Started => Level::Unknown,
+            AuditPhase::Failed | AuditPhase::Refused => Level::Crit,
+        };
+        let detail = match &a.reason {
+            Some(r) => format!("{} · reason: {r}", a.detail),
+            None => a.detail.clone(),
+        };
+        vec![
+            Cell::from(a.at.format("%Y-%m-%d %H:%M:%S").to_string()),
+            Cell::from(trunc(&a.user, 10)),
+            Cell::from(a.verb.clone()),
+            Cell::from(match a.phase {
+                AuditPhase::Started => Span::styled("→ started", Style::default().fg(theme.info)),
+                _ => level_span(theme, level, format!("{:?}", a.phase).to_lowercase()),
+            }),
+            Cell::from(trunc(&a.target_name, 40)),
+            Cell::from(a.environment.clone()),
+            Cell::from(detail),
+        ]
+    });
 }

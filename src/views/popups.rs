@@ -254,9 +254,11 @@ fn confirm_layout(
         }
     };
     match plan.confirmation() {
-        Confirmation::YesNo => {
-            wrapped("y confirm · n/esc cancel", Style::default().fg(theme.warn).add_modifier(Modifier::BOLD), &mut footer)
-        }
+        Confirmation::YesNo => wrapped(
+            "y confirm · n/esc cancel",
+            Style::default().fg(theme.warn).add_modifier(Modifier::BOLD),
+            &mut footer,
+        ),
         Confirmation::TypeName(name) => {
             let text = format!(
                 "This is {}. Type '{name}' and press enter to confirm, esc to cancel:",
@@ -319,7 +321,10 @@ fn confirm(
         let more = if scroll + plan_rows < total { "▼ more below" } else { "end of the plan" };
         let hint =
             format!("plan lines {}-{} of {total} · {more} · ↑/↓ PgUp/PgDn scroll", scroll + 1, scroll + plan_rows);
-        lines.push(Line::from(Span::styled(crate::views::trunc(&hint, r.width.saturating_sub(2) as usize), theme.dim())));
+        lines.push(Line::from(Span::styled(
+            crate::views::trunc(&hint, r.width.saturating_sub(2) as usize),
+            theme.dim(),
+        )));
     }
     lines.extend(footer);
     frame.render_widget(Clear, r);

@@ -66,7 +66,12 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     let top = table_area(Screen::Runbook, area);
     use super::lists::Col;
     // The verdict is what the runbook is for: it stays at any width; the section goes first.
-    let cols = [Col::fixed("Status", 10, 0), Col::fixed("Section", 18, 3), Col::fill("Item", 24, 1), Col::fixed("Result", 40, 2)];
+    let cols = [
+        Col::fixed("Status", 10, 0),
+        Col::fixed("Section", 18, 3),
+        Col::fill("Item", 24, 1),
+        Col::fixed("Result", 40, 2),
+    ];
     super::lists::fitted_table(state, theme, frame, top, &title, &cols, |row| {
         let Row::RunbookItem(i) = row else { return Vec::new() };
         let item = &book.items[i];

@@ -93,30 +93,22 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         Col::fixed("Started", 9, 4),
         Col::fixed("Duration", 8, 7),
     ];
-    super::lists::fitted_table(
-        state,
-        theme,
-        frame,
-        area,
-        "Workflow runs",
-        &cols,
-        |row| {
-            let Row::Run(i) = row else { return Vec::new() };
-            let r = &e.runs[i];
-            let attempt = if r.attempt > 1 { format!(" (#{})", r.attempt) } else { String::new() };
-            vec![
-                Cell::from(level_span(theme, r.level(), status_text(r.status, r.conclusion))),
-                Cell::from(trunc(&r.repo, 24)),
-                Cell::from(trunc(&r.workflow, 16)),
-                Cell::from(format!("{}{attempt}", r.title)),
-                Cell::from(trunc(&r.branch, 18)),
-                Cell::from(r.sha.chars().take(7).collect::<String>()),
-                Cell::from(trunc(&r.actor, 12)),
-                Cell::from(ago(state, r.started_at.or(Some(r.created_at))).replace(" ago", "")),
-                Cell::from(r.duration(state.now).map(human_duration).unwrap_or_else(|| "—".into())),
-            ]
-        },
-    );
+    super::lists::fitted_table(state, theme, frame, area, "Workflow runs", &cols, |row| {
+        let Row::Run(i) = row else { return Vec::new() };
+        let r = &e.runs[i];
+        let attempt = if r.attempt > 1 { format!(" (#{})", r.attempt) } else { String::new() };
+        vec![
+            Cell::from(level_span(theme, r.level(), status_text(r.status, r.conclusion))),
+            Cell::from(trunc(&r.repo, 24)),
+            Cell::from(trunc(&r.workflow, 16)),
+            Cell::from(format!("{}{attempt}", r.title)),
+            Cell::from(trunc(&r.branch, 18)),
+            Cell::from(r.sha.chars().take(7).collect::<String>()),
+            Cell::from(trunc(&r.actor, 12)),
+            Cell::from(ago(state, r.started_at.or(Some(r.created_at))).replace(" ago", "")),
+            Cell::from(r.duration(state.now).map(human_duration).unwrap_or_else(|| "—".into())),
+        ]
+    });
 }
 
 fn detail(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect, id: &str) {
