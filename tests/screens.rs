@@ -527,14 +527,20 @@ fn tabs_tell_runs_from_runbook_at_every_width() {
 
 #[test]
 fn help_lists_every_screen() {
-    for size in [(80, 24), (120, 40)] {
+    for (size, on) in [((80, 24), Screen::Overview), ((80, 24), Screen::Runs), ((120, 40), Screen::Runs)] {
         let mut state = demo_state(size);
+        key(&mut state, KeyCode::Char(on.key()));
         key(&mut state, KeyCode::Char('?'));
         let text = screen_text(&state).join("\n");
         for screen in Screen::ALL {
             assert!(text.contains(&format!("{} {}", screen.key(), screen.title())), "{size:?} {screen:?}:\n{text}");
         }
+        assert!(text.contains("any key closes this help"), "{size:?} {on:?}:\n{text}");
     }
+    let mut state = demo_state((80, 24));
+    key(&mut state, KeyCode::Char('2'));
+    key(&mut state, KeyCode::Char('?'));
+    snap!("help_runs_80x24", state);
 }
 
 #[test]

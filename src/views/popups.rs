@@ -481,7 +481,13 @@ fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     }
     let height = lines.len() + 2 + everywhere.len() + screen_rows.len() + 3 + 2; // + headings, footer, borders
     let fits = height <= area.height.saturating_sub(2) as usize;
-    lines.push(Line::from(""));
+    // Short of room, blank lines and the mouse line go, and the footer moves into the border,
+    // so the screens list still shows at 80x24.
+    let paired = height - everywhere.len() + everywhere.len().div_ceil(2);
+    let compact = paired > area.height.saturating_sub(2) as usize;
+    if !compact {
+        lines.push(Line::from(""));
+    }
     lines.push(Line::from(Span::styled("Everywhere", theme.header())));
     if fits {
         for (keys, what) in &everywhere {
@@ -500,12 +506,21 @@ fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     for (i, part) in screen_rows.iter().enumerate() {
         lines.push(row(if i == 0 { "1-9 0 !".into() } else { String::new() }, part));
     }
-    lines.push(row("mouse".into(), "wheel scrolls, click selects a row or a tab"));
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled("any key closes this help", theme.dim())));
-    let r = centered(area, 90, lines.len() as u16 + 2);
+    let mut block = popup_block(theme, "Help", theme.popup_border);
+    let r = if compact {
+        block = block.title_bottom(Span::styled(" any key closes this help ", theme.dim()));
+        let r = centered(area, 90, lines.len() as u16 + 2);
+        // The whole height of the terminal, if that is what it takes.
+        let h = (lines.len() as u16 + 2).min(area.height);
+        Rect { y: area.y + (area.height - h) / 2, height: h, ..r }
+    } else {
+        lines.push(row("mouse".into(), "wheel scrolls, click selects a row or a tab"));
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled("any key closes this help", theme.dim())));
+        centered(area, 90, lines.len() as u16 + 2)
+    };
     frame.render_widget(Clear, r);
-    frame.render_widget(Paragraph::new(lines).block(popup_block(theme, "Help", theme.popup_border)), r);
+    frame.render_widget(Paragraph::new(lines).block(block), r);
 }
 
 fn palette(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect, input: &str, selected: usize) {
