@@ -743,3 +743,30 @@ fn enter_opens_the_full_record_on_deployments_health_backups_secrets_and_audit()
         assert!(s.popup.is_none(), "{key}: esc closes the detail");
     }
 }
+
+#[test]
+fn the_mouse_wheel_scrolls_a_long_confirmation() {
+    let (mut s, sandbox) = setup();
+    s.size = (80, 24);
+    press(&mut s, KeyCode::Char('7'));
+    let id = s.estate.secrets.iter().find(|x| x.name == "AZURE_CLIENT_SECRET_PRODUCTION").unwrap().id.clone();
+    let mut plan = sandbox.plan(&skydeck::actions::ActionRequest::new(Verb::Rotate, id), &s.estate).unwrap();
+    for i in 0..20 {
+        plan.calls
+            .push(skydeck::actions::PlannedCall { description: format!("step {i}"), call: format!("POST /step/{i}") });
+    }
+    update(&mut s, Msg::Planned(Ok(plan)));
+    let wheel = |kind| Msg::Mouse(MouseEvent { kind, column: 10, row: 10, modifiers: KeyModifiers::NONE });
+    update(&mut s, wheel(MouseEventKind::ScrollDown));
+    update(&mut s, wheel(MouseEventKind::ScrollDown));
+    assert!(matches!(s.popup, Some(Popup::Confirm { scroll: 2, .. })), "{:?}", s.popup);
+    update(&mut s, wheel(MouseEventKind::ScrollUp));
+    assert!(matches!(s.popup, Some(Popup::Confirm { scroll: 1, .. })));
+    // A click does nothing to the confirmation: it is still open, nothing sent.
+    assert!(update(&mut s, wheel(MouseEventKind::Down(MouseButton::Left))).is_empty());
+    assert!(matches!(s.popup, Some(Popup::Confirm { scroll: 1, .. })));
+    // The typed name still goes to the input.
+    typed(&mut s, "AZURE_CLIENT_SECRET_PRODUCTION");
+    let effects = press(&mut s, KeyCode::Enter);
+    assert!(matches!(effects.as_slice(), [Effect::Execute(_)]), "{effects:?}");
+}

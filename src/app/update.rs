@@ -1256,6 +1256,17 @@ fn clamp_rows(state: &mut AppState, n: usize) {
 }
 
 fn on_mouse(state: &mut AppState, mouse: MouseEvent) -> Vec<Effect> {
+    // The wheel scrolls a confirmation's plan, as the arrows do.
+    if let Some(Popup::Confirm { .. }) = &state.popup {
+        let code = match mouse.kind {
+            MouseEventKind::ScrollDown => KeyCode::Down,
+            MouseEventKind::ScrollUp => KeyCode::Up,
+            _ => return Vec::new(),
+        };
+        state.dirty = true;
+        let popup = state.popup.take();
+        return popup.map(|p| on_popup_key(state, p, KeyEvent::new(code, KeyModifiers::NONE))).unwrap_or_default();
+    }
     if state.popup.is_some() || state.first_run {
         return Vec::new();
     }

@@ -224,11 +224,16 @@ pub fn resources(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect)
         ]
     });
     let selected = state.selected_target();
-    let mut lines = role_matrix(state, theme);
-    lines.push(Line::from(""));
+    // The role x cloud matrix needs 35 columns; a narrow pane keeps them for the selection.
+    let mut lines = if detail.width >= 37 { role_matrix(state, theme) } else { Vec::new() };
+    // Labels aligned in a column only where the values still have room beside them.
+    let pad = if detail.width >= 40 { 14 } else { 0 };
+    if !lines.is_empty() {
+        lines.push(Line::from(""));
+    }
     if let Some(r) = e.resources.iter().find(|r| Some(&r.id) == selected.as_ref()) {
         let kv = |k: &str, v: String| {
-            Line::from(vec![Span::styled(format!("{k:>14} "), theme.dim()), Span::styled(v, theme.text())])
+            Line::from(vec![Span::styled(format!("{k:>pad$} "), theme.dim()), Span::styled(v, theme.text())])
         };
         lines.push(Line::from(Span::styled(
             r.name.clone(),
@@ -248,7 +253,7 @@ pub fn resources(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect)
         }
         for m in e.metrics.iter().filter(|m| m.resource == r.name) {
             lines.push(Line::from(vec![
-                Span::styled(format!("{:>14} ", m.kind.label()), theme.dim()),
+                Span::styled(format!("{:>pad$} ", m.kind.label()), theme.dim()),
                 level_span(theme, m.level, m.kind.format(m.value)),
             ]));
         }
