@@ -946,3 +946,160 @@ fn the_log_filter_matches_coloured_lines_as_they_are_shown() {
     }
     assert_eq!(s.log_filter.live(&s.logs).len(), 1);
 }
+
+/// The Runs screen with the first run that has jobs open in its detail, the cursor on its
+/// first job.
+fn open_a_run(s: &mut AppState) -> String {
+    press(s, KeyCode::Char('2'));
+    let index = s.estate.runs.iter().position(|r| !r.jobs.is_empty()).expect("a demo run with jobs");
+    for _ in 0..index {
+        press(s, KeyCode::Down);
+    }
+    press(s, KeyCode::Enter);
+    s.run_detail.clone().expect("the run detail is open")
+}
+
+#[test]
+fn esc_from_a_job_log_returns_to_the_run_it_came_from() {
+    use skydeck::model::Severity::*;
+    let (mut s, _) = setup();
+    let run = open_a_run(&mut s);
+    let effects = press(&mut s, KeyCode::Enter);
+    let [Effect::OpenLog(job)] = effects.as_slice() else { panic!("{effects:?}") };
+    let lines = vec![log(0, "repo job 1", Info, "step one"), log(10, "repo job 1", Error, "step two FAILED")];
+    update(&mut s, Msg::LogLoaded { target: job.clone(), result: Ok(lines) });
+    assert_eq!(s.screen, Screen::Logs);
+    assert!(s.last_message.as_ref().is_some_and(|(m, _)| m.contains("esc returns to the run")), "{:?}", s.last_message);
+    press(&mut s, KeyCode::Esc);
+    assert_eq!(s.screen, Screen::Runs);
+    assert_eq!(s.run_detail.as_deref(), Some(run.as_str()));
+    assert!(s.lists[Screen::Logs.index()].filter.is_empty(), "the job's filter is not left on the Logs screen");
+    // A second esc leaves the detail for the list, as always.
+    press(&mut s, KeyCode::Esc);
+    assert_eq!((s.screen, s.run_detail.as_deref()), (Screen::Runs, None));
+}
+
+#[test]
+fn a_job_log_reached_another_way_keeps_esc_as_clear_the_filter() {
+    use skydeck::model::Severity::*;
+    let (mut s, _) = setup();
+    open_a_run(&mut s);
+    press(&mut s, KeyCode::Enter); // asks for the log...
+    press(&mut s, KeyCode::Char('3')); // ...then goes elsewhere before it arrives
+    update(&mut s, Msg::LogLoaded { target: "job".into(), result: Ok(vec![log(0, "repo job 1", Info, "x")]) });
+    press(&mut s, KeyCode::Esc);
+    assert_eq!(s.screen, Screen::Logs, "esc clears the filter first");
+    assert!(s.list().filter.is_empty());
+}
+
+#[test]
+fn status_messages_expire_so_the_key_hints_come_back() {
+    let (mut s, _) = setup();
+    press(&mut s, KeyCode::Char('2'));
+    press(&mut s, KeyCode::Char('F'));
+    assert!(s.last_message.is_some());
+    s.dirty = false;
+    update(&mut s, Msg::Tick(now() + chrono::Duration::seconds(2)));
+    assert!(s.last_message.is_some(), "a message stays a few seconds");
+    assert!(!s.dirty, "an idle tick draws nothing");
+    update(&mut s, Msg::Tick(now() + chrono::Duration::seconds(6)));
+    assert!(s.last_message.is_none(), "gone after a few seconds");
+    assert!(s.dirty, "one redraw brings the hints back");
+    s.dirty = false;
+    update(&mut s, Msg::Tick(now() + chrono::Duration::seconds(7)));
+    assert!(!s.dirty, "and nothing more while idle");
+
+    // A key after the message's time is up clears it (and may set its own).
+    press(&mut s, KeyCode::Char('F'));
+    let (first, _) = s.last_message.clone().unwrap();
+    update(&mut s, Msg::Tick(now() + chrono::Duration::seconds(13)));
+    assert!(s.last_message.is_none());
+    press(&mut s, KeyCode::Char('F'));
+    let (second, _) = s.last_message.clone().unwrap();
+    assert_ne!(first, second, "a new message shows at once");
+}
+
+#[test]
+fn the_run_detail_does_not_take_the_runs_filter() {
+    let (mut s, _) = setup();
+    press(&mut s, KeyCode::Char('2'));
+    press(&mut s, KeyCode::Char('/'));
+    typed(&mut s, "deploy");
+    press(&mut s, KeyCode::Enter);
+    let filtered = skydeck::app::rows(&s, Screen::Runs).len();
+    press(&mut s, KeyCode::Enter);
+    let run = s.run_detail.clone().expect("detail open");
+    let jobs: usize =
+        s.estate.runs.iter().find(|r| r.id == run).map(|r| r.jobs.iter().map(|j| 1 + j.steps.len()).sum()).unwrap();
+    assert_eq!(skydeck::app::rows(&s, Screen::Runs).len(), jobs, "every job and step of the run");
+    // `/` in the detail does not edit the list's filter behind it.
+    press(&mut s, KeyCode::Char('/'));
+    assert!(!s.editing_filter);
+    press(&mut s, KeyCode::Esc);
+    assert_eq!(s.run_detail, None);
+    assert_eq!(s.list().filter, "deploy", "back in the list, its filter is still there");
+    assert_eq!(skydeck::app::rows(&s, Screen::Runs).len(), filtered);
+}
+
+#[test]
+fn enter_opens_the_full_record_on_deployments_health_backups_secrets_and_audit() {
+    let (mut s, _) = setup();
+    s.audit = vec![skydeck::store::AuditEntry {
+        seq: 7,
+        action_id: None,
+        at: now(),
+        user: "maria".into(),
+        verb: "restore".into(),
+        target: "/subscriptions/0/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/shop-pg-prod"
+            .into(),
+        target_name: "shop-pg-prod-with-a-very-long-name-that-a-table-would-cut".into(),
+        environment: "production".into(),
+        source: "azure".into(),
+        phase: skydeck::store::AuditPhase::Started,
+        reason: Some("restore drill".into()),
+        detail: "started: restore shop-pg-prod as it was at 2026-11-23T07:55:00Z into a NEW server".into(),
+    }];
+    for (key, expect) in [
+        ('3', "reviewers"),
+        ('4', "url"),
+        ('6', "earliest restore"),
+        ('7', "next rotation"),
+        ('9', "shop-pg-prod-with-a-very-long-name-that-a-table-would-cut"),
+    ] {
+        press(&mut s, KeyCode::Char(key));
+        assert!(press(&mut s, KeyCode::Enter).is_empty());
+        let Some(Popup::Output { lines, .. }) = &s.popup else { panic!("{key}: no detail: {:?}", s.popup) };
+        let text = lines.join("\n");
+        assert!(text.contains(expect), "{key}: {text}");
+        assert!(text.contains("production") || text.contains("staging") || text.contains("dev"), "{key}: {text}");
+        press(&mut s, KeyCode::Esc);
+        assert!(s.popup.is_none(), "{key}: esc closes the detail");
+    }
+}
+
+#[test]
+fn the_mouse_wheel_scrolls_a_long_confirmation() {
+    let (mut s, sandbox) = setup();
+    s.size = (80, 24);
+    press(&mut s, KeyCode::Char('7'));
+    let id = s.estate.secrets.iter().find(|x| x.name == "AZURE_CLIENT_SECRET_PRODUCTION").unwrap().id.clone();
+    let mut plan = sandbox.plan(&skydeck::actions::ActionRequest::new(Verb::Rotate, id), &s.estate).unwrap();
+    for i in 0..20 {
+        plan.calls
+            .push(skydeck::actions::PlannedCall { description: format!("step {i}"), call: format!("POST /step/{i}") });
+    }
+    update(&mut s, Msg::Planned(Ok(plan)));
+    let wheel = |kind| Msg::Mouse(MouseEvent { kind, column: 10, row: 10, modifiers: KeyModifiers::NONE });
+    update(&mut s, wheel(MouseEventKind::ScrollDown));
+    update(&mut s, wheel(MouseEventKind::ScrollDown));
+    assert!(matches!(s.popup, Some(Popup::Confirm { scroll: 2, .. })), "{:?}", s.popup);
+    update(&mut s, wheel(MouseEventKind::ScrollUp));
+    assert!(matches!(s.popup, Some(Popup::Confirm { scroll: 1, .. })));
+    // A click does nothing to the confirmation: it is still open, nothing sent.
+    assert!(update(&mut s, wheel(MouseEventKind::Down(MouseButton::Left))).is_empty());
+    assert!(matches!(s.popup, Some(Popup::Confirm { scroll: 1, .. })));
+    // The typed name still goes to the input.
+    typed(&mut s, "AZURE_CLIENT_SECRET_PRODUCTION");
+    let effects = press(&mut s, KeyCode::Enter);
+    assert!(matches!(effects.as_slice(), [Effect::Execute(_)]), "{effects:?}");
+}

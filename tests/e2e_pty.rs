@@ -61,14 +61,18 @@ struct Tui {
 
 impl Tui {
     fn spawn(home: &Path, args: &[&str]) -> Tui {
+        Tui::spawn_sized(home, args, COLS, ROWS)
+    }
+
+    fn spawn_sized(home: &Path, args: &[&str], cols: u16, rows: u16) -> Tui {
         let mut cmd = Command::new(binary());
         cmd.args(args);
         isolate(&mut cmd, home);
         let mut session = Session::spawn(cmd).expect("spawn skydeck in a pty");
-        session.get_process_mut().set_window_size(COLS, ROWS).expect("set the pty window size");
+        session.get_process_mut().set_window_size(cols, rows).expect("set the pty window size");
         Tui {
             session,
-            parser: vt100::Parser::new(ROWS, COLS, 0),
+            parser: vt100::Parser::new(rows, cols, 0),
             raw: Vec::new(),
             eof: false,
             exit: None,
@@ -689,4 +693,33 @@ fn a_secret_value_typed_in_the_tui_reaches_no_screen_log_or_audit() {
     assert!(audit.contains("\"rotate\"") && !audit.contains(VALUE), "{audit}");
     // Not in the store, the log file or anything else skydeck wrote.
     assert_eq!(files_containing(home.path(), VALUE.as_bytes()), Vec::<std::path::PathBuf>::new());
+}
+
+/// The README's walkthrough on the smallest terminal it promises: approve the production
+/// deployment with `3`, `a`, Enter, `production`, Enter; the prompt is on screen throughout.
+#[test]
+fn the_readme_approval_walkthrough_works_at_80x24() {
+    let home = tempfile::tempdir().unwrap();
+    let mut tui = Tui::spawn_sized(home.path(), &["demo"], 80, 24);
+    tui.wait_for("What needs attention");
+    tui.send("3");
+    tui.wait_for("waiting approval");
+    tui.send("a");
+    tui.wait_for("Comment for the review");
+    tui.send("\r");
+    tui.wait_for("Confirm action");
+    tui.wait_for("Type 'production'");
+    tui.wait_for("> ▏");
+    tui.send("production");
+    tui.wait_for("> production▏");
+    tui.send("\r");
+    // The message line is 80 columns: its start says what was done.
+    tui.wait_for("✔ approve production");
+    assert!(!tui.contents().contains("Confirm action"), "the popup closes once confirmed; screen:\n{}", tui.dump());
+    tui.send("9");
+    tui.wait_until("the finished approval in the audit log", TIMEOUT, |s| {
+        s.lines().any(|l| l.contains("approve") && l.contains("finished") && l.contains("production"))
+    });
+    tui.send("q");
+    tui.reap(Duration::from_secs(5));
 }

@@ -507,3 +507,262 @@ fn closed_incidents_list_with_the_selected_timeline() {
         );
     });
 }
+
+/// The plan of an action on the demo estate, as the sandbox makes it.
+fn demo_plan(state: &AppState, verb: skydeck::actions::Verb, target: &str) -> skydeck::actions::Plan {
+    use skydeck::providers::Provider;
+    let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
+    sandbox.plan(&skydeck::actions::ActionRequest::new(verb, target.to_string()), &state.estate).unwrap()
+}
+
+/// A production approval at `size`, planned after an empty review comment (the README's keys).
+fn approve_confirmation(size: (u16, u16)) -> AppState {
+    use skydeck::providers::Provider;
+    let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
+    let mut state = demo_state(size);
+    key(&mut state, KeyCode::Char('3'));
+    key(&mut state, KeyCode::Char('a'));
+    let effects = update(&mut state, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    let Some(skydeck::app::Effect::Plan(request)) = effects.first() else { panic!("{effects:?}") };
+    let plan = sandbox.plan(request, &state.estate).unwrap();
+    let _ = update(&mut state, Msg::Planned(Ok(plan)));
+    state
+}
+
+/// A point-in-time restore of the production PostgreSQL server, with the calls the Azure
+/// adapter plans (a long PUT body, the operation to follow).
+fn restore_confirmation(size: (u16, u16)) -> AppState {
+    let mut state = demo_state(size);
+    key(&mut state, KeyCode::Char('6'));
+    let backup = state.estate.backups.iter().find(|b| b.database == "shop-pg-prod").expect("demo has shop-pg-prod");
+    let mut plan = demo_plan(&state, skydeck::actions::Verb::Restore, &backup.id.clone());
+    let server = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-shop-prod/providers/Microsoft.DBforPostgreSQL/flexibleServers";
+    plan.summary = "restore shop-pg-prod as it was at 2026-11-23T07:55:00Z into a NEW server shop-pg-prod-restored-202611230755 (resource group rg-shop-prod, westeurope); shop-pg-prod itself is not touched. Re-point the app at shop-pg-prod-restored-202611230755 afterwards.".into();
+    plan.calls = vec![
+        skydeck::actions::PlannedCall {
+            description: "create shop-pg-prod-restored-202611230755 by point-in-time restore of shop-pg-prod".into(),
+            call: format!(
+                "PUT https://management.azure.com{server}/shop-pg-prod-restored-202611230755?api-version=2024-08-01 {{\"location\":\"westeurope\",\"properties\":{{\"createMode\":\"PointInTimeRestore\",\"sourceServerResourceId\":\"{server}/shop-pg-prod\",\"pointInTimeUTC\":\"2026-11-23T07:55:00Z\"}}}}"
+            ),
+        },
+        skydeck::actions::PlannedCall {
+            description: "follow the long-running operation".into(),
+            call: "GET the Azure-AsyncOperation (or Location) URL until Succeeded or Failed, at most 900s".into(),
+        },
+        skydeck::actions::PlannedCall {
+            description: "wait until the new server is available".into(),
+            call: "poll until state = Ready".into(),
+        },
+    ];
+    plan.verification = "GET shop-pg-prod-restored-202611230755: it exists and reports its state".into();
+    let _ = update(&mut state, Msg::Planned(Ok(plan)));
+    state
+}
+
+/// Rotating the production deploy credential: the six calls the Azure adapter plans.
+fn rotate_confirmation(size: (u16, u16)) -> AppState {
+    let mut state = demo_state(size);
+    key(&mut state, KeyCode::Char('7'));
+    let secret =
+        state.estate.secrets.iter().find(|s| s.name == "AZURE_CLIENT_SECRET_PRODUCTION").expect("demo has the secret");
+    let mut plan = demo_plan(&state, skydeck::actions::Verb::Rotate, &secret.id.clone());
+    let graph = "https://graph.microsoft.com/v1.0";
+    let github = "https://api.github.com/repos/acme/shop-web/environments/production/secrets";
+    let call = |d: &str, c: String| skydeck::actions::PlannedCall { description: d.into(), call: c };
+    plan.summary = "rotate the production deploy credential: add a new password to the Entra app sp-shop-web-deploy-production, store it sealed as GitHub secret AZURE_CLIENT_SECRET_PRODUCTION in acme/shop-web and in Key Vault kv-shop-prod as deploy-client-secret-production, then remove the old password(s) (3f2a9c1e-0000-4000-8000-000000000001). The value is never shown.".into();
+    plan.calls = vec![
+        call("read the public key first (nothing changes if GitHub cannot take the secret)", format!("GET {github}/public-key")),
+        call("find the service principal sp-shop-web-deploy-production and its app registration", format!("GET {graph}/servicePrincipals?$filter=displayName eq 'sp-shop-web-deploy-production' ; GET {graph}/applications?$filter=appId eq '11111111-2222-3333-4444-555555555555'")),
+        call("add a new password, valid 90 days", format!("POST {graph}/applications/66666666-7777-8888-9999-000000000000/addPassword {{\"passwordCredential\":{{\"displayName\":\"skydeck rotation <date>\",\"endDateTime\":\"<now + 90d>\"}}}}")),
+        call("seal it with that key (libsodium sealed box) and store it", format!("PUT {github}/AZURE_CLIENT_SECRET_PRODUCTION {{\"encrypted_value\":\"<sealed, not shown>\",\"key_id\":\"<key id>\"}}")),
+        call("keep a copy in Key Vault", "PUT https://kv-shop-prod.vault.azure.net/secrets/deploy-client-secret-production?api-version=7.4 {\"value\":\"<not shown>\"}".into()),
+        call("only after the new one is stored: remove each old password", format!("POST {graph}/applications/66666666-7777-8888-9999-000000000000/removePassword {{\"keyId\":\"<old key id>\"}} for 3f2a9c1e-0000-4000-8000-000000000001")),
+    ];
+    plan.verification = format!(
+        "GET the app registration: the new password is there and the old ones are gone; GET {github}/AZURE_CLIENT_SECRET_PRODUCTION: updated just now"
+    );
+    let _ = update(&mut state, Msg::Planned(Ok(plan)));
+    state
+}
+
+/// The rendered screen as lines of text.
+fn screen_text(state: &AppState) -> Vec<String> {
+    let terminal = draw(state);
+    let buffer = terminal.backend().buffer();
+    (0..buffer.area.height)
+        .map(|y| (0..buffer.area.width).map(|x| buffer[(x, y)].symbol().to_string()).collect::<String>())
+        .collect()
+}
+
+/// The prompt, what was typed and the error of a production confirmation are on screen.
+fn assert_prompt_visible(state: &AppState, typed_text: &str) {
+    let text = screen_text(state).join("\n");
+    assert!(text.contains("Type '"), "no prompt:\n{text}");
+    assert!(text.contains(&format!("> {typed_text}▏")), "no input box:\n{text}");
+}
+
+#[test]
+fn long_confirmations_keep_the_prompt_input_and_error_visible_at_every_size() {
+    for size in [(80, 24), (120, 40), (200, 80)] {
+        let (w, h) = size;
+        for (name, mut state) in [
+            ("approve", approve_confirmation(size)),
+            ("restore", restore_confirmation(size)),
+            ("rotate", rotate_confirmation(size)),
+        ] {
+            assert!(matches!(state.popup, Some(skydeck::app::Popup::Confirm { .. })), "{name}");
+            typed(&mut state, "prod");
+            assert_prompt_visible(&state, "prod");
+            snap!(format!("confirm_{name}_{w}x{h}"), state);
+            // A wrong name: the error shows too, with the prompt and the box.
+            key(&mut state, KeyCode::Enter);
+            assert_prompt_visible(&state, "prod");
+            let text = screen_text(&state).join("\n");
+            assert!(text.contains("nothing was sent"), "{name} {w}x{h}: no error:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn a_long_plan_scrolls_while_the_name_is_typed() {
+    let mut state = rotate_confirmation((80, 24));
+    let first = screen_text(&state).join("\n");
+    assert!(first.contains("▼ more below"), "{first}");
+    assert!(!first.contains("then verify"), "the end of the plan should not fit at 80x24:\n{first}");
+    key(&mut state, KeyCode::End);
+    typed(&mut state, "AZURE");
+    let end = screen_text(&state).join("\n");
+    assert!(end.contains("then verify") && end.contains("end of the plan"), "{end}");
+    assert_prompt_visible(&state, "AZURE");
+    snap!("confirm_rotate_scrolled_80x24", state);
+    key(&mut state, KeyCode::PageUp);
+    key(&mut state, KeyCode::Home);
+    let top = screen_text(&state).join("\n");
+    assert!(top.contains("rotate AZURE_CLIENT_SECRET_PRODUCTION"), "{top}");
+}
+
+#[test]
+fn typing_production_and_enter_at_80x24_approves_as_the_readme_says() {
+    let mut state = approve_confirmation((80, 24));
+    typed(&mut state, "production");
+    assert_prompt_visible(&state, "production");
+    let effects = update(&mut state, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    assert!(
+        matches!(effects.as_slice(), [skydeck::app::Effect::Execute(p)] if p.request.verb == skydeck::actions::Verb::Approve),
+        "{effects:?}"
+    );
+    assert!(state.popup.is_none());
+}
+
+#[test]
+fn lists_at_80x24_keep_what_names_the_target() {
+    for screen in [
+        Screen::Runs,
+        Screen::Deployments,
+        Screen::Health,
+        Screen::Resources,
+        Screen::Backups,
+        Screen::Secrets,
+        Screen::Audit,
+        Screen::Runbook,
+    ] {
+        let mut state = demo_state((80, 24));
+        key(&mut state, KeyCode::Char(screen.key()));
+        let text = screen_text(&state).join("\n");
+        match screen {
+            Screen::Backups => {
+                for b in &state.estate.backups {
+                    assert!(
+                        text.contains(&format!("{:<17} {:<10} {:<5}", b.database, b.environment, b.provider.label())),
+                        "{}:\n{text}",
+                        b.database
+                    );
+                }
+            }
+            Screen::Resources => {
+                assert!(text.contains("production AWS   inference-api-prod"), "{text}");
+                assert!(text.contains("Status"), "{text}");
+            }
+            Screen::Audit => {
+                assert!(text.contains("2026-11-23 07:57:00  approve") || text.contains("2026-11-23 07:57:00"), "{text}")
+            }
+            Screen::Runbook => assert!(text.contains("Status") && text.contains("✖ FAIL"), "{text}"),
+            Screen::Secrets => assert!(
+                text.lines().any(|l| l.contains("AZURE_CLIENT_SECRET_PRODUCTION ") && l.contains(" production ")),
+                "{text}"
+            ),
+            Screen::Health => assert!(text.contains("production shop-web"), "{text}"),
+            Screen::Deployments => assert!(text.contains("production  ▲ waiting approval"), "{text}"),
+            _ => {}
+        }
+        snap!(format!("{}_80x24", screen.title().to_lowercase()), state);
+    }
+}
+
+#[test]
+fn tabs_tell_runs_from_runbook_at_every_width() {
+    for width in [80, 100, 120, 140, 200] {
+        for active in [Screen::Overview, Screen::Runs, Screen::Runbook] {
+            let mut state = demo_state((width, 24));
+            key(&mut state, KeyCode::Char(active.key()));
+            let top = screen_text(&state)[0].clone();
+            let runs = if active == Screen::Runs || width >= 140 {
+                "2 Runs"
+            } else if width < 100 {
+                "2Run"
+            } else {
+                "2 Run"
+            };
+            let book = if active == Screen::Runbook || width >= 140 {
+                "0 Runbook"
+            } else if width < 100 {
+                "0Rbk"
+            } else {
+                "0 Rbk"
+            };
+            assert!(top.contains(runs) && top.contains(book), "{width} {active:?}: {top}");
+        }
+    }
+}
+
+#[test]
+fn help_lists_every_screen() {
+    for (size, on) in [((80, 24), Screen::Overview), ((80, 24), Screen::Runs), ((120, 40), Screen::Runs)] {
+        let mut state = demo_state(size);
+        key(&mut state, KeyCode::Char(on.key()));
+        key(&mut state, KeyCode::Char('?'));
+        let text = screen_text(&state).join("\n");
+        for screen in Screen::ALL {
+            assert!(text.contains(&format!("{} {}", screen.key(), screen.title())), "{size:?} {screen:?}:\n{text}");
+        }
+        assert!(text.contains("any key closes this help"), "{size:?} {on:?}:\n{text}");
+    }
+    let mut state = demo_state((80, 24));
+    key(&mut state, KeyCode::Char('2'));
+    key(&mut state, KeyCode::Char('?'));
+    snap!("help_runs_80x24", state);
+}
+
+#[test]
+fn enter_on_a_backup_shows_the_whole_record() {
+    let mut state = demo_state((80, 24));
+    key(&mut state, KeyCode::Char('6'));
+    key(&mut state, KeyCode::Enter);
+    let text = screen_text(&state).join("\n");
+    assert!(text.contains("inference-db-stg") && text.contains("last backup 31h old (> 24h)"), "{text}");
+    snap!("backup_detail_80x24", state);
+}
+
+#[test]
+fn the_run_detail_title_has_no_runs_filter() {
+    let mut state = demo_state((120, 40));
+    key(&mut state, KeyCode::Char('2'));
+    key(&mut state, KeyCode::Char('/'));
+    typed(&mut state, "deploy");
+    key(&mut state, KeyCode::Enter);
+    assert!(screen_text(&state).join("\n").contains("/deploy"));
+    key(&mut state, KeyCode::Enter);
+    assert!(state.run_detail.is_some());
+    let text = screen_text(&state).join("\n");
+    assert!(!text.contains("/deploy"), "{text}");
+}

@@ -1,6 +1,7 @@
 //! Application state and the pure `update(state, msg) -> effects` step. Providers send owned
 //! snapshots as messages; nothing here does I/O, so every behaviour is testable headless.
 
+pub mod detail;
 pub mod event_loop;
 pub mod forms;
 pub mod logview;
@@ -162,6 +163,8 @@ pub enum Popup {
         plan: Box<Plan>,
         input: String,
         error: Option<String>,
+        /// First row of the plan shown (a long plan scrolls; the prompt never does).
+        scroll: usize,
     },
     /// The inputs an action takes (a workflow_dispatch form): one value per field.
     Form {
@@ -382,6 +385,11 @@ pub struct AppState {
     pub warnings: Vec<String>,
     pub actions_in_flight: usize,
     pub last_message: Option<(String, Level)>,
+    /// The message line as last seen by `update` and since when (the clock of the last tick),
+    /// so a message expires and the key hints come back.
+    pub message_seen: Option<((String, Level), Timestamp)>,
+    /// The run whose job log the Logs screen shows: Esc goes back to it.
+    pub log_from_run: Option<String>,
     pub dirty: bool,
 }
 
@@ -429,6 +437,8 @@ impl AppState {
             warnings: Vec::new(),
             actions_in_flight: 0,
             last_message: None,
+            message_seen: None,
+            log_from_run: None,
             dirty: true,
         }
     }

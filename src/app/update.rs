@@ -7,8 +7,39 @@ use crate::keymap::Command;
 use crate::model::{Level, SourceState};
 use crate::views;
 
+/// How long a message stays on the message line before the key hints come back.
+pub const MESSAGE_SECONDS: i64 = 5;
+
 /// Applies one message. Returns what the event loop must do (I/O lives there).
 pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
+    let expiring = matches!(&msg, Msg::Tick(_) | Msg::Key(_));
+    // A key after the message has been up long enough clears it before it is handled (the
+    // key may set a new one).
+    if matches!(&msg, Msg::Key(k) if k.kind != KeyEventKind::Release) {
+        expire_message(state);
+    }
+    let effects = apply(state, msg);
+    if state.last_message.as_ref() != state.message_seen.as_ref().map(|(m, _)| m) {
+        state.message_seen = state.last_message.clone().map(|m| (m, state.now));
+    } else if expiring {
+        expire_message(state);
+    }
+    effects
+}
+
+/// Clears the message line once it has been shown for `MESSAGE_SECONDS`; one redraw.
+fn expire_message(state: &mut AppState) {
+    if let Some((_, since)) = &state.message_seen
+        && state.last_message.is_some()
+        && (state.now - *since).num_seconds() >= MESSAGE_SECONDS
+    {
+        state.last_message = None;
+        state.message_seen = None;
+        state.dirty = true;
+    }
+}
+
+fn apply(state: &mut AppState, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) if key.kind != KeyEventKind::Release => {
             state.dirty = true;
@@ -88,7 +119,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
         }
         Msg::Planned(Ok(plan)) => {
             state.dirty = true;
-            state.popup = Some(Popup::Confirm { plan: Box::new(plan), input: String::new(), error: None });
+            state.popup = Some(Popup::Confirm { plan: Box::new(plan), input: String::new(), error: None, scroll: 0 });
             Vec::new()
         }
         Msg::Planned(Err(e)) => {
@@ -175,7 +206,9 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
                     refilter_logs(state);
                     // Jump to the first error (the failed step's output) once the scan is done.
                     state.log_jump = Some(super::LogJump::FirstError);
-                    state.last_message = Some((format!("{count} log lines loaded; esc clears the filter"), Level::Ok));
+                    let back =
+                        if state.log_from_run.is_some() { "esc returns to the run" } else { "esc clears the filter" };
+                    state.last_message = Some((format!("{count} log lines loaded; {back}"), Level::Ok));
                 }
                 Err(e) => message(state, "Log unavailable", e, Level::Warn),
             }
@@ -681,6 +714,11 @@ fn run_command(state: &mut AppState, command: Command) -> Vec<Effect> {
         Command::Quit => return vec![Effect::Quit],
         Command::Help => state.popup = Some(Popup::Help),
         Command::Palette => state.popup = Some(Popup::Palette { input: String::new(), selected: 0 }),
+        // The run detail lists one run's jobs: the list's filter is not its filter.
+        Command::Filter if state.screen == Screen::Runs && state.run_detail.is_some() => {
+            state.last_message =
+                Some(("the run detail has no filter; esc goes back to the runs".into(), Level::Unknown));
+        }
         Command::Filter => state.editing_filter = true,
         Command::Up => move_selection(state, -1),
         Command::Down => move_selection(state, 1),
@@ -922,8 +960,25 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
             state.popup = Some(Popup::Output { title, lines, scroll, level });
             Vec::new()
         }
-        Popup::Confirm { plan, mut input, .. } => {
+        Popup::Confirm { plan, mut input, error, mut scroll } => {
             let confirmation = plan.confirmation();
+            // Arrows and pages scroll the plan; letters still go to the typed name.
+            let max = views::confirm_scroll_max(&plan, &input, error.as_deref(), state.size);
+            let page = views::confirm_page(&plan, &input, error.as_deref(), state.size);
+            let scrolled = match key.code {
+                KeyCode::Up => Some(scroll.saturating_sub(1)),
+                KeyCode::Down => Some(scroll + 1),
+                KeyCode::PageUp => Some(scroll.saturating_sub(page)),
+                KeyCode::PageDown => Some(scroll + page),
+                KeyCode::Home => Some(0),
+                KeyCode::End => Some(max),
+                _ => None,
+            };
+            if let Some(to) = scrolled {
+                scroll = to.min(max);
+                state.popup = Some(Popup::Confirm { plan, input, error, scroll });
+                return Vec::new();
+            }
             match (key.code, &confirmation) {
                 (KeyCode::Esc, _) => {
                     state.last_message =
@@ -941,7 +996,7 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
                     return match check_confirmation(&plan, Some(&typed), false) {
                         Ok(()) => execute(state, plan, &typed),
                         Err(e) => {
-                            state.popup = Some(Popup::Confirm { plan, input, error: Some(e.to_string()) });
+                            state.popup = Some(Popup::Confirm { plan, input, error: Some(e.to_string()), scroll });
                             Vec::new()
                         }
                     };
@@ -954,7 +1009,7 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
                 }
                 _ => {}
             }
-            state.popup = Some(Popup::Confirm { plan, input, error: None });
+            state.popup = Some(Popup::Confirm { plan, input, error: None, scroll });
             Vec::new()
         }
     }
@@ -1084,6 +1139,9 @@ fn run_palette(state: &mut AppState, chosen: &str) -> Vec<Effect> {
 }
 
 fn go_to(state: &mut AppState, screen: Screen) {
+    if screen != Screen::Logs {
+        state.log_from_run = None;
+    }
     state.screen = screen;
     state.editing_filter = false;
     state.dirty = true;
@@ -1121,6 +1179,7 @@ fn open(state: &mut AppState) -> Vec<Effect> {
                 && let Some(job) = run.jobs.get(j)
             {
                 state.last_message = Some((format!("loading the log of {}…", job.name), Level::Unknown));
+                state.log_from_run = Some(run.id.clone());
                 return vec![Effect::OpenLog(job.id.clone())];
             }
         }
@@ -1138,6 +1197,13 @@ fn open(state: &mut AppState) -> Vec<Effect> {
         Screen::Logs => {
             state.follow_logs = false;
         }
+        Screen::Deployments | Screen::Health | Screen::Backups | Screen::Secrets | Screen::Audit => {
+            // The whole record, nothing cut: what a narrow table leaves out.
+            let row = rows(state, state.screen).get(state.list().selected).copied();
+            if let Some(popup) = row.and_then(|r| super::detail::popup(state, r)) {
+                state.popup = Some(popup);
+            }
+        }
         Screen::Runbook => {
             let link = runbook_selected(state).and_then(|i| i.link.clone()).and_then(|l| Screen::from_name(&l));
             if let Some(screen) = link {
@@ -1150,7 +1216,16 @@ fn open(state: &mut AppState) -> Vec<Effect> {
 }
 
 fn back(state: &mut AppState) {
-    if state.screen == Screen::Runs && state.run_detail.is_some() {
+    if state.screen == Screen::Logs
+        && let Some(run) = state.log_from_run.take()
+    {
+        // From a job log back to the run it was opened from, without the log's filter.
+        state.lists[Screen::Logs.index()].filter.clear();
+        refilter_logs(state);
+        go_to(state, Screen::Runs);
+        state.run_detail = Some(run);
+        clamp(state);
+    } else if state.screen == Screen::Runs && state.run_detail.is_some() {
         let id = state.run_detail.take();
         let index = rows(state, Screen::Runs).iter().position(|r| r.target_id(state) == id).unwrap_or(0);
         state.list_mut().selected = index;
@@ -1205,6 +1280,17 @@ fn clamp_rows(state: &mut AppState, n: usize) {
 }
 
 fn on_mouse(state: &mut AppState, mouse: MouseEvent) -> Vec<Effect> {
+    // The wheel scrolls a confirmation's plan, as the arrows do.
+    if let Some(Popup::Confirm { .. }) = &state.popup {
+        let code = match mouse.kind {
+            MouseEventKind::ScrollDown => KeyCode::Down,
+            MouseEventKind::ScrollUp => KeyCode::Up,
+            _ => return Vec::new(),
+        };
+        state.dirty = true;
+        let popup = state.popup.take();
+        return popup.map(|p| on_popup_key(state, p, KeyEvent::new(code, KeyModifiers::NONE))).unwrap_or_default();
+    }
     if state.popup.is_some() || state.first_run {
         return Vec::new();
     }

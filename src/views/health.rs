@@ -7,7 +7,6 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Sparkline};
 
-use super::lists::table;
 use super::{level_span, plain_block, table_area, trunc};
 use crate::app::{AppState, Row};
 use crate::model::{Level, Thresholds};
@@ -17,45 +16,37 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     let e = &state.estate;
     let top = table_area(crate::app::Screen::Health, area);
     let bottom = Rect { y: top.y + top.height, height: area.height.saturating_sub(top.height), ..area };
-    let widths = [
-        Constraint::Length(11),
-        Constraint::Length(16),
-        Constraint::Length(10),
-        Constraint::Length(7),
-        Constraint::Length(9),
-        Constraint::Length(9),
-        Constraint::Length(7),
-        Constraint::Min(20),
+    use super::lists::{Col, widest};
+    let cols = [
+        Col::fixed("Env", widest("Env", e.health.iter().map(|h| h.environment.as_str())), 0),
+        Col::fixed("Check", widest("Check", e.health.iter().map(|h| h.name.as_str())).min(24), 0),
+        Col::fixed("Level", 9, 1),
+        Col::fixed("Status", 6, 5),
+        Col::fixed("Latency", 8, 4),
+        Col::fixed("p50/p95", 9, 6),
+        Col::fixed("Avail.", 6, 3),
+        Col::fill("URL / error", 16, 2),
     ];
-    table(
-        state,
-        theme,
-        frame,
-        top,
-        "Health checks",
-        &["Env", "Check", "Level", "Status", "Latency", "p50/p95", "Avail.", "URL / error"],
-        &widths,
-        |row| {
-            let Row::Health(i) = row else { return Vec::new() };
-            let h = &e.health[i];
-            vec![
-                Cell::from(h.environment.clone()),
-                Cell::from(trunc(&h.name, 16)),
-                Cell::from(level_span(theme, h.level, h.level.label())),
-                Cell::from(h.status_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into())),
-                Cell::from(h.latency_ms.map(|l| format!("{l} ms")).unwrap_or_else(|| "—".into())),
-                Cell::from(match (h.percentile(50), h.percentile(95)) {
-                    (Some(a), Some(b)) => format!("{a}/{b}"),
-                    _ => "—".into(),
-                }),
-                Cell::from(h.availability().map(|a| format!("{a:.0}%")).unwrap_or_else(|| "—".into())),
-                Cell::from(match &h.error {
-                    Some(err) => Span::styled(err.clone(), theme.level(Level::Crit)),
-                    None => Span::styled(h.url.clone(), theme.dim()),
-                }),
-            ]
-        },
-    );
+    super::lists::fitted_table(state, theme, frame, top, "Health checks", &cols, |row| {
+        let Row::Health(i) = row else { return Vec::new() };
+        let h = &e.health[i];
+        vec![
+            Cell::from(h.environment.clone()),
+            Cell::from(trunc(&h.name, 24)),
+            Cell::from(level_span(theme, h.level, h.level.label())),
+            Cell::from(h.status_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into())),
+            Cell::from(h.latency_ms.map(|l| format!("{l} ms")).unwrap_or_else(|| "—".into())),
+            Cell::from(match (h.percentile(50), h.percentile(95)) {
+                (Some(a), Some(b)) => format!("{a}/{b}"),
+                _ => "—".into(),
+            }),
+            Cell::from(h.availability().map(|a| format!("{a:.0}%")).unwrap_or_else(|| "—".into())),
+            Cell::from(match &h.error {
+                Some(err) => Span::styled(err.clone(), theme.level(Level::Crit)),
+                None => Span::styled(h.url.clone(), theme.dim()),
+            }),
+        ]
+    });
 
     let selected = match crate::app::rows(state, state.screen).get(state.list().selected) {
         Some(Row::Health(i)) => e.health.get(*i),

@@ -11,6 +11,7 @@ mod popups;
 mod runbook;
 mod runs;
 
+pub use popups::{confirm_page, confirm_scroll_max};
 pub use runs::status_text as status_label;
 
 use ratatui::Frame;
@@ -65,12 +66,21 @@ pub fn list_height(screen: Screen, size: (u16, u16)) -> usize {
 
 const BRAND: &str = " skydeck ";
 
-/// Narrow terminals get short tab names, except for the active tab.
+/// Three letters per screen for narrow terminals, unique (Runs and Runbook differ).
+fn short_title(s: Screen) -> &'static str {
+    match s {
+        Screen::Runbook => "Rbk",
+        s => &s.title()[..3],
+    }
+}
+
+/// Narrow terminals get short tab names, except for the active tab; every tab keeps letters
+/// that say which screen it is.
 fn tab_label(s: Screen, active: Screen, width: u16) -> String {
     if width < 100 && s != active {
-        format!(" {} ", s.key())
+        format!(" {}{}", s.key(), short_title(s))
     } else if width < 140 && s != active {
-        format!(" {} {} ", s.key(), &s.title()[..3])
+        format!(" {} {} ", s.key(), short_title(s))
     } else {
         format!(" {} {} ", s.key(), s.title())
     }
@@ -243,9 +253,15 @@ fn render_status(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect)
     frame.render_widget(Paragraph::new(Line::from(spans)).style(bar), area);
 }
 
+/// The filter the rows on screen went through: none in a run's detail (the Runs filter picks
+/// runs, not jobs).
+pub(crate) fn list_filter(state: &AppState) -> &str {
+    if state.screen == Screen::Runs && state.run_detail.is_some() { "" } else { &state.list().filter }
+}
+
 /// A bordered block titled with the screen name, row count and active filter.
 pub(crate) fn screen_block<'a>(state: &AppState, theme: &'a Theme, title: &str, count: usize) -> Block<'a> {
-    let filter = &state.list().filter;
+    let filter = list_filter(state);
     let mut title_spans =
         vec![Span::styled(format!(" {title} "), Style::default().fg(theme.title).add_modifier(Modifier::BOLD))];
     title_spans.push(Span::styled(format!("[{count}] "), theme.dim()));
@@ -302,6 +318,43 @@ pub(crate) fn trunc(s: &str, max: usize) -> String {
         out.push('…');
         out
     }
+}
+
+/// Breaks text into rows of at most `width` columns, at spaces where it can and inside a
+/// word (a URL, an id) where it must; nothing is dropped.
+pub fn wrap_text(text: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthChar;
+    let width = width.max(1);
+    let mut rows = Vec::new();
+    for paragraph in text.split('\n') {
+        let mut row = String::new();
+        let mut row_width = 0;
+        for word in paragraph.split_inclusive(' ') {
+            let word_width: usize = word.chars().map(|c| c.width().unwrap_or(0)).sum();
+            let trimmed_width = word_width - usize::from(word.ends_with(' '));
+            // A word that fits on a row starts a new one; a longer one (a URL) is cut where
+            // the row ends.
+            if row_width > 0 && row_width + trimmed_width > width && trimmed_width <= width {
+                rows.push(row.trim_end().to_string());
+                row = String::new();
+                row_width = 0;
+            }
+            for c in word.chars() {
+                let w = c.width().unwrap_or(0);
+                if row_width + w > width && !(c == ' ' && row_width == width) {
+                    rows.push(std::mem::take(&mut row));
+                    row_width = 0;
+                }
+                if c == ' ' && row_width == width {
+                    continue;
+                }
+                row.push(c);
+                row_width += w;
+            }
+        }
+        rows.push(row.trim_end().to_string());
+    }
+    rows
 }
 
 pub(crate) fn visible_rows(state: &AppState) -> (Vec<crate::app::Row>, usize) {

@@ -184,64 +184,8 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
             let border = if *level == Level::Ok { theme.popup_border } else { theme.danger };
             frame.render_widget(Paragraph::new(out).block(popup_block(theme, title, border)), r);
         }
-        Popup::Confirm { plan, input, error } => {
-            let prod = plan.tier == Tier::Prod;
-            let border = if prod { theme.danger } else { theme.popup_border };
-            let mut lines = vec![
-                Line::from(vec![
-                    Span::styled(
-                        format!("{} ", plan.request.verb),
-                        Style::default().fg(theme.fg_bright).add_modifier(Modifier::BOLD),
-                    ),
-                    Span::styled(
-                        plan.target_name.clone(),
-                        Style::default().fg(theme.accent).add_modifier(Modifier::BOLD),
-                    ),
-                    Span::styled(
-                        format!("  in {} ({:?}) via {}", plan.environment, plan.tier, plan.source),
-                        theme.dim(),
-                    ),
-                ]),
-                Line::from(""),
-                Line::from(Span::styled(plan.summary.clone(), theme.text())),
-                Line::from(""),
-                Line::from(Span::styled("It will make exactly these calls:", theme.header())),
-            ];
-            for (i, c) in plan.calls.iter().enumerate() {
-                lines.push(Line::from(format!(" {}. {}", i + 1, c.description)));
-                lines.push(Line::from(Span::styled(format!("    {}", c.call), theme.dim())));
-            }
-            lines.push(Line::from(Span::styled(format!(" then verify: {}", plan.verification), theme.dim())));
-            lines.push(Line::from(""));
-            match plan.confirmation() {
-                Confirmation::YesNo => lines.push(Line::from(Span::styled(
-                    "y confirm · n/esc cancel",
-                    Style::default().fg(theme.warn).add_modifier(Modifier::BOLD),
-                ))),
-                Confirmation::TypeName(name) => {
-                    lines.push(Line::from(Span::styled(
-                        format!(
-                            "This is {}. Type '{name}' and press enter to confirm, esc to cancel:",
-                            if prod { "PRODUCTION" } else { "high risk" }
-                        ),
-                        Style::default().fg(theme.danger).add_modifier(Modifier::BOLD),
-                    )));
-                    lines.push(Line::from(vec![
-                        Span::styled(format!("> {input}"), Style::default().fg(theme.fg_bright)),
-                        Span::styled("▏", Style::default().fg(theme.accent)),
-                    ]));
-                }
-            }
-            if let Some(e) = error {
-                lines.push(Line::from(Span::styled(e.clone(), theme.level(Level::Crit))));
-            }
-            let height = lines.len() as u16 + 4;
-            let r = centered(area, 100, height);
-            frame.render_widget(Clear, r);
-            frame.render_widget(
-                Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup_block(theme, "Confirm action", border)),
-                r,
-            );
+        Popup::Confirm { plan, input, error, scroll } => {
+            confirm(theme, frame, area, plan, input, error.as_deref(), *scroll)
         }
         Popup::Message { title, text, level } => {
             let r = centered(area, 80, 7);
@@ -257,6 +201,135 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
             );
         }
     }
+}
+
+/// The confirmation popup's geometry for a terminal of `size`: the popup, the rows of the plan
+/// (wrapped to the popup's width) and how many of them fit above the prompt.
+struct ConfirmLayout {
+    area: Rect,
+    plan: Vec<Line<'static>>,
+    footer: Vec<Line<'static>>,
+    plan_rows: usize,
+    scrollable: bool,
+}
+
+/// Everything above the prompt: target, summary, calls, verification.
+fn confirm_plan_lines(theme: &Theme, plan: &crate::actions::Plan, width: usize) -> Vec<Line<'static>> {
+    let bold = |c| Style::default().fg(c).add_modifier(Modifier::BOLD);
+    let mut out = Vec::new();
+    let mut push = |text: &str, style: Style, indent: usize| {
+        for (i, row) in crate::views::wrap_text(text, width.saturating_sub(indent).max(8)).into_iter().enumerate() {
+            let pad = if i == 0 { String::new() } else { " ".repeat(indent) };
+            out.push(Line::from(Span::styled(format!("{pad}{row}"), style)));
+        }
+    };
+    push(&format!("{} {}", plan.request.verb, plan.target_name), bold(theme.accent), 2);
+    push(&format!("in {} ({:?}) via {}", plan.environment, plan.tier, plan.source), theme.dim(), 2);
+    push("", theme.text(), 0);
+    push(&plan.summary, theme.text(), 0);
+    push("", theme.text(), 0);
+    push("It will make exactly these calls:", theme.header(), 0);
+    for (i, c) in plan.calls.iter().enumerate() {
+        push(&format!(" {}. {}", i + 1, c.description), Style::default().fg(theme.fg), 4);
+        push(&format!("    {}", c.call), theme.dim(), 4);
+    }
+    push(&format!(" then verify: {}", plan.verification), theme.dim(), 4);
+    out
+}
+
+fn confirm_layout(
+    theme: &Theme,
+    area: Rect,
+    plan: &crate::actions::Plan,
+    input: &str,
+    error: Option<&str>,
+) -> ConfirmLayout {
+    // As wide as the terminal allows, up to a readable 120 columns.
+    let width = area.width.saturating_sub(4).clamp(area.width.min(20), 120);
+    let inner = width.saturating_sub(2) as usize;
+    let prod = plan.tier == Tier::Prod;
+    let mut footer = vec![Line::from("")];
+    let wrapped = |text: &str, style: Style, footer: &mut Vec<Line<'static>>| {
+        for row in crate::views::wrap_text(text, inner.max(8)) {
+            footer.push(Line::from(Span::styled(row, style)));
+        }
+    };
+    match plan.confirmation() {
+        Confirmation::YesNo => wrapped(
+            "y confirm · n/esc cancel",
+            Style::default().fg(theme.warn).add_modifier(Modifier::BOLD),
+            &mut footer,
+        ),
+        Confirmation::TypeName(name) => {
+            let text = format!(
+                "This is {}. Type '{name}' and press enter to confirm, esc to cancel:",
+                if prod { "PRODUCTION" } else { "high risk" }
+            );
+            wrapped(&text, Style::default().fg(theme.danger).add_modifier(Modifier::BOLD), &mut footer);
+            // The end of what was typed stays in view, however long it is.
+            let room = inner.saturating_sub(3).max(1);
+            let typed: Vec<char> = input.chars().collect();
+            let shown: String = typed[typed.len().saturating_sub(room)..].iter().collect();
+            footer.push(Line::from(vec![
+                Span::styled(format!("> {shown}"), Style::default().fg(theme.fg_bright)),
+                Span::styled("▏", Style::default().fg(theme.accent)),
+            ]));
+        }
+    }
+    if let Some(e) = error {
+        wrapped(e, theme.level(Level::Crit), &mut footer);
+    }
+    let plan_lines = confirm_plan_lines(theme, plan, inner);
+    let max_inner = area.height.saturating_sub(4) as usize;
+    // The prompt, the input and the error always fit; the plan gets what is left, less one
+    // line that says it goes on and how to scroll it.
+    let room = max_inner.saturating_sub(footer.len());
+    let scrollable = plan_lines.len() > room;
+    let plan_rows = if scrollable { room.saturating_sub(1) } else { plan_lines.len() };
+    let height = (plan_rows + usize::from(scrollable) + footer.len() + 2) as u16;
+    ConfirmLayout { area: centered(area, width, height), plan: plan_lines, footer, plan_rows, scrollable }
+}
+
+/// How far the plan of a confirmation can scroll at this terminal size.
+pub fn confirm_scroll_max(plan: &crate::actions::Plan, input: &str, error: Option<&str>, size: (u16, u16)) -> usize {
+    let layout = confirm_layout(&Theme::dark(), Rect::new(0, 0, size.0, size.1), plan, input, error);
+    layout.plan.len().saturating_sub(layout.plan_rows)
+}
+
+/// Rows of the plan one PgUp/PgDn moves in the confirmation at this terminal size.
+pub fn confirm_page(plan: &crate::actions::Plan, input: &str, error: Option<&str>, size: (u16, u16)) -> usize {
+    let layout = confirm_layout(&Theme::dark(), Rect::new(0, 0, size.0, size.1), plan, input, error);
+    layout.plan_rows.max(1)
+}
+
+fn confirm(
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+    plan: &crate::actions::Plan,
+    input: &str,
+    error: Option<&str>,
+    scroll: usize,
+) {
+    let border = if plan.tier == Tier::Prod { theme.danger } else { theme.popup_border };
+    let ConfirmLayout { area: r, plan: plan_lines, footer, plan_rows, scrollable } =
+        confirm_layout(theme, area, plan, input, error);
+    let total = plan_lines.len();
+    let scroll = scroll.min(total.saturating_sub(plan_rows));
+    let mut lines: Vec<Line> = plan_lines.into_iter().skip(scroll).take(plan_rows).collect();
+    if scrollable {
+        // Right under the plan, above the prompt.
+        let more = if scroll + plan_rows < total { "▼ more below" } else { "end of the plan" };
+        let hint =
+            format!("plan lines {}-{} of {total} · {more} · ↑/↓ PgUp/PgDn scroll", scroll + 1, scroll + plan_rows);
+        lines.push(Line::from(Span::styled(
+            crate::views::trunc(&hint, r.width.saturating_sub(2) as usize),
+            theme.dim(),
+        )));
+    }
+    lines.extend(footer);
+    frame.render_widget(Clear, r);
+    frame.render_widget(Paragraph::new(lines).block(popup_block(theme, "Confirm action", border)), r);
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -345,8 +418,18 @@ fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         crate::app::Screen::Logs => {
             lines.push(row(km.label(Command::Follow), "follow / pause"));
             lines.push(row(km.label(Command::Open), "pause at the selected line"));
+            lines.push(row(km.label(Command::Back), "back to the run (after a job's log), else clear the filter"));
         }
-        _ => {}
+        crate::app::Screen::Deployments
+        | crate::app::Screen::Health
+        | crate::app::Screen::Backups
+        | crate::app::Screen::Secrets
+        | crate::app::Screen::Audit => {
+            lines.push(row(km.label(Command::Open), "the whole record, nothing cut (j/k scroll, any key closes)"));
+        }
+        crate::app::Screen::Resources => {
+            lines.push(row(km.label(Command::Open), "on a service: its log in the log viewer"));
+        }
     }
     let plugins = crate::app::plugins_here(state);
     if !plugins.is_empty() {
@@ -385,9 +468,28 @@ fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     .collect();
     // Everything on one page: when the screen's keys and plugins leave too little room, the
     // keys that work everywhere go two to a line.
-    let height = lines.len() + 2 + everywhere.len() + 4 + 2; // + headings, footer, borders
+    // Every screen with its key, wrapped to the popup rather than cut at its edge.
+    let screens: Vec<String> = crate::app::Screen::ALL.iter().map(|s| format!("{} {}", s.key(), s.title())).collect();
+    let room = (area.width.saturating_sub(4).min(88) as usize).saturating_sub(18).max(20);
+    let mut screen_rows: Vec<String> = Vec::new();
+    for name in screens {
+        match screen_rows.last_mut() {
+            Some(last) if last.chars().count() + 3 + name.chars().count() <= room => {
+                last.push_str(" · ");
+                last.push_str(&name);
+            }
+            _ => screen_rows.push(name),
+        }
+    }
+    let height = lines.len() + 2 + everywhere.len() + screen_rows.len() + 3 + 2; // + headings, footer, borders
     let fits = height <= area.height.saturating_sub(2) as usize;
-    lines.push(Line::from(""));
+    // Short of room, blank lines and the mouse line go, and the footer moves into the border,
+    // so the screens list still shows at 80x24.
+    let paired = height - everywhere.len() + everywhere.len().div_ceil(2);
+    let compact = paired > area.height.saturating_sub(2) as usize;
+    if !compact {
+        lines.push(Line::from(""));
+    }
     lines.push(Line::from(Span::styled("Everywhere", theme.header())));
     if fits {
         for (keys, what) in &everywhere {
@@ -403,16 +505,24 @@ fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
             lines.push(Line::from(spans));
         }
     }
-    lines.push(row(
-        "1-9 0 !".into(),
-        "Overview, Runs, Deployments, Health, Resources, Backups, Secrets, Logs, Audit, Runbook, Incident",
-    ));
-    lines.push(row("mouse".into(), "wheel scrolls, click selects a row or a tab"));
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled("any key closes this help", theme.dim())));
-    let r = centered(area, 90, lines.len() as u16 + 2);
+    for (i, part) in screen_rows.iter().enumerate() {
+        lines.push(row(if i == 0 { "1-9 0 !".into() } else { String::new() }, part));
+    }
+    let mut block = popup_block(theme, "Help", theme.popup_border);
+    let r = if compact {
+        block = block.title_bottom(Span::styled(" any key closes this help ", theme.dim()));
+        let r = centered(area, 90, lines.len() as u16 + 2);
+        // The whole height of the terminal, if that is what it takes.
+        let h = (lines.len() as u16 + 2).min(area.height);
+        Rect { y: area.y + (area.height - h) / 2, height: h, ..r }
+    } else {
+        lines.push(row("mouse".into(), "wheel scrolls, click selects a row or a tab"));
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled("any key closes this help", theme.dim())));
+        centered(area, 90, lines.len() as u16 + 2)
+    };
     frame.render_widget(Clear, r);
-    frame.render_widget(Paragraph::new(lines).block(popup_block(theme, "Help", theme.popup_border)), r);
+    frame.render_widget(Paragraph::new(lines).block(block), r);
 }
 
 fn palette(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect, input: &str, selected: usize) {

@@ -2,12 +2,11 @@
 //! items ticked with who and when, and the progress.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Wrap};
 
-use super::lists::table;
 use super::{level_span, plain_block, table_area, trunc};
 use crate::app::{AppState, Row, Screen};
 use crate::runbook::{Context, Evaluation, Verdict, evaluate};
@@ -67,8 +66,15 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         ctx.since.map(|s| format!(" · errors since {}", s.format("%m-%d %H:%M"))).unwrap_or_default()
     );
     let top = table_area(Screen::Runbook, area);
-    let widths = [Constraint::Length(12), Constraint::Length(18), Constraint::Min(40), Constraint::Length(40)];
-    table(state, theme, frame, top, &title, &["Status", "Section", "Item", "Result"], &widths, |row| {
+    use super::lists::Col;
+    // The verdict is what the runbook is for: it stays at any width; the section goes first.
+    let cols = [
+        Col::fixed("Status", 10, 0),
+        Col::fixed("Section", 18, 3),
+        Col::fill("Item", 24, 1),
+        Col::fixed("Result", 40, 2),
+    ];
+    super::lists::fitted_table(state, theme, frame, top, &title, &cols, |row| {
         let Row::RunbookItem(i) = row else { return Vec::new() };
         let item = &book.items[i];
         let (status, result) = match &evals[i] {

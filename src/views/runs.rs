@@ -81,42 +81,34 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         return detail(state, theme, frame, area, id);
     }
     let e = &state.estate;
-    let widths = [
-        Constraint::Length(12),
-        Constraint::Length(18),
-        Constraint::Length(8),
-        Constraint::Min(22),
-        Constraint::Length(18),
-        Constraint::Length(8),
-        Constraint::Length(12),
-        Constraint::Length(9),
-        Constraint::Length(8),
+    use super::lists::{Col, widest};
+    let cols = [
+        Col::fixed("Status", 12, 0),
+        Col::fixed("Repository", widest("Repository", e.runs.iter().map(|r| r.repo.as_str())).min(24), 1),
+        Col::fixed("Workflow", widest("Workflow", e.runs.iter().map(|r| r.workflow.as_str())).min(16), 2),
+        Col::fill("Title", 8, 5),
+        Col::fixed("Branch", 18, 3),
+        Col::fixed("SHA", 7, 6),
+        Col::fixed("Actor", 12, 8),
+        Col::fixed("Started", 9, 4),
+        Col::fixed("Duration", 8, 7),
     ];
-    table(
-        state,
-        theme,
-        frame,
-        area,
-        "Workflow runs",
-        &["Status", "Repository", "Workflow", "Title", "Branch", "SHA", "Actor", "Started", "Duration"],
-        &widths,
-        |row| {
-            let Row::Run(i) = row else { return Vec::new() };
-            let r = &e.runs[i];
-            let attempt = if r.attempt > 1 { format!(" (#{})", r.attempt) } else { String::new() };
-            vec![
-                Cell::from(level_span(theme, r.level(), status_text(r.status, r.conclusion))),
-                Cell::from(trunc(&r.repo, 18)),
-                Cell::from(trunc(&r.workflow, 8)),
-                Cell::from(format!("{}{attempt}", r.title)),
-                Cell::from(trunc(&r.branch, 18)),
-                Cell::from(r.sha.chars().take(7).collect::<String>()),
-                Cell::from(trunc(&r.actor, 12)),
-                Cell::from(ago(state, r.started_at.or(Some(r.created_at))).replace(" ago", "")),
-                Cell::from(r.duration(state.now).map(human_duration).unwrap_or_else(|| "—".into())),
-            ]
-        },
-    );
+    super::lists::fitted_table(state, theme, frame, area, "Workflow runs", &cols, |row| {
+        let Row::Run(i) = row else { return Vec::new() };
+        let r = &e.runs[i];
+        let attempt = if r.attempt > 1 { format!(" (#{})", r.attempt) } else { String::new() };
+        vec![
+            Cell::from(level_span(theme, r.level(), status_text(r.status, r.conclusion))),
+            Cell::from(trunc(&r.repo, 24)),
+            Cell::from(trunc(&r.workflow, 16)),
+            Cell::from(format!("{}{attempt}", r.title)),
+            Cell::from(trunc(&r.branch, 18)),
+            Cell::from(r.sha.chars().take(7).collect::<String>()),
+            Cell::from(trunc(&r.actor, 12)),
+            Cell::from(ago(state, r.started_at.or(Some(r.created_at))).replace(" ago", "")),
+            Cell::from(r.duration(state.now).map(human_duration).unwrap_or_else(|| "—".into())),
+        ]
+    });
 }
 
 fn detail(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect, id: &str) {
