@@ -36,7 +36,13 @@ pub fn is_clean(text: &str) -> bool {
 }
 
 fn needs_work(c: char) -> bool {
-    c.is_control()
+    c.is_control() || is_bidi_control(c)
+}
+
+/// Bidirectional embeddings, overrides and isolates reorder what follows them on screen, so a
+/// resource or branch name could display as something it is not ("Trojan Source").
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 fn clean(text: &str, keep_sgr: bool) -> Cow<'_, str> {
@@ -80,7 +86,7 @@ fn clean(text: &str, keep_sgr: bool) -> Cow<'_, str> {
             '\u{9d}' | '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => control_string(&mut chars),
             '\t' if keep_sgr => out.push_str("    "),
             '\t' | '\n' | '\r' | '\u{b}' | '\u{c}' => out.push(' '),
-            c if c.is_control() => {}
+            c if c.is_control() || is_bidi_control(c) => {}
             c => out.push(c),
         }
     }
@@ -224,6 +230,15 @@ impl Sgr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bidi_overrides_and_isolates_are_removed() {
+        // "admin\u{202e}txt.exe" would display as "adminexe.txt".
+        assert_eq!(for_terminal("admin\u{202e}txt.exe"), "admintxt.exe");
+        assert_eq!(for_terminal("a\u{2066}b\u{2069}c\u{202a}d"), "abcd");
+        assert!(!is_clean("x\u{2067}"));
+        assert!(is_clean("Zürich 東京 ✔"), "ordinary non-ASCII text stays");
+    }
 
     #[test]
     fn clean_text_is_borrowed() {

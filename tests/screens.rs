@@ -766,3 +766,27 @@ fn the_run_detail_title_has_no_runs_filter() {
     let text = screen_text(&state).join("\n");
     assert!(!text.contains("/deploy"), "{text}");
 }
+
+/// A dispatch from a run that is not production, with `environment=production`: the popup
+/// says why it asks for the environment's name (issue 12, point 2).
+#[test]
+fn a_production_by_destination_confirmation_says_why() {
+    use skydeck::providers::Provider;
+    let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
+    let state = demo_state((80, 24));
+    let run = state
+        .estate
+        .runs
+        .iter()
+        .find(|r| r.workflow == "Deploy" && !state.estate.approvals.iter().any(|a| a.run == r.id))
+        .unwrap();
+    let mut request = skydeck::actions::ActionRequest::new(skydeck::actions::Verb::Dispatch, &run.id);
+    request.params.insert("input.environment".into(), "production".into());
+    let plan = sandbox.plan(&request, &state.estate).unwrap();
+    assert!(plan.touches.is_some(), "{plan:?}");
+    let mut state = state;
+    update(&mut state, Msg::Planned(Ok(plan)));
+    let text = screen_text(&state).join("\n");
+    assert!(text.contains("touches production (Prod): input.environment=production"), "{text}");
+    assert!(text.contains("Type 'production'"), "{text}");
+}

@@ -270,7 +270,8 @@ fn role_matrix(state: &AppState, theme: &Theme) -> Vec<Line<'static>> {
     let clouds = [Provider::Azure, Provider::Aws, Provider::Gcp];
     let mut lines =
         vec![Line::from(Span::styled(format!("{:<11}{:>8}{:>8}{:>8}", "role", "Azure", "AWS", "GCP"), theme.header()))];
-    for role in Role::ALL {
+    // Only roles something is in: an empty row would suggest skydeck reads what it does not.
+    for role in Role::ALL.into_iter().filter(|role| state.estate.resources.iter().any(|r| r.role == *role)) {
         let mut spans = vec![Span::styled(format!("{:<11}", role.label()), theme.dim())];
         for cloud in clouds {
             let of: Vec<_> = state.estate.resources.iter().filter(|r| r.role == role && r.provider == cloud).collect();

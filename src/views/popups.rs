@@ -225,6 +225,10 @@ fn confirm_plan_lines(theme: &Theme, plan: &crate::actions::Plan, width: usize) 
     };
     push(&format!("{} {}", plan.request.verb, plan.target_name), bold(theme.accent), 2);
     push(&format!("in {} ({:?}) via {}", plan.environment, plan.tier, plan.source), theme.dim(), 2);
+    if let Some(t) = &plan.touches {
+        // Risk raised by where the action lands, not by its target: say why.
+        push(&format!("touches {} ({:?}): {}", t.environment, plan.tier, t.why), bold(theme.danger), 2);
+    }
     push("", theme.text(), 0);
     push(&plan.summary, theme.text(), 0);
     push("", theme.text(), 0);
