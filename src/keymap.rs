@@ -318,6 +318,12 @@ pub fn screen_keys() -> Vec<(crate::app::Screen, Key, &'static str)> {
         (Screen::Overview, k(KeyCode::Left), "previous column"),
         (Screen::Overview, k(KeyCode::Right), "next column"),
         (Screen::Runs, c('F'), "failing runs first"),
+        (Screen::Logs, c('v'), "minimum severity"),
+        (Screen::Logs, c('w'), "wrap long lines"),
+        (Screen::Logs, c('t'), "show or hide timestamps"),
+        (Screen::Logs, c('T'), "jump to a time"),
+        (Screen::Logs, c('y'), "copy the line"),
+        (Screen::Logs, c('s'), "save the lines shown"),
         (Screen::Runbook, c(' '), "tick an item"),
         (Screen::Runbook, c('n'), "note on an item"),
         (Screen::Runbook, c('['), "previous runbook"),
@@ -415,6 +421,16 @@ impl Keymap {
 mod tests {
     use super::*;
 
+    /// The Logs screen's own keys are taken: a remap onto one of them would load and never fire.
+    #[test]
+    fn the_logs_screens_keys_cannot_be_taken_by_a_remap() {
+        for key in ["v", "w", "t", "T", "y", "s"] {
+            let overrides = BTreeMap::from([("refresh".to_string(), KeySpec::from(key))]);
+            let err = Keymap::with_overrides(&overrides).unwrap_err();
+            assert!(err.message.contains("is the Logs screen's key for"), "{key}: {}", err.message);
+        }
+    }
+
     #[test]
     fn keys_parse_and_print_round_trip() {
         for s in ["a", "A", "ctrl-b", "alt-x", "enter", "esc", "tab", "shift-tab", "space", "f5", "pgup"] {
@@ -461,9 +477,10 @@ mod tests {
         assert_eq!(map.label(Command::Up), "K/↑");
         let err = Keymap::with_overrides(&overrides(&[("refresh", "5".into())])).unwrap_err();
         assert!(err.message.contains("jumps to a screen"), "{err}");
-        // 'w' is the Incident screen's "what changed": refresh works everywhere, so no.
+        // 'w' is the Logs screen's "wrap" and the Incident screen's "what changed": refresh
+        // works everywhere, so no.
         let err = Keymap::with_overrides(&overrides(&[("refresh", "w".into())])).unwrap_err();
-        assert!(err.message.contains("Incident screen"), "{err}");
+        assert!(err.message.contains("Logs screen") || err.message.contains("Incident screen"), "{err}");
         // ...but rotate is not offered on the Incident screen, so 'w' is free for it.
         assert!(Keymap::with_overrides(&overrides(&[("rotate", "w".into())])).is_ok());
         let err = Keymap::with_overrides(&overrides(&[("up", KeySpec::Many(vec![]))])).unwrap_err();

@@ -920,6 +920,26 @@ fn the_closed_incident_keys_are_the_incident_screens_own() {
 }
 
 #[test]
+fn a_logs_plugin_on_a_logs_key_is_a_load_error() {
+    use skydeck::plugins::{PluginFile, load};
+    let keymap = skydeck::keymap::Keymap::default();
+    for key in ["v", "w", "t", "T", "y", "s"] {
+        let file = PluginFile {
+            stem: "a".into(),
+            path: "user/a.toml".into(),
+            text: format!("key = \"{key}\"\ncommand = \"true\"\nscopes = [\"logs\"]\n"),
+            shipped: false,
+        };
+        let errors: Vec<String> = load(vec![file], &keymap).errors.iter().map(|e| e.to_string()).collect();
+        // Refused, either as the Logs screen's own key or as a keymap key ('t' is rotate's).
+        assert!(
+            errors.first().is_some_and(|e| e.contains("Logs screen's key for") || e.contains("skydeck's")),
+            "{key}: {errors:?}"
+        );
+    }
+}
+
+#[test]
 fn copied_log_lines_carry_no_escape_sequences() {
     use skydeck::model::Severity::*;
     let (mut s, _) = setup();

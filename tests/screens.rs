@@ -790,3 +790,16 @@ fn a_production_by_destination_confirmation_says_why() {
     assert!(text.contains("touches production (Prod): input.environment=production"), "{text}");
     assert!(text.contains("Type 'production'"), "{text}");
 }
+
+/// After `[keys] follow = "ctrl-f"` the Logs screen names ctrl-f, not the default `f`.
+#[test]
+fn the_logs_hint_names_the_remapped_follow_key() {
+    use skydeck::keymap::{KeySpec, Keymap};
+    let mut state = demo_state((120, 40));
+    let overrides = std::collections::BTreeMap::from([("follow".to_string(), KeySpec::from("ctrl-f"))]);
+    state.keymap = Keymap::with_overrides(&overrides).unwrap();
+    key(&mut state, KeyCode::Char('8'));
+    let text = screen_text(&state).join("\n");
+    assert!(text.contains("(ctrl-f to pause)") || text.contains("(ctrl-f to follow)"), "{text}");
+    assert!(!text.contains("(f to "), "{text}");
+}

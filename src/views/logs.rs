@@ -97,7 +97,10 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         }
         block = block.title(Span::styled(format!("{note} "), Style::default().fg(theme.match_highlight)));
     }
-    let mode = if state.follow_logs { " following (f to pause) " } else { " paused (f to follow) " };
+    // The follow key as the user's [keys] has it, not the default.
+    let key = state.keymap.label(crate::keymap::Command::Follow);
+    let mode =
+        if state.follow_logs { format!(" following ({key} to pause) ") } else { format!(" paused ({key} to follow) ") };
     block = block.title_bottom(Span::styled(
         mode,
         Style::default().fg(if state.follow_logs { theme.ok } else { theme.warn }).add_modifier(Modifier::BOLD),
