@@ -78,6 +78,8 @@ pub enum AuditPhase {
     Finished,
     Failed,
     Refused,
+    /// A plugin run skydeck stopped (or left running) when it quit.
+    Interrupted,
 }
 
 impl AuditPhase {
@@ -87,6 +89,7 @@ impl AuditPhase {
             AuditPhase::Finished => "finished",
             AuditPhase::Failed => "failed",
             AuditPhase::Refused => "refused",
+            AuditPhase::Interrupted => "interrupted",
         }
     }
     fn parse(s: &str) -> AuditPhase {
@@ -94,6 +97,7 @@ impl AuditPhase {
             "started" => AuditPhase::Started,
             "finished" => AuditPhase::Finished,
             "refused" => AuditPhase::Refused,
+            "interrupted" => AuditPhase::Interrupted,
             _ => AuditPhase::Failed,
         }
     }
