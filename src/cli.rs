@@ -353,6 +353,7 @@ async fn tui(cli: &Cli, demo: bool) -> anyhow::Result<i32> {
         pipeline: pipeline(&ctx.store, cli.read_only),
         clock: ctx.clock,
         demo: Some(Box::new(move || demo_provider(clock.clone()))),
+        plugins: Default::default(),
     };
     crate::app::event_loop::run(rt, state, theme).await?;
     Ok(0)

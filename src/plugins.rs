@@ -493,6 +493,8 @@ pub enum Exit {
     NotStarted(String),
     /// Refused before anything ran (read-only, audit log unavailable).
     Refused(String),
+    /// skydeck quit while it ran and it did not end within the grace period: stopped.
+    Interrupted,
 }
 
 impl std::fmt::Display for Exit {
@@ -503,6 +505,7 @@ impl std::fmt::Display for Exit {
             Exit::TimedOut(s) => write!(f, "timed out after {s}s (stopped)"),
             Exit::NotStarted(why) => write!(f, "not started: {why}"),
             Exit::Refused(why) => write!(f, "refused: {why}"),
+            Exit::Interrupted => write!(f, "interrupted: skydeck quit while it ran (stopped)"),
         }
     }
 }
@@ -976,6 +979,130 @@ fn disjoint(a: &Plugin, b: &Plugin) -> bool {
 /// Background and capture runs collect the output; terminal runs share skydeck's terminal
 /// (the caller has suspended the TUI) and, with `pause`, wait for Enter at the end.
 pub fn execute(run: &PluginRun, store: &Store, user: &str, read_only: bool) -> PluginOutcome {
+    execute_tracked(run, store, user, read_only, &Running::default())
+}
+
+/// Plugin runs in flight, so that quitting skydeck can close their audit entries
+/// ([`Running::shutdown`]). Cloning shares the same set.
+#[derive(Clone, Default)]
+pub struct Running {
+    inner: std::sync::Arc<RunningInner>,
+}
+
+#[derive(Default)]
+struct RunningInner {
+    /// By the seq of the "started" entry: that entry (the template of the closing one) and
+    /// whether someone is already writing the closing entry.
+    runs: std::sync::Mutex<BTreeMap<i64, (AuditEntry, bool)>>,
+    changed: std::sync::Condvar,
+    /// Set by `shutdown` after the grace period: captured runs kill their command.
+    stop: std::sync::atomic::AtomicBool,
+}
+
+/// How long quitting waits for plugin runs to end on their own before stopping them.
+pub const QUIT_GRACE: Duration = Duration::from_secs(2);
+/// How long a stopped run has to write its own "interrupted" entry.
+const STOP_WAIT: Duration = Duration::from_secs(2);
+
+impl Running {
+    fn runs(&self) -> std::sync::MutexGuard<'_, BTreeMap<i64, (AuditEntry, bool)>> {
+        self.inner.runs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn stopping(&self) -> bool {
+        self.inner.stop.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn add(&self, started: AuditEntry) {
+        self.runs().insert(started.seq, (started, false));
+    }
+
+    /// The run's own thread takes the right to write its closing entry; false when quitting
+    /// already wrote it.
+    fn claim(&self, seq: i64) -> bool {
+        match self.runs().get_mut(&seq) {
+            Some((_, closing)) if !*closing => {
+                *closing = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The closing entry is written (or given up on).
+    fn remove(&self, seq: i64) {
+        self.runs().remove(&seq);
+        self.inner.changed.notify_all();
+    }
+
+    /// The plugins still running.
+    pub fn names(&self) -> Vec<String> {
+        self.runs().values().map(|(e, _)| e.source.trim_start_matches("plugin:").to_string()).collect()
+    }
+
+    /// Waits up to `timeout` for every run to be closed; true if they all were.
+    fn wait_empty(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut runs = self.runs();
+        while !runs.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            runs = self.inner.changed.wait_timeout(runs, left).unwrap_or_else(|e| e.into_inner()).0;
+        }
+        true
+    }
+
+    /// At quit: runs that end within `grace` write their own "finished"/"failed"; the others
+    /// are stopped and get "interrupted", linked to their "started" entry. Whatever cannot be
+    /// stopped in time (a command that ignores it) still gets its "interrupted" entry here.
+    /// Returns how many runs were interrupted.
+    pub fn shutdown(&self, store: &Store, grace: Duration) -> usize {
+        if self.wait_empty(grace) {
+            return 0;
+        }
+        let interrupted = self.runs().len();
+        self.inner.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if self.wait_empty(STOP_WAIT) {
+            return interrupted;
+        }
+        let stuck: Vec<AuditEntry> = self
+            .runs()
+            .values_mut()
+            .filter(|(_, closing)| !*closing)
+            .map(|(started, closing)| {
+                *closing = true;
+                started.clone()
+            })
+            .collect();
+        for started in stuck {
+            let mut end = started.clone();
+            end.phase = AuditPhase::Interrupted;
+            end.action_id = Some(started.seq);
+            end.at = chrono::Utc::now();
+            end.detail = format!(
+                "{}: {}",
+                started.source.trim_start_matches("plugin:"),
+                "interrupted: skydeck quit while it ran (still running when skydeck exited)"
+            );
+            if let Err(e) = store.append_audit(&end) {
+                tracing::error!("plugin audit entry not written: {e}");
+            }
+            self.remove(started.seq);
+        }
+        interrupted
+    }
+}
+
+/// [`execute`], with the run known to `running` while it runs so quitting can close it.
+pub fn execute_tracked(
+    run: &PluginRun,
+    store: &Store,
+    user: &str,
+    read_only: bool,
+    running: &Running,
+) -> PluginOutcome {
     let started = Instant::now();
     let outcome = |exit: Exit, output: Vec<String>, audit_error: Option<String>| PluginOutcome {
         run: run.clone(),
@@ -1003,29 +1130,38 @@ pub fn execute(run: &PluginRun, store: &Store, user: &str, read_only: bool) -> P
         let _ = store.append_audit(&entry(AuditPhase::Refused, format!("{}: {why}", run.plugin)));
         return outcome(Exit::Refused(why), Vec::new(), None);
     }
-    let started_id =
-        match store.append_audit(&entry(AuditPhase::Started, format!("{}: {}", run.plugin, run.command_line()))) {
-            Ok(id) => id,
-            Err(e) => {
-                return outcome(
-                    Exit::Refused(format!("the audit log cannot record it, so nothing was run: {e}")),
-                    Vec::new(),
-                    None,
-                );
-            }
-        };
+    let started_entry = entry(AuditPhase::Started, format!("{}: {}", run.plugin, run.command_line()));
+    let started_id = match store.append_audit(&started_entry) {
+        Ok(id) => id,
+        Err(e) => {
+            return outcome(
+                Exit::Refused(format!("the audit log cannot record it, so nothing was run: {e}")),
+                Vec::new(),
+                None,
+            );
+        }
+    };
     tracing::info!(plugin = %run.plugin, target = %run.target, "plugin started");
+    running.add(AuditEntry { seq: started_id, ..started_entry });
     let (exit, output) = match run.output {
         Output::Terminal => (run_in_terminal(run), Vec::new()),
-        Output::Background | Output::Capture => run_captured(run),
+        Output::Background | Output::Capture => run_captured(run, running),
     };
     let mut done = outcome(exit, output, None);
-    let phase = if done.ok() { AuditPhase::Finished } else { AuditPhase::Failed };
+    let phase = match done.exit {
+        _ if done.ok() => AuditPhase::Finished,
+        Exit::Interrupted => AuditPhase::Interrupted,
+        _ => AuditPhase::Failed,
+    };
     let mut end = entry(phase, format!("{}: {}: {}", run.plugin, done.status(), run.command_line()));
     end.action_id = Some(started_id);
-    if let Err(e) = store.append_audit(&end) {
-        tracing::error!("plugin audit entry not written: {e}");
-        done.audit_error = Some(e.to_string());
+    // Quitting may have closed the entry already (a run that did not stop in time).
+    if running.claim(started_id) {
+        if let Err(e) = store.append_audit(&end) {
+            tracing::error!("plugin audit entry not written: {e}");
+            done.audit_error = Some(e.to_string());
+        }
+        running.remove(started_id);
     }
     tracing::info!(plugin = %run.plugin, exit = %done.exit, "plugin ended");
     if let Ok(Some(incident)) = store.open_incident_now() {
@@ -1068,7 +1204,7 @@ fn exit_of(status: std::process::ExitStatus) -> Exit {
     Exit::Code(status.code().unwrap_or(-1))
 }
 
-fn run_captured(run: &PluginRun) -> (Exit, Vec<String>) {
+fn run_captured(run: &PluginRun, running: &Running) -> (Exit, Vec<String>) {
     let mut child = match command(run).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn() {
         Ok(c) => c,
         Err(e) => return (not_started(&run.argv[0], &e), Vec::new()),
@@ -1120,6 +1256,11 @@ fn run_captured(run: &PluginRun) -> (Exit, Vec<String>) {
             let _ = child.kill();
             let _ = child.wait();
             break Exit::TimedOut(run.timeout.unwrap_or_default().as_secs());
+        }
+        if running.stopping() {
+            let _ = child.kill();
+            let _ = child.wait();
+            break Exit::Interrupted;
         }
         let _ = rx.recv_timeout(Duration::from_millis(10)).map(|msg| match msg {
             Some(line) => keep(line, &mut lines),

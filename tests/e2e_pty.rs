@@ -723,3 +723,103 @@ fn the_readme_approval_walkthrough_works_at_80x24() {
     tui.send("q");
     tui.reap(Duration::from_secs(5));
 }
+
+/// A background plugin that takes its time, on the Resources screen under ctrl-e.
+fn slow_plugin(home: &Path) {
+    user_plugin(
+        home,
+        "slow.toml",
+        r#"key = "ctrl-e"
+name = "slow"
+scopes = ["resources"]
+command = "sleep"
+args = ["30"]
+output = "background"
+"#,
+    );
+}
+
+/// The audit log as a fresh `skydeck audit --json` reads it, once `pred` holds for it.
+fn wait_for_audit(home: &Path, what: &str, pred: impl Fn(&[serde_json::Value]) -> bool) -> Vec<serde_json::Value> {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let entries: serde_json::Value = serde_json::from_str(&headless(home, &["audit", "--json"])).unwrap();
+        let entries = entries.as_array().unwrap().clone();
+        if pred(&entries) {
+            return entries;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}: {entries:#?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn plugin_phases(entries: &[serde_json::Value]) -> Vec<String> {
+    entries.iter().filter(|e| e["verb"] == "plugin").map(|e| e["phase"].as_str().unwrap().to_string()).collect()
+}
+
+/// kill -9 while a plugin runs: nothing can write a closing entry, but the "started" one was
+/// durable before the command started, and the store opens fine afterwards.
+#[test]
+fn kill_9_mid_plugin_leaves_the_started_entry_and_a_store_that_opens() {
+    let home = tempfile::tempdir().unwrap();
+    slow_plugin(home.path());
+    let mut tui = Tui::spawn(home.path(), &["demo"]);
+    tui.wait_for("What needs attention");
+    tui.send("5");
+    tui.wait_for("inference-api-prod");
+    tui.send("\x05"); // ctrl-e
+    wait_for_audit(home.path(), "the started entry", |e| plugin_phases(e) == ["started"]);
+    let pid = tui.pid().to_string();
+    assert!(Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
+    let status = tui.wait_exit(Duration::from_secs(10));
+    assert!(matches!(status, WaitStatus::Signaled(_, _, _)), "{status:?}");
+    let entries = wait_for_audit(home.path(), "the store after kill -9", |_| true);
+    assert_eq!(plugin_phases(&entries), ["started"], "{entries:#?}");
+    assert_eq!(entries[0]["source"], "plugin:slow");
+    // And it takes new entries: a quick demo action from a new process.
+    headless(
+        home.path(),
+        &[
+            "--demo",
+            "act",
+            "scale",
+            "arn:aws:ecs:us-east-1:123456789012:service/inference-dev/inference-api-dev",
+            "--count",
+            "2",
+            "--yes",
+        ],
+    );
+    let entries = wait_for_audit(home.path(), "the new action", |e| e.len() == 3);
+    assert_eq!(entries[2]["phase"], "finished");
+}
+
+/// Quitting with `q`, or SIGTERM, while a background plugin runs: skydeck waits the short
+/// grace, stops it, exits cleanly, and the log has "interrupted" linked to "started".
+#[test]
+fn quitting_while_a_plugin_runs_audits_it_interrupted() {
+    for how in ["q", "SIGTERM"] {
+        let home = tempfile::tempdir().unwrap();
+        slow_plugin(home.path());
+        let mut tui = Tui::spawn(home.path(), &["demo"]);
+        tui.wait_for("What needs attention");
+        tui.send("5");
+        tui.wait_for("inference-api-prod");
+        tui.send("\x05"); // ctrl-e
+        wait_for_audit(home.path(), "the started entry", |e| plugin_phases(e) == ["started"]);
+        let quit = Instant::now();
+        if how == "q" {
+            tui.send("q");
+        } else {
+            let pid = tui.pid().to_string();
+            assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        }
+        let status = tui.wait_exit(Duration::from_secs(15));
+        assert!(matches!(status, WaitStatus::Exited(_, 0)), "{how}: {status:?}");
+        assert!(quit.elapsed() < Duration::from_secs(10), "{how}: the plugin was stopped, not waited for");
+        tui.assert_terminal_restored();
+        let entries = wait_for_audit(home.path(), "the closing entry", |_| true);
+        assert_eq!(plugin_phases(&entries), ["started", "interrupted"], "{how}: {entries:#?}");
+        assert_eq!(entries[1]["action_id"], entries[0]["seq"], "{how}");
+        assert!(entries[1]["detail"].as_str().unwrap().starts_with("slow: interrupted"), "{how}: {entries:#?}");
+    }
+}

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use skydeck::actions::{ActionError, ActionRequest, Pipeline, Plan, Risk, Verb};
 use skydeck::model::{Snapshot, Tier};
 use skydeck::providers::{BoxFuture, Provider, ProviderError};
-use skydeck::store::{AuditPhase, Store};
+use skydeck::store::{AuditPhase, Fault, Store};
 
 struct Recorder {
     store: Arc<Store>,
@@ -93,4 +93,24 @@ async fn read_only_never_reaches_the_provider() {
     assert!(rec.log.lock().unwrap().is_empty());
     assert!(store.audit_entries().unwrap().is_empty());
     assert_eq!(pipeline.gate(Verb::Approve), Err(ActionError::ReadOnly(Verb::Approve)));
+}
+
+/// A store that cannot take the "started" entry (read-only: SQLite's real SQLITE_READONLY;
+/// full: SQLITE_FULL injected at the store's write path) refuses the action before the
+/// provider sees it, and the error names the file.
+#[tokio::test]
+async fn an_unwritable_or_full_store_never_reaches_the_provider() {
+    for fault in [Fault::ReadOnly, Fault::Full] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open_in(dir.path()).unwrap());
+        store.inject_fault(fault).unwrap();
+        let rec = Recorder { store: store.clone(), log: Mutex::new(Vec::new()), fail_verify: false };
+        let pipeline = Pipeline::new(store.clone(), false, "ana");
+        let outcome = pipeline.run(&rec, plan(ActionRequest::new(Verb::Rollback, "id"))).await;
+        let err = outcome.result.unwrap_err();
+        assert!(err.contains("action not started"), "{fault:?}: {err}");
+        assert!(err.contains(&store.path().display().to_string()), "{fault:?}: {err}");
+        assert!(rec.log.lock().unwrap().is_empty(), "{fault:?}: the provider was called");
+        assert!(store.audit_entries().unwrap().is_empty());
+    }
 }

@@ -30,6 +30,8 @@ pub struct Runtime {
     pub clock: Arc<dyn Clock>,
     /// Builds the demo provider when the first-run screen asks for it.
     pub demo: Option<Box<dyn Fn() -> Arc<dyn Provider> + Send>>,
+    /// Plugin runs in flight: quitting closes their audit entries.
+    pub plugins: crate::plugins::Running,
 }
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
@@ -201,7 +203,25 @@ pub async fn run(mut rt: Runtime, mut state: AppState, mut theme: Theme) -> anyh
     let mut terminal = setup_terminal()?;
     let result = run_inner(&mut rt, &mut state, &mut theme, &mut terminal).await;
     restore_terminal();
+    close_plugin_runs(&rt, crate::plugins::QUIT_GRACE).await;
     result
+}
+
+/// However the loop ended (q, ctrl-c, SIGTERM, an error), plugin runs still going get a
+/// short grace to finish, then are stopped; each gets its "finished"/"failed" or
+/// "interrupted" audit entry, linked to its "started" one.
+pub async fn close_plugin_runs(rt: &Runtime, grace: Duration) {
+    let names = rt.plugins.names();
+    if names.is_empty() {
+        return;
+    }
+    eprintln!("skydeck: waiting up to {}s for {} to finish, then stopping it", grace.as_secs(), names.join(", "));
+    let (running, store) = (rt.plugins.clone(), rt.pipeline.store().clone());
+    match tokio::task::spawn_blocking(move || running.shutdown(&store, grace)).await {
+        Ok(0) => {}
+        Ok(n) => eprintln!("skydeck: {n} plugin run(s) interrupted; see `skydeck audit`"),
+        Err(e) => tracing::error!("closing plugin runs: {e}"),
+    }
 }
 
 async fn run_inner(
@@ -285,8 +305,9 @@ async fn run_inner(
                         restore_terminal();
                         let (store, user, read_only) =
                             (rt.pipeline.store().clone(), rt.pipeline.user.clone(), rt.pipeline.read_only);
+                        let running = rt.plugins.clone();
                         let outcome = tokio::task::spawn_blocking(move || {
-                            crate::plugins::execute(&run, &store, &user, read_only)
+                            crate::plugins::execute_tracked(&run, &store, &user, read_only, &running)
                         })
                         .await?;
                         resume_terminal(terminal)?;
@@ -329,9 +350,9 @@ fn handle_effect(
         Effect::RunPlugin(run) => {
             let (store, user, read_only) =
                 (rt.pipeline.store().clone(), rt.pipeline.user.clone(), rt.pipeline.read_only);
-            let tx = tx.clone();
+            let (tx, running) = (tx.clone(), rt.plugins.clone());
             tokio::task::spawn_blocking(move || {
-                let outcome = crate::plugins::execute(&run, &store, &user, read_only);
+                let outcome = crate::plugins::execute_tracked(&run, &store, &user, read_only, &running);
                 let _ = tx.blocking_send(Msg::PluginDone(Box::new(outcome)));
             });
         }

@@ -11,12 +11,64 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open the store at {path}: {source}")]
-    Open { path: PathBuf, source: rusqlite::Error },
-    #[error("cannot create {path}: {source}")]
-    CreateDir { path: PathBuf, source: std::io::Error },
+    #[error(
+        "cannot open the store at {path}: {cause}. Actions are refused until it opens: check that {path} is a SQLite file skydeck can write (or move it aside)"
+    )]
+    Open { path: PathBuf, cause: rusqlite::Error },
+    #[error(
+        "cannot create the data dir {path}: {cause}. Actions are refused until it exists: make {path} a writable directory (or set XDG_DATA_HOME to one)"
+    )]
+    CreateDir { path: PathBuf, cause: std::io::Error },
+    /// The store is there but unusable; the message says which file and what to do.
+    /// (`cause`, not `source`: the message already says it, a chain would repeat it.)
+    #[error("{}", fault_message(path, *fault, cause))]
+    Fault { path: PathBuf, fault: Fault, cause: rusqlite::Error },
     #[error("store error: {0}")]
     Sql(#[from] rusqlite::Error),
+}
+
+/// Why the store cannot be written, from SQLite's error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    ReadOnly,
+    Full,
+    Corrupt,
+    /// Another skydeck held the lock past every retry.
+    Busy,
+    Other,
+}
+
+impl Fault {
+    pub fn of(e: &rusqlite::Error) -> Fault {
+        use rusqlite::ErrorCode as C;
+        match e.sqlite_error_code() {
+            Some(C::ReadOnly) => Fault::ReadOnly,
+            Some(C::DiskFull) => Fault::Full,
+            Some(C::NotADatabase | C::DatabaseCorrupt) => Fault::Corrupt,
+            Some(C::DatabaseBusy | C::DatabaseLocked) => Fault::Busy,
+            _ => Fault::Other,
+        }
+    }
+}
+
+fn fault_message(path: &Path, fault: Fault, source: &rusqlite::Error) -> String {
+    let dir = path.parent().unwrap_or(path).display();
+    let path = path.display();
+    match fault {
+        Fault::ReadOnly => format!(
+            "the store {path} is read-only ({source}): skydeck cannot audit, so actions are refused. Make {path} and {dir} writable by this user"
+        ),
+        Fault::Full => format!(
+            "the store {path} cannot grow: the disk is full ({source}): skydeck cannot audit, so actions are refused. Free space on the disk holding {dir}"
+        ),
+        Fault::Corrupt => format!(
+            "the store {path} is not a readable SQLite database ({source}): skydeck cannot audit, so actions are refused. Move it aside (mv {path} {path}.broken) and skydeck starts a new one; keep the old file for the audit history"
+        ),
+        Fault::Busy => format!(
+            "the store {path} stayed locked by another process ({source}): nothing was written. Try again; if it persists, look for a stuck skydeck"
+        ),
+        Fault::Other => format!("the store {path} failed: {source}"),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +78,8 @@ pub enum AuditPhase {
     Finished,
     Failed,
     Refused,
+    /// A plugin run skydeck stopped (or left running) when it quit.
+    Interrupted,
 }
 
 impl AuditPhase {
@@ -35,6 +89,7 @@ impl AuditPhase {
             AuditPhase::Finished => "finished",
             AuditPhase::Failed => "failed",
             AuditPhase::Refused => "refused",
+            AuditPhase::Interrupted => "interrupted",
         }
     }
     fn parse(s: &str) -> AuditPhase {
@@ -42,6 +97,7 @@ impl AuditPhase {
             "started" => AuditPhase::Started,
             "finished" => AuditPhase::Finished,
             "refused" => AuditPhase::Refused,
+            "interrupted" => AuditPhase::Interrupted,
             _ => AuditPhase::Failed,
         }
     }
@@ -77,14 +133,48 @@ pub struct CachedResponse {
 pub struct Store {
     conn: Mutex<Connection>,
     path: PathBuf,
+    /// Fault injection (tests, `SKYDECK_STORE_FAULT=full`): every write fails as on a full disk.
+    full: std::sync::atomic::AtomicBool,
+}
+
+/// How many times a write is tried again after SQLite gave up waiting (`busy_timeout`) for
+/// another process's lock. Bounded: past this the caller gets [`Fault::Busy`].
+const BUSY_RETRIES: u32 = 5;
+/// How long SQLite itself waits for a lock (every write, the WAL switch at open, checkpoints).
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs `f` again while SQLite answers SQLITE_BUSY/SQLITE_LOCKED, with growing, jittered
+/// pauses so two waiting processes do not retry in step. A busy statement changed nothing,
+/// so trying it again cannot write an entry twice.
+fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let mut attempt = 0;
+    loop {
+        match f() {
+            Err(e) if attempt < BUSY_RETRIES && Fault::of(&e) == Fault::Busy => {
+                attempt += 1;
+                tracing::warn!(attempt, "store busy, trying again: {e}");
+                std::thread::sleep(backoff(attempt));
+            }
+            result => return result,
+        }
+    }
+}
+
+/// 50 ms, 100 ms, 200 ms... plus up to as much again of jitter.
+fn backoff(attempt: u32) -> std::time::Duration {
+    let base = 25u64 << attempt.min(8);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let seed = u64::from(nanos) ^ u64::from(std::process::id()).rotate_left(17);
+    std::time::Duration::from_millis(base + seed % (base + 1))
 }
 
 impl Store {
     /// Opens (creating if needed) `skydeck.db` in `dir`.
     pub fn open_in(dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir { path: dir.to_path_buf(), source })?;
+        std::fs::create_dir_all(dir).map_err(|cause| StoreError::CreateDir { path: dir.to_path_buf(), cause })?;
         let path = dir.join("skydeck.db");
-        let conn = Connection::open(&path).map_err(|source| StoreError::Open { path: path.clone(), source })?;
+        let conn = Connection::open(&path).map_err(|cause| StoreError::Open { path: path.clone(), cause })?;
         Self::init(conn, path)
     }
 
@@ -98,7 +188,47 @@ impl Store {
     }
 
     fn init(conn: Connection, path: PathBuf) -> Result<Store, StoreError> {
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let fault = |source: rusqlite::Error| StoreError::Fault {
+            path: path.clone(),
+            fault: Fault::of(&source),
+            cause: source,
+        };
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(fault)?;
+        // Several skydecks may open a new store at once: the WAL switch and the schema take
+        // the write lock, so they wait and retry like any write.
+        retry_busy(|| Self::prepare(&conn)).map_err(fault)?;
+        // SQLite quietly opens a file it may not write read-only; say so now, not at the
+        // first action.
+        if conn.is_readonly(rusqlite::MAIN_DB).map_err(fault)? {
+            let source = rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_READONLY),
+                Some("opened read-only".into()),
+            );
+            return Err(StoreError::Fault { path, fault: Fault::ReadOnly, cause: source });
+        }
+        let store = Store { conn: Mutex::new(conn), path, full: Default::default() };
+        match std::env::var("SKYDECK_STORE_FAULT").as_deref() {
+            Ok("full") => store.inject_fault(Fault::Full)?,
+            Ok("read-only") => store.inject_fault(Fault::ReadOnly)?,
+            _ => {}
+        }
+        Ok(store)
+    }
+
+    /// Fault injection for tests: `Full` makes every write fail with SQLITE_FULL (as on a full
+    /// disk; a real one cannot be filled safely in a test), `ReadOnly` turns on SQLite's
+    /// `query_only` so writes fail with its real SQLITE_READONLY. Reads keep working.
+    #[doc(hidden)]
+    pub fn inject_fault(&self, fault: Fault) -> Result<(), StoreError> {
+        match fault {
+            Fault::Full => self.full.store(true, std::sync::atomic::Ordering::SeqCst),
+            Fault::ReadOnly => self.conn().pragma_update(None, "query_only", true)?,
+            Fault::Corrupt | Fault::Busy | Fault::Other => {}
+        }
+        Ok(())
+    }
+
+    fn prepare(conn: &Connection) -> rusqlite::Result<()> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.execute_batch(
@@ -151,8 +281,7 @@ impl Store {
                 body BLOB NOT NULL,
                 stored_at TEXT NOT NULL
             );",
-        )?;
-        Ok(Store { conn: Mutex::new(conn), path })
+        )
     }
 
     pub fn path(&self) -> &Path {
@@ -164,10 +293,25 @@ impl Store {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Every write goes through here: retried while another process holds the lock, and a
+    /// failure says which file and what to do (read-only, full, corrupt).
+    fn write<T>(&self, mut f: impl FnMut(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        let conn = self.conn();
+        let result = if self.full.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+                Some("database or disk is full (injected)".into()),
+            ))
+        } else {
+            retry_busy(|| f(&conn))
+        };
+        result.map_err(|source| StoreError::Fault { path: self.path.clone(), fault: Fault::of(&source), cause: source })
+    }
+
     /// Appends an entry and returns its sequence number.
     pub fn append_audit(&self, e: &AuditEntry) -> Result<i64, StoreError> {
-        let conn = self.conn();
-        conn.execute(
+        self.write(|conn| {
+            conn.execute(
             "INSERT INTO audit (action_id, at, user, verb, target, target_name, environment, source, phase, reason, detail)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
@@ -183,8 +327,9 @@ impl Store {
                 e.reason,
                 e.detail
             ],
-        )?;
-        Ok(conn.last_insert_rowid())
+            )?;
+            Ok(conn.last_insert_rowid())
+        })
     }
 
     /// A cached response for a conditional request: (etag, Link header, body).
@@ -200,12 +345,13 @@ impl Store {
 
     pub fn http_cache_put(&self, key: &str, response: &CachedResponse) -> Result<(), StoreError> {
         // The cache is an optimisation: NORMAL durability is enough and keeps polls cheap.
-        let conn = self.conn();
-        conn.execute(
+        self.write(|conn| {
+            conn.execute(
             "INSERT INTO http_cache (key, etag, link, body, stored_at) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT(key) DO UPDATE SET etag = excluded.etag, link = excluded.link, body = excluded.body, stored_at = excluded.stored_at",
             params![key, response.etag, response.link, response.body, Utc::now().to_rfc3339()],
-        )?;
+        )
+        })?;
         Ok(())
     }
 
@@ -229,11 +375,11 @@ impl Store {
 
     /// Ticks, unticks or annotates one item (durable: progress must survive a crash).
     pub fn set_runbook_item(&self, runbook: &str, day: &str, p: &crate::runbook::Progress) -> Result<(), StoreError> {
-        self.conn().execute(
+        self.write(|conn| conn.execute(
             "INSERT INTO runbook_progress (runbook, day, item, done, note, who, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT(runbook, day, item) DO UPDATE SET done = excluded.done, note = excluded.note, who = excluded.who, at = excluded.at",
             params![runbook, day, p.item, p.done as i64, p.note, p.who, p.at.to_rfc3339()],
-        )?;
+        ))?;
         Ok(())
     }
 
@@ -267,14 +413,13 @@ impl Store {
         who: &str,
         at: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        let id = {
-            let conn = self.conn();
+        let id = self.write(|conn| {
             conn.execute(
                 "INSERT INTO incidents (title, severity, environment, opened_at, opened_by) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![title, severity, environment, at.to_rfc3339(), who],
             )?;
-            conn.last_insert_rowid()
-        };
+            Ok(conn.last_insert_rowid())
+        })?;
         let text = format!("{severity} opened: {title}{}", environment.map(|e| format!(" ({e})")).unwrap_or_default());
         self.add_timeline(
             id,
@@ -284,18 +429,22 @@ impl Store {
     }
 
     pub fn add_timeline(&self, incident: i64, e: &crate::incident::Entry) -> Result<(), StoreError> {
-        self.conn().execute(
-            "INSERT INTO incident_timeline (incident, at, kind, who, text) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![incident, e.at.to_rfc3339(), e.kind.as_str(), e.who, e.text],
-        )?;
+        self.write(|conn| {
+            conn.execute(
+                "INSERT INTO incident_timeline (incident, at, kind, who, text) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![incident, e.at.to_rfc3339(), e.kind.as_str(), e.who, e.text],
+            )
+        })?;
         Ok(())
     }
 
     pub fn close_incident(&self, id: i64, resolution: &str, who: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-        let changed = self.conn().execute(
-            "UPDATE incidents SET closed_at = ?2, resolution = ?3 WHERE id = ?1 AND closed_at IS NULL",
-            params![id, at.to_rfc3339(), resolution],
-        )?;
+        let changed = self.write(|conn| {
+            conn.execute(
+                "UPDATE incidents SET closed_at = ?2, resolution = ?3 WHERE id = ?1 AND closed_at IS NULL",
+                params![id, at.to_rfc3339(), resolution],
+            )
+        })?;
         if changed == 0 {
             return Err(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows));
         }
@@ -416,6 +565,42 @@ mod tests {
         store.http_cache_put("k", &b).unwrap();
         drop(store);
         assert_eq!(Store::open_in(dir.path()).unwrap().http_cache_get("k").unwrap(), Some(b));
+    }
+
+    /// Another process holds the write lock longer than SQLite waits: the write is retried
+    /// (with backoff) instead of failing with "database is locked", and lands exactly once.
+    #[test]
+    fn a_write_outlasting_the_busy_timeout_is_retried_not_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in(dir.path()).unwrap();
+        // Short here so the test is quick; the retries are what it checks.
+        store.conn().busy_timeout(std::time::Duration::from_millis(50)).unwrap();
+        let other = Connection::open(dir.path().join("skydeck.db")).unwrap();
+        other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        let holder = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            other.execute_batch("COMMIT").unwrap();
+        });
+        let seq = store.append_audit(&entry(AuditPhase::Started)).expect("retried past the lock");
+        holder.join().unwrap();
+        let all = store.audit_entries().unwrap();
+        assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), [seq]);
+    }
+
+    #[test]
+    fn store_faults_name_the_file_and_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in(dir.path()).unwrap();
+        store.inject_fault(Fault::ReadOnly).unwrap();
+        let err = store.append_audit(&entry(AuditPhase::Started)).unwrap_err();
+        assert!(matches!(err, StoreError::Fault { fault: Fault::ReadOnly, .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains(&store.path().display().to_string()) && text.contains("writable"), "{text}");
+        assert!(store.audit_entries().unwrap().is_empty(), "reads still work");
+        let store = Store::open_in(dir.path()).unwrap();
+        store.inject_fault(Fault::Full).unwrap();
+        let err = store.append_audit(&entry(AuditPhase::Started)).unwrap_err();
+        assert!(err.to_string().contains("the disk is full"), "{err}");
     }
 
     #[test]

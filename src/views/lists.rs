@@ -386,6 +386,7 @@ pub fn audit(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         let level = match a.phase {
             AuditPhase::Finished => Level::Ok,
             AuditPhase::Started => Level::Unknown,
+            AuditPhase::Interrupted => Level::Warn,
             AuditPhase::Failed | AuditPhase::Refused => Level::Crit,
         };
         let detail = match &a.reason {
