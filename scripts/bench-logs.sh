@@ -110,15 +110,19 @@ if command -v tmux >/dev/null; then
   done
   [ -n "$pid" ] || die "the TUI did not start in tmux"
   rss_of() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
-  # Loaded when RSS has not moved for 3 s.
+  # A file source first reads its newest 100 000 lines; the rest loads as the Logs screen is
+  # scrolled to its top. Go to Logs and press g (first line) until RSS stops moving for 3 s.
+  sleep 2
+  tmux send-keys -t "$session" 8
   previous=0
   still=0
-  for _ in $(seq 1 120); do
-    sleep 1
+  for _ in $(seq 1 240); do
+    tmux send-keys -t "$session" g
+    sleep 0.5
     now_rss=$(rss_of)
     if [ "$now_rss" = "$previous" ]; then still=$((still + 1)); else still=0; fi
     previous=$now_rss
-    [ "$still" -ge 3 ] && break
+    [ "$still" -ge 6 ] && break
   done
   peak=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
   tmux kill-session -t "$session"

@@ -195,6 +195,47 @@ impl LogBuffer {
         rewritten
     }
 
+    /// Inserts lines a source read further back, merged into time order, as many as there is
+    /// room for below the cap (the newest of them). Returns how many went in and how many of
+    /// those sort before a held line stamped `anchor_ms` (so a selection can stay on its line).
+    /// Positions, and so sequence numbers, of held lines move: filter results must be redone.
+    pub fn insert_older(&mut self, lines: Vec<LogLine>, anchor_ms: Option<i64>) -> (usize, usize) {
+        let room = self.cap.saturating_sub(self.entries.len());
+        if room == 0 || lines.is_empty() {
+            return (0, 0);
+        }
+        let mut lines = lines;
+        lines.sort_by_key(|l| l.at);
+        let skip = lines.len().saturating_sub(room);
+        let batch: Vec<Entry> = lines
+            .into_iter()
+            .skip(skip)
+            .map(|l| {
+                let source = self.source_id(&l.source);
+                let (chunk, offset, len) = self.store_text(&l.text);
+                Entry { at_ms: l.at.timestamp_millis(), chunk, offset, len, source, severity: l.severity }
+            })
+            .collect();
+        let before_anchor = anchor_ms.map_or(0, |a| batch.iter().filter(|e| e.at_ms <= a).count());
+        let inserted = batch.len();
+        // Older lines go before held lines of the same millisecond.
+        let held = std::mem::take(&mut self.entries);
+        let mut merged = VecDeque::with_capacity(held.len() + inserted);
+        let (mut a, mut b) = (batch.into_iter().peekable(), held.into_iter().peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x.at_ms <= y.at_ms => a.next(),
+                (Some(_), Some(_)) => b.next(),
+                (Some(_), None) => a.next(),
+                (None, Some(_)) => b.next(),
+                (None, None) => break,
+            };
+            merged.extend(next);
+        }
+        self.entries = merged;
+        (inserted, before_anchor)
+    }
+
     fn line(&self, seq: u64, e: &Entry) -> LineRef<'_> {
         let chunk = &self.chunks[self.chunk_index(e.chunk)];
         let text = &chunk.text[e.offset as usize..(e.offset + e.len) as usize];
@@ -316,6 +357,29 @@ fn severity_word(w: &str) -> Option<Severity> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn older_lines_merge_in_time_order_within_the_cap() {
+        let at = |s: i64| chrono::DateTime::from_timestamp(1_700_000_000 + s, 0).unwrap();
+        let line = |s: i64, src: &str| LogLine {
+            at: at(s),
+            source: src.into(),
+            severity: Severity::Info,
+            text: format!("{src}@{s}"),
+        };
+        let mut b = LogBuffer::new(6);
+        b.push_batch(vec![line(10, "file"), line(20, "file"), line(5, "api")]);
+        // Lines of the file before its first: one interleaves with the api line.
+        let (inserted, before) = b.insert_older(
+            vec![line(1, "file"), line(7, "file"), line(10, "file"), line(9, "file")],
+            Some(at(10).timestamp_millis()),
+        );
+        assert_eq!(inserted, 3, "room for three below the cap: the newest three");
+        assert_eq!(before, 3, "all three sort at or before the line stamped 10");
+        let texts: Vec<&str> = b.iter().map(|l| l.text).collect();
+        assert_eq!(texts, ["api@5", "file@7", "file@9", "file@10", "file@10", "file@20"]);
+        assert_eq!(b.insert_older(vec![line(0, "file")], None), (0, 0), "full");
+    }
     use chrono::{TimeZone, Utc};
 
     fn line(ms: i64, source: &str, text: &str) -> LogLine {

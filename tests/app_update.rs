@@ -1123,3 +1123,26 @@ fn the_mouse_wheel_scrolls_a_long_confirmation() {
     let effects = press(&mut s, KeyCode::Enter);
     assert!(matches!(effects.as_slice(), [Effect::Execute(_)]), "{effects:?}");
 }
+
+#[test]
+fn scrolling_to_the_top_of_the_logs_loads_older_lines_and_keeps_the_line_selected() {
+    use skydeck::model::Severity::*;
+    let (mut s, _) = setup();
+    press(&mut s, KeyCode::Char('8'));
+    let held: Vec<_> = (100..200).map(|i| log(i * 1000, "app", Info, &format!("line {i}"))).collect();
+    update(&mut s, Msg::Logs { index: 0, lines: held });
+    // `g` (first line) reaches the top: older lines are asked for.
+    let effects = press(&mut s, KeyCode::Char('g'));
+    assert!(matches!(effects.as_slice(), [Effect::LoadOlderLogs(n)] if *n > 0), "{effects:?}");
+    assert!(press(&mut s, KeyCode::Up).is_empty(), "one request at a time");
+    let older: Vec<_> = (0..100).map(|i| log(i * 1000, "app", Info, &format!("line {i}"))).collect();
+    update(&mut s, Msg::OlderLogs { index: 0, lines: older });
+    assert_eq!(s.logs.len(), 200);
+    let selected = s.logs.get(s.list().selected).unwrap();
+    assert_eq!(selected.text, "line 100", "the line that was selected stays selected");
+    // At the top again; this time the source has nothing older.
+    assert!(matches!(press(&mut s, KeyCode::Char('g')).as_slice(), [Effect::LoadOlderLogs(_)]));
+    update(&mut s, Msg::OlderLogs { index: 0, lines: Vec::new() });
+    assert!(s.last_message.as_ref().is_some_and(|(m, _)| m.contains("no older lines")), "{:?}", s.last_message);
+    assert!(press(&mut s, KeyCode::Up).is_empty(), "not asked again once every source had none");
+}

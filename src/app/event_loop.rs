@@ -492,6 +492,15 @@ fn handle_effect(
                 let _ = tx.send(Msg::InputsReady { request, result }).await;
             });
         }
+        Effect::LoadOlderLogs(limit) => {
+            for (index, provider) in rt.providers.iter().enumerate() {
+                let (provider, tx) = (provider.clone(), tx.clone());
+                tokio::spawn(async move {
+                    let lines = provider.fetch_older_logs(limit).await.unwrap_or_default();
+                    let _ = tx.send(Msg::OlderLogs { index, lines }).await;
+                });
+            }
+        }
         Effect::OpenLog(target) => {
             // The provider whose snapshot holds the job (or the service) answers for its log.
             let owner = rt.providers.iter().zip(&state.sources).find(|(_, slot)| {

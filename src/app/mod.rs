@@ -258,6 +258,11 @@ pub enum Msg {
     },
     Planned(Result<Plan, ActionError>),
     ActionDone(Outcome),
+    /// Lines older than those held, from one source (one message per source and request).
+    OlderLogs {
+        index: usize,
+        lines: Vec<LogLine>,
+    },
     /// A job log fetched for the viewer.
     LogLoaded {
         target: String,
@@ -317,6 +322,8 @@ pub enum Effect {
     PrepareInputs(ActionRequest),
     /// Fetch the log of a job (or other item) into the log viewer.
     OpenLog(String),
+    /// Ask every source for up to this many lines older than those held (Logs at its top).
+    LoadOlderLogs(usize),
     StartDemo,
     /// Read every stored incident (the Incident screen's list of closed ones).
     LoadIncidents,
@@ -357,6 +364,9 @@ pub struct AppState {
     pub failing_first: bool,
     /// Where the Logs screen should move once its filter has scanned the buffer.
     pub log_jump: Option<LogJump>,
+    /// Sources yet to answer a request for older lines; no source had any the last time.
+    pub older_logs_pending: usize,
+    pub older_logs_exhausted: bool,
     /// Runbooks loaded at start (shipped + user), the one shown, and today's progress.
     pub runbooks: Vec<crate::runbook::Runbook>,
     pub runbook_index: usize,
@@ -419,6 +429,8 @@ impl AppState {
             failing_first: false,
             awaiting_run: None,
             log_jump: None,
+            older_logs_pending: 0,
+            older_logs_exhausted: false,
             runbooks: Vec::new(),
             runbook_index: 0,
             runbook_progress: Vec::new(),

@@ -190,6 +190,10 @@ fn apply(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Msg::OlderLogs { lines, .. } => {
+            insert_older_logs(state, lines);
+            Vec::new()
+        }
         Msg::LogLoaded { target, result } => {
             state.dirty = true;
             match result {
@@ -324,6 +328,61 @@ fn append_logs(state: &mut AppState, lines: Vec<crate::model::LogLine>) {
     }
     if state.screen == Screen::Logs {
         state.dirty = true;
+        clamp(state);
+    }
+}
+
+/// Lines asked for at once when the Logs screen reaches its top.
+pub const OLDER_LOG_LINES: usize = 50_000;
+
+/// At the top of the Logs list, with room in the buffer: ask the sources for older lines
+/// (once at a time; not again after every source said it has none).
+fn load_older_at_top(state: &mut AppState) -> Vec<Effect> {
+    let at_top = state.screen == Screen::Logs && state.list().selected == 0;
+    let room = state.logs.cap().saturating_sub(state.logs.len());
+    let asked_before = state.older_logs_exhausted && state.older_logs_pending == 0;
+    if !at_top || room == 0 || state.older_logs_pending > 0 || asked_before || state.sources.is_empty() {
+        return Vec::new();
+    }
+    state.older_logs_pending = state.sources.len();
+    // Until a source answers with lines, assume none has any.
+    state.older_logs_exhausted = true;
+    state.last_message = Some(("loading older lines…".into(), Level::Unknown));
+    vec![Effect::LoadOlderLogs(OLDER_LOG_LINES.min(room))]
+}
+
+/// Older lines from one source: merged in, the selected line stays selected.
+fn insert_older_logs(state: &mut AppState, lines: Vec<crate::model::LogLine>) {
+    state.older_logs_pending = state.older_logs_pending.saturating_sub(1);
+    let found = !lines.is_empty();
+    if found {
+        let index = state.lists[Screen::Logs.index()].selected;
+        let filtered = state.log_filter.active();
+        let anchor = if filtered {
+            state.log_filter.live(&state.logs).get(index).and_then(|seq| state.logs.by_seq(*seq)).map(|l| l.at)
+        } else {
+            state.logs.get(index).map(|l| l.at)
+        };
+        let (inserted, before) = state.logs.insert_older(lines, anchor.map(|a| a.timestamp_millis()));
+        if filtered {
+            // Positions moved: scan again, then come back to the same time.
+            let pattern = state.log_filter.pattern.clone();
+            let min = state.log_filter.min;
+            state.log_filter.set(&pattern, min);
+            state.log_jump = anchor.map(super::LogJump::Time);
+        } else {
+            let list = &mut state.lists[Screen::Logs.index()];
+            list.selected += before;
+            list.offset += before;
+        }
+        state.last_message = Some((format!("{inserted} older lines loaded"), Level::Unknown));
+        state.older_logs_exhausted = false;
+    }
+    if state.older_logs_pending == 0 && state.older_logs_exhausted {
+        state.last_message = Some(("no older lines in any source".into(), Level::Unknown));
+    }
+    state.dirty |= state.screen == Screen::Logs;
+    if state.screen == Screen::Logs {
         clamp(state);
     }
 }
@@ -720,11 +779,20 @@ fn run_command(state: &mut AppState, command: Command) -> Vec<Effect> {
                 Some(("the run detail has no filter; esc goes back to the runs".into(), Level::Unknown));
         }
         Command::Filter => state.editing_filter = true,
-        Command::Up => move_selection(state, -1),
+        Command::Up => {
+            move_selection(state, -1);
+            return load_older_at_top(state);
+        }
         Command::Down => move_selection(state, 1),
-        Command::PageUp => move_selection(state, -(page as isize)),
+        Command::PageUp => {
+            move_selection(state, -(page as isize));
+            return load_older_at_top(state);
+        }
         Command::PageDown => move_selection(state, page as isize),
-        Command::Top => move_selection(state, isize::MIN / 2),
+        Command::Top => {
+            move_selection(state, isize::MIN / 2);
+            return load_older_at_top(state);
+        }
         Command::Bottom => move_selection(state, isize::MAX / 2),
         Command::Open => return open(state),
         Command::Back => back(state),

@@ -57,6 +57,12 @@ pub trait Provider: Send + Sync {
         Box::pin(async { Ok(Vec::new()) })
     }
 
+    /// Up to `limit` lines older than the oldest this source has sent, oldest first (the Logs
+    /// screen scrolled to its top). Sources that cannot go back return none.
+    fn fetch_older_logs(&self, _limit: usize) -> BoxFuture<'_, Result<Vec<LogLine>, ProviderError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
     /// More log lines are ready now (a file read in batches): fetch again without waiting.
     fn logs_pending(&self) -> bool {
         false

@@ -140,6 +140,10 @@ impl Provider for Sanitized {
         Box::pin(async move { self.0.fetch_logs(after).await.map(cleaned).map_err(cleaned) })
     }
 
+    fn fetch_older_logs(&self, limit: usize) -> BoxFuture<'_, Result<Vec<LogLine>, ProviderError>> {
+        Box::pin(async move { self.0.fetch_older_logs(limit).await.map(cleaned).map_err(cleaned) })
+    }
+
     fn logs_pending(&self) -> bool {
         self.0.logs_pending()
     }
@@ -300,5 +304,7 @@ mod tests {
         let file = sanitized(Arc::new(crate::providers::logfile::LogFile::new("f".into(), path, usize::MAX)));
         futures::executor::block_on(file.fetch_logs(None)).unwrap();
         assert!(file.logs_pending(), "a 6 MiB file is read in more than one batch");
+        let older = futures::executor::block_on(file.fetch_older_logs(10)).unwrap();
+        assert_eq!(older.len(), 10, "older lines come through the wrapper");
     }
 }

@@ -15,6 +15,9 @@ use crate::model::{LogLine, Snapshot, Timestamp};
 
 /// On the first read, at most the last this-many bytes of an existing file are considered.
 const BACKLOG: u64 = 256 << 20;
+/// A first read takes at most this many lines (fewer when the buffer keeps fewer); older ones
+/// load when the Logs screen is scrolled to its top (`fetch_older_logs`).
+const INITIAL_LINES: usize = 100_000;
 /// One read hands the log buffer at most this much text, so the lines in flight (one `LogLine`
 /// each, about 2.5× the text) stay a few MiB however long the file is; the rest follows at
 /// once (`logs_pending`).
@@ -36,6 +39,8 @@ struct TailState {
     len: u64,
     /// Bytes of an unfinished last line.
     partial: Vec<u8>,
+    /// Where the oldest line read so far starts: older lines load from here backwards.
+    head: u64,
 }
 
 pub fn build(ctx: &BuildContext<'_>) -> Result<Vec<Arc<dyn Provider>>, String> {
@@ -67,10 +72,15 @@ impl LogFile {
         let len = file.metadata().map_err(unavailable)?.len();
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let start = match state.offset {
-            None => tail_start(&mut file, len, self.keep_lines).map_err(unavailable)?,
+            None => {
+                let start = lines_back(&mut file, len, self.keep_lines.min(INITIAL_LINES)).map_err(unavailable)?;
+                state.head = start;
+                start
+            }
             // Shorter than before: rotated or truncated, start from the top.
             Some(_) if len < state.len => {
                 state.partial.clear();
+                state.head = 0;
                 0
             }
             Some(offset) => offset,
@@ -92,15 +102,40 @@ impl LogFile {
         let text = String::from_utf8_lossy(&bytes);
         Ok(text.lines().filter(|l| !l.trim().is_empty()).map(|l| parse_line(l, &self.name, now)).collect())
     }
+
+    /// Up to `limit` lines just before the oldest one read so far, oldest first; empty once the
+    /// top of the file (or of the backlog window) is reached.
+    fn read_older(&self, limit: usize) -> Result<Vec<LogLine>, ProviderError> {
+        let unavailable = |e: std::io::Error| ProviderError::Unavailable(format!("{}: {e}", self.path.display()));
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.offset.is_none() || state.head == 0 || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut file = std::fs::File::open(&self.path).map_err(unavailable)?;
+        let head = state.head;
+        let start = lines_back(&mut file, head, limit).map_err(unavailable)?;
+        if start >= head {
+            state.head = 0; // nothing whole before it within the backlog window
+            return Ok(Vec::new());
+        }
+        file.seek(SeekFrom::Start(start)).map_err(unavailable)?;
+        let mut bytes = Vec::with_capacity((head - start) as usize);
+        file.take(head - start).read_to_end(&mut bytes).map_err(unavailable)?;
+        state.head = start;
+        let now = Utc::now();
+        let text = String::from_utf8_lossy(&bytes);
+        Ok(text.lines().filter(|l| !l.trim().is_empty()).map(|l| parse_line(l, &self.name, now)).collect())
+    }
 }
 
-/// Where the last `keep` lines of the file begin (at most `BACKLOG` bytes back), found by
-/// counting newlines backwards from the end: lines the buffer would evict are never read.
-fn tail_start(file: &mut std::fs::File, len: u64, keep: usize) -> std::io::Result<u64> {
+/// Where the last `keep` lines before `end` begin (at most `BACKLOG` bytes back), found by
+/// counting newlines backwards: lines the buffer would not show are never read.
+fn lines_back(file: &mut std::fs::File, end: u64, keep: usize) -> std::io::Result<u64> {
+    let len = end;
     let floor = len.saturating_sub(BACKLOG);
     let mut block = vec![0u8; 1 << 20];
     let mut end = len;
-    // The file's last newline ends the last line; `keep` more before it start the window.
+    // The newline just before `len` ends the last line; `keep` more before it start the window.
     let mut newlines = 0usize;
     while end > floor {
         let begin = end.saturating_sub(block.len() as u64).max(floor);
@@ -161,6 +196,10 @@ impl Provider for LogFile {
 
     fn fetch_logs(&self, _after: Option<Timestamp>) -> BoxFuture<'_, Result<Vec<LogLine>, ProviderError>> {
         Box::pin(async move { self.read_new() })
+    }
+
+    fn fetch_older_logs(&self, limit: usize) -> BoxFuture<'_, Result<Vec<LogLine>, ProviderError>> {
+        Box::pin(async move { self.read_older(limit) })
     }
 
     fn logs_pending(&self) -> bool {
@@ -244,5 +283,31 @@ mod tests {
         assert_eq!(f.read_new().unwrap().iter().map(|l| l.text.as_str()).collect::<Vec<_>>(), ["b"]);
         let f = LogFile::new("app".into(), path, 10);
         assert_eq!(f.read_new().unwrap().iter().map(|l| l.text.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    }
+
+    #[test]
+    fn older_lines_load_backwards_from_the_first_read_to_the_top() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        let text: String = (0..150_000).map(|i| format!("2026-11-23T08:00:00Z INFO line {i:07}\n")).collect();
+        std::fs::write(&path, &text).unwrap();
+        let f = LogFile::new("app".into(), path, 1_000_000);
+        assert!(f.read_older(10).unwrap().is_empty(), "nothing to go back from before the first read");
+        let mut first = Vec::new();
+        loop {
+            first.extend(f.read_new().unwrap());
+            if !f.logs_pending() {
+                break;
+            }
+        }
+        assert_eq!(first.len(), INITIAL_LINES, "a first read is a window, not the whole file");
+        assert!(first[0].text.ends_with("line 0050000"), "{}", first[0].text);
+        let older = f.read_older(30_000).unwrap();
+        assert_eq!(older.len(), 30_000);
+        assert!(older[0].text.ends_with("line 0020000") && older[29_999].text.ends_with("line 0049999"));
+        let rest = f.read_older(30_000).unwrap();
+        assert_eq!(rest.len(), 20_000);
+        assert!(rest[0].text.ends_with("line 0000000"));
+        assert!(f.read_older(30_000).unwrap().is_empty(), "the top of the file");
     }
 }
