@@ -218,6 +218,15 @@ impl LogBuffer {
             .collect();
         let before_anchor = anchor_ms.map_or(0, |a| batch.iter().filter(|e| e.at_ms <= a).count());
         let inserted = batch.len();
+        // The usual case, one source read further back: everything goes in front, in place
+        // (a merged copy of a million entries would double the index for a moment).
+        if self.entries.front().is_none_or(|front| batch.last().is_some_and(|newest| newest.at_ms <= front.at_ms)) {
+            self.entries.reserve(inserted);
+            for e in batch.into_iter().rev() {
+                self.entries.push_front(e);
+            }
+            return (inserted, before_anchor);
+        }
         // Older lines go before held lines of the same millisecond.
         let held = std::mem::take(&mut self.entries);
         let mut merged = VecDeque::with_capacity(held.len() + inserted);
@@ -379,6 +388,15 @@ mod tests {
         let texts: Vec<&str> = b.iter().map(|l| l.text).collect();
         assert_eq!(texts, ["api@5", "file@7", "file@9", "file@10", "file@10", "file@20"]);
         assert_eq!(b.insert_older(vec![line(0, "file")], None), (0, 0), "full");
+        // All older than what is held: in front, in order.
+        let mut b = LogBuffer::new(10);
+        b.push_batch(vec![line(10, "file"), line(20, "file")]);
+        assert_eq!(
+            b.insert_older(vec![line(3, "file"), line(1, "file"), line(10, "file")], Some(at(20).timestamp_millis())),
+            (3, 3)
+        );
+        let texts: Vec<&str> = b.iter().map(|l| l.text).collect();
+        assert_eq!(texts, ["file@1", "file@3", "file@10", "file@10", "file@20"]);
     }
     use chrono::{TimeZone, Utc};
 
