@@ -221,8 +221,10 @@ impl LogBuffer {
         // The usual case, one source read further back: everything goes in front, in place
         // (a merged copy of a million entries would double the index for a moment).
         if self.entries.front().is_none_or(|front| batch.last().is_some_and(|newest| newest.at_ms <= front.at_ms)) {
-            // Exact: amortised doubling would leave up to 60 % of a million-entry index unused.
-            self.entries.reserve_exact(inserted);
+            // Going back in history fills the buffer towards its cap: take the whole index once
+            // (24 bytes a line) instead of growing it a batch at a time, which leaves the
+            // allocator holding every outgrown copy.
+            self.entries.reserve_exact(room);
             for e in batch.into_iter().rev() {
                 self.entries.push_front(e);
             }
