@@ -116,7 +116,7 @@ if command -v tmux >/dev/null; then
   tmux send-keys -t "$session" 8
   previous=0
   still=0
-  for _ in $(seq 1 240); do
+  for _ in $(seq 1 600); do
     tmux send-keys -t "$session" g
     sleep 0.5
     now_rss=$(rss_of)

@@ -332,8 +332,9 @@ fn append_logs(state: &mut AppState, lines: Vec<crate::model::LogLine>) {
     }
 }
 
-/// Lines asked for at once when the Logs screen reaches its top.
-pub const OLDER_LOG_LINES: usize = 50_000;
+/// Lines asked for at once when the Logs screen reaches its top. Small batches keep what the
+/// allocator holds on to after each one small: 50 000 left RSS at 1.79× the text, 10 000 1.59×.
+pub const OLDER_LOG_LINES: usize = 10_000;
 
 /// At the top of the Logs list, with room in the buffer: ask the sources for older lines
 /// (once at a time; not again after every source said it has none).
