@@ -1087,8 +1087,7 @@ async fn logs_command(
     let mut out = std::io::stdout().lock();
     let mut print = |lines: &[crate::model::LogLine]| -> bool {
         for l in lines.iter().filter(|l| keep(l)) {
-            let (source, text) = (crate::text::for_terminal(&l.source), crate::text::for_terminal(&l.text));
-            if writeln!(out, "{} {:<5} {source} {text}", l.at.to_rfc3339(), l.severity.label()).is_err() {
+            if crate::providers::logfile::write_line(&mut out, l).is_err() {
                 return false; // the reader went away (| head): stop quietly
             }
         }

@@ -48,8 +48,33 @@ pub struct LineRef<'a> {
 }
 
 impl LineRef<'_> {
+    /// `TIME SEVERITY SOURCE TEXT` without the CI log's colour sequences (copy, save).
+    pub fn plain_text(&self) -> String {
+        let text = crate::text::for_terminal(self.text);
+        format!("{} {} {} {text}", self.at.to_rfc3339(), self.severity.label(), self.source)
+    }
+
     pub fn to_owned_line(&self) -> LogLine {
         LogLine { at: self.at, source: self.source.to_string(), severity: self.severity, text: self.text.to_string() }
+    }
+}
+
+/// Appends two time-ordered runs to `out` in time order; on a tie `first`'s entry goes first.
+fn merge_by_time(
+    first: impl IntoIterator<Item = Entry>,
+    second: impl IntoIterator<Item = Entry>,
+    out: &mut VecDeque<Entry>,
+) {
+    let (mut a, mut b) = (first.into_iter().peekable(), second.into_iter().peekable());
+    loop {
+        let next = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if x.at_ms <= y.at_ms => a.next(),
+            (Some(_), Some(_)) => b.next(),
+            (Some(_), None) => a.next(),
+            (None, Some(_)) => b.next(),
+            (None, None) => break,
+        };
+        out.extend(next);
     }
 }
 
@@ -176,19 +201,7 @@ impl LogBuffer {
         }
         let rewritten = tail.len();
         tail.reverse();
-        let (mut a, mut b) = (tail.into_iter().peekable(), batch.into_iter().peekable());
-        loop {
-            let next = match (a.peek(), b.peek()) {
-                (Some(x), Some(y)) if x.at_ms <= y.at_ms => a.next(),
-                (Some(_), Some(_)) => b.next(),
-                (Some(_), None) => a.next(),
-                (None, Some(_)) => b.next(),
-                (None, None) => break,
-            };
-            if let Some(e) = next {
-                self.entries.push_back(e);
-            }
-        }
+        merge_by_time(tail, batch, &mut self.entries);
         while self.entries.len() > self.cap {
             self.evict_front();
         }
@@ -233,17 +246,7 @@ impl LogBuffer {
         // Older lines go before held lines of the same millisecond.
         let held = std::mem::take(&mut self.entries);
         let mut merged = VecDeque::with_capacity(held.len() + inserted);
-        let (mut a, mut b) = (batch.into_iter().peekable(), held.into_iter().peekable());
-        loop {
-            let next = match (a.peek(), b.peek()) {
-                (Some(x), Some(y)) if x.at_ms <= y.at_ms => a.next(),
-                (Some(_), Some(_)) => b.next(),
-                (Some(_), None) => a.next(),
-                (None, Some(_)) => b.next(),
-                (None, None) => break,
-            };
-            merged.extend(next);
-        }
+        merge_by_time(batch, held, &mut merged);
         self.entries = merged;
         (inserted, before_anchor)
     }

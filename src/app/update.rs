@@ -557,10 +557,8 @@ pub fn selected_log(state: &AppState) -> Option<crate::logbuf::LineRef<'_>> {
 
 /// The selected log line as text, the way it is shown.
 pub fn selected_log_line(state: &AppState) -> Option<String> {
-    let line = selected_log(state)?;
     // Plain text for the clipboard: the CI log's colour sequences are not pasted along.
-    let text = crate::text::for_terminal(line.text);
-    Some(format!("{} {} {} {text}", line.at.to_rfc3339(), line.severity.label(), line.source))
+    Some(selected_log(state)?.plain_text())
 }
 
 fn runbook_selected(state: &AppState) -> Option<&crate::runbook::Item> {
@@ -618,30 +616,10 @@ fn note_done(state: &mut AppState, target: NoteTarget, text: String) -> Vec<Effe
                     .live(&state.logs)
                     .iter()
                     .filter_map(|s| state.logs.by_seq(*s))
-                    .map(|l| {
-                        format!(
-                            "{} {} {} {}",
-                            l.at.to_rfc3339(),
-                            l.severity.label(),
-                            l.source,
-                            crate::text::for_terminal(l.text)
-                        )
-                    })
+                    .map(|l| l.plain_text())
                     .collect()
             } else {
-                state
-                    .logs
-                    .iter()
-                    .map(|l| {
-                        format!(
-                            "{} {} {} {}",
-                            l.at.to_rfc3339(),
-                            l.severity.label(),
-                            l.source,
-                            crate::text::for_terminal(l.text)
-                        )
-                    })
-                    .collect()
+                state.logs.iter().map(|l| l.plain_text()).collect()
             };
             state.last_message = Some((format!("saving {} lines to {text}…", lines.len()), Level::Unknown));
             vec![Effect::SaveLogs { path: text, lines }]

@@ -98,9 +98,7 @@ impl LogFile {
         let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
         state.partial = bytes.split_off(complete);
         state.offset = Some(read_to);
-        let now = Utc::now();
-        let text = String::from_utf8_lossy(&bytes);
-        Ok(text.lines().filter(|l| !l.trim().is_empty()).map(|l| parse_line(l, &self.name, now)).collect())
+        Ok(parse_lines(&bytes, &self.name))
     }
 
     /// Up to `limit` lines just before the oldest one read so far, oldest first; empty once the
@@ -122,9 +120,7 @@ impl LogFile {
         let mut bytes = Vec::with_capacity((head - start) as usize);
         file.take(head - start).read_to_end(&mut bytes).map_err(unavailable)?;
         state.head = start;
-        let now = Utc::now();
-        let text = String::from_utf8_lossy(&bytes);
-        Ok(text.lines().filter(|l| !l.trim().is_empty()).map(|l| parse_line(l, &self.name, now)).collect())
+        Ok(parse_lines(&bytes, &self.name))
     }
 }
 
@@ -166,6 +162,22 @@ fn lines_back(file: &mut std::fs::File, end: u64, keep: usize) -> std::io::Resul
 pub fn parse_line(line: &str, source: &str, now: Timestamp) -> LogLine {
     let at = line_timestamp(line).unwrap_or(now);
     LogLine { at, source: source.to_string(), severity: crate::logbuf::parse_severity(line), text: line.to_string() }
+}
+
+/// One line as `skydeck logs` prints it (`TIME SEVERITY SOURCE TEXT`), cleaned for a terminal.
+pub fn write_line(out: &mut dyn std::io::Write, line: &LogLine) -> std::io::Result<()> {
+    let (source, text) = (crate::text::for_terminal(&line.source), crate::text::for_terminal(&line.text));
+    writeln!(out, "{} {:<5} {source} {text}", line.at.to_rfc3339(), line.severity.label())
+}
+
+/// The non-blank lines of `bytes`, parsed.
+fn parse_lines(bytes: &[u8], source: &str) -> Vec<LogLine> {
+    let now = Utc::now();
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| parse_line(l, source, now))
+        .collect()
 }
 
 /// The timestamp a line starts with (RFC 3339, or "YYYY-MM-DD HH:MM:SS"), if any.

@@ -125,10 +125,8 @@ fn print_matches(
         if query.since.is_some_and(|cutoff| parsed.at < cutoff) {
             return Ok(true);
         }
-        // The file's text (and a source name from config) never reaches a terminal with its
-        // escape sequences: the filter matched the raw line, the output is cleaned.
-        let (source, text) = (crate::text::for_terminal(source), crate::text::for_terminal(&parsed.text));
-        match writeln!(out, "{} {:<5} {} {}", parsed.at.to_rfc3339(), parsed.severity.label(), source, text) {
+        // The filter matched the raw line; what is printed is cleaned for a terminal.
+        match super::write_line(out, &crate::model::LogLine { source: source.to_string(), ..parsed }) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
             Err(e) => Err(e),
