@@ -1007,15 +1007,14 @@ fn parse_duration(text: &str) -> anyhow::Result<chrono::Duration> {
 fn log_file_source(cli: &Cli, source: &str) -> anyhow::Result<Option<std::path::PathBuf>> {
     let Some(path) = config::locate(cli.config.as_deref()) else { return Ok(None) };
     let loaded = config::load_file(&path)?;
-    for w in &loaded.warnings {
-        eprintln!("warning: {w}");
+    let file = loaded.config.logs.iter().find(|l| crate::providers::logfile::source_name(l) == source);
+    // Otherwise `context` loads the config again and warns itself: say it once.
+    if file.is_some() {
+        for w in &loaded.warnings {
+            eprintln!("warning: {w}");
+        }
     }
-    Ok(loaded
-        .config
-        .logs
-        .iter()
-        .find(|l| crate::providers::logfile::source_name(l) == source)
-        .map(|l| std::path::PathBuf::from(&l.file)))
+    Ok(file.map(|l| std::path::PathBuf::from(&l.file)))
 }
 
 /// A local file is scanned where it lies, grep-style, instead of being loaded into a log buffer:
