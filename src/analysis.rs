@@ -4,8 +4,8 @@
 use chrono::Duration;
 use serde::Serialize;
 
-use crate::app::Screen;
 use crate::model::{Level, Snapshot, Timestamp, human_duration};
+use crate::screen::Screen;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -18,6 +18,7 @@ pub mod paths;
 pub mod plugins;
 pub mod providers;
 pub mod runbook;
+pub mod screen;
 pub mod store;
 pub mod text;
 pub mod theme;

@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::app::Screen;
-use crate::keymap::{Key, Keymap};
+use crate::keymap::Keymap;
 use crate::model::{Provider, Role};
+use crate::screen::{Key, Screen};
 use crate::store::{AuditEntry, AuditPhase, Store};
 
 /// The shipped examples, embedded: (file stem, text).
@@ -933,10 +933,10 @@ fn clash(p: &Plugin, earlier: &[Plugin], keymap: &Keymap) -> Option<String> {
             command.name()
         ));
     }
-    if let Some(why) = crate::keymap::reserved(&key) {
+    if let Some(why) = crate::screen::reserved(&key) {
         return Some(format!("key '{key}': {why}"));
     }
-    for (screen, taken, what) in crate::keymap::screen_keys() {
+    for (screen, taken, what) in crate::screen::screen_keys() {
         if taken == key && p.offered_on(screen) {
             return Some(format!("key '{key}' is the {} screen's key for '{what}'", screen.title()));
         }

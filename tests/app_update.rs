@@ -31,6 +31,14 @@ fn typed(state: &mut AppState, text: &str) {
     }
 }
 
+/// Draws a frame and hands its geometry back, as the event loop does after every draw.
+fn drawn(state: &mut AppState) {
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(state.size.0, state.size.1)).unwrap();
+    let mut geometry = None;
+    terminal.draw(|f| geometry = Some(skydeck::views::draw(state, &skydeck::theme::Theme::dark(), f))).unwrap();
+    update(state, Msg::Drawn(geometry.unwrap()));
+}
+
 #[test]
 fn number_keys_tab_and_esc_move_between_screens() {
     let (mut s, _) = setup();
@@ -164,9 +172,12 @@ fn mouse_clicks_tabs_and_rows_and_wheel_scrolls() {
             modifiers: KeyModifiers::NONE,
         })
     };
+    // Clicks hit what the last frame drew.
+    drawn(&mut s);
     // " skydeck │ 1 Overview  2 Runs ..." — "2 Runs" starts after the first tab.
     update(&mut s, click(25, 0));
     assert_eq!(s.screen, Screen::Runs);
+    drawn(&mut s);
     // Body starts at y=1; the workflow panel takes 6 rows, then border and header: rows from y=9.
     update(&mut s, click(10, 13));
     assert_eq!(s.list().selected, 4);
@@ -1145,4 +1156,44 @@ fn scrolling_to_the_top_of_the_logs_loads_older_lines_and_keeps_the_line_selecte
     update(&mut s, Msg::OlderLogs { index: 0, lines: Vec::new() });
     assert!(s.last_message.as_ref().is_some_and(|(m, _)| m.contains("no older lines")), "{:?}", s.last_message);
     assert!(press(&mut s, KeyCode::Up).is_empty(), "not asked again once every source had none");
+}
+
+/// The frame's geometry comes back as a message that never asks for another frame, and clicks
+/// and pages use what was drawn (issue 13: update does not call the views).
+#[test]
+fn the_drawn_geometry_does_not_redraw_and_drives_clicks_and_pages() {
+    let click = |row| {
+        Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: 10,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    let (mut s, _) = setup();
+    // Before any frame nothing was on screen to click.
+    update(&mut s, click(0));
+    assert_eq!(s.screen, Screen::Overview);
+    press(&mut s, KeyCode::Char('2'));
+    update(&mut s, Msg::Resize(120, 24));
+    s.dirty = false;
+    drawn(&mut s);
+    assert!(!s.dirty, "Msg::Drawn must not ask for a redraw (an idle TUI draws nothing)");
+    let rows = s.drawn.list.expect("the Runs list was drawn").rows as usize;
+    assert_eq!(rows, 24 - 3 - 6 - 3, "the body less the workflow panel, borders and header");
+    let n = skydeck::app::rows::row_count(&s, Screen::Runs);
+    assert!(n > 2 * rows, "enough runs to scroll: {n}");
+    // A page is what the frame showed.
+    press(&mut s, KeyCode::PageDown);
+    assert_eq!(s.list().selected, rows);
+    drawn(&mut s);
+    let offset = s.list().offset;
+    assert!(offset > 0, "scrolled: the first row drawn is not row 0");
+    let first = s.drawn.list.unwrap().first_row;
+    update(&mut s, click(first + 2));
+    assert_eq!(s.list().selected, offset + 2, "the click lands on the row drawn there");
+    // A click below the last row drawn selects nothing new.
+    let before = s.list().selected;
+    update(&mut s, click(first + rows as u16 + 1));
+    assert_eq!(s.list().selected, before);
 }

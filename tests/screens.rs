@@ -803,3 +803,65 @@ fn the_logs_hint_names_the_remapped_follow_key() {
     assert!(text.contains("(ctrl-f to pause)") || text.contains("(ctrl-f to follow)"), "{text}");
     assert!(!text.contains("(f to "), "{text}");
 }
+
+/// Draws, then hands the frame's geometry back to `update` as the event loop does.
+fn draw_and_record(state: &mut AppState) -> Vec<String> {
+    let mut terminal = Terminal::new(TestBackend::new(state.size.0, state.size.1)).unwrap();
+    let mut geometry = None;
+    terminal.draw(|f| geometry = Some(skydeck::views::draw(state, &Theme::dark(), f))).unwrap();
+    update(state, Msg::Drawn(geometry.unwrap()));
+    let buffer = terminal.backend().buffer();
+    (0..buffer.area.height)
+        .map(|y| (0..buffer.area.width).map(|x| buffer[(x, y)].symbol().to_string()).collect::<String>())
+        .collect()
+}
+
+/// At 80x24 with many plugins on a screen, the help is taller than the terminal: it scrolls
+/// (arrows, pages, home/end), says where it is, and any other key still closes it.
+#[test]
+fn a_help_taller_than_the_terminal_scrolls() {
+    let mut state = demo_state((80, 24));
+    let mut files = skydeck::plugins::shipped_files();
+    for i in 0..12 {
+        let key = char::from(b'a' + i as u8).to_ascii_uppercase();
+        let text = format!(
+            "key = \"alt-{key}\"\ndescription = \"extra tool number {i}\"\nscopes = [\"resources\"]\ncommand = \"true\"\n"
+        );
+        files.push(skydeck::plugins::PluginFile {
+            stem: format!("extra-{i}"),
+            path: format!("user/extra-{i}.toml"),
+            text,
+            shipped: false,
+        });
+    }
+    let loaded = skydeck::plugins::load(files, &state.keymap);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    state.plugins = loaded.plugins;
+    key(&mut state, KeyCode::Char('5'));
+    key(&mut state, KeyCode::Char('?'));
+    let top = draw_and_record(&mut state).join("\n");
+    assert!(top.contains("Resources screen"), "{top}");
+    assert!(top.contains("↓ more") && top.contains("scroll"), "says it scrolls:\n{top}");
+    assert!(!top.contains("! Incident"), "the screens list is below the fold at 80x24:\n{top}");
+    let max = state.drawn.help.expect("the help was drawn").max;
+    assert!(max > 0);
+    key(&mut state, KeyCode::Down);
+    assert_eq!(state.help_scroll, 1);
+    key(&mut state, KeyCode::End);
+    assert_eq!(state.help_scroll, max);
+    let end = draw_and_record(&mut state).join("\n");
+    assert!(end.contains("! Incident") && end.contains("extra tool number 11"), "{end}");
+    assert!(!end.contains("Resources screen"), "{end}");
+    assert!(end.contains(" end "), "{end}");
+    snap!("help_scrolled_80x24", state);
+    key(&mut state, KeyCode::PageDown);
+    assert_eq!(state.help_scroll, max, "not past the end");
+    key(&mut state, KeyCode::Home);
+    assert_eq!(state.help_scroll, 0);
+    assert!(state.popup.is_some(), "scrolling keeps the help open");
+    key(&mut state, KeyCode::Char('x'));
+    assert!(state.popup.is_none(), "any other key closes it");
+    // Opened again, it starts at the top.
+    key(&mut state, KeyCode::Char('?'));
+    assert_eq!(state.help_scroll, 0);
+}

@@ -266,8 +266,13 @@ async fn run_inner(
             if (size.width, size.height) != state.size {
                 let _ = update(state, Msg::Resize(size.width, size.height));
             }
-            terminal.draw(|f| crate::views::render(state, theme, f))?;
+            let mut drawn = None;
+            terminal.draw(|f| drawn = Some(crate::views::draw(state, theme, f)))?;
             state.dirty = false;
+            // What was drawn where, for clicks and paging (never marks the state dirty).
+            if let Some(drawn) = drawn {
+                let _ = update(state, Msg::Drawn(drawn));
+            }
             last_draw = Instant::now();
         }
         let filtering = state.log_filter.pending(&state.logs);

@@ -351,18 +351,34 @@ impl IncidentHistory {
     }
 }
 
-/// Keys of the closed-incident list on the Incident screen: `h` shows and hides it; while it is
-/// shown, up/down choose and `e` exports the chosen one's postmortem.
+/// `h` on the Incident screen: show or hide the closed incidents (asking the store for them).
+pub(super) fn toggle_history(state: &mut AppState) -> Vec<Effect> {
+    if state.incident_history.take().is_some() {
+        return Vec::new();
+    }
+    state.incident_history = Some(IncidentHistory::default());
+    vec![Effect::LoadIncidents]
+}
+
+/// `e` (or enter) in the closed-incident list: ask where to write the chosen postmortem.
+pub(super) fn export_prompt(state: &mut AppState) {
+    let Some(incident) = state.incident_history.as_ref().and_then(|h| h.selected()) else {
+        state.last_message = Some(("no closed incident to export".into(), Level::Unknown));
+        return;
+    };
+    let id = incident.id;
+    state.popup = Some(Popup::Note {
+        target: NoteTarget::ExportIncident(id),
+        prompt: format!("Write the postmortem of INC {id} (Markdown, as `skydeck incident export {id}`) to:"),
+        value: format!("skydeck-incident-{id}-postmortem.md"),
+    });
+}
+
+/// Keys of the closed-incident list while it is shown (`h` and `e` are the Incident screen's
+/// bindings): up/down choose, enter exports the chosen one's postmortem, esc closes it.
 pub(super) fn history_key(state: &mut AppState, key: KeyEvent) -> Option<Vec<Effect>> {
     if state.screen != Screen::Incident || key.modifiers.contains(KeyModifiers::CONTROL) {
         return None;
-    }
-    if key.code == KeyCode::Char('h') {
-        if state.incident_history.take().is_some() {
-            return Some(Vec::new());
-        }
-        state.incident_history = Some(IncidentHistory::default());
-        return Some(vec![Effect::LoadIncidents]);
     }
     let history = state.incident_history.as_mut()?;
     let n = history.incidents.len();
@@ -370,18 +386,7 @@ pub(super) fn history_key(state: &mut AppState, key: KeyEvent) -> Option<Vec<Eff
         (KeyCode::Esc, _) => state.incident_history = None,
         (_, Some(Command::Up)) => history.selected = history.selected.saturating_sub(1),
         (_, Some(Command::Down)) => history.selected = (history.selected + 1).min(n.saturating_sub(1)),
-        (KeyCode::Char('e'), _) | (KeyCode::Enter, _) => {
-            let Some(incident) = history.selected() else {
-                state.last_message = Some(("no closed incident to export".into(), Level::Unknown));
-                return Some(Vec::new());
-            };
-            let id = incident.id;
-            state.popup = Some(Popup::Note {
-                target: NoteTarget::ExportIncident(id),
-                prompt: format!("Write the postmortem of INC {id} (Markdown, as `skydeck incident export {id}`) to:"),
-                value: format!("skydeck-incident-{id}-postmortem.md"),
-            });
-        }
+        (KeyCode::Enter, _) => export_prompt(state),
         _ => return None,
     }
     Some(Vec::new())

@@ -4,6 +4,7 @@
 pub mod detail;
 pub mod event_loop;
 pub mod forms;
+pub mod layout;
 pub mod logview;
 pub mod plugins;
 pub mod rows;
@@ -15,90 +16,12 @@ pub use update::{palette_candidates, update};
 
 use crossterm::event::{KeyEvent, MouseEvent};
 
-use crate::actions::{ActionError, ActionRequest, Outcome, Plan, Verb};
+use crate::actions::{ActionError, ActionRequest, Outcome, Plan};
 use crate::keymap::Keymap;
 use crate::model::{Level, LogLine, Snapshot, Source, SourceState, Timestamp};
 use crate::providers::ProviderError;
+pub use crate::screen::Screen;
 use crate::store::AuditEntry;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Screen {
-    Overview,
-    Runs,
-    Deployments,
-    Health,
-    Resources,
-    Backups,
-    Secrets,
-    Logs,
-    Audit,
-    Runbook,
-    Incident,
-}
-
-impl Screen {
-    pub const ALL: [Screen; 11] = [
-        Screen::Overview,
-        Screen::Runs,
-        Screen::Deployments,
-        Screen::Health,
-        Screen::Resources,
-        Screen::Backups,
-        Screen::Secrets,
-        Screen::Logs,
-        Screen::Audit,
-        Screen::Runbook,
-        Screen::Incident,
-    ];
-    pub fn title(self) -> &'static str {
-        match self {
-            Screen::Overview => "Overview",
-            Screen::Runs => "Runs",
-            Screen::Deployments => "Deployments",
-            Screen::Health => "Health",
-            Screen::Resources => "Resources",
-            Screen::Backups => "Backups",
-            Screen::Secrets => "Secrets",
-            Screen::Logs => "Logs",
-            Screen::Audit => "Audit",
-            Screen::Runbook => "Runbook",
-            Screen::Incident => "Incident",
-        }
-    }
-
-    /// The key that jumps to the screen: 1-9, 0 for the runbook, ! for the incident.
-    pub fn key(self) -> char {
-        match self {
-            Screen::Runbook => '0',
-            Screen::Incident => '!',
-            s => char::from(b'1' + s.index() as u8),
-        }
-    }
-    pub fn index(self) -> usize {
-        Screen::ALL.iter().position(|s| *s == self).unwrap_or(0)
-    }
-    pub fn from_name(name: &str) -> Option<Screen> {
-        let name = name.to_ascii_lowercase();
-        Screen::ALL.into_iter().find(|s| {
-            s.title().to_ascii_lowercase() == name
-                || (name.len() >= 3 && s.title().to_ascii_lowercase().starts_with(&name))
-        })
-    }
-
-    /// The actions this screen offers on its selected row: the one source of truth for key
-    /// handling, help and the palette.
-    pub fn verbs(self) -> &'static [Verb] {
-        match self {
-            Screen::Runs => &[Verb::Approve, Verb::Reject, Verb::Rerun, Verb::Cancel, Verb::Dispatch],
-            Screen::Deployments => &[Verb::Approve, Verb::Reject],
-            Screen::Incident => &[Verb::Rollback, Verb::Scale, Verb::Promote],
-            Screen::Resources => &[Verb::Promote, Verb::Rollback, Verb::Scale, Verb::Restore, Verb::Snapshot],
-            Screen::Backups => &[Verb::Restore, Verb::Snapshot],
-            Screen::Secrets => &[Verb::Rotate],
-            _ => &[],
-        }
-    }
-}
 
 /// The columns of the Overview matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,6 +209,8 @@ pub enum Msg {
     PluginDone(Box<crate::plugins::PluginOutcome>),
     /// Low-frequency clock tick: only marks sources stale; redraws only if that changed.
     Tick(Timestamp),
+    /// A frame was drawn: its geometry, for clicks and paging. Never causes a redraw.
+    Drawn(layout::Drawn),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -357,7 +282,7 @@ pub struct AppState {
     pub log_wrap: bool,
     pub log_timestamps: bool,
     pub audit: Vec<AuditEntry>,
-    pub lists: [ListState; 11],
+    pub lists: [ListState; Screen::COUNT],
     pub overview_column: usize,
     pub run_detail: Option<String>,
     /// Runs screen: failing runs first.
@@ -383,6 +308,10 @@ pub struct AppState {
     /// After a dispatch: (repo, workflow, dispatched at) of the run to open once it shows up.
     pub awaiting_run: Option<(String, String, Timestamp)>,
     pub popup: Option<Popup>,
+    /// First row of the help shown (it scrolls when taller than the terminal).
+    pub help_scroll: usize,
+    /// The geometry of the last frame drawn (`Msg::Drawn`).
+    pub drawn: layout::Drawn,
     pub editing_filter: bool,
     pub read_only: bool,
     pub first_run: bool,
@@ -439,6 +368,8 @@ impl AppState {
             incident: None,
             incident_history: None,
             popup: None,
+            help_scroll: 0,
+            drawn: layout::Drawn::default(),
             editing_filter: false,
             read_only: false,
             first_run: false,

@@ -5,7 +5,7 @@ use super::{AppState, Effect, Msg, NoteTarget, OverviewColumn, Popup, Screen};
 use crate::actions::{ActionRequest, Confirmation, Verb, check_confirmation};
 use crate::keymap::Command;
 use crate::model::{Level, SourceState};
-use crate::views;
+use crate::screen::{Action, When};
 
 /// How long a message stays on the message line before the key hints come back.
 pub const MESSAGE_SECONDS: i64 = 5;
@@ -233,6 +233,18 @@ fn apply(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             state.dirty = true;
             Vec::new()
         }
+        Msg::Drawn(drawn) => {
+            // Keys before the geometry was known may have scrolled past the end; the frame
+            // showed the end, so bring the value back without drawing again.
+            if let (Some(Popup::Confirm { scroll, .. }), Some(g)) = (&mut state.popup, drawn.confirm) {
+                *scroll = (*scroll).min(g.max);
+            }
+            if let Some(g) = drawn.help {
+                state.help_scroll = state.help_scroll.min(g.max);
+            }
+            state.drawn = drawn;
+            Vec::new()
+        }
         Msg::Tick(now) => {
             // The first-response countdown ticks while it runs.
             if state.incident.as_ref().is_some_and(|i| i.first_response_at().is_none()) {
@@ -435,15 +447,45 @@ fn parse_jump_time(text: &str, now: crate::model::Timestamp) -> Option<crate::mo
     Some(now.date_naive().and_time(time).and_utc())
 }
 
-/// Keys that only mean something on one screen (runbook ticks, incident steps).
+/// Whether a screen binding's condition holds now.
+fn applies(state: &AppState, when: When) -> bool {
+    match when {
+        When::Always => true,
+        When::RunList => state.run_detail.is_none(),
+        When::SeveralRunbooks => state.runbooks.len() > 1,
+        When::IncidentOpen => state.incident.is_some(),
+        When::NoIncident => state.incident.is_none(),
+        When::HistoryShown => state.incident_history.is_some(),
+    }
+}
+
+/// A key the current screen keeps for itself (its `ScreenSpec` bindings), if it applies now.
+/// `None` lets the key go on to plugins and the keymap.
 fn screen_key(state: &mut AppState, key: KeyEvent) -> Option<Vec<Effect>> {
-    let KeyCode::Char(c) = key.code else { return None };
-    if key.modifiers.contains(KeyModifiers::CONTROL) {
+    let binding = state.screen.binding(&crate::screen::Key::from_event(&key))?;
+    if !applies(state, binding.when) {
         return None;
     }
+    screen_action(state, binding.action)
+}
+
+/// What each screen action does (the registry in `screen.rs` says which key and screen).
+fn screen_action(state: &mut AppState, action: Action) -> Option<Vec<Effect>> {
     let note = |target, prompt: &str| Popup::Note { target, prompt: prompt.to_string(), value: String::new() };
-    match (state.screen, c) {
-        (Screen::Runbook, ' ') => {
+    match action {
+        Action::PrevColumn => state.overview_column = state.overview_column.saturating_sub(1),
+        Action::NextColumn => state.overview_column = (state.overview_column + 1).min(OverviewColumn::ALL.len() - 1),
+        Action::FailingFirst => {
+            state.failing_first = !state.failing_first;
+            let list = state.list_mut();
+            list.selected = 0;
+            list.offset = 0;
+            state.last_message = Some((
+                if state.failing_first { "failing runs first" } else { "newest runs first" }.to_string(),
+                Level::Unknown,
+            ));
+        }
+        Action::RunbookTick => {
             let item = runbook_selected(state)?;
             if item.check.is_some() {
                 let text = "automatic item: its verdict comes from the data (n adds a note)";
@@ -458,20 +500,21 @@ fn screen_key(state: &mut AppState, key: KeyEvent) -> Option<Vec<Effect>> {
                 who: state.user.clone(),
                 at: state.now,
             };
-            Some(save_progress(state, progress))
+            return Some(save_progress(state, progress));
         }
-        (Screen::Runbook, 'n') => {
+        Action::RunbookNote => {
             let item = runbook_selected(state)?;
             state.popup = Some(note(NoteTarget::RunbookItem(item.key.clone()), &format!("Note on '{}':", item.title)));
-            Some(Vec::new())
         }
-        (Screen::Runbook, '[' | ']') if state.runbooks.len() > 1 => {
-            let n = state.runbooks.len();
-            state.runbook_index =
-                if c == ']' { (state.runbook_index + 1) % n } else { (state.runbook_index + n - 1) % n };
-            Some(Vec::new())
+        Action::PrevRunbook | Action::NextRunbook => {
+            let n = state.runbooks.len().max(1);
+            state.runbook_index = if action == Action::NextRunbook {
+                (state.runbook_index + 1) % n
+            } else {
+                (state.runbook_index + n - 1) % n
+            };
         }
-        (Screen::Logs, 'v') => {
+        Action::LogSeverity => {
             use crate::model::Severity;
             let min = match state.log_filter.min {
                 Severity::Trace | Severity::Debug => Severity::Info,
@@ -487,62 +530,44 @@ fn screen_key(state: &mut AppState, key: KeyEvent) -> Option<Vec<Effect>> {
                 format!("{} and above", min.label())
             };
             state.last_message = Some((format!("logs: {shown}"), Level::Unknown));
-            Some(Vec::new())
         }
-        (Screen::Logs, 'w') => {
-            state.log_wrap = !state.log_wrap;
-            Some(Vec::new())
-        }
-        (Screen::Logs, 't') => {
-            state.log_timestamps = !state.log_timestamps;
-            Some(Vec::new())
-        }
-        (Screen::Logs, 'T') => {
+        Action::LogWrap => state.log_wrap = !state.log_wrap,
+        Action::LogTimestamps => state.log_timestamps = !state.log_timestamps,
+        Action::LogJumpTime => {
             state.popup = Some(note(NoteTarget::JumpTime, "Jump to time (HH:MM, HH:MM:SS today UTC, or RFC 3339):"));
-            Some(Vec::new())
         }
-        (Screen::Logs, 'y') => {
+        Action::LogCopy => {
             let line = selected_log_line(state)?;
             state.last_message = Some(("line copied to the clipboard (OSC 52)".into(), Level::Ok));
-            Some(vec![Effect::Copy(line)])
+            return Some(vec![Effect::Copy(line)]);
         }
-        (Screen::Logs, 's') => {
+        Action::LogSave => {
             let path = format!("skydeck-logs-{}.log", state.now.format("%Y%m%d-%H%M%S"));
             state.popup = Some(Popup::Note {
                 target: NoteTarget::SaveLogs,
                 prompt: "Save the lines shown (filter applied) to:".into(),
                 value: path,
             });
-            Some(Vec::new())
         }
-        (Screen::Incident, 's') if state.incident.is_none() => {
-            state.popup = Some(super::forms::start_incident_form(state));
-            Some(Vec::new())
-        }
-        (Screen::Incident, 'n') if state.incident.is_some() => {
-            state.popup = Some(note(NoteTarget::Incident, "Note for the timeline:"));
-            Some(Vec::new())
-        }
-        (Screen::Incident, 'i' | 't' | 'm') if state.incident.is_some() => {
-            let (k, label) = match c {
-                'i' => crate::incident::FIRST_STEPS[0],
-                't' => crate::incident::FIRST_STEPS[1],
+        Action::IncidentStart => state.popup = Some(super::forms::start_incident_form(state)),
+        Action::IncidentNote => state.popup = Some(note(NoteTarget::Incident, "Note for the timeline:")),
+        Action::IncidentImpact | Action::IncidentTold | Action::IncidentMitigation => {
+            let (k, label) = match action {
+                Action::IncidentImpact => crate::incident::FIRST_STEPS[0],
+                Action::IncidentTold => crate::incident::FIRST_STEPS[1],
                 _ => crate::incident::FIRST_STEPS[2],
             };
             let prompt = format!("{label}: what (impact, who was told, which mitigation)?");
             state.popup = Some(note(NoteTarget::Step(k.to_string()), &prompt));
-            Some(Vec::new())
         }
-        (Screen::Incident, 'w') => {
-            state.popup = Some(Popup::Changes { lines: recent_changes(state) });
-            Some(Vec::new())
-        }
-        (Screen::Incident, 'C') if state.incident.is_some() => {
+        Action::IncidentChanges => state.popup = Some(Popup::Changes { lines: recent_changes(state) }),
+        Action::IncidentClose => {
             state.popup = Some(note(NoteTarget::CloseIncident, "Resolution (closes the incident):"));
-            Some(Vec::new())
         }
-        _ => None,
+        Action::IncidentHistory => return Some(super::forms::toggle_history(state)),
+        Action::IncidentExport => super::forms::export_prompt(state),
     }
+    Some(Vec::new())
 }
 
 /// The selected line of the Logs screen (through the filter when one is active).
@@ -701,7 +726,7 @@ fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
     // Number keys jump to screens (after popups and filter editing took theirs).
     if let KeyCode::Char(c) = key.code
         && (key.modifiers.is_empty() || key.modifiers == KeyModifiers::SHIFT)
-        && let Some(screen) = Screen::ALL.into_iter().find(|s| s.key() == c)
+        && let Some(screen) = Screen::of_key(c)
     {
         go_to(state, screen);
         return Vec::new();
@@ -711,30 +736,6 @@ fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
     }
     if let Some(effects) = screen_key(state, key) {
         return effects;
-    }
-    if state.screen == Screen::Runs && state.run_detail.is_none() && key.code == KeyCode::Char('F') {
-        state.failing_first = !state.failing_first;
-        let list = state.list_mut();
-        list.selected = 0;
-        list.offset = 0;
-        state.last_message = Some((
-            if state.failing_first { "failing runs first" } else { "newest runs first" }.to_string(),
-            Level::Unknown,
-        ));
-        return Vec::new();
-    }
-    if state.screen == Screen::Overview {
-        match key.code {
-            KeyCode::Left | KeyCode::Char('h') => {
-                state.overview_column = state.overview_column.saturating_sub(1);
-                return Vec::new();
-            }
-            KeyCode::Right | KeyCode::Char('l') => {
-                state.overview_column = (state.overview_column + 1).min(OverviewColumn::ALL.len() - 1);
-                return Vec::new();
-            }
-            _ => {}
-        }
     }
     // Plugin keys never clash with skydeck's own (the loader refuses those).
     if let Some(effects) = super::plugins::plugin_key(state, crate::keymap::Key::from_event(&key)) {
@@ -746,11 +747,25 @@ fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
     run_command(state, command)
 }
 
+/// Rows one page moves: as many as the last frame showed of this screen's list.
+fn page_rows(state: &AppState) -> usize {
+    match state.drawn.list {
+        Some(list) if state.drawn.screen == state.screen && state.drawn.size == state.size => list.rows as usize,
+        _ => state.screen.list_height(state.size),
+    }
+    .max(1)
+}
+
+fn open_help(state: &mut AppState) {
+    state.help_scroll = 0;
+    state.popup = Some(Popup::Help);
+}
+
 fn run_command(state: &mut AppState, command: Command) -> Vec<Effect> {
-    let page = views::list_height(state.screen, state.size).max(1);
+    let page = page_rows(state);
     match command {
         Command::Quit => return vec![Effect::Quit],
-        Command::Help => state.popup = Some(Popup::Help),
+        Command::Help => open_help(state),
         Command::Palette => state.popup = Some(Popup::Palette { input: String::new(), selected: 0 }),
         // The run detail lists one run's jobs: the list's filter is not its filter.
         Command::Filter if state.screen == Screen::Runs && state.run_detail.is_some() => {
@@ -850,7 +865,28 @@ fn request_action(state: &mut AppState, verb: Verb) -> Vec<Effect> {
 fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect> {
     let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
     match popup {
-        Popup::Help | Popup::Message { .. } => {
+        Popup::Help => {
+            // A help taller than the terminal scrolls; any other key closes it.
+            if let Some(g) = state.drawn.help.filter(|g| g.max > 0) {
+                let at = state.help_scroll;
+                let to = match key.code {
+                    KeyCode::Up | KeyCode::Char('k') => Some(at.saturating_sub(1)),
+                    KeyCode::Down | KeyCode::Char('j') => Some(at + 1),
+                    KeyCode::PageUp => Some(at.saturating_sub(g.page)),
+                    KeyCode::PageDown | KeyCode::Char(' ') => Some(at + g.page),
+                    KeyCode::Home | KeyCode::Char('g') => Some(0),
+                    KeyCode::End | KeyCode::Char('G') => Some(g.max),
+                    _ => None,
+                };
+                if let Some(to) = to {
+                    state.help_scroll = to.min(g.max);
+                    state.popup = Some(Popup::Help);
+                    return Vec::new();
+                }
+            }
+            if ctrl_c { vec![Effect::Quit] } else { Vec::new() }
+        }
+        Popup::Message { .. } => {
             // Any key closes help or a message; ctrl-c still quits.
             if ctrl_c { vec![Effect::Quit] } else { Vec::new() }
         }
@@ -1010,13 +1046,16 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
         Popup::Confirm { plan, mut input, error, mut scroll } => {
             let confirmation = plan.confirmation();
             // Arrows and pages scroll the plan; letters still go to the typed name.
-            let max = views::confirm_scroll_max(&plan, &input, error.as_deref(), state.size);
-            let page = views::confirm_page(&plan, &input, error.as_deref(), state.size);
+            // The range the last frame drew; before the first frame the view clamps it (and
+            // `Msg::Drawn` brings the value back).
+            let geometry = state.drawn.confirm;
+            let max = geometry.map_or(usize::MAX, |g| g.max);
+            let page = geometry.map_or(usize::from(state.size.1.saturating_sub(12)).max(1), |g| g.page);
             let scrolled = match key.code {
                 KeyCode::Up => Some(scroll.saturating_sub(1)),
-                KeyCode::Down => Some(scroll + 1),
+                KeyCode::Down => Some(scroll.saturating_add(1)),
                 KeyCode::PageUp => Some(scroll.saturating_sub(page)),
-                KeyCode::PageDown => Some(scroll + page),
+                KeyCode::PageDown => Some(scroll.saturating_add(page)),
                 KeyCode::Home => Some(0),
                 KeyCode::End => Some(max),
                 _ => None,
@@ -1176,7 +1215,7 @@ fn run_palette(state: &mut AppState, chosen: &str) -> Vec<Effect> {
         return request_action(state, verb);
     }
     match chosen {
-        "help" => state.popup = Some(Popup::Help),
+        "help" => open_help(state),
         "refresh" => return run_command(state, Command::Refresh),
         "quit" | "q" => return vec![Effect::Quit],
         "" => {}
@@ -1310,7 +1349,7 @@ pub fn clamp(state: &mut AppState) {
 
 /// `clamp` when the caller already counted the rows (a filtered count is a full pass).
 fn clamp_rows(state: &mut AppState, n: usize) {
-    let height = views::list_height(state.screen, state.size).max(1);
+    let height = state.screen.list_height(state.size).max(1);
     let list = state.list_mut();
     if n == 0 {
         list.selected = 0;
@@ -1327,8 +1366,8 @@ fn clamp_rows(state: &mut AppState, n: usize) {
 }
 
 fn on_mouse(state: &mut AppState, mouse: MouseEvent) -> Vec<Effect> {
-    // The wheel scrolls a confirmation's plan, as the arrows do.
-    if let Some(Popup::Confirm { .. }) = &state.popup {
+    // The wheel scrolls a confirmation's plan or a long help, as the arrows do.
+    if matches!(&state.popup, Some(Popup::Confirm { .. }) | Some(Popup::Help)) {
         let code = match mouse.kind {
             MouseEventKind::ScrollDown => KeyCode::Down,
             MouseEventKind::ScrollUp => KeyCode::Up,
@@ -1351,12 +1390,15 @@ fn on_mouse(state: &mut AppState, mouse: MouseEvent) -> Vec<Effect> {
             state.dirty = true;
         }
         MouseEventKind::Down(MouseButton::Left) => {
-            let layout = views::areas(state.size);
-            if mouse.row == layout.tabs.y {
-                if let Some(screen) = views::tab_at(mouse.column, state.screen, state.size.0) {
+            // Hit-tested against the last frame drawn: a click acts on what was on screen.
+            if state.drawn.is_tab_row(mouse.row) {
+                if let Some(screen) = state.drawn.tab_at(mouse.column, mouse.row) {
                     go_to(state, screen);
                 }
-            } else if let Some(row) = views::row_at(state, mouse.row) {
+            } else if state.drawn.screen == state.screen
+                && let Some(row) = state.drawn.list_row_at(mouse.row)
+                && row < row_count(state, state.screen)
+            {
                 state.list_mut().selected = row;
                 clamp(state);
             }

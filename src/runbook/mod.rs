@@ -101,7 +101,7 @@ pub fn parse(text: &str, path: &str) -> Result<Runbook, RunbookError> {
                 None => None,
             };
             if let Some(link) = &item.link
-                && crate::app::Screen::from_name(link).is_none()
+                && crate::screen::Screen::from_name(link).is_none()
             {
                 return Err(err(line_of(text, &format!("\"{link}\"")), format!("link '{link}' is not a screen")));
             }

@@ -73,8 +73,7 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         }
     }
     lines.push(Line::from(""));
-    lines
-        .push(Line::from(Span::styled("n note · w what changed · C close · b/S on a service · h closed", theme.dim())));
+    lines.push(Line::from(Span::styled(super::hint_line(state, Screen::Incident), theme.dim())));
     frame.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: true }).block(plain_block(theme, "First response")),
         steps,

@@ -105,10 +105,7 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         mode,
         Style::default().fg(if state.follow_logs { theme.ok } else { theme.warn }).add_modifier(Modifier::BOLD),
     ));
-    block = block.title_bottom(Span::styled(
-        " / filter · v severity · T time · w wrap · t timestamps · y copy · s save ",
-        theme.dim(),
-    ));
+    block = block.title_bottom(Span::styled(format!(" {} ", super::hint_line(state, Screen::Logs)), theme.dim()));
     let mut p = Paragraph::new(lines).block(block);
     if state.log_wrap {
         p = p.wrap(Wrap { trim: false });

@@ -11,7 +11,6 @@ mod popups;
 mod runbook;
 mod runs;
 
-pub use popups::{confirm_page, confirm_scroll_max};
 pub use runs::status_text as status_label;
 
 use ratatui::Frame;
@@ -20,6 +19,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 
+pub use crate::app::layout::{Drawn, ListGeometry, ScrollGeometry};
 use crate::app::{AppState, Screen, rows};
 use crate::model::{Level, SourceState};
 use crate::theme::Theme;
@@ -43,80 +43,84 @@ pub fn areas(size: (u16, u16)) -> Areas {
     }
 }
 
-/// The table part of a screen's body (some screens show a detail pane below it).
+/// The table part of a screen's body (some screens show a detail pane below it), as its
+/// `ScreenSpec::list` says.
 pub fn table_area(screen: Screen, body: Rect) -> Rect {
-    match screen {
-        Screen::Health => Rect { height: (body.height * 11 / 20).max(5), ..body },
-        Screen::Runbook | Screen::Incident => Rect { height: (body.height * 3 / 5).max(6), ..body },
-        Screen::Overview => Rect { height: body.height.min(4 + 3), ..body },
-        Screen::Runs if body.height > 16 => Rect { y: body.y + RUNS_PANEL, height: body.height - RUNS_PANEL, ..body },
-        _ => body,
-    }
+    let (y, height) = screen.list_rows((body.y, body.height));
+    Rect { y, height, ..body }
 }
 
-/// Height of the per-workflow duration panel above the Runs table.
-pub const RUNS_PANEL: u16 = 6;
+pub use crate::screen::RUNS_PANEL;
 
 /// Rows visible in a screen's table: borders and the header line take three.
 pub fn list_height(screen: Screen, size: (u16, u16)) -> usize {
-    let area = table_area(screen, areas(size).body);
-    let chrome = if screen == Screen::Logs { 2 } else { 3 };
-    (area.height as usize).saturating_sub(chrome)
+    screen.list_height(size)
 }
 
 const BRAND: &str = " skydeck ";
-
-/// Three letters per screen for narrow terminals, unique (Runs and Runbook differ).
-fn short_title(s: Screen) -> &'static str {
-    match s {
-        Screen::Runbook => "Rbk",
-        s => &s.title()[..3],
-    }
-}
 
 /// Narrow terminals get short tab names, except for the active tab; every tab keeps letters
 /// that say which screen it is.
 fn tab_label(s: Screen, active: Screen, width: u16) -> String {
     if width < 100 && s != active {
-        format!(" {}{}", s.key(), short_title(s))
+        format!(" {}{}", s.key(), s.short_title())
     } else if width < 140 && s != active {
-        format!(" {} {} ", s.key(), short_title(s))
+        format!(" {} {} ", s.key(), s.short_title())
     } else {
         format!(" {} {} ", s.key(), s.title())
     }
 }
 
-/// Which tab a click at `column` of the top line hits.
-pub fn tab_at(column: u16, active: Screen, width: u16) -> Option<Screen> {
+/// The columns each tab covers on the top line, left to right.
+fn tab_spans(active: Screen, width: u16) -> Vec<(u16, u16, Screen)> {
     let mut x = BRAND.chars().count() as u16 + 1;
+    let mut out = Vec::new();
     for s in Screen::ALL.iter() {
         let w = tab_label(*s, active, width).chars().count() as u16;
-        if column >= x && column < x + w {
-            return Some(*s);
-        }
+        out.push((x, x + w, *s));
         x += w;
     }
-    None
+    out
 }
 
-/// Which list row a click at terminal `row` hits, if any.
-pub fn row_at(state: &AppState, row: u16) -> Option<usize> {
-    let area = table_area(state.screen, areas(state.size).body);
-    let first = area.y + if state.screen == Screen::Logs { 1 } else { 2 };
-    if row < first || row >= area.y + area.height.saturating_sub(1) {
-        return None;
-    }
-    let index = state.list().offset + (row - first) as usize;
-    (index < crate::app::rows::row_count(state, state.screen)).then_some(index)
+/// A screen's hint line (its `ScreenSpec::hint`), with the keys as they are bound now.
+pub(crate) fn hint_line(state: &AppState, screen: Screen) -> String {
+    use crate::screen::Hint;
+    let km = &state.keymap;
+    let parts: Vec<String> = screen
+        .spec()
+        .hint
+        .iter()
+        .map(|h| match h {
+            Hint::Command(c, word) => format!("{} {word}", km.label(*c)),
+            Hint::Key(action, word) => {
+                format!("{} {word}", screen.binding_of(*action).map(|b| b.label()).unwrap_or_default())
+            }
+            Hint::Verbs(verbs, word) => {
+                let keys: Vec<String> = verbs.iter().map(|v| km.label(crate::keymap::Command::Act(*v))).collect();
+                format!("{} {word}", keys.join("/"))
+            }
+        })
+        .collect();
+    parts.join(" · ")
 }
 
+/// Draws a frame; the geometry of what was drawn goes back to `update` (`Msg::Drawn`).
 pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame) {
+    let _ = draw(state, theme, frame);
+}
+
+/// Draws a frame and returns its geometry: the tabs, the list's rows, the scroll range of a
+/// confirmation or the help. `update` hit-tests clicks and pages with it.
+pub fn draw(state: &AppState, theme: &Theme, frame: &mut Frame) -> Drawn {
     let area = frame.area();
+    let size = (area.width, area.height);
     frame.render_widget(Block::default().style(Style::default().bg(theme.bg).fg(theme.fg)), area);
-    let a = areas((area.width, area.height));
+    let a = areas(size);
+    let mut drawn = Drawn { size, screen: state.screen, ..Drawn::default() };
     if state.first_run {
         first_run::render(state, theme, frame, area);
-        return;
+        return drawn;
     }
     render_tabs(state, theme, frame, a.tabs);
     match state.screen {
@@ -134,8 +138,17 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame) {
     }
     render_message(state, theme, frame, a.message);
     render_status(state, theme, frame, a.status);
-    popups::render(state, theme, frame, area);
+    drawn.tabs = tab_spans(state.screen, area.width).into_iter().map(|(from, to, s)| (a.tabs.y, from, to, s)).collect();
+    let list = table_area(state.screen, a.body);
+    let first = list.y + 1 + state.screen.spec().list_header;
+    drawn.list = Some(ListGeometry {
+        first_row: first,
+        rows: (list.y + list.height.saturating_sub(1)).saturating_sub(first),
+        offset: state.list().offset,
+    });
+    popups::render(state, theme, frame, area, &mut drawn);
     scrub(frame.buffer_mut());
+    drawn
 }
 
 /// The last line of defence against terminal escape injection: whatever a widget drew, no cell

@@ -10,6 +10,7 @@ use crate::actions::Confirmation;
 use crate::app::{AppState, Popup};
 use crate::keymap::Command;
 use crate::model::{Level, Tier};
+use crate::screen::HelpRow;
 use crate::theme::Theme;
 
 pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
@@ -27,7 +28,7 @@ pub(super) fn popup_block<'a>(theme: &'a Theme, title: &str, border: ratatui::st
         .title(Span::styled(format!(" {title} "), Style::default().fg(border).add_modifier(Modifier::BOLD)))
 }
 
-pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
+pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect, drawn: &mut super::Drawn) {
     let Some(popup) = &state.popup else { return };
     match popup {
         Popup::Note { prompt, value, .. } => {
@@ -63,7 +64,7 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
                 popup_block(theme, "What changed in the last 24 h (deploys, rotations, actions)", theme.popup_border);
             frame.render_widget(Paragraph::new(out).block(block), r);
         }
-        Popup::Help => help(state, theme, frame, area),
+        Popup::Help => drawn.help = Some(help(state, theme, frame, area)),
         Popup::Palette { input, selected } => palette(state, theme, frame, area, input, *selected),
         Popup::Input { prompt, value, .. } => {
             let r = centered(area, 60, 5);
@@ -185,7 +186,7 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
             frame.render_widget(Paragraph::new(out).block(popup_block(theme, title, border)), r);
         }
         Popup::Confirm { plan, input, error, scroll } => {
-            confirm(theme, frame, area, plan, input, error.as_deref(), *scroll)
+            drawn.confirm = Some(confirm(theme, frame, area, plan, input, error.as_deref(), *scroll));
         }
         Popup::Message { title, text, level } => {
             let r = centered(area, 80, 7);
@@ -294,18 +295,6 @@ fn confirm_layout(
     ConfirmLayout { area: centered(area, width, height), plan: plan_lines, footer, plan_rows, scrollable }
 }
 
-/// How far the plan of a confirmation can scroll at this terminal size.
-pub fn confirm_scroll_max(plan: &crate::actions::Plan, input: &str, error: Option<&str>, size: (u16, u16)) -> usize {
-    let layout = confirm_layout(&Theme::dark(), Rect::new(0, 0, size.0, size.1), plan, input, error);
-    layout.plan.len().saturating_sub(layout.plan_rows)
-}
-
-/// Rows of the plan one PgUp/PgDn moves in the confirmation at this terminal size.
-pub fn confirm_page(plan: &crate::actions::Plan, input: &str, error: Option<&str>, size: (u16, u16)) -> usize {
-    let layout = confirm_layout(&Theme::dark(), Rect::new(0, 0, size.0, size.1), plan, input, error);
-    layout.plan_rows.max(1)
-}
-
 fn confirm(
     theme: &Theme,
     frame: &mut Frame,
@@ -314,7 +303,7 @@ fn confirm(
     input: &str,
     error: Option<&str>,
     scroll: usize,
-) {
+) -> super::ScrollGeometry {
     let border = if plan.tier == Tier::Prod { theme.danger } else { theme.popup_border };
     let ConfirmLayout { area: r, plan: plan_lines, footer, plan_rows, scrollable } =
         confirm_layout(theme, area, plan, input, error);
@@ -334,6 +323,7 @@ fn confirm(
     lines.extend(footer);
     frame.render_widget(Clear, r);
     frame.render_widget(Paragraph::new(lines).block(popup_block(theme, "Confirm action", border)), r);
+    super::ScrollGeometry { max: total.saturating_sub(plan_rows), page: plan_rows.max(1) }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -375,16 +365,19 @@ fn form(
     frame.render_widget(Paragraph::new(lines).block(popup_block(theme, title, theme.popup_border)), r);
 }
 
-fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
+/// The `?` help of the current screen, from its `ScreenSpec`: its verbs and own keys, its
+/// plugins, the keys that work everywhere and the screens. Taller than the terminal, it scrolls.
+fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) -> super::ScrollGeometry {
     let km = &state.keymap;
+    let screen = state.screen;
     let row = |keys: String, what: &str| {
         Line::from(vec![
             Span::styled(format!("{keys:>16}  "), Style::default().fg(theme.accent)),
             Span::styled(what.to_string(), theme.text()),
         ])
     };
-    let mut lines = vec![Line::from(Span::styled(format!("{} screen", state.screen.title()), theme.header()))];
-    let verbs = state.screen.verbs();
+    let mut lines = vec![Line::from(Span::styled(format!("{} screen", screen.title()), theme.header()))];
+    let verbs = screen.verbs();
     if verbs.is_empty() {
         lines.push(Line::from(Span::styled("  (no actions on this screen)", theme.dim())));
     }
@@ -392,47 +385,17 @@ fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         let c = Command::Act(*verb);
         lines.push(row(km.label(c), c.description()));
     }
-    match state.screen {
-        crate::app::Screen::Overview => {
-            lines.push(row("←/→ h/l".into(), "move between columns"));
-            lines.push(row(
-                km.label(Command::Open),
-                "open the screen of the selected cell, filtered to its environment",
-            ));
-        }
-        crate::app::Screen::Runs => {
-            lines.push(row(km.label(Command::Open), "show jobs and steps; on a job: open its log at the first error"));
-            lines.push(row("F".into(), "failing runs first / newest first"));
-            lines.push(row("/".into(), "filter: words, or repo: branch: status: actor: workflow:"));
-        }
-        crate::app::Screen::Runbook => {
-            lines.push(row("space".into(), "tick / untick a manual item (saved with who and when)"));
-            lines.push(row("n".into(), "add a note to the item"));
-            lines.push(row(km.label(Command::Open), "go to the screen that helps with the item"));
-            lines.push(row("[ ]".into(), "previous / next runbook"));
-        }
-        crate::app::Screen::Incident => {
-            lines.push(row("s".into(), "start an incident: title, severity, environment (or :incident TITLE)"));
-            lines.push(row("i t m".into(), "first response: impact assessed, people told, mitigation"));
-            lines.push(row("n".into(), "note on the timeline"));
-            lines.push(row("w".into(), "what changed in the last 24 h"));
-            lines.push(row("C".into(), "close with a resolution"));
-            lines.push(row("h".into(), "closed incidents; e there writes the postmortem (Markdown)"));
-        }
-        crate::app::Screen::Logs => {
-            lines.push(row(km.label(Command::Follow), "follow / pause"));
-            lines.push(row(km.label(Command::Open), "pause at the selected line"));
-            lines.push(row(km.label(Command::Back), "back to the run (after a job's log), else clear the filter"));
-        }
-        crate::app::Screen::Deployments
-        | crate::app::Screen::Health
-        | crate::app::Screen::Backups
-        | crate::app::Screen::Secrets
-        | crate::app::Screen::Audit => {
-            lines.push(row(km.label(Command::Open), "the whole record, nothing cut (j/k scroll, any key closes)"));
-        }
-        crate::app::Screen::Resources => {
-            lines.push(row(km.label(Command::Open), "on a service: its log in the log viewer"));
+    for help_row in screen.spec().help {
+        match help_row {
+            HelpRow::Keys { actions, label, text } => {
+                let keys = label.map(String::from).unwrap_or_else(|| {
+                    let labels: Vec<String> =
+                        actions.iter().filter_map(|a| screen.binding_of(*a)).map(|b| b.label()).collect();
+                    labels.join(" ")
+                });
+                lines.push(row(keys, text));
+            }
+            HelpRow::Command(c, text) => lines.push(row(km.label(*c), text)),
         }
     }
     let plugins = crate::app::plugins_here(state);
@@ -510,11 +473,29 @@ fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         }
     }
     for (i, part) in screen_rows.iter().enumerate() {
-        lines.push(row(if i == 0 { "1-9 0 !".into() } else { String::new() }, part));
+        lines.push(row(if i == 0 { crate::screen::jump_keys_label() } else { String::new() }, part));
     }
     let mut block = popup_block(theme, "Help", theme.popup_border);
+    let mut geometry = super::ScrollGeometry::default();
     let r = if compact {
-        block = block.title_bottom(Span::styled(" any key closes this help ", theme.dim()));
+        // Still taller than the terminal (many plugins): a window of it, scrolled by update.
+        let room = area.height.saturating_sub(2).max(1) as usize;
+        if lines.len() > room {
+            let max = lines.len() - room;
+            let scroll = state.help_scroll.min(max);
+            geometry = super::ScrollGeometry { max, page: room };
+            let more = if scroll < max { "↓ more" } else { "end" };
+            let hint = format!(
+                " {}-{} of {} · {more} · ↑/↓ pgup/pgdn scroll · any other key closes this help ",
+                scroll + 1,
+                scroll + room,
+                lines.len()
+            );
+            block = block.title_bottom(Span::styled(hint, theme.dim()));
+            lines = lines.into_iter().skip(scroll).take(room).collect();
+        } else {
+            block = block.title_bottom(Span::styled(" any key closes this help ", theme.dim()));
+        }
         let r = centered(area, 90, lines.len() as u16 + 2);
         // The whole height of the terminal, if that is what it takes.
         let h = (lines.len() as u16 + 2).min(area.height);
@@ -527,6 +508,7 @@ fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     };
     frame.render_widget(Clear, r);
     frame.render_widget(Paragraph::new(lines).block(block), r);
+    geometry
 }
 
 fn palette(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect, input: &str, selected: usize) {

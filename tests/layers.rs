@@ -1,0 +1,105 @@
+//! The layers stay layers: domain modules never reach up into the TUI (`app`, `views`), and
+//! the leaf module `screen` (screen ids, keys, commands, the screen registry) imports none of
+//! the app, the views, the config, the providers or the store.
+
+use std::path::{Path, PathBuf};
+
+const DOMAIN: [&str; 14] = [
+    "model",
+    "actions",
+    "store",
+    "runbook",
+    "incident",
+    "providers",
+    "config",
+    "plugins",
+    "keymap",
+    "analysis",
+    "text",
+    "logbuf",
+    "clock",
+    "theme",
+];
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+/// `src/NAME.rs` and everything under `src/NAME/`.
+fn files_of(module: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let file = src().join(format!("{module}.rs"));
+    if file.exists() {
+        out.push(file);
+    }
+    let mut dirs = vec![src().join(module)];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// Every `crate::<layer>` a file mentions, with its line number.
+fn mentions(path: &Path, layers: &[&str]) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut found = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        for layer in layers {
+            let needle = format!("crate::{layer}");
+            if let Some(at) = line.find(&needle) {
+                let next = line[at + needle.len()..].chars().next();
+                if next.is_none_or(|c| !(c.is_alphanumeric() || c == '_')) {
+                    found.push(format!("{}:{}: {}", path.display(), i + 1, line.trim()));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn domain_modules_do_not_import_the_tui() {
+    let mut bad = Vec::new();
+    let mut seen = 0;
+    for module in DOMAIN {
+        let files = files_of(module);
+        assert!(!files.is_empty(), "no source for the domain module '{module}'");
+        seen += files.len();
+        for file in files {
+            bad.extend(mentions(&file, &["app", "views"]));
+        }
+    }
+    assert!(seen >= DOMAIN.len());
+    assert!(bad.is_empty(), "domain modules reach into the TUI:\n{}", bad.join("\n"));
+}
+
+#[test]
+fn the_screen_registry_is_a_leaf() {
+    let files = files_of("screen");
+    assert!(!files.is_empty());
+    let mut bad = Vec::new();
+    for file in files {
+        bad.extend(mentions(&file, &["app", "views", "config", "providers", "store", "keymap", "plugins"]));
+    }
+    assert!(bad.is_empty(), "the leaf module imports:\n{}", bad.join("\n"));
+}
+
+/// The check itself finds what it looks for (a test that cannot fail proves nothing).
+#[test]
+fn the_check_sees_a_mention() {
+    let dir = std::env::temp_dir().join(format!("skydeck-layers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("probe.rs");
+    std::fs::write(&file, "use crate::app::Screen;\nuse crate::apps::X;\nlet v = crate::views::render;\n").unwrap();
+    let found = mentions(&file, &["app", "views"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(found.len(), 2, "{found:?}");
+}
