@@ -19,6 +19,7 @@ pub mod plugins;
 pub mod providers;
 pub mod runbook;
 pub mod screen;
+pub mod screens;
 pub mod store;
 pub mod text;
 pub mod theme;

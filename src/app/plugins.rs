@@ -132,7 +132,7 @@ pub fn plugin_context(state: &AppState) -> Context {
                 set(&mut c, "provider", provider_key(s.provider));
             }
         }
-        Row::Log(_) => {}
+        Row::Log(_) | Row::Item(_) => {}
         Row::Audit(i) => {
             if let Some(a) = state.audit.get(i) {
                 set(&mut c, "item", "audit entry");

@@ -19,6 +19,8 @@ pub enum Row {
     Log(usize),
     Audit(usize),
     RunbookItem(usize),
+    /// An item of a screen's own list (a new screen's rows; no verb targets it).
+    Item(usize),
 }
 
 impl Row {
@@ -45,8 +47,14 @@ fn tier_rank(state: &AppState, env: &str) -> u8 {
     }
 }
 
-/// Rows of a screen in display order, filtered by the screen's filter (case-insensitive).
+/// Rows of a screen in display order, filtered by the screen's filter (case-insensitive): what
+/// its `ScreenUi::rows` lists.
 pub fn rows(state: &AppState, screen: Screen) -> Vec<Row> {
+    (crate::screens::ui(screen).rows)(state)
+}
+
+/// The rows of the screens that came first.
+pub fn builtin_rows(state: &AppState, screen: Screen) -> Vec<Row> {
     let e = &state.estate;
     let filter = state.lists[screen.index()].filter.to_lowercase();
     let keep = |hay: &[&str]| filter.is_empty() || hay.iter().any(|h| h.to_lowercase().contains(&filter));
@@ -174,6 +182,8 @@ pub fn rows(state: &AppState, screen: Screen) -> Vec<Row> {
             .filter(|(_, a)| keep(&[&a.verb, &a.target, &a.target_name, &a.environment, &a.user, &a.detail]))
             .map(|(i, _)| Row::Audit(i))
             .collect(),
+        #[allow(unreachable_patterns)] // a new screen lists its own rows (`ScreenUi::rows`)
+        _ => Vec::new(),
     }
 }
 

@@ -466,11 +466,11 @@ fn screen_key(state: &mut AppState, key: KeyEvent) -> Option<Vec<Effect>> {
     if !applies(state, binding.when) {
         return None;
     }
-    screen_action(state, binding.action)
+    (crate::screens::ui(state.screen).act)(state, binding.action)
 }
 
-/// What each screen action does (the registry in `screen.rs` says which key and screen).
-fn screen_action(state: &mut AppState, action: Action) -> Option<Vec<Effect>> {
+/// What the first screens' actions do (`screen::SPECS` says which key and screen).
+pub fn builtin_action(state: &mut AppState, action: Action) -> Option<Vec<Effect>> {
     let note = |target, prompt: &str| Popup::Note { target, prompt: prompt.to_string(), value: String::new() };
     match action {
         Action::PrevColumn => state.overview_column = state.overview_column.saturating_sub(1),
@@ -566,6 +566,8 @@ fn screen_action(state: &mut AppState, action: Action) -> Option<Vec<Effect>> {
         }
         Action::IncidentHistory => return Some(super::forms::toggle_history(state)),
         Action::IncidentExport => super::forms::export_prompt(state),
+        #[allow(unreachable_patterns)] // a new screen handles its own actions (`ScreenUi::act`)
+        _ => return None,
     }
     Some(Vec::new())
 }
@@ -1238,7 +1240,13 @@ fn go_to(state: &mut AppState, screen: Screen) {
     clamp(state);
 }
 
+/// Enter: what the screen's `ScreenUi::open` does.
 fn open(state: &mut AppState) -> Vec<Effect> {
+    (crate::screens::ui(state.screen).open)(state)
+}
+
+/// Enter on the screens that came first.
+pub fn builtin_open(state: &mut AppState) -> Vec<Effect> {
     match state.screen {
         Screen::Overview => {
             let column = OverviewColumn::ALL[state.overview_column.min(OverviewColumn::ALL.len() - 1)];

@@ -2,14 +2,14 @@
 
 mod first_run;
 mod forms;
-mod health;
-mod incident;
-mod lists;
-mod logs;
-mod overview;
+pub(crate) mod health;
+pub(crate) mod incident;
+pub(crate) mod lists;
+pub(crate) mod logs;
+pub(crate) mod overview;
 mod popups;
-mod runbook;
-mod runs;
+pub(crate) mod runbook;
+pub(crate) mod runs;
 
 pub use runs::status_text as status_label;
 
@@ -123,19 +123,7 @@ pub fn draw(state: &AppState, theme: &Theme, frame: &mut Frame) -> Drawn {
         return drawn;
     }
     render_tabs(state, theme, frame, a.tabs);
-    match state.screen {
-        Screen::Overview => overview::render(state, theme, frame, a.body),
-        Screen::Runs => runs::render(state, theme, frame, a.body),
-        Screen::Deployments => lists::deployments(state, theme, frame, a.body),
-        Screen::Health => health::render(state, theme, frame, a.body),
-        Screen::Resources => lists::resources(state, theme, frame, a.body),
-        Screen::Backups => lists::backups(state, theme, frame, a.body),
-        Screen::Secrets => lists::secrets(state, theme, frame, a.body),
-        Screen::Logs => logs::render(state, theme, frame, a.body),
-        Screen::Audit => lists::audit(state, theme, frame, a.body),
-        Screen::Runbook => runbook::render(state, theme, frame, a.body),
-        Screen::Incident => incident::render(state, theme, frame, a.body),
-    }
+    (crate::screens::ui(state.screen).render)(state, theme, frame, a.body);
     render_message(state, theme, frame, a.message);
     render_status(state, theme, frame, a.status);
     drawn.tabs = tab_spans(state.screen, area.width).into_iter().map(|(from, to, s)| (a.tabs.y, from, to, s)).collect();
