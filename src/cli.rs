@@ -18,8 +18,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Loaded};
 use crate::keymap::Keymap;
 use crate::model::{Environment, Snapshot, SourceState};
-use crate::providers::Provider;
 use crate::providers::sandbox::Sandbox;
+use crate::providers::{Provider, ProviderError};
 use crate::store::Store;
 use crate::theme::Theme;
 
@@ -237,7 +237,7 @@ fn demo_provider(clock: Arc<dyn Clock>) -> Arc<dyn Provider> {
     crate::providers::sanitized::sanitized(Arc::new(Sandbox::new(demo_seed(), clock)))
 }
 
-async fn context(cli: &Cli, demo: bool) -> anyhow::Result<Ctx> {
+async fn context(cli: &Cli, demo: bool, clock: &Arc<dyn Clock>) -> anyhow::Result<Ctx> {
     let path = config::locate(cli.config.as_deref());
     let loaded = match &path {
         Some(p) => config::load_file(p)?,
@@ -246,8 +246,8 @@ async fn context(cli: &Cli, demo: bool) -> anyhow::Result<Ctx> {
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = Arc::new(Store::open_default().context("opening the store")?);
+    let clock = clock.clone();
+    let store = Arc::new(Store::open_default().context("opening the store")?.with_clock(clock.clone()));
     let (providers, unavailable) = if demo {
         (vec![demo_provider(clock.clone())], Vec::new())
     } else {
@@ -261,8 +261,8 @@ async fn context(cli: &Cli, demo: bool) -> anyhow::Result<Ctx> {
     Ok(Ctx { loaded, store, providers, unavailable, clock })
 }
 
-fn pipeline(store: &Arc<Store>, read_only: bool) -> Pipeline {
-    Pipeline::new(store.clone(), read_only, current_user())
+fn pipeline(ctx: &Ctx, read_only: bool) -> Pipeline {
+    Pipeline::new(ctx.store.clone(), read_only, current_user()).with_clock(ctx.clock.clone())
 }
 
 /// Who is acting, for the audit log: $USER, $LOGNAME, else what `id -un` says.
@@ -279,18 +279,24 @@ fn current_user() -> String {
 
 /// Entry point used by `main`; returns the process exit code.
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    run_with_clock(cli, Arc::new(SystemClock)).await
+}
+
+/// [`run`] with the clock every part of skydeck reads the time from.
+pub async fn run_with_clock(cli: Cli, clock: Arc<dyn Clock>) -> anyhow::Result<i32> {
+    let clock = &clock;
     match &cli.command {
-        None => tui(&cli, cli.demo).await,
-        Some(Command::Demo) => tui(&cli, true).await,
-        Some(Command::Status { json }) => status(&cli, *json).await,
-        Some(Command::Act(args)) => act(&cli, args).await,
+        None => tui(&cli, cli.demo, clock).await,
+        Some(Command::Demo) => tui(&cli, true, clock).await,
+        Some(Command::Status { json }) => status(&cli, *json, clock).await,
+        Some(Command::Act(args)) => act(&cli, args, clock).await,
         Some(Command::Audit { json }) => audit(*json),
         Some(Command::Auth(auth)) => auth_command(&cli, auth).await,
         Some(Command::Logs { source, filter, since, follow }) => {
-            logs_command(&cli, source, filter.as_deref(), since.as_deref(), *follow).await
+            logs_command(&cli, source, filter.as_deref(), since.as_deref(), *follow, clock).await
         }
-        Some(Command::Incident(c)) => incident_command(c),
-        Some(Command::Runbook { name, json, markdown }) => runbook(&cli, name, *json, *markdown).await,
+        Some(Command::Incident(c)) => incident_command(c, clock.as_ref()),
+        Some(Command::Runbook { name, json, markdown }) => runbook(&cli, name, *json, *markdown, clock).await,
         Some(Command::Plugins(c)) => plugins_command(&cli, c),
         Some(Command::Completions { shell }) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -300,11 +306,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     }
 }
 
-async fn tui(cli: &Cli, demo: bool) -> anyhow::Result<i32> {
+async fn tui(cli: &Cli, demo: bool, clock: &Arc<dyn Clock>) -> anyhow::Result<i32> {
     if !std::io::stdout().is_terminal() {
         bail!("the TUI needs a terminal; for scripts use `skydeck status --json`");
     }
-    let ctx = context(cli, demo).await?;
+    let ctx = context(cli, demo, clock).await?;
     let keymap = keymap_of(&ctx.loaded)?;
     let theme_name = cli.theme.clone().or(ctx.loaded.config.theme.clone());
     let theme = Theme::load(theme_name.as_deref())?;
@@ -349,11 +355,10 @@ async fn tui(cli: &Cli, demo: bool) -> anyhow::Result<i32> {
     state.screen = Screen::Overview;
     let clock = ctx.clock.clone();
     let rt = Runtime {
+        pipeline: pipeline(&ctx, cli.read_only),
         providers: ctx.providers,
-        pipeline: pipeline(&ctx.store, cli.read_only),
         clock: ctx.clock,
         demo: Some(Box::new(move || demo_provider(clock.clone()))),
-        plugins: Default::default(),
     };
     crate::app::event_loop::run(rt, state, theme).await?;
     Ok(0)
@@ -383,19 +388,20 @@ fn configured_environments(loaded: &Loaded) -> Vec<Environment> {
 }
 
 /// Fetches every provider concurrently (the whole refresh takes about the slowest one).
-async fn fetch_all(providers: &[Arc<dyn Provider>]) -> Vec<(String, Result<Snapshot, String>)> {
+async fn fetch_all(providers: &[Arc<dyn Provider>]) -> Vec<(String, Result<Snapshot, ProviderError>)> {
+    const FETCH_TIMEOUT: Duration = Duration::from_secs(60);
     let fetches = providers.iter().map(|p| async move {
-        let r = match tokio::time::timeout(Duration::from_secs(60), p.fetch()).await {
-            Ok(r) => r.map_err(|e| e.to_string()),
-            Err(_) => Err("timed out after 60s".to_string()),
+        let r = match tokio::time::timeout(FETCH_TIMEOUT, p.fetch()).await {
+            Ok(r) => r,
+            Err(_) => Err(ProviderError::Timeout(FETCH_TIMEOUT)),
         };
         (p.name().to_string(), r)
     });
     futures::future::join_all(fetches).await
 }
 
-async fn status(cli: &Cli, json: bool) -> anyhow::Result<i32> {
-    let ctx = context(cli, cli.demo).await?;
+async fn status(cli: &Cli, json: bool, clock: &Arc<dyn Clock>) -> anyhow::Result<i32> {
+    let ctx = context(cli, cli.demo, clock).await?;
     let now = ctx.clock.now();
     let results = fetch_all(&ctx.providers).await;
     let mut estate = Snapshot { environments: configured_environments(&ctx.loaded), ..Snapshot::default() };
@@ -409,6 +415,7 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<i32> {
                 sources.push(json!({"name": name, "state": SourceState::Fresh, "fetched_at": now}));
             }
             Err(e) => {
+                let e = e.to_string();
                 errors.push(json!({"source": name, "error": e}));
                 sources.push(json!({"name": name, "state": SourceState::Failed, "error": e}));
             }
@@ -544,7 +551,7 @@ fn read_hidden_line() -> anyhow::Result<String> {
     result.map(|()| value)
 }
 
-async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
+async fn act(cli: &Cli, args: &ActArgs, clock: &Arc<dyn Clock>) -> anyhow::Result<i32> {
     let verb: Verb = args.verb.parse().map_err(anyhow::Error::msg)?;
     let mut request = request_from(args, verb)?;
     // Read-only refuses before any request, even a read, is sent.
@@ -555,7 +562,7 @@ async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
     if args.value_stdin {
         request.secret_input = Some(read_secret_value(&args.id)?);
     }
-    let ctx = context(cli, cli.demo).await?;
+    let ctx = context(cli, cli.demo, clock).await?;
     if ctx.providers.is_empty() {
         let why = ctx.unavailable.first().map(|(_, e)| e.clone()).unwrap_or_else(|| "no source is configured".into());
         eprintln!("error: nothing can act: {why}");
@@ -617,7 +624,7 @@ async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
         eprintln!("dry run: nothing was sent");
         return Ok(0);
     }
-    let pipeline = pipeline(&ctx.store, cli.read_only);
+    let pipeline = pipeline(&ctx, cli.read_only);
     let confirmed = match (&plan.confirmation(), &args.confirm, args.yes) {
         (_, Some(name), _) => check_confirmation(&plan, Some(name), args.yes),
         (Confirmation::YesNo, None, true) => Ok(()),
@@ -637,7 +644,7 @@ async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
         eprintln!("error: {e}");
         return Ok(1);
     }
-    let outcome = pipeline.run(provider.as_ref(), plan).await;
+    let outcome = pipeline.act(provider.as_ref(), plan).await;
     match &outcome.result {
         Ok(detail) => {
             println!(
@@ -856,7 +863,7 @@ async fn auth_command(cli: &Cli, command: &AuthCommand) -> anyhow::Result<i32> {
     }
 }
 
-async fn runbook(cli: &Cli, name: &str, json: bool, markdown: bool) -> anyhow::Result<i32> {
+async fn runbook(cli: &Cli, name: &str, json: bool, markdown: bool, clock: &Arc<dyn Clock>) -> anyhow::Result<i32> {
     let (books, errors) = crate::runbook::load_all();
     for e in &errors {
         eprintln!("warning: {e}");
@@ -865,7 +872,7 @@ async fn runbook(cli: &Cli, name: &str, json: bool, markdown: bool) -> anyhow::R
         let names: Vec<_> = books.iter().map(|b| b.name.as_str()).collect();
         bail!("no runbook '{name}' (available: {})", names.join(", "));
     };
-    let ctx = context(cli, cli.demo).await?;
+    let ctx = context(cli, cli.demo, clock).await?;
     let now = ctx.clock.now();
     let results = fetch_all(&ctx.providers).await;
     let mut estate = Snapshot { environments: configured_environments(&ctx.loaded), ..Snapshot::default() };
@@ -920,10 +927,10 @@ async fn runbook(cli: &Cli, name: &str, json: bool, markdown: bool) -> anyhow::R
     Ok(report.exit_code())
 }
 
-fn incident_command(command: &IncidentCommand) -> anyhow::Result<i32> {
+fn incident_command(command: &IncidentCommand, clock: &dyn Clock) -> anyhow::Result<i32> {
     use crate::incident::{Entry, EntryKind};
     let store = Store::open_default()?;
-    let now = chrono::Utc::now();
+    let now = clock.now();
     let who = current_user();
     let find = |id: i64| -> anyhow::Result<crate::incident::Incident> {
         store
@@ -1066,18 +1073,19 @@ async fn logs_command(
     filter: Option<&str>,
     since: Option<&str>,
     follow: bool,
+    clock: &Arc<dyn Clock>,
 ) -> anyhow::Result<i32> {
     let regex = match filter {
         Some(f) => Some(regex::Regex::new(&format!("(?i){f}")).with_context(|| format!("--filter '{f}'"))?),
         None => None,
     };
-    let cutoff = since.map(parse_duration).transpose()?.map(|d| chrono::Utc::now() - d);
+    let cutoff = since.map(parse_duration).transpose()?.map(|d| clock.now() - d);
     if !cli.demo
         && let Some(file) = log_file_source(cli, source)?
     {
         return follow_log_file(&file, source, filter, cutoff, follow).await;
     }
-    let ctx = context(cli, cli.demo).await?;
+    let ctx = context(cli, cli.demo, clock).await?;
     let streams: Vec<Arc<dyn Provider>> =
         ctx.providers.iter().filter(|p| source == "all" || p.name() == source).cloned().collect();
     let keep = |l: &crate::model::LogLine| {

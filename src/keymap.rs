@@ -7,7 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::{BTreeMap, HashMap};
 
 use crate::actions::Verb;
-pub use crate::screen::{Command, Key, reserved, screen_keys};
+pub use crate::screen::{Command, Key, NotAKey, reserved, screen_keys};
 
 #[derive(Debug, Clone)]
 pub struct Keymap {

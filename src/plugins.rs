@@ -24,7 +24,7 @@ use toml::Spanned;
 use crate::keymap::Keymap;
 use crate::model::{Provider, Role};
 use crate::screen::{Key, Screen};
-use crate::store::{AuditEntry, AuditPhase, Store};
+use crate::store::Store;
 
 /// The shipped examples, embedded: (file stem, text).
 pub const SHIPPED: [(&str, &str); 8] = [
@@ -99,6 +99,36 @@ pub struct PluginError {
     pub path: String,
     pub line: usize,
     pub message: String,
+}
+
+/// A template that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("'{0}': a lone '}}' (write '}}}}' for a literal brace)")]
+    LoneClose(String),
+    #[error("'{0}': '{{' is not closed (write '{{{{' for a literal brace)")]
+    Unclosed(String),
+    #[error("'{text}': '{{{name}}}' is not a variable name")]
+    BadName { text: String, name: String },
+}
+
+/// A required variable with no value (its name).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{{{0}}} has no value")]
+pub struct Unset(pub String);
+
+/// Why a plugin will not run on the selected item.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotRunnable {
+    #[error("plugin '{plugin}' works on {label}, and nothing is selected")]
+    NothingSelected { plugin: String, label: String },
+    #[error("plugin '{plugin}' works on {label}, not on the selected {selected}")]
+    NotFor { plugin: String, label: String, selected: String },
+    /// `what`: "the selected resource", or "nothing selected".
+    #[error("plugin '{plugin}' needs {{{var}}}, which {what} does not have")]
+    Needs { plugin: String, var: String, what: String },
+    #[error("refused: {{{var}}} is '{value}', which {command} would read as an option (put \"--\" before it in args)")]
+    WouldBeOption { var: String, value: String, command: String },
 }
 
 /// Where the output goes.
@@ -198,7 +228,7 @@ impl Template {
         Template { text: text.to_string(), parts: vec![Part::Lit(text.to_string())] }
     }
 
-    pub fn parse(text: &str) -> Result<Template, String> {
+    pub fn parse(text: &str) -> Result<Template, TemplateError> {
         let mut parts = Vec::new();
         let mut lit = String::new();
         let mut chars = text.chars().peekable();
@@ -212,14 +242,14 @@ impl Template {
                     chars.next();
                     lit.push('}');
                 }
-                '}' => return Err(format!("'{text}': a lone '}}' (write '}}}}' for a literal brace)")),
+                '}' => return Err(TemplateError::LoneClose(text.to_string())),
                 '{' => {
                     let mut name = String::new();
                     loop {
                         match chars.next() {
                             Some('}') => break,
                             Some('{') | None => {
-                                return Err(format!("'{text}': '{{' is not closed (write '{{{{' for a literal brace)"));
+                                return Err(TemplateError::Unclosed(text.to_string()));
                             }
                             Some(ch) => name.push(ch),
                         }
@@ -231,7 +261,7 @@ impl Template {
                     if name.is_empty()
                         || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
                     {
-                        return Err(format!("'{text}': '{{{name}}}' is not a variable name"));
+                        return Err(TemplateError::BadName { text: text.to_string(), name });
                     }
                     if !lit.is_empty() {
                         parts.push(Part::Lit(std::mem::take(&mut lit)));
@@ -260,8 +290,8 @@ impl Template {
     }
 
     /// `Ok(None)`: an optional variable has no value, so the argument is left out.
-    /// `Err(name)`: a required variable has no value.
-    pub fn expand(&self, ctx: &Context) -> Result<Option<String>, String> {
+    /// `Err`: a required variable has no value.
+    pub fn expand(&self, ctx: &Context) -> Result<Option<String>, Unset> {
         let mut out = String::new();
         for part in &self.parts {
             match part {
@@ -269,7 +299,7 @@ impl Template {
                 Part::Var { name, optional } => match ctx.get(name).filter(|v| !v.is_empty()) {
                     Some(v) => out.push_str(v),
                     None if *optional => return Ok(None),
-                    None => return Err(name.clone()),
+                    None => return Err(Unset(name.clone())),
                 },
             }
         }
@@ -349,7 +379,7 @@ impl Plugin {
     }
 
     /// Whether the selected item (its context) is one this plugin is for.
-    pub fn applies_to(&self, ctx: &Context) -> Result<(), String> {
+    pub fn applies_to(&self, ctx: &Context) -> Result<(), NotRunnable> {
         let get = |k: &str| ctx.get(k).map(String::as_str).unwrap_or("");
         let kind_ok = self.kinds.is_empty() || self.kinds.iter().any(|k| k.eq_ignore_ascii_case(get("resource.kind")));
         let role_ok = self.roles.is_empty() || self.roles.iter().any(|r| r.label() == get("resource.role"));
@@ -358,11 +388,11 @@ impl Plugin {
         if kind_ok && role_ok && provider_ok {
             return Ok(());
         }
-        let label = self.item_label().unwrap_or_default();
+        let (plugin, label) = (self.name.clone(), self.item_label().unwrap_or_default());
         Err(match (get("resource.kind"), get("item")) {
-            ("", "") => format!("plugin '{}' works on {label}, and nothing is selected", self.name),
-            ("", item) => format!("plugin '{}' works on {label}, not on the selected {item}", self.name),
-            (kind, _) => format!("plugin '{}' works on {label}, not on the selected {kind}", self.name),
+            ("", "") => NotRunnable::NothingSelected { plugin, label },
+            ("", item) => NotRunnable::NotFor { plugin, label, selected: item.to_string() },
+            (kind, _) => NotRunnable::NotFor { plugin, label, selected: kind.to_string() },
         })
     }
 
@@ -383,27 +413,27 @@ impl Plugin {
     /// The exact command line and environment for the selected item (`ctx` includes the
     /// answers to the inputs as `input.NAME`). Refuses when the item is not one this plugin is
     /// for, a variable has no value, or a value from the estate would become an option.
-    pub fn prepare(&self, ctx: &Context) -> Result<PluginRun, String> {
+    pub fn prepare(&self, ctx: &Context) -> Result<PluginRun, NotRunnable> {
         self.applies_to(ctx)?;
-        let needs = |var: &str| {
+        let needs = |Unset(var): Unset| {
             let what =
                 ctx.get("item").map(|i| format!("the selected {i}")).unwrap_or_else(|| "nothing selected".into());
-            format!("plugin '{}' needs {{{var}}}, which {what} does not have", self.name)
+            NotRunnable::Needs { plugin: self.name.clone(), var, what }
         };
         let mut argv = vec![self.command.clone()];
         let mut after_dashdash = false;
         for t in &self.args {
-            let Some(value) = t.expand(ctx).map_err(|v| needs(&v))? else { continue };
+            let Some(value) = t.expand(ctx).map_err(needs)? else { continue };
             if !after_dashdash
                 && value.starts_with('-')
                 && !t.text.starts_with('-')
                 && let Some(var) = t.leading_var().filter(|v| !v.starts_with("input."))
             {
-                return Err(format!(
-                    "refused: {{{var}}} is '{}', which {} would read as an option (put \"--\" before it in args)",
-                    printable(&value),
-                    self.command
-                ));
+                return Err(NotRunnable::WouldBeOption {
+                    var: var.to_string(),
+                    value: printable(&value),
+                    command: self.command.clone(),
+                });
             }
             if t.text == "--" {
                 after_dashdash = true;
@@ -413,7 +443,7 @@ impl Plugin {
         let mut env: Vec<(String, String)> =
             ctx.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (env_name(k), v.clone())).collect();
         for (name, t) in &self.env {
-            if let Some(value) = t.expand(ctx).map_err(|v| needs(&v))? {
+            if let Some(value) = t.expand(ctx).map_err(needs)? {
                 env.push((name.clone(), value));
             }
         }
@@ -784,7 +814,7 @@ pub fn parse(text: &str, path: &str, stem: &str, shipped: bool) -> Result<Parsed
             }
             Template::literal(text)
         } else {
-            let t = Template::parse(text).map_err(|m| err(line, m))?;
+            let t = Template::parse(text).map_err(|m| err(line, m.to_string()))?;
             check(&t, line)?;
             t
         };
@@ -803,7 +833,7 @@ pub fn parse(text: &str, path: &str, stem: &str, shipped: bool) -> Result<Parsed
         if name.starts_with("SKYDECK_") {
             return Err(err(line, format!("env '{name}': SKYDECK_* are set by skydeck from the selected item")));
         }
-        let t = Template::parse(value.get_ref()).map_err(|m| err(line, m))?;
+        let t = Template::parse(value.get_ref()).map_err(|m| err(line, m.to_string()))?;
         check(&t, line)?;
         env.push((name.clone(), t));
     }
@@ -974,128 +1004,19 @@ fn disjoint(a: &Plugin, b: &Plugin) -> bool {
 // ---------------------------------------------------------------------------------------
 // Running
 
-/// Runs a prepared plugin and records it in the audit log: "started" (durable, before the
+pub use crate::actions::{QUIT_GRACE, Running};
+
+/// Runs a prepared plugin through the audited pipeline: "started" (durable, before the
 /// command starts) then "finished" (exit 0) or "failed" with the exit status and duration.
 /// Background and capture runs collect the output; terminal runs share skydeck's terminal
 /// (the caller has suspended the TUI) and, with `pause`, wait for Enter at the end.
+/// Blocks: call it on a thread that may block.
 pub fn execute(run: &PluginRun, store: &Store, user: &str, read_only: bool) -> PluginOutcome {
     execute_tracked(run, store, user, read_only, &Running::default())
 }
 
-/// Plugin runs in flight, so that quitting skydeck can close their audit entries
-/// ([`Running::shutdown`]). Cloning shares the same set.
-#[derive(Clone, Default)]
-pub struct Running {
-    inner: std::sync::Arc<RunningInner>,
-}
-
-#[derive(Default)]
-struct RunningInner {
-    /// By the seq of the "started" entry: that entry (the template of the closing one) and
-    /// whether someone is already writing the closing entry.
-    runs: std::sync::Mutex<BTreeMap<i64, (AuditEntry, bool)>>,
-    changed: std::sync::Condvar,
-    /// Set by `shutdown` after the grace period: captured runs kill their command.
-    stop: std::sync::atomic::AtomicBool,
-}
-
-/// How long quitting waits for plugin runs to end on their own before stopping them.
-pub const QUIT_GRACE: Duration = Duration::from_secs(2);
-/// How long a stopped run has to write its own "interrupted" entry.
-const STOP_WAIT: Duration = Duration::from_secs(2);
-
-impl Running {
-    fn runs(&self) -> std::sync::MutexGuard<'_, BTreeMap<i64, (AuditEntry, bool)>> {
-        self.inner.runs.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn stopping(&self) -> bool {
-        self.inner.stop.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    fn add(&self, started: AuditEntry) {
-        self.runs().insert(started.seq, (started, false));
-    }
-
-    /// The run's own thread takes the right to write its closing entry; false when quitting
-    /// already wrote it.
-    fn claim(&self, seq: i64) -> bool {
-        match self.runs().get_mut(&seq) {
-            Some((_, closing)) if !*closing => {
-                *closing = true;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// The closing entry is written (or given up on).
-    fn remove(&self, seq: i64) {
-        self.runs().remove(&seq);
-        self.inner.changed.notify_all();
-    }
-
-    /// The plugins still running.
-    pub fn names(&self) -> Vec<String> {
-        self.runs().values().map(|(e, _)| e.source.trim_start_matches("plugin:").to_string()).collect()
-    }
-
-    /// Waits up to `timeout` for every run to be closed; true if they all were.
-    fn wait_empty(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut runs = self.runs();
-        while !runs.is_empty() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            runs = self.inner.changed.wait_timeout(runs, left).unwrap_or_else(|e| e.into_inner()).0;
-        }
-        true
-    }
-
-    /// At quit: runs that end within `grace` write their own "finished"/"failed"; the others
-    /// are stopped and get "interrupted", linked to their "started" entry. Whatever cannot be
-    /// stopped in time (a command that ignores it) still gets its "interrupted" entry here.
-    /// Returns how many runs were interrupted.
-    pub fn shutdown(&self, store: &Store, grace: Duration) -> usize {
-        if self.wait_empty(grace) {
-            return 0;
-        }
-        let interrupted = self.runs().len();
-        self.inner.stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        if self.wait_empty(STOP_WAIT) {
-            return interrupted;
-        }
-        let stuck: Vec<AuditEntry> = self
-            .runs()
-            .values_mut()
-            .filter(|(_, closing)| !*closing)
-            .map(|(started, closing)| {
-                *closing = true;
-                started.clone()
-            })
-            .collect();
-        for started in stuck {
-            let mut end = started.clone();
-            end.phase = AuditPhase::Interrupted;
-            end.action_id = Some(started.seq);
-            end.at = chrono::Utc::now();
-            end.detail = format!(
-                "{}: {}",
-                started.source.trim_start_matches("plugin:"),
-                "interrupted: skydeck quit while it ran (still running when skydeck exited)"
-            );
-            if let Err(e) = store.append_audit(&end) {
-                tracing::error!("plugin audit entry not written: {e}");
-            }
-            self.remove(started.seq);
-        }
-        interrupted
-    }
-}
-
 /// [`execute`], with the run known to `running` while it runs so quitting can close it.
+/// (The TUI runs plugins with `Pipeline::run(PluginOp::new(run))` on its own pipeline.)
 pub fn execute_tracked(
     run: &PluginRun,
     store: &Store,
@@ -1103,80 +1024,107 @@ pub fn execute_tracked(
     read_only: bool,
     running: &Running,
 ) -> PluginOutcome {
-    let started = Instant::now();
-    let outcome = |exit: Exit, output: Vec<String>, audit_error: Option<String>| PluginOutcome {
-        run: run.clone(),
-        exit,
-        output,
-        duration: started.elapsed(),
-        audit_error,
-    };
-    let entry = |phase: AuditPhase, detail: String| AuditEntry {
-        seq: 0,
-        action_id: None,
-        at: chrono::Utc::now(),
-        user: user.to_string(),
-        verb: "plugin".into(),
-        target: run.target.clone(),
-        target_name: run.target_name.clone(),
-        environment: run.environment.clone(),
-        source: format!("plugin:{}", run.plugin),
-        phase,
-        reason: None,
-        detail,
-    };
-    if read_only && run.dangerous {
-        let why = format!("plugin '{}' is dangerous and skydeck runs with --read-only", run.plugin);
-        let _ = store.append_audit(&entry(AuditPhase::Refused, format!("{}: {why}", run.plugin)));
-        return outcome(Exit::Refused(why), Vec::new(), None);
+    let core = crate::actions::Core { read_only, user, store, clock: &crate::clock::SystemClock, running };
+    futures::executor::block_on(core.run(PluginOp::new(run.clone())))
+}
+
+/// A plugin run as a pipeline operation: gated by `dangerous` under `--read-only` (refused and
+/// audited), verified by its exit status, stopped when skydeck quits. Its work blocks (the
+/// command runs on the calling thread), so the pipeline future that runs it belongs on a
+/// blocking thread (`futures::executor::block_on` inside `spawn_blocking`).
+pub struct PluginOp {
+    run: PluginRun,
+    started: Instant,
+    /// Set by `verify`.
+    ended: Option<(Exit, Vec<String>, Duration)>,
+}
+
+impl PluginOp {
+    pub fn new(run: PluginRun) -> Self {
+        PluginOp { run, started: Instant::now(), ended: None }
     }
-    let started_entry = entry(AuditPhase::Started, format!("{}: {}", run.plugin, run.command_line()));
-    let started_id = match store.append_audit(&started_entry) {
-        Ok(id) => id,
-        Err(e) => {
-            return outcome(
-                Exit::Refused(format!("the audit log cannot record it, so nothing was run: {e}")),
-                Vec::new(),
-                None,
-            );
-        }
-    };
-    tracing::info!(plugin = %run.plugin, target = %run.target, "plugin started");
-    running.add(AuditEntry { seq: started_id, ..started_entry });
-    let (exit, output) = match run.output {
-        Output::Terminal => (run_in_terminal(run), Vec::new()),
-        Output::Background | Output::Capture => run_captured(run, running),
-    };
-    let mut done = outcome(exit, output, None);
-    let phase = match done.exit {
-        _ if done.ok() => AuditPhase::Finished,
-        Exit::Interrupted => AuditPhase::Interrupted,
-        _ => AuditPhase::Failed,
-    };
-    let mut end = entry(phase, format!("{}: {}: {}", run.plugin, done.status(), run.command_line()));
-    end.action_id = Some(started_id);
-    // Quitting may have closed the entry already (a run that did not stop in time).
-    if running.claim(started_id) {
-        if let Err(e) = store.append_audit(&end) {
-            tracing::error!("plugin audit entry not written: {e}");
-            done.audit_error = Some(e.to_string());
-        }
-        running.remove(started_id);
+
+    fn outcome(
+        self,
+        exit: Exit,
+        output: Vec<String>,
+        duration: Duration,
+        audit_error: Option<String>,
+    ) -> PluginOutcome {
+        PluginOutcome { run: self.run, exit, output, duration, audit_error }
     }
-    tracing::info!(plugin = %run.plugin, exit = %done.exit, "plugin ended");
-    if let Ok(Some(incident)) = store.open_incident_now() {
-        let text = format!("plugin {} on {} ({}) — {}", run.plugin, run.target_name, run.environment, done.status());
-        let e = crate::incident::Entry {
-            at: chrono::Utc::now(),
-            kind: crate::incident::EntryKind::Action,
-            who: user.to_string(),
-            text,
+}
+
+impl crate::actions::Operation for PluginOp {
+    type Executed = (Exit, Vec<String>);
+    type Output = PluginOutcome;
+
+    fn subject(&self) -> crate::actions::Subject {
+        let run = &self.run;
+        crate::actions::Subject {
+            verb: "plugin".into(),
+            target: run.target.clone(),
+            target_name: run.target_name.clone(),
+            environment: run.environment.clone(),
+            source: format!("plugin:{}", run.plugin),
+            reason: None,
+            detail: format!("{}: {}", run.plugin, run.command_line()),
+            label: run.plugin.clone(),
+        }
+    }
+
+    fn read_only(&self) -> Option<crate::actions::ReadOnlyRefusal> {
+        self.run.dangerous.then(|| {
+            let why = format!("plugin '{}' is dangerous and skydeck runs with --read-only", self.run.plugin);
+            crate::actions::ReadOnlyRefusal { audit: Some(format!("{}: {why}", self.run.plugin)), why }
+        })
+    }
+
+    fn execute<'a>(&'a mut self, stop: crate::actions::Stop<'a>) -> crate::providers::BoxFuture<'a, Self::Executed> {
+        let run = &self.run;
+        Box::pin(async move {
+            match run.output {
+                Output::Terminal => (run_in_terminal(run), Vec::new()),
+                Output::Background | Output::Capture => run_captured(run, &|| stop.requested()),
+            }
+        })
+    }
+
+    fn verify(&mut self, (exit, output): Self::Executed) -> crate::providers::BoxFuture<'_, crate::actions::Verdict> {
+        use crate::actions::Verdict;
+        let duration = self.started.elapsed();
+        let done = PluginOutcome { run: self.run.clone(), exit, output, duration, audit_error: None };
+        let detail = format!("{}: {}: {}", self.run.plugin, done.status(), self.run.command_line());
+        let verdict = match done.exit {
+            _ if done.ok() => Verdict::Finished(detail),
+            Exit::Interrupted => Verdict::Interrupted(detail),
+            _ => Verdict::Failed(detail),
         };
-        if let Err(e) = store.add_timeline(incident.id, &e) {
-            tracing::warn!("incident timeline: {e}");
-        }
+        self.ended = Some((done.exit, done.output, duration));
+        Box::pin(std::future::ready(verdict))
     }
-    done
+
+    fn timeline(&self, _: &crate::actions::Verdict) -> String {
+        let status = match &self.ended {
+            Some((exit, _, duration)) => format!("{exit} in {:.1}s", duration.as_secs_f64()),
+            None => String::new(),
+        };
+        format!("plugin {} on {} ({}) — {status}", self.run.plugin, self.run.target_name, self.run.environment)
+    }
+
+    fn refused(self, why: crate::actions::Refused) -> PluginOutcome {
+        let why = match why {
+            crate::actions::Refused::ReadOnly(why) => why,
+            crate::actions::Refused::Audit(e) => format!("the audit log cannot record it, so nothing was run: {e}"),
+        };
+        let duration = self.started.elapsed();
+        self.outcome(Exit::Refused(why), Vec::new(), duration, None)
+    }
+
+    fn ended(mut self, _: crate::actions::Verdict, audit_error: Option<crate::store::StoreError>) -> PluginOutcome {
+        let (exit, output, duration) = self.ended.take().unwrap_or((Exit::Interrupted, Vec::new(), Duration::ZERO));
+        self.outcome(exit, output, duration, audit_error.map(|e| e.to_string()))
+    }
 }
 
 fn command(run: &PluginRun) -> Command {
@@ -1204,7 +1152,7 @@ fn exit_of(status: std::process::ExitStatus) -> Exit {
     Exit::Code(status.code().unwrap_or(-1))
 }
 
-fn run_captured(run: &PluginRun, running: &Running) -> (Exit, Vec<String>) {
+fn run_captured(run: &PluginRun, stopping: &dyn Fn() -> bool) -> (Exit, Vec<String>) {
     let mut child = match command(run).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn() {
         Ok(c) => c,
         Err(e) => return (not_started(&run.argv[0], &e), Vec::new()),
@@ -1257,7 +1205,7 @@ fn run_captured(run: &PluginRun, running: &Running) -> (Exit, Vec<String>) {
             let _ = child.wait();
             break Exit::TimedOut(run.timeout.unwrap_or_default().as_secs());
         }
-        if running.stopping() {
+        if stopping() {
             let _ = child.kill();
             let _ = child.wait();
             break Exit::Interrupted;
@@ -1354,10 +1302,20 @@ mod tests {
         let ctx: Context = [("resource.name".to_string(), "a b".to_string())].into();
         assert_eq!(t.expand(&ctx).unwrap().unwrap(), "--name=a b {x}");
         assert_eq!(Template::parse("{region?}").unwrap().expand(&ctx), Ok(None));
-        assert_eq!(Template::parse("{region}").unwrap().expand(&ctx), Err("region".into()));
-        assert!(Template::parse("{oops").unwrap_err().contains("not closed"));
-        assert!(Template::parse("a}b").unwrap_err().contains("lone"));
-        assert!(Template::parse("{a b}").unwrap_err().contains("not a variable name"));
+        assert_eq!(Template::parse("{region}").unwrap().expand(&ctx), Err(Unset("region".into())));
+        assert!(Template::parse("{oops").unwrap_err().to_string().contains("not closed"));
+        assert!(Template::parse("a}b").unwrap_err().to_string().contains("lone"));
+        assert!(Template::parse("{a b}").unwrap_err().to_string().contains("not a variable name"));
+        // The messages are the ones plugin files have always got.
+        assert_eq!(
+            Template::parse("a}b").unwrap_err().to_string(),
+            "'a}b': a lone '}' (write '}}' for a literal brace)"
+        );
+        assert_eq!(
+            Template::parse("{x").unwrap_err().to_string(),
+            "'{x': '{' is not closed (write '{{' for a literal brace)"
+        );
+        assert_eq!(Template::parse("{a b}").unwrap_err().to_string(), "'{a b}': '{a b}' is not a variable name");
     }
 
     #[test]

@@ -628,7 +628,7 @@ impl Key {
     }
 
     /// Parses `a`, `A`, `ctrl-b`, `alt-x`, `enter`, `esc`, `tab`, `shift-tab`, `space`, `f5`...
-    pub fn parse(s: &str) -> Result<Key, String> {
+    pub fn parse(s: &str) -> Result<Key, NotAKey> {
         let mut modifiers = KeyModifiers::NONE;
         let mut rest = s;
         loop {
@@ -673,13 +673,18 @@ impl Key {
                 let mut chars = rest.chars();
                 match (chars.next(), chars.next()) {
                     (Some(c), None) => KeyCode::Char(c),
-                    _ => return Err(format!("'{s}' is not a key (examples: a, A, ctrl-b, enter, f5)")),
+                    _ => return Err(NotAKey(s.to_string())),
                 }
             }
         };
         Ok(Key::new(code, modifiers))
     }
 }
+
+/// Text that names no key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not a key (examples: a, A, ctrl-b, enter, f5)")]
+pub struct NotAKey(pub String);
 
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -85,7 +85,15 @@ pub struct Theme {
     pub match_highlight: Color,
 }
 
-fn color(slot: &str, value: &str) -> Result<Color, String> {
+/// A slot's value that is not a colour.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("slot '{slot}': '{value}' is not #rrggbb or an ANSI colour name")]
+struct NotAColor {
+    slot: String,
+    value: String,
+}
+
+fn color(slot: &str, value: &str) -> Result<Color, NotAColor> {
     let named = match value {
         "reset" => Some(Color::Reset),
         "black" => Some(Color::Black),
@@ -115,7 +123,7 @@ fn color(slot: &str, value: &str) -> Result<Color, String> {
             let byte = |i: usize| u8::from_str_radix(&h[i..i + 2], 16).unwrap_or(0);
             Ok(Color::Rgb(byte(0), byte(2), byte(4)))
         }
-        None => Err(format!("slot '{slot}': '{value}' is not #rrggbb or an ANSI colour name")),
+        None => Err(NotAColor { slot: slot.to_string(), value: value.to_string() }),
     }
 }
 
@@ -123,7 +131,7 @@ impl Theme {
     pub fn parse(text: &str, path: &str) -> Result<Theme, ThemeError> {
         let invalid = |message: String| ThemeError::Invalid { path: path.to_string(), message };
         let f: ThemeFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
-        let c = |slot: &str, v: &str| color(slot, v).map_err(invalid);
+        let c = |slot: &str, v: &str| color(slot, v).map_err(|e| invalid(e.to_string()));
         Ok(Theme {
             name: f.name.clone(),
             bg: c("bg", &f.bg)?,

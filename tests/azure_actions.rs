@@ -51,7 +51,7 @@ impl Setup {
 
     async fn run(&self, request: &ActionRequest) -> Result<String, String> {
         let plan = self.plan(request).unwrap();
-        Pipeline::new(self.store.clone(), false, "tester").run(self.provider.as_ref(), plan).await.result
+        Pipeline::new(self.store.clone(), false, "tester").act(self.provider.as_ref(), plan).await.result
     }
 
     async fn requests(&self, verb: &str, p: &str) -> Vec<wiremock::Request> {
@@ -195,7 +195,7 @@ async fn location_polling_and_a_failing_health_check_after_the_swap() {
     mount_site_and_health(&s.server, 503).await;
     let request = ActionRequest::new(Verb::Promote, SITE);
     let plan = s.plan(&request).unwrap();
-    let outcome = Pipeline::new(s.store.clone(), false, "tester").run(s.provider.as_ref(), plan).await;
+    let outcome = Pipeline::new(s.store.clone(), false, "tester").act(s.provider.as_ref(), plan).await;
     let err = outcome.result.unwrap_err();
     assert!(err.starts_with("the action ran but verification failed: production of sitef6141 is Running and serves PHP 5.6, .NET v4.0, but "), "{err}");
     assert!(

@@ -328,7 +328,7 @@ async fn promote_sends_the_exact_traffic_patch_polls_the_operation_then_checks_h
     );
 
     let pipeline = Pipeline::new(s.store.clone(), false, "maria");
-    let outcome = pipeline.run(&s.provider, plan).await;
+    let outcome = pipeline.act(&s.provider, plan).await;
     let detail = outcome.result.unwrap();
     assert!(
         detail.starts_with("traffic of runservice-abc123 moved to runservice-abc123-00002-def=100%; verified: traffic is runservice-abc123-00002-def=100%; GET "),
@@ -405,7 +405,7 @@ async fn a_failed_rollout_fails_the_action_and_the_audit_says_why() {
     )
     .await;
     let plan = s.provider.plan(&ActionRequest::new(Verb::Promote, SERVICE), &snap).unwrap();
-    let outcome = Pipeline::new(s.store.clone(), false, "maria").run(&s.provider, plan).await;
+    let outcome = Pipeline::new(s.store.clone(), false, "maria").act(&s.provider, plan).await;
     assert_eq!(
         outcome.result.unwrap_err(),
         "the traffic change of runservice-abc123 failed: Revision 'runservice-abc123-00002-def' is not ready and cannot serve traffic. (FAILED_PRECONDITION)"
@@ -596,7 +596,7 @@ async fn restore_clones_into_a_new_instance_at_a_time_inside_the_window() {
     clone["name"] = json!("orders-restored");
     get(&s.server, "/v1/projects/demo-proj/instances/orders-restored", clone).await;
 
-    let outcome = Pipeline::new(s.store.clone(), false, "maria").run(&s.provider, plan).await;
+    let outcome = Pipeline::new(s.store.clone(), false, "maria").act(&s.provider, plan).await;
     assert_eq!(
         outcome.result.unwrap(),
         format!(
@@ -651,7 +651,7 @@ async fn a_clone_that_fails_says_why_and_a_backup_runs_on_demand() {
         .with_priority(1)
         .mount(&s.server)
         .await;
-    let outcome = Pipeline::new(s.store.clone(), false, "maria").run(&s.provider, plan).await;
+    let outcome = Pipeline::new(s.store.clone(), false, "maria").act(&s.provider, plan).await;
     assert_eq!(
         outcome.result.unwrap(),
         format!("on-demand backup of {INSTANCE} done; verified: backup 1763805600001 of {INSTANCE} is SUCCESSFUL")
@@ -715,7 +715,7 @@ async fn rotate_adds_the_exact_version_then_disables_the_previous_one() {
         .with_priority(1)
         .mount(&s.server)
         .await;
-    let outcome = Pipeline::new(s.store.clone(), false, "maria").run(&s.provider, plan).await;
+    let outcome = Pipeline::new(s.store.clone(), false, "maria").act(&s.provider, plan).await;
     assert_eq!(
         outcome.result.unwrap(),
         "added version 3 (ENABLED), disabled version 2; verified: version 3 is ENABLED, version 2 DISABLED"
@@ -761,7 +761,7 @@ async fn a_failed_add_never_disables_the_previous_version() {
     let mut req = ActionRequest::new(Verb::Rotate, SECRET);
     req.secret_input = Some("s3cr3t-value".into());
     let plan = s.provider.plan(&req, &snap).unwrap();
-    let outcome = Pipeline::new(s.store.clone(), false, "maria").run(&s.provider, plan).await;
+    let outcome = Pipeline::new(s.store.clone(), false, "maria").act(&s.provider, plan).await;
     let err = outcome.result.unwrap_err();
     assert_eq!(
         err,

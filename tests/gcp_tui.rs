@@ -65,7 +65,7 @@ async fn a_service_log_and_a_promotion_from_the_keyboard() {
     select(&mut s, SERVICE);
     let effects = press(&mut s, KeyCode::Enter);
     assert_eq!(effects, [Effect::OpenLog(SERVICE.to_string())]);
-    let result = provider.fetch_log(SERVICE).await.map_err(|e| e.to_string());
+    let result = provider.fetch_log(SERVICE).await;
     update(&mut s, Msg::LogLoaded { target: SERVICE.into(), result });
     assert_eq!(s.screen, Screen::Logs);
     assert_eq!(s.list().filter, "runservice-abc123");

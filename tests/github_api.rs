@@ -158,7 +158,7 @@ async fn approving_sends_githubs_exact_body_and_is_audited() {
     assert_eq!(plan.target_name, "production");
     assert!(plan.calls[0].call.contains("/pending_deployments"), "{}", plan.calls[0].call);
     let pipeline = Pipeline::new(s.store.clone(), false, "maria");
-    let outcome = pipeline.run(&s.provider, plan).await;
+    let outcome = pipeline.act(&s.provider, plan).await;
     assert!(outcome.result.is_ok(), "{:?}", outcome.result);
     let audit = s.store.audit_entries().unwrap();
     assert_eq!(audit.iter().map(|e| e.phase).collect::<Vec<_>>(), [AuditPhase::Started, AuditPhase::Finished]);

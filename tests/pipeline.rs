@@ -67,7 +67,7 @@ fn setup(fail_verify: bool, read_only: bool) -> (Arc<Recorder>, Pipeline, Arc<St
 #[tokio::test]
 async fn started_is_durable_before_execute_then_finished() {
     let (rec, pipeline, store) = setup(false, false);
-    let outcome = pipeline.run(rec.as_ref(), plan(ActionRequest::new(Verb::Rollback, "id"))).await;
+    let outcome = pipeline.act(rec.as_ref(), plan(ActionRequest::new(Verb::Rollback, "id"))).await;
     assert!(outcome.result.is_ok(), "{:?}", outcome.result);
     assert_eq!(*rec.log.lock().unwrap(), ["execute after 1 audit entries", "verify"]);
     let entries = store.audit_entries().unwrap();
@@ -79,7 +79,7 @@ async fn started_is_durable_before_execute_then_finished() {
 #[tokio::test]
 async fn a_failed_verification_is_audited_as_failed() {
     let (rec, pipeline, store) = setup(true, false);
-    let outcome = pipeline.run(rec.as_ref(), plan(ActionRequest::new(Verb::Rollback, "id"))).await;
+    let outcome = pipeline.act(rec.as_ref(), plan(ActionRequest::new(Verb::Rollback, "id"))).await;
     assert!(outcome.result.unwrap_err().contains("still old revision"));
     let entries = store.audit_entries().unwrap();
     assert_eq!(entries.last().unwrap().phase, AuditPhase::Failed);
@@ -88,7 +88,7 @@ async fn a_failed_verification_is_audited_as_failed() {
 #[tokio::test]
 async fn read_only_never_reaches_the_provider() {
     let (rec, pipeline, store) = setup(false, true);
-    let outcome = pipeline.run(rec.as_ref(), plan(ActionRequest::new(Verb::Rollback, "id"))).await;
+    let outcome = pipeline.act(rec.as_ref(), plan(ActionRequest::new(Verb::Rollback, "id"))).await;
     assert!(outcome.result.unwrap_err().contains("read-only"));
     assert!(rec.log.lock().unwrap().is_empty());
     assert!(store.audit_entries().unwrap().is_empty());
@@ -106,7 +106,7 @@ async fn an_unwritable_or_full_store_never_reaches_the_provider() {
         store.inject_fault(fault).unwrap();
         let rec = Recorder { store: store.clone(), log: Mutex::new(Vec::new()), fail_verify: false };
         let pipeline = Pipeline::new(store.clone(), false, "ana");
-        let outcome = pipeline.run(&rec, plan(ActionRequest::new(Verb::Rollback, "id"))).await;
+        let outcome = pipeline.act(&rec, plan(ActionRequest::new(Verb::Rollback, "id"))).await;
         let err = outcome.result.unwrap_err();
         assert!(err.contains("action not started"), "{fault:?}: {err}");
         assert!(err.contains(&store.path().display().to_string()), "{fault:?}: {err}");

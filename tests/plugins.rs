@@ -345,7 +345,7 @@ fn a_value_that_would_become_an_option_is_refused() {
     let p = plugin(
         "key = \"ctrl-e\"\ncommand = \"git\"\nscopes = [\"resources\"]\nargs = [\"clone\", \"{resource.name}\"]\n",
     );
-    let err = p.prepare(&ctx).unwrap_err();
+    let err = p.prepare(&ctx).unwrap_err().to_string();
     assert!(err.contains("would read as an option"), "{err}");
     // After "--", or glued to a flag, it is a value.
     let p = plugin(
@@ -365,7 +365,10 @@ fn missing_variables_refuse_and_optional_ones_drop_their_argument() {
         "key = \"ctrl-e\"\ncommand = \"gh\"\nscopes = [\"resources\"]\nargs = [\"run\", \"view\", \"{run.id}\"]\n",
     );
     assert_eq!(p.missing(&ctx), ["run.id"]);
-    assert_eq!(p.prepare(&ctx).unwrap_err(), "plugin 'p' needs {run.id}, which the selected resource does not have");
+    assert_eq!(
+        p.prepare(&ctx).unwrap_err().to_string(),
+        "plugin 'p' needs {run.id}, which the selected resource does not have"
+    );
     let p = plugin(
         "key = \"ctrl-e\"\ncommand = \"x\"\nscopes = [\"resources\"]\nargs = [\"{resource.name}\", \"--project={project?}\", \"{region}\"]\nenv = { TARGET = \"{resource.id}\", NOPE = \"{sha?}\" }\n",
     );
@@ -378,7 +381,7 @@ fn missing_variables_refuse_and_optional_ones_drop_their_argument() {
     assert!(!env.contains_key("NOPE"));
     // Kinds narrow what it runs on.
     let p = plugin("key = \"ctrl-e\"\ncommand = \"x\"\nscopes = [\"RDS instance\"]\n");
-    let err = p.prepare(&ctx).unwrap_err();
+    let err = p.prepare(&ctx).unwrap_err().to_string();
     assert_eq!(err, "plugin 'p' works on RDS instance, not on the selected ECS service");
 }
 

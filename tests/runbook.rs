@@ -121,7 +121,7 @@ async fn an_action_taken_during_an_incident_lands_on_its_timeline() {
     let snap = sandbox.snapshot();
     let service = snap.resources.iter().find(|r| r.kind == "ECS service" && r.environment == "staging").unwrap();
     let plan = sandbox.plan(&ActionRequest::new(Verb::Rollback, &service.id), &snap).unwrap();
-    let outcome = Pipeline::new(store.clone(), false, "maria").run(&sandbox, plan).await;
+    let outcome = Pipeline::new(store.clone(), false, "maria").act(&sandbox, plan).await;
     assert!(outcome.result.is_ok());
     let incident = store.open_incident_now().unwrap().unwrap();
     assert_eq!(incident.id, id);

@@ -9,7 +9,10 @@ mod pipeline;
 
 pub use destination::{ENVIRONMENT_PARAMS, Touch, environment_tier, is_environment_param};
 pub use params::{WORKFLOW_INPUTS, accepted_params_text, check_params};
-pub use pipeline::{Outcome, Pipeline};
+pub(crate) use pipeline::Core;
+pub use pipeline::{
+    Action, Operation, Outcome, Pipeline, QUIT_GRACE, ReadOnlyRefusal, Refused, Running, Stop, Subject, Verdict,
+};
 
 use std::collections::BTreeMap;
 use std::fmt;

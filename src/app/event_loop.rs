@@ -2,6 +2,11 @@
 //! drains messages, applies `update`, runs effects, and draws only when something changed
 //! (at most ~60 fps, nothing at all when idle). The terminal is restored on every exit path:
 //! normal quit, error, panic (hook) and SIGTERM/SIGHUP/SIGINT.
+//!
+//! Effects are requests: `handle_effect` sees the state read-only and answers with messages,
+//! which go through `update` like any other. An answer known at once (a refusal, a new source)
+//! is handled right after the message that asked for it; slow work (planning, actions,
+//! plugins, the store) runs in tasks and answers over the channel.
 
 use std::io::{Stdout, Write};
 use std::sync::Arc;
@@ -13,10 +18,11 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::sync::{Notify, mpsc};
 
-use super::{AppState, Effect, Msg, SourceSlot, update};
-use crate::actions::{ActionError, Pipeline, find_target};
+use super::{AppState, Effect, Msg, update};
+use crate::actions::{ActionError, Outcome, Pipeline, find_target};
 use crate::clock::Clock;
-use crate::model::Source;
+use crate::model::Level;
+use crate::plugins::PluginOp;
 use crate::providers::{Provider, ProviderError};
 use crate::theme::Theme;
 
@@ -26,12 +32,11 @@ const FETCH_TIMEOUT: Duration = Duration::from_secs(60);
 /// Everything the loop needs besides the state.
 pub struct Runtime {
     pub providers: Vec<Arc<dyn Provider>>,
+    /// Every action and plugin run goes through it; its runs in flight are closed at quit.
     pub pipeline: Pipeline,
     pub clock: Arc<dyn Clock>,
     /// Builds the demo provider when the first-run screen asks for it.
     pub demo: Option<Box<dyn Fn() -> Arc<dyn Provider> + Send>>,
-    /// Plugin runs in flight: quitting closes their audit entries.
-    pub plugins: crate::plugins::Running,
 }
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
@@ -203,21 +208,21 @@ pub async fn run(mut rt: Runtime, mut state: AppState, mut theme: Theme) -> anyh
     let mut terminal = setup_terminal()?;
     let result = run_inner(&mut rt, &mut state, &mut theme, &mut terminal).await;
     restore_terminal();
-    close_plugin_runs(&rt, crate::plugins::QUIT_GRACE).await;
+    close_runs(&rt, crate::actions::QUIT_GRACE).await;
     result
 }
 
-/// However the loop ended (q, ctrl-c, SIGTERM, an error), plugin runs still going get a
-/// short grace to finish, then are stopped; each gets its "finished"/"failed" or
+/// However the loop ended (q, ctrl-c, SIGTERM, an error), plugin runs and actions still
+/// going get a short grace to finish, then are stopped; each gets its "finished"/"failed" or
 /// "interrupted" audit entry, linked to its "started" one.
-pub async fn close_plugin_runs(rt: &Runtime, grace: Duration) {
-    let names = rt.plugins.names();
+pub async fn close_runs(rt: &Runtime, grace: Duration) {
+    let names = rt.pipeline.running().names();
     if names.is_empty() {
         return;
     }
     eprintln!("skydeck: waiting up to {}s for {} to finish, then stopping it", grace.as_secs(), names.join(", "));
-    let (running, store) = (rt.plugins.clone(), rt.pipeline.store().clone());
-    match tokio::task::spawn_blocking(move || running.shutdown(&store, grace)).await {
+    let pipeline = rt.pipeline.clone();
+    match tokio::task::spawn_blocking(move || pipeline.shutdown(grace)).await {
         Ok(0) => {}
         Ok(n) => eprintln!("skydeck: {n} plugin run(s) interrupted; see `skydeck audit`"),
         Err(e) => tracing::error!("closing plugin runs: {e}"),
@@ -291,42 +296,45 @@ async fn run_inner(
             // Input and messages first; the filter scans in slices in between.
             _ = std::future::ready(()), if filtering => Msg::FilterStep,
         };
-        let mut pending = vec![msg];
+        let mut pending = std::collections::VecDeque::from([msg]);
         // Drain whatever else arrived, so a burst costs one frame.
         while pending.len() < 256 {
             match rx.try_recv() {
-                Ok(m) => pending.push(m),
+                Ok(m) => pending.push_back(m),
                 Err(_) => break,
             }
         }
-        for msg in pending {
+        while let Some(msg) = pending.pop_front() {
+            // The theme is the loop's, like the terminal: it draws with it from now on.
+            if let Msg::ThemeLoaded { theme: loaded, .. } = &msg {
+                *theme = (**loaded).clone();
+            }
+            let mut replies = Vec::new();
             for effect in update(state, msg) {
-                match handle_effect(rt, state, theme, effect, &tx, &mut refreshers) {
+                match handle_effect(rt, state, effect, &tx, &mut refreshers, &mut replies) {
                     Next::Continue => {}
                     Next::Quit => return Ok(()),
                     Next::Suspend(run) => {
                         // Nobody in skydeck reads the terminal while the command has it.
                         input.pause();
                         restore_terminal();
-                        let (store, user, read_only) =
-                            (rt.pipeline.store().clone(), rt.pipeline.user.clone(), rt.pipeline.read_only);
-                        let running = rt.plugins.clone();
+                        let pipeline = rt.pipeline.clone();
                         let outcome = tokio::task::spawn_blocking(move || {
-                            crate::plugins::execute_tracked(&run, &store, &user, read_only, &running)
+                            futures::executor::block_on(pipeline.run(PluginOp::new(*run)))
                         })
                         .await?;
+                        // A fresh Terminal: the next draw (PluginDone redraws) paints every cell.
                         resume_terminal(terminal)?;
                         input.resume();
                         // A ctrl-c that stopped the command was meant for it, not for skydeck.
                         signals.forget_interrupts()?;
-                        for e in update(state, Msg::PluginDone(Box::new(outcome))) {
-                            if let Next::Quit = handle_effect(rt, state, theme, e, &tx, &mut refreshers) {
-                                return Ok(());
-                            }
-                        }
-                        state.dirty = true;
+                        replies.push(Msg::PluginDone(Box::new(outcome)));
                     }
                 }
+            }
+            // The answers to this message come before the rest of the burst.
+            for reply in replies.into_iter().rev() {
+                pending.push_front(reply);
             }
         }
     }
@@ -340,49 +348,51 @@ enum Next {
     Suspend(Box<crate::plugins::PluginRun>),
 }
 
-/// Runs one effect.
+/// Runs one effect. The state is only read: results go to `replies` (answers known now, fed to
+/// `update` next) or come back over `tx` from the task doing the work.
 fn handle_effect(
     rt: &mut Runtime,
-    state: &mut AppState,
-    theme: &mut Theme,
+    state: &AppState,
     effect: Effect,
     tx: &mpsc::Sender<Msg>,
     refreshers: &mut Vec<Arc<Notify>>,
+    replies: &mut Vec<Msg>,
 ) -> Next {
     match effect {
         Effect::Quit => return Next::Quit,
         Effect::RunPlugin(run) if run.output == crate::plugins::Output::Terminal => return Next::Suspend(run),
         Effect::RunPlugin(run) => {
-            let (store, user, read_only) =
-                (rt.pipeline.store().clone(), rt.pipeline.user.clone(), rt.pipeline.read_only);
-            let (tx, running) = (tx.clone(), rt.plugins.clone());
+            let (pipeline, tx) = (rt.pipeline.clone(), tx.clone());
+            // The command blocks its thread; the pipeline around it is the same as for verbs.
             tokio::task::spawn_blocking(move || {
-                let outcome = crate::plugins::execute_tracked(&run, &store, &user, read_only, &running);
+                let outcome = futures::executor::block_on(pipeline.run(PluginOp::new(*run)));
                 let _ = tx.blocking_send(Msg::PluginDone(Box::new(outcome)));
             });
         }
         Effect::RefreshAll => refreshers.iter().for_each(|n| n.notify_one()),
         Effect::LoadAudit => load_audit(rt, tx),
-        Effect::SetTheme(name) => match Theme::load(Some(&name)) {
-            Ok(t) => {
-                *theme = t;
-                state.theme_name = name;
-                state.dirty = true;
-            }
-            Err(e) => state.last_message = Some((e.to_string(), crate::model::Level::Warn)),
-        },
+        Effect::SetTheme(name) => {
+            let tx = tx.clone();
+            tokio::task::spawn_blocking(move || {
+                let msg = match Theme::load(Some(&name)) {
+                    Ok(theme) => Msg::ThemeLoaded { name, theme: Box::new(theme) },
+                    Err(e) => Msg::ThemeFailed(e.to_string()),
+                };
+                let _ = tx.blocking_send(msg);
+            });
+        }
         Effect::StartDemo => {
             if let Some(make) = &rt.demo {
                 let provider = make();
                 let index = rt.providers.len();
-                state.sources.push(SourceSlot {
-                    source: Source::new(provider.name()),
+                // Answered before the next message from the channel, so the slot exists when
+                // the new source first reports.
+                replies.push(Msg::DemoStarted {
+                    name: provider.name().to_string(),
                     interval_secs: provider.refresh_interval().as_secs(),
                 });
                 rt.providers.push(provider.clone());
                 spawn_provider(index, provider, tx.clone(), refreshers, rt.clock.clone());
-                state.first_run = false;
-                state.dirty = true;
             }
         }
         Effect::Copy(text) => {
@@ -423,22 +433,22 @@ fn handle_effect(
             });
         }
         Effect::IncidentEntry(entry) => {
-            if let Some(incident) = &mut state.incident {
-                incident.timeline.push(entry.clone());
-                state.dirty = true;
+            if let Some(incident) = &state.incident {
                 let (store, id) = (rt.pipeline.store().clone(), incident.id);
+                let stored = entry.clone();
                 tokio::task::spawn_blocking(move || {
-                    if let Err(e) = store.add_timeline(id, &entry) {
+                    if let Err(e) = store.add_timeline(id, &stored) {
                         tracing::error!("incident timeline: {e}");
                     }
                 });
+                replies.push(Msg::TimelineAdded(entry));
             }
         }
         Effect::CloseIncident(resolution) => {
-            if let Some(incident) = state.incident.take() {
+            if let Some(incident) = state.incident.clone() {
                 let store = rt.pipeline.store().clone();
                 let (tx, user, now) = (tx.clone(), rt.pipeline.user.clone(), rt.clock.now());
-                state.last_message = Some((format!("incident {} closed", incident.id), crate::model::Level::Ok));
+                replies.push(Msg::IncidentClosed(incident.id));
                 tokio::task::spawn_blocking(move || {
                     if let Err(e) = store.close_incident(incident.id, &resolution, &user, now) {
                         tracing::error!("incident not closed: {e}");
@@ -481,19 +491,13 @@ fn handle_effect(
             });
         }
         Effect::PrepareInputs(request) => {
-            let owner = rt
-                .providers
-                .iter()
-                .zip(&state.sources)
-                .find(|(_, slot)| find_target(&slot.source.data, &request.target).is_some())
-                .map(|(p, _)| p.clone());
-            let Some(provider) = owner else {
-                let _ = update(state, Msg::Planned(Err(ActionError::NotFound(request.target.clone()))));
+            let Some((provider, _)) = owner(rt, state, &request.target) else {
+                replies.push(Msg::Planned(Err(ActionError::NotFound(request.target.clone()))));
                 return Next::Continue;
             };
             let tx = tx.clone();
             tokio::spawn(async move {
-                let result = provider.action_inputs(&request).await.map_err(|e| e.to_string());
+                let result = provider.action_inputs(&request).await;
                 let _ = tx.send(Msg::InputsReady { request, result }).await;
             });
         }
@@ -514,34 +518,43 @@ fn handle_effect(
                     || data.resources.iter().any(|r| r.id == target)
             });
             let Some((provider, _)) = owner else {
-                state.last_message = Some((format!("no source knows {target}"), crate::model::Level::Warn));
+                replies.push(Msg::Notice(format!("no source knows {target}"), Level::Warn));
                 return Next::Continue;
             };
             let provider = provider.clone();
             let tx = tx.clone();
             tokio::spawn(async move {
-                let result = provider.fetch_log(&target).await.map_err(|e| e.to_string());
+                let result = provider.fetch_log(&target).await;
                 let _ = tx.send(Msg::LogLoaded { target, result }).await;
             });
         }
         Effect::Plan(request) => {
-            let result = plan(rt, state, &request);
-            for e in update(state, Msg::Planned(result)) {
-                match handle_effect(rt, state, theme, e, tx, refreshers) {
-                    Next::Continue => {}
-                    other => return other,
-                }
+            // Read-only refuses before anything is planned.
+            if let Err(e) = rt.pipeline.gate(request.verb) {
+                replies.push(Msg::Planned(Err(e)));
+                return Next::Continue;
             }
+            let Some((provider, snapshot)) = owner(rt, state, &request.target) else {
+                replies.push(Msg::Planned(Err(ActionError::NotFound(request.target.clone()))));
+                return Next::Continue;
+            };
+            // Planning may take a while (big estates, a provider's own checks): off the loop.
+            let snapshot = snapshot.clone();
+            let tx = tx.clone();
+            tokio::task::spawn_blocking(move || {
+                let _ = tx.blocking_send(Msg::Planned(provider.plan(&request, &snapshot)));
+            });
         }
         Effect::Execute(plan) => {
             let Some(provider) = rt.providers.iter().find(|p| p.name() == plan.source).cloned() else {
-                state.last_message = Some((format!("source {} is gone", plan.source), crate::model::Level::Crit));
+                let error = format!("source {} is gone", plan.source);
+                replies.push(Msg::ActionDone(Outcome { plan: *plan, result: Err(error) }));
                 return Next::Continue;
             };
             let pipeline = rt.pipeline.clone();
             let tx = tx.clone();
             tokio::spawn(async move {
-                let outcome = pipeline.run(provider.as_ref(), *plan).await;
+                let outcome = pipeline.act(provider.as_ref(), *plan).await;
                 let _ = tx.send(Msg::ActionDone(outcome)).await;
             });
         }
@@ -549,19 +562,17 @@ fn handle_effect(
     Next::Continue
 }
 
-/// Finds the provider that owns the target and asks it for a plan.
-pub fn plan(
+/// The provider whose snapshot holds the target, with that snapshot.
+fn owner<'s>(
     rt: &Runtime,
-    state: &AppState,
-    request: &crate::actions::ActionRequest,
-) -> Result<crate::actions::Plan, ActionError> {
-    rt.pipeline.gate(request.verb)?;
-    for (provider, slot) in rt.providers.iter().zip(&state.sources) {
-        if find_target(&slot.source.data, &request.target).is_some() {
-            return provider.plan(request, &slot.source.data);
-        }
-    }
-    Err(ActionError::NotFound(request.target.clone()))
+    state: &'s AppState,
+    target: &str,
+) -> Option<(Arc<dyn Provider>, &'s crate::model::Snapshot)> {
+    rt.providers
+        .iter()
+        .zip(&state.sources)
+        .find(|(_, slot)| find_target(&slot.source.data, target).is_some())
+        .map(|(p, slot)| (p.clone(), &slot.source.data))
 }
 
 fn load_audit(rt: &Runtime, tx: &mpsc::Sender<Msg>) {
@@ -617,5 +628,175 @@ impl Signals {
         }
         #[cfg(not(unix))]
         std::future::pending::<()>().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::actions::{ActionRequest, Plan, Verb};
+    use crate::clock::ManualClock;
+    use crate::model::Snapshot;
+    use crate::providers::BoxFuture;
+    use crate::providers::sandbox::Sandbox;
+    use crate::store::Store;
+
+    fn t0() -> crate::model::Timestamp {
+        chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+    }
+
+    /// The sandbox, with planning held until the test lets it go.
+    struct Held {
+        inner: Sandbox,
+        release: Mutex<std::sync::mpsc::Receiver<()>>,
+        planned_on: Mutex<Option<std::thread::ThreadId>>,
+    }
+
+    impl Provider for Held {
+        fn name(&self) -> &str {
+            self.inner.name()
+        }
+        fn fetch(&self) -> BoxFuture<'_, Result<Snapshot, ProviderError>> {
+            self.inner.fetch()
+        }
+        fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+            *self.planned_on.lock().unwrap() = Some(std::thread::current().id());
+            let _ = self.release.lock().unwrap().recv_timeout(Duration::from_secs(10));
+            self.inner.plan(request, snapshot)
+        }
+        fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+            self.inner.execute(plan)
+        }
+        fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+            self.inner.verify(plan)
+        }
+    }
+
+    struct Setup {
+        rt: Runtime,
+        state: AppState,
+        held: Arc<Held>,
+        release: std::sync::mpsc::Sender<()>,
+        store: Arc<Store>,
+        target: String,
+    }
+
+    async fn setup(read_only: bool) -> Setup {
+        let clock = Arc::new(ManualClock::new(t0()));
+        let sandbox = Sandbox::new(7, clock.clone());
+        let snapshot = sandbox.fetch().await.unwrap();
+        let target = snapshot.resources[0].id.clone();
+        let (release, rx) = std::sync::mpsc::channel();
+        let held = Arc::new(Held { inner: sandbox, release: Mutex::new(rx), planned_on: Mutex::new(None) });
+        let state = AppState::with_snapshot(held.name(), snapshot, Vec::new(), t0(), (120, 40));
+        let store = Arc::new(Store::open_in_memory().unwrap());
+        let rt = Runtime {
+            providers: vec![held.clone()],
+            pipeline: Pipeline::new(store.clone(), read_only, "ana").with_clock(clock.clone()),
+            clock,
+            demo: None,
+        };
+        Setup { rt, state, held, release, store, target }
+    }
+
+    fn run(s: &mut Setup, effect: Effect, tx: &mpsc::Sender<Msg>) -> Vec<Msg> {
+        let mut replies = Vec::new();
+        let next = handle_effect(&mut s.rt, &s.state, effect, tx, &mut Vec::new(), &mut replies);
+        assert!(matches!(next, Next::Continue));
+        replies
+    }
+
+    async fn next(rx: &mut mpsc::Receiver<Msg>) -> Msg {
+        tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("an answer").expect("open channel")
+    }
+
+    /// `Effect::Plan` returns at once while the provider is still planning (on another
+    /// thread); the plan comes back as `Msg::Planned`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn planning_runs_off_the_loop_thread_and_answers_with_a_message() {
+        let mut s = setup(false).await;
+        let (tx, mut rx) = mpsc::channel(16);
+        let request = ActionRequest::new(Verb::Rollback, &s.target);
+        assert!(run(&mut s, Effect::Plan(request), &tx).is_empty());
+        // Still held: nothing has come back, yet the loop got its thread back.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(rx.try_recv().is_err());
+        s.release.send(()).unwrap();
+        assert!(matches!(next(&mut rx).await, Msg::Planned(_)));
+        let planned_on = s.held.planned_on.lock().unwrap().expect("planned");
+        assert_ne!(planned_on, std::thread::current().id());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn read_only_and_unknown_targets_are_answered_without_asking_the_provider() {
+        let mut s = setup(true).await;
+        let (tx, _rx) = mpsc::channel(16);
+        let request = ActionRequest::new(Verb::Rollback, &s.target);
+        let replies = run(&mut s, Effect::Plan(request), &tx);
+        assert_eq!(replies, [Msg::Planned(Err(ActionError::ReadOnly(Verb::Rollback)))]);
+        let mut s = setup(false).await;
+        let replies = run(&mut s, Effect::Plan(ActionRequest::new(Verb::Rollback, "nope")), &tx);
+        assert_eq!(replies, [Msg::Planned(Err(ActionError::NotFound("nope".into())))]);
+        assert!(s.held.planned_on.lock().unwrap().is_none());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_theme_comes_back_loaded_or_failed() {
+        let mut s = setup(false).await;
+        let (tx, mut rx) = mpsc::channel(16);
+        assert!(run(&mut s, Effect::SetTheme("light".into()), &tx).is_empty());
+        assert!(matches!(next(&mut rx).await, Msg::ThemeLoaded { name, .. } if name == "light"));
+        run(&mut s, Effect::SetTheme("no-such-theme".into()), &tx);
+        assert!(matches!(next(&mut rx).await, Msg::ThemeFailed(why) if why.contains("not found")));
+        assert_eq!(s.state.theme_name, "dark", "only update changes the state");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn incident_effects_write_the_store_and_answer_with_messages() {
+        let mut s = setup(false).await;
+        let (tx, _rx) = mpsc::channel(16);
+        let id = s.store.open_incident("db down", "sev1", None, "ana", t0()).unwrap();
+        s.state.incident = s.store.open_incident_now().unwrap();
+        let entry = crate::incident::Entry {
+            at: t0(),
+            kind: crate::incident::EntryKind::Note,
+            who: "ana".into(),
+            text: "looking".into(),
+        };
+        assert_eq!(run(&mut s, Effect::IncidentEntry(entry.clone()), &tx), [Msg::TimelineAdded(entry)]);
+        assert_eq!(s.state.incident.as_ref().unwrap().timeline.len(), 1, "the state is update's to change");
+        assert_eq!(run(&mut s, Effect::CloseIncident("fixed".into()), &tx), [Msg::IncidentClosed(id)]);
+        assert!(s.state.incident.is_some());
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while s.store.open_incident_now().unwrap().is_some() {
+            assert!(std::time::Instant::now() < deadline, "the incident was never closed in the store");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let stored = s.store.incidents().unwrap().remove(0);
+        assert!(stored.timeline.iter().any(|e| e.text == "looking"));
+    }
+
+    /// A plan for a source that went away ends the action (the in-flight count comes down).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn executing_for_a_gone_source_answers_action_done() {
+        let mut s = setup(false).await;
+        let (tx, _rx) = mpsc::channel(16);
+        let plan = Plan {
+            request: ActionRequest::new(Verb::Rollback, &s.target),
+            source: "gone".into(),
+            target_name: "web".into(),
+            environment: "production".into(),
+            tier: crate::model::Tier::Prod,
+            risk: crate::actions::Risk::High,
+            summary: "roll back web".into(),
+            calls: Vec::new(),
+            verification: "re-read".into(),
+            touches: None,
+        };
+        let replies = run(&mut s, Effect::Execute(Box::new(plan.clone())), &tx);
+        assert_eq!(replies, [Msg::ActionDone(Outcome { plan, result: Err("source gone is gone".into()) })]);
+        assert!(s.store.audit_entries().unwrap().is_empty(), "nothing was sent, nothing audited");
     }
 }

@@ -209,6 +209,28 @@ pub(super) fn start_incident_form(state: &AppState) -> Popup {
     Popup::Action(Box::new(ActionForm::new(FormKind::StartIncident, fields)))
 }
 
+/// What is wrong with what was typed in an action form (shown in the form).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormError {
+    #[error("the latest restorable point is not known; type a time")]
+    LatestUnknown,
+    #[error("the earliest restorable point is not known; type a time")]
+    EarliestUnknown,
+    #[error("'{0}' is not a time (RFC 3339, 'YYYY-MM-DD HH:MM', now-15m, latest, earliest)")]
+    NotATime(String),
+    #[error("{at} is before the earliest restorable point {earliest}")]
+    BeforeEarliest { at: String, earliest: String },
+    #[error("{at} is after the latest restorable point {latest}")]
+    AfterLatest { at: String, latest: String },
+    #[error("'{0}' is not a whole number of instances")]
+    NotACount(String),
+    /// Outside what the resource can scale to (the limit's own words).
+    #[error("{0}")]
+    OutOfLimits(String),
+    #[error("it already runs {0}; nothing to change")]
+    Unchanged(u32),
+}
+
 /// A restore point typed in the form: RFC 3339, "YYYY-MM-DD HH:MM[:SS]" (UTC), `now`,
 /// `now-15m` (s, m, h, d), `latest` or `earliest`; checked against the window where it is
 /// known. `Ok(None)`: nothing typed and no latest point known (the provider's default).
@@ -217,15 +239,15 @@ pub fn parse_restore_time(
     now: Timestamp,
     earliest: Option<Timestamp>,
     latest: Option<Timestamp>,
-) -> Result<Option<Timestamp>, String> {
+) -> Result<Option<Timestamp>, FormError> {
     let text = text.trim();
     let at = match text {
         "" | "latest" => match latest {
             Some(t) => t,
             None if text.is_empty() => return Ok(None),
-            None => return Err("the latest restorable point is not known; type a time".into()),
+            None => return Err(FormError::LatestUnknown),
         },
-        "earliest" => earliest.ok_or("the earliest restorable point is not known; type a time")?,
+        "earliest" => earliest.ok_or(FormError::EarliestUnknown)?,
         "now" => now,
         _ if text.starts_with("now-") => now - relative(&text[4..]).ok_or_else(|| not_a_time(text))?,
         _ => chrono::DateTime::parse_from_rfc3339(text)
@@ -240,18 +262,18 @@ pub fn parse_restore_time(
     if let Some(e) = earliest
         && at < e
     {
-        return Err(format!("{} is before the earliest restorable point {}", rfc3339(at), rfc3339(e)));
+        return Err(FormError::BeforeEarliest { at: rfc3339(at), earliest: rfc3339(e) });
     }
     if let Some(l) = latest
         && at > l
     {
-        return Err(format!("{} is after the latest restorable point {}", rfc3339(at), rfc3339(l)));
+        return Err(FormError::AfterLatest { at: rfc3339(at), latest: rfc3339(l) });
     }
     Ok(Some(at))
 }
 
-fn not_a_time(text: &str) -> String {
-    format!("'{text}' is not a time (RFC 3339, 'YYYY-MM-DD HH:MM', now-15m, latest, earliest)")
+fn not_a_time(text: &str) -> FormError {
+    FormError::NotATime(text.to_string())
 }
 
 fn relative(text: &str) -> Option<chrono::Duration> {
@@ -280,7 +302,7 @@ pub(super) fn on_key(state: &mut AppState, mut form: ActionForm, key: KeyEvent) 
         FormStep::Stay => {}
         FormStep::Submit => match submit(state, &form) {
             Ok(effects) => return effects,
-            Err(e) => error = Some(e),
+            Err(e) => error = Some(e.to_string()),
         },
     }
     form.error = error;
@@ -292,7 +314,7 @@ fn value<'a>(form: &'a ActionForm, name: &str) -> &'a str {
     form.fields.iter().find(|(s, _)| s.name == name).map(|(_, v)| v.as_str()).unwrap_or("")
 }
 
-fn submit(state: &mut AppState, form: &ActionForm) -> Result<Vec<Effect>, String> {
+fn submit(state: &mut AppState, form: &ActionForm) -> Result<Vec<Effect>, FormError> {
     match &form.kind {
         FormKind::Restore { request, earliest, latest, .. } => {
             let mut request = request.clone();
@@ -318,10 +340,10 @@ fn submit(state: &mut AppState, form: &ActionForm) -> Result<Vec<Effect>, String
         }
         FormKind::Scale { request, limits, .. } => {
             let typed = value(form, "count").trim();
-            let count: u32 = typed.parse().map_err(|_| format!("'{typed}' is not a whole number of instances"))?;
-            limits.check(count)?;
+            let count: u32 = typed.parse().map_err(|_| FormError::NotACount(typed.to_string()))?;
+            limits.check(count).map_err(FormError::OutOfLimits)?;
             if limits.current == Some(count) {
-                return Err(format!("it already runs {count}; nothing to change"));
+                return Err(FormError::Unchanged(count));
             }
             let mut request = request.clone();
             request.params.insert("count".into(), count.to_string());

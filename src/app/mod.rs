@@ -189,14 +189,14 @@ pub enum Msg {
     /// A job log fetched for the viewer.
     LogLoaded {
         target: String,
-        result: Result<Vec<LogLine>, String>,
+        result: Result<Vec<LogLine>, ProviderError>,
     },
     /// The open incident as stored (after opening, closing or an action).
     IncidentLoaded(Option<crate::incident::Incident>),
     /// The inputs an action takes, asked of its provider.
     InputsReady {
         request: ActionRequest,
-        result: Result<Vec<crate::actions::InputSpec>, String>,
+        result: Result<Vec<crate::actions::InputSpec>, ProviderError>,
     },
     Audit(Vec<AuditEntry>),
     /// A short message for the message line (results of background work).
@@ -211,6 +211,24 @@ pub enum Msg {
     Tick(Timestamp),
     /// A frame was drawn: its geometry, for clicks and paging. Never causes a redraw.
     Drawn(layout::Drawn),
+    /// The theme `Effect::SetTheme` asked for; the loop draws with it from now on.
+    ThemeLoaded {
+        name: String,
+        theme: Box<crate::theme::Theme>,
+    },
+    /// The theme `Effect::SetTheme` asked for could not be loaded (why).
+    ThemeFailed(String),
+    /// `Effect::StartDemo` started the demo source: it is the next source slot.
+    DemoStarted {
+        name: String,
+        interval_secs: u64,
+    },
+    /// `Effect::IncidentEntry` is writing this entry to the open incident's timeline.
+    TimelineAdded(crate::incident::Entry),
+    /// `Effect::CloseIncident` is closing this incident.
+    IncidentClosed(i64),
+    /// An effect could not be carried out: a message for the message line.
+    Notice(String, crate::model::Level),
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -325,7 +325,7 @@ pub(super) fn start_plugin(state: &mut AppState, name: &str) -> Vec<Effect> {
     }
     let ctx = plugin_context(state);
     if let Err(why) = plugin.applies_to(&ctx) {
-        state.last_message = Some((why, Level::Warn));
+        state.last_message = Some((why.to_string(), Level::Warn));
         return Vec::new();
     }
     let missing = plugin.missing(&ctx);
@@ -356,7 +356,7 @@ pub(super) fn start_plugin(state: &mut AppState, name: &str) -> Vec<Effect> {
 pub(super) fn prepared(state: &mut AppState, plugin: &Plugin, ctx: &Context) -> Vec<Effect> {
     match plugin.prepare(ctx) {
         Err(why) => {
-            super::update::message(state, &format!("Plugin {}", plugin.name), why, Level::Warn);
+            super::update::message(state, &format!("Plugin {}", plugin.name), why.to_string(), Level::Warn);
             Vec::new()
         }
         // Dangerous plugins on production always confirm (typing the item's name).

@@ -186,7 +186,7 @@ fn apply(state: &mut AppState, msg: Msg) -> Vec<Effect> {
                         .collect();
                     state.popup = Some(Popup::Form { request, fields, focus: 0, error: None });
                 }
-                Err(e) => message(state, "Cannot read the workflow's inputs", e, Level::Warn),
+                Err(e) => message(state, "Cannot read the workflow's inputs", e.to_string(), Level::Warn),
             }
             Vec::new()
         }
@@ -214,11 +214,47 @@ fn apply(state: &mut AppState, msg: Msg) -> Vec<Effect> {
                         if state.log_from_run.is_some() { "esc returns to the run" } else { "esc clears the filter" };
                     state.last_message = Some((format!("{count} log lines loaded; {back}"), Level::Ok));
                 }
-                Err(e) => message(state, "Log unavailable", e, Level::Warn),
+                Err(e) => message(state, "Log unavailable", e.to_string(), Level::Warn),
             }
             Vec::new()
         }
         Msg::PluginDone(outcome) => super::plugins::plugin_done(state, *outcome),
+        Msg::ThemeLoaded { name, .. } => {
+            state.theme_name = name;
+            state.dirty = true;
+            Vec::new()
+        }
+        Msg::ThemeFailed(why) => {
+            state.last_message = Some((why, Level::Warn));
+            state.dirty = true;
+            Vec::new()
+        }
+        Msg::Notice(text, level) => {
+            state.last_message = Some((text, level));
+            state.dirty = true;
+            Vec::new()
+        }
+        Msg::DemoStarted { name, interval_secs } => {
+            state.sources.push(super::SourceSlot { source: crate::model::Source::new(name), interval_secs });
+            state.first_run = false;
+            state.dirty = true;
+            Vec::new()
+        }
+        Msg::TimelineAdded(entry) => {
+            if let Some(incident) = &mut state.incident {
+                incident.timeline.push(entry);
+                state.dirty = true;
+            }
+            Vec::new()
+        }
+        Msg::IncidentClosed(id) => {
+            if state.incident.as_ref().is_some_and(|i| i.id == id) {
+                state.incident = None;
+            }
+            state.last_message = Some((format!("incident {id} closed"), Level::Ok));
+            state.dirty = true;
+            Vec::new()
+        }
         Msg::IncidentHistory(incidents) => {
             super::forms::history_loaded(state, incidents);
             state.dirty = true;

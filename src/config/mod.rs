@@ -394,7 +394,7 @@ fn validate(config: &Config, text: &str) -> Result<(), (usize, String)> {
         }
         seen.push(env.name.clone());
         for (kind, limit) in config.thresholds.iter().chain(&env.thresholds) {
-            check_limit(*kind, limit).map_err(|m| (line_of_key(text, kind.key()), m))?;
+            check_limit(*kind, limit).map_err(|m| (line_of_key(text, kind.key()), m.to_string()))?;
         }
         for check in &env.health {
             if !(check.url.starts_with("http://") || check.url.starts_with("https://")) {
@@ -510,13 +510,18 @@ fn validate_azure(az: &AzureConfig, text: &str) -> Result<(), (usize, String)> {
     Ok(())
 }
 
-fn check_limit(kind: MetricKind, limit: &LimitOverride) -> Result<(), String> {
+/// A threshold whose critical limit is milder than its warning one.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("threshold {kind:?}: critical {crit} is milder than warning {warn}")]
+struct LimitOrder {
+    kind: MetricKind,
+    crit: f64,
+    warn: f64,
+}
+
+fn check_limit(kind: MetricKind, limit: &LimitOverride) -> Result<(), LimitOrder> {
     let ordered = if kind == MetricKind::Availability { limit.crit <= limit.warn } else { limit.crit >= limit.warn };
-    if ordered {
-        Ok(())
-    } else {
-        Err(format!("threshold {kind:?}: critical {} is milder than warning {}", limit.crit, limit.warn))
-    }
+    if ordered { Ok(()) } else { Err(LimitOrder { kind, crit: limit.crit, warn: limit.warn }) }
 }
 
 fn line_of(text: &str, byte: usize) -> usize {

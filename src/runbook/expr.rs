@@ -200,7 +200,37 @@ pub struct Expr {
     pub join: Join,
 }
 
-fn parse_value(kind: Kind, raw: &str) -> Result<f64, String> {
+/// A value a check compares with that is not of its subject's kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("'{0}' is not a level (ok, unknown, warn, crit)")]
+    Level(String),
+    #[error("'{0}' is not a duration (90s, 30m, 24h, 7d)")]
+    Duration(String),
+    #[error("'{0}' is not a number")]
+    Number(String),
+}
+
+/// What is wrong with a check (the caller adds file and line).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExprError {
+    #[error("empty check")]
+    Empty,
+    #[error("'{0}': expected SUBJECT OP VALUE (e.g. backups.max_age < 24h)")]
+    Shape(String),
+    #[error("unknown subject '{0}' (one of: {subjects})", subjects = SUBJECTS)]
+    Subject(String),
+    #[error("'{0}' is not a comparison (<, <=, >, >=, ==, !=)")]
+    Op(String),
+    #[error("{subject}: {error}")]
+    Value { subject: String, error: ValueError },
+    #[error("expected 'and' or 'or', found '{0}'")]
+    Join(String),
+    #[error("mixing 'and' and 'or' in one check is ambiguous: split it into two items")]
+    Mixed,
+}
+
+fn parse_value(kind: Kind, raw: &str) -> Result<f64, ValueError> {
     let lower = raw.to_ascii_lowercase();
     match kind {
         Kind::Level => match lower.as_str() {
@@ -208,47 +238,48 @@ fn parse_value(kind: Kind, raw: &str) -> Result<f64, String> {
             "unknown" => Ok(1.0),
             "warn" => Ok(2.0),
             "crit" => Ok(3.0),
-            _ => Err(format!("'{raw}' is not a level (ok, unknown, warn, crit)")),
+            _ => Err(ValueError::Level(raw.to_string())),
         },
         Kind::Duration => {
             let (num, unit) = lower.split_at(lower.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(lower.len()));
-            let n: f64 = num.parse().map_err(|_| format!("'{raw}' is not a duration (90s, 30m, 24h, 7d)"))?;
+            let n: f64 = num.parse().map_err(|_| ValueError::Duration(raw.to_string()))?;
             let factor = match unit {
                 "s" => 1.0,
                 "m" => 60.0,
                 "h" => 3600.0,
                 "d" => 86400.0,
-                _ => return Err(format!("'{raw}' is not a duration (90s, 30m, 24h, 7d)")),
+                _ => return Err(ValueError::Duration(raw.to_string())),
             };
             Ok(n * factor)
         }
         Kind::Count | Kind::Number => {
-            lower.trim_end_matches('%').trim_end_matches('s').parse().map_err(|_| format!("'{raw}' is not a number"))
+            lower.trim_end_matches('%').trim_end_matches('s').parse().map_err(|_| ValueError::Number(raw.to_string()))
         }
     }
 }
 
 /// A duration as checks write it (`90s`, `30m`, `24h`, `7d`).
-pub fn parse_duration(raw: &str) -> Result<chrono::Duration, String> {
+pub fn parse_duration(raw: &str) -> Result<chrono::Duration, ValueError> {
     parse_value(Kind::Duration, raw.trim()).map(|seconds| chrono::Duration::seconds(seconds as i64))
 }
 
 /// Parses a check; the error says what is wrong (the caller adds file and line).
-pub fn parse(text: &str) -> Result<Expr, String> {
+pub fn parse(text: &str) -> Result<Expr, ExprError> {
     let tokens: Vec<&str> = text.split_whitespace().collect();
     if tokens.is_empty() {
-        return Err("empty check".into());
+        return Err(ExprError::Empty);
     }
     let mut conditions = Vec::new();
     let mut join = None;
     let mut i = 0;
     loop {
         let (Some(subject), Some(op), Some(value)) = (tokens.get(i), tokens.get(i + 1), tokens.get(i + 2)) else {
-            return Err(format!("'{text}': expected SUBJECT OP VALUE (e.g. backups.max_age < 24h)"));
+            return Err(ExprError::Shape(text.to_string()));
         };
-        let s = Subject::parse(subject).ok_or_else(|| format!("unknown subject '{subject}' (one of: {SUBJECTS})"))?;
-        let o = Op::parse(op).ok_or_else(|| format!("'{op}' is not a comparison (<, <=, >, >=, ==, !=)"))?;
-        let v = parse_value(s.kind(), value).map_err(|e| format!("{subject}: {e}"))?;
+        let s = Subject::parse(subject).ok_or_else(|| ExprError::Subject(subject.to_string()))?;
+        let o = Op::parse(op).ok_or_else(|| ExprError::Op(op.to_string()))?;
+        let v =
+            parse_value(s.kind(), value).map_err(|error| ExprError::Value { subject: subject.to_string(), error })?;
         conditions.push(Condition { subject: s, op: o, value: v, text: format!("{subject} {op} {value}") });
         i += 3;
         match tokens.get(i) {
@@ -257,10 +288,10 @@ pub fn parse(text: &str) -> Result<Expr, String> {
                 let this = match *word {
                     "and" => Join::And,
                     "or" => Join::Or,
-                    other => return Err(format!("expected 'and' or 'or', found '{other}'")),
+                    other => return Err(ExprError::Join(other.to_string())),
                 };
                 if join.is_some_and(|j| j != this) {
-                    return Err("mixing 'and' and 'or' in one check is ambiguous: split it into two items".into());
+                    return Err(ExprError::Mixed);
                 }
                 join = Some(this);
                 i += 1;
@@ -288,16 +319,17 @@ mod tests {
 
     #[test]
     fn errors_say_what_is_wrong() {
-        assert!(parse("backup.age < 1d").unwrap_err().contains("unknown subject 'backup.age'"));
-        assert!(parse("backups.max_age < tomorrow").unwrap_err().contains("not a duration"));
-        assert!(parse("health.level <= bad").unwrap_err().contains("not a level"));
-        assert!(parse("health.level ~ ok").unwrap_err().contains("not a comparison"));
-        assert!(parse("a.b").unwrap_err().contains("expected SUBJECT OP VALUE"));
+        assert!(parse("backup.age < 1d").unwrap_err().to_string().contains("unknown subject 'backup.age'"));
+        assert!(parse("backups.max_age < tomorrow").unwrap_err().to_string().contains("not a duration"));
+        assert!(parse("health.level <= bad").unwrap_err().to_string().contains("not a level"));
+        assert!(parse("health.level ~ ok").unwrap_err().to_string().contains("not a comparison"));
+        assert!(parse("a.b").unwrap_err().to_string().contains("expected SUBJECT OP VALUE"));
         assert!(
             parse("secrets.overdue == 0 and health.failing == 0 or approvals.waiting == 0")
                 .unwrap_err()
+                .to_string()
                 .contains("ambiguous")
         );
-        assert!(parse("metrics.disk.level <= ok").unwrap_err().contains("unknown subject"));
+        assert!(parse("metrics.disk.level <= ok").unwrap_err().to_string().contains("unknown subject"));
     }
 }

@@ -97,7 +97,7 @@ pub fn parse(text: &str, path: &str) -> Result<Runbook, RunbookError> {
     for section in &file.sections {
         for item in &section.items {
             let check = match &item.check {
-                Some(c) => Some(expr::parse(c).map_err(|m| err(line_of(text, c), m))?),
+                Some(c) => Some(expr::parse(c).map_err(|m| err(line_of(text, c), m.to_string()))?),
                 None => None,
             };
             if let Some(link) = &item.link

@@ -135,6 +135,8 @@ pub struct Store {
     path: PathBuf,
     /// Fault injection (tests, `SKYDECK_STORE_FAULT=full`): every write fails as on a full disk.
     full: std::sync::atomic::AtomicBool,
+    /// Stamps what the store dates itself (the HTTP cache); callers pass the time of entries.
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
 }
 
 /// How many times a write is tried again after SQLite gave up waiting (`busy_timeout`) for
@@ -206,13 +208,24 @@ impl Store {
             );
             return Err(StoreError::Fault { path, fault: Fault::ReadOnly, cause: source });
         }
-        let store = Store { conn: Mutex::new(conn), path, full: Default::default() };
+        let store = Store {
+            conn: Mutex::new(conn),
+            path,
+            full: Default::default(),
+            clock: std::sync::Arc::new(crate::clock::SystemClock),
+        };
         match std::env::var("SKYDECK_STORE_FAULT").as_deref() {
             Ok("full") => store.inject_fault(Fault::Full)?,
             Ok("read-only") => store.inject_fault(Fault::ReadOnly)?,
             _ => {}
         }
         Ok(store)
+    }
+
+    /// The clock the store dates its own rows with (the system clock unless told).
+    pub fn with_clock(mut self, clock: std::sync::Arc<dyn crate::clock::Clock>) -> Store {
+        self.clock = clock;
+        self
     }
 
     /// Fault injection for tests: `Full` makes every write fail with SQLITE_FULL (as on a full
@@ -349,7 +362,7 @@ impl Store {
             conn.execute(
             "INSERT INTO http_cache (key, etag, link, body, stored_at) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT(key) DO UPDATE SET etag = excluded.etag, link = excluded.link, body = excluded.body, stored_at = excluded.stored_at",
-            params![key, response.etag, response.link, response.body, Utc::now().to_rfc3339()],
+            params![key, response.etag, response.link, response.body, self.clock.now().to_rfc3339()],
         )
         })?;
         Ok(())
@@ -541,7 +554,7 @@ mod tests {
         AuditEntry {
             seq: 0,
             action_id: None,
-            at: Utc::now(),
+            at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
             user: "ana".into(),
             verb: "approve".into(),
             target: "acme/web/actions/runs/1".into(),
