@@ -479,3 +479,17 @@ async fn the_web_api_saying_not_ok_is_audited_with_what_to_do() {
         "not posted to Slack: chat.postMessage: Slack answered 'not_in_channel': invite the bot to the channel, or give it the chat:write.public scope"
     );
 }
+
+/// The TUI looks every second: a pass with nothing new reads only (it works on a store that
+/// refuses every write).
+#[tokio::test]
+async fn an_idle_pass_writes_nothing() {
+    let server = MockServer::start().await;
+    let store = Arc::new(Store::open_in_memory().unwrap());
+    let clock = clock();
+    let n = notifier(&store, webhook(format!("{}{WEBHOOK_PATH}", server.uri()), &["*"]), &clock);
+    store.inject_fault(skydeck::store::Fault::Full).unwrap();
+    assert_eq!(n.pass(None).await.unwrap(), 0);
+    assert_eq!(n.pass(None).await.unwrap(), 0);
+    assert!(server.received_requests().await.unwrap().is_empty());
+}

@@ -94,7 +94,7 @@ impl Notifier {
     /// Posts everything new in the journal; returns how many entries it handled. Store errors
     /// end the pass (the next one starts where this one stopped); Slack errors are audited.
     pub async fn pass(&self, deadline: Option<Instant>) -> Result<usize, StoreError> {
-        let (mut audit, mut timeline) = self.store.notify_position(SINK)?;
+        let (mut audit, mut timeline) = self.store.notify_read_position(SINK)?;
         let mut handled = 0;
         loop {
             let entries = self.store.audit_after(audit, BATCH)?;

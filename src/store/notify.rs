@@ -105,6 +105,26 @@ impl Store {
         Ok((get(Stream::Audit)?, get(Stream::Timeline)?))
     }
 
+    /// Where `sink` has read up to, read only (a notifier's every pass: no write while idle).
+    /// Falls back to [`Store::notify_position`] when the sink has none yet.
+    pub fn notify_read_position(&self, sink: &str) -> Result<(i64, i64), StoreError> {
+        let found = {
+            let conn = self.conn();
+            let get = |stream: Stream| -> rusqlite::Result<i64> {
+                conn.query_row(
+                    "SELECT seq FROM notify_cursor WHERE sink = ?1 AND stream = ?2",
+                    params![sink, stream.as_str()],
+                    |r| r.get(0),
+                )
+            };
+            get(Stream::Audit).and_then(|a| Ok((a, get(Stream::Timeline)?)))
+        };
+        match found {
+            Ok(position) => Ok(position),
+            Err(_) => self.notify_position(sink),
+        }
+    }
+
     /// Moves `sink`'s position forward (never back).
     pub fn notify_advance(&self, sink: &str, stream: Stream, seq: i64) -> Result<(), StoreError> {
         self.write(|conn| {
@@ -320,6 +340,9 @@ mod tests {
         store.notify_advance("slack", Stream::Audit, seq).unwrap();
         store.notify_advance("slack", Stream::Audit, seq - 1).unwrap();
         assert_eq!(store.notify_position("slack").unwrap(), (seq, t));
+        assert_eq!(store.notify_read_position("slack").unwrap(), (seq, t));
+        // Read before any position exists: made then, at the end.
+        assert_eq!(Store::open_in_memory().unwrap().notify_read_position("x").unwrap(), (0, 0));
         // Another sink has its own position.
         assert_eq!(store.notify_position("other").unwrap().0, seq);
     }
