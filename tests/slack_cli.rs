@@ -308,3 +308,30 @@ fn a_missing_token_is_a_warning_and_auth_status_names_sources_only() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).0.contains("slack: no Slack webhook URL: set TEAM_HOOK"), "{:?}", text(&out));
 }
+
+/// The demo's estate is made up: with Slack configured, its actions and incidents post nothing.
+#[tokio::test]
+async fn the_demo_never_posts() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200).set_body_string("ok")).mount(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("skydeck.toml");
+    std::fs::write(&config, "[notify.slack]\nactions = [\"*\"]\n").unwrap();
+    let env = [("SKYDECK_SLACK_WEBHOOK_URL", format!("{}{HOOK}", server.uri()))];
+    let out = run(dir.path(), &config, &["--demo", "status", "--json"], &env);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let secret = doc["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["environment"] != "production")
+        .expect("the demo has a non-production secret")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = run(dir.path(), &config, &["--demo", "act", "rotate", &secret, "--yes"], &env);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let out = run(dir.path(), &config, &["--demo", "incident", "start", "demo fire"], &env);
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
