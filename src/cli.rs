@@ -70,6 +70,9 @@ pub enum Command {
         /// The shift-handover report in Markdown
         #[arg(long)]
         markdown: bool,
+        /// Also post the handover report to Slack ([notify.slack])
+        #[arg(long)]
+        slack: bool,
     },
     /// Incidents: start one, add notes, close it, list, export the postmortem skeleton
     #[command(subcommand)]
@@ -90,7 +93,7 @@ pub enum Command {
     },
     /// Print shell completions
     Completions { shell: clap_complete::Shell },
-    /// Manage credentials skydeck keeps (GitHub tokens in the OS keyring)
+    /// Manage credentials skydeck keeps (GitHub tokens, Slack's token or webhook URL, in the OS keyring)
     #[command(subcommand)]
     Auth(AuthCommand),
     /// Plugins: list what is loaded, check the files, list the variables
@@ -148,9 +151,9 @@ pub enum IncidentCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuthCommand {
-    /// Store a GitHub token in the OS keyring; the token is read from stdin, never echoed
+    /// Store a GitHub token (or a Slack secret) in the OS keyring; read from stdin, never echoed
     Login {
-        /// Only `github` keeps a token in skydeck; clouds use their own CLIs' logins
+        /// `github`, `slack` (bot token) or `slack-webhook` (incoming webhook URL); clouds use their own CLIs' logins
         service: String,
         /// GitHub host (default github.com; an Enterprise server's host name)
         #[arg(long, default_value = "github.com")]
@@ -265,6 +268,24 @@ fn pipeline(ctx: &Ctx, read_only: bool) -> Pipeline {
     Pipeline::new(ctx.store.clone(), read_only, current_user()).with_clock(ctx.clock.clone())
 }
 
+/// The Slack notifier `[notify.slack]` asks for, and a warning when it is configured but cannot
+/// post (no token). Never for the demo: its estate is made up, and a team channel is not.
+/// Notifications never stop a command, so a problem here is only ever a warning.
+fn notifier(
+    loaded: &Loaded,
+    store: &Arc<Store>,
+    clock: Arc<dyn Clock>,
+    demo: bool,
+) -> (Option<crate::notify::Notifier>, Option<String>) {
+    if demo || loaded.config.notify.slack.is_none() {
+        return (None, None);
+    }
+    match crate::notify::Notifier::from_config(&loaded.config, store.clone(), clock, &current_user()) {
+        Ok(n) => (n, None),
+        Err(e) => (None, Some(format!("Slack: nothing will be posted: {e}"))),
+    }
+}
+
 /// Who is acting, for the audit log: $USER, $LOGNAME, else what `id -un` says.
 fn current_user() -> String {
     let from_env = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok().filter(|u| !u.is_empty());
@@ -295,8 +316,10 @@ pub async fn run_with_clock(cli: Cli, clock: Arc<dyn Clock>) -> anyhow::Result<i
         Some(Command::Logs { source, filter, since, follow }) => {
             logs_command(&cli, source, filter.as_deref(), since.as_deref(), *follow, clock).await
         }
-        Some(Command::Incident(c)) => incident_command(c, clock.as_ref()),
-        Some(Command::Runbook { name, json, markdown }) => runbook(&cli, name, *json, *markdown, clock).await,
+        Some(Command::Incident(c)) => incident_command(&cli, c, clock.clone()).await,
+        Some(Command::Runbook { name, json, markdown, slack }) => {
+            runbook(&cli, name, *json, *markdown, *slack, clock).await
+        }
         Some(Command::Plugins(c)) => plugins_command(&cli, c),
         Some(Command::Completions { shell }) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -349,6 +372,14 @@ async fn tui(cli: &Cli, demo: bool, clock: &Arc<dyn Clock>) -> anyhow::Result<i3
         let more = if more > 0 { format!(" (+{more} more; `skydeck plugins check`)") } else { String::new() };
         notes.push(format!("plugin not loaded: {first}{more}"));
     }
+    let (slack, warning) = notifier(&ctx.loaded, &ctx.store, ctx.clock.clone(), demo);
+    notes.extend(warning);
+    if slack.is_some()
+        && let Ok(Some(f)) = ctx.store.last_failure_of(crate::notify::SINK)
+        && ctx.clock.now() - f.at < chrono::Duration::hours(24)
+    {
+        notes.push(format!("Slack: last post failed at {} (see the audit log)", f.at.format("%H:%M")));
+    }
     if !notes.is_empty() {
         state.last_message = Some((notes.join(" · "), crate::model::Level::Warn));
     }
@@ -360,7 +391,13 @@ async fn tui(cli: &Cli, demo: bool, clock: &Arc<dyn Clock>) -> anyhow::Result<i3
         clock: ctx.clock,
         demo: Some(Box::new(move || demo_provider(clock.clone()))),
     };
-    crate::app::event_loop::run(rt, state, theme).await?;
+    // The notifier reads the journal the loop's actions write; it never touches the loop.
+    let slack = slack.map(crate::notify::Notifier::spawn);
+    let result = crate::app::event_loop::run(rt, state, theme).await;
+    if let Some(running) = slack {
+        running.finish(Duration::from_secs(3)).await;
+    }
+    result?;
     Ok(0)
 }
 
@@ -422,8 +459,13 @@ async fn status(cli: &Cli, json: bool, clock: &Arc<dyn Clock>) -> anyhow::Result
         }
     }
     let findings = crate::analysis::findings(&estate, now);
+    // The newest Slack post of the last 24 h that did not get through (from the audit log).
+    let slack_failure = match &ctx.loaded.config.notify.slack {
+        Some(_) => ctx.store.last_failure_of(crate::notify::SINK)?.filter(|f| now - f.at < chrono::Duration::hours(24)),
+        None => None,
+    };
     if json {
-        let doc = json!({
+        let mut doc = json!({
             "generated_at": now,
             "environments": estate.environments,
             "runs": estate.runs,
@@ -438,6 +480,10 @@ async fn status(cli: &Cli, json: bool, clock: &Arc<dyn Clock>) -> anyhow::Result
             "sources": sources,
             "errors": errors,
         });
+        if ctx.loaded.config.notify.slack.is_some() {
+            let last = slack_failure.map(|f| json!({"at": f.at, "target": f.target, "detail": f.detail}));
+            doc["notifications"] = json!({ "slack": { "last_failure": last } });
+        }
         let mut out = std::io::stdout().lock();
         serde_json::to_writer_pretty(&mut out, &doc)?;
         writeln!(out)?;
@@ -470,6 +516,14 @@ async fn status(cli: &Cli, json: bool, clock: &Arc<dyn Clock>) -> anyhow::Result
     for e in &errors {
         let text = |k: &str| crate::text::for_terminal(e[k].as_str().unwrap_or("")).into_owned();
         eprintln!("error: {}: {}", text("source"), text("error"));
+    }
+    if let Some(f) = slack_failure {
+        eprintln!(
+            "warning: slack: the last post failed at {} UTC ({}): {}",
+            f.at.format("%Y-%m-%d %H:%M"),
+            f.target_name,
+            crate::text::for_terminal(&f.detail)
+        );
     }
     Ok(0)
 }
@@ -625,6 +679,11 @@ async fn act(cli: &Cli, args: &ActArgs, clock: &Arc<dyn Clock>) -> anyhow::Resul
         return Ok(0);
     }
     let pipeline = pipeline(&ctx, cli.read_only);
+    // Made before the action runs: a first-time notifier starts reading the journal here.
+    let (slack, warning) = notifier(&ctx.loaded, &ctx.store, ctx.clock.clone(), cli.demo);
+    if let Some(w) = warning {
+        eprintln!("warning: {w}");
+    }
     let confirmed = match (&plan.confirmation(), &args.confirm, args.yes) {
         (_, Some(name), _) => check_confirmation(&plan, Some(name), args.yes),
         (Confirmation::YesNo, None, true) => Ok(()),
@@ -645,6 +704,11 @@ async fn act(cli: &Cli, args: &ActArgs, clock: &Arc<dyn Clock>) -> anyhow::Resul
         return Ok(1);
     }
     let outcome = pipeline.act(provider.as_ref(), plan).await;
+    // The action is done and audited; posting it can only add to the audit log, not change
+    // the outcome or the exit code.
+    if let Some(n) = &slack {
+        n.flush(crate::notify::CLI_FLUSH).await;
+    }
     match &outcome.result {
         Ok(detail) => {
             println!(
@@ -799,11 +863,27 @@ async fn auth_command(cli: &Cli, command: &AuthCommand) -> anyhow::Result<i32> {
             Ok(())
         } else {
             bail!(
-                "'{service}': skydeck stores only GitHub tokens; AWS, Azure and GCP use `aws sso login`, `az login` and `gcloud auth application-default login`"
+                "'{service}': skydeck stores GitHub tokens (github) and Slack's bot token (slack) or webhook URL (slack-webhook); AWS, Azure and GCP use `aws sso login`, `az login` and `gcloud auth application-default login`"
             )
         }
     };
     match command {
+        AuthCommand::Login { service, .. } if slack_account(service).is_some() => slack_login(service),
+        AuthCommand::Logout { service, .. } if slack_account(service).is_some() => {
+            let account = slack_account(service).unwrap_or_default();
+            match crate::notify::slack::keyring_entry(account)
+                .and_then(|e| e.delete_credential().map_err(|e| e.to_string()))
+            {
+                Ok(()) => {
+                    println!("{service} removed from the OS keyring");
+                    Ok(0)
+                }
+                Err(why) => {
+                    eprintln!("error: nothing removed: {why}");
+                    Ok(1)
+                }
+            }
+        }
         AuthCommand::Login { service, host } => {
             github_only(service)?;
             let token = read_secret(&format!("GitHub token for {host} (input hidden): "))?;
@@ -843,11 +923,23 @@ async fn auth_command(cli: &Cli, command: &AuthCommand) -> anyhow::Result<i32> {
                 Some(p) => config::load_file(p)?,
                 None => Loaded::default(),
             };
+            let mut code = 0;
+            if let Some(slack) = &loaded.config.notify.slack {
+                match crate::notify::slack::resolve(slack) {
+                    Ok((mode, source)) => {
+                        let what = if mode.threads() { "bot token" } else { "webhook URL" };
+                        println!("slack: {what} from {source}");
+                    }
+                    Err(e) => {
+                        println!("slack: {e}");
+                        code = 1;
+                    }
+                }
+            }
             let Some(gh) = &loaded.config.github else {
                 println!("github: not configured");
-                return Ok(0);
+                return Ok(code);
             };
-            let mut code = 0;
             for h in crate::providers::github::hosts(gh) {
                 let host = crate::providers::github::client::host_of(&h.api_url);
                 match auth::resolve(&host, h.token_env.as_deref()) {
@@ -863,7 +955,63 @@ async fn auth_command(cli: &Cli, command: &AuthCommand) -> anyhow::Result<i32> {
     }
 }
 
-async fn runbook(cli: &Cli, name: &str, json: bool, markdown: bool, clock: &Arc<dyn Clock>) -> anyhow::Result<i32> {
+/// The keyring account of a Slack secret `auth login` takes.
+fn slack_account(service: &str) -> Option<&'static str> {
+    match service {
+        "slack" => Some(crate::notify::slack::KEYRING_TOKEN),
+        "slack-webhook" => Some(crate::notify::slack::KEYRING_WEBHOOK),
+        _ => None,
+    }
+}
+
+/// `auth login slack` (bot token) / `slack-webhook` (incoming webhook URL), read from stdin.
+fn slack_login(service: &str) -> anyhow::Result<i32> {
+    use crate::notify::slack::{TOKEN_ENV, WEBHOOK_ENV, keyring_entry};
+    let webhook = service == "slack-webhook";
+    let prompt = if webhook {
+        "Slack incoming webhook URL (input hidden): "
+    } else {
+        "Slack bot token, xoxb-… (input hidden): "
+    };
+    let value = read_secret(prompt)?;
+    if value.is_empty() {
+        eprintln!("error: nothing given; nothing was stored");
+        return Ok(1);
+    }
+    if webhook && !value.starts_with("https://") {
+        eprintln!("error: a webhook URL starts with https://; nothing was stored");
+        return Ok(1);
+    }
+    let account = slack_account(service).unwrap_or_default();
+    match keyring_entry(account).and_then(|e| e.set_password(&value).map_err(|e| format!("keyring: {e}"))) {
+        Ok(()) => {
+            println!(
+                "{service} stored in the OS keyring (service '{}', account '{account}')",
+                crate::providers::github::auth::KEYRING_SERVICE
+            );
+            Ok(0)
+        }
+        Err(why) => {
+            let var = if webhook { WEBHOOK_ENV } else { TOKEN_ENV };
+            eprintln!(
+                "error: it was NOT stored: {why}.\nOn a machine without a keyring, set {var} in the environment."
+            );
+            Ok(1)
+        }
+    }
+}
+
+async fn runbook(
+    cli: &Cli,
+    name: &str,
+    json: bool,
+    markdown: bool,
+    post: bool,
+    clock: &Arc<dyn Clock>,
+) -> anyhow::Result<i32> {
+    if post && cli.demo {
+        bail!("--slack: the demo's report is made up, so it is not posted");
+    }
     let (books, errors) = crate::runbook::load_all();
     for e in &errors {
         eprintln!("warning: {e}");
@@ -904,6 +1052,19 @@ async fn runbook(cli: &Cli, name: &str, json: bool, markdown: bool, clock: &Arc<
         failed_sources: failed,
     };
     let report = crate::runbook::Report::build(book, &eval, &progress, &current_user());
+    if post {
+        let (slack, warning) = notifier(&ctx.loaded, &ctx.store, ctx.clock.clone(), false);
+        let Some(slack) = slack else {
+            bail!("--slack: {}", warning.unwrap_or_else(|| "[notify.slack] is not configured".into()));
+        };
+        let text = crate::notify::slack::handover_text(&report);
+        let subject = format!("handover/{}", book.name);
+        if let Err(e) = slack.post_now(&text, &subject, crate::notify::CLI_FLUSH).await {
+            eprintln!("error: the handover report was NOT posted to Slack: {e}");
+            return Ok(1);
+        }
+        eprintln!("handover report posted to Slack");
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else if markdown {
@@ -927,9 +1088,35 @@ async fn runbook(cli: &Cli, name: &str, json: bool, markdown: bool, clock: &Arc<
     Ok(report.exit_code())
 }
 
-fn incident_command(command: &IncidentCommand, clock: &dyn Clock) -> anyhow::Result<i32> {
+async fn incident_command(cli: &Cli, command: &IncidentCommand, clock: Arc<dyn Clock>) -> anyhow::Result<i32> {
+    let store = Arc::new(Store::open_default()?);
+    // Only what changes an incident is posted; a config that does not load (or no Slack)
+    // never stops the command itself.
+    let changes = !matches!(command, IncidentCommand::List { .. } | IncidentCommand::Export { .. });
+    let loaded = match config::locate(cli.config.as_deref()).map(|p| config::load_file(&p)) {
+        Some(Ok(l)) if changes => Some(l),
+        Some(Err(e)) if changes => {
+            eprintln!("warning: {e} (nothing is posted to Slack)");
+            None
+        }
+        _ => None,
+    };
+    let (slack, warning) = match &loaded {
+        Some(l) => notifier(l, &store, clock.clone(), cli.demo),
+        None => (None, None),
+    };
+    if let Some(w) = warning {
+        eprintln!("warning: {w}");
+    }
+    let code = incident_change(&store, command, clock.as_ref())?;
+    if let Some(n) = &slack {
+        n.flush(crate::notify::CLI_FLUSH).await;
+    }
+    Ok(code)
+}
+
+fn incident_change(store: &Store, command: &IncidentCommand, clock: &dyn Clock) -> anyhow::Result<i32> {
     use crate::incident::{Entry, EntryKind};
-    let store = Store::open_default()?;
     let now = clock.now();
     let who = current_user();
     let find = |id: i64| -> anyhow::Result<crate::incident::Incident> {

@@ -14,6 +14,7 @@ pub mod keymap;
 pub mod logbuf;
 pub mod logging;
 pub mod model;
+pub mod notify;
 pub mod paths;
 pub mod plugins;
 pub mod providers;

@@ -38,6 +38,8 @@ pub struct Config {
     pub logs: Vec<LogFileConfig>,
     /// Lines the log viewer keeps (oldest dropped first).
     pub log_buffer_lines: Option<usize>,
+    /// `[notify.slack]`: see `crate::notify`.
+    pub notify: crate::notify::NotifyConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -448,6 +450,7 @@ fn validate(config: &Config, text: &str) -> Result<(), (usize, String)> {
             ));
         }
     }
+    crate::notify::validate(&config.notify, &|key| line_in_table(text, "notify.slack", key))?;
     if let Err(e) = crate::keymap::Keymap::with_overrides(&config.keys) {
         return Err((line_in_table(text, "keys", &e.command), e.message));
     }

@@ -9,6 +9,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 
+mod notify;
+pub use notify::{Stream, Thread, TimelineRow};
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
