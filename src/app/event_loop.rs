@@ -14,7 +14,7 @@ use ratatui::backend::CrosstermBackend;
 use tokio::sync::{Notify, mpsc};
 
 use super::{AppState, Effect, Msg, SourceSlot, update};
-use crate::actions::{ActionError, Pipeline, find_target};
+use crate::actions::{ActionError, Pipeline};
 use crate::clock::Clock;
 use crate::model::Source;
 use crate::providers::{Provider, ProviderError};
@@ -476,13 +476,7 @@ fn handle_effect(
             });
         }
         Effect::PrepareInputs(request) => {
-            let owner = rt
-                .providers
-                .iter()
-                .zip(&state.sources)
-                .find(|(_, slot)| find_target(&slot.source.data, &request.target).is_some())
-                .map(|(p, _)| p.clone());
-            let Some(provider) = owner else {
+            let Some(provider) = owner(rt, state, &request.target).map(|(p, _)| p.clone()) else {
                 let _ = update(state, Msg::Planned(Err(ActionError::NotFound(request.target.clone()))));
                 return Next::Continue;
             };
@@ -551,12 +545,19 @@ pub fn plan(
     request: &crate::actions::ActionRequest,
 ) -> Result<crate::actions::Plan, ActionError> {
     rt.pipeline.gate(request.verb)?;
-    for (provider, slot) in rt.providers.iter().zip(&state.sources) {
-        if find_target(&slot.source.data, &request.target).is_some() {
-            return provider.plan(request, &slot.source.data);
-        }
-    }
-    Err(ActionError::NotFound(request.target.clone()))
+    let (provider, snapshot) =
+        owner(rt, state, &request.target).ok_or_else(|| ActionError::NotFound(request.target.clone()))?;
+    provider.plan(request, snapshot)
+}
+
+/// The provider whose last snapshot holds `target` ([`crate::providers::owner_of`], as `act` asks).
+fn owner<'a>(
+    rt: &'a Runtime,
+    state: &'a AppState,
+    target: &str,
+) -> Option<(&'a Arc<dyn Provider>, &'a crate::model::Snapshot)> {
+    let sources = rt.providers.iter().zip(&state.sources).map(|(p, slot)| (p, &slot.source.data));
+    crate::providers::owner_of(sources, target).map(|(p, snapshot, _)| (p, snapshot))
 }
 
 fn load_audit(rt: &Runtime, tx: &mpsc::Sender<Msg>) {

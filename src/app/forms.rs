@@ -319,7 +319,7 @@ fn submit(state: &mut AppState, form: &ActionForm) -> Result<Vec<Effect>, String
         FormKind::Scale { request, limits, .. } => {
             let typed = value(form, "count").trim();
             let count: u32 = typed.parse().map_err(|_| format!("'{typed}' is not a whole number of instances"))?;
-            limits.check(count)?;
+            limits.check(count).map_err(|e| e.to_string())?;
             if limits.current == Some(count) {
                 return Err(format!("it already runs {count}; nothing to change"));
             }
