@@ -4,6 +4,7 @@
 //! standard chain (environment, shared config and credentials files, SSO, assume-role,
 //! `credential_process`), so whatever works for the `aws` CLI works here.
 
+pub mod config;
 mod ecs;
 pub mod errors;
 mod logs;

@@ -12,6 +12,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod config;
 pub mod keyvault;
 pub mod logs;
 pub mod monitor;

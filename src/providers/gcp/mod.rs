@@ -9,6 +9,7 @@
 //! rotate = add a Secret Manager version (value from stdin) and disable the previous one.
 
 pub mod client;
+pub mod config;
 mod logging;
 mod monitoring;
 mod run;

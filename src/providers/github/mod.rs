@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod config;
 mod payload;
 
 use crate::actions::not_applicable;
