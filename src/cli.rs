@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use serde_json::json;
 
-use crate::actions::{ActionRequest, Confirmation, Pipeline, Verb, check_confirmation, find_target};
+use crate::actions::{ActionRequest, Confirmation, Pipeline, Verb, check_confirmation};
 use crate::app::event_loop::Runtime;
 use crate::app::{AppState, Screen};
 use crate::clock::{Clock, SystemClock};
@@ -237,7 +237,7 @@ fn demo_seed() -> u64 {
 }
 
 fn demo_provider(clock: Arc<dyn Clock>) -> Arc<dyn Provider> {
-    crate::providers::sanitized::sanitized(Arc::new(Sandbox::new(demo_seed(), clock)))
+    Arc::new(Sandbox::new(demo_seed(), clock))
 }
 
 async fn context(cli: &Cli, demo: bool, clock: &Arc<dyn Clock>) -> anyhow::Result<Ctx> {
@@ -606,7 +606,7 @@ fn read_hidden_line() -> anyhow::Result<String> {
 }
 
 async fn act(cli: &Cli, args: &ActArgs, clock: &Arc<dyn Clock>) -> anyhow::Result<i32> {
-    let verb: Verb = args.verb.parse().map_err(anyhow::Error::msg)?;
+    let verb: Verb = args.verb.parse()?;
     let mut request = request_from(args, verb)?;
     // Read-only refuses before any request, even a read, is sent.
     if cli.read_only && !args.dry_run {
@@ -623,16 +623,8 @@ async fn act(cli: &Cli, args: &ActArgs, clock: &Arc<dyn Clock>) -> anyhow::Resul
         return Ok(1);
     }
     let results = fetch_all(&ctx.providers).await;
-    let mut owner = None;
-    for (provider, (_, result)) in ctx.providers.iter().zip(&results) {
-        if let Ok(snapshot) = result
-            && find_target(snapshot, &request.target).is_some()
-        {
-            owner = Some((provider.clone(), snapshot.clone()));
-            break;
-        }
-    }
-    let Some((provider, snapshot)) = owner else {
+    let read = ctx.providers.iter().zip(&results).filter_map(|(p, (_, r))| r.as_ref().ok().map(|s| (p, s)));
+    let Some((provider, snapshot, target)) = crate::providers::owner_of(read, &request.target) else {
         for (name, r) in &results {
             if let Err(e) = r {
                 eprintln!("warning: {name} could not be read: {e}");
@@ -641,10 +633,9 @@ async fn act(cli: &Cli, args: &ActArgs, clock: &Arc<dyn Clock>) -> anyhow::Resul
         eprintln!("error: {}", crate::actions::ActionError::NotFound(request.target.clone()));
         return Ok(1);
     };
+    let (provider, snapshot) = (provider.clone(), snapshot.clone());
     // A run named by its bare number reads its workflow's inputs like one named by its id.
-    if let Some(target) = find_target(&snapshot, &request.target) {
-        request.target = target.id;
-    }
+    request.target = target.id;
     match provider.action_inputs(&request).await {
         Ok(specs) => {
             // Unknown keys are refused before planning: nothing reads them, so they would be lost.
@@ -906,7 +897,10 @@ async fn auth_command(cli: &Cli, command: &AuthCommand) -> anyhow::Result<i32> {
         }
         AuthCommand::Logout { service, host } => {
             github_only(service)?;
-            match auth::keyring_entry(host).and_then(|e| e.delete_credential().map_err(|e| e.to_string())) {
+            match auth::keyring_entry(host)
+                .map_err(|e| e.to_string())
+                .and_then(|e| e.delete_credential().map_err(|e| e.to_string()))
+            {
                 Ok(()) => {
                     println!("token for {host} removed from the OS keyring");
                     Ok(0)

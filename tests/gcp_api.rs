@@ -969,10 +969,10 @@ async fn build_makes_one_provider_per_project_and_says_what_is_missing() {
     assert_eq!(two.iter().map(|p| p.name()).collect::<Vec<_>>(), ["gcp:a", "gcp:b"]);
 
     let none = GcpConfig::default();
-    let err = gcp::build(&none, &ctx).await.err().unwrap();
+    let err = gcp::build(&none, &ctx).await.err().unwrap().to_string();
     assert!(err.contains("project = "), "{err}");
     section.credentials_file = Some(dir.path().join("missing.json").display().to_string());
-    let err = gcp::build(&section, &ctx).await.err().unwrap();
+    let err = gcp::build(&section, &ctx).await.err().unwrap().to_string();
     assert!(err.contains("missing.json") && err.contains("gcloud auth application-default login"), "{err}");
     assert!(server.received_requests().await.unwrap().is_empty(), "building sends nothing");
 }

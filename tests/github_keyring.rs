@@ -8,7 +8,10 @@ fn a_stored_token_is_found_by_the_chain_and_named_by_source() {
     keyring_core::set_default_store(keyring_core::mock::Store::new().unwrap());
     let host = "ghe.keyring-test.invalid";
     assert!(
-        auth::resolve(host, None).unwrap_err().contains("skydeck auth login github --host ghe.keyring-test.invalid")
+        auth::resolve(host, None)
+            .unwrap_err()
+            .to_string()
+            .contains("skydeck auth login github --host ghe.keyring-test.invalid")
     );
     let place = auth::store(host, "ghp_from_keyring").unwrap();
     assert!(place.contains("github:ghe.keyring-test.invalid"), "{place}");

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use skydeck::actions::{ActionError, ActionRequest, Pipeline, Plan, Risk, Verb};
 use skydeck::model::{Snapshot, Tier};
-use skydeck::providers::{BoxFuture, Provider, ProviderError};
+use skydeck::providers::{BoxFuture, Capabilities, ProviderError, Source, TrafficShift};
 use skydeck::store::{AuditPhase, Fault, Store};
 
 struct Recorder {
@@ -13,13 +13,19 @@ struct Recorder {
     fail_verify: bool,
 }
 
-impl Provider for Recorder {
+impl Source for Recorder {
     fn name(&self) -> &str {
         "recorder"
     }
     fn fetch(&self) -> BoxFuture<'_, Result<Snapshot, ProviderError>> {
         Box::pin(async { Ok(Snapshot::default()) })
     }
+    fn capabilities(&self) -> Capabilities<'_> {
+        Capabilities { traffic_shift: Some(self), ..Capabilities::NONE }
+    }
+}
+
+impl TrafficShift for Recorder {
     fn plan(&self, request: &ActionRequest, _: &Snapshot) -> Result<Plan, ActionError> {
         Ok(plan(request.clone()))
     }
@@ -54,6 +60,7 @@ fn plan(request: ActionRequest) -> Plan {
         calls: Vec::new(),
         verification: "re-read".into(),
         touches: None,
+        payload: Default::default(),
     }
 }
 

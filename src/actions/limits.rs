@@ -20,11 +20,20 @@ pub struct ScaleLimits {
     pub limit_text: String,
 }
 
+/// A count above what the provider allows.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+#[error("{count} is above the limit of {max} ({limit_text})")]
+pub struct AboveLimit {
+    pub count: u32,
+    pub max: u32,
+    pub limit_text: String,
+}
+
 impl ScaleLimits {
     /// `Err` with the reason when `count` is outside what the provider allows.
-    pub fn check(&self, count: u32) -> Result<(), String> {
+    pub fn check(&self, count: u32) -> Result<(), AboveLimit> {
         match self.max {
-            Some(max) if count > max => Err(format!("{count} is above the limit of {max} ({})", self.limit_text)),
+            Some(max) if count > max => Err(AboveLimit { count, max, limit_text: self.limit_text.clone() }),
             _ => Ok(()),
         }
     }

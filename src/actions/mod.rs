@@ -76,13 +76,15 @@ impl fmt::Display for Verb {
     }
 }
 
+/// A verb `skydeck act` does not know.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+#[error("unknown verb '{0}' (one of: {all})", all = Verb::ALL.map(Verb::as_str).join(", "))]
+pub struct UnknownVerb(pub String);
+
 impl FromStr for Verb {
-    type Err = String;
+    type Err = UnknownVerb;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Verb::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| {
-            let all: Vec<_> = Verb::ALL.iter().map(|v| v.as_str()).collect();
-            format!("unknown verb '{s}' (one of: {})", all.join(", "))
-        })
+        Verb::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| UnknownVerb(s.to_string()))
     }
 }
 
@@ -182,6 +184,51 @@ pub struct Plan {
     /// already say it; this says why, and its name is what a production confirmation asks for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub touches: Option<Touch>,
+    /// The exact calls, in the planning provider's own typed form ([`Plan::set_payload`]); its
+    /// `execute` and `verify` read them back ([`Plan::payload`]) instead of re-reading params.
+    #[serde(skip)]
+    pub payload: Payload,
+}
+
+/// A provider's own description of what a plan does: any `Debug + Serialize` type of its
+/// folder (usually an enum of the calls). Compared and shown through its JSON.
+pub trait PlanPayload: std::any::Any + fmt::Debug + Send + Sync {
+    fn as_any(&self) -> &dyn std::any::Any;
+    fn to_json(&self) -> serde_json::Value;
+}
+
+impl<T: std::any::Any + fmt::Debug + Serialize + Send + Sync> PlanPayload for T {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// The slot a plan keeps its [`PlanPayload`] in (empty until the provider sets it).
+#[derive(Debug, Clone, Default)]
+pub struct Payload(Option<std::sync::Arc<dyn PlanPayload>>);
+
+impl PartialEq for Payload {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_ref().map(|p| p.to_json()) == other.0.as_ref().map(|p| p.to_json())
+    }
+}
+
+impl Plan {
+    /// Stores what `execute` and `verify` will do, in the provider's own type.
+    pub fn set_payload<T: PlanPayload>(&mut self, payload: T) {
+        self.payload = Payload(Some(std::sync::Arc::new(payload)));
+    }
+
+    /// The payload the planning provider stored, as its type; `NotApplicable` for a plan another
+    /// provider made (or none at all).
+    pub fn payload<T: PlanPayload>(&self) -> Result<&T, ActionError> {
+        self.payload.0.as_ref().and_then(|p| p.as_any().downcast_ref::<T>()).ok_or_else(|| {
+            not_applicable(self.request.verb, &self.target_name, format!("this plan was not made by {}", self.source))
+        })
+    }
 }
 
 /// How the person must confirm: production asks for the target's name to be typed.
@@ -266,6 +313,7 @@ impl Plan {
             calls: Vec::new(),
             verification: String::new(),
             touches: None,
+            payload: Payload::default(),
         };
         plan.request.target = target.id.clone();
         plan.touch_destinations(snapshot, &target, &|env| tier_of_known(snapshot, env));

@@ -19,7 +19,7 @@ use ratatui::backend::CrosstermBackend;
 use tokio::sync::{Notify, mpsc};
 
 use super::{AppState, Effect, Msg, update};
-use crate::actions::{ActionError, Outcome, Pipeline, find_target};
+use crate::actions::{ActionError, Outcome, Pipeline};
 use crate::clock::Clock;
 use crate::model::Level;
 use crate::plugins::PluginOp;
@@ -568,11 +568,9 @@ fn owner<'s>(
     state: &'s AppState,
     target: &str,
 ) -> Option<(Arc<dyn Provider>, &'s crate::model::Snapshot)> {
-    rt.providers
-        .iter()
-        .zip(&state.sources)
-        .find(|(_, slot)| find_target(&slot.source.data, target).is_some())
-        .map(|(p, slot)| (p.clone(), &slot.source.data))
+    // The one lookup `act` uses too.
+    let sources = rt.providers.iter().zip(&state.sources).map(|(p, slot)| (p, &slot.source.data));
+    crate::providers::owner_of(sources, target).map(|(p, snapshot, _)| (p.clone(), snapshot))
 }
 
 fn load_audit(rt: &Runtime, tx: &mpsc::Sender<Msg>) {
@@ -654,23 +652,35 @@ mod tests {
         planned_on: Mutex<Option<std::thread::ThreadId>>,
     }
 
-    impl Provider for Held {
+    impl crate::providers::Source for Held {
         fn name(&self) -> &str {
-            self.inner.name()
+            crate::providers::Source::name(&self.inner)
         }
         fn fetch(&self) -> BoxFuture<'_, Result<Snapshot, ProviderError>> {
-            self.inner.fetch()
+            crate::providers::Source::fetch(&self.inner)
         }
+        fn capabilities(&self) -> crate::providers::Capabilities<'_> {
+            crate::providers::Capabilities { traffic_shift: Some(self), ..Default::default() }
+        }
+    }
+
+    impl Held {
+        fn handler(&self, verb: Verb) -> crate::providers::Handler<'_> {
+            crate::providers::Source::capabilities(&self.inner).handler(verb).expect("the sandbox rolls back")
+        }
+    }
+
+    impl crate::providers::TrafficShift for Held {
         fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
             *self.planned_on.lock().unwrap() = Some(std::thread::current().id());
             let _ = self.release.lock().unwrap().recv_timeout(Duration::from_secs(10));
-            self.inner.plan(request, snapshot)
+            self.handler(request.verb).plan(request, snapshot)
         }
         fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
-            self.inner.execute(plan)
+            self.handler(plan.request.verb).execute(plan)
         }
         fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
-            self.inner.verify(plan)
+            self.handler(plan.request.verb).verify(plan)
         }
     }
 
@@ -794,6 +804,7 @@ mod tests {
             calls: Vec::new(),
             verification: "re-read".into(),
             touches: None,
+            payload: Default::default(),
         };
         let replies = run(&mut s, Effect::Execute(Box::new(plan.clone())), &tx);
         assert_eq!(replies, [Msg::ActionDone(Outcome { plan, result: Err("source gone is gone".into()) })]);

@@ -341,7 +341,7 @@ fn submit(state: &mut AppState, form: &ActionForm) -> Result<Vec<Effect>, FormEr
         FormKind::Scale { request, limits, .. } => {
             let typed = value(form, "count").trim();
             let count: u32 = typed.parse().map_err(|_| FormError::NotACount(typed.to_string()))?;
-            limits.check(count).map_err(FormError::OutOfLimits)?;
+            limits.check(count).map_err(|e| FormError::OutOfLimits(e.to_string()))?;
             if limits.current == Some(count) {
                 return Err(FormError::Unchanged(count));
             }

@@ -10,6 +10,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::model::{MetricKind, Thresholds, Tier};
+// Each provider owns its section (struct, defaults, validation) in `providers/<name>/config.rs`.
+pub use crate::providers::aws::config::{AwsAccountConfig, AwsConfig, AwsLoadBalancerConfig};
+pub use crate::providers::azure::config::{AZURE_CREDENTIALS, AzureConfig};
+pub use crate::providers::gcp::config::{GcpConfig, GcpCredentials, GcpEndpoints};
+pub use crate::providers::github::config::{GithubConfig, GithubHostConfig};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ConfigError {
@@ -54,239 +59,6 @@ pub struct RefreshConfig {
 impl Default for RefreshConfig {
     fn default() -> Self {
         RefreshConfig { seconds: 30, health_seconds: 10 }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(default)]
-pub struct GithubConfig {
-    pub api_url: Option<String>,
-    pub repos: Vec<String>,
-    pub hosts: Vec<GithubHostConfig>,
-    /// An environment variable holding this host's token (for several hosts, each its own).
-    pub token_env: Option<String>,
-    /// Newest runs listed per repository (pages of 100 are followed).
-    pub max_runs: usize,
-    /// The workflow that deploys (file name or id): roll back re-runs it at an earlier sha.
-    pub deploy_workflow: Option<String>,
-    /// If the deploy workflow takes the sha as a `workflow_dispatch` input, its name.
-    pub deploy_ref_input: Option<String>,
-}
-
-impl Default for GithubConfig {
-    fn default() -> Self {
-        GithubConfig {
-            api_url: None,
-            repos: Vec::new(),
-            hosts: Vec::new(),
-            token_env: None,
-            max_runs: 100,
-            deploy_workflow: None,
-            deploy_ref_input: None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
-pub struct GithubHostConfig {
-    pub api_url: Option<String>,
-    pub repos: Vec<String>,
-    pub token_env: Option<String>,
-    pub max_runs: Option<usize>,
-    pub deploy_workflow: Option<String>,
-    pub deploy_ref_input: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(default)]
-pub struct AwsConfig {
-    pub region: Option<String>,
-    pub profile: Option<String>,
-    /// LocalStack, moto or a VPC endpoint instead of AWS's own endpoints.
-    pub endpoint_url: Option<String>,
-    /// Several accounts or regions side by side, one entry each. When present, the keys above
-    /// are the defaults of every entry and `[aws]` itself is not read as an account.
-    pub accounts: Vec<AwsAccountConfig>,
-    /// Narrowing: ECS clusters (names or ARNs). Empty: every cluster in the region.
-    pub clusters: Vec<String>,
-    /// Narrowing: RDS instance identifiers. Empty: every instance.
-    pub db_instances: Vec<String>,
-    /// Narrowing: Secrets Manager name prefixes. Empty: every secret.
-    pub secrets: Vec<String>,
-    /// CloudWatch Logs groups to tail besides those the services' task definitions name.
-    pub log_groups: Vec<String>,
-    /// ECS service name -> its ALB (`app/NAME/ID`), for the 5xx rate and latency metrics.
-    pub load_balancers: BTreeMap<String, AwsLoadBalancerConfig>,
-    /// Backup retention policy in days for every tier (default: 35 in prod, 7 elsewhere).
-    pub required_retention_days: Option<u32>,
-    /// How long an ECS action watches the rollout before calling it failed.
-    pub rollout_timeout_seconds: u64,
-}
-
-impl Default for AwsConfig {
-    fn default() -> Self {
-        AwsConfig {
-            region: None,
-            profile: None,
-            endpoint_url: None,
-            accounts: Vec::new(),
-            clusters: Vec::new(),
-            db_instances: Vec::new(),
-            secrets: Vec::new(),
-            log_groups: Vec::new(),
-            load_balancers: BTreeMap::new(),
-            required_retention_days: None,
-            rollout_timeout_seconds: 600,
-        }
-    }
-}
-
-/// One `[[aws.accounts]]` entry; unset keys fall back to `[aws]`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
-pub struct AwsAccountConfig {
-    pub region: Option<String>,
-    pub profile: Option<String>,
-    pub endpoint_url: Option<String>,
-    pub clusters: Vec<String>,
-    pub db_instances: Vec<String>,
-    pub secrets: Vec<String>,
-    pub log_groups: Vec<String>,
-    pub load_balancers: BTreeMap<String, AwsLoadBalancerConfig>,
-    pub required_retention_days: Option<u32>,
-}
-
-/// The CloudWatch dimensions of an Application Load Balancer in front of a service.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-pub struct AwsLoadBalancerConfig {
-    /// `app/NAME/ID`, the `LoadBalancer` dimension (the tail of the ALB's ARN).
-    pub load_balancer: String,
-    /// `targetgroup/NAME/ID`, to narrow the metrics to the service's target group.
-    pub target_group: Option<String>,
-}
-
-/// `[azure]`. Only what differs from the defaults needs to be written; with no subscription
-/// given, every enabled subscription the login can see is read.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
-pub struct AzureConfig {
-    pub subscription_id: Option<String>,
-    /// Several subscriptions side by side (one source each).
-    pub subscriptions: Vec<String>,
-    pub tenant_id: Option<String>,
-    /// One of [`AZURE_CREDENTIALS`]. Default: the Azure CLI login (then azd), then a client
-    /// secret from `AZURE_CLIENT_ID`/`AZURE_CLIENT_SECRET`/`AZURE_TENANT_ID`. Never probes
-    /// managed identity unless asked to.
-    pub credential: Option<String>,
-    /// Client id of a user-assigned managed identity or of the workload identity.
-    pub client_id: Option<String>,
-    /// `public` (default), `china` or `usgov`: the defaults for every endpoint below.
-    pub cloud: Option<String>,
-    pub arm_endpoint: Option<String>,
-    pub authority_host: Option<String>,
-    pub graph_endpoint: Option<String>,
-    /// DNS suffix of Key Vault (`vault.azure.net`), used for the token audience.
-    pub keyvault_suffix: Option<String>,
-    /// Vault URLs to read; when empty, the vaults of each subscription are discovered.
-    pub vaults: Vec<String>,
-    pub log_analytics_endpoint: Option<String>,
-    /// Log Analytics workspace ids (GUIDs) whose logs stream into the log viewer.
-    pub log_analytics_workspaces: Vec<String>,
-    /// KQL for the log viewer (default: App Service console and application logs).
-    pub log_query: Option<String>,
-    /// Health URL checked after a swap; `{host}` is the app's default host name.
-    /// Default `https://{host}/api/v1/health`; empty turns the check off.
-    pub health_url: Option<String>,
-    pub health_tries: Option<u32>,
-    pub health_interval_seconds: Option<u64>,
-    /// Deploy credential rotation: service principals are named `<deploy_app>-<env>-app`.
-    pub deploy_app: Option<String>,
-    /// The repository holding `AZURE_CLIENT_SECRET_<ENV>`.
-    pub github_repo: Option<String>,
-    /// `repository` (default) or `environment`: where that secret lives.
-    pub github_secret_scope: Option<String>,
-    /// Also store the new deploy secret in this vault (URL), as `azure-client-secret-<env>`.
-    pub deploy_secret_vault: Option<String>,
-    /// Longest wait for a long-running operation (swap, restore) before reporting it as running.
-    pub operation_timeout_seconds: Option<u64>,
-    /// Poll interval of long-running operations when Azure does not say (`Retry-After`).
-    pub poll_seconds: Option<u64>,
-}
-
-/// Values `[azure] credential` accepts.
-pub const AZURE_CREDENTIALS: [&str; 5] =
-    ["cli", "developer_tools", "client_secret", "managed_identity", "workload_identity"];
-
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
-pub struct GcpConfig {
-    pub project: Option<String>,
-    /// Several projects side by side (one provider each); `project` is added to them.
-    pub projects: Vec<String>,
-    /// Cloud Run regions to list; empty means every region the project can use.
-    pub regions: Vec<String>,
-    /// Where tokens come from (default `auto`).
-    pub credentials: GcpCredentials,
-    /// A service-account key file (JSON). Its `token_uri` is where tokens are exchanged.
-    pub credentials_file: Option<String>,
-    /// API base URLs (private endpoints, tests).
-    pub endpoints: GcpEndpoints,
-    /// A Cloud Logging filter ANDed to every log query (e.g. `severity>=WARNING`).
-    pub log_filter: Option<String>,
-    /// Path probed on a Cloud Run service's URL after promote/rollback; "" turns the probe off.
-    pub health_path: Option<String>,
-}
-
-impl GcpConfig {
-    /// `project` and `projects` together, in order, without repeats.
-    pub fn all_projects(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for p in self.project.iter().chain(&self.projects) {
-            let p = p.trim();
-            if !p.is_empty() && !out.iter().any(|known| known == p) {
-                out.push(p.to_string());
-            }
-        }
-        out
-    }
-}
-
-/// `auto`: a `credentials_file` if given, else gcp_auth's search (GOOGLE_APPLICATION_CREDENTIALS,
-/// the application-default credentials file, the metadata server, gcloud).
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum GcpCredentials {
-    #[default]
-    Auto,
-    /// `credentials_file`, else the file named by GOOGLE_APPLICATION_CREDENTIALS.
-    ServiceAccount,
-    /// `gcloud auth application-default login`.
-    Adc,
-    /// `gcloud auth print-access-token`.
-    Gcloud,
-}
-
-/// Base URLs of the Google APIs skydeck calls; unset ones use Google's public endpoints.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
-pub struct GcpEndpoints {
-    pub run: Option<String>,
-    pub sqladmin: Option<String>,
-    pub secretmanager: Option<String>,
-    pub logging: Option<String>,
-    pub monitoring: Option<String>,
-}
-
-impl GcpEndpoints {
-    fn all(&self) -> [(&'static str, Option<&String>); 5] {
-        [
-            ("run", self.run.as_ref()),
-            ("sqladmin", self.sqladmin.as_ref()),
-            ("secretmanager", self.secretmanager.as_ref()),
-            ("logging", self.logging.as_ref()),
-            ("monitoring", self.monitoring.as_ref()),
-        ]
     }
 }
 
@@ -406,49 +178,16 @@ fn validate(config: &Config, text: &str) -> Result<(), (usize, String)> {
         }
     }
     if let Some(gh) = &config.github {
-        for repo in gh.repos.iter().chain(gh.hosts.iter().flat_map(|h| &h.repos)) {
-            if repo.split('/').count() != 2 || repo.starts_with('/') || repo.ends_with('/') {
-                let line = text.find(repo.as_str()).map_or(1, |at| line_of(text, at));
-                return Err((line, format!("repository '{repo}' must be written owner/name")));
-            }
-        }
+        gh.validate(text)?;
     }
     if let Some(az) = &config.azure {
-        validate_azure(az, text)?;
+        az.validate(text)?;
     }
     if let Some(gcp) = &config.gcp {
-        for (name, url) in gcp.endpoints.all() {
-            if let Some(url) = url
-                && !(url.starts_with("http://") || url.starts_with("https://"))
-            {
-                return Err((
-                    line_of_key(text, name),
-                    format!("[gcp.endpoints] {name}: '{url}' must start with http:// or https://"),
-                ));
-            }
-        }
-        if gcp.credentials_file.is_some() && matches!(gcp.credentials, GcpCredentials::Adc | GcpCredentials::Gcloud) {
-            return Err((
-                line_of_key(text, "credentials_file"),
-                "[gcp] credentials_file is a service-account key: use it with credentials = \"service_account\" or \"auto\""
-                    .into(),
-            ));
-        }
+        gcp.validate(text)?;
     }
     if let Some(aws) = &config.aws {
-        let endpoints = aws.endpoint_url.iter().chain(aws.accounts.iter().filter_map(|a| a.endpoint_url.as_ref()));
-        for url in endpoints {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                let line = text.find(url.as_str()).map_or(1, |at| line_of(text, at));
-                return Err((line, format!("endpoint_url '{url}' must start with http:// or https://")));
-            }
-        }
-        if aws.rollout_timeout_seconds == 0 {
-            return Err((
-                line_of_key(text, "rollout_timeout_seconds"),
-                "rollout_timeout_seconds must be at least 1".into(),
-            ));
-        }
+        aws.validate(text)?;
     }
     crate::notify::validate(&config.notify, &|key| line_in_table(text, "notify.slack", key))?;
     if let Err(e) = crate::keymap::Keymap::with_overrides(&config.keys) {
@@ -456,59 +195,6 @@ fn validate(config: &Config, text: &str) -> Result<(), (usize, String)> {
     }
     if config.refresh.seconds == 0 || config.refresh.health_seconds == 0 {
         return Err((line_of_key(text, "seconds"), "refresh intervals must be at least 1 second".into()));
-    }
-    Ok(())
-}
-
-fn validate_azure(az: &AzureConfig, text: &str) -> Result<(), (usize, String)> {
-    let line = |key: &str| line_of_key(text, key);
-    if let Some(c) = &az.credential
-        && !AZURE_CREDENTIALS.contains(&c.as_str())
-    {
-        return Err((
-            line("credential"),
-            format!("[azure] credential '{c}' is not one of {}", AZURE_CREDENTIALS.join(", ")),
-        ));
-    }
-    if let Some(c) = &az.cloud
-        && !["public", "china", "usgov"].contains(&c.as_str())
-    {
-        return Err((line("cloud"), format!("[azure] cloud '{c}' is not one of public, china, usgov")));
-    }
-    let urls = [
-        ("arm_endpoint", az.arm_endpoint.as_deref()),
-        ("authority_host", az.authority_host.as_deref()),
-        ("graph_endpoint", az.graph_endpoint.as_deref()),
-        ("log_analytics_endpoint", az.log_analytics_endpoint.as_deref()),
-        ("deploy_secret_vault", az.deploy_secret_vault.as_deref()),
-    ];
-    for (key, value) in urls.into_iter().chain(az.vaults.iter().map(|v| ("vaults", Some(v.as_str())))) {
-        if let Some(v) = value
-            && !(v.starts_with("https://") || v.starts_with("http://"))
-        {
-            return Err((line(key), format!("[azure] {key} '{v}' must start with https:// or http://")));
-        }
-    }
-    if let Some(repo) = &az.github_repo
-        && (repo.split('/').count() != 2 || repo.starts_with('/') || repo.ends_with('/'))
-    {
-        return Err((line("github_repo"), format!("[azure] github_repo '{repo}' must be written owner/name")));
-    }
-    if let Some(scope) = &az.github_secret_scope
-        && scope != "repository"
-        && scope != "environment"
-    {
-        return Err((
-            line("github_secret_scope"),
-            format!("[azure] github_secret_scope '{scope}' is not one of repository, environment"),
-        ));
-    }
-    if az.deploy_app.is_some() != az.github_repo.is_some() {
-        return Err((
-            line(if az.deploy_app.is_some() { "deploy_app" } else { "github_repo" }),
-            "[azure] deploy_app and github_repo go together (rotation writes the app's secret into the repository)"
-                .into(),
-        ));
     }
     Ok(())
 }
@@ -527,7 +213,7 @@ fn check_limit(kind: MetricKind, limit: &LimitOverride) -> Result<(), LimitOrder
     if ordered { Ok(()) } else { Err(LimitOrder { kind, crit: limit.crit, warn: limit.warn }) }
 }
 
-fn line_of(text: &str, byte: usize) -> usize {
+pub(crate) fn line_of(text: &str, byte: usize) -> usize {
     text[..byte.min(text.len())].matches('\n').count() + 1
 }
 
@@ -550,7 +236,7 @@ fn line_in_table(text: &str, table: &str, key: &str) -> usize {
 }
 
 /// Best-effort line of a dotted key path such as `github.tokn` or `environments.0.colour`.
-fn line_of_key(text: &str, path: &str) -> usize {
+pub(crate) fn line_of_key(text: &str, path: &str) -> usize {
     let key = path.rsplit('.').find(|p| p.parse::<usize>().is_err()).unwrap_or(path);
     let snake = key.to_string();
     for (i, line) in text.lines().enumerate() {

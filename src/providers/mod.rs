@@ -10,6 +10,13 @@ pub mod logfile;
 pub mod sandbox;
 pub mod sanitized;
 
+mod capability;
+pub(crate) use capability::routed_capabilities;
+pub use capability::{
+    Capabilities, Handler, PointInTimeRestore, RotateSecret, RunControl, Scale, TakeSnapshot, TrafficShift,
+};
+pub use sanitized::Provider;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -18,7 +25,7 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::store::Store;
 
-use crate::actions::{ActionError, ActionRequest, Plan};
+use crate::actions::{Target, find_target};
 use crate::model::{LogLine, Snapshot, Timestamp};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -39,9 +46,11 @@ pub enum ProviderError {
     Timeout(Duration),
 }
 
-/// Every provider is used through `sanitized::Sanitized`, which forwards each method: a method
-/// added here must be forwarded there too, or the wrapper's default silently replaces it.
-pub trait Provider: Send + Sync {
+/// What every provider implements: where it reads from. Actions are optional capability
+/// handlers it lists in [`Source::capabilities`]. Nothing outside a provider calls these methods:
+/// the loop and the CLI hold an `Arc<dyn Provider>`, implemented once for every `Source` in
+/// `sanitized.rs`, where everything read is cleaned on its way out.
+pub trait Source: Send + Sync {
     /// Short name shown in the status bar and recorded in the audit log.
     fn name(&self) -> &str;
 
@@ -68,34 +77,33 @@ pub trait Provider: Send + Sync {
         false
     }
 
-    /// Inputs an action needs before planning (the dispatch form). Most actions need none.
-    fn action_inputs<'a>(
-        &'a self,
-        _request: &'a ActionRequest,
-    ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
-        Box::pin(async { Ok(Vec::new()) })
-    }
-
-    /// The `--param` keys this provider reads for `verb` (those the `act` flags set included:
-    /// `count`, `time`, `to`, `name`, `ref`, `failed`); `skydeck act` refuses any other.
-    /// [`crate::actions::WORKFLOW_INPUTS`] means it takes the workflow inputs `action_inputs` lists.
-    fn accepted_params(&self, _verb: crate::actions::Verb) -> &'static [&'static str] {
-        &[]
-    }
-
     /// The log of one item (a CI job), for the log viewer.
     fn fetch_log<'a>(&'a self, target: &'a str) -> BoxFuture<'a, Result<Vec<LogLine>, ProviderError>> {
         Box::pin(async move { Err(ProviderError::Unavailable(format!("{} keeps no log for {target}", self.name()))) })
     }
 
-    /// Resolves a request against this provider's own last snapshot into the exact calls.
-    /// Returns `NotFound` when the target is not this provider's.
-    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError>;
+    /// The actions this provider takes (none: it only reads).
+    fn capabilities(&self) -> Capabilities<'_> {
+        Capabilities::NONE
+    }
+}
 
-    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>>;
-
-    /// Re-reads the target and says whether the action took effect.
-    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>>;
+/// Why a configured source could not be built. The text says how to fix it ("run `az login`");
+/// it ends up in the status bar and in `status --json` -> `errors`.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum BuildError {
+    /// A setting is missing or does not fit.
+    #[error("{0}")]
+    Config(String),
+    /// Credentials could not be found or read.
+    #[error("{0}")]
+    Credentials(String),
+    /// The HTTP client could not be set up.
+    #[error("{0}")]
+    Client(String),
+    /// Several accounts, none of them built: each one's reason.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Each(Vec<BuildError>),
 }
 
 /// An error with its cause chain ("error sending request: tcp connect error: Connection refused"),
@@ -149,34 +157,61 @@ pub struct Registry {
 }
 
 impl Registry {
-    fn add(&mut self, name: &str, built: Result<Vec<Arc<dyn Provider>>, String>) {
+    fn add(&mut self, name: &str, built: Result<Vec<Arc<dyn Provider>>, BuildError>) {
         match built {
-            // Everything a provider reads passes the sanitizer before it reaches a screen.
-            Ok(list) => self.providers.extend(list.into_iter().map(sanitized::sanitized)),
-            Err(why) => self.unavailable.push((name.to_string(), why)),
+            // Nothing reaches a screen but through `Provider`, which cleans what it reads.
+            Ok(list) => self.providers.extend(list),
+            Err(why) => self.unavailable.push((name.to_string(), why.to_string())),
         }
     }
 }
 
-/// One line per cloud: each provider folder exposes `build(section, ctx)`.
+/// What `build` gives back: `None` when the config has no section for the provider.
+pub type Built<'a> = BoxFuture<'a, Option<Result<Vec<Arc<dyn Provider>>, BuildError>>>;
+
+/// One provider folder in the registry.
+pub struct Registered {
+    /// The folder under `src/providers/`.
+    pub folder: &'static str,
+    /// The name a source that cannot be built is reported under (`status --json` -> `errors`).
+    pub label: &'static str,
+    /// Builds one provider per account, subscription, project or host from the config.
+    pub build: for<'a> fn(&'a BuildContext<'a>) -> Built<'a>,
+}
+
+/// Every provider built from the config, in this order. Adding a provider is its folder plus one
+/// line here. (`sandbox/` is the demo estate, built by `--demo` instead of the config.)
+pub const REGISTRY: &[Registered] = &[
+    Registered { folder: "github", label: "github", build: |ctx| Box::pin(github::from_config(ctx)) },
+    Registered { folder: "aws", label: "aws", build: |ctx| Box::pin(aws::from_config(ctx)) },
+    Registered { folder: "azure", label: "azure", build: |ctx| Box::pin(azure::from_config(ctx)) },
+    Registered { folder: "gcp", label: "gcp", build: |ctx| Box::pin(gcp::from_config(ctx)) },
+    Registered {
+        folder: "http_health",
+        label: "health",
+        build: |ctx| Box::pin(async { Some(http_health::build(ctx)) }),
+    },
+    Registered { folder: "logfile", label: "logs", build: |ctx| Box::pin(async { Some(logfile::build(ctx)) }) },
+];
+
+/// Builds every registered provider the config asks for.
 pub async fn from_config(ctx: &BuildContext<'_>) -> Registry {
     let mut registry = Registry::default();
-    let c = ctx.config;
-    if let Some(section) = &c.github {
-        registry.add("github", github::build(section, ctx).await);
+    for entry in REGISTRY {
+        if let Some(built) = (entry.build)(ctx).await {
+            registry.add(entry.label, built);
+        }
     }
-    if let Some(section) = &c.aws {
-        registry.add("aws", aws::build(section, ctx).await);
-    }
-    if let Some(section) = &c.azure {
-        registry.add("azure", azure::build(section, ctx).await);
-    }
-    if let Some(section) = &c.gcp {
-        registry.add("gcp", gcp::build(section, ctx).await);
-    }
-    registry.add("health", http_health::build(ctx));
-    registry.add("logs", logfile::build(ctx));
     registry
+}
+
+/// Which provider owns `target`: the first whose snapshot holds it (a run may be named by its
+/// bare number; the [`Target`] has its canonical id). The TUI and `skydeck act` both ask here.
+pub fn owner_of<'s, P>(
+    sources: impl IntoIterator<Item = (P, &'s Snapshot)>,
+    target: &str,
+) -> Option<(P, &'s Snapshot, Target)> {
+    sources.into_iter().find_map(|(p, snapshot)| find_target(snapshot, target).map(|t| (p, snapshot, t)))
 }
 
 /// The environment a resource belongs to when no config says otherwise: its `environment` /
@@ -223,5 +258,24 @@ mod tests {
         assert_eq!(environment_of("web-production", []), "production");
         assert_eq!(environment_of("web-dev", [("env", "qa")]), "qa");
         assert_eq!(environment_of("web", []), "unassigned");
+    }
+
+    /// Adding a provider is one folder plus one registry line: a folder left out of the registry
+    /// (or a line naming no folder) fails here.
+    #[test]
+    fn the_registry_lists_every_provider_folder() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/providers");
+        let mut folders: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_type().unwrap().is_dir())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| name != "sandbox")
+            .collect();
+        folders.sort();
+        let mut registered: Vec<String> = REGISTRY.iter().map(|r| r.folder.to_string()).collect();
+        registered.sort();
+        assert_eq!(folders, registered);
+        assert!(std::path::Path::new(dir).join("sandbox").is_dir(), "the demo estate is a folder too");
     }
 }

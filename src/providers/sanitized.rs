@@ -1,22 +1,142 @@
-//! The boundary where remote text enters skydeck: every provider is wrapped in [`Sanitized`],
-//! so snapshots, log lines and errors carry no terminal escape sequences or control characters
-//! (log text keeps its SGR colours for the viewer). The views and the CLI clean what they print
-//! once more (`crate::text`), for text that did not come through a provider.
+//! The boundary where remote text enters skydeck. The loop and the CLI reach a provider only
+//! through [`Provider`], which is implemented once, here, for every [`Source`]: snapshots, log
+//! lines, input forms, action results and errors are cleaned on their way out, so they carry no
+//! terminal escape sequences or control characters (log text keeps its SGR colours for the
+//! viewer). `Provider` is sealed (no other impl can exist) and its impl below writes out every
+//! method (`clippy::missing_trait_methods`), so no method can reach a provider without passing
+//! here. The views and the CLI clean what they print once more (`crate::text`), for text that did
+//! not come through a provider.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use super::{BoxFuture, Provider, ProviderError};
-use crate::actions::{ActionError, ActionRequest, InputSpec, Plan};
+use super::{BoxFuture, Capabilities, ProviderError, Source};
+use crate::actions::{ActionError, ActionRequest, InputSpec, Plan, Verb, find_target};
 use crate::model::*;
 use crate::text::{for_log, for_terminal};
 
-/// Wraps `provider` so that everything it reads is cleaned.
-pub fn sanitized(provider: Arc<dyn Provider>) -> Arc<dyn Provider> {
-    Arc::new(Sanitized(provider))
+mod private {
+    pub trait Sealed {}
+    impl<T: super::Source + ?Sized> Sealed for T {}
 }
 
-pub struct Sanitized(Arc<dyn Provider>);
+/// A provider as the rest of skydeck sees it: a [`Source`] plus its capabilities, everything it
+/// returns cleaned. Implemented for every `Source`; nothing implements it by hand.
+pub trait Provider: Send + Sync + private::Sealed {
+    fn name(&self) -> &str;
+    fn refresh_interval(&self) -> Duration;
+    fn logs_pending(&self) -> bool;
+    fn fetch(&self) -> BoxFuture<'_, Result<Snapshot, ProviderError>>;
+    fn fetch_logs(&self, after: Option<Timestamp>) -> BoxFuture<'_, Result<Vec<LogLine>, ProviderError>>;
+    fn fetch_older_logs(&self, limit: usize) -> BoxFuture<'_, Result<Vec<LogLine>, ProviderError>>;
+    fn fetch_log<'a>(&'a self, target: &'a str) -> BoxFuture<'a, Result<Vec<LogLine>, ProviderError>>;
+    /// Whether the provider has a handler for `verb` at all (it may still refuse a target).
+    fn supports(&self, verb: Verb) -> bool;
+    /// The `--param` keys the handler for `verb` reads; none without a handler.
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str];
+    /// Inputs an action needs before planning (the dispatch form).
+    fn action_inputs<'a>(&'a self, request: &'a ActionRequest) -> BoxFuture<'a, Result<Vec<InputSpec>, ProviderError>>;
+    /// The handler's plan; `NotFound` when the target is not this provider's, `NotApplicable`
+    /// (one message, [`Capabilities::refusal`]) when the provider has no handler for the verb.
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError>;
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>>;
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>>;
+}
+
+/// Not this provider's plan, or a verb it has no handler for (a plan is routed by its source name,
+/// so this is a plan made elsewhere).
+fn no_handler(plan: &Plan) -> ActionError {
+    crate::actions::not_applicable(
+        plan.request.verb,
+        &plan.target_name,
+        format!("{} has no handler for it", plan.source),
+    )
+}
+
+#[deny(clippy::missing_trait_methods)]
+impl<T: Source + ?Sized> Provider for T {
+    fn name(&self) -> &str {
+        Source::name(self)
+    }
+
+    fn refresh_interval(&self) -> Duration {
+        Source::refresh_interval(self)
+    }
+
+    fn logs_pending(&self) -> bool {
+        Source::logs_pending(self)
+    }
+
+    fn fetch(&self) -> BoxFuture<'_, Result<Snapshot, ProviderError>> {
+        Box::pin(async move { Source::fetch(self).await.map(cleaned).map_err(cleaned) })
+    }
+
+    fn fetch_logs(&self, after: Option<Timestamp>) -> BoxFuture<'_, Result<Vec<LogLine>, ProviderError>> {
+        Box::pin(async move { Source::fetch_logs(self, after).await.map(cleaned).map_err(cleaned) })
+    }
+
+    fn fetch_older_logs(&self, limit: usize) -> BoxFuture<'_, Result<Vec<LogLine>, ProviderError>> {
+        Box::pin(async move { Source::fetch_older_logs(self, limit).await.map(cleaned).map_err(cleaned) })
+    }
+
+    fn fetch_log<'a>(&'a self, target: &'a str) -> BoxFuture<'a, Result<Vec<LogLine>, ProviderError>> {
+        Box::pin(async move { Source::fetch_log(self, target).await.map(cleaned).map_err(cleaned) })
+    }
+
+    fn supports(&self, verb: Verb) -> bool {
+        self.capabilities().handler(verb).is_some()
+    }
+
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+        self.capabilities().handler(verb).map_or(&[], |h| h.accepted_params(verb))
+    }
+
+    fn action_inputs<'a>(&'a self, request: &'a ActionRequest) -> BoxFuture<'a, Result<Vec<InputSpec>, ProviderError>> {
+        Box::pin(async move {
+            let Some(handler) = self.capabilities().handler(request.verb) else {
+                return Ok(Vec::new());
+            };
+            let mut specs = handler.action_inputs(request).await.map_err(cleaned)?;
+            for s in &mut specs {
+                s.name.clean();
+                s.description.clean();
+                s.default.clean();
+                s.options.clean();
+                s.kind.clean();
+            }
+            Ok(specs)
+        })
+    }
+
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        let caps: Capabilities<'_> = self.capabilities();
+        let planned = match caps.handler(request.verb) {
+            Some(handler) => handler.plan(request, snapshot),
+            None => match find_target(snapshot, &request.target) {
+                Some(target) => Err(caps.refusal(Source::name(self), request.verb, &target)),
+                None => Err(ActionError::NotFound(request.target.clone())),
+            },
+        };
+        planned.map_err(clean_action_error)
+    }
+
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        Box::pin(async move {
+            let Some(handler) = self.capabilities().handler(plan.request.verb) else {
+                return Err(clean_action_error(no_handler(plan)));
+            };
+            handler.execute(plan).await.map(cleaned).map_err(clean_action_error)
+        })
+    }
+
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        Box::pin(async move {
+            let Some(handler) = self.capabilities().handler(plan.request.verb) else {
+                return Err(clean_action_error(no_handler(plan)));
+            };
+            handler.verify(plan).await.map(cleaned).map_err(clean_action_error)
+        })
+    }
+}
 
 /// Cleans every text field in place.
 pub trait Clean {
@@ -123,66 +243,6 @@ fn clean_action_error(mut e: ActionError) -> ActionError {
     e
 }
 
-impl Provider for Sanitized {
-    fn name(&self) -> &str {
-        self.0.name()
-    }
-
-    fn refresh_interval(&self) -> Duration {
-        self.0.refresh_interval()
-    }
-
-    fn fetch(&self) -> BoxFuture<'_, Result<Snapshot, ProviderError>> {
-        Box::pin(async move { self.0.fetch().await.map(cleaned).map_err(cleaned) })
-    }
-
-    fn fetch_logs(&self, after: Option<Timestamp>) -> BoxFuture<'_, Result<Vec<LogLine>, ProviderError>> {
-        Box::pin(async move { self.0.fetch_logs(after).await.map(cleaned).map_err(cleaned) })
-    }
-
-    fn fetch_older_logs(&self, limit: usize) -> BoxFuture<'_, Result<Vec<LogLine>, ProviderError>> {
-        Box::pin(async move { self.0.fetch_older_logs(limit).await.map(cleaned).map_err(cleaned) })
-    }
-
-    fn logs_pending(&self) -> bool {
-        self.0.logs_pending()
-    }
-
-    fn accepted_params(&self, verb: crate::actions::Verb) -> &'static [&'static str] {
-        self.0.accepted_params(verb)
-    }
-
-    fn action_inputs<'a>(&'a self, request: &'a ActionRequest) -> BoxFuture<'a, Result<Vec<InputSpec>, ProviderError>> {
-        Box::pin(async move {
-            let mut specs = self.0.action_inputs(request).await.map_err(cleaned)?;
-            for s in &mut specs {
-                s.name.clean();
-                s.description.clean();
-                s.default.clean();
-                s.options.clean();
-                s.kind.clean();
-            }
-            Ok(specs)
-        })
-    }
-
-    fn fetch_log<'a>(&'a self, target: &'a str) -> BoxFuture<'a, Result<Vec<LogLine>, ProviderError>> {
-        Box::pin(async move { self.0.fetch_log(target).await.map(cleaned).map_err(cleaned) })
-    }
-
-    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
-        self.0.plan(request, snapshot).map_err(clean_action_error)
-    }
-
-    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
-        Box::pin(async move { self.0.execute(plan).await.map(cleaned).map_err(clean_action_error) })
-    }
-
-    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
-        Box::pin(async move { self.0.verify(plan).await.map(cleaned).map_err(clean_action_error) })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,27 +345,133 @@ mod tests {
         assert_eq!(l.text, "\u{1b}[31mred\u{1b}[0m");
     }
 
-    /// Trait methods with a default body are easy to forget here; these carry no text, so
-    /// they must answer exactly what the wrapped provider answers.
-    #[test]
-    fn methods_without_text_are_forwarded_unchanged() {
-        use crate::actions::Verb;
-        let clock: Arc<dyn crate::clock::Clock> = Arc::new(crate::clock::SystemClock);
-        let inner: Arc<dyn Provider> = Arc::new(crate::providers::sandbox::Sandbox::new(7, clock));
-        let wrapped = sanitized(inner.clone());
-        for verb in [Verb::Dispatch, Verb::Promote, Verb::Restore, Verb::Scale, Verb::Rotate] {
-            assert_eq!(wrapped.accepted_params(verb), inner.accepted_params(verb), "{verb:?}");
+    /// A hostile source: every text it returns carries escapes. Through `Provider` (the only way
+    /// the loop and the CLI reach it), none survives.
+    struct Hostile;
+    const EVIL: &str = "x\u{1b}]0;pwned\u{7}\u{1b}[2J";
+
+    fn evil_plan(request: &ActionRequest) -> Plan {
+        Plan {
+            request: request.clone(),
+            source: "hostile".into(),
+            target_name: "t".into(),
+            environment: "dev".into(),
+            tier: Tier::Dev,
+            risk: crate::actions::Risk::Low,
+            summary: String::new(),
+            calls: Vec::new(),
+            verification: String::new(),
+            touches: None,
+            payload: Default::default(),
         }
-        assert_eq!(wrapped.refresh_interval(), inner.refresh_interval());
+    }
+
+    fn evil_line() -> LogLine {
+        LogLine {
+            at: chrono::DateTime::from_timestamp(0, 0).unwrap(),
+            source: EVIL.into(),
+            severity: Severity::Info,
+            text: EVIL.into(),
+        }
+    }
+
+    impl Source for Hostile {
+        fn name(&self) -> &str {
+            "hostile"
+        }
+        fn refresh_interval(&self) -> Duration {
+            Duration::from_secs(7)
+        }
+        fn logs_pending(&self) -> bool {
+            true
+        }
+        fn fetch(&self) -> BoxFuture<'_, Result<Snapshot, ProviderError>> {
+            Box::pin(async { Ok(Snapshot { source_note: Some(EVIL.into()), ..Snapshot::default() }) })
+        }
+        fn fetch_logs(&self, _: Option<Timestamp>) -> BoxFuture<'_, Result<Vec<LogLine>, ProviderError>> {
+            Box::pin(async { Ok(vec![evil_line()]) })
+        }
+        fn fetch_older_logs(&self, _: usize) -> BoxFuture<'_, Result<Vec<LogLine>, ProviderError>> {
+            Box::pin(async { Err(ProviderError::Unavailable(EVIL.into())) })
+        }
+        fn fetch_log<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Vec<LogLine>, ProviderError>> {
+            Box::pin(async { Ok(vec![evil_line()]) })
+        }
+        fn capabilities(&self) -> Capabilities<'_> {
+            Capabilities { run_control: Some(self), ..Capabilities::NONE }
+        }
+    }
+
+    impl super::super::RunControl for Hostile {
+        fn accepted_params(&self, _: Verb) -> &'static [&'static str] {
+            &["failed"]
+        }
+        fn action_inputs<'a>(&'a self, _: &'a ActionRequest) -> BoxFuture<'a, Result<Vec<InputSpec>, ProviderError>> {
+            Box::pin(async {
+                Ok(vec![InputSpec {
+                    name: EVIL.into(),
+                    description: EVIL.into(),
+                    required: true,
+                    default: Some(EVIL.into()),
+                    options: vec![EVIL.into()],
+                    kind: EVIL.into(),
+                }])
+            })
+        }
+        fn plan(&self, request: &ActionRequest, _: &Snapshot) -> Result<Plan, ActionError> {
+            match request.verb {
+                Verb::Approve => Ok(evil_plan(request)),
+                _ => Err(ActionError::InvalidInput(EVIL.into())),
+            }
+        }
+        fn execute<'a>(&'a self, _: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+            Box::pin(async { Ok(EVIL.to_string()) })
+        }
+        fn verify<'a>(&'a self, _: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+            Box::pin(async { Err(ActionError::VerifyFailed(EVIL.into())) })
+        }
+    }
+
+    /// Every method of `Provider` passes the cleaning; the ones without text answer exactly what
+    /// the source answers.
+    #[test]
+    fn every_provider_method_is_cleaned_or_forwarded_unchanged() {
+        use futures::executor::block_on;
+        let clean = |text: &str| assert!(!text.contains('\u{1b}') && !text.contains("pwned"), "{text:?}");
+        let p: std::sync::Arc<dyn Provider> = std::sync::Arc::new(Hostile);
+        assert_eq!((p.name(), p.refresh_interval(), p.logs_pending()), ("hostile", Duration::from_secs(7), true));
+        clean(&block_on(p.fetch()).unwrap().source_note.unwrap());
+        clean(&block_on(p.fetch_logs(None)).unwrap()[0].source);
+        clean(&block_on(p.fetch_log("job")).unwrap()[0].text);
+        clean(&block_on(p.fetch_older_logs(1)).unwrap_err().to_string());
+        let request = ActionRequest::new(Verb::Approve, "t");
+        let specs = block_on(p.action_inputs(&request)).unwrap();
+        let s = &specs[0];
+        for text in [&s.name, &s.description, s.default.as_ref().unwrap(), &s.options[0], &s.kind] {
+            clean(text);
+        }
+        assert!(p.supports(Verb::Cancel) && !p.supports(Verb::Scale));
+        assert_eq!(p.accepted_params(Verb::Rerun), ["failed"]);
+        assert!(p.accepted_params(Verb::Scale).is_empty(), "no handler, no params");
+        clean(&p.plan(&ActionRequest::new(Verb::Cancel, "t"), &Snapshot::default()).unwrap_err().to_string());
+        let plan = p.plan(&request, &Snapshot::default()).unwrap();
+        clean(&block_on(p.execute(&plan)).unwrap());
+        clean(&block_on(p.verify(&plan)).unwrap_err().to_string());
+        // A verb without a handler: not found when the target is not there, else one refusal.
+        assert!(matches!(
+            p.plan(&ActionRequest::new(Verb::Scale, "t"), &Snapshot::default()),
+            Err(ActionError::NotFound(_))
+        ));
 
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("big.log");
         // 200 000 lines of 41 bytes: the first read (100 000 lines, 4 MB) takes two batches.
         std::fs::write(&path, format!("{}\n", "x".repeat(40)).repeat(200_000)).unwrap();
-        let file = sanitized(Arc::new(crate::providers::logfile::LogFile::new("f".into(), path, usize::MAX)));
-        futures::executor::block_on(file.fetch_logs(None)).unwrap();
+        let file: std::sync::Arc<dyn Provider> =
+            std::sync::Arc::new(crate::providers::logfile::LogFile::new("f".into(), path, usize::MAX));
+        block_on(file.fetch_logs(None)).unwrap();
         assert!(file.logs_pending(), "4 MB of first read is more than one batch");
-        let older = futures::executor::block_on(file.fetch_older_logs(10)).unwrap();
-        assert_eq!(older.len(), 10, "older lines come through the wrapper");
+        let older = block_on(file.fetch_older_logs(10)).unwrap();
+        assert_eq!(older.len(), 10, "older lines come through the boundary");
     }
 }

@@ -4,6 +4,7 @@
 //! standard chain (environment, shared config and credentials files, SSO, assume-role,
 //! `credential_process`), so whatever works for the `aws` CLI works here.
 
+pub mod config;
 mod ecs;
 pub mod errors;
 mod logs;
@@ -23,7 +24,10 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ecs::primitives::DateTime as SdkDateTime;
 use chrono::Utc;
 
-use super::{BoxFuture, BuildContext, Provider, ProviderError, canonical_environment, environment_of};
+use super::{
+    BoxFuture, BuildContext, BuildError, Capabilities, Provider, ProviderError, Source, canonical_environment,
+    environment_of,
+};
 use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind};
 use crate::config::{AwsConfig, AwsLoadBalancerConfig, Config};
 use crate::model::{Environment, LogLine, Snapshot, Tier, Timestamp};
@@ -161,22 +165,27 @@ pub async fn sdk_config(account: &AccountSettings) -> SdkConfig {
     loader.load().await
 }
 
-pub async fn build(section: &AwsConfig, ctx: &BuildContext<'_>) -> Result<Vec<Arc<dyn Provider>>, String> {
+/// The registry's entry: builds from the `[aws]` section, `None` without one.
+pub async fn from_config(ctx: &BuildContext<'_>) -> Option<Result<Vec<Arc<dyn Provider>>, BuildError>> {
+    Some(build(ctx.config.aws.as_ref()?, ctx).await)
+}
+
+pub async fn build(section: &AwsConfig, ctx: &BuildContext<'_>) -> Result<Vec<Arc<dyn Provider>>, BuildError> {
     let mut out: Vec<Arc<dyn Provider>> = Vec::new();
     let mut errors = Vec::new();
     for account in accounts(section) {
         let sdk = sdk_config(&account).await;
         if sdk.region().is_none() {
-            errors.push(format!(
+            errors.push(BuildError::Config(format!(
                 "{}: no AWS region: set `region` in [aws] (or AWS_REGION, or `region` in the profile)",
                 account.label
-            ));
+            )));
             continue;
         }
         out.push(Arc::new(AwsProvider::new(account, &sdk, ctx.config)));
     }
     if out.is_empty() && !errors.is_empty() {
-        return Err(errors.join("; "));
+        return Err(BuildError::Each(errors));
     }
     for e in errors {
         tracing::warn!("aws: {e}");
@@ -455,7 +464,7 @@ pub(crate) fn environment_in_path(name: &str) -> Option<String> {
         .find(|e| matches!(e.as_str(), "production" | "staging" | "dev"))
 }
 
-impl Provider for AwsProvider {
+impl Source for AwsProvider {
     fn name(&self) -> &str {
         &self.name
     }
@@ -478,7 +487,21 @@ impl Provider for AwsProvider {
         Box::pin(self.service_log(target))
     }
 
-    fn accepted_params(&self, verb: crate::actions::Verb) -> &'static [&'static str] {
+    fn capabilities(&self) -> Capabilities<'_> {
+        Capabilities {
+            traffic_shift: Some(self),
+            scale: Some(self),
+            point_in_time_restore: Some(self),
+            take_snapshot: Some(self),
+            rotate_secret: Some(self),
+            ..Capabilities::NONE
+        }
+    }
+}
+
+/// The actions, by verb; the capability handlers below hand every request here.
+impl AwsProvider {
+    pub(crate) fn params_for(&self, verb: crate::actions::Verb) -> &'static [&'static str] {
         use crate::actions::Verb;
         match verb {
             // ECS: a task definition revision or an image tag (for which container), or the same
@@ -492,7 +515,7 @@ impl Provider for AwsProvider {
         }
     }
 
-    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+    pub(crate) fn plan_action(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
         let (mut plan, kind) = self.plan_for(request, snapshot)?;
         let id = plan.request.target.clone();
         let verb = request.verb;
@@ -518,7 +541,7 @@ impl Provider for AwsProvider {
         ))
     }
 
-    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+    pub(crate) fn execute_action<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
             match plan.request.params.get("aws").map(String::as_str) {
                 Some("ecs") => self.execute_ecs(plan).await,
@@ -533,7 +556,7 @@ impl Provider for AwsProvider {
         })
     }
 
-    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+    pub(crate) fn verify_action<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
             match plan.request.params.get("aws").map(String::as_str) {
                 Some("ecs") => self.verify_ecs(plan).await,
@@ -548,6 +571,8 @@ impl Provider for AwsProvider {
         })
     }
 }
+
+crate::providers::routed_capabilities!(AwsProvider: TrafficShift, Scale, PointInTimeRestore, TakeSnapshot, RotateSecret);
 
 /// Risk of changing what a service runs: production is high.
 pub(crate) fn change_risk(tier: Tier) -> Risk {

@@ -22,7 +22,7 @@ use chrono::{DateTime, Duration, Utc};
 use tokio::sync::Mutex;
 
 use super::Settings;
-use crate::providers::ProviderError;
+use crate::providers::{BuildError, ProviderError};
 
 /// Which credential `[azure] credential` asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,42 +84,42 @@ fn client_options(settings: &Settings) -> ClientOptions {
     ClientOptions { cloud: Some(Arc::new(CloudConfiguration::Custom(custom))), ..Default::default() }
 }
 
-fn client_secret_from_env(settings: &Settings) -> Result<Option<Arc<dyn TokenCredential>>, String> {
+fn client_secret_from_env(settings: &Settings) -> Result<Option<Arc<dyn TokenCredential>>, BuildError> {
     let (Some(client_id), Some(secret)) = (env("AZURE_CLIENT_ID"), env("AZURE_CLIENT_SECRET")) else {
         return Ok(None);
     };
     let Some(tenant) = settings.tenant_id.clone().or_else(|| env("AZURE_TENANT_ID")) else {
-        return Err(
+        return Err(BuildError::Credentials(
             "AZURE_CLIENT_ID and AZURE_CLIENT_SECRET are set but no tenant: set AZURE_TENANT_ID or [azure] tenant_id"
                 .into(),
-        );
+        ));
     };
     let options = ClientSecretCredentialOptions { client_options: client_options(settings) };
     ClientSecretCredential::new(&tenant, client_id, Secret::new(secret), Some(options))
         .map(|c| Some(c as Arc<dyn TokenCredential>))
-        .map_err(|e| format!("client secret credential: {e}"))
+        .map_err(|e| BuildError::Credentials(format!("client secret credential: {e}")))
 }
 
 /// Credentials to try in order, each with a label for errors.
 pub type Credentials = Vec<(&'static str, Arc<dyn TokenCredential>)>;
 
 /// The credentials `[azure] credential` asks for, in order.
-pub fn credentials(settings: &Settings) -> Result<Credentials, String> {
-    let cli = || -> Result<Arc<dyn TokenCredential>, String> {
+pub fn credentials(settings: &Settings) -> Result<Credentials, BuildError> {
+    let cli = || -> Result<Arc<dyn TokenCredential>, BuildError> {
         AzureCliCredential::new(Some(AzureCliCredentialOptions {
             tenant_id: settings.tenant_id.clone(),
             ..Default::default()
         }))
         .map(|c| c as Arc<dyn TokenCredential>)
-        .map_err(|e| format!("Azure CLI credential: {e}"))
+        .map_err(|e| BuildError::Credentials(format!("Azure CLI credential: {e}")))
     };
-    let azd = || -> Result<Arc<dyn TokenCredential>, String> {
+    let azd = || -> Result<Arc<dyn TokenCredential>, BuildError> {
         AzureDeveloperCliCredential::new(Some(AzureDeveloperCliCredentialOptions {
             tenant_id: settings.tenant_id.clone(),
             ..Default::default()
         }))
         .map(|c| c as Arc<dyn TokenCredential>)
-        .map_err(|e| format!("Azure Developer CLI credential: {e}"))
+        .map_err(|e| BuildError::Credentials(format!("Azure Developer CLI credential: {e}")))
     };
     Ok(match settings.credential {
         CredentialKind::Default => {
@@ -137,10 +137,10 @@ pub fn credentials(settings: &Settings) -> Result<Credentials, String> {
         CredentialKind::ClientSecret => match client_secret_from_env(settings)? {
             Some(c) => vec![("client secret", c)],
             None => {
-                return Err(format!(
+                return Err(BuildError::Credentials(format!(
                     "credential = \"client_secret\" but AZURE_CLIENT_ID / AZURE_CLIENT_SECRET are not set: {}",
                     CredentialKind::ClientSecret.fix(None)
-                ));
+                )));
             }
         },
         CredentialKind::ManagedIdentity => {
@@ -148,7 +148,8 @@ pub fn credentials(settings: &Settings) -> Result<Credentials, String> {
                 user_assigned_id: settings.client_id.clone().map(UserAssignedId::ClientId),
                 ..Default::default()
             };
-            let c = ManagedIdentityCredential::new(Some(options)).map_err(|e| format!("managed identity: {e}"))?;
+            let c = ManagedIdentityCredential::new(Some(options))
+                .map_err(|e| BuildError::Credentials(format!("managed identity: {e}")))?;
             vec![("managed identity", c as Arc<dyn TokenCredential>)]
         }
         CredentialKind::WorkloadIdentity => {
@@ -158,7 +159,8 @@ pub fn credentials(settings: &Settings) -> Result<Credentials, String> {
                 ..Default::default()
             };
             options.credential_options.client_options = client_options(settings);
-            let c = WorkloadIdentityCredential::new(Some(options)).map_err(|e| format!("workload identity: {e}"))?;
+            let c = WorkloadIdentityCredential::new(Some(options))
+                .map_err(|e| BuildError::Credentials(format!("workload identity: {e}")))?;
             vec![("workload identity", c as Arc<dyn TokenCredential>)]
         }
     })

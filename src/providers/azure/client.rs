@@ -149,13 +149,13 @@ impl AzureClient {
         scopes: Scopes,
         poll_interval: Duration,
         operation_timeout: Duration,
-    ) -> Result<AzureClient, String> {
+    ) -> Result<AzureClient, crate::providers::BuildError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
             .user_agent(concat!("skydeck/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+            .map_err(|e| crate::providers::BuildError::Client(format!("cannot build the HTTP client: {e}")))?;
         Ok(AzureClient {
             http,
             tokens,

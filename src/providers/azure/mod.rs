@@ -12,6 +12,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod config;
 pub mod keyvault;
 pub mod logs;
 pub mod monitor;
@@ -29,7 +30,9 @@ use serde::Deserialize;
 
 use self::auth::{CredentialKind, TokenSource};
 use self::client::{Api, AzureClient, Scopes};
-use super::{BoxFuture, Provider, ProviderError, canonical_environment, environment_of};
+use super::{
+    BoxFuture, BuildError, Capabilities, Provider, ProviderError, Source, canonical_environment, environment_of,
+};
 use crate::actions::{ActionError, ActionRequest, Plan, Risk, TargetKind, Verb, find_target, tier_of};
 use crate::config::{AzureConfig, Config};
 use crate::model::{LogLine, Snapshot, Tier, Timestamp};
@@ -183,7 +186,12 @@ impl Settings {
     }
 }
 
-pub async fn build(section: &AzureConfig, ctx: &super::BuildContext<'_>) -> Result<Vec<Arc<dyn Provider>>, String> {
+/// The registry's entry: builds from the `[azure]` section, `None` without one.
+pub async fn from_config(ctx: &super::BuildContext<'_>) -> Option<Result<Vec<Arc<dyn Provider>>, BuildError>> {
+    Some(build(ctx.config.azure.as_ref()?, ctx).await)
+}
+
+pub async fn build(section: &AzureConfig, ctx: &super::BuildContext<'_>) -> Result<Vec<Arc<dyn Provider>>, BuildError> {
     let settings = Settings::from_config(section, ctx.config);
     let credentials = auth::credentials(&settings)?;
     build_with(settings, credentials, ctx.config)
@@ -195,7 +203,7 @@ pub fn build_with(
     settings: Settings,
     credentials: auth::Credentials,
     config: &Config,
-) -> Result<Vec<Arc<dyn Provider>>, String> {
+) -> Result<Vec<Arc<dyn Provider>>, BuildError> {
     let tokens = Arc::new(TokenSource::new(credentials, settings.credential, settings.tenant_id.clone()));
     let client = AzureClient::new(tokens, settings.scopes(), settings.poll_interval, settings.operation_timeout)?;
     let shared = Arc::new(Shared {
@@ -388,7 +396,7 @@ impl AzureProvider {
     }
 }
 
-impl Provider for AzureProvider {
+impl Source for AzureProvider {
     fn name(&self) -> &str {
         &self.name
     }
@@ -418,7 +426,23 @@ impl Provider for AzureProvider {
         })
     }
 
-    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+    fn capabilities(&self) -> Capabilities<'_> {
+        Capabilities {
+            traffic_shift: Some(self),
+            point_in_time_restore: Some(self),
+            rotate_secret: Some(self),
+            refusals: &[(
+                Verb::Snapshot,
+                "Azure takes PostgreSQL Flexible Server backups automatically; restore to a point in time with `restore`",
+            )],
+            ..Capabilities::NONE
+        }
+    }
+}
+
+/// The actions, by verb; the capability handlers below hand every request here.
+impl AzureProvider {
+    pub(crate) fn params_for(&self, verb: Verb) -> &'static [&'static str] {
         match verb {
             // The slot swapped with production.
             Verb::Promote | Verb::Rollback => &["to", "slot"],
@@ -429,7 +453,7 @@ impl Provider for AzureProvider {
         }
     }
 
-    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+    pub(crate) fn plan_action(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
         let target =
             find_target(snapshot, &request.target).ok_or_else(|| ActionError::NotFound(request.target.clone()))?;
         let mut plan = Plan {
@@ -448,6 +472,7 @@ impl Provider for AzureProvider {
             calls: Vec::new(),
             verification: String::new(),
             touches: None,
+            payload: Default::default(),
         };
         plan.request.target = target.id.clone();
         let s = &self.shared;
@@ -473,13 +498,6 @@ impl Provider for AzureProvider {
             }
             (TargetKind::Secret, Verb::Rotate) if is_deploy => rotate::plan(s, &mut plan)?,
             (TargetKind::Secret, Verb::Rotate) if is_kv => keyvault::plan_set(s, &mut plan)?,
-            (TargetKind::Resource | TargetKind::Backup, Verb::Snapshot) if is_server => {
-                return Err(not_applicable(
-                    verb,
-                    &target.name,
-                    "Azure takes PostgreSQL Flexible Server backups automatically; restore to a point in time with `restore`",
-                ));
-            }
             (kind, verb) => {
                 return Err(not_applicable(
                     verb,
@@ -494,7 +512,7 @@ impl Provider for AzureProvider {
         Ok(plan)
     }
 
-    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+    pub(crate) fn execute_action<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
             let s = &self.shared;
             match plan.request.verb {
@@ -507,7 +525,7 @@ impl Provider for AzureProvider {
         })
     }
 
-    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+    pub(crate) fn verify_action<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
             let s = &self.shared;
             match plan.request.verb {
@@ -520,6 +538,8 @@ impl Provider for AzureProvider {
         })
     }
 }
+
+crate::providers::routed_capabilities!(AzureProvider: TrafficShift, PointInTimeRestore, RotateSecret);
 
 pub fn failed(e: ProviderError) -> ActionError {
     ActionError::Failed(e.to_string())

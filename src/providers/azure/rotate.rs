@@ -343,16 +343,31 @@ pub fn plan(s: &Shared, plan: &mut Plan) -> Result<(), ActionError> {
     Ok(())
 }
 
+/// What went wrong talking to GitHub about the deploy secret.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum GithubSecretError {
+    #[error("GitHub's public key is not base64: {0}")]
+    KeyNotBase64(String),
+    #[error("GitHub's public key has {0} bytes, not {size}", size = crypto_box::KEY_SIZE)]
+    KeySize(usize),
+    #[error("sealing the value failed")]
+    Seal,
+    #[error("GitHub ({host}) unreachable: {message}")]
+    Unreachable { host: String, message: String },
+    #[error("GitHub ({host}): {message}")]
+    Body { host: String, message: String },
+    #[error("GitHub ({host}) answered {status} to {call}{}{hint}", if message.is_empty() { String::new() } else { format!(": {message}") })]
+    Status { host: String, status: u16, call: String, message: String, hint: &'static str },
+}
+
 /// Seals `value` for a GitHub secret: a libsodium sealed box to the repository's public key
 /// (base64), base64 again for the API.
-pub fn seal(public_key_b64: &str, value: &[u8]) -> Result<String, String> {
-    let raw = BASE64.decode(public_key_b64.trim()).map_err(|e| format!("GitHub's public key is not base64: {e}"))?;
-    let bytes: [u8; crypto_box::KEY_SIZE] = raw
-        .as_slice()
-        .try_into()
-        .map_err(|_| format!("GitHub's public key has {} bytes, not {}", raw.len(), crypto_box::KEY_SIZE))?;
+pub fn seal(public_key_b64: &str, value: &[u8]) -> Result<String, GithubSecretError> {
+    let raw = BASE64.decode(public_key_b64.trim()).map_err(|e| GithubSecretError::KeyNotBase64(e.to_string()))?;
+    let bytes: [u8; crypto_box::KEY_SIZE] =
+        raw.as_slice().try_into().map_err(|_| GithubSecretError::KeySize(raw.len()))?;
     let key = crypto_box::PublicKey::from(bytes);
-    let sealed = key.seal(&mut crypto_box::aead::OsRng, value).map_err(|_| "sealing the value failed".to_string())?;
+    let sealed = key.seal(&mut crypto_box::aead::OsRng, value).map_err(|_| GithubSecretError::Seal)?;
     Ok(BASE64.encode(sealed))
 }
 
@@ -365,7 +380,12 @@ struct GitHub<'a> {
 }
 
 impl GitHub<'_> {
-    async fn send(&self, method: Method, path: &str, body: Option<&serde_json::Value>) -> Result<bytes::Bytes, String> {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<bytes::Bytes, GithubSecretError> {
         let mut req = self
             .http
             .request(method.clone(), format!("{}{path}", self.api))
@@ -375,9 +395,11 @@ impl GitHub<'_> {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let r = req.send().await.map_err(|e| format!("GitHub ({}) unreachable: {e}", self.host))?;
+        let host = || self.host.clone();
+        let r =
+            req.send().await.map_err(|e| GithubSecretError::Unreachable { host: host(), message: e.to_string() })?;
         let status = r.status();
-        let bytes = r.bytes().await.map_err(|e| format!("GitHub ({}): {e}", self.host))?;
+        let bytes = r.bytes().await.map_err(|e| GithubSecretError::Body { host: host(), message: e.to_string() })?;
         if status.is_success() {
             return Ok(bytes);
         }
@@ -390,12 +412,13 @@ impl GitHub<'_> {
             403 | 404 => " (the token needs the `repo` scope, or Secrets: write on the repository)",
             _ => "",
         };
-        Err(format!(
-            "GitHub ({}) answered {} to {method} {path}{}{hint}",
-            self.host,
-            status.as_u16(),
-            if message.is_empty() { String::new() } else { format!(": {message}") }
-        ))
+        Err(GithubSecretError::Status {
+            host: host(),
+            status: status.as_u16(),
+            call: format!("{method} {path}"),
+            message,
+            hint,
+        })
     }
 }
 
@@ -422,7 +445,9 @@ pub async fn execute(s: &Shared, plan: &Plan) -> Result<String, ActionError> {
     let d = deploy(s)?;
     let days = days(plan)?;
     let started = Utc::now();
-    let unchanged = |e: String| ActionError::Failed(format!("nothing changed: {e}"));
+    fn unchanged(e: impl std::fmt::Display) -> ActionError {
+        ActionError::Failed(format!("nothing changed: {e}"))
+    }
 
     // 1. GitHub first: its key and token must work before a password exists.
     let host = host_of(&d.github_api);
@@ -547,12 +572,13 @@ pub async fn verify(s: &Shared, plan: &Plan) -> Result<String, ActionError> {
         return Err(ActionError::VerifyFailed(format!("{} still has the old password {still}", m.sp_name)));
     }
     let host = host_of(&d.github_api);
-    let token = github_auth::resolve(&host, d.github_token_env.as_deref()).map_err(ActionError::VerifyFailed)?;
+    let token = github_auth::resolve(&host, d.github_token_env.as_deref())
+        .map_err(|e| ActionError::VerifyFailed(e.to_string()))?;
     let gh = GitHub { http: s.client.http(), api: &d.github_api, host, token: token.value };
     let body = gh
         .send(Method::GET, &format!("{}/{}", m.github_base, m.secret_name), None)
         .await
-        .map_err(ActionError::VerifyFailed)?;
+        .map_err(|e| ActionError::VerifyFailed(e.to_string()))?;
     #[derive(Deserialize)]
     struct SecretMeta {
         updated_at: String,
@@ -593,7 +619,7 @@ mod tests {
         assert_eq!(opened, b"s3cret");
         // GitHub's documented example key is 33 bytes: refused before anything changes.
         let err = seal("2Sg8iYjAxxmI2LvUXpJjkYrMxURPc8r+dB7TJyvv1234", b"x").unwrap_err();
-        assert!(err.contains("33 bytes"), "{err}");
+        assert!(err.to_string().contains("33 bytes"), "{err}");
     }
 
     #[test]

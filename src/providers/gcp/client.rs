@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use crate::config::{GcpConfig, GcpCredentials};
-use crate::providers::ProviderError;
+use crate::providers::{BuildError, ProviderError};
 
 pub const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
 /// What every missing or expired login tells the user.
@@ -118,7 +118,7 @@ pub enum Credentials {
 impl Credentials {
     /// From `[gcp] credentials` and `credentials_file`. A key file is read now, so a wrong path
     /// or a broken file is reported at once.
-    pub fn from_config(section: &GcpConfig) -> Result<Credentials, String> {
+    pub fn from_config(section: &GcpConfig) -> Result<Credentials, BuildError> {
         match (section.credentials, &section.credentials_file) {
             (GcpCredentials::ServiceAccount | GcpCredentials::Auto, Some(file)) => Credentials::key_file(file),
             (GcpCredentials::ServiceAccount, None) => Ok(Credentials::KeyFileFromEnv),
@@ -128,14 +128,14 @@ impl Credentials {
         }
     }
 
-    pub fn key_file(path: impl AsRef<Path>) -> Result<Credentials, String> {
+    pub fn key_file(path: impl AsRef<Path>) -> Result<Credentials, BuildError> {
         let path = expand_home(path.as_ref());
         let account = gcp_auth::CustomServiceAccount::from_file(&path).map_err(|e| {
-            format!(
+            BuildError::Credentials(format!(
                 "[gcp] credentials_file {}: {} (download a service-account key, or {LOGIN_FIX} and set credentials = \"adc\")",
                 path.display(),
                 crate::providers::error_chain(&e)
-            )
+            ))
         })?;
         Ok(Credentials::KeyFile(path, Arc::new(account)))
     }
@@ -282,13 +282,13 @@ pub struct GcpClient {
 }
 
 impl GcpClient {
-    pub fn new(endpoints: Endpoints, auth: Arc<Auth>) -> Result<GcpClient, String> {
+    pub fn new(endpoints: Endpoints, auth: Arc<Auth>) -> Result<GcpClient, BuildError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
             .user_agent(concat!("skydeck/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+            .map_err(|e| BuildError::Client(format!("cannot build the HTTP client: {e}")))?;
         Ok(GcpClient { http, auth, endpoints, in_flight: Semaphore::new(MAX_IN_FLIGHT) })
     }
 

@@ -9,6 +9,7 @@
 //! rotate = add a Secret Manager version (value from stdin) and disable the previous one.
 
 pub mod client;
+pub mod config;
 mod logging;
 mod monitoring;
 mod run;
@@ -26,7 +27,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 pub use self::client::{Api, Auth, Credentials, Endpoints, GcpClient, OperationEnd};
-use super::{BoxFuture, BuildContext, Provider, ProviderError, environment_of};
+use super::{
+    BoxFuture, BuildContext, BuildError, Capabilities, PointInTimeRestore, Provider, ProviderError, RotateSecret,
+    Source, TakeSnapshot, TrafficShift, environment_of,
+};
 use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind, Verb};
 use crate::config::{Config, GcpConfig};
 use crate::model::*;
@@ -186,10 +190,17 @@ impl ProjectSettings {
     }
 }
 
-pub async fn build(section: &GcpConfig, ctx: &BuildContext<'_>) -> Result<Vec<Arc<dyn Provider>>, String> {
+/// The registry's entry: builds from the `[gcp]` section, `None` without one.
+pub async fn from_config(ctx: &BuildContext<'_>) -> Option<Result<Vec<Arc<dyn Provider>>, BuildError>> {
+    Some(build(ctx.config.gcp.as_ref()?, ctx).await)
+}
+
+pub async fn build(section: &GcpConfig, ctx: &BuildContext<'_>) -> Result<Vec<Arc<dyn Provider>>, BuildError> {
     let projects = section.all_projects();
     if projects.is_empty() {
-        return Err("[gcp] names no project: set project = \"my-project\" (or projects = [\"a\", \"b\"])".into());
+        return Err(BuildError::Config(
+            "[gcp] names no project: set project = \"my-project\" (or projects = [\"a\", \"b\"])".into(),
+        ));
     }
     let auth = Arc::new(Auth::new(Credentials::from_config(section)?));
     let endpoints = Endpoints::from_config(section);
@@ -277,7 +288,7 @@ impl GcpProvider {
         endpoints: Endpoints,
         auth: Arc<Auth>,
         ctx: &BuildContext<'_>,
-    ) -> Result<GcpProvider, String> {
+    ) -> Result<GcpProvider, BuildError> {
         Ok(GcpProvider {
             name,
             settings,
@@ -1031,7 +1042,7 @@ impl sql::Instance {
     }
 }
 
-impl Provider for GcpProvider {
+impl Source for GcpProvider {
     fn name(&self) -> &str {
         &self.name
     }
@@ -1061,53 +1072,100 @@ impl Provider for GcpProvider {
         })
     }
 
-    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
-        match verb {
-            // A revision, and the share of traffic it gets (a canary).
-            Verb::Promote | Verb::Rollback => &["to", "percent"],
-            Verb::Restore => &["time", "name"],
-            Verb::Rotate => &["disable_previous"],
-            _ => &[],
-        }
-    }
-
-    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
-        let (plan, target) = Plan::for_target(request, &self.name, snapshot)?;
-        match (target.kind, request.verb) {
-            (TargetKind::Resource, Verb::Promote | Verb::Rollback) => self.plan_traffic(request, plan),
-            (TargetKind::Resource | TargetKind::Backup, Verb::Restore | Verb::Snapshot) => self.plan_sql(request, plan),
-            (TargetKind::Secret, Verb::Rotate) => self.plan_rotate(request, plan),
-            (TargetKind::Resource, Verb::Scale) => Err(not_applicable(
+    fn capabilities(&self) -> Capabilities<'_> {
+        Capabilities {
+            traffic_shift: Some(self),
+            point_in_time_restore: Some(self),
+            take_snapshot: Some(self),
+            rotate_secret: Some(self),
+            refusals: &[(
                 Verb::Scale,
-                &target.name,
                 "Cloud Run scales by itself between its min and max instances; skydeck does not change them",
-            )),
-            (kind, verb) => {
-                Err(not_applicable(verb, &target.name, format!("GCP offers no '{verb}' for a {kind:?}").to_lowercase()))
-            }
+            )],
+            ..Capabilities::NONE
         }
     }
+}
 
-    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
-        Box::pin(async move {
-            match plan.request.verb {
-                Verb::Promote | Verb::Rollback => self.execute_traffic(plan).await,
-                Verb::Restore | Verb::Snapshot => self.execute_sql(plan).await,
-                Verb::Rotate => self.execute_rotate(plan).await,
-                other => Err(not_applicable(other, &plan.target_name, "not a GCP action")),
-            }
-        })
+impl GcpProvider {
+    /// The start of every plan: the target in this provider's snapshot, of a kind the handler takes.
+    fn plan_start(
+        &self,
+        request: &ActionRequest,
+        snapshot: &Snapshot,
+        kinds: &[TargetKind],
+    ) -> Result<Plan, ActionError> {
+        let (plan, target) = Plan::for_target(request, &self.name, snapshot)?;
+        if !kinds.contains(&target.kind) {
+            let (verb, kind) = (request.verb, target.kind);
+            return Err(not_applicable(
+                verb,
+                &target.name,
+                format!("GCP offers no '{verb}' for a {kind:?}").to_lowercase(),
+            ));
+        }
+        Ok(plan)
     }
+}
 
+/// Cloud Run: traffic to a revision (all of it, or a canary share).
+impl TrafficShift for GcpProvider {
+    fn accepted_params(&self, _verb: Verb) -> &'static [&'static str] {
+        &["to", "percent"]
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_traffic(request, self.plan_start(request, snapshot, &[TargetKind::Resource])?)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        Box::pin(self.execute_traffic(plan))
+    }
     fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
-        Box::pin(async move {
-            match plan.request.verb {
-                Verb::Promote | Verb::Rollback => self.verify_traffic(plan).await,
-                Verb::Restore | Verb::Snapshot => self.verify_sql(plan).await,
-                Verb::Rotate => self.verify_rotate(plan).await,
-                other => Err(not_applicable(other, &plan.target_name, "not a GCP action")),
-            }
-        })
+        Box::pin(self.verify_traffic(plan))
+    }
+}
+
+/// Cloud SQL: a point-in-time clone into a new instance.
+impl PointInTimeRestore for GcpProvider {
+    fn accepted_params(&self, _verb: Verb) -> &'static [&'static str] {
+        &["time", "name"]
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_sql(request, self.plan_start(request, snapshot, &[TargetKind::Resource, TargetKind::Backup])?)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        Box::pin(self.execute_sql(plan))
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        Box::pin(self.verify_sql(plan))
+    }
+}
+
+/// Cloud SQL: an on-demand backup run.
+impl TakeSnapshot for GcpProvider {
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_sql(request, self.plan_start(request, snapshot, &[TargetKind::Resource, TargetKind::Backup])?)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        Box::pin(self.execute_sql(plan))
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        Box::pin(self.verify_sql(plan))
+    }
+}
+
+/// Secret Manager: a new version from stdin, the previous one disabled on request.
+impl RotateSecret for GcpProvider {
+    fn accepted_params(&self, _verb: Verb) -> &'static [&'static str] {
+        &["disable_previous"]
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_rotate(request, self.plan_start(request, snapshot, &[TargetKind::Secret])?)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        Box::pin(self.execute_rotate(plan))
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        Box::pin(self.verify_rotate(plan))
     }
 }
 

@@ -24,13 +24,32 @@ pub fn keyring_user(host: &str) -> String {
 /// The keyring entry for a host. Tests install `keyring_core::mock` as the default store;
 /// otherwise the platform store (Secret Service, Keychain, Credential Manager) is set up on
 /// first use.
-pub fn keyring_entry(host: &str) -> Result<keyring_core::Entry, String> {
+pub fn keyring_entry(host: &str) -> Result<keyring_core::Entry, AuthError> {
     if keyring_core::get_default_store().is_none()
         && let Err(e) = keyring::Entry::store_status()
     {
-        return Err(format!("no OS keyring is available ({e})"));
+        return Err(AuthError::NoKeyring(e.to_string()));
     }
-    keyring_core::Entry::new(KEYRING_SERVICE, &keyring_user(host)).map_err(|e| format!("keyring: {e}"))
+    keyring_core::Entry::new(KEYRING_SERVICE, &keyring_user(host)).map_err(|e| AuthError::Keyring(e.to_string()))
+}
+
+/// Why no token could be found or stored; each says what to do.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum AuthError {
+    #[error("no OS keyring is available ({0})")]
+    NoKeyring(String),
+    #[error("keyring: {0}")]
+    Keyring(String),
+    #[error(
+        "no GitHub token for {host}: run `skydeck auth login github{login}` (token on stdin), `gh auth login`, or set SKYDECK_GITHUB_TOKEN"
+    )]
+    NoToken { host: String, login: String },
+}
+
+impl From<AuthError> for crate::providers::BuildError {
+    fn from(e: AuthError) -> Self {
+        crate::providers::BuildError::Credentials(e.to_string())
+    }
 }
 
 fn env_token(name: &str) -> Option<Token> {
@@ -41,7 +60,7 @@ fn env_token(name: &str) -> Option<Token> {
 }
 
 /// The first token the chain finds for `host`, or why there is none (with the fix).
-pub fn resolve(host: &str, token_env: Option<&str>) -> Result<Token, String> {
+pub fn resolve(host: &str, token_env: Option<&str>) -> Result<Token, AuthError> {
     let mut names: Vec<&str> = vec!["SKYDECK_GITHUB_TOKEN"];
     if let Some(n) = token_env {
         names.insert(0, n);
@@ -64,9 +83,7 @@ pub fn resolve(host: &str, token_env: Option<&str>) -> Result<Token, String> {
         return Ok(Token { value, source: format!("gh auth token --hostname {host}") });
     }
     let login = if host == "github.com" { String::new() } else { format!(" --host {host}") };
-    Err(format!(
-        "no GitHub token for {host}: run `skydeck auth login github{login}` (token on stdin), `gh auth login`, or set SKYDECK_GITHUB_TOKEN"
-    ))
+    Err(AuthError::NoToken { host: host.to_string(), login })
 }
 
 fn gh_token(host: &str) -> Option<String> {
@@ -79,8 +96,8 @@ fn gh_token(host: &str) -> Option<String> {
 }
 
 /// Stores a token in the OS keyring. Returns where it went, or why it could not be stored.
-pub fn store(host: &str, token: &str) -> Result<String, String> {
+pub fn store(host: &str, token: &str) -> Result<String, AuthError> {
     let entry = keyring_entry(host)?;
-    entry.set_password(token).map_err(|e| format!("keyring: {e}"))?;
+    entry.set_password(token).map_err(|e| AuthError::Keyring(e.to_string()))?;
     Ok(format!("the OS keyring (service '{KEYRING_SERVICE}', account '{}')", keyring_user(host)))
 }

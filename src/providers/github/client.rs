@@ -51,18 +51,20 @@ pub struct GithubClient {
 }
 
 impl GithubClient {
-    pub fn new(api_url: &str, token: &str, store: Arc<Store>) -> Result<GithubClient, String> {
+    pub fn new(api_url: &str, token: &str, store: Arc<Store>) -> Result<GithubClient, crate::providers::BuildError> {
         let api_url = api_url.trim_end_matches('/').to_string();
         let host = host_of(&api_url);
         let octo = Octocrab::builder()
             .base_uri(api_url.as_str())
-            .map_err(|e| format!("[github] api_url '{api_url}': {e}"))?
+            .map_err(|e| crate::providers::BuildError::Config(format!("[github] api_url '{api_url}': {e}")))?
             .personal_token(token.to_string())
             .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None)
             .set_connect_timeout(Some(Duration::from_secs(10)))
             .set_read_timeout(Some(Duration::from_secs(30)))
             .build()
-            .map_err(|e| format!("cannot build the GitHub client for {host}: {e}"))?;
+            .map_err(|e| {
+                crate::providers::BuildError::Client(format!("cannot build the GitHub client for {host}: {e}"))
+            })?;
         Ok(GithubClient {
             octo,
             host,

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod config;
 mod payload;
 
 use crate::actions::not_applicable;
@@ -18,7 +19,7 @@ use serde_json::json;
 
 use self::client::GithubClient;
 use self::payload::*;
-use super::{BoxFuture, BuildContext, Provider, ProviderError};
+use super::{BoxFuture, BuildContext, BuildError, Capabilities, Provider, ProviderError, Source};
 use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind, Verb};
 use crate::config::GithubConfig;
 use crate::model::*;
@@ -63,7 +64,12 @@ pub fn hosts(section: &GithubConfig) -> Vec<HostSettings> {
     out
 }
 
-pub async fn build(section: &GithubConfig, ctx: &BuildContext<'_>) -> Result<Vec<Arc<dyn Provider>>, String> {
+/// The registry's entry: builds from the `[github]` section, `None` without one.
+pub async fn from_config(ctx: &BuildContext<'_>) -> Option<Result<Vec<Arc<dyn Provider>>, BuildError>> {
+    Some(build(ctx.config.github.as_ref()?, ctx).await)
+}
+
+pub async fn build(section: &GithubConfig, ctx: &BuildContext<'_>) -> Result<Vec<Arc<dyn Provider>>, BuildError> {
     let mut out: Vec<Arc<dyn Provider>> = Vec::new();
     let mut errors = Vec::new();
     let all = hosts(section);
@@ -71,7 +77,7 @@ pub async fn build(section: &GithubConfig, ctx: &BuildContext<'_>) -> Result<Vec
     for h in all {
         let host = client::host_of(&h.api_url);
         if h.repos.is_empty() {
-            errors.push(format!("{host}: no repositories listed (repos = [\"owner/name\"])"));
+            errors.push(BuildError::Config(format!("{host}: no repositories listed (repos = [\"owner/name\"])")));
             continue;
         }
         match auth::resolve(&host, h.token_env.as_deref()) {
@@ -80,11 +86,11 @@ pub async fn build(section: &GithubConfig, ctx: &BuildContext<'_>) -> Result<Vec
                 let name = if many || host != "github.com" { format!("github:{host}") } else { "github".to_string() };
                 out.push(Arc::new(GithubProvider::new(name, client, h, token.source, ctx)));
             }
-            Err(e) => errors.push(e),
+            Err(e) => errors.push(e.into()),
         }
     }
     if out.is_empty() && !errors.is_empty() {
-        return Err(errors.join("; "));
+        return Err(BuildError::Each(errors));
     }
     for e in errors {
         tracing::warn!("github: {e}");
@@ -202,7 +208,7 @@ impl GithubProvider {
         token: &str,
         token_source: &str,
         ctx: &BuildContext<'_>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, BuildError> {
         let host = client::host_of(&settings.api_url);
         let client = GithubClient::new(&settings.api_url, token, ctx.store.clone())?;
         let name = if host == "github.com" { "github".to_string() } else { format!("github:{host}") };
@@ -489,17 +495,36 @@ impl GithubProvider {
             description: format!("dispatch {workflow} on {git_ref}"),
             call: format!("POST {}/repos/{repo}/actions/workflows/{workflow}/dispatches {body}", self.api()),
         });
-        plan.request.params.insert("repo".into(), repo.to_string());
-        plan.request.params.insert("workflow".into(), workflow.to_string());
-        plan.request.params.insert("ref".into(), git_ref.to_string());
-        plan.request.params.insert("body".into(), body.to_string());
+        plan.set_payload(GithubCall::Dispatch {
+            repo: repo.to_string(),
+            workflow: workflow.to_string(),
+            git_ref: git_ref.to_string(),
+            body,
+        });
     }
 }
 
+/// The exact GitHub call a plan makes (the plan's payload), read back by execute and verify.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+enum GithubCall {
+    /// Approve or reject a pending deployment: `POST .../runs/{run_id}/pending_deployments`.
+    Review { repo: String, run_id: u64, environment_id: u64, environment: String, body: serde_json::Value },
+    /// `POST .../runs/{run_id}/{endpoint}` (`rerun`, `rerun-failed-jobs`, `cancel`); `attempt` is
+    /// the run's attempt before, which verify expects to grow.
+    Run { repo: String, run_id: u64, endpoint: String, attempt: u32 },
+    /// `POST .../workflows/{workflow}/dispatches` (a dispatch, or a rollback by re-deploying).
+    Dispatch { repo: String, workflow: String, git_ref: String, body: serde_json::Value },
+}
+
+/// A workflow file that is not YAML.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+#[error("workflow file: {0}")]
+pub struct WorkflowFileError(String);
+
 /// The `on.workflow_dispatch.inputs` of a workflow file.
-pub fn dispatch_inputs(yaml: &str) -> Result<Vec<crate::actions::InputSpec>, String> {
+pub fn dispatch_inputs(yaml: &str) -> Result<Vec<crate::actions::InputSpec>, WorkflowFileError> {
     use yaml_rust2::{Yaml, YamlLoader};
-    let docs = YamlLoader::load_from_str(yaml).map_err(|e| format!("workflow file: {e}"))?;
+    let docs = YamlLoader::load_from_str(yaml).map_err(|e| WorkflowFileError(e.to_string()))?;
     let Some(doc) = docs.first() else { return Ok(Vec::new()) };
     let text = |y: &Yaml| match y {
         Yaml::String(s) | Yaml::Real(s) => Some(s.clone()),
@@ -575,7 +600,7 @@ fn failed(e: ProviderError) -> ActionError {
     ActionError::Failed(e.to_string())
 }
 
-impl Provider for GithubProvider {
+impl Source for GithubProvider {
     fn name(&self) -> &str {
         &self.name
     }
@@ -629,7 +654,25 @@ impl Provider for GithubProvider {
         })
     }
 
-    fn action_inputs<'a>(
+    fn fetch_log<'a>(&'a self, target: &'a str) -> BoxFuture<'a, Result<Vec<LogLine>, ProviderError>> {
+        Box::pin(async move {
+            let path = target.strip_prefix(&self.prefix()).unwrap_or(target);
+            let (repo, job) = path
+                .split_once("/actions/jobs/")
+                .ok_or_else(|| ProviderError::Unavailable(format!("{target} is not a job")))?;
+            let text = self.client.get_text(&format!("/repos/{repo}/actions/jobs/{job}/logs")).await?;
+            Ok(parse_job_log(&text, &format!("{repo} job {job}")))
+        })
+    }
+
+    fn capabilities(&self) -> Capabilities<'_> {
+        Capabilities { run_control: Some(self), traffic_shift: Some(self), ..Capabilities::NONE }
+    }
+}
+
+/// The actions, by verb; the capability handlers below hand every request here.
+impl GithubProvider {
+    pub(crate) fn inputs_for<'a>(
         &'a self,
         request: &'a ActionRequest,
     ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
@@ -651,13 +694,13 @@ impl Provider for GithubProvider {
                 .decode(file.content.replace(['\n', '\r'], ""))
                 .map_err(|e| ProviderError::Payload(format!("{path}: {e}")))?;
             let yaml = String::from_utf8_lossy(&bytes);
-            let specs = dispatch_inputs(&yaml).map_err(ProviderError::Payload)?;
+            let specs = dispatch_inputs(&yaml).map_err(|e| ProviderError::Payload(e.to_string()))?;
             self.meta().job_environments.insert(request.target.clone(), job_environments(&yaml));
             Ok(specs)
         })
     }
 
-    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+    pub(crate) fn params_for(&self, verb: Verb) -> &'static [&'static str] {
         match verb {
             // Which of several pending environments a run's review is for.
             Verb::Approve | Verb::Reject => &["environment"],
@@ -667,18 +710,7 @@ impl Provider for GithubProvider {
         }
     }
 
-    fn fetch_log<'a>(&'a self, target: &'a str) -> BoxFuture<'a, Result<Vec<LogLine>, ProviderError>> {
-        Box::pin(async move {
-            let path = target.strip_prefix(&self.prefix()).unwrap_or(target);
-            let (repo, job) = path
-                .split_once("/actions/jobs/")
-                .ok_or_else(|| ProviderError::Unavailable(format!("{target} is not a job")))?;
-            let text = self.client.get_text(&format!("/repos/{repo}/actions/jobs/{job}/logs")).await?;
-            Ok(parse_job_log(&text, &format!("{repo} job {job}")))
-        })
-    }
-
-    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+    pub(crate) fn plan_action(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
         let (mut plan, target) = Plan::for_target(request, &self.name, snapshot)?;
         plan.touch_destinations(snapshot, &target, &|env| self.known_tier(env, snapshot));
         let api = self.api().to_string();
@@ -704,7 +736,7 @@ impl Provider for GithubProvider {
                 };
                 let mut req = request.clone();
                 req.target = approval.id.clone();
-                return self.plan(&req, snapshot);
+                return self.plan_action(&req, snapshot);
             }
             (TargetKind::Approval, Verb::Approve | Verb::Reject) => {
                 let a = snapshot
@@ -750,7 +782,13 @@ impl Provider for GithubProvider {
                 });
                 plan.verification =
                     format!("GET pending_deployments of run {}: {} no longer listed", m.run_id, m.environment);
-                plan.request.params.insert("body".into(), body.to_string());
+                plan.set_payload(GithubCall::Review {
+                    repo: m.repo.clone(),
+                    run_id: m.run_id,
+                    environment_id: m.environment_id,
+                    environment: m.environment.clone(),
+                    body,
+                });
             }
             (TargetKind::Run, Verb::Rerun | Verb::Cancel | Verb::Dispatch) => {
                 let run = snapshot
@@ -813,8 +851,12 @@ impl Provider for GithubProvider {
                         Verb::Cancel => "GET the run: cancelled (or cancelling)".into(),
                         _ => format!("GET the run: attempt {} queued or running", run.attempt + 1),
                     };
-                    plan.request.params.insert("endpoint".into(), endpoint.into());
-                    plan.request.params.insert("attempt".into(), run.attempt.to_string());
+                    plan.set_payload(GithubCall::Run {
+                        repo: m.repo.clone(),
+                        run_id: m.run_id,
+                        endpoint: endpoint.to_string(),
+                        attempt: run.attempt,
+                    });
                 }
             }
             (TargetKind::Deployment, Verb::Rollback) => {
@@ -877,75 +919,49 @@ impl Provider for GithubProvider {
         Ok(plan)
     }
 
-    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+    pub(crate) fn execute_action<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
-            let p = &plan.request.params;
-            let body = p.get("body").and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok());
-            match plan.request.verb {
-                Verb::Approve | Verb::Reject => {
-                    let m = self
-                        .meta()
-                        .approvals
-                        .get(&plan.request.target)
-                        .cloned()
-                        .ok_or_else(|| ActionError::NotFound(plan.request.target.clone()))?;
-                    let path = format!("/repos/{}/actions/runs/{}/pending_deployments", m.repo, m.run_id);
-                    self.client.post(&path, body.as_ref()).await.map_err(failed)?;
+            match plan.payload::<GithubCall>()? {
+                GithubCall::Review { repo, run_id, environment, body, .. } => {
+                    let path = format!("/repos/{repo}/actions/runs/{run_id}/pending_deployments");
+                    self.client.post(&path, Some(body)).await.map_err(failed)?;
                     Ok(format!(
-                        "{} run {} for {}",
+                        "{} run {run_id} for {environment}",
                         if plan.request.verb == Verb::Approve { "approved" } else { "rejected" },
-                        m.run_id,
-                        m.environment
                     ))
                 }
-                Verb::Rerun | Verb::Cancel => {
-                    let m = self.run_meta(&plan.request.target)?;
-                    let endpoint = p.get("endpoint").cloned().unwrap_or_else(|| "rerun".into());
+                GithubCall::Run { repo, run_id, endpoint, .. } => {
                     self.client
-                        .post(&format!("/repos/{}/actions/runs/{}/{endpoint}", m.repo, m.run_id), None)
+                        .post(&format!("/repos/{repo}/actions/runs/{run_id}/{endpoint}"), None)
                         .await
                         .map_err(failed)?;
-                    Ok(format!("{endpoint} requested for run {}", m.run_id))
+                    Ok(format!("{endpoint} requested for run {run_id}"))
                 }
-                Verb::Dispatch | Verb::Rollback => {
-                    let repo = p.get("repo").cloned().unwrap_or_default();
-                    let workflow = p.get("workflow").cloned().unwrap_or_default();
+                GithubCall::Dispatch { repo, workflow, git_ref, body } => {
                     self.client
-                        .post(&format!("/repos/{repo}/actions/workflows/{workflow}/dispatches"), body.as_ref())
+                        .post(&format!("/repos/{repo}/actions/workflows/{workflow}/dispatches"), Some(body))
                         .await
                         .map_err(failed)?;
-                    Ok(format!("dispatched {workflow} on {}", p.get("ref").cloned().unwrap_or_default()))
+                    Ok(format!("dispatched {workflow} on {git_ref}"))
                 }
-                other => Err(not_applicable(other, &plan.target_name, "not a GitHub action")),
             }
         })
     }
 
-    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+    pub(crate) fn verify_action<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
-            let p = &plan.request.params;
-            match plan.request.verb {
-                Verb::Approve | Verb::Reject => {
-                    let m = self
-                        .meta()
-                        .approvals
-                        .get(&plan.request.target)
-                        .cloned()
-                        .ok_or_else(|| ActionError::NotFound(plan.request.target.clone()))?;
-                    let path = format!("/repos/{}/actions/runs/{}/pending_deployments", m.repo, m.run_id);
+            match plan.payload::<GithubCall>()? {
+                GithubCall::Review { repo, run_id, environment_id, environment, .. } => {
+                    let path = format!("/repos/{repo}/actions/runs/{run_id}/pending_deployments");
                     let pending: Vec<PendingDeployment> =
                         self.client.get_fresh(&path).await.map_err(|e| ActionError::VerifyFailed(e.to_string()))?;
-                    if pending.iter().any(|d| d.environment.id == m.environment_id) {
-                        return Err(ActionError::VerifyFailed(format!(
-                            "run {} still waits for {}",
-                            m.run_id, m.environment
-                        )));
+                    if pending.iter().any(|d| d.environment.id == *environment_id) {
+                        return Err(ActionError::VerifyFailed(format!("run {run_id} still waits for {environment}")));
                     }
-                    Ok(format!("run {} no longer waits for {}", m.run_id, m.environment))
+                    Ok(format!("run {run_id} no longer waits for {environment}"))
                 }
-                Verb::Rerun | Verb::Cancel => {
-                    let m = self.run_meta(&plan.request.target)?;
-                    let path = format!("/repos/{}/actions/runs/{}", m.repo, m.run_id);
+                GithubCall::Run { repo, run_id, attempt, .. } => {
+                    let path = format!("/repos/{repo}/actions/runs/{run_id}");
                     let run: RunPayload =
                         self.client.get_fresh(&path).await.map_err(|e| ActionError::VerifyFailed(e.to_string()))?;
                     let status = run.status.as_deref().unwrap_or("unknown");
@@ -959,18 +975,18 @@ impl Provider for GithubProvider {
                             _ => Ok(format!("cancel accepted; the run is {status} while its jobs stop")),
                         };
                     }
-                    let before: u32 = p.get("attempt").and_then(|a| a.parse().ok()).unwrap_or(1);
                     match run.run_attempt {
-                        Some(a) if a > before => Ok(format!("attempt {a} is {status}")),
+                        Some(a) if a > *attempt => Ok(format!("attempt {a} is {status}")),
                         _ if status != "completed" => Ok(format!("run is {status}")),
                         _ => Err(ActionError::VerifyFailed("the run has not started again yet".into())),
                     }
                 }
-                Verb::Dispatch | Verb::Rollback => {
+                GithubCall::Dispatch { .. } => {
                     Ok("dispatch accepted (204); the new run shows on the next refresh".into())
                 }
-                other => Err(not_applicable(other, &plan.target_name, "not a GitHub action")),
             }
         })
     }
 }
+
+crate::providers::routed_capabilities!(GithubProvider: RunControl, TrafficShift + inputs);

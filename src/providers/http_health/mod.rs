@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use futures::future::join_all;
 
-use super::{BoxFuture, BuildContext, Provider, ProviderError};
-use crate::actions::{ActionError, ActionRequest, Plan};
+use super::{BoxFuture, BuildContext, BuildError, Provider, ProviderError, Source};
 use crate::config::HealthCheckConfig;
 use crate::model::{HealthCheck, Level, Metric, MetricKind, Snapshot, Thresholds};
 
@@ -39,7 +38,7 @@ pub struct HttpHealth {
     history: Mutex<HashMap<String, VecDeque<Probe>>>,
 }
 
-pub fn build(ctx: &BuildContext<'_>) -> Result<Vec<Arc<dyn Provider>>, String> {
+pub fn build(ctx: &BuildContext<'_>) -> Result<Vec<Arc<dyn Provider>>, BuildError> {
     let checks: Vec<Check> = ctx
         .config
         .environments
@@ -60,7 +59,7 @@ pub fn build(ctx: &BuildContext<'_>) -> Result<Vec<Arc<dyn Provider>>, String> {
         .user_agent(concat!("skydeck/", env!("CARGO_PKG_VERSION"), " health-check"))
         .redirect(reqwest::redirect::Policy::limited(5))
         .build()
-        .map_err(|e| format!("cannot build the HTTP client for health checks: {e}"))?;
+        .map_err(|e| BuildError::Client(format!("cannot build the HTTP client for health checks: {e}")))?;
     let interval = Duration::from_secs(ctx.config.refresh.health_seconds.max(1));
     Ok(vec![Arc::new(HttpHealth { checks, client, interval, history: Mutex::new(HashMap::new()) })])
 }
@@ -192,7 +191,7 @@ impl HttpHealth {
     }
 }
 
-impl Provider for HttpHealth {
+impl Source for HttpHealth {
     fn name(&self) -> &str {
         "health"
     }
@@ -212,17 +211,5 @@ impl Provider for HttpHealth {
             }
             Ok(snapshot)
         })
-    }
-
-    fn plan(&self, request: &ActionRequest, _snapshot: &Snapshot) -> Result<Plan, ActionError> {
-        Err(ActionError::NotFound(request.target.clone()))
-    }
-
-    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
-        Box::pin(async move { Err(ActionError::NotFound(plan.request.target.clone())) })
-    }
-
-    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
-        Box::pin(async move { Err(ActionError::NotFound(plan.request.target.clone())) })
     }
 }

@@ -9,8 +9,7 @@ use chrono::Utc;
 
 pub mod scan;
 
-use super::{BoxFuture, BuildContext, Provider, ProviderError};
-use crate::actions::{ActionError, ActionRequest, Plan};
+use super::{BoxFuture, BuildContext, BuildError, Provider, ProviderError, Source};
 use crate::model::{LogLine, Snapshot, Timestamp};
 
 /// On the first read, at most the last this-many bytes of an existing file are considered.
@@ -43,7 +42,7 @@ struct TailState {
     head: u64,
 }
 
-pub fn build(ctx: &BuildContext<'_>) -> Result<Vec<Arc<dyn Provider>>, String> {
+pub fn build(ctx: &BuildContext<'_>) -> Result<Vec<Arc<dyn Provider>>, BuildError> {
     let keep_lines = ctx.config.log_buffer_lines.unwrap_or(crate::logbuf::DEFAULT_LINES);
     Ok(ctx
         .config
@@ -192,7 +191,7 @@ pub fn line_timestamp(line: &str) -> Option<Timestamp> {
         })
 }
 
-impl Provider for LogFile {
+impl Source for LogFile {
     fn name(&self) -> &str {
         &self.name
     }
@@ -217,18 +216,6 @@ impl Provider for LogFile {
     fn logs_pending(&self) -> bool {
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.offset.is_some_and(|offset| offset < state.len)
-    }
-
-    fn plan(&self, request: &ActionRequest, _snapshot: &Snapshot) -> Result<Plan, ActionError> {
-        Err(ActionError::NotFound(request.target.clone()))
-    }
-
-    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
-        Box::pin(async move { Err(ActionError::NotFound(plan.request.target.clone())) })
-    }
-
-    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
-        Box::pin(async move { Err(ActionError::NotFound(plan.request.target.clone())) })
     }
 }
 
@@ -280,7 +267,7 @@ mod tests {
             // A batch is BATCH bytes plus the end of the line the previous one cut.
             assert!(bytes as u64 <= BATCH + 256, "a batch of {bytes} bytes");
             got.extend(batch);
-            if !f.logs_pending() {
+            if !Source::logs_pending(&f) {
                 break;
             }
         }
@@ -308,7 +295,7 @@ mod tests {
         let mut first = Vec::new();
         loop {
             first.extend(f.read_new().unwrap());
-            if !f.logs_pending() {
+            if !Source::logs_pending(&f) {
                 break;
             }
         }

@@ -13,7 +13,7 @@ use std::time::Duration as StdDuration;
 use chrono::Duration;
 
 use self::estate::{Rng, hash};
-use super::{BoxFuture, Provider as ProviderTrait, ProviderError};
+use super::{BoxFuture, Capabilities, ProviderError, Source};
 use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind, Verb};
 use crate::clock::Clock;
 use crate::model::*;
@@ -717,7 +717,7 @@ fn restore_time(request: &ActionRequest, backup: &Backup) -> Result<Timestamp, A
     Ok(at)
 }
 
-impl ProviderTrait for Sandbox {
+impl Source for Sandbox {
     fn name(&self) -> &str {
         &self.name
     }
@@ -734,8 +734,35 @@ impl ProviderTrait for Sandbox {
         Box::pin(async move { Ok(self.logs_between(after, 5_000)) })
     }
 
+    fn fetch_log<'a>(&'a self, target: &'a str) -> BoxFuture<'a, Result<Vec<LogLine>, ProviderError>> {
+        Box::pin(async move {
+            let snapshot = self.snapshot();
+            let job =
+                snapshot.runs.iter().flat_map(|r| r.jobs.iter().map(move |j| (r, j))).find(|(_, j)| j.id == target);
+            let Some((run, job)) = job else {
+                return Err(ProviderError::Unavailable(format!("no job {target} in the demo")));
+            };
+            Ok(job_log(run, job))
+        })
+    }
+
+    fn capabilities(&self) -> Capabilities<'_> {
+        Capabilities {
+            run_control: Some(self),
+            traffic_shift: Some(self),
+            point_in_time_restore: Some(self),
+            take_snapshot: Some(self),
+            rotate_secret: Some(self),
+            scale: Some(self),
+            ..Capabilities::NONE
+        }
+    }
+}
+
+/// The actions, by verb; the capability handlers below hand every request here.
+impl Sandbox {
     /// The demo's Deploy workflow takes inputs like a real one, so the dispatch form can be tried.
-    fn action_inputs<'a>(
+    pub(crate) fn inputs_for<'a>(
         &'a self,
         request: &'a ActionRequest,
     ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
@@ -766,7 +793,7 @@ impl ProviderTrait for Sandbox {
         })
     }
 
-    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+    pub(crate) fn params_for(&self, verb: Verb) -> &'static [&'static str] {
         match verb {
             Verb::Rerun => &["failed"],
             Verb::Dispatch => &["ref", crate::actions::WORKFLOW_INPUTS],
@@ -777,19 +804,7 @@ impl ProviderTrait for Sandbox {
         }
     }
 
-    fn fetch_log<'a>(&'a self, target: &'a str) -> BoxFuture<'a, Result<Vec<LogLine>, ProviderError>> {
-        Box::pin(async move {
-            let snapshot = self.snapshot();
-            let job =
-                snapshot.runs.iter().flat_map(|r| r.jobs.iter().map(move |j| (r, j))).find(|(_, j)| j.id == target);
-            let Some((run, job)) = job else {
-                return Err(ProviderError::Unavailable(format!("no job {target} in the demo")));
-            };
-            Ok(job_log(run, job))
-        })
-    }
-
-    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+    pub(crate) fn plan_action(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
         let (mut plan, target) = Plan::for_target(request, &self.name, snapshot)?;
         let verb = request.verb;
         let note = "demo sandbox: the equivalent real call is shown; nothing outside skydeck is touched";
@@ -803,7 +818,7 @@ impl ProviderTrait for Sandbox {
                     .ok_or_else(|| not_applicable(verb, &target.name, "the run is not waiting for a review"))?;
                 let mut req = request.clone();
                 req.target = approval.id.clone();
-                return self.plan(&req, snapshot);
+                return self.plan_action(&req, snapshot);
             }
             (TargetKind::Approval, Verb::Approve | Verb::Reject) => {
                 let a = snapshot
@@ -1046,7 +1061,7 @@ impl ProviderTrait for Sandbox {
         Ok(plan)
     }
 
-    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+    pub(crate) fn execute_action<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
             let now = self.clock.now();
             let mut sim = self.sim();
@@ -1165,7 +1180,7 @@ impl ProviderTrait for Sandbox {
         })
     }
 
-    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+    pub(crate) fn verify_action<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
             let snapshot = self.snapshot();
             let req = &plan.request;
@@ -1215,6 +1230,8 @@ impl ProviderTrait for Sandbox {
         })
     }
 }
+
+crate::providers::routed_capabilities!(Sandbox: RunControl, TrafficShift, PointInTimeRestore, TakeSnapshot, RotateSecret, Scale + inputs);
 
 #[cfg(test)]
 mod tests;

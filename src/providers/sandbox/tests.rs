@@ -4,6 +4,7 @@ use chrono::{Duration, TimeZone, Utc};
 
 use super::*;
 use crate::clock::ManualClock;
+use crate::providers::Provider as _;
 
 fn sandbox() -> (Sandbox, ManualClock) {
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).unwrap());
