@@ -383,11 +383,16 @@ fn configured_environments(loaded: &Loaded) -> Vec<Environment> {
 }
 
 /// Fetches every provider concurrently (the whole refresh takes about the slowest one).
-async fn fetch_all(providers: &[Arc<dyn Provider>]) -> Vec<(String, Result<Snapshot, String>)> {
+/// Each is cut off after `[refresh] fetch_timeout_seconds` (`providers::net`), so `status`
+/// answers in bounded time whatever a server does.
+async fn fetch_all(providers: &[Arc<dyn Provider>], limit: Duration) -> Vec<(String, Result<Snapshot, String>)> {
     let fetches = providers.iter().map(|p| async move {
-        let r = match tokio::time::timeout(Duration::from_secs(60), p.fetch()).await {
+        let r = match tokio::time::timeout(limit, p.fetch()).await {
             Ok(r) => r.map_err(|e| e.to_string()),
-            Err(_) => Err("timed out after 60s".to_string()),
+            Err(_) => Err(format!(
+                "no answer within {}s (the whole fetch; `[refresh] fetch_timeout_seconds`)",
+                limit.as_secs()
+            )),
         };
         (p.name().to_string(), r)
     });
@@ -397,7 +402,7 @@ async fn fetch_all(providers: &[Arc<dyn Provider>]) -> Vec<(String, Result<Snaps
 async fn status(cli: &Cli, json: bool) -> anyhow::Result<i32> {
     let ctx = context(cli, cli.demo).await?;
     let now = ctx.clock.now();
-    let results = fetch_all(&ctx.providers).await;
+    let results = fetch_all(&ctx.providers, crate::providers::net::fetch_timeout(&ctx.loaded.config)).await;
     let mut estate = Snapshot { environments: configured_environments(&ctx.loaded), ..Snapshot::default() };
     let mut errors: Vec<serde_json::Value> =
         ctx.unavailable.iter().map(|(s, e)| json!({"source": s, "error": e})).collect();
@@ -561,7 +566,7 @@ async fn act(cli: &Cli, args: &ActArgs) -> anyhow::Result<i32> {
         eprintln!("error: nothing can act: {why}");
         return Ok(1);
     }
-    let results = fetch_all(&ctx.providers).await;
+    let results = fetch_all(&ctx.providers, crate::providers::net::fetch_timeout(&ctx.loaded.config)).await;
     let mut owner = None;
     for (provider, (_, result)) in ctx.providers.iter().zip(&results) {
         if let Ok(snapshot) = result
@@ -867,7 +872,7 @@ async fn runbook(cli: &Cli, name: &str, json: bool, markdown: bool) -> anyhow::R
     };
     let ctx = context(cli, cli.demo).await?;
     let now = ctx.clock.now();
-    let results = fetch_all(&ctx.providers).await;
+    let results = fetch_all(&ctx.providers, crate::providers::net::fetch_timeout(&ctx.loaded.config)).await;
     let mut estate = Snapshot { environments: configured_environments(&ctx.loaded), ..Snapshot::default() };
     let mut failed: Vec<String> = ctx.unavailable.iter().map(|(s, _)| s.clone()).collect();
     for (name, r) in &results {
