@@ -999,13 +999,16 @@ fn incident_command(command: &IncidentCommand) -> anyhow::Result<i32> {
 fn parse_duration(text: &str) -> anyhow::Result<chrono::Duration> {
     let (num, unit) = text.split_at(text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len()));
     let n: i64 = num.parse().with_context(|| format!("'{text}' is not a duration (90s, 30m, 2h, 1d)"))?;
-    Ok(match unit {
-        "s" | "" => chrono::Duration::seconds(n),
-        "m" => chrono::Duration::minutes(n),
-        "h" => chrono::Duration::hours(n),
-        "d" => chrono::Duration::days(n),
+    let d = match unit {
+        "s" | "" => chrono::Duration::try_seconds(n),
+        "m" => chrono::Duration::try_minutes(n),
+        "h" => chrono::Duration::try_hours(n),
+        "d" => chrono::Duration::try_days(n),
         _ => bail!("'{text}' is not a duration (90s, 30m, 2h, 1d)"),
-    })
+    };
+    // Beyond any timestamp is an error, not a panic in chrono.
+    d.filter(|d| chrono::Utc::now().checked_sub_signed(*d).is_some())
+        .ok_or_else(|| anyhow::anyhow!("'{text}' is too long a duration"))
 }
 
 /// The `[[logs]]` file behind a source name, if it is one.

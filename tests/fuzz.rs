@@ -642,7 +642,12 @@ proptest! {
     }
 
     #[test]
-    fn durations_parse_or_say_why(text in prop_oneof![expression(), "[0-9eE+.-]{0,24}[smhd]?"]) {
+    fn durations_parse_or_say_why(text in prop_oneof![
+        expression(),
+        "[0-9eE+.-]{0,24}[smhd]?",
+        (prop::sample::select(vec!["1e300", "-1e300", "1e20", "inf", "-inf", "NaN", "9223372036854775807"]), "[smhd]")
+            .prop_map(|(n, u)| format!("{n}{u}")),
+    ]) {
         let _ = skydeck::runbook::expr::parse_duration(&text);
     }
 }
@@ -931,4 +936,42 @@ fn severity_of_a_line_starting_with_a_multibyte_character() {
     assert_eq!(skydeck::logbuf::parse_severity("¡38;5;196"), Severity::Info);
     assert_eq!(skydeck::logbuf::parse_severity("é1234 x"), Severity::Info);
     assert_eq!(skydeck::logbuf::parse_severity("E1123 12:00:00.000 boom"), Severity::Error);
+}
+
+/// `parse_duration` ("logs_errors_window" of a runbook file) panicked in chrono for durations
+/// far past what a timestamp holds; now they are an error.
+#[test]
+fn a_duration_beyond_any_timestamp_is_refused() {
+    for text in ["1e300d", "-1e300h", "99999999999999999999s", "infd", "NaNs"] {
+        let e = skydeck::runbook::expr::parse_duration(text).unwrap_err();
+        assert!(e.contains(text), "{e}");
+        let _ = skydeck::runbook::expr::parse(&format!("backups.max_age < {text}"));
+    }
+    assert_eq!(skydeck::runbook::expr::parse_duration("7d").unwrap(), chrono::Duration::days(7));
+}
+
+/// `skydeck logs --since 9999999999999d` panicked in chrono (found while fuzzing durations);
+/// now it is a usage error with the value named.
+#[test]
+fn logs_since_an_absurd_duration_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    std::fs::write(&log, "2026-11-22T10:00:00Z ERROR boom\n").unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, format!("[[logs]]\nname = \"app\"\nfile = \"{}\"\n", log.display())).unwrap();
+    for since in ["9999999999999d", "9223372036854775807s"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_skydeck"))
+            .arg("--config")
+            .arg(&config)
+            .args(["logs", "app", "--since", since])
+            .env("XDG_DATA_HOME", dir.path().join("data"))
+            .env("XDG_STATE_HOME", dir.path().join("state"))
+            .env("XDG_CONFIG_HOME", dir.path().join("cfg"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(101), "panicked: {stderr}");
+        assert!(!out.status.success(), "{stderr}");
+        assert!(stderr.contains(since), "{stderr}");
+    }
 }

@@ -230,7 +230,11 @@ fn parse_value(kind: Kind, raw: &str) -> Result<f64, String> {
 
 /// A duration as checks write it (`90s`, `30m`, `24h`, `7d`).
 pub fn parse_duration(raw: &str) -> Result<chrono::Duration, String> {
-    parse_value(Kind::Duration, raw.trim()).map(|seconds| chrono::Duration::seconds(seconds as i64))
+    let seconds = parse_value(Kind::Duration, raw.trim())?;
+    // Out of chrono's range (or not a number) is an error, not a panic (found by tests/fuzz.rs).
+    chrono::Duration::try_seconds(seconds as i64)
+        .filter(|_| seconds.is_finite())
+        .ok_or_else(|| format!("'{raw}' is not a usable duration (90s, 30m, 24h, 7d)"))
 }
 
 /// Parses a check; the error says what is wrong (the caller adds file and line).
