@@ -425,12 +425,16 @@ fn configured_environments(loaded: &Loaded) -> Vec<Environment> {
 }
 
 /// Fetches every provider concurrently (the whole refresh takes about the slowest one).
-async fn fetch_all(providers: &[Arc<dyn Provider>]) -> Vec<(String, Result<Snapshot, ProviderError>)> {
-    const FETCH_TIMEOUT: Duration = Duration::from_secs(60);
+/// Each is cut off after `[refresh] fetch_timeout_seconds` (`providers::net`), so `status`
+/// answers in bounded time whatever a server does.
+async fn fetch_all(providers: &[Arc<dyn Provider>], limit: Duration) -> Vec<(String, Result<Snapshot, ProviderError>)> {
     let fetches = providers.iter().map(|p| async move {
-        let r = match tokio::time::timeout(FETCH_TIMEOUT, p.fetch()).await {
+        let r = match tokio::time::timeout(limit, p.fetch()).await {
             Ok(r) => r,
-            Err(_) => Err(ProviderError::Timeout(FETCH_TIMEOUT)),
+            Err(_) => Err(ProviderError::Unavailable(format!(
+                "no answer within {}s (the whole fetch; `[refresh] fetch_timeout_seconds`)",
+                limit.as_secs()
+            ))),
         };
         (p.name().to_string(), r)
     });
@@ -440,7 +444,7 @@ async fn fetch_all(providers: &[Arc<dyn Provider>]) -> Vec<(String, Result<Snaps
 async fn status(cli: &Cli, json: bool, clock: &Arc<dyn Clock>) -> anyhow::Result<i32> {
     let ctx = context(cli, cli.demo, clock).await?;
     let now = ctx.clock.now();
-    let results = fetch_all(&ctx.providers).await;
+    let results = fetch_all(&ctx.providers, crate::providers::net::fetch_timeout(&ctx.loaded.config)).await;
     let mut estate = Snapshot { environments: configured_environments(&ctx.loaded), ..Snapshot::default() };
     let mut errors: Vec<serde_json::Value> =
         ctx.unavailable.iter().map(|(s, e)| json!({"source": s, "error": e})).collect();
@@ -622,7 +626,7 @@ async fn act(cli: &Cli, args: &ActArgs, clock: &Arc<dyn Clock>) -> anyhow::Resul
         eprintln!("error: nothing can act: {why}");
         return Ok(1);
     }
-    let results = fetch_all(&ctx.providers).await;
+    let results = fetch_all(&ctx.providers, crate::providers::net::fetch_timeout(&ctx.loaded.config)).await;
     let read = ctx.providers.iter().zip(&results).filter_map(|(p, (_, r))| r.as_ref().ok().map(|s| (p, s)));
     let Some((provider, snapshot, target)) = crate::providers::owner_of(read, &request.target) else {
         for (name, r) in &results {
@@ -1016,7 +1020,7 @@ async fn runbook(
     };
     let ctx = context(cli, cli.demo, clock).await?;
     let now = ctx.clock.now();
-    let results = fetch_all(&ctx.providers).await;
+    let results = fetch_all(&ctx.providers, crate::providers::net::fetch_timeout(&ctx.loaded.config)).await;
     let mut estate = Snapshot { environments: configured_environments(&ctx.loaded), ..Snapshot::default() };
     let mut failed: Vec<String> = ctx.unavailable.iter().map(|(s, _)| s.clone()).collect();
     for (name, r) in &results {
@@ -1182,13 +1186,16 @@ fn incident_change(store: &Store, command: &IncidentCommand, clock: &dyn Clock) 
 fn parse_duration(text: &str) -> anyhow::Result<chrono::Duration> {
     let (num, unit) = text.split_at(text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len()));
     let n: i64 = num.parse().with_context(|| format!("'{text}' is not a duration (90s, 30m, 2h, 1d)"))?;
-    Ok(match unit {
-        "s" | "" => chrono::Duration::seconds(n),
-        "m" => chrono::Duration::minutes(n),
-        "h" => chrono::Duration::hours(n),
-        "d" => chrono::Duration::days(n),
+    let d = match unit {
+        "s" | "" => chrono::Duration::try_seconds(n),
+        "m" => chrono::Duration::try_minutes(n),
+        "h" => chrono::Duration::try_hours(n),
+        "d" => chrono::Duration::try_days(n),
         _ => bail!("'{text}' is not a duration (90s, 30m, 2h, 1d)"),
-    })
+    };
+    // Beyond any timestamp is an error, not a panic in chrono.
+    d.filter(|d| chrono::Utc::now().checked_sub_signed(*d).is_some())
+        .ok_or_else(|| anyhow::anyhow!("'{text}' is too long a duration"))
 }
 
 /// The `[[logs]]` file behind a source name, if it is one.

@@ -332,7 +332,8 @@ pub fn parse_severity(text: &str) -> Severity {
     // klog/glog: E1123 12:00:00.000 ...
     if let Some(first) = t.chars().next()
         && t.len() > 5
-        && t[1..5].chars().all(|c| c.is_ascii_digit())
+        // `get`: a line may start with a multi-byte character (found by tests/fuzz.rs).
+        && t.get(1..5).is_some_and(|d| d.chars().all(|c| c.is_ascii_digit()))
     {
         match first {
             'E' | 'F' => return Severity::Error,

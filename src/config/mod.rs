@@ -54,11 +54,15 @@ pub struct RefreshConfig {
     pub seconds: u64,
     /// Seconds between health probes.
     pub health_seconds: u64,
+    /// Longest one HTTP request to a cloud or GitHub may take (default 10).
+    pub request_timeout_seconds: Option<u64>,
+    /// Longest one source's whole fetch may take, retries included (default 20).
+    pub fetch_timeout_seconds: Option<u64>,
 }
 
 impl Default for RefreshConfig {
     fn default() -> Self {
-        RefreshConfig { seconds: 30, health_seconds: 10 }
+        RefreshConfig { seconds: 30, health_seconds: 10, request_timeout_seconds: None, fetch_timeout_seconds: None }
     }
 }
 

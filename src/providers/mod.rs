@@ -7,6 +7,7 @@ pub mod gcp;
 pub mod github;
 pub mod http_health;
 pub mod logfile;
+pub mod net;
 pub mod sandbox;
 pub mod sanitized;
 
@@ -36,7 +37,7 @@ pub enum ProviderError {
     #[error("{message} ({fix})")]
     Auth { message: String, fix: String },
     /// Throttled; `retry_after` is what the server asked for, if it said.
-    #[error("rate limited{}", retry_after.map(|d| format!(", retry in {}s", d.as_secs())).unwrap_or_default())]
+    #[error("rate limited{}", retry_after.map(|d| format!(", retry in {}s", d.as_secs().max(1))).unwrap_or_else(|| ", retried at the next refresh".into()))]
     RateLimited { retry_after: Option<Duration> },
     #[error("{0}")]
     Unavailable(String),

@@ -260,7 +260,11 @@ fn parse_value(kind: Kind, raw: &str) -> Result<f64, ValueError> {
 
 /// A duration as checks write it (`90s`, `30m`, `24h`, `7d`).
 pub fn parse_duration(raw: &str) -> Result<chrono::Duration, ValueError> {
-    parse_value(Kind::Duration, raw.trim()).map(|seconds| chrono::Duration::seconds(seconds as i64))
+    let seconds = parse_value(Kind::Duration, raw.trim())?;
+    // Out of chrono's range (or not a number) is an error, not a panic (found by tests/fuzz.rs).
+    chrono::Duration::try_seconds(seconds as i64)
+        .filter(|_| seconds.is_finite())
+        .ok_or_else(|| ValueError::Duration(raw.to_string()))
 }
 
 /// Parses a check; the error says what is wrong (the caller adds file and line).

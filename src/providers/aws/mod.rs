@@ -144,12 +144,18 @@ pub fn accounts(section: &AwsConfig) -> Vec<AccountSettings> {
 
 /// The SDK configuration of one account through aws-config's standard chain.
 pub async fn sdk_config(account: &AccountSettings) -> SdkConfig {
+    sdk_config_within(account, super::net::DEFAULT_REQUEST_TIMEOUT).await
+}
+
+/// [`sdk_config`] with each attempt of a call limited to `attempt_timeout`
+/// (`[refresh] request_timeout_seconds`); the SDK's standard retries back off with jitter.
+pub async fn sdk_config_within(account: &AccountSettings, attempt_timeout: Duration) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .operation_attempt_timeout(Duration::from_secs(20))
+                .connect_timeout(Duration::from_secs(5).min(attempt_timeout))
+                .operation_attempt_timeout(attempt_timeout)
                 .operation_timeout(OPERATION_TIMEOUT)
                 .build(),
         );
@@ -174,7 +180,7 @@ pub async fn build(section: &AwsConfig, ctx: &BuildContext<'_>) -> Result<Vec<Ar
     let mut out: Vec<Arc<dyn Provider>> = Vec::new();
     let mut errors = Vec::new();
     for account in accounts(section) {
-        let sdk = sdk_config(&account).await;
+        let sdk = sdk_config_within(&account, super::net::request_timeout(ctx.config)).await;
         if sdk.region().is_none() {
             errors.push(BuildError::Config(format!(
                 "{}: no AWS region: set `region` in [aws] (or AWS_REGION, or `region` in the profile)",

@@ -18,14 +18,15 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 
 use super::auth::TokenSource;
-use crate::providers::ProviderError;
+use crate::providers::{ProviderError, net};
 
 /// Never more than this many requests in flight.
 const MAX_IN_FLIGHT: usize = 8;
 /// How often a throttled (429) request is retried after the wait the server asked for.
 const RATE_RETRIES: u32 = 2;
-/// Longer waits than this are not slept through: the caller gets `RateLimited` instead.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+/// Longer waits than this are not slept through: the caller gets `RateLimited` instead (and
+/// the poll loop waits it out), so one fetch stays within `[refresh] fetch_timeout_seconds`.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
 /// Server errors and transport failures of reads are retried this many times.
 const READ_RETRIES: u32 = 2;
 /// `nextLink` pages followed at most (a safety stop, not a limit anyone should reach).
@@ -141,6 +142,8 @@ pub struct AzureClient {
     pub poll_interval: Duration,
     /// Longest wait for a long-running operation.
     pub operation_timeout: Duration,
+    /// One request, body included (`[refresh] request_timeout_seconds`).
+    request_timeout: Duration,
 }
 
 impl AzureClient {
@@ -153,6 +156,7 @@ impl AzureClient {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
+            .redirect(crate::providers::net::same_origin_redirects())
             .user_agent(concat!("skydeck/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| crate::providers::BuildError::Client(format!("cannot build the HTTP client: {e}")))?;
@@ -163,7 +167,14 @@ impl AzureClient {
             in_flight: Semaphore::new(MAX_IN_FLIGHT),
             poll_interval,
             operation_timeout,
+            request_timeout: crate::providers::net::DEFAULT_REQUEST_TIMEOUT,
         })
+    }
+
+    /// How long one request (connect, headers, body) may take before it counts as failed.
+    pub fn with_request_timeout(mut self, timeout: Duration) -> AzureClient {
+        self.request_timeout = timeout;
+        self
     }
 
     pub fn tokens(&self) -> &TokenSource {
@@ -199,6 +210,12 @@ impl AzureClient {
             StatusCode::NOT_FOUND => {
                 ProviderError::Unavailable(format!("{}: {what} not found{detail_suffix}", api.label()))
             }
+            s if s.is_redirection() => ProviderError::Unavailable(format!(
+                "{} answered {} to {what}: a redirect to {}, not followed (check the endpoint in [azure])",
+                api.label(),
+                s.as_u16(),
+                r.header("location").map(origin_of).unwrap_or_else(|| "nowhere".into())
+            )),
             s => ProviderError::Unavailable(format!(
                 "{} answered {} to {what}{detail_suffix}",
                 api.label(),
@@ -222,8 +239,12 @@ impl AzureClient {
         let (mut throttled, mut failed, mut reauth) = (0, 0, false);
         loop {
             let token = self.tokens.token(&scope).await?;
-            let mut req =
-                self.http.request(method.clone(), url).bearer_auth(&token).header("accept", "application/json");
+            let mut req = self
+                .http
+                .request(method.clone(), url)
+                .timeout(self.request_timeout)
+                .bearer_auth(&token)
+                .header("accept", "application/json");
             if let Some(b) = body {
                 req = req.json(b);
             } else if method == Method::POST || method == Method::PUT {
@@ -234,7 +255,7 @@ impl AzureClient {
                 Ok(resp) => {
                     let status = resp.status();
                     let headers = resp.headers().clone();
-                    let body = resp.bytes().await.map_err(|e| {
+                    let body = net::read_limited(resp, net::MAX_BODY).await.map_err(|e| {
                         ProviderError::Unavailable(format!("{}: reading {}: {e}", api.label(), path_of(url)))
                     })?;
                     Response { status, headers, body }
@@ -242,7 +263,7 @@ impl AzureClient {
                 Err(e) if read && failed < READ_RETRIES => {
                     failed += 1;
                     tracing::debug!("{} {}: {e}; retrying", api.label(), path_of(url));
-                    tokio::time::sleep(Duration::from_millis(200 * 4u64.pow(failed - 1))).await;
+                    tokio::time::sleep(net::backoff(failed, Duration::from_millis(200))).await;
                     continue;
                 }
                 Err(e) => {
@@ -274,7 +295,7 @@ impl AzureClient {
                 }
                 s if read && s.is_server_error() && failed < READ_RETRIES => {
                     failed += 1;
-                    tokio::time::sleep(Duration::from_millis(200 * 4u64.pow(failed - 1))).await;
+                    tokio::time::sleep(net::backoff(failed, Duration::from_millis(200))).await;
                 }
                 _ => return Ok(r),
             }

@@ -205,7 +205,8 @@ pub fn build_with(
     config: &Config,
 ) -> Result<Vec<Arc<dyn Provider>>, BuildError> {
     let tokens = Arc::new(TokenSource::new(credentials, settings.credential, settings.tenant_id.clone()));
-    let client = AzureClient::new(tokens, settings.scopes(), settings.poll_interval, settings.operation_timeout)?;
+    let client = AzureClient::new(tokens, settings.scopes(), settings.poll_interval, settings.operation_timeout)?
+        .with_request_timeout(super::net::request_timeout(config));
     let shared = Arc::new(Shared {
         client,
         settings: settings.clone(),

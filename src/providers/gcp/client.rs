@@ -25,7 +25,7 @@ const MAX_IN_FLIGHT: usize = 8;
 /// Attempts of one request when Google answers 429/5xx or the connection fails.
 const ATTEMPTS: u32 = 3;
 /// A `Retry-After` longer than this is handed to the caller (the poll loop waits it out).
-const MAX_INLINE_WAIT: Duration = Duration::from_secs(20);
+const MAX_INLINE_WAIT: Duration = Duration::from_secs(5);
 /// At most this many pages of one list.
 const MAX_PAGES: usize = 50;
 
@@ -279,6 +279,8 @@ pub struct GcpClient {
     auth: Arc<Auth>,
     pub endpoints: Endpoints,
     in_flight: Semaphore,
+    /// One request, body included (`[refresh] request_timeout_seconds`).
+    request_timeout: Duration,
 }
 
 impl GcpClient {
@@ -286,10 +288,23 @@ impl GcpClient {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
+            .redirect(crate::providers::net::same_origin_redirects())
             .user_agent(concat!("skydeck/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| BuildError::Client(format!("cannot build the HTTP client: {e}")))?;
-        Ok(GcpClient { http, auth, endpoints, in_flight: Semaphore::new(MAX_IN_FLIGHT) })
+        Ok(GcpClient {
+            http,
+            auth,
+            endpoints,
+            in_flight: Semaphore::new(MAX_IN_FLIGHT),
+            request_timeout: crate::providers::net::DEFAULT_REQUEST_TIMEOUT,
+        })
+    }
+
+    /// How long one request (connect, headers, body) may take before it counts as failed.
+    pub fn with_request_timeout(mut self, timeout: Duration) -> GcpClient {
+        self.request_timeout = timeout;
+        self
     }
 
     /// The plain HTTP client (health probes, which carry no Google token).
@@ -325,7 +340,7 @@ impl GcpClient {
             attempt += 1;
             let last = attempt >= ATTEMPTS;
             let token = self.auth.token().await?;
-            let mut request = self.http.request(method.clone(), url).bearer_auth(token);
+            let mut request = self.http.request(method.clone(), url).timeout(self.request_timeout).bearer_auth(token);
             if let Some(b) = body {
                 request = request.json(b);
             }
@@ -350,9 +365,10 @@ impl GcpClient {
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_retry_after);
-            let bytes = response.bytes().await.map_err(|e| {
-                ProviderError::Unavailable(format!("{} ({method} {url}): reading the answer: {e}", api.label()))
-            })?;
+            let bytes =
+                crate::providers::net::read_limited(response, crate::providers::net::MAX_BODY).await.map_err(|e| {
+                    ProviderError::Unavailable(format!("{} ({method} {url}): reading the answer: {e}", api.label()))
+                })?;
             if status.is_success() {
                 if bytes.is_empty() {
                     return Ok(Value::Object(Default::default()));
@@ -496,8 +512,9 @@ impl GcpClient {
     }
 }
 
+/// 250 ms, 1 s, 4 s..., jittered.
 fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(250 * 4u64.pow(attempt.saturating_sub(1).min(4)))
+    crate::providers::net::backoff(attempt.min(5), Duration::from_millis(250))
 }
 
 /// `Retry-After` as seconds or as an HTTP date.

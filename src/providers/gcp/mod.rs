@@ -292,7 +292,7 @@ impl GcpProvider {
         Ok(GcpProvider {
             name,
             settings,
-            client: GcpClient::new(endpoints, auth)?,
+            client: GcpClient::new(endpoints, auth)?.with_request_timeout(super::net::request_timeout(ctx.config)),
             config: Arc::new(ctx.config.clone()),
             store: ctx.store.clone(),
             meta: Mutex::new(Meta::default()),

@@ -13,7 +13,7 @@ use octocrab::Octocrab;
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 
-use crate::providers::ProviderError;
+use crate::providers::{ProviderError, net};
 use crate::store::{CachedResponse, Store};
 
 /// Never more than this many requests in flight to one host.
@@ -48,6 +48,8 @@ pub struct GithubClient {
     in_flight: Semaphore,
     rate: Mutex<Option<RateLimit>>,
     counters: Mutex<Counters>,
+    /// One request, body included (`[refresh] request_timeout_seconds`).
+    request_timeout: Duration,
 }
 
 impl GithubClient {
@@ -73,7 +75,14 @@ impl GithubClient {
             in_flight: Semaphore::new(MAX_IN_FLIGHT),
             rate: Mutex::new(None),
             counters: Mutex::new(Counters::default()),
+            request_timeout: crate::providers::net::DEFAULT_REQUEST_TIMEOUT,
         })
+    }
+
+    /// How long one request (connect, headers, body) may take before it counts as failed.
+    pub fn with_request_timeout(mut self, timeout: Duration) -> GithubClient {
+        self.request_timeout = timeout;
+        self
     }
 
     pub fn rate_limit(&self) -> Option<RateLimit> {
@@ -179,7 +188,7 @@ impl GithubClient {
                 other => return other,
             }
             attempt += 1;
-            tokio::time::sleep(Duration::from_millis(200 * 4u64.pow(attempt - 1))).await;
+            tokio::time::sleep(crate::providers::net::backoff(attempt, Duration::from_millis(200))).await;
         }
     }
 
@@ -202,16 +211,32 @@ impl GithubClient {
             builder = builder.header("if-none-match", v);
         }
         let request = self.octo.build_request(builder, body).map_err(|e| ProviderError::Payload(e.to_string()))?;
-        let response = self.octo.execute(request).await.map_err(|e| {
+        // Job logs are larger than any API page; both are capped so a wrong endpoint serving a
+        // file cannot fill memory.
+        let limit = if path.contains("/logs") { net::MAX_LOG_BODY } else { net::MAX_BODY };
+        let exchange = async {
+            let response = self.octo.execute(request).await.map_err(|e| {
+                ProviderError::Unavailable(format!(
+                    "GitHub ({}) unreachable: {}",
+                    self.host,
+                    crate::providers::error_chain(&e)
+                ))
+            })?;
+            let (parts, body) = response.into_parts();
+            let bytes = http_body_util::Limited::new(body, limit).collect().await.map_err(|e| {
+                let why =
+                    if e.is::<http_body_util::LengthLimitError>() { net::too_large(limit) } else { e.to_string() };
+                ProviderError::Unavailable(format!("GitHub ({}): reading {path}: {why}", self.host))
+            })?;
+            Ok::<_, ProviderError>((parts, bytes.to_bytes()))
+        };
+        let (parts, bytes) = tokio::time::timeout(self.request_timeout, exchange).await.map_err(|_| {
             ProviderError::Unavailable(format!(
-                "GitHub ({}) unreachable: {}",
+                "GitHub ({}) did not answer {path} within {}s",
                 self.host,
-                crate::providers::error_chain(&e)
+                self.request_timeout.as_secs()
             ))
-        })?;
-        let (parts, body) = response.into_parts();
-        let bytes =
-            body.collect().await.map_err(|e| ProviderError::Unavailable(format!("reading {path}: {e}")))?.to_bytes();
+        })??;
         self.record(&parts.headers, parts.status);
         Ok(Response { status: parts.status, headers: parts.headers, body: bytes })
     }
@@ -312,8 +337,15 @@ impl GithubClient {
 }
 
 fn parse<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T, ProviderError> {
-    serde_json::from_slice(body)
-        .map_err(|e| ProviderError::Payload(format!("{path}: malformed JSON from GitHub ({e})")))
+    serde_json::from_slice(body).map_err(|e| {
+        if body.trim_ascii_start().starts_with(b"<") {
+            ProviderError::Payload(format!(
+                "{path}: GitHub answered an HTML page, not JSON (api_url must be the API: https://api.github.com, or https://HOST/api/v3 for Enterprise)"
+            ))
+        } else {
+            ProviderError::Payload(format!("{path}: malformed JSON from GitHub ({e})"))
+        }
+    })
 }
 
 /// The `rel="next"` URL of a `Link` header.

@@ -82,7 +82,8 @@ pub async fn build(section: &GithubConfig, ctx: &BuildContext<'_>) -> Result<Vec
         }
         match auth::resolve(&host, h.token_env.as_deref()) {
             Ok(token) => {
-                let client = GithubClient::new(&h.api_url, &token.value, ctx.store.clone())?;
+                let client = GithubClient::new(&h.api_url, &token.value, ctx.store.clone())?
+                    .with_request_timeout(super::net::request_timeout(ctx.config));
                 let name = if many || host != "github.com" { format!("github:{host}") } else { "github".to_string() };
                 out.push(Arc::new(GithubProvider::new(name, client, h, token.source, ctx)));
             }
@@ -210,7 +211,8 @@ impl GithubProvider {
         ctx: &BuildContext<'_>,
     ) -> Result<Self, BuildError> {
         let host = client::host_of(&settings.api_url);
-        let client = GithubClient::new(&settings.api_url, token, ctx.store.clone())?;
+        let client = GithubClient::new(&settings.api_url, token, ctx.store.clone())?
+            .with_request_timeout(super::net::request_timeout(ctx.config));
         let name = if host == "github.com" { "github".to_string() } else { format!("github:{host}") };
         Ok(GithubProvider::new(name, client, settings, token_source.to_string(), ctx))
     }

@@ -16,6 +16,8 @@ use crate::model::{HealthCheck, Level, Metric, MetricKind, Snapshot, Thresholds}
 
 /// Probes kept per check (at the default 10 s interval: the last 10 minutes).
 const WINDOW: usize = 60;
+/// The most of a body `expect_body` searches.
+const HEALTH_BODY_LIMIT: usize = 1 << 20;
 
 struct Check {
     id: String,
@@ -118,10 +120,16 @@ impl HttpHealth {
         };
         let status = response.status().as_u16();
         let body = if c.expect_body.is_some() {
-            match response.text().await {
-                Ok(b) => Some(b),
+            // A health page is small; a huge one is read no further than the limit.
+            match super::net::read_limited(response, HEALTH_BODY_LIMIT).await {
+                Ok(b) => Some(String::from_utf8_lossy(&b).into_owned()),
                 Err(e) => {
-                    let error = Some(classify(&super::error_chain(&e), e.is_timeout(), timeout));
+                    let timed_out = started.elapsed() >= timeout;
+                    let error = Some(if e.starts_with("the answer is larger") {
+                        format!("body: {e}")
+                    } else {
+                        classify(&e, timed_out, timeout)
+                    });
                     return Probe { status: Some(status), latency_ms: None, error };
                 }
             }
