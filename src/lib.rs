@@ -19,6 +19,7 @@ pub mod plugins;
 pub mod providers;
 pub mod runbook;
 pub mod store;
+pub mod team;
 pub mod text;
 pub mod theme;
 pub mod views;

@@ -32,6 +32,8 @@ pub struct Runtime {
     pub demo: Option<Box<dyn Fn() -> Arc<dyn Provider> + Send>>,
     /// Plugin runs in flight: quitting closes their audit entries.
     pub plugins: crate::plugins::Running,
+    /// The team store (`[team]`), replicated and listened to by tasks of its own.
+    pub team: Option<Arc<crate::team::Team>>,
 }
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
@@ -248,6 +250,9 @@ async fn run_inner(
                 }
             }
         });
+    }
+    if let Some(team) = &rt.team {
+        team.clone().spawn(tx.clone());
     }
     load_audit(rt, &tx);
     state.now = rt.clock.now();

@@ -286,6 +286,8 @@ pub enum Msg {
     PluginDone(Box<crate::plugins::PluginOutcome>),
     /// Low-frequency clock tick: only marks sources stale; redraws only if that changed.
     Tick(Timestamp),
+    /// The team store: its status, teammates' entries.
+    Team(crate::team::TeamMsg),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -400,6 +402,8 @@ pub struct AppState {
     pub message_seen: Option<((String, Level), Timestamp)>,
     /// The run whose job log the Logs screen shows: Esc goes back to it.
     pub log_from_run: Option<String>,
+    /// The team store's state, when `[team]` is configured (status bar).
+    pub team: Option<crate::team::TeamStatus>,
     pub dirty: bool,
 }
 
@@ -451,6 +455,7 @@ impl AppState {
             last_message: None,
             message_seen: None,
             log_from_run: None,
+            team: None,
             dirty: true,
         }
     }

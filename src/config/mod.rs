@@ -38,6 +38,8 @@ pub struct Config {
     pub logs: Vec<LogFileConfig>,
     /// Lines the log viewer keeps (oldest dropped first).
     pub log_buffer_lines: Option<usize>,
+    /// The team store: `[team] postgres_url = "postgres://user@host/db"`.
+    pub team: Option<crate::team::TeamConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -447,6 +449,12 @@ fn validate(config: &Config, text: &str) -> Result<(), (usize, String)> {
                 "rollout_timeout_seconds must be at least 1".into(),
             ));
         }
+    }
+    if let Some(team) = &config.team {
+        crate::team::validate(team).map_err(|m| {
+            let key = if m.starts_with("[team] sslmode") { "sslmode" } else { "postgres_url" };
+            (line_in_table(text, "team", key), m)
+        })?;
     }
     if let Err(e) = crate::keymap::Keymap::with_overrides(&config.keys) {
         return Err((line_in_table(text, "keys", &e.command), e.message));
