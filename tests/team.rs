@@ -373,3 +373,53 @@ async fn catch_up_of_ten_thousand_entries() {
     assert_eq!((again.sent, again.added), (N, 0));
     assert_eq!(counts(&pg), (N as i64, N as i64));
 }
+
+/// What the loop does with the listener's messages: the status bar, teammates' ticks on the
+/// runbook shown (latest wins, `user@host`), their entries on the open incident's timeline.
+#[test]
+fn team_messages_update_the_runbook_the_incident_and_the_status_bar() {
+    use skydeck::app::{AppState, update};
+    let now = chrono::Utc::now();
+    let mut state = AppState::new(&[], now, skydeck::keymap::Keymap::default());
+    state.runbooks = skydeck::runbook::load_all().0;
+    let book = state.runbooks[0].name.clone();
+    let item = state.runbooks[0].items[0].key.clone();
+    state.incident = Some(skydeck::incident::Incident {
+        id: 1,
+        title: "db down".into(),
+        severity: "sev2".into(),
+        environment: None,
+        opened_at: now - chrono::Duration::minutes(10),
+        opened_by: "ana".into(),
+        closed_at: None,
+        resolution: None,
+        timeline: Vec::new(),
+    });
+    let status = skydeck::team::TeamStatus {
+        database: "postgres://ana@db/team".into(),
+        online: false,
+        error: Some("connection refused".into()),
+        pending: 3,
+    };
+    update(&mut state, Msg::Team(TeamMsg::Status(status.clone())));
+    assert_eq!(state.team.as_ref(), Some(&status));
+    let event = |id: i64, kind: &str, payload: Value| skydeck::store::TeamEvent {
+        id,
+        origin: "bob-laptop/1".into(),
+        seq: id,
+        host: "bob-laptop".into(),
+        kind: kind.into(),
+        at: now,
+        who: "bob@bob-laptop".into(),
+        payload,
+    };
+    let day = now.format("%Y-%m-%d").to_string();
+    let tick = serde_json::json!({"runbook": book, "day": day, "item": item, "done": true, "note": null, "who": "bob", "at": now});
+    let note = serde_json::json!({"incident": 7, "title": "db", "severity": "sev2", "kind": "note", "who": "bob", "text": "failover started", "at": now});
+    update(&mut state, Msg::Team(TeamMsg::Events(vec![event(1, "runbook", tick), event(2, "timeline", note)])));
+    let p = state.runbook_progress.iter().find(|p| p.item == item).expect("the teammate's tick");
+    assert!(p.done && p.who == "bob@bob-laptop");
+    let timeline = &state.incident.as_ref().unwrap().timeline;
+    assert_eq!(timeline.len(), 1);
+    assert_eq!((timeline[0].who.as_str(), timeline[0].text.as_str()), ("bob@bob-laptop", "failover started"));
+}

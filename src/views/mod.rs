@@ -241,7 +241,11 @@ fn render_status(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect)
     }
     if let Some(team) = &state.team {
         let level = if team.online { Level::Ok } else { Level::Warn };
-        let word = if team.online { "team" } else { "team offline" };
+        let word = match (team.online, &team.error) {
+            (true, _) => "team",
+            (false, None) => "team connecting",
+            (false, Some(_)) => "team offline",
+        };
         let pending = if team.pending > 0 { format!(" ({} to send)", team.pending) } else { String::new() };
         spans.push(Span::styled(
             format!(" {} {word}{pending} │", level.symbol()),

@@ -115,11 +115,7 @@ impl Pg {
         // The wrapper: the server in the background; when our end of its stdin closes (we
         // stopped it, or this process died), a fast shutdown.
         server
-            .args([
-                "-c",
-                r#""$@" & p=$!; cat >/dev/null; kill -INT "$p" 2>/dev/null; wait "$p""#,
-                "pg-wrapper",
-            ])
+            .args(["-c", r#""$@" & p=$!; cat >/dev/null; kill -INT "$p" 2>/dev/null; wait "$p""#, "pg-wrapper"])
             .arg(bin.join("postgres"))
             .arg("-D")
             .arg(self.dir.path().join("data"))
