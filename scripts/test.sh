@@ -13,11 +13,24 @@ command -v cargo >/dev/null || die "cargo not found: install Rust from https://r
 # Tools the tests call.
 need_apt=()
 command -v shellcheck >/dev/null || need_apt+=(shellcheck)
+# The team store tests start real PostgreSQL servers (tests/support/pg.rs): initdb + postgres.
+pg_initdb() { find /usr/lib/postgresql -maxdepth 3 -name initdb -path '*/bin/*' 2>/dev/null | sort | tail -1; }
+[ -n "${SKYDECK_PG_BIN:-}" ] || [ -n "$(pg_initdb)" ] || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing ${need_apt[*]}"
   if [ "$(id -u)" -eq 0 ]; then sudo_cmd=(); else sudo_cmd=(sudo); fi
   { "${sudo_cmd[@]}" apt-get update -qq && "${sudo_cmd[@]}" apt-get install -y -qq "${need_apt[@]}"; } >&2 \
     || die "could not install ${need_apt[*]} (needed by the tests); install it and run again"
+fi
+if [ -z "${SKYDECK_PG_BIN:-}" ]; then
+  initdb_path="$(pg_initdb)"
+  [ -n "$initdb_path" ] || die "PostgreSQL's initdb not found after installing postgresql (the team store tests need a real server)"
+  SKYDECK_PG_BIN="$(dirname "$initdb_path")"
+  export SKYDECK_PG_BIN
+fi
+# PostgreSQL will not run as root: as root the tests run it in a user namespace as uid 1000.
+if [ "$(id -u)" -eq 0 ] && ! unshare --map-user=1000 --map-group=1000 true 2>/dev/null; then
+  die "PostgreSQL cannot run as root and user namespaces are unavailable (unshare --map-user): run the tests as a normal user"
 fi
 
 # moto (the AWS emulator the AWS tests start) and awscli (scripts/bench-aws.sh), in .venv.

@@ -58,6 +58,10 @@ pub enum Command {
     Audit {
         #[arg(long)]
         json: bool,
+        /// The team's merged log: this machine's entries and the teammates' from the team
+        /// store (`[team]`), by time, each once (sends what is waiting first)
+        #[arg(long)]
+        team: bool,
     },
     /// Run a runbook's checks once (default: daily); exit 1 if anything failed, 3 if unknown/open
     Runbook {
@@ -286,8 +290,51 @@ fn notifier(
     }
 }
 
+/// The team store of `[team]`, if configured; a config it cannot use is a warning (skydeck
+/// works locally without it).
+fn team_of(loaded: &Loaded, store: &Arc<Store>) -> Option<Arc<crate::team::Team>> {
+    let cfg = loaded.config.team.as_ref()?;
+    match crate::team::Team::new(cfg, store.clone()) {
+        Ok(t) => Some(Arc::new(t)),
+        Err(e) => {
+            eprintln!("warning: team store not used: {e}");
+            None
+        }
+    }
+}
+
+/// For commands that read the config only for the team store.
+fn team_of_cli(cli: &Cli) -> Option<Arc<crate::team::Team>> {
+    let loaded = match config::locate(cli.config.as_deref()) {
+        Some(p) => config::load_file(&p).ok()?,
+        None => return None,
+    };
+    loaded.config.team.as_ref()?;
+    let store = Arc::new(Store::open_default().ok()?);
+    team_of(&loaded, &store)
+}
+
+/// How long a command waits for the team store after its work is done (an action never waits).
+const TEAM_WAIT: Duration = Duration::from_secs(10);
+
+/// Sends what is waiting to the team store. Never fails the command: offline, the entries
+/// stay in the local journal and go with the next command or TUI that reaches it.
+async fn send_to_team(team: &crate::team::Team) {
+    let result = match tokio::time::timeout(TEAM_WAIT, team.push()).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("team store {} did not answer in {}s", team.database(), TEAM_WAIT.as_secs())),
+    };
+    if let Err(e) = result {
+        let pending = team.status().pending;
+        eprintln!(
+            "warning: {e}; {pending} entr{} kept locally, sent when it is back",
+            if pending == 1 { "y" } else { "ies" }
+        );
+    }
+}
+
 /// Who is acting, for the audit log: $USER, $LOGNAME, else what `id -un` says.
-fn current_user() -> String {
+pub(crate) fn current_user() -> String {
     let from_env = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok().filter(|u| !u.is_empty());
     from_env
         .or_else(|| {
@@ -311,12 +358,19 @@ pub async fn run_with_clock(cli: Cli, clock: Arc<dyn Clock>) -> anyhow::Result<i
         Some(Command::Demo) => tui(&cli, true, clock).await,
         Some(Command::Status { json }) => status(&cli, *json, clock).await,
         Some(Command::Act(args)) => act(&cli, args, clock).await,
-        Some(Command::Audit { json }) => audit(*json),
+        Some(Command::Audit { json, team: false }) => audit(*json),
+        Some(Command::Audit { json, team: true }) => team_audit(&cli, *json).await,
         Some(Command::Auth(auth)) => auth_command(&cli, auth).await,
         Some(Command::Logs { source, filter, since, follow }) => {
             logs_command(&cli, source, filter.as_deref(), since.as_deref(), *follow, clock).await
         }
-        Some(Command::Incident(c)) => incident_command(&cli, c, clock.clone()).await,
+        Some(Command::Incident(c)) => {
+            let code = incident_command(&cli, c, clock.clone()).await?;
+            if let Some(team) = team_of_cli(&cli) {
+                send_to_team(&team).await;
+            }
+            Ok(code)
+        }
         Some(Command::Runbook { name, json, markdown, slack }) => {
             runbook(&cli, name, *json, *markdown, *slack, clock).await
         }
@@ -384,12 +438,15 @@ async fn tui(cli: &Cli, demo: bool, clock: &Arc<dyn Clock>) -> anyhow::Result<i3
         state.last_message = Some((notes.join(" · "), crate::model::Level::Warn));
     }
     state.screen = Screen::Overview;
+    let team = team_of(&ctx.loaded, &ctx.store);
+    state.team = team.as_ref().map(|t| t.status());
     let clock = ctx.clock.clone();
     let rt = Runtime {
         pipeline: pipeline(&ctx, cli.read_only),
         providers: ctx.providers,
         clock: ctx.clock,
         demo: Some(Box::new(move || demo_provider(clock.clone()))),
+        team,
     };
     // The notifier reads the journal the loop's actions write; it never touches the loop.
     let slack = slack.map(crate::notify::Notifier::spawn);
@@ -468,8 +525,17 @@ async fn status(cli: &Cli, json: bool, clock: &Arc<dyn Clock>) -> anyhow::Result
         Some(_) => ctx.store.last_failure_of(crate::notify::SINK)?.filter(|f| now - f.at < chrono::Duration::hours(24)),
         None => None,
     };
+    let team = match team_of(&ctx.loaded, &ctx.store) {
+        Some(team) => {
+            // Catch up on the way (a laptop back online sends what it kept).
+            let _ = tokio::time::timeout(TEAM_WAIT, team.sync()).await;
+            Some(team.status())
+        }
+        None => None,
+    };
     if json {
         let mut doc = json!({
+            "team": team,
             "generated_at": now,
             "environments": estate.environments,
             "runs": estate.runs,
@@ -502,6 +568,9 @@ async fn status(cli: &Cli, json: bool, clock: &Arc<dyn Clock>) -> anyhow::Result
         estate.backups.len(),
         estate.secrets.len()
     );
+    if let Some(t) = &team {
+        println!("{} {} ({})", if t.online { "✔" } else { "▲" }, t.line(), t.database);
+    }
     if findings.is_empty() {
         println!("✔ nothing needs attention");
     }
@@ -704,6 +773,10 @@ async fn act(cli: &Cli, args: &ActArgs, clock: &Arc<dyn Clock>) -> anyhow::Resul
     if let Some(n) = &slack {
         n.flush(crate::notify::CLI_FLUSH).await;
     }
+    // After the action and its audit entries: the team store only ever hears about it.
+    if let Some(team) = team_of(&ctx.loaded, &ctx.store) {
+        send_to_team(&team).await;
+    }
     match &outcome.result {
         Ok(detail) => {
             println!(
@@ -744,6 +817,51 @@ fn audit(json: bool) -> anyhow::Result<i32> {
                 e.environment,
                 e.detail,
                 e.reason.map(|r| format!(" · reason: {r}")).unwrap_or_default()
+            );
+        }
+    }
+    Ok(0)
+}
+
+/// `skydeck audit --team`: send what waits, read what teammates added, print the merged log.
+/// Offline, the entries already kept here are printed, with a warning.
+async fn team_audit(cli: &Cli, json: bool) -> anyhow::Result<i32> {
+    let path = config::locate(cli.config.as_deref());
+    let loaded = match &path {
+        Some(p) => config::load_file(p)?,
+        None => Loaded::default(),
+    };
+    let Some(cfg) = loaded.config.team.clone() else {
+        bail!("no team store is configured: add [team] postgres_url = \"postgres://user@host/db\" to the config");
+    };
+    let store = Arc::new(Store::open_default().context("opening the store")?);
+    let team = crate::team::Team::new(&cfg, store.clone())?;
+    match tokio::time::timeout(TEAM_WAIT, team.sync()).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => eprintln!("warning: {e}; showing the teammates' entries received before"),
+        Err(_) => eprintln!(
+            "warning: team store {} did not answer in {}s; showing the teammates' entries received before",
+            team.database(),
+            TEAM_WAIT.as_secs()
+        ),
+    }
+    let entries = crate::team::merged_audit(&store, team.origin(), &crate::team::host_name(&cfg))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&entries)?);
+    } else {
+        let clean = crate::text::for_terminal;
+        for e in entries {
+            let a = &e.entry;
+            println!(
+                "{} {:<20} {:<9} {:<9} {} ({}) {}{}",
+                a.at.format("%Y-%m-%d %H:%M:%S"),
+                clean(&e.who),
+                clean(&a.verb),
+                format!("{:?}", a.phase).to_lowercase(),
+                clean(&a.target_name),
+                clean(&a.environment),
+                clean(&a.detail),
+                a.reason.as_ref().map(|r| format!(" · reason: {}", clean(r))).unwrap_or_default()
             );
         }
     }
@@ -1193,9 +1311,8 @@ fn parse_duration(text: &str) -> anyhow::Result<chrono::Duration> {
         "d" => chrono::Duration::try_days(n),
         _ => bail!("'{text}' is not a duration (90s, 30m, 2h, 1d)"),
     };
-    // Beyond any timestamp is an error, not a panic in chrono.
-    d.filter(|d| chrono::Utc::now().checked_sub_signed(*d).is_some())
-        .ok_or_else(|| anyhow::anyhow!("'{text}' is too long a duration"))
+    // Far beyond any log (and near chrono's limits) is an error, not a panic in chrono.
+    d.filter(|d| d.num_days().abs() <= 1_000 * 366).ok_or_else(|| anyhow::anyhow!("'{text}' is too long a duration"))
 }
 
 /// The `[[logs]]` file behind a source name, if it is one.

@@ -22,6 +22,7 @@ pub mod runbook;
 pub mod screen;
 pub mod screens;
 pub mod store;
+pub mod team;
 pub mod text;
 pub mod theme;
 pub mod views;

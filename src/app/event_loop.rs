@@ -37,6 +37,8 @@ pub struct Runtime {
     pub clock: Arc<dyn Clock>,
     /// Builds the demo provider when the first-run screen asks for it.
     pub demo: Option<Box<dyn Fn() -> Arc<dyn Provider> + Send>>,
+    /// The team store (`[team]`), replicated and listened to by tasks of its own.
+    pub team: Option<Arc<crate::team::Team>>,
 }
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
@@ -253,6 +255,9 @@ async fn run_inner(
                 }
             }
         });
+    }
+    if let Some(team) = &rt.team {
+        team.clone().spawn(tx.clone());
     }
     load_audit(rt, &tx);
     state.now = rt.clock.now();
@@ -707,6 +712,7 @@ mod tests {
             pipeline: Pipeline::new(store.clone(), read_only, "ana").with_clock(clock.clone()),
             clock,
             demo: None,
+            team: None,
         };
         Setup { rt, state, held, release, store, target }
     }

@@ -229,6 +229,8 @@ pub enum Msg {
     IncidentClosed(i64),
     /// An effect could not be carried out: a message for the message line.
     Notice(String, crate::model::Level),
+    /// The team store: its status, teammates' entries.
+    Team(crate::team::TeamMsg),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -347,6 +349,8 @@ pub struct AppState {
     pub message_seen: Option<((String, Level), Timestamp)>,
     /// The run whose job log the Logs screen shows: Esc goes back to it.
     pub log_from_run: Option<String>,
+    /// The team store's state, when `[team]` is configured (status bar).
+    pub team: Option<crate::team::TeamStatus>,
     pub dirty: bool,
 }
 
@@ -400,6 +404,7 @@ impl AppState {
             last_message: None,
             message_seen: None,
             log_from_run: None,
+            team: None,
             dirty: true,
         }
     }

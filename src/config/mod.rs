@@ -45,6 +45,8 @@ pub struct Config {
     pub log_buffer_lines: Option<usize>,
     /// `[notify.slack]`: see `crate::notify`.
     pub notify: crate::notify::NotifyConfig,
+    /// The team store: `[team] postgres_url = "postgres://user@host/db"`.
+    pub team: Option<crate::team::TeamConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -194,6 +196,12 @@ fn validate(config: &Config, text: &str) -> Result<(), (usize, String)> {
         aws.validate(text)?;
     }
     crate::notify::validate(&config.notify, &|key| line_in_table(text, "notify.slack", key))?;
+    if let Some(team) = &config.team {
+        crate::team::validate(team).map_err(|m| {
+            let key = if m.starts_with("[team] sslmode") { "sslmode" } else { "postgres_url" };
+            (line_in_table(text, "team", key), m)
+        })?;
+    }
     if let Err(e) = crate::keymap::Keymap::with_overrides(&config.keys) {
         return Err((line_in_table(text, "keys", &e.command), e.message));
     }

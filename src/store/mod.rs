@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 mod notify;
 pub use notify::{Stream, Thread, TimelineRow};
+mod team;
+pub use team::{OutboxEntry, RunbookTick, TeamEvent, TimelineEntry, merge_ticks, merge_timeline};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -140,6 +142,8 @@ pub struct Store {
     full: std::sync::atomic::AtomicBool,
     /// Stamps what the store dates itself (the HTTP cache); callers pass the time of entries.
     clock: std::sync::Arc<dyn crate::clock::Clock>,
+    /// Woken after every journalled write (the team store's replicator waits on it).
+    appended: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// How many times a write is tried again after SQLite gave up waiting (`busy_timeout`) for
@@ -216,6 +220,7 @@ impl Store {
             path,
             full: Default::default(),
             clock: std::sync::Arc::new(crate::clock::SystemClock),
+            appended: Default::default(),
         };
         match std::env::var("SKYDECK_STORE_FAULT").as_deref() {
             Ok("full") => store.inject_fault(Fault::Full)?,
@@ -297,7 +302,13 @@ impl Store {
                 body BLOB NOT NULL,
                 stored_at TEXT NOT NULL
             );",
-        )
+        )?;
+        team::prepare(conn)
+    }
+
+    /// Notified after each audit entry, runbook tick or timeline entry this process writes.
+    pub fn appended(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.appended.clone()
     }
 
     pub fn path(&self) -> &Path {
@@ -326,8 +337,9 @@ impl Store {
 
     /// Appends an entry and returns its sequence number.
     pub fn append_audit(&self, e: &AuditEntry) -> Result<i64, StoreError> {
-        self.write(|conn| {
-            conn.execute(
+        let seq = self.write(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            tx.execute(
             "INSERT INTO audit (action_id, at, user, verb, target, target_name, environment, source, phase, reason, detail)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
@@ -344,8 +356,13 @@ impl Store {
                 e.detail
             ],
             )?;
-            Ok(conn.last_insert_rowid())
-        })
+            let seq = tx.last_insert_rowid();
+            team::journal(&tx, team::AUDIT, e.at, &e.user, &AuditEntry { seq, ..e.clone() })?;
+            tx.commit()?;
+            Ok(seq)
+        })?;
+        self.appended.notify_one();
+        Ok(seq)
     }
 
     /// A cached response for a conditional request: (etag, Link header, body).
@@ -386,16 +403,35 @@ impl Store {
                 at: DateTime::parse_from_rfc3339(&at).map(|d| d.with_timezone(&Utc)).unwrap_or_default(),
             })
         })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        let mut progress = rows.collect::<Result<Vec<_>, _>>()?;
+        drop(stmt);
+        drop(conn);
+        merge_ticks(&mut progress, runbook, day, &self.team_inbox(team::RUNBOOK)?);
+        Ok(progress)
     }
 
     /// Ticks, unticks or annotates one item (durable: progress must survive a crash).
     pub fn set_runbook_item(&self, runbook: &str, day: &str, p: &crate::runbook::Progress) -> Result<(), StoreError> {
-        self.write(|conn| conn.execute(
+        let tick = RunbookTick {
+            runbook: runbook.to_string(),
+            day: day.to_string(),
+            item: p.item.clone(),
+            done: p.done,
+            note: p.note.clone(),
+            who: p.who.clone(),
+            at: p.at,
+        };
+        self.write(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            tx.execute(
             "INSERT INTO runbook_progress (runbook, day, item, done, note, who, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT(runbook, day, item) DO UPDATE SET done = excluded.done, note = excluded.note, who = excluded.who, at = excluded.at",
             params![runbook, day, p.item, p.done as i64, p.note, p.who, p.at.to_rfc3339()],
-        ))?;
+            )?;
+            team::journal(&tx, team::RUNBOOK, p.at, &p.who, &tick)?;
+            tx.commit()
+        })?;
+        self.appended.notify_one();
         Ok(())
     }
 
@@ -446,11 +482,28 @@ impl Store {
 
     pub fn add_timeline(&self, incident: i64, e: &crate::incident::Entry) -> Result<(), StoreError> {
         self.write(|conn| {
-            conn.execute(
+            let tx = conn.unchecked_transaction()?;
+            tx.execute(
                 "INSERT INTO incident_timeline (incident, at, kind, who, text) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![incident, e.at.to_rfc3339(), e.kind.as_str(), e.who, e.text],
-            )
+            )?;
+            let (title, severity): (String, String) =
+                tx.query_row("SELECT title, severity FROM incidents WHERE id = ?1", [incident], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+            let entry = TimelineEntry {
+                incident,
+                title,
+                severity,
+                kind: e.kind.as_str().to_string(),
+                who: e.who.clone(),
+                text: e.text.clone(),
+                at: e.at,
+            };
+            team::journal(&tx, team::TIMELINE, e.at, &e.who, &entry)?;
+            tx.commit()
         })?;
+        self.appended.notify_one();
         Ok(())
     }
 
@@ -511,6 +564,12 @@ impl Store {
                 })
             })?;
             i.timeline = rows.collect::<Result<Vec<_>, _>>()?;
+        }
+        drop(stmt);
+        drop(conn);
+        let shared = self.team_inbox(team::TIMELINE)?;
+        if !shared.is_empty() {
+            list.iter_mut().for_each(|i| merge_timeline(i, &shared));
         }
         Ok(list)
     }

@@ -240,6 +240,19 @@ fn render_status(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect)
             theme.level(Level::Warn).bg(theme.status_bar_bg),
         ));
     }
+    if let Some(team) = &state.team {
+        let level = if team.online { Level::Ok } else { Level::Warn };
+        let word = match (team.online, &team.error) {
+            (true, _) => "team",
+            (false, None) => "team connecting",
+            (false, Some(_)) => "team offline",
+        };
+        let pending = if team.pending > 0 { format!(" ({} to send)", team.pending) } else { String::new() };
+        spans.push(Span::styled(
+            format!(" {} {word}{pending} │", level.symbol()),
+            theme.level(level).bg(theme.status_bar_bg),
+        ));
+    }
     if !state.warnings.is_empty() {
         spans.push(Span::styled(
             format!(" ▲ {} config warning(s) │", state.warnings.len()),
