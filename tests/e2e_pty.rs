@@ -10,23 +10,18 @@
 
 #![cfg(unix)]
 
-use std::io::ErrorKind;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use expectrl::{Session, WaitStatus};
+#[path = "support/pty.rs"]
+mod pty;
+
+use expectrl::WaitStatus;
+use pty::{TIMEOUT, Tui};
 
 const COLS: u16 = 120;
 const ROWS: u16 = 40;
-/// Generous: CI machines are slow and the app draws only when something changes.
-const TIMEOUT: Duration = Duration::from_secs(15);
-const POLL: Duration = Duration::from_millis(10);
-
-const ENTER_ALT_SCREEN: &[u8] = b"\x1b[?1049h";
-const LEAVE_ALT_SCREEN: &[u8] = b"\x1b[?1049l";
-const DISABLE_MOUSE: &[u8] = b"\x1b[?1000l";
-const SHOW_CURSOR: &[u8] = b"\x1b[?25h";
 
 fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_skydeck")
@@ -46,186 +41,16 @@ fn isolate(cmd: &mut Command, home: &Path) {
         .env_remove("NO_COLOR");
 }
 
-/// One running `skydeck` in a PTY plus the terminal it draws on.
-struct Tui {
-    session: Session,
-    /// Emulates the 120x40 terminal: what a person would see.
-    parser: vt100::Parser,
-    /// Every byte the program wrote, for the terminal-hygiene assertions.
-    raw: Vec<u8>,
-    /// The PTY reported end of stream (the program and every holder of the slave are gone).
-    eof: bool,
-    exit: Option<WaitStatus>,
-    started: Instant,
+/// `skydeck ARGS` in a PTY of the default size, in the test's isolated environment.
+fn spawn(home: &Path, args: &[&str]) -> Tui {
+    spawn_sized(home, args, COLS, ROWS)
 }
 
-impl Tui {
-    fn spawn(home: &Path, args: &[&str]) -> Tui {
-        Tui::spawn_sized(home, args, COLS, ROWS)
-    }
-
-    fn spawn_sized(home: &Path, args: &[&str], cols: u16, rows: u16) -> Tui {
-        let mut cmd = Command::new(binary());
-        cmd.args(args);
-        isolate(&mut cmd, home);
-        let mut session = Session::spawn(cmd).expect("spawn skydeck in a pty");
-        session.get_process_mut().set_window_size(cols, rows).expect("set the pty window size");
-        Tui {
-            session,
-            parser: vt100::Parser::new(rows, cols, 0),
-            raw: Vec::new(),
-            eof: false,
-            exit: None,
-            started: Instant::now(),
-        }
-    }
-
-    fn pid(&self) -> i32 {
-        self.session.get_process().pid().as_raw()
-    }
-
-    /// Reads whatever the program has written so far, without blocking. Returns whether
-    /// anything arrived.
-    fn pump(&mut self) -> bool {
-        let mut got = false;
-        let mut buf = [0u8; 64 * 1024];
-        while !self.eof {
-            match self.session.try_read(&mut buf) {
-                Ok(0) => self.eof = true,
-                Ok(n) => {
-                    self.parser.process(&buf[..n]);
-                    self.raw.extend_from_slice(&buf[..n]);
-                    got = true;
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                // Linux answers EIO on the master once the slave side is closed.
-                Err(_) => self.eof = true,
-            }
-        }
-        got
-    }
-
-    fn contents(&self) -> String {
-        self.parser.screen().contents()
-    }
-
-    fn dump(&self) -> String {
-        let bar = "-".repeat(COLS as usize);
-        format!("{bar}\n{}\n{bar}", self.contents())
-    }
-
-    /// Keeps reading until `pred(screen contents)` holds; panics with the screen on timeout.
-    fn wait_until(&mut self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) {
-        let deadline = Instant::now() + timeout;
-        loop {
-            self.pump();
-            if pred(&self.contents()) {
-                return;
-            }
-            if self.eof {
-                self.reap(Duration::from_secs(2));
-                panic!("skydeck ended (status {:?}) while waiting for {what}; screen:\n{}", self.exit, self.dump());
-            }
-            if Instant::now() >= deadline {
-                panic!("timed out after {timeout:?} waiting for {what}; screen:\n{}", self.dump());
-            }
-            std::thread::sleep(POLL);
-        }
-    }
-
-    /// Waits until the screen contains `needle`.
-    fn wait_for(&mut self, needle: &str) {
-        self.wait_until(&format!("{needle:?} on screen"), TIMEOUT, |s| s.contains(needle));
-    }
-
-    /// Waits until the screen no longer contains `needle`.
-    fn wait_gone(&mut self, needle: &str) {
-        self.wait_until(&format!("{needle:?} to disappear"), TIMEOUT, |s| !s.contains(needle));
-    }
-
-    fn send(&mut self, keys: &str) {
-        self.session.send(keys).expect("write to the pty");
-    }
-
-    /// Non-blocking check of the child's status; remembers it once it has ended.
-    fn poll_exit(&mut self) -> Option<WaitStatus> {
-        if self.exit.is_none() {
-            match self.session.get_process().status() {
-                Ok(WaitStatus::StillAlive) => {}
-                Ok(status) => self.exit = Some(status),
-                Err(e) => panic!("waitpid failed: {e}"),
-            }
-        }
-        self.exit
-    }
-
-    fn reap(&mut self, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        while self.poll_exit().is_none() && Instant::now() < deadline {
-            self.pump();
-            std::thread::sleep(POLL);
-        }
-    }
-
-    /// Waits for the program to exit and for the PTY to be drained to its end.
-    fn wait_exit(&mut self, timeout: Duration) -> WaitStatus {
-        let deadline = Instant::now() + timeout;
-        loop {
-            self.pump();
-            if self.poll_exit().is_some() && self.eof {
-                return self.exit.unwrap();
-            }
-            if Instant::now() >= deadline {
-                panic!(
-                    "skydeck did not exit within {timeout:?} (status {:?}, eof {}); screen:\n{}",
-                    self.exit,
-                    self.eof,
-                    self.dump()
-                );
-            }
-            std::thread::sleep(POLL);
-        }
-    }
-
-    /// The terminal must be left as it was found: alternate screen left after it was last
-    /// entered, mouse capture off, cursor shown.
-    fn assert_terminal_restored(&self) {
-        let raw = &self.raw;
-        let last_enter = rfind(raw, ENTER_ALT_SCREEN).expect("skydeck never entered the alternate screen");
-        let last_leave = rfind(raw, LEAVE_ALT_SCREEN);
-        assert!(
-            last_leave.is_some_and(|l| l > last_enter),
-            "the alternate screen was not left after it was last entered (last \\e[?1049h at byte {last_enter}, last \\e[?1049l at {last_leave:?}); tail: {}",
-            tail(raw)
-        );
-        let last_mouse_off = rfind(raw, DISABLE_MOUSE);
-        assert!(
-            last_mouse_off.is_some_and(|m| m > last_enter),
-            "mouse capture was not disabled (\\e[?1000l) at exit; tail: {}",
-            tail(raw)
-        );
-        let last_show = rfind(raw, SHOW_CURSOR);
-        assert!(
-            last_show.is_some_and(|s| s > last_enter),
-            "the cursor was not shown again (\\e[?25h) at exit; tail: {}",
-            tail(raw)
-        );
-        // The same facts as the emulated terminal sees them.
-        let screen = self.parser.screen();
-        assert!(!screen.alternate_screen(), "the emulated terminal is still on the alternate screen");
-        assert_eq!(screen.mouse_protocol_mode(), vt100::MouseProtocolMode::None, "mouse reporting still on");
-        assert!(!screen.hide_cursor(), "cursor still hidden");
-    }
-}
-
-fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).rposition(|w| w == needle)
-}
-
-fn tail(raw: &[u8]) -> String {
-    let start = raw.len().saturating_sub(300);
-    format!("{:?}", String::from_utf8_lossy(&raw[start..]))
+fn spawn_sized(home: &Path, args: &[&str], cols: u16, rows: u16) -> Tui {
+    let mut cmd = Command::new(binary());
+    cmd.args(args);
+    isolate(&mut cmd, home);
+    Tui::spawn(cmd, cols, rows)
 }
 
 /// The screen row (0-based) of the first line containing `needle`.
@@ -243,7 +68,7 @@ fn is_highlighted(screen: &vt100::Screen, row: u16) -> bool {
 #[test]
 fn approve_a_production_deployment_end_to_end() {
     let home = tempfile::tempdir().unwrap();
-    let mut tui = Tui::spawn(home.path(), &["demo"]);
+    let mut tui = spawn(home.path(), &["demo"]);
 
     // Overview first.
     tui.wait_for("What needs attention");
@@ -376,7 +201,7 @@ fn approve_a_production_deployment_end_to_end() {
 #[test]
 fn sigterm_restores_the_terminal() {
     let home = tempfile::tempdir().unwrap();
-    let mut tui = Tui::spawn(home.path(), &["demo"]);
+    let mut tui = spawn(home.path(), &["demo"]);
     tui.wait_for("What needs attention");
     assert!(tui.parser.screen().alternate_screen());
 
@@ -396,7 +221,7 @@ fn sigterm_restores_the_terminal() {
 #[test]
 fn walk_the_daily_checklist_and_keep_progress_across_a_restart() {
     let home = tempfile::tempdir().unwrap();
-    let mut tui = Tui::spawn(home.path(), &["demo"]);
+    let mut tui = spawn(home.path(), &["demo"]);
     tui.wait_for("What needs attention");
     tui.send("0");
     tui.wait_for("Daily checklist");
@@ -420,7 +245,7 @@ fn walk_the_daily_checklist_and_keep_progress_across_a_restart() {
     assert!(matches!(tui.wait_exit(Duration::from_secs(10)), WaitStatus::Exited(_, 0)));
 
     // A new session the same day shows the tick and the note.
-    let mut again = Tui::spawn(home.path(), &["demo"]);
+    let mut again = spawn(home.path(), &["demo"]);
     again.wait_for("What needs attention");
     again.send("0");
     again.wait_until("the tick survived the restart", TIMEOUT, |s| {
@@ -471,7 +296,7 @@ output = "capture"
         "broken.toml",
         "key = \"ctrl-y\"\ncommand = \"echo\"\nscopes = [\"resources\"]\nargs = [\"{nope}\"]\n",
     );
-    let mut tui = Tui::spawn(home.path(), &["demo"]);
+    let mut tui = spawn(home.path(), &["demo"]);
     tui.wait_for("What needs attention");
     tui.wait_for("plugin not loaded");
     assert!(tui.contents().contains("broken.toml:4: unknown variable {nope}"), "screen:\n{}", tui.dump());
@@ -543,7 +368,7 @@ args = ["-c", 'printf "in the terminal with %s\n" "$1"; read -r answer; printf "
 output = "terminal"
 "#,
     );
-    let mut tui = Tui::spawn(home.path(), &["demo"]);
+    let mut tui = spawn(home.path(), &["demo"]);
     tui.wait_for("What needs attention");
     tui.send("5");
     tui.wait_for("inference-api-prod");
@@ -577,7 +402,7 @@ args = ["-c", 'echo "waiting for ctrl-c"; exec sleep 30']
 output = "terminal"
 "#,
     );
-    let mut tui = Tui::spawn(home.path(), &["demo"]);
+    let mut tui = spawn(home.path(), &["demo"]);
     tui.wait_for("What needs attention");
     tui.send("5");
     tui.wait_for("inference-api-prod");
@@ -614,16 +439,7 @@ fn closed_incidents_export_a_postmortem_and_a_new_one_gets_its_severity() {
     let mut cmd = Command::new(binary());
     cmd.arg("demo").current_dir(home.path());
     isolate(&mut cmd, home.path());
-    let mut session = Session::spawn(cmd).expect("spawn skydeck in a pty");
-    session.get_process_mut().set_window_size(COLS, ROWS).unwrap();
-    let mut tui = Tui {
-        session,
-        parser: vt100::Parser::new(ROWS, COLS, 0),
-        raw: Vec::new(),
-        eof: false,
-        exit: None,
-        started: Instant::now(),
-    };
+    let mut tui = Tui::spawn(cmd, COLS, ROWS);
     tui.wait_for("What needs attention");
     tui.send("!");
     tui.wait_for("No incident is open");
@@ -673,7 +489,7 @@ fn files_containing(dir: &Path, needle: &[u8]) -> Vec<std::path::PathBuf> {
 fn a_secret_value_typed_in_the_tui_reaches_no_screen_log_or_audit() {
     const VALUE: &str = "hunter2-Sup3r";
     let home = tempfile::tempdir().unwrap();
-    let mut tui = Tui::spawn(home.path(), &["demo"]);
+    let mut tui = spawn(home.path(), &["demo"]);
     tui.wait_for("What needs attention");
     tui.send("7");
     tui.wait_for("payment-api-key");
@@ -700,7 +516,7 @@ fn a_secret_value_typed_in_the_tui_reaches_no_screen_log_or_audit() {
 #[test]
 fn the_readme_approval_walkthrough_works_at_80x24() {
     let home = tempfile::tempdir().unwrap();
-    let mut tui = Tui::spawn_sized(home.path(), &["demo"], 80, 24);
+    let mut tui = spawn_sized(home.path(), &["demo"], 80, 24);
     tui.wait_for("What needs attention");
     tui.send("3");
     tui.wait_for("waiting approval");
@@ -763,7 +579,7 @@ fn plugin_phases(entries: &[serde_json::Value]) -> Vec<String> {
 fn kill_9_mid_plugin_leaves_the_started_entry_and_a_store_that_opens() {
     let home = tempfile::tempdir().unwrap();
     slow_plugin(home.path());
-    let mut tui = Tui::spawn(home.path(), &["demo"]);
+    let mut tui = spawn(home.path(), &["demo"]);
     tui.wait_for("What needs attention");
     tui.send("5");
     tui.wait_for("inference-api-prod");
@@ -800,7 +616,7 @@ fn quitting_while_a_plugin_runs_audits_it_interrupted() {
     for how in ["q", "SIGTERM"] {
         let home = tempfile::tempdir().unwrap();
         slow_plugin(home.path());
-        let mut tui = Tui::spawn(home.path(), &["demo"]);
+        let mut tui = spawn(home.path(), &["demo"]);
         tui.wait_for("What needs attention");
         tui.send("5");
         tui.wait_for("inference-api-prod");
