@@ -533,22 +533,9 @@ impl Store {
         let parse = |s: String| DateTime::parse_from_rfc3339(&s).map(|d| d.with_timezone(&Utc)).unwrap_or_default();
         let mut list = {
             let conn = self.conn();
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, title, severity, environment, opened_at, opened_by, closed_at, resolution FROM incidents ORDER BY id DESC",
-            )?;
-            let rows = stmt.query_map([], |row| {
-                Ok(crate::incident::Incident {
-                    id: row.get(0)?,
-                    title: row.get(1)?,
-                    severity: row.get(2)?,
-                    environment: row.get(3)?,
-                    opened_at: parse(row.get(4)?),
-                    opened_by: row.get(5)?,
-                    closed_at: row.get::<_, Option<String>>(6)?.map(parse),
-                    resolution: row.get(7)?,
-                    timeline: Vec::new(),
-                })
-            })?;
+            let mut stmt =
+                conn.prepare_cached(&format!("SELECT {INCIDENT_COLUMNS} FROM incidents ORDER BY id DESC"))?;
+            let rows = stmt.query_map([], incident_from_row)?;
             rows.collect::<Result<Vec<_>, _>>()?
         };
         let conn = self.conn();
@@ -606,6 +593,26 @@ impl Store {
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
+}
+
+/// The columns [`incident_from_row`] reads, in its order.
+pub(crate) const INCIDENT_COLUMNS: &str =
+    "id, title, severity, environment, opened_at, opened_by, closed_at, resolution";
+
+/// An incident without its timeline, from a row of [`INCIDENT_COLUMNS`].
+pub(crate) fn incident_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<crate::incident::Incident> {
+    let parse = |s: String| DateTime::parse_from_rfc3339(&s).map(|d| d.with_timezone(&Utc)).unwrap_or_default();
+    Ok(crate::incident::Incident {
+        id: row.get(0)?,
+        title: row.get(1)?,
+        severity: row.get(2)?,
+        environment: row.get(3)?,
+        opened_at: parse(row.get(4)?),
+        opened_by: row.get(5)?,
+        closed_at: row.get::<_, Option<String>>(6)?.map(parse),
+        resolution: row.get(7)?,
+        timeline: Vec::new(),
+    })
 }
 
 #[cfg(test)]

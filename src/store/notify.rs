@@ -200,21 +200,9 @@ impl Store {
         let found = {
             let conn = self.conn();
             conn.query_row(
-                "SELECT id, title, severity, environment, opened_at, opened_by, closed_at, resolution FROM incidents WHERE id = ?1",
+                &format!("SELECT {} FROM incidents WHERE id = ?1", super::INCIDENT_COLUMNS),
                 [id],
-                |row| {
-                    Ok(crate::incident::Incident {
-                        id: row.get(0)?,
-                        title: row.get(1)?,
-                        severity: row.get(2)?,
-                        environment: row.get(3)?,
-                        opened_at: time(row.get(4)?),
-                        opened_by: row.get(5)?,
-                        closed_at: row.get::<_, Option<String>>(6)?.map(time),
-                        resolution: row.get(7)?,
-                        timeline: Vec::new(),
-                    })
-                },
+                super::incident_from_row,
             )
             .optional()?
         };
