@@ -7,6 +7,7 @@
 pub mod config;
 mod ecs;
 pub mod errors;
+mod limit;
 mod logs;
 mod metrics;
 mod rds;
@@ -313,11 +314,21 @@ impl AwsProvider {
             name: settings.label.clone(),
             region,
             errors,
-            ecs: aws_sdk_ecs::Client::new(sdk),
-            rds: aws_sdk_rds::Client::new(sdk),
-            secrets: aws_sdk_secretsmanager::Client::new(sdk),
-            logs: aws_sdk_cloudwatchlogs::Client::new(sdk),
-            cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
+            ecs: aws_sdk_ecs::Client::from_conf(
+                aws_sdk_ecs::config::Builder::from(sdk).interceptor(limit::BodyLimit).build(),
+            ),
+            rds: aws_sdk_rds::Client::from_conf(
+                aws_sdk_rds::config::Builder::from(sdk).interceptor(limit::BodyLimit).build(),
+            ),
+            secrets: aws_sdk_secretsmanager::Client::from_conf(
+                aws_sdk_secretsmanager::config::Builder::from(sdk).interceptor(limit::BodyLimit).build(),
+            ),
+            logs: aws_sdk_cloudwatchlogs::Client::from_conf(
+                aws_sdk_cloudwatchlogs::config::Builder::from(sdk).interceptor(limit::BodyLimit).build(),
+            ),
+            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
+                aws_sdk_cloudwatch::config::Builder::from(sdk).interceptor(limit::BodyLimit).build(),
+            ),
             config: config.clone(),
             settings,
             meta: Mutex::new(Meta::default()),
