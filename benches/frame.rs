@@ -214,7 +214,7 @@ fn launch(c: &mut Criterion) {
             let mut term = terminal();
             draw(&mut term, &state, &theme);
             black_box(term);
-        })
+        });
     });
     g.finish();
 }
@@ -281,10 +281,10 @@ fn big_logs(c: &mut Criterion) {
                 let mut f = LogFilter::default();
                 f.set(LOG_FILTER, Severity::Trace);
                 while f.pending(&state.logs) {
-                    f.step(&state.logs, Duration::from_secs(60));
+                    f.step(&state.logs, Duration::from_mins(1));
                 }
                 black_box(f.matches.len())
-            })
+            });
         });
         g.finish();
     }
@@ -292,7 +292,7 @@ fn big_logs(c: &mut Criterion) {
     state.lists[Screen::Logs.index()].filter = LOG_FILTER.to_string();
     state.log_filter.set(LOG_FILTER, Severity::Trace);
     while state.log_filter.pending(&state.logs) {
-        state.log_filter.step(&state.logs, Duration::from_secs(60));
+        state.log_filter.step(&state.logs, Duration::from_mins(1));
     }
     let matching = state.log_filter.live(&state.logs).len();
     assert!(matching > 0 && matching < n, "filter {LOG_FILTER:?} matched {matching} of {n}");
@@ -314,14 +314,14 @@ fn big_logs(c: &mut Criterion) {
                     select_middle(&mut state, Screen::Logs, matching / 2);
                 }
                 black_box(effects)
-            })
+            });
         });
         g.finish();
     }
 }
 
 /// Not budgets: where the frame time goes. Building the Runs row list alone (no drawing), and
-/// ratatui's fixed cost of a 120x40 draw (clear + diff + TestBackend) with nothing rendered.
+/// ratatui's fixed cost of a 120x40 draw (clear + diff + `TestBackend`) with nothing rendered.
 fn diagnostics(c: &mut Criterion) {
     let mut g = c.benchmark_group("diag");
     g.sample_size(30).measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(500));
@@ -336,7 +336,7 @@ fn diagnostics(c: &mut Criterion) {
                 black_box(f.area());
             })
             .unwrap();
-        })
+        });
     });
     g.finish();
 }
@@ -356,7 +356,7 @@ fn updates(c: &mut Criterion) {
                     select_middle(&mut state, Screen::Runs, middle);
                 }
                 black_box(effects)
-            })
+            });
         });
     }
     g.finish();

@@ -55,7 +55,7 @@ pub struct Finding {
 pub fn findings(estate: &Snapshot, now: Timestamp) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut push = |level, environment: &str, category, subject: &str, text: String| {
-        out.push(Finding { level, environment: environment.to_string(), category, subject: subject.to_string(), text })
+        out.push(Finding { level, environment: environment.to_string(), category, subject: subject.to_string(), text });
     };
     for a in &estate.approvals {
         push(

@@ -26,7 +26,7 @@ use crate::theme::Theme;
 #[derive(Debug, Parser)]
 #[command(name = "skydeck", version, about = "A terminal console for on-call engineers", long_about = None)]
 pub struct Cli {
-    /// Config file (else $SKYDECK_CONFIG, else $XDG_CONFIG_HOME/skydeck/config.toml)
+    /// Config file (else $`SKYDECK_CONFIG`, else $`XDG_CONFIG_HOME/skydeck/config.toml`)
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Refuse every mutation before anything is sent
@@ -112,7 +112,7 @@ pub enum PluginsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Load every plugin file; print each problem as file:line and exit 1 if there is any
+    /// Load every plugin file; print each problem as <file:line> and exit 1 if there is any
     Check,
     /// The variables a plugin's args and env may use
     Vars,
@@ -215,7 +215,7 @@ pub struct ActArgs {
     /// `--param input.environment=production` (both reach the input). approve/reject (GitHub):
     /// environment=NAME when a run waits for several. promote: force=true and container=NAME
     /// (ECS), percent=N (Cloud Run canary), slot=NAME (App Service). rotate: days=N (Azure deploy
-    /// credential), disable_previous=false (Secret Manager). `--count`, `--time`, `--to`,
+    /// credential), `disable_previous=false` (Secret Manager). `--count`, `--time`, `--to`,
     /// `--name`, `--ref` and `--failed` are the same as `--param count=…` and so on. An input
     /// naming an environment (environment, env, target, stage...) makes the action as careful
     /// as that environment: production asks for `--confirm NAME`.
@@ -406,7 +406,7 @@ async fn tui(cli: &Cli, demo: bool, clock: &Arc<dyn Clock>) -> anyhow::Result<i3
         state.logs = crate::logbuf::LogBuffer::new(lines);
     }
     let (books, book_errors) = crate::runbook::load_all();
-    state.warnings.extend(book_errors.iter().map(|e| e.to_string()));
+    state.warnings.extend(book_errors.iter().map(std::string::ToString::to_string));
     if let Some(book) = books.first() {
         let day = state.now.format("%Y-%m-%d").to_string();
         state.runbook_progress = ctx.store.runbook_progress(&book.name, &day)?;
@@ -419,7 +419,7 @@ async fn tui(cli: &Cli, demo: bool, clock: &Arc<dyn Clock>) -> anyhow::Result<i3
     let mut notes: Vec<String> = ctx.unavailable.iter().map(|(_, e)| e.clone()).collect();
     let plugins = crate::plugins::load_default(&state.keymap);
     state.plugins = plugins.plugins;
-    state.warnings.extend(plugins.errors.iter().map(|e| e.to_string()));
+    state.warnings.extend(plugins.errors.iter().map(std::string::ToString::to_string));
     // A broken plugin file says so on the first screen; the other plugins are there.
     if let Some(first) = plugins.errors.first() {
         let more = plugins.errors.len() - 1;
@@ -458,13 +458,10 @@ async fn tui(cli: &Cli, demo: bool, clock: &Arc<dyn Clock>) -> anyhow::Result<i3
     Ok(0)
 }
 
-/// The keymap with the config's `[keys]` (already checked with file:line when the config loaded).
+/// The keymap with the config's `[keys]` (already checked with <file:line> when the config loaded).
 fn keymap_of(loaded: &Loaded) -> anyhow::Result<Keymap> {
     Keymap::with_overrides(&loaded.config.keys).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: {e}",
-            loaded.path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "config".into())
-        )
+        anyhow::anyhow!("{}: {e}", loaded.path.as_ref().map_or_else(|| "config".into(), |p| p.display().to_string()))
     })
 }
 
@@ -691,7 +688,7 @@ async fn act(cli: &Cli, args: &ActArgs, clock: &Arc<dyn Clock>) -> anyhow::Resul
     }
     let ctx = context(cli, cli.demo, clock).await?;
     if ctx.providers.is_empty() {
-        let why = ctx.unavailable.first().map(|(_, e)| e.clone()).unwrap_or_else(|| "no source is configured".into());
+        let why = ctx.unavailable.first().map_or_else(|| "no source is configured".into(), |(_, e)| e.clone());
         eprintln!("error: nothing can act: {why}");
         return Ok(1);
     }
@@ -910,7 +907,7 @@ fn plugins_command(cli: &Cli, command: &PluginsCommand) -> anyhow::Result<i32> {
                     })
                 })
                 .collect();
-            let errors: Vec<String> = plugins.errors.iter().map(|e| e.to_string()).collect();
+            let errors: Vec<String> = plugins.errors.iter().map(std::string::ToString::to_string).collect();
             let doc = json!({"plugins": list, "errors": errors, "disabled": plugins.disabled});
             println!("{}", serde_json::to_string_pretty(&doc)?);
         }
@@ -1153,7 +1150,7 @@ async fn runbook(
     let logs: Vec<crate::model::LogLine> = futures::future::join_all(ctx.providers.iter().map(|p| p.fetch_logs(None)))
         .await
         .into_iter()
-        .flat_map(|r| r.unwrap_or_default())
+        .flat_map(std::result::Result::unwrap_or_default)
         .collect();
     let day = now.format("%Y-%m-%d").to_string();
     let progress = ctx.store.runbook_progress(&book.name, &day)?;
@@ -1273,10 +1270,8 @@ fn incident_change(store: &Store, command: &IncidentCommand, clock: &dyn Clock) 
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
                 for i in list {
-                    let state = i
-                        .closed_at
-                        .map(|c| format!("closed {}", c.format("%Y-%m-%d %H:%M")))
-                        .unwrap_or_else(|| "OPEN".into());
+                    let state =
+                        i.closed_at.map_or_else(|| "OPEN".into(), |c| format!("closed {}", c.format("%Y-%m-%d %H:%M")));
                     println!(
                         "{:>4} {} {:<5} {} — {}",
                         i.id,

@@ -27,16 +27,16 @@ impl ManualClock {
         ManualClock(Arc::new(Mutex::new(at)))
     }
     pub fn advance(&self, by: Duration) {
-        let mut t = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut t = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         *t += by;
     }
     pub fn set(&self, at: Timestamp) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = at;
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = at;
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

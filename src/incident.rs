@@ -129,13 +129,12 @@ impl Incident {
             self.environment.as_deref().unwrap_or("—"),
             self.opened_at.format("%Y-%m-%d %H:%M:%S"),
             self.opened_by,
-            self.closed_at
-                .map(|c| format!("{} UTC", c.format("%Y-%m-%d %H:%M:%S")))
-                .unwrap_or_else(|| "still open".into()),
-            self.closed_at.map(|c| human_duration(c - self.opened_at)).unwrap_or_else(|| "—".into()),
-            self.first_response_at()
-                .map(|t| format!("{} after opening", human_duration(t - self.opened_at)))
-                .unwrap_or_else(|| "not completed".into()),
+            self.closed_at.map_or_else(|| "still open".into(), |c| format!("{} UTC", c.format("%Y-%m-%d %H:%M:%S"))),
+            self.closed_at.map_or_else(|| "—".into(), |c| human_duration(c - self.opened_at)),
+            self.first_response_at().map_or_else(
+                || "not completed".into(),
+                |t| format!("{} after opening", human_duration(t - self.opened_at))
+            ),
         );
         out.push_str(&format!(
             "\n## Summary\n\n{}\n",

@@ -16,7 +16,10 @@ pub struct Keymap {
 
 impl Default for Keymap {
     fn default() -> Self {
-        use Command::*;
+        use Command::{
+            Act, Back, Bottom, Down, Filter, Follow, Help, NextScreen, Open, PageDown, PageUp, Palette, PrevScreen,
+            Quit, Refresh, Top, Up,
+        };
         let c = Key::plain;
         let k = |code| Key::new(code, KeyModifiers::NONE);
         let pairs = [
@@ -164,7 +167,7 @@ impl Keymap {
     }
 
     pub fn label(&self, command: Command) -> String {
-        self.keys_for(command).iter().map(|k| k.to_string()).collect::<Vec<_>>().join("/")
+        self.keys_for(command).iter().map(std::string::ToString::to_string).collect::<Vec<_>>().join("/")
     }
 }
 

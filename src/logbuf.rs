@@ -159,7 +159,7 @@ impl LogBuffer {
 
     fn chunk_index(&self, id: u32) -> usize {
         // Chunk ids are consecutive (modulo wrap) from the front chunk.
-        let front = self.chunks.front().map(|c| c.id).unwrap_or(0);
+        let front = self.chunks.front().map_or(0, |c| c.id);
         id.wrapping_sub(front) as usize
     }
 

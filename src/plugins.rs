@@ -89,7 +89,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
 /// Values of the variables for one selected item. A variable without a value is absent.
 pub type Context = BTreeMap<String, String>;
 
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+const DEFAULT_TIMEOUT: Duration = Duration::from_mins(5);
 const MAX_LINES: usize = 2000;
 const MAX_LINE_CHARS: usize = 2000;
 
@@ -380,7 +380,7 @@ impl Plugin {
 
     /// Whether the selected item (its context) is one this plugin is for.
     pub fn applies_to(&self, ctx: &Context) -> Result<(), NotRunnable> {
-        let get = |k: &str| ctx.get(k).map(String::as_str).unwrap_or("");
+        let get = |k: &str| ctx.get(k).map_or("", String::as_str);
         let kind_ok = self.kinds.is_empty() || self.kinds.iter().any(|k| k.eq_ignore_ascii_case(get("resource.kind")));
         let role_ok = self.roles.is_empty() || self.roles.iter().any(|r| r.label() == get("resource.role"));
         let provider_ok =
@@ -416,8 +416,7 @@ impl Plugin {
     pub fn prepare(&self, ctx: &Context) -> Result<PluginRun, NotRunnable> {
         self.applies_to(ctx)?;
         let needs = |Unset(var): Unset| {
-            let what =
-                ctx.get("item").map(|i| format!("the selected {i}")).unwrap_or_else(|| "nothing selected".into());
+            let what = ctx.get("item").map_or_else(|| "nothing selected".into(), |i| format!("the selected {i}"));
             NotRunnable::Needs { plugin: self.name.clone(), var, what }
         };
         let mut argv = vec![self.command.clone()];
@@ -976,7 +975,7 @@ fn clash(p: &Plugin, earlier: &[Plugin], keymap: &Keymap) -> Option<String> {
     }
     for q in earlier.iter().filter(|q| q.key == key) {
         let shared: Vec<&str> =
-            p.screens_offered().into_iter().filter(|s| q.offered_on(*s)).map(|s| s.title()).collect();
+            p.screens_offered().into_iter().filter(|s| q.offered_on(*s)).map(super::screen::Screen::title).collect();
         if !shared.is_empty() && !disjoint(p, q) {
             return Some(format!(
                 "key '{key}' is already '{}' ({}:{}) on {}; choose another key, or scope them to different resource kinds",
@@ -1272,7 +1271,7 @@ pub fn display_argv(argv: &[String]) -> String {
             let plain = !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
             if plain {
                 a.clone()
-            } else if a.chars().any(|c| c.is_control()) {
+            } else if a.chars().any(char::is_control) {
                 format!(
                     "$'{}'",
                     a.chars()

@@ -496,7 +496,7 @@ pub const RUNS_PANEL: u16 = 6;
 impl Binding {
     /// Its keys as the help and hints show them ("i", "space", "←/h").
     pub fn label(&self) -> String {
-        self.keys.iter().map(|k| k.to_string()).collect::<Vec<_>>().join("/")
+        self.keys.iter().map(std::string::ToString::to_string).collect::<Vec<_>>().join("/")
     }
 }
 

@@ -282,7 +282,7 @@ fn dispatch_shows_a_form_of_the_workflow_inputs() {
         description: String::new(),
         required,
         default: None,
-        options: options.iter().map(|o| o.to_string()).collect(),
+        options: options.iter().map(std::string::ToString::to_string).collect(),
         kind: if options.is_empty() { "string".into() } else { "choice".into() },
     };
     let specs = vec![spec("environment", true, &["staging", "production"]), spec("version", true, &[])];
@@ -922,7 +922,8 @@ fn the_closed_incident_keys_are_the_incident_screens_own() {
     };
     let keymap = skydeck::keymap::Keymap::default();
     for (key, what) in [("h", "closed incidents"), ("e", "export a postmortem")] {
-        let errors: Vec<String> = load(vec![file(key)], &keymap).errors.iter().map(|e| e.to_string()).collect();
+        let errors: Vec<String> =
+            load(vec![file(key)], &keymap).errors.iter().map(std::string::ToString::to_string).collect();
         assert!(
             errors.first().is_some_and(|e| e.contains(&format!("Incident screen's key for '{what}'"))),
             "{errors:?}"
@@ -941,7 +942,8 @@ fn a_logs_plugin_on_a_logs_key_is_a_load_error() {
             text: format!("key = \"{key}\"\ncommand = \"true\"\nscopes = [\"logs\"]\n"),
             shipped: false,
         };
-        let errors: Vec<String> = load(vec![file], &keymap).errors.iter().map(|e| e.to_string()).collect();
+        let errors: Vec<String> =
+            load(vec![file], &keymap).errors.iter().map(std::string::ToString::to_string).collect();
         // Refused, either as the Logs screen's own key or as a keymap key ('t' is rotate's).
         assert!(
             errors.first().is_some_and(|e| e.contains("Logs screen's key for") || e.contains("skydeck's")),

@@ -1,5 +1,5 @@
 //! The AWS provider against moto's server on 127.0.0.1 (one server per test), and against
-//! wiremock where moto cannot help (throttling, expired credentials, CloudWatch metrics over
+//! wiremock where moto cannot help (throttling, expired credentials, `CloudWatch` metrics over
 //! the SDK's CBOR protocol). Each test builds its own resources through the SDK, then asserts
 //! what skydeck reads and what each action changed in moto. Nothing leaves loopback: the SDK
 //! gets explicit dummy credentials and region, and the binary runs with
@@ -167,8 +167,7 @@ fn detail<'a>(r: &'a skydeck::model::Resource, key: &str) -> &'a str {
     r.details
         .iter()
         .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_else(|| panic!("no detail {key} in {:?}", r.details))
+        .map_or_else(|| panic!("no detail {key} in {:?}", r.details), |(_, v)| v.as_str())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -718,7 +717,7 @@ mod wire {
         assert_eq!(targets(&requests, ".ListClusters"), 1);
     }
 
-    /// CloudWatch speaks CBOR (rpcv2Cbor) since aws-sdk-cloudwatch 1.100; moto does not.
+    /// `CloudWatch` speaks CBOR (rpcv2Cbor) since aws-sdk-cloudwatch 1.100; moto does not.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn cloudwatch_metrics_round_trip_over_cbor() {
         use aws_sdk_cloudwatch::primitives::DateTime;

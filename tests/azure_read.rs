@@ -21,8 +21,7 @@ fn detail<'a>(details: &'a [(String, String)], key: &str) -> &'a str {
     details
         .iter()
         .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_else(|| panic!("no detail '{key}' in {details:?}"))
+        .map_or_else(|| panic!("no detail '{key}' in {details:?}"), |(_, v)| v.as_str())
 }
 
 #[tokio::test]
@@ -262,7 +261,7 @@ async fn throttling_waits_for_retry_after_then_gives_up_clearly() {
         .await;
     let built = build(&config_text(&server.uri(), "", ""), dir.path());
     let err = built.provider.fetch().await.unwrap_err();
-    assert_eq!(err, ProviderError::RateLimited { retry_after: Some(Duration::from_secs(120)) });
+    assert_eq!(err, ProviderError::RateLimited { retry_after: Some(Duration::from_mins(2)) });
 }
 
 #[tokio::test]

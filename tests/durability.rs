@@ -149,7 +149,7 @@ fn parallel_processes_and_writers_lose_no_audit_entry() {
             entries.iter().filter(|e| e["source"] == source && e["phase"] == "finished").collect();
         assert_eq!((started.len(), finished.len()), (n, n), "{source}");
         let mut linked: Vec<i64> = finished.iter().map(|f| f["action_id"].as_i64().unwrap()).collect();
-        linked.sort();
+        linked.sort_unstable();
         linked.dedup();
         assert_eq!(linked.len(), n, "each started entry is closed exactly once ({source})");
         for f in &finished {
@@ -199,8 +199,8 @@ fn a_data_dir_that_cannot_be_written_refuses_actions() {
     assert_refused(&out, &env.db(), &["cannot open the store", "Actions are refused"]);
 }
 
-/// A store that opens but cannot be written (SQLite's real SQLITE_READONLY, forced with
-/// `query_only` because chmod does not stop root) or whose disk is full (injected SQLITE_FULL
+/// A store that opens but cannot be written (`SQLite`'s real `SQLITE_READONLY`, forced with
+/// `query_only` because chmod does not stop root) or whose disk is full (injected `SQLITE_FULL`
 /// at the store's write path): the "started" entry cannot be written, so the action is not
 /// sent and nothing is in the log.
 #[test]

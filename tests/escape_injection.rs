@@ -230,7 +230,7 @@ fn the_tui_draws_remote_text_without_its_escape_sequences() {
         row.map(|r| {
             let col = parser.screen().contents().lines().nth(r).unwrap().find("RED-ERROR").unwrap();
             // Byte offset equals the column here: everything before it on that row is ASCII.
-            parser.screen().cell(r as u16, col as u16).map(|c| c.fgcolor())
+            parser.screen().cell(r as u16, col as u16).map(vt100::Cell::fgcolor)
         })
     };
 

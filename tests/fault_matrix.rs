@@ -308,12 +308,11 @@ fn config(kind: ProviderKind, uri: &str, healthy: &str, dir: &Path, token_server
 async fn run_case(kind: ProviderKind, fault: Fault, healthy: String, token_server: String) -> Outcome {
     let collector = FaultServer::start_on("127.0.0.2", |_| Reply::json(200, r#"{"collected": true}"#)).await;
     let redirect_to = collector.uri();
-    let server = match fault {
-        Fault::Refused => None,
-        _ => {
-            let r = reply(kind, fault, &redirect_to);
-            Some(FaultServer::start(move |_| r.clone()).await)
-        }
+    let server = if fault == Fault::Refused {
+        None
+    } else {
+        let r = reply(kind, fault, &redirect_to);
+        Some(FaultServer::start(move |_| r.clone()).await)
     };
     let uri = match &server {
         Some(s) => s.uri(),
@@ -365,7 +364,7 @@ async fn run_case(kind: ProviderKind, fault: Fault, healthy: String, token_serve
         // A watchdog so a hung case fails the test instead of hanging it.
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let dog = std::thread::spawn(move || {
-            if rx.recv_timeout(Duration::from_secs(60)).is_err() {
+            if rx.recv_timeout(Duration::from_mins(1)).is_err() {
                 let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
             }
         });

@@ -700,7 +700,7 @@ proptest! {
         let mut out = Vec::new();
         skydeck::providers::logfile::write_line(&mut out, &line).unwrap();
         let printed = String::from_utf8(out).unwrap();
-        prop_assert!(!printed.trim_end_matches('\n').chars().any(|c| c.is_control()), "{printed:?}");
+        prop_assert!(!printed.trim_end_matches('\n').chars().any(char::is_control), "{printed:?}");
         let job = skydeck::providers::github::parse_job_log(&text, "job");
         prop_assert_eq!(job.len(), text.lines().count());
         let _ = skydeck::providers::aws::severity_of(&text);
@@ -938,7 +938,7 @@ fn severity_of_a_line_starting_with_a_multibyte_character() {
     assert_eq!(skydeck::logbuf::parse_severity("E1123 12:00:00.000 boom"), Severity::Error);
 }
 
-/// `parse_duration` ("logs_errors_window" of a runbook file) panicked in chrono for durations
+/// `parse_duration` ("`logs_errors_window`" of a runbook file) panicked in chrono for durations
 /// far past what a timestamp holds; now they are an error.
 #[test]
 fn a_duration_beyond_any_timestamp_is_refused() {

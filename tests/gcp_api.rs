@@ -735,7 +735,7 @@ async fn rotate_adds_the_exact_version_then_disables_the_previous_one() {
     assert!(posts[0].url.path().ends_with(":addVersion"), "addVersion first");
     assert!(posts[1].url.path().ends_with("/versions/2:disable"), "then disable");
     assert_eq!(body(&posts[0]), json!({"payload": {"data": data, "dataCrc32c": crc32c(value.as_bytes()).to_string()}}));
-    assert_eq!(posts[1].url.path(), format!("/v1/{}/versions/2:disable", SECRET));
+    assert_eq!(posts[1].url.path(), format!("/v1/{SECRET}/versions/2:disable"));
     assert_eq!(
         recorded_request["parent"],
         format!("projects/{PROJECT}/secrets/secretmanagersecretversion-dep-{UNIQUE}")
@@ -840,7 +840,7 @@ async fn expired_logins_and_throttling() {
     mount_estate(&s.server, recorded("run/v2/services.get.json"), &[local("run-revisions.json")]).await;
     assert_eq!(
         s.provider.fetch().await.unwrap_err(),
-        ProviderError::RateLimited { retry_after: Some(Duration::from_secs(120)) }
+        ProviderError::RateLimited { retry_after: Some(Duration::from_mins(2)) }
     );
 }
 

@@ -429,7 +429,7 @@ async fn configured_environment_names_are_kept() {
     assert_eq!(snap.deployments[0].environment, "prod");
 }
 
-const WORKFLOW_YAML: &str = r#"
+const WORKFLOW_YAML: &str = r"
 name: Deploy
 on:
   push:
@@ -452,7 +452,7 @@ jobs:
   deploy:
     runs-on: ubuntu-latest
     steps: [{run: echo}]
-"#;
+";
 
 #[test]
 fn dispatch_inputs_come_from_the_workflow_file() {

@@ -1,5 +1,5 @@
 //! The binary against a loopback GitHub: config, token chain, `status --json`, `act approve`,
-//! `auth status`, and ETags that survive a restart.
+//! `auth status`, and `ETags` that survive a restart.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -195,7 +195,7 @@ async fn auth_login_without_a_keyring_says_the_token_was_not_stored() {
 }
 
 /// A deploy workflow whose job runs in the GitHub environment its input names.
-const DEPLOY_WORKFLOW: &str = r#"
+const DEPLOY_WORKFLOW: &str = r"
 name: Deploy
 on:
   workflow_dispatch:
@@ -212,7 +212,7 @@ jobs:
       name: ${{ inputs.environment }}
       url: https://example.com
     steps: [{run: echo}]
-"#;
+";
 
 #[tokio::test]
 async fn dispatching_to_production_needs_the_environment_typed() {

@@ -42,7 +42,7 @@ fn prefix(tmp: &Path) -> PathBuf {
     tmp.join("prefix")
 }
 
-/// `bash install.sh ARGS` with HOME / XDG_CONFIG_HOME pointing into `tmp`.
+/// `bash install.sh ARGS` with HOME / `XDG_CONFIG_HOME` pointing into `tmp`.
 fn command(tmp: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new("bash");
     cmd.arg(script())

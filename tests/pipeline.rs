@@ -14,7 +14,7 @@ struct Recorder {
 }
 
 impl Source for Recorder {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "recorder"
     }
     fn fetch(&self) -> BoxFuture<'_, Result<Snapshot, ProviderError>> {
@@ -102,8 +102,8 @@ async fn read_only_never_reaches_the_provider() {
     assert_eq!(pipeline.gate(Verb::Approve), Err(ActionError::ReadOnly(Verb::Approve)));
 }
 
-/// A store that cannot take the "started" entry (read-only: SQLite's real SQLITE_READONLY;
-/// full: SQLITE_FULL injected at the store's write path) refuses the action before the
+/// A store that cannot take the "started" entry (read-only: `SQLite`'s real `SQLITE_READONLY`;
+/// full: `SQLITE_FULL` injected at the store's write path) refuses the action before the
 /// provider sees it, and the error names the file.
 #[tokio::test]
 async fn an_unwritable_or_full_store_never_reaches_the_provider() {

@@ -1,7 +1,7 @@
 //! A plugin still running when skydeck quits gets its closing audit entry (issue 17, point 4):
 //! "finished" if it ends within the grace period, else it is stopped and "interrupted",
 //! linked to its "started" entry, exactly once. The TUI calls `Running::shutdown` however
-//! its loop ends (q, ctrl-c, SIGTERM); tests/e2e_pty.rs checks that end to end.
+//! its loop ends (q, ctrl-c, SIGTERM); `tests/e2e_pty.rs` checks that end to end.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,4 +1,4 @@
-//! Plugins: loading and its errors (file:line), the variables of the selected row, expansion
+//! Plugins: loading and its errors (<file:line>), the variables of the selected row, expansion
 //! that keeps hostile names in one argv element, read-only refusal, runs with their exit status
 //! and the audit entries they leave.
 
@@ -168,8 +168,9 @@ fn validation_errors_point_at_the_line() {
 #[test]
 fn key_clashes_are_load_errors_with_file_and_line() {
     let km = Keymap::default();
-    let clash =
-        |files: Vec<PluginFile>, km: &Keymap| load(files, km).errors.iter().map(|e| e.to_string()).collect::<Vec<_>>();
+    let clash = |files: Vec<PluginFile>, km: &Keymap| {
+        load(files, km).errors.iter().map(std::string::ToString::to_string).collect::<Vec<_>>()
+    };
     // A built-in key.
     let errors = clash(vec![file("a", "command = \"true\"\nscopes = [\"runs\"]\nkey = \"a\"\n")], &km);
     assert_eq!(errors.len(), 1);

@@ -529,7 +529,7 @@ fn approve_confirmation(size: (u16, u16)) -> AppState {
     state
 }
 
-/// A point-in-time restore of the production PostgreSQL server, with the calls the Azure
+/// A point-in-time restore of the production `PostgreSQL` server, with the calls the Azure
 /// adapter plans (a long PUT body, the operation to follow).
 fn restore_confirmation(size: (u16, u16)) -> AppState {
     let mut state = demo_state(size);
@@ -684,7 +684,10 @@ fn lists_at_80x24_keep_what_names_the_target() {
                 assert!(text.contains("Status"), "{text}");
             }
             Screen::Audit => {
-                assert!(text.contains("2026-11-23 07:57:00  approve") || text.contains("2026-11-23 07:57:00"), "{text}")
+                assert!(
+                    text.contains("2026-11-23 07:57:00  approve") || text.contains("2026-11-23 07:57:00"),
+                    "{text}"
+                );
             }
             Screen::Runbook => assert!(text.contains("Status") && text.contains("✖ FAIL"), "{text}"),
             Screen::Secrets => assert!(

@@ -1,5 +1,5 @@
 //! Slack notifications as a consumer of the journal, against wiremock on loopback: the exact
-//! bodies (webhook; chat.postMessage / chat.update with thread_ts), 429 + Retry-After, a 500
+//! bodies (webhook; chat.postMessage / chat.update with `thread_ts`), 429 + Retry-After, a 500
 //! audited while the action succeeds, no secret in any body, nothing for refused actions.
 
 use std::sync::Arc;
@@ -38,7 +38,7 @@ fn bot(server: &MockServer, actions: &[&str]) -> (SlackConfig, Slack) {
     let cfg = SlackConfig {
         channel: Some("#oncall".into()),
         api_url: server.uri(),
-        actions: actions.iter().map(|s| s.to_string()).collect(),
+        actions: actions.iter().map(std::string::ToString::to_string).collect(),
         ..SlackConfig::default()
     };
     let mode = Mode::Bot { token: Secret::new(TOKEN), channel: "#oncall".into() };
@@ -47,7 +47,10 @@ fn bot(server: &MockServer, actions: &[&str]) -> (SlackConfig, Slack) {
 }
 
 fn webhook(url: String, actions: &[&str]) -> (SlackConfig, Slack) {
-    let cfg = SlackConfig { actions: actions.iter().map(|s| s.to_string()).collect(), ..SlackConfig::default() };
+    let cfg = SlackConfig {
+        actions: actions.iter().map(std::string::ToString::to_string).collect(),
+        ..SlackConfig::default()
+    };
     let slack = fast(Slack::new(&cfg, Mode::Webhook { url: Secret::new(url) }));
     (cfg, slack)
 }
@@ -441,7 +444,7 @@ async fn two_notifiers_on_one_store_post_each_entry_once() {
     assert_eq!(parents, 1);
     let mut notes: Vec<&str> =
         posts.iter().filter_map(|b| b["text"].as_str()).filter(|t| t.contains("*note*")).collect();
-    notes.sort();
+    notes.sort_unstable();
     notes.dedup();
     assert_eq!(notes.len(), 5);
 }

@@ -1,4 +1,4 @@
-//! The team store against a real PostgreSQL server (tests/support/pg.rs starts one per test;
+//! The team store against a real `PostgreSQL` server (tests/support/pg.rs starts one per test;
 //! never a mock): two skydeck processes on one database, one offline and then back, a kill -9
 //! in the middle of replication, LISTEN delivering a teammate's tick, and catch-up of 10^4
 //! entries (measured).
@@ -215,7 +215,7 @@ fn kill_while_replicating(laptop: &Laptop, at: &str) {
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let marker = format!("skydeck-test: paused {at}");
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_mins(1);
     loop {
         let line = lines.next().expect("the process paused").unwrap();
         if line.contains(&marker) {

@@ -45,7 +45,7 @@ fn detail<'a>(r: &'a Resource, key: &str) -> Option<&'a str> {
 
 /// The first whole number in `text`.
 fn first_number(text: &str) -> Option<u32> {
-    let digits: String = text.chars().skip_while(|c| !c.is_ascii_digit()).take_while(|c| c.is_ascii_digit()).collect();
+    let digits: String = text.chars().skip_while(|c| !c.is_ascii_digit()).take_while(char::is_ascii_digit).collect();
     digits.parse().ok()
 }
 
@@ -89,7 +89,7 @@ pub fn scale_limits(r: &Resource) -> ScaleLimits {
         },
         "App Service" | "Function App" => {
             let (current, max) = match detail(r, "plan") {
-                Some(plan) => plan_size(plan.rsplit_once('(').map(|(_, p)| p).unwrap_or(plan)),
+                Some(plan) => plan_size(plan.rsplit_once('(').map_or(plan, |(_, p)| p)),
                 None => (detail(r, "plan instances").and_then(first_number), None),
             };
             match max {

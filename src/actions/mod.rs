@@ -406,8 +406,7 @@ pub fn tier_of(snapshot: &Snapshot, environment: &str) -> Tier {
         .environments
         .iter()
         .find(|e| e.name == environment)
-        .map(|e| e.tier)
-        .unwrap_or_else(|| Tier::from_name(environment))
+        .map_or_else(|| Tier::from_name(environment), |e| e.tier)
 }
 
 #[cfg(test)]

@@ -413,7 +413,7 @@ const STOP_WAIT: Duration = Duration::from_secs(2);
 
 impl Running {
     fn runs(&self) -> std::sync::MutexGuard<'_, BTreeMap<i64, InFlight>> {
-        self.inner.runs.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.runs.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn stopping(&self) -> bool {
@@ -456,7 +456,7 @@ impl Running {
             if left.is_zero() {
                 return false;
             }
-            runs = self.inner.changed.wait_timeout(runs, left).unwrap_or_else(|e| e.into_inner()).0;
+            runs = self.inner.changed.wait_timeout(runs, left).unwrap_or_else(std::sync::PoisonError::into_inner).0;
         }
         true
     }
@@ -590,7 +590,7 @@ mod tests {
                 let release = self.0.clone();
                 Box::pin(async move { release.notified().await })
             }
-            fn verify(&mut self, _: ()) -> BoxFuture<'_, Verdict> {
+            fn verify(&mut self, (): ()) -> BoxFuture<'_, Verdict> {
                 Box::pin(async { Verdict::Finished("late".into()) })
             }
             fn timeline(&self, _: &Verdict) -> String {

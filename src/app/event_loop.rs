@@ -27,7 +27,7 @@ use crate::providers::{Provider, ProviderError};
 use crate::theme::Theme;
 
 const FRAME: Duration = Duration::from_millis(16);
-const FETCH_TIMEOUT: Duration = Duration::from_secs(60);
+const FETCH_TIMEOUT: Duration = Duration::from_mins(1);
 
 /// Everything the loop needs besides the state.
 pub struct Runtime {
@@ -112,7 +112,7 @@ impl Input {
             .name("input".into())
             .spawn(move || {
                 loop {
-                    let guard = r.lock().unwrap_or_else(|e| e.into_inner());
+                    let guard = r.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     if p.load(Ordering::SeqCst) {
                         drop(guard);
                         std::thread::sleep(Duration::from_millis(20));
@@ -139,7 +139,7 @@ impl Input {
     /// Returns once the reader has stopped touching the terminal.
     fn pause(&self) {
         self.paused.store(true, std::sync::atomic::Ordering::SeqCst);
-        drop(self.reading.lock().unwrap_or_else(|e| e.into_inner()));
+        drop(self.reading.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     }
 
     fn resume(&self) {
@@ -176,8 +176,8 @@ fn spawn_provider(
             }
             let wait = backoff.unwrap_or_else(|| p.refresh_interval());
             tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = refresh.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+                () = refresh.notified() => {}
             }
         }
     });
@@ -200,7 +200,7 @@ fn spawn_provider(
                 }
                 continue;
             }
-            tokio::time::sleep(Duration::from_millis(1000)).await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
 }
@@ -263,13 +263,13 @@ async fn run_inner(
     state.now = rt.clock.now();
     let mut input = Input::spawn();
     let mut signals = Signals::new()?;
-    let mut last_draw = Instant::now() - FRAME;
+    let mut last_draw = Instant::now().checked_sub(FRAME).unwrap_or_else(Instant::now);
     state.dirty = true;
     loop {
         if state.dirty {
             let since = last_draw.elapsed();
             if since < FRAME {
-                tokio::time::sleep(FRAME - since).await;
+                tokio::time::sleep(FRAME.saturating_sub(since)).await;
             }
             // A resize before the event stream started would otherwise go unseen.
             let size = terminal.size()?;
@@ -297,9 +297,9 @@ async fn run_inner(
                 None => return Ok(()),
             },
             Some(m) = rx.recv() => m,
-            _ = signals.recv() => return Ok(()),
+            () = signals.recv() => return Ok(()),
             // Input and messages first; the filter scans in slices in between.
-            _ = std::future::ready(()), if filtering => Msg::FilterStep,
+            () = std::future::ready(()), if filtering => Msg::FilterStep,
         };
         let mut pending = std::collections::VecDeque::from([msg]);
         // Drain whatever else arrived, so a burst costs one frame.

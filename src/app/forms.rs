@@ -81,7 +81,7 @@ impl ActionForm {
 
     /// The lines above the fields: the target and what bounds its inputs.
     pub fn header(&self, now: Timestamp) -> Vec<String> {
-        let time = |t: Option<Timestamp>| t.map(rfc3339).unwrap_or_else(|| "unknown".into());
+        let time = |t: Option<Timestamp>| t.map_or_else(|| "unknown".into(), rfc3339);
         match &self.kind {
             FormKind::Restore { database, earliest, latest, .. } => {
                 let mut out = vec![format!("restore {database} into a NEW server (the original is not touched)")];
@@ -103,7 +103,7 @@ impl ActionForm {
             ],
             FormKind::Scale { name, limits, .. } => vec![
                 format!("scale {name}"),
-                format!("current count: {}", limits.current.map(|c| c.to_string()).unwrap_or_else(|| "unknown".into())),
+                format!("current count: {}", limits.current.map_or_else(|| "unknown".into(), |c| c.to_string())),
                 format!("limit: {}", limits.limit_text),
             ],
             FormKind::StartIncident => vec!["records every alert, deploy, approval and action while open".into()],
@@ -163,7 +163,7 @@ pub(super) fn action_form(state: &AppState, request: ActionRequest) -> Option<Po
         }
         Verb::Rotate => {
             let secret = e.secrets.iter().find(|s| s.id == target);
-            let name = secret.map(|s| s.name.clone()).unwrap_or_else(|| target.clone());
+            let name = secret.map_or_else(|| target.clone(), |s| s.name.clone());
             let store = secret.map(|s| s.store.clone()).unwrap_or_default();
             let (required, empty) = value_needed(&target, secret.map(|s| s.provider));
             let description = if required { "hidden" } else { "hidden; empty: generated" };
@@ -200,7 +200,7 @@ pub(super) fn start_incident_form(state: &AppState) -> Popup {
     let mut options = environments;
     options.push(NO_ENVIRONMENT.into());
     let environment = selected.filter(|s| options.contains(s)).unwrap_or_else(|| options[0].clone());
-    let severities: Vec<String> = SEVERITIES.iter().map(|s| s.to_string()).collect();
+    let severities: Vec<String> = SEVERITIES.iter().map(std::string::ToString::to_string).collect();
     let fields = vec![
         (spec("title", "what is wrong, in a few words", true, "string", Vec::new()), String::new()),
         (spec("severity", "sev1 worst .. sev4", true, "choice", severities), "sev2".into()),
@@ -311,7 +311,7 @@ pub(super) fn on_key(state: &mut AppState, mut form: ActionForm, key: KeyEvent) 
 }
 
 fn value<'a>(form: &'a ActionForm, name: &str) -> &'a str {
-    form.fields.iter().find(|(s, _)| s.name == name).map(|(_, v)| v.as_str()).unwrap_or("")
+    form.fields.iter().find(|(s, _)| s.name == name).map_or("", |(_, v)| v.as_str())
 }
 
 fn submit(state: &mut AppState, form: &ActionForm) -> Result<Vec<Effect>, FormError> {

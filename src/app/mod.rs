@@ -89,7 +89,7 @@ pub enum Popup {
         /// First row of the plan shown (a long plan scrolls; the prompt never does).
         scroll: usize,
     },
-    /// The inputs an action takes (a workflow_dispatch form): one value per field.
+    /// The inputs an action takes (a `workflow_dispatch` form): one value per field.
     Form {
         request: ActionRequest,
         fields: Vec<(crate::actions::InputSpec, String)>,

@@ -211,7 +211,7 @@ fn id_vars(c: &mut Context, id: &str) {
         return;
     }
     let parts: Vec<&str> = id.trim_start_matches('/').split('/').collect();
-    let after = |key: &str| parts.windows(2).find(|w| w[0].eq_ignore_ascii_case(key)).map(|w| w[1]).unwrap_or("");
+    let after = |key: &str| parts.windows(2).find(|w| w[0].eq_ignore_ascii_case(key)).map_or("", |w| w[1]);
     if id.starts_with("/subscriptions/") {
         set(c, "subscription", after("subscriptions"));
         set(c, "resource_group", after("resourceGroups"));
@@ -235,7 +235,7 @@ fn enc(s: &str) -> String {
 
 /// The resource's page in its cloud's console, where one is known.
 fn console_url(r: &Resource, c: &Context) -> Option<String> {
-    let get = |k: &str| c.get(k).map(String::as_str).unwrap_or("");
+    let get = |k: &str| c.get(k).map_or("", String::as_str);
     let (name, region, project) = (enc(&r.name), enc(get("region")), enc(get("project")));
     match r.provider {
         Provider::Azure if r.id.starts_with("/subscriptions/") => {
@@ -296,8 +296,7 @@ pub(super) fn plugin_key(state: &mut AppState, key: Key) -> Option<Vec<Effect>> 
         .iter()
         .filter(|p| candidates.contains(&p.name))
         .find(|p| p.applies_to(&ctx).is_ok())
-        .map(|p| p.name.clone())
-        .unwrap_or_else(|| candidates[0].clone());
+        .map_or_else(|| candidates[0].clone(), |p| p.name.clone());
     Some(start_plugin(state, &name))
 }
 
@@ -330,7 +329,7 @@ pub(super) fn start_plugin(state: &mut AppState, name: &str) -> Vec<Effect> {
     }
     let missing = plugin.missing(&ctx);
     if !missing.is_empty() {
-        let what = ctx.get("item").map(|i| format!("the selected {i}")).unwrap_or_else(|| "nothing selected".into());
+        let what = ctx.get("item").map_or_else(|| "nothing selected".into(), |i| format!("the selected {i}"));
         let vars: Vec<String> = missing.iter().map(|v| format!("{{{v}}}")).collect();
         state.last_message =
             Some((format!("plugin '{name}' needs {}, which {what} does not have", vars.join(", ")), Level::Warn));

@@ -211,7 +211,7 @@ pub fn run_indices(state: &AppState) -> std::sync::Arc<[usize]> {
             && key.failing_first == state.failing_first
             && &key.filter == filter
     };
-    let mut cache = state.run_rows.0.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cache = state.run_rows.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some((key, rows)) = cache.as_ref()
         && fresh(key)
     {

@@ -198,7 +198,7 @@ fn apply(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             state.dirty = true;
             match result {
                 Ok(lines) if lines.is_empty() => {
-                    state.last_message = Some((format!("{target}: the log is empty"), Level::Unknown))
+                    state.last_message = Some((format!("{target}: the log is empty"), Level::Unknown));
                 }
                 Ok(lines) => {
                     let source = lines[0].source.clone();
@@ -668,7 +668,7 @@ fn note_done(state: &mut AppState, target: NoteTarget, text: String) -> Vec<Effe
                 }
                 None => {
                     state.last_message =
-                        Some((format!("'{text}' is not a time (08:15, 08:15:30, RFC 3339)"), Level::Warn))
+                        Some((format!("'{text}' is not a time (08:15, 08:15:30, RFC 3339)"), Level::Warn));
                 }
             }
             Vec::new()
@@ -831,7 +831,7 @@ fn run_command(state: &mut AppState, command: Command) -> Vec<Effect> {
         Command::Back => back(state),
         Command::NextScreen => go_to(state, Screen::ALL[(state.screen.index() + 1) % Screen::ALL.len()]),
         Command::PrevScreen => {
-            go_to(state, Screen::ALL[(state.screen.index() + Screen::ALL.len() - 1) % Screen::ALL.len()])
+            go_to(state, Screen::ALL[(state.screen.index() + Screen::ALL.len() - 1) % Screen::ALL.len()]);
         }
         Command::Refresh => {
             state.last_message = Some(("refreshing every source".into(), Level::Unknown));
@@ -1130,7 +1130,7 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
                     input.pop();
                 }
                 (KeyCode::Char(c), Confirmation::TypeName(_)) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                    input.push(c)
+                    input.push(c);
                 }
                 _ => {}
             }
@@ -1412,7 +1412,7 @@ fn clamp_rows(state: &mut AppState, n: usize) {
 
 fn on_mouse(state: &mut AppState, mouse: MouseEvent) -> Vec<Effect> {
     // The wheel scrolls a confirmation's plan or a long help, as the arrows do.
-    if matches!(&state.popup, Some(Popup::Confirm { .. }) | Some(Popup::Help)) {
+    if matches!(&state.popup, Some(Popup::Confirm { .. } | Popup::Help)) {
         let code = match mouse.kind {
             MouseEventKind::ScrollDown => KeyCode::Down,
             MouseEventKind::ScrollUp => KeyCode::Up,

@@ -258,7 +258,7 @@ impl HealthCheck {
             return None;
         }
         ok.sort_unstable();
-        let rank = ((p.min(100) as f64 / 100.0) * (ok.len() - 1) as f64).round() as usize;
+        let rank = ((f64::from(p.min(100)) / 100.0) * (ok.len() - 1) as f64).round() as usize;
         ok.get(rank).copied()
     }
 
@@ -355,7 +355,7 @@ impl Backup {
         match self.last_backup_at {
             None => out.push("no backup found".to_string()),
             Some(at) if now - at > Duration::hours(24) => {
-                out.push(format!("last backup {} old (> 24h)", crate::model::human_duration(now - at)))
+                out.push(format!("last backup {} old (> 24h)", crate::model::human_duration(now - at)));
             }
             _ => {}
         }

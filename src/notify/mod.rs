@@ -286,8 +286,8 @@ impl Notifier {
                     tracing::warn!("notifications: {e}");
                 }
                 tokio::select! {
-                    _ = tokio::time::sleep(POLL) => {}
-                    _ = s.notified() => return,
+                    () = tokio::time::sleep(POLL) => {}
+                    () = s.notified() => return,
                 }
             }
         });

@@ -150,28 +150,25 @@ fn chain(first: Option<&str>, default: &str, account: &str) -> Option<(Secret, S
 /// The mode and where its secret came from (for `auth status`; never the secret), or why
 /// there is none and how to fix it.
 pub fn resolve(cfg: &SlackConfig) -> Result<(Mode, String), String> {
-    match &cfg.channel {
-        Some(channel) => {
-            let Some((token, source)) = chain(cfg.token_env.as_deref(), TOKEN_ENV, KEYRING_TOKEN) else {
-                return Err(format!(
-                    "no Slack bot token ([notify.slack] channel is set, so skydeck posts as a bot): set {} or run `skydeck auth login slack` (token on stdin)",
-                    cfg.token_env.as_deref().unwrap_or(TOKEN_ENV)
-                ));
-            };
-            Ok((Mode::Bot { token, channel: channel.clone() }, source))
+    if let Some(channel) = &cfg.channel {
+        let Some((token, source)) = chain(cfg.token_env.as_deref(), TOKEN_ENV, KEYRING_TOKEN) else {
+            return Err(format!(
+                "no Slack bot token ([notify.slack] channel is set, so skydeck posts as a bot): set {} or run `skydeck auth login slack` (token on stdin)",
+                cfg.token_env.as_deref().unwrap_or(TOKEN_ENV)
+            ));
+        };
+        Ok((Mode::Bot { token, channel: channel.clone() }, source))
+    } else {
+        let Some((url, source)) = chain(cfg.webhook_url_env.as_deref(), WEBHOOK_ENV, KEYRING_WEBHOOK) else {
+            return Err(format!(
+                "no Slack webhook URL: set {} or run `skydeck auth login slack-webhook` (URL on stdin); or set [notify.slack] channel to post with a bot token",
+                cfg.webhook_url_env.as_deref().unwrap_or(WEBHOOK_ENV)
+            ));
+        };
+        if !(url.0.starts_with("https://") || url.0.starts_with("http://")) {
+            return Err(format!("the Slack webhook URL from {source} does not start with https://"));
         }
-        None => {
-            let Some((url, source)) = chain(cfg.webhook_url_env.as_deref(), WEBHOOK_ENV, KEYRING_WEBHOOK) else {
-                return Err(format!(
-                    "no Slack webhook URL: set {} or run `skydeck auth login slack-webhook` (URL on stdin); or set [notify.slack] channel to post with a bot token",
-                    cfg.webhook_url_env.as_deref().unwrap_or(WEBHOOK_ENV)
-                ));
-            };
-            if !(url.0.starts_with("https://") || url.0.starts_with("http://")) {
-                return Err(format!("the Slack webhook URL from {source} does not start with https://"));
-            }
-            Ok((Mode::Webhook { url }, source))
-        }
+        Ok((Mode::Webhook { url }, source))
     }
 }
 
@@ -420,7 +417,7 @@ impl Slack {
         if answer["ok"] == json!(true) {
             return Attempt::Done(answer);
         }
-        let error = answer["error"].as_str().map(|e| self.scrub(e)).unwrap_or_else(|| "no answer".into());
+        let error = answer["error"].as_str().map_or_else(|| "no answer".into(), |e| self.scrub(e));
         if error == "ratelimited" {
             let wait = Duration::from_secs(retry_after.unwrap_or(1));
             return retry(wait, SlackError::RateLimited { what, retry_after, tries });
@@ -500,7 +497,7 @@ pub fn parent_text(i: &Incident) -> String {
     match i.first_response_at() {
         Some(at) => out.push_str(&format!(" · first response done in {}", human_duration(at - i.opened_at))),
         None if i.closed_at.is_none() => {
-            out.push_str(&format!(" · first response: {steps}/{} steps", FIRST_STEPS.len()))
+            out.push_str(&format!(" · first response: {steps}/{} steps", FIRST_STEPS.len()));
         }
         None => {}
     }

@@ -37,7 +37,7 @@ pub enum ProviderError {
     #[error("{message} ({fix})")]
     Auth { message: String, fix: String },
     /// Throttled; `retry_after` is what the server asked for, if it said.
-    #[error("rate limited{}", retry_after.map(|d| format!(", retry in {}s", d.as_secs().max(1))).unwrap_or_else(|| ", retried at the next refresh".into()))]
+    #[error("rate limited{}", retry_after.map_or_else(|| ", retried at the next refresh".into(), |d| format!(", retry in {}s", d.as_secs().max(1))))]
     RateLimited { retry_after: Option<Duration> },
     #[error("{0}")]
     Unavailable(String),
@@ -124,7 +124,7 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// What a provider's `build` gets: the whole config (environments, thresholds) and the store
-/// (HTTP cache, ETags).
+/// (HTTP cache, `ETags`).
 pub struct BuildContext<'a> {
     pub config: &'a Config,
     pub store: Arc<Store>,

@@ -22,11 +22,11 @@ pub const MAX_BODY: usize = 32 << 20;
 pub const MAX_LOG_BODY: usize = 128 << 20;
 
 pub fn request_timeout(config: &Config) -> Duration {
-    config.refresh.request_timeout_seconds.map(|s| Duration::from_secs(s.max(1))).unwrap_or(DEFAULT_REQUEST_TIMEOUT)
+    config.refresh.request_timeout_seconds.map_or(DEFAULT_REQUEST_TIMEOUT, |s| Duration::from_secs(s.max(1)))
 }
 
 pub fn fetch_timeout(config: &Config) -> Duration {
-    config.refresh.fetch_timeout_seconds.map(|s| Duration::from_secs(s.max(1))).unwrap_or(DEFAULT_FETCH_TIMEOUT)
+    config.refresh.fetch_timeout_seconds.map_or(DEFAULT_FETCH_TIMEOUT, |s| Duration::from_secs(s.max(1)))
 }
 
 /// The wait before retry `attempt` (1, 2, ...): `base`·4^(attempt-1), of which the upper half

@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use super::{BoxFuture, Capabilities, ProviderError, Source};
 use crate::actions::{ActionError, ActionRequest, InputSpec, Plan, Verb, find_target};
-use crate::model::*;
+use crate::model::{
+    Approval, Backup, Deployment, Environment, HealthCheck, Job, LogLine, Metric, Resource, Run, Secret, Snapshot,
+    Step, Timestamp,
+};
 use crate::text::{for_log, for_terminal};
 
 mod private {
@@ -246,6 +249,7 @@ fn clean_action_error(mut e: ActionError) -> ActionError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{RunStatus, Severity, Tier};
 
     #[test]
     fn every_text_field_of_a_snapshot_is_cleaned() {
@@ -376,7 +380,7 @@ mod tests {
     }
 
     impl Source for Hostile {
-        fn name(&self) -> &str {
+        fn name(&self) -> &'static str {
             "hostile"
         }
         fn refresh_interval(&self) -> Duration {

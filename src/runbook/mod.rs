@@ -77,13 +77,13 @@ pub struct Runbook {
 }
 
 fn line_of(text: &str, needle: &str) -> usize {
-    text.find(needle).map(|at| text[..at].matches('\n').count() + 1).unwrap_or(1)
+    text.find(needle).map_or(1, |at| text[..at].matches('\n').count() + 1)
 }
 
 pub fn parse(text: &str, path: &str) -> Result<Runbook, RunbookError> {
     let err = |line, message: String| RunbookError { path: path.to_string(), line, message };
     let file: RunbookFile = toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1).unwrap_or(1);
+        let line = e.span().map_or(1, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
         err(line, e.message().to_string())
     })?;
     let logs_errors_window = match &file.logs_errors_window {
@@ -259,17 +259,17 @@ fn measure(subject: Subject, ctx: &Context<'_>, scope: Option<&str>) -> Option<M
             if backups.is_empty() {
                 return None;
             }
-            let oldest = backups.iter().max_by_key(|b| b.last_backup_at.map(|t| now - t).unwrap_or(Duration::MAX))?;
+            let oldest = backups.iter().max_by_key(|b| b.last_backup_at.map_or(Duration::MAX, |t| now - t))?;
             let age = oldest.last_backup_at.map(|t| now - t);
             let evidence = vec![format!(
                 "oldest: {} ({}), last backup {}",
                 oldest.database,
                 oldest.environment,
-                age.map(|a| format!("{} ago", human_duration(a))).unwrap_or_else(|| "never".into())
+                age.map_or_else(|| "never".into(), |a| format!("{} ago", human_duration(a)))
             )];
             Some(Measure {
-                value: age.map(|a| a.num_seconds() as f64).unwrap_or(f64::INFINITY),
-                shown: format!("{} ({})", age.map(human_duration).unwrap_or_else(|| "never".into()), oldest.database),
+                value: age.map_or(f64::INFINITY, |a| a.num_seconds() as f64),
+                shown: format!("{} ({})", age.map_or_else(|| "never".into(), human_duration), oldest.database),
                 evidence,
             })
         }
@@ -351,9 +351,7 @@ fn measure(subject: Subject, ctx: &Context<'_>, scope: Option<&str>) -> Option<M
                         s.name,
                         s.store,
                         s.environment,
-                        s.next_rotation()
-                            .map(|n| format!("{} ago", human_duration(now - n)))
-                            .unwrap_or_else(|| "—".into())
+                        s.next_rotation().map_or_else(|| "—".into(), |n| format!("{} ago", human_duration(now - n)))
                     )
                 })
                 .collect();

@@ -1,4 +1,4 @@
-//! SQLite store in the XDG data dir (WAL): the audit log now; runbook progress, incidents and
+//! `SQLite` store in the XDG data dir (WAL): the audit log now; runbook progress, incidents and
 //! the HTTP cache later. Writes of "started" entries are synchronous so an action is never
 //! sent without a durable record of it.
 
@@ -32,7 +32,7 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
 }
 
-/// Why the store cannot be written, from SQLite's error code.
+/// Why the store cannot be written, from `SQLite`'s error code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     ReadOnly,
@@ -146,13 +146,13 @@ pub struct Store {
     appended: std::sync::Arc<tokio::sync::Notify>,
 }
 
-/// How many times a write is tried again after SQLite gave up waiting (`busy_timeout`) for
+/// How many times a write is tried again after `SQLite` gave up waiting (`busy_timeout`) for
 /// another process's lock. Bounded: past this the caller gets [`Fault::Busy`].
 const BUSY_RETRIES: u32 = 5;
-/// How long SQLite itself waits for a lock (every write, the WAL switch at open, checkpoints).
+/// How long `SQLite` itself waits for a lock (every write, the WAL switch at open, checkpoints).
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Runs `f` again while SQLite answers SQLITE_BUSY/SQLITE_LOCKED, with growing, jittered
+/// Runs `f` again while `SQLite` answers `SQLITE_BUSY/SQLITE_LOCKED`, with growing, jittered
 /// pauses so two waiting processes do not retry in step. A busy statement changed nothing,
 /// so trying it again cannot write an entry twice.
 fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
@@ -172,8 +172,7 @@ fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result
 /// 50 ms, 100 ms, 200 ms... plus up to as much again of jitter.
 fn backoff(attempt: u32) -> std::time::Duration {
     let base = 25u64 << attempt.min(8);
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     let seed = u64::from(nanos) ^ u64::from(std::process::id()).rotate_left(17);
     std::time::Duration::from_millis(base + seed % (base + 1))
 }
@@ -317,7 +316,7 @@ impl Store {
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves the connection usable; keep going.
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+        self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Every write goes through here: retried while another process holds the lock, and a
@@ -426,7 +425,7 @@ impl Store {
             tx.execute(
             "INSERT INTO runbook_progress (runbook, day, item, done, note, who, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT(runbook, day, item) DO UPDATE SET done = excluded.done, note = excluded.note, who = excluded.who, at = excluded.at",
-            params![runbook, day, p.item, p.done as i64, p.note, p.who, p.at.to_rfc3339()],
+            params![runbook, day, p.item, i64::from(p.done), p.note, p.who, p.at.to_rfc3339()],
             )?;
             team::journal(&tx, team::RUNBOOK, p.at, &p.who, &tick)?;
             tx.commit()
@@ -556,7 +555,9 @@ impl Store {
         drop(conn);
         let shared = self.team_inbox(team::TIMELINE)?;
         if !shared.is_empty() {
-            list.iter_mut().for_each(|i| merge_timeline(i, &shared));
+            for incident in &mut list {
+                merge_timeline(incident, &shared);
+            }
         }
         Ok(list)
     }
@@ -649,7 +650,7 @@ mod tests {
         assert_eq!(Store::open_in(dir.path()).unwrap().http_cache_get("k").unwrap(), Some(b));
     }
 
-    /// Another process holds the write lock longer than SQLite waits: the write is retried
+    /// Another process holds the write lock longer than `SQLite` waits: the write is retried
     /// (with backoff) instead of failing with "database is locked", and lands exactly once.
     #[test]
     fn a_write_outlasting_the_busy_timeout_is_retried_not_lost() {

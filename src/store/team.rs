@@ -1,6 +1,6 @@
 //! The local half of the team store: every audit entry, runbook tick and incident timeline
-//! entry is also written, in the same SQLite transaction, to `team_outbox` with one local
-//! sequence. `crate::team` copies the outbox to PostgreSQL and advances `replicated_to` only
+//! entry is also written, in the same `SQLite` transaction, to `team_outbox` with one local
+//! sequence. `crate::team` copies the outbox to `PostgreSQL` and advances `replicated_to` only
 //! after the remote commit. Teammates' events land in `team_inbox` (keyed like the remote
 //! table, so a replay adds nothing) and are merged into the runbook and incident reads.
 
@@ -153,7 +153,7 @@ fn set_meta(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<usize
 fn new_origin(host: &str) -> String {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
     h.write_u32(std::process::id());
     let clean: String =
         host.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' }).collect();

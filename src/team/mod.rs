@@ -1,9 +1,9 @@
-//! The team store: the local SQLite journal (`store::team`) replicated to a PostgreSQL the
+//! The team store: the local `SQLite` journal (`store::team`) replicated to a `PostgreSQL` the
 //! team already runs, and teammates' entries pushed back into every open TUI.
 //!
 //! - **Append-only, idempotent.** Every journalled entry goes to `events`, keyed by (origin,
 //!   local sequence), with `ON CONFLICT DO NOTHING`: sending a batch twice adds nothing.
-//! - **Local first.** The local cursor (`replicated_to`) moves only after PostgreSQL has
+//! - **Local first.** The local cursor (`replicated_to`) moves only after `PostgreSQL` has
 //!   committed, so a crash between the two replays the batch, never loses it. Nothing here
 //!   runs inside an action: replication failing only marks the team store offline.
 //! - **Pushed.** Each append notifies [`pg::CHANNEL`]; a task LISTENs, reads what other
@@ -121,9 +121,9 @@ struct Health {
 /// What one push did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pushed {
-    /// Entries sent (a replayed batch counts, though PostgreSQL kept none of it twice).
+    /// Entries sent (a replayed batch counts, though `PostgreSQL` kept none of it twice).
     pub sent: usize,
-    /// Rows PostgreSQL did not have before.
+    /// Rows `PostgreSQL` did not have before.
     pub added: u64,
 }
 
@@ -149,7 +149,7 @@ impl Team {
     }
 
     pub fn status(&self) -> TeamStatus {
-        let h = self.health.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let h = self.health.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
         let error = h.push_error.or(h.listen_error);
         TeamStatus {
             database: self.target.display.clone(),
@@ -160,7 +160,7 @@ impl Team {
     }
 
     fn note_push(&self, result: &Result<Pushed, TeamError>) {
-        let mut h = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        let mut h = self.health.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         match result {
             Ok(_) => {
                 h.push_error = None;
@@ -185,7 +185,7 @@ impl Team {
             let after = self.store.team_replicated_to()?;
             let batch = self.store.team_outbox(after, BATCH)?;
             let Some(last) = batch.last().map(|e| e.seq) else { return Ok(total) };
-            if writer.as_ref().is_none_or(|c| c.is_closed()) {
+            if writer.as_ref().is_none_or(tokio_postgres::Client::is_closed) {
                 let mut client = pg::connect(&self.target, None).await?;
                 pg::migrate(&self.target, &mut client).await?;
                 *writer = Some(client);
@@ -247,8 +247,8 @@ impl Team {
                 // Woken by a local write; otherwise the timer (entries another process wrote
                 // to this store, or the server back).
                 tokio::select! {
-                    _ = appended.notified() => {}
-                    _ = tokio::time::sleep(wait) => {}
+                    () = appended.notified() => {}
+                    () = tokio::time::sleep(wait) => {}
                 }
             }
         });
@@ -314,14 +314,14 @@ impl Team {
                         }
                         while nrx.try_recv().is_ok() {}
                     }
-                    _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+                    () = tokio::time::sleep(Duration::from_secs(30)) => {}
                 }
             }
         }
     }
 
     fn set_listening(&self, result: Result<(), &TeamError>) {
-        let mut h = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        let mut h = self.health.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         match result {
             Ok(()) => {
                 h.listening = true;

@@ -1,4 +1,4 @@
-//! PostgreSQL: connecting (rustls, password lookup, URLs redacted in every message), the
+//! `PostgreSQL`: connecting (rustls, password lookup, URLs redacted in every message), the
 //! versioned migrations, and the two statements the team store runs (append, read after).
 
 use std::path::{Path, PathBuf};
@@ -250,17 +250,16 @@ fn connect_error(target: &Target, e: &tokio_postgres::Error) -> TeamError {
 
 /// The server's own message when there is one (permission denied, ...), else the client's.
 pub fn error_text(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{}: {}", db.severity(), db.message()),
-        None => {
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(e);
-            while let Some(s) = source {
-                text = format!("{text}: {s}");
-                source = s.source();
-            }
-            text
+    if let Some(db) = e.as_db_error() {
+        format!("{}: {}", db.severity(), db.message())
+    } else {
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            text = format!("{text}: {s}");
+            source = s.source();
         }
+        text
     }
 }
 
@@ -357,7 +356,7 @@ pub async fn migrate(target: &Target, client: &mut Client) -> Result<i32, TeamEr
 async fn test_pause(at: &str) {
     if std::env::var("SKYDECK_TEAM_TEST_PAUSE").as_deref() == Ok(at) {
         eprintln!("skydeck-test: paused {at}");
-        tokio::time::sleep(Duration::from_secs(3600)).await;
+        tokio::time::sleep(Duration::from_hours(1)).await;
     }
 }
 

@@ -34,13 +34,13 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
             Cell::from(h.environment.clone()),
             Cell::from(trunc(&h.name, 24)),
             Cell::from(level_span(theme, h.level, h.level.label())),
-            Cell::from(h.status_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into())),
-            Cell::from(h.latency_ms.map(|l| format!("{l} ms")).unwrap_or_else(|| "—".into())),
+            Cell::from(h.status_code.map_or_else(|| "—".into(), |c| c.to_string())),
+            Cell::from(h.latency_ms.map_or_else(|| "—".into(), |l| format!("{l} ms"))),
             Cell::from(match (h.percentile(50), h.percentile(95)) {
                 (Some(a), Some(b)) => format!("{a}/{b}"),
                 _ => "—".into(),
             }),
-            Cell::from(h.availability().map(|a| format!("{a:.0}%")).unwrap_or_else(|| "—".into())),
+            Cell::from(h.availability().map_or_else(|| "—".into(), |a| format!("{a:.0}%"))),
             Cell::from(match &h.error {
                 Some(err) => Span::styled(err.clone(), theme.level(Level::Crit)),
                 None => Span::styled(h.url.clone(), theme.dim()),

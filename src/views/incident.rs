@@ -64,7 +64,7 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         match incident.step_done(key) {
             Some(e) => lines.push(Line::from(vec![
                 level_span(theme, Level::Ok, format!("{label} ({})", e.at.format("%H:%M"))),
-                Span::styled(format!("  {}", e.text.split_once(": ").map(|x| x.1).unwrap_or("")), theme.dim()),
+                Span::styled(format!("  {}", e.text.split_once(": ").map_or("", |x| x.1)), theme.dim()),
             ])),
             None => lines.push(Line::from(vec![
                 Span::styled(format!("☐ {label}"), Style::default().fg(theme.warn)),
@@ -146,10 +146,8 @@ fn render_history(history: &crate::app::forms::IncidentHistory, theme: &Theme, f
     let visible = top.height.saturating_sub(3).max(1) as usize;
     let offset = history.selected.saturating_sub(visible.saturating_sub(1));
     for (i, incident) in history.incidents.iter().enumerate().skip(offset).take(visible) {
-        let took = incident
-            .closed_at
-            .map(|c| crate::model::human_duration(c - incident.opened_at))
-            .unwrap_or_else(|| "—".into());
+        let took =
+            incident.closed_at.map_or_else(|| "—".into(), |c| crate::model::human_duration(c - incident.opened_at));
         let text = format!(
             "{:<6} {:<5} {:<12} {:<17} {:<9} {}",
             incident.id,

@@ -363,7 +363,7 @@ pub fn secrets(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
             Cell::from(s.environment.clone()),
             Cell::from(trunc(&s.store, 16)),
             Cell::from(ago(state, s.last_rotated).replace(" ago", "")),
-            Cell::from(s.rotation_days.map(|d| format!("{d}d")).unwrap_or_else(|| "—".into())),
+            Cell::from(s.rotation_days.map_or_else(|| "—".into(), |d| format!("{d}d"))),
             Cell::from(level_span(theme, level, next)),
             Cell::from(s.versions.to_string()),
         ]

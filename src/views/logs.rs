@@ -30,7 +30,7 @@ fn render_line<'a>(state: &AppState, theme: &Theme, l: &LineRef<'a>, width: usiz
     spans.push(Span::styled(format!("{:<5} ", l.severity.label()), severity_style(theme, l.severity)));
     let source = crate::text::for_terminal(l.source);
     spans.push(Span::styled(format!("{:<18} ", trunc(&source, 18)), Style::default().fg(theme.accent)));
-    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let used: usize = spans.iter().map(ratatui::prelude::Span::width).sum();
     // CI logs colour their text with SGR sequences: those become styles; every other sequence
     // was removed at the provider boundary, and `sgr_segments` removes it again.
     let (plain, colours) = crate::text::sgr_segments(l.text);

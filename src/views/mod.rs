@@ -75,7 +75,7 @@ fn tab_label(s: Screen, active: Screen, width: u16) -> String {
 fn tab_spans(active: Screen, width: u16) -> Vec<(u16, u16, Screen)> {
     let mut x = BRAND.chars().count() as u16 + 1;
     let mut out = Vec::new();
-    for s in Screen::ALL.iter() {
+    for s in &Screen::ALL {
         let w = tab_label(*s, active, width).chars().count() as u16;
         out.push((x, x + w, *s));
         x += w;
@@ -94,7 +94,7 @@ pub(crate) fn hint_line(state: &AppState, screen: Screen) -> String {
         .map(|h| match h {
             Hint::Command(c, word) => format!("{} {word}", km.label(*c)),
             Hint::Key(action, word) => {
-                format!("{} {word}", screen.binding_of(*action).map(|b| b.label()).unwrap_or_default())
+                format!("{} {word}", screen.binding_of(*action).map(super::screen::Binding::label).unwrap_or_default())
             }
             Hint::Verbs(verbs, word) => {
                 let keys: Vec<String> = verbs.iter().map(|v| km.label(crate::keymap::Command::Act(*v))).collect();
@@ -143,7 +143,7 @@ pub fn draw(state: &AppState, theme: &Theme, frame: &mut Frame) -> Drawn {
 /// carries a control character to the terminal (remote text is cleaned earlier, at the
 /// provider boundary; this catches anything that did not come through one).
 fn scrub(buffer: &mut ratatui::buffer::Buffer) {
-    for cell in buffer.content.iter_mut() {
+    for cell in &mut buffer.content {
         if !crate::text::is_clean(cell.symbol()) {
             let clean = crate::text::for_terminal(cell.symbol()).into_owned();
             cell.set_symbol(if clean.is_empty() { " " } else { &clean });
@@ -156,7 +156,7 @@ fn render_tabs(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         Span::styled(BRAND, Style::default().fg(theme.accent).add_modifier(Modifier::BOLD)),
         Span::styled("│", Style::default().fg(theme.border)),
     ];
-    for s in Screen::ALL.iter() {
+    for s in &Screen::ALL {
         let label = tab_label(*s, state.screen, area.width);
         if *s == state.screen {
             spans.push(Span::styled(
@@ -194,7 +194,7 @@ fn render_message(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect
         Line::from(Span::styled(format!(" {text}"), theme.level(*level)))
     } else {
         let km = &state.keymap;
-        use crate::keymap::Command::*;
+        use crate::keymap::Command::{Act, Filter, Help, Palette, Quit};
         let mut hints = vec![
             format!("{} help", km.label(Help)),
             format!("{} command", km.label(Palette)),
@@ -260,7 +260,7 @@ fn render_status(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect)
         ));
     }
     let right = format!("{} UTC ", state.now.format("%Y-%m-%d %H:%M"));
-    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let used: usize = spans.iter().map(ratatui::prelude::Span::width).sum();
     let pad = (area.width as usize).saturating_sub(used + right.len());
     spans.push(Span::styled(" ".repeat(pad), bar));
     spans.push(Span::styled(right, bar));

@@ -388,11 +388,17 @@ fn help(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) -> super
     for help_row in screen.spec().help {
         match help_row {
             HelpRow::Keys { actions, label, text } => {
-                let keys = label.map(String::from).unwrap_or_else(|| {
-                    let labels: Vec<String> =
-                        actions.iter().filter_map(|a| screen.binding_of(*a)).map(|b| b.label()).collect();
-                    labels.join(" ")
-                });
+                let keys = label.map_or_else(
+                    || {
+                        let labels: Vec<String> = actions
+                            .iter()
+                            .filter_map(|a| screen.binding_of(*a))
+                            .map(super::super::screen::Binding::label)
+                            .collect();
+                        labels.join(" ")
+                    },
+                    String::from,
+                );
                 lines.push(row(keys, text));
             }
             HelpRow::Command(c, text) => lines.push(row(km.label(*c), text)),

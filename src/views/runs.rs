@@ -50,8 +50,8 @@ fn workflow_panel(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect
         let mut sorted = secs.clone();
         sorted.sort_unstable();
         let fmt = |s: &i64| human_duration(chrono::Duration::seconds(*s));
-        let median = sorted.get(sorted.len() / 2).map(fmt).unwrap_or_else(|| "—".into());
-        let last = secs.last().map(fmt).unwrap_or_else(|| "—".into());
+        let median = sorted.get(sorted.len() / 2).map_or_else(|| "—".into(), fmt);
+        let last = secs.last().map_or_else(|| "—".into(), fmt);
         let failures = done.iter().filter(|r| r.level() == crate::model::Level::Crit).count();
         lines.push(Line::from(vec![
             Span::styled(format!("{:<34}", trunc(&format!("{repo} · {workflow}"), 33)), theme.text()),
@@ -106,7 +106,7 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
             Cell::from(r.sha.chars().take(7).collect::<String>()),
             Cell::from(trunc(&r.actor, 12)),
             Cell::from(ago(state, r.started_at.or(Some(r.created_at))).replace(" ago", "")),
-            Cell::from(r.duration(state.now).map(human_duration).unwrap_or_else(|| "—".into())),
+            Cell::from(r.duration(state.now).map_or_else(|| "—".into(), human_duration)),
         ]
     });
 }
@@ -151,7 +151,7 @@ fn detail(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect, id: &s
                     run_level(job.status, job.conclusion),
                     status_text(job.status, job.conclusion),
                 )),
-                Cell::from(job.started_at.map(|t| t.format("%H:%M:%S").to_string()).unwrap_or_else(|| "—".into())),
+                Cell::from(job.started_at.map_or_else(|| "—".into(), |t| t.format("%H:%M:%S").to_string())),
                 Cell::from(dur(job.started_at, job.completed_at)),
                 Cell::from(""),
             ],
@@ -164,7 +164,7 @@ fn detail(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect, id: &s
                         run_level(st.status, st.conclusion),
                         status_text(st.status, st.conclusion),
                     )),
-                    Cell::from(st.started_at.map(|t| t.format("%H:%M:%S").to_string()).unwrap_or_else(|| "—".into())),
+                    Cell::from(st.started_at.map_or_else(|| "—".into(), |t| t.format("%H:%M:%S").to_string())),
                     Cell::from(dur(st.started_at, st.completed_at)),
                     Cell::from(""),
                 ]

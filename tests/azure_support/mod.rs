@@ -87,7 +87,7 @@ pub fn path_with(dir: &Path) -> OsString {
     p
 }
 
-/// Runs what azure_identity asks for with PATH pointing at the stand-in: the real
+/// Runs what `azure_identity` asks for with PATH pointing at the stand-in: the real
 /// `AzureCliCredential` then runs our `az`, without touching this process's environment.
 #[derive(Debug)]
 pub struct StandIn {
@@ -150,7 +150,7 @@ pub fn build(text: &str, dir: &Path) -> Built {
 }
 
 /// Azure Monitor answers in the shape of Microsoft's GetMetric.json example, for the metric
-/// names asked for. The example's own metrics are storage ones (BlobCount), so the names are
+/// names asked for. The example's own metrics are storage ones (`BlobCount`), so the names are
 /// the requested ones and the numbers are chosen here to cross the thresholds table.
 pub struct Metrics {
     template: Value,
@@ -209,7 +209,7 @@ fn arm() -> wiremock::MockBuilder {
 }
 
 /// Every read of the estate: two web apps (one with slots staging and qa), two App Service
-/// plans, three PostgreSQL servers over two `nextLink` pages with their backups, one Key
+/// plans, three `PostgreSQL` servers over two `nextLink` pages with their backups, one Key
 /// Vault secret over two pages, metrics and a Log Analytics workspace.
 pub async fn mount_estate(server: &MockServer) {
     let uri = server.uri();

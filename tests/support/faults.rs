@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// How long a "never answers" connection is held before the server lets it go.
-pub const HANG: Duration = Duration::from_secs(60);
+pub const HANG: Duration = Duration::from_mins(1);
 /// The size of the huge body.
 pub const HUGE: usize = 50 * 1024 * 1024;
 

@@ -44,7 +44,7 @@ pub fn json_body(v: &Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(v.to_string(), "application/json")
 }
 
-/// The token endpoint: answers the JWT-bearer grant gcp_auth sends.
+/// The token endpoint: answers the JWT-bearer grant `gcp_auth` sends.
 pub async fn mount_token(server: &MockServer) {
     Mock::given(method("POST"))
         .and(path("/token"))
@@ -212,7 +212,7 @@ pub async fn provider(
         Endpoints { run: u.clone(), sqladmin: u.clone(), secretmanager: u.clone(), logging: u.clone(), monitoring: u };
     let settings = ProjectSettings {
         project: PROJECT.into(),
-        regions: regions.iter().map(|r| r.to_string()).collect(),
+        regions: regions.iter().map(std::string::ToString::to_string).collect(),
         log_filter: None,
         health_path: "/api/v1/health".into(),
         timing: Timing {
@@ -221,7 +221,7 @@ pub async fn provider(
             sql_timeout: Duration::from_secs(5),
             health_tries: 2,
             health_interval: Duration::from_millis(10),
-            log_interval: Duration::from_secs(600),
+            log_interval: Duration::from_mins(10),
         },
     };
     let auth = std::sync::Arc::new(Auth::new(Credentials::key_file(&key).unwrap()));

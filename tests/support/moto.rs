@@ -1,4 +1,4 @@
-//! moto's server (`moto[server]` from PyPI, in `.venv`, created by `scripts/test.sh`) on
+//! moto's server (`moto[server]` from `PyPI`, in `.venv`, created by `scripts/test.sh`) on
 //! 127.0.0.1 at a free port, started for one test and killed when it is dropped; plus an SDK
 //! configuration that talks only to it, with explicit dummy credentials.
 

@@ -1,9 +1,9 @@
-//! A real PostgreSQL server per test: the PostgreSQL 15 server binaries (Debian's
+//! A real `PostgreSQL` server per test: the `PostgreSQL` 15 server binaries (Debian's
 //! `postgresql` package; scripts/test.sh installs it), a data dir copied from a template made
 //! once with initdb, and a Unix socket in the test's temp dir (no TCP port, so tests never
 //! collide, and the socket works inside the loopback-only network namespace).
 //!
-//! PostgreSQL refuses to run as root: as root, the server runs in a user namespace of its
+//! `PostgreSQL` refuses to run as root: as root, the server runs in a user namespace of its
 //! own that maps us to uid 1000 (`unshare --map-user`). It is stopped when the `Pg` drops,
 //! and also when the test process dies (the wrapper shell stops it at the end of its stdin).
 //! There is no fallback: without the binaries these tests fail, saying what to install.
@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 pub const PORT: u16 = 5432;
 pub const SUPERUSER: &str = "skydeck";
 
-/// The directory holding initdb, postgres, pg_isready and psql.
+/// The directory holding initdb, postgres, `pg_isready` and psql.
 pub fn bin_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("SKYDECK_PG_BIN").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
@@ -36,7 +36,7 @@ pub fn bin_dir() -> PathBuf {
 
 fn is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 /// The command line prefix that runs a server binary as a non-root user.
@@ -127,19 +127,18 @@ impl Pg {
             .stderr(log);
         // `as_server` put unshare in front of sh: the whole wrapper runs as uid 1000.
         self.server = Some(server.spawn().expect("start postgres"));
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + Duration::from_mins(1);
         loop {
             let ready = Command::new(bin.join("pg_isready"))
                 .arg("-h")
                 .arg(self.socket_dir())
                 .args(["-p", &PORT.to_string(), "-U", SUPERUSER, "-d", "postgres", "-q"])
                 .status()
-                .map(|s| s.success())
-                .unwrap_or(false);
+                .is_ok_and(|s| s.success());
             if ready {
                 return;
             }
-            if let Some(Ok(Some(status))) = self.server.as_mut().map(|c| c.try_wait()) {
+            if let Some(Ok(Some(status))) = self.server.as_mut().map(std::process::Child::try_wait) {
                 panic!("postgres exited ({status}): {}", self.log());
             }
             assert!(Instant::now() < deadline, "postgres did not start in 60 s: {}", self.log());

@@ -93,9 +93,11 @@ impl Tui {
                 self.reap(Duration::from_secs(2));
                 panic!("skydeck ended (status {:?}) while waiting for {what}; screen:\n{}", self.exit, self.dump());
             }
-            if Instant::now() >= deadline {
-                panic!("timed out after {timeout:?} waiting for {what}; screen:\n{}", self.dump());
-            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out after {timeout:?} waiting for {what}; screen:\n{}",
+                self.dump()
+            );
             std::thread::sleep(POLL);
         }
     }
@@ -146,14 +148,13 @@ impl Tui {
             if self.poll_exit().is_some() && self.eof {
                 return self.exit.unwrap();
             }
-            if Instant::now() >= deadline {
-                panic!(
-                    "skydeck did not exit within {timeout:?} (status {:?}, eof {}); screen:\n{}",
-                    self.exit,
-                    self.eof,
-                    self.dump()
-                );
-            }
+            assert!(
+                Instant::now() < deadline,
+                "skydeck did not exit within {timeout:?} (status {:?}, eof {}); screen:\n{}",
+                self.exit,
+                self.eof,
+                self.dump()
+            );
             std::thread::sleep(POLL);
         }
     }

@@ -11,7 +11,7 @@ use crate::config::{line_of, line_of_key};
 pub struct AwsConfig {
     pub region: Option<String>,
     pub profile: Option<String>,
-    /// LocalStack, moto or a VPC endpoint instead of AWS's own endpoints.
+    /// `LocalStack`, moto or a VPC endpoint instead of AWS's own endpoints.
     pub endpoint_url: Option<String>,
     /// Several accounts or regions side by side, one entry each. When present, the keys above
     /// are the defaults of every entry and `[aws]` itself is not read as an account.
@@ -22,7 +22,7 @@ pub struct AwsConfig {
     pub db_instances: Vec<String>,
     /// Narrowing: Secrets Manager name prefixes. Empty: every secret.
     pub secrets: Vec<String>,
-    /// CloudWatch Logs groups to tail besides those the services' task definitions name.
+    /// `CloudWatch` Logs groups to tail besides those the services' task definitions name.
     pub log_groups: Vec<String>,
     /// ECS service name -> its ALB (`app/NAME/ID`), for the 5xx rate and latency metrics.
     pub load_balancers: BTreeMap<String, AwsLoadBalancerConfig>,
@@ -65,7 +65,7 @@ pub struct AwsAccountConfig {
     pub required_retention_days: Option<u32>,
 }
 
-/// The CloudWatch dimensions of an Application Load Balancer in front of a service.
+/// The `CloudWatch` dimensions of an Application Load Balancer in front of a service.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct AwsLoadBalancerConfig {
     /// `app/NAME/ID`, the `LoadBalancer` dimension (the tail of the ALB's ARN).

@@ -42,7 +42,7 @@ pub(crate) enum Rollout {
 
 /// `arn:aws:ecs:r:a:task-definition/web:41` and `web:41` -> `web:41`.
 pub(crate) fn short_task_definition(td: &str) -> String {
-    td.rsplit_once("task-definition/").map(|(_, s)| s).unwrap_or(td).to_string()
+    td.rsplit_once("task-definition/").map_or(td, |(_, s)| s).to_string()
 }
 
 fn family_of(td: &str) -> String {
@@ -66,7 +66,7 @@ pub(crate) fn rollout_of(s: &Service, all_running: bool) -> Rollout {
     let deployments = s.deployments();
     let primary = deployments.iter().find(|d| d.status() == Some("PRIMARY"));
     let short_of_desired = all_running && s.running_count() < s.desired_count();
-    match primary.and_then(|d| d.rollout_state()).map(|r| r.as_str()) {
+    match primary.and_then(|d| d.rollout_state()).map(aws_sdk_ecs::types::DeploymentRolloutState::as_str) {
         Some("FAILED") => Rollout::Failed(format!(
             "{}{}",
             primary.and_then(|d| d.rollout_state_reason()).unwrap_or("deployment failed"),
@@ -134,8 +134,7 @@ pub(crate) fn map_service(
     let primary = s.deployments().iter().find(|d| d.status() == Some("PRIMARY"));
     let rollout = primary
         .and_then(|d| d.rollout_state())
-        .map(|r| r.as_str().to_string())
-        .unwrap_or_else(|| s.status().unwrap_or("UNKNOWN").to_string());
+        .map_or_else(|| s.status().unwrap_or("UNKNOWN").to_string(), |r| r.as_str().to_string());
     let mut details = vec![
         ("cluster".to_string(), cluster.to_string()),
         ("desired".to_string(), s.desired_count().to_string()),
@@ -147,7 +146,7 @@ pub(crate) fn map_service(
         let mut text = format!(
             "{} {} {}/{} running",
             short_task_definition(d.task_definition().unwrap_or_default()),
-            d.rollout_state().map(|r| r.as_str()).unwrap_or("-"),
+            d.rollout_state().map_or("-", aws_sdk_ecs::types::DeploymentRolloutState::as_str),
             d.running_count(),
             d.desired_count()
         );
@@ -318,7 +317,7 @@ impl AwsProvider {
 
     /// A task definition by ARN or `family:rev`; revisions never change, so they are cached.
     async fn task_definition(&self, td: &str) -> Result<Arc<TaskDefinition>, ProviderError> {
-        if let Some(t) = self.task_definitions.lock().unwrap_or_else(|e| e.into_inner()).get(td) {
+        if let Some(t) = self.task_definitions.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(td) {
             return Ok(t.clone());
         }
         let resp = self
@@ -332,7 +331,10 @@ impl AwsProvider {
             resp.task_definition
                 .ok_or_else(|| ProviderError::Payload(format!("no task definition in the answer for {td}")))?,
         );
-        self.task_definitions.lock().unwrap_or_else(|e| e.into_inner()).insert(td.to_string(), t.clone());
+        self.task_definitions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(td.to_string(), t.clone());
         Ok(t)
     }
 

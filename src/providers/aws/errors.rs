@@ -187,7 +187,7 @@ fn last_cause(err: &(dyn StdError + 'static)) -> String {
         .iter()
         .filter(|m| !matches!(m.as_str(), "dispatch failure" | "service error" | "other" | "io error"))
         .collect();
-    let cause = useful.last().map(|m| m.to_string()).unwrap_or_else(|| messages.join(": "));
+    let cause = useful.last().map_or_else(|| messages.join(": "), |m| (*m).clone());
     one_line(&cause)
 }
 

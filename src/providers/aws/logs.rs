@@ -1,4 +1,4 @@
-//! CloudWatch Logs into the log viewer: a streaming tail (FilterLogEvents from a cursor) of the
+//! `CloudWatch` Logs into the log viewer: a streaming tail (`FilterLogEvents` from a cursor) of the
 //! services' log groups (from their task definitions' `awslogs` configuration) and of the
 //! configured ones, and the recent log of one service. Severity from JSON (`level`/`severity`)
 //! or from the text (`ERROR`, `WARN`, `level=debug`).
@@ -27,7 +27,7 @@ pub(super) struct TailState {
 }
 
 /// Where the tail of one group stands: the newest timestamp seen and the events seen at it
-/// (CloudWatch's `startTime` is inclusive, and several events share a millisecond).
+/// (`CloudWatch`'s `startTime` is inclusive, and several events share a millisecond).
 #[derive(Default)]
 struct Cursor {
     last_ms: i64,
@@ -82,7 +82,7 @@ pub fn severity_of(message: &str) -> Severity {
     for key in ["level=", "severity=", "lvl="] {
         if let Some(at) = lower.find(key) {
             let rest = &trimmed[at + key.len()..];
-            let word: String = rest.trim_start_matches('"').chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+            let word: String = rest.trim_start_matches('"').chars().take_while(char::is_ascii_alphabetic).collect();
             if let Some(sev) = severity_word(&word) {
                 return sev;
             }
@@ -147,7 +147,7 @@ impl AwsProvider {
                 break;
             }
         }
-        out.sort_by_key(|e| e.timestamp());
+        out.sort_by_key(aws_sdk_cloudwatchlogs::types::FilteredLogEvent::timestamp);
         out.truncate(max);
         Ok(out)
     }
@@ -162,7 +162,7 @@ impl AwsProvider {
         }
         let floor = (Utc::now() - chrono::Duration::minutes(TAIL_START_MINUTES)).timestamp_millis();
         let starts: Vec<i64> = {
-            let mut t = self.tail.lock().unwrap_or_else(|e| e.into_inner());
+            let mut t = self.tail.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if t.last_poll.is_some_and(|p| p.elapsed() < self.settings.log_poll) {
                 return Ok(Vec::new());
             }
@@ -180,7 +180,7 @@ impl AwsProvider {
                 .await;
         let mut lines = Vec::new();
         let mut errors = Vec::new();
-        let mut t = self.tail.lock().unwrap_or_else(|e| e.into_inner());
+        let mut t = self.tail.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         for (((group, label), start), result) in groups.iter().zip(&starts).zip(results) {
             let events = match result {
                 Ok(e) => e,

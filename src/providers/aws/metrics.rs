@@ -1,7 +1,7 @@
-//! CloudWatch metrics of the services and databases, judged against the thresholds table:
+//! `CloudWatch` metrics of the services and databases, judged against the thresholds table:
 //! ECS CPU and memory, RDS CPU and query latency (the worse of read and write latency), and,
 //! where `[aws.load_balancers]` names a service's ALB, its 5xx rate and response time. One
-//! GetMetricData call (per 500 queries) for the last 30 minutes at one-minute resolution.
+//! `GetMetricData` call (per 500 queries) for the last 30 minutes at one-minute resolution.
 
 use std::collections::BTreeMap;
 
@@ -123,7 +123,7 @@ type Series = BTreeMap<i64, f64>;
 /// (resource, kind) -> (environment, the parts in query order).
 type Grouped<'a> = BTreeMap<(String, MetricKind), (String, Vec<(Part, &'a Series)>)>;
 
-/// Turns GetMetricData results into metrics with levels from `thresholds(environment)`.
+/// Turns `GetMetricData` results into metrics with levels from `thresholds(environment)`.
 /// Results for one id may come in several pages; metrics without data points are left out.
 pub fn metrics_from_results(
     results: &[MetricDataResult],
@@ -161,7 +161,7 @@ pub fn metrics_from_results(
             }
         }
         for (_, s) in parts.iter().filter(|(p, _)| *p == Part::Value) {
-            for (t, v) in s.iter() {
+            for (t, v) in *s {
                 let slot = combined.entry(*t).or_insert(*v);
                 *slot = slot.max(*v);
             }
@@ -181,7 +181,7 @@ pub fn metrics_from_results(
 }
 
 impl AwsProvider {
-    /// CloudWatch metrics of some targets over the last 30 minutes.
+    /// `CloudWatch` metrics of some targets over the last 30 minutes.
     pub async fn fetch_metrics(&self, targets: &[MetricTarget], now: Timestamp) -> Result<Vec<Metric>, ProviderError> {
         let (queries, meanings): (Vec<MetricDataQuery>, Vec<QueryMeaning>) = queries_for(targets).into_iter().unzip();
         let start = sdk_time(now - chrono::Duration::minutes(WINDOW_MINUTES));

@@ -1,6 +1,6 @@
 //! AWS through aws-config and the aws-sdk crates: ECS services and their rollouts, RDS instances
-//! with their backups and point-in-time window, Secrets Manager metadata, CloudWatch metrics and
-//! CloudWatch Logs. One provider per account/region entry. Credentials come from aws-config's
+//! with their backups and point-in-time window, Secrets Manager metadata, `CloudWatch` metrics and
+//! `CloudWatch` Logs. One provider per account/region entry. Credentials come from aws-config's
 //! standard chain (environment, shared config and credentials files, SSO, assume-role,
 //! `credential_process`), so whatever works for the `aws` CLI works here.
 
@@ -39,7 +39,7 @@ pub use metrics::{MetricTarget, Part, QueryMeaning, metrics_from_results, querie
 /// Attempts per call, throttling included (the SDK backs off between them).
 pub const MAX_ATTEMPTS: u32 = 4;
 /// One call, all attempts included.
-pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
+pub const OPERATION_TIMEOUT: Duration = Duration::from_mins(1);
 /// The poll interval while a service rolls out, so its progress shows as it happens.
 pub const ROLLOUT_REFRESH: Duration = Duration::from_secs(5);
 
@@ -60,7 +60,7 @@ pub struct AccountSettings {
     /// How long an ECS action watches the rollout, and how often it looks.
     pub rollout_timeout: Duration,
     pub rollout_poll: Duration,
-    /// The least time between two CloudWatch Logs polls (the loop asks every second).
+    /// The least time between two `CloudWatch` Logs polls (the loop asks every second).
     pub log_poll: Duration,
 }
 
@@ -78,7 +78,7 @@ impl AccountSettings {
             log_groups: Vec::new(),
             load_balancers: BTreeMap::new(),
             required_retention_days: None,
-            rollout_timeout: Duration::from_secs(600),
+            rollout_timeout: Duration::from_mins(10),
             rollout_poll: Duration::from_secs(2),
             log_poll: Duration::from_secs(5),
         }
@@ -260,15 +260,12 @@ impl Parts {
             }
             Err(Fail::Part(e)) => {
                 self.failed += 1;
-                match last {
-                    Some((at, v)) => {
-                        self.failures.push((format!("{part} (showing {} UTC)", at.format("%H:%M:%S")), e));
-                        Some(v.clone())
-                    }
-                    None => {
-                        self.failures.push((part.to_string(), e));
-                        None
-                    }
+                if let Some((at, v)) = last {
+                    self.failures.push((format!("{part} (showing {} UTC)", at.format("%H:%M:%S")), e));
+                    Some(v.clone())
+                } else {
+                    self.failures.push((part.to_string(), e));
+                    None
                 }
             }
         }
@@ -304,7 +301,7 @@ impl AwsProvider {
     /// A provider for one account on an SDK configuration (the standard chain in `build`,
     /// explicit endpoint and credentials in tests).
     pub fn new(settings: AccountSettings, sdk: &SdkConfig, config: &Config) -> Self {
-        let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+        let region = sdk.region().map(std::string::ToString::to_string).unwrap_or_default();
         let errors = errors::ErrorContext {
             profile: settings.profile.clone().or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty())),
             region: region.clone(),
@@ -344,7 +341,7 @@ impl AwsProvider {
     }
 
     fn meta(&self) -> std::sync::MutexGuard<'_, Meta> {
-        self.meta.lock().unwrap_or_else(|e| e.into_inner())
+        self.meta.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The environment of a resource: its `environment`/`env` tag, else a name suffix, else
@@ -374,7 +371,7 @@ impl AwsProvider {
         let mut snap = Snapshot::default();
         let mut parts = Parts::default();
         let (ecs, rds, secrets) = {
-            let mut last = self.last_good.lock().unwrap_or_else(|e| e.into_inner());
+            let mut last = self.last_good.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             (
                 parts.settle("ECS", ecs, &mut last.ecs, now),
                 parts.settle("RDS", rds, &mut last.rds, now),

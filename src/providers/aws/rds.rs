@@ -87,8 +87,7 @@ pub(crate) fn map_instance(
     let age = |s: &DbSnapshot| {
         s.snapshot_create_time()
             .and_then(ts)
-            .map(|t| format!("{} old", human_duration(now - t)))
-            .unwrap_or_else(|| "age unknown".into())
+            .map_or_else(|| "age unknown".into(), |t| format!("{} old", human_duration(now - t)))
     };
     let summary = |kind: &str| {
         let of: Vec<&&DbSnapshot> = sorted.iter().filter(|s| s.snapshot_type() == Some(kind)).collect();

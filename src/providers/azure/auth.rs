@@ -1,4 +1,4 @@
-//! Tokens from azure_identity. azure_identity 1.0 has no `DefaultAzureCredential`, so the chain
+//! Tokens from `azure_identity`. `azure_identity` 1.0 has no `DefaultAzureCredential`, so the chain
 //! is built here: `credential` picks one, and without it skydeck tries the Azure CLI login
 //! (then the Azure Developer CLI), then a client secret from the environment. Managed and
 //! workload identity are used only when asked for, so nothing probes 169.254.169.254 by surprise.
@@ -229,7 +229,7 @@ impl TokenSource {
     }
 }
 
-/// The first useful line of a credential error: azure_identity appends a troubleshooting link
+/// The first useful line of a credential error: `azure_identity` appends a troubleshooting link
 /// and the CLI prints multi-line help.
 fn first_line(text: &str) -> String {
     let lines: Vec<&str> =

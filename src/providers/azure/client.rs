@@ -155,7 +155,7 @@ impl AzureClient {
     ) -> Result<AzureClient, crate::providers::BuildError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
+            .timeout(Duration::from_mins(1))
             .redirect(crate::providers::net::same_origin_redirects())
             .user_agent(concat!("skydeck/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -214,7 +214,7 @@ impl AzureClient {
                 "{} answered {} to {what}: a redirect to {}, not followed (check the endpoint in [azure])",
                 api.label(),
                 s.as_u16(),
-                r.header("location").map(origin_of).unwrap_or_else(|| "nowhere".into())
+                r.header("location").map_or_else(|| "nowhere".into(), origin_of)
             )),
             s => ProviderError::Unavailable(format!(
                 "{} answered {} to {what}{detail_suffix}",
@@ -369,7 +369,7 @@ impl AzureClient {
             if started.elapsed() + wait > self.operation_timeout {
                 return Ok(Operation::StillRunning { url, waited: started.elapsed() });
             }
-            tokio::time::sleep(wait.min(Duration::from_secs(60))).await;
+            tokio::time::sleep(wait.min(Duration::from_mins(1))).await;
             let r = self.send(api, Method::GET, &url, None).await?;
             if by_status {
                 if !r.status.is_success() {
@@ -420,11 +420,11 @@ pub fn same_origin(base: &str, next: &str) -> Result<(), ProviderError> {
 
 /// The path of a URL without its query (for messages).
 pub fn path_of(url: &str) -> String {
-    Url::parse(url).map(|u| u.path().to_string()).unwrap_or_else(|_| url.split('?').next().unwrap_or(url).to_string())
+    Url::parse(url).map_or_else(|_| url.split('?').next().unwrap_or(url).to_string(), |u| u.path().to_string())
 }
 
 pub fn origin_of(url: &str) -> String {
-    Url::parse(url).map(|u| u.origin().ascii_serialization()).unwrap_or_else(|_| url.to_string())
+    Url::parse(url).map_or_else(|_| url.to_string(), |u| u.origin().ascii_serialization())
 }
 
 #[cfg(test)]

@@ -105,15 +105,14 @@ pub fn parse(body: &[u8], workspace: &str, after: Option<Timestamp>) -> Result<V
                 .collect::<Vec<_>>()
                 .join(" "),
         };
-        let source = source
-            .and_then(|i| row.get(i))
-            .and_then(text_of)
-            .map(|s| s.trim_end_matches('/').rsplit('/').next().unwrap_or(&s).to_string())
-            .unwrap_or_else(|| format!("workspace {}", workspace.chars().take(8).collect::<String>()));
+        let source = source.and_then(|i| row.get(i)).and_then(text_of).map_or_else(
+            || format!("workspace {}", workspace.chars().take(8).collect::<String>()),
+            |s| s.trim_end_matches('/').rsplit('/').next().unwrap_or(&s).to_string(),
+        );
         out.push(LogLine {
             at,
             source,
-            severity: level.and_then(|i| row.get(i)).and_then(text_of).map(|l| severity(&l)).unwrap_or(Severity::Info),
+            severity: level.and_then(|i| row.get(i)).and_then(text_of).map_or(Severity::Info, |l| severity(&l)),
             text,
         });
     }

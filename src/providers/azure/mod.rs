@@ -1,5 +1,5 @@
-//! Azure through azure_identity tokens and plain REST (reqwest, rustls): App Service web apps,
-//! their slots and plans; PostgreSQL Flexible Servers and their backups; Key Vault secret
+//! Azure through `azure_identity` tokens and plain REST (reqwest, rustls): App Service web apps,
+//! their slots and plans; `PostgreSQL` Flexible Servers and their backups; Key Vault secret
 //! metadata; Azure Monitor metrics; Log Analytics logs; and the deploy credential of each
 //! environment (a Microsoft Entra app password kept as a GitHub Actions secret).
 //!
@@ -256,7 +256,7 @@ pub struct Shared {
 
 impl Shared {
     pub fn meta(&self) -> MutexGuard<'_, Meta> {
-        self.meta.lock().unwrap_or_else(|e| e.into_inner())
+        self.meta.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The environment of a resource: its `environment`/`env` tag, else a name suffix, else
@@ -417,7 +417,7 @@ impl Source for AzureProvider {
             }
             // The loop asks every second; Log Analytics is asked at most every 15 s.
             {
-                let mut last = self.shared.last_log_query.lock().unwrap_or_else(|e| e.into_inner());
+                let mut last = self.shared.last_log_query.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 if last.is_some_and(|at| at.elapsed() < logs::QUERY_EVERY) {
                     return Ok(Vec::new());
                 }
@@ -495,7 +495,7 @@ impl AzureProvider {
         match (target.kind, verb) {
             (TargetKind::Resource, Verb::Promote | Verb::Rollback) if is_site => web::plan_swap(s, &mut plan)?,
             (TargetKind::Resource | TargetKind::Backup, Verb::Restore) if is_server => {
-                postgres::plan_restore(s, &mut plan, snapshot)?
+                postgres::plan_restore(s, &mut plan, snapshot)?;
             }
             (TargetKind::Secret, Verb::Rotate) if is_deploy => rotate::plan(s, &mut plan)?,
             (TargetKind::Secret, Verb::Rotate) if is_kv => keyvault::plan_set(s, &mut plan)?,

@@ -2,7 +2,7 @@
 //!
 //! Web apps: `Http5xx` / `Requests` (error rate) and `HttpResponseTime`. App Service plans:
 //! `CpuPercentage` and `MemoryPercentage` (App Service reports them per plan, not per app).
-//! PostgreSQL Flexible Server: `cpu_percent`, and `active_connections` as a share of the
+//! `PostgreSQL` Flexible Server: `cpu_percent`, and `active_connections` as a share of the
 //! server's `max_connections`. Metrics are best effort: a resource without data shows none.
 
 use std::collections::BTreeMap;
@@ -176,7 +176,7 @@ pub async fn plan_metrics(s: &Shared, id: &str, name: &str, env: &str) -> Vec<Me
     }
 }
 
-/// CPU and connections (% of `max_connections`, when known) of a PostgreSQL server.
+/// CPU and connections (% of `max_connections`, when known) of a `PostgreSQL` server.
 pub async fn postgres_metrics(
     s: &Shared,
     id: &str,

@@ -1,4 +1,4 @@
-//! PostgreSQL Flexible Server: servers, their backup policy and PITR window, the list of
+//! `PostgreSQL` Flexible Server: servers, their backup policy and PITR window, the list of
 //! backups with their age, metrics; restore to a point in time into a new server.
 
 use std::collections::HashMap;
@@ -142,22 +142,21 @@ pub async fn fetch(s: &Shared, sub: &str) -> Result<Snapshot, ProviderError> {
     let extra = join_all(servers.iter().map(|srv| async move {
         let backups_url = s.arm_url(&format!("{}/backups", srv.id), POSTGRES_API);
         let known = s.meta().max_connections.get(&srv.id).copied();
-        let max_connections = match known {
-            Some(m) => Some(m),
-            None => {
-                let url = s.arm_url(&format!("{}/configurations/max_connections", srv.id), POSTGRES_API);
-                match s.client.get::<ConfigurationPayload>(Api::Arm, &url).await {
-                    Ok(c) => {
-                        let m = c.properties.value.and_then(|v| v.trim().parse::<f64>().ok());
-                        if let Some(m) = m {
-                            s.meta().max_connections.insert(srv.id.clone(), m);
-                        }
-                        m
+        let max_connections = if let Some(m) = known {
+            Some(m)
+        } else {
+            let url = s.arm_url(&format!("{}/configurations/max_connections", srv.id), POSTGRES_API);
+            match s.client.get::<ConfigurationPayload>(Api::Arm, &url).await {
+                Ok(c) => {
+                    let m = c.properties.value.and_then(|v| v.trim().parse::<f64>().ok());
+                    if let Some(m) = m {
+                        s.meta().max_connections.insert(srv.id.clone(), m);
                     }
-                    Err(e) => {
-                        tracing::debug!("max_connections of {}: {e}", srv.name);
-                        None
-                    }
+                    m
+                }
+                Err(e) => {
+                    tracing::debug!("max_connections of {}: {e}", srv.name);
+                    None
                 }
             }
         };

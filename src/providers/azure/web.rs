@@ -335,15 +335,15 @@ pub async fn fetch(s: &Shared, sub: &str) -> Result<Snapshot, ProviderError> {
     }
     for pl in &plans {
         let own = s.environment(&pl.name, pl.tags.as_ref());
-        let environment = if own != "unassigned" {
-            own
-        } else {
+        let environment = if own == "unassigned" {
             // A plan without its own tag serves the environment of its apps, if they agree.
             let envs = site_envs.get(&pl.id.to_ascii_lowercase()).cloned().unwrap_or_default();
             match envs.first() {
                 Some(first) if envs.iter().all(|e| e == first) => first.clone(),
                 _ => own,
             }
+        } else {
+            own
         };
         let props = pl.properties.clone().unwrap_or_default();
         let status = props.status.clone().unwrap_or_else(|| "Unknown".into());
@@ -410,8 +410,7 @@ pub fn plan_swap(s: &Shared, plan: &mut Plan) -> Result<(), ActionError> {
     let wanted = p
         .get("slot")
         .or(p.get("to"))
-        .map(|t| t.split('=').next().unwrap_or(t).to_string())
-        .unwrap_or_else(|| "staging".into());
+        .map_or_else(|| "staging".into(), |t| t.split('=').next().unwrap_or(t).to_string());
     if site.slots.is_empty() {
         return Err(ActionError::NotApplicable {
             verb,

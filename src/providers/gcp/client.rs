@@ -1,4 +1,4 @@
-//! Google REST through reqwest with tokens from gcp_auth: error bodies
+//! Google REST through reqwest with tokens from `gcp_auth`: error bodies
 //! (`{"error":{code,message,status}}`) turned into errors that say what to do, retries of
 //! throttling and unavailability (honouring `Retry-After`), `nextPageToken` paging, and polling
 //! of long-running operations until they are done.
@@ -76,9 +76,8 @@ impl Default for Endpoints {
 impl Endpoints {
     pub fn from_config(section: &GcpConfig) -> Endpoints {
         let d = Endpoints::default();
-        let pick = |v: &Option<String>, default: String| {
-            v.as_deref().map(|s| s.trim_end_matches('/').to_string()).unwrap_or(default)
-        };
+        let pick =
+            |v: &Option<String>, default: String| v.as_deref().map_or(default, |s| s.trim_end_matches('/').to_string());
         let e = &section.endpoints;
         Endpoints {
             run: pick(&e.run, d.run),
@@ -100,18 +99,18 @@ impl Endpoints {
     }
 }
 
-/// Where tokens come from. Built once; the gcp_auth provider itself is made on first use so
+/// Where tokens come from. Built once; the `gcp_auth` provider itself is made on first use so
 /// that a missing login shows up as the source's error (with the fix), not as a start-up failure.
 pub enum Credentials {
-    /// A service-account key file; gcp_auth exchanges a signed JWT at the file's `token_uri`.
+    /// A service-account key file; `gcp_auth` exchanges a signed JWT at the file's `token_uri`.
     KeyFile(PathBuf, Arc<dyn TokenProvider>),
-    /// GOOGLE_APPLICATION_CREDENTIALS names a service-account key file.
+    /// `GOOGLE_APPLICATION_CREDENTIALS` names a service-account key file.
     KeyFileFromEnv,
     /// The application-default credentials file of `gcloud auth application-default login`.
     Adc,
     /// `gcloud auth print-access-token`.
     Gcloud,
-    /// gcp_auth's own search: GOOGLE_APPLICATION_CREDENTIALS, ADC, metadata server, gcloud.
+    /// `gcp_auth`'s own search: `GOOGLE_APPLICATION_CREDENTIALS`, ADC, metadata server, gcloud.
     Auto,
 }
 
@@ -233,33 +232,33 @@ impl Auth {
 
     pub async fn token(&self) -> Result<String, ProviderError> {
         let _turn = self.exchange.lock().await;
-        if let Some((at, e)) = self.failed.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
+        if let Some((at, e)) = self.failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref()
             && at.elapsed() < AUTH_FAILURE_MEMORY
         {
             return Err(e.clone());
         }
         let result = self.token_now().await;
         if let Err(e) = &result {
-            *self.failed.lock().unwrap_or_else(|e| e.into_inner()) = Some((std::time::Instant::now(), e.clone()));
+            *self.failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                Some((std::time::Instant::now(), e.clone()));
         }
         result
     }
 
     async fn token_now(&self) -> Result<String, ProviderError> {
-        let known = self.provider.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let provider = match known {
-            Some(p) => p,
-            None => {
-                let p = self.make().await?;
-                *self.provider.lock().unwrap_or_else(|e| e.into_inner()) = Some(p.clone());
-                p
-            }
+        let known = self.provider.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        let provider = if let Some(p) = known {
+            p
+        } else {
+            let p = self.make().await?;
+            *self.provider.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(p.clone());
+            p
         };
         match provider.token(&[SCOPE]).await {
             Ok(t) => Ok(t.as_str().to_string()),
             Err(e) => {
                 if !matches!(self.credentials, Credentials::KeyFile(..)) {
-                    *self.provider.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                    *self.provider.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
                 }
                 Err(self.auth_error("could not get a GCP access token", &e))
             }
@@ -287,7 +286,7 @@ impl GcpClient {
     pub fn new(endpoints: Endpoints, auth: Arc<Auth>) -> Result<GcpClient, BuildError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
+            .timeout(Duration::from_mins(1))
             .redirect(crate::providers::net::same_origin_redirects())
             .user_agent(concat!("skydeck/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -531,11 +530,11 @@ fn from_value<T: DeserializeOwned>(api: Api, url: &str, v: Value) -> Result<T, P
     serde_json::from_value(v).map_err(|e| ProviderError::Payload(format!("{} ({url}): {e}", api.label())))
 }
 
-/// `google.rpc.Status` (an operation's `error`): "message (FAILED_PRECONDITION)".
+/// `google.rpc.Status` (an operation's `error`): "message (`FAILED_PRECONDITION`)".
 pub fn rpc_status_text(e: &Value) -> String {
     let message = e.get("message").and_then(Value::as_str).unwrap_or("no message");
     let code = match e.get("code") {
-        Some(Value::Number(n)) => n.as_u64().map(grpc_code_name).unwrap_or("UNKNOWN").to_string(),
+        Some(Value::Number(n)) => n.as_u64().map_or("UNKNOWN", grpc_code_name).to_string(),
         Some(Value::String(s)) => s.clone(),
         _ => "UNKNOWN".to_string(),
     };
@@ -602,7 +601,7 @@ pub fn error_for(
         .unwrap_or_default();
     let message =
         if message.is_empty() { status.canonical_reason().unwrap_or("no message").to_string() } else { message };
-    let path = Url::parse(url).map(|u| u.path().to_string()).unwrap_or_else(|_| url.to_string());
+    let path = Url::parse(url).map_or_else(|_| url.to_string(), |u| u.path().to_string());
     let mut what = format!("HTTP {}", status.as_u16());
     if !google_status.is_empty() {
         what = format!("{google_status}, {what}");

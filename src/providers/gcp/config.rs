@@ -18,7 +18,7 @@ pub struct GcpConfig {
     pub credentials_file: Option<String>,
     /// API base URLs (private endpoints, tests).
     pub endpoints: GcpEndpoints,
-    /// A Cloud Logging filter ANDed to every log query (e.g. `severity>=WARNING`).
+    /// A Cloud Logging filter `ANDed` to every log query (e.g. `severity>=WARNING`).
     pub log_filter: Option<String>,
     /// Path probed on a Cloud Run service's URL after promote/rollback; "" turns the probe off.
     pub health_path: Option<String>,
@@ -38,14 +38,14 @@ impl GcpConfig {
     }
 }
 
-/// `auto`: a `credentials_file` if given, else gcp_auth's search (GOOGLE_APPLICATION_CREDENTIALS,
+/// `auto`: a `credentials_file` if given, else `gcp_auth`'s search (`GOOGLE_APPLICATION_CREDENTIALS`,
 /// the application-default credentials file, the metadata server, gcloud).
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum GcpCredentials {
     #[default]
     Auto,
-    /// `credentials_file`, else the file named by GOOGLE_APPLICATION_CREDENTIALS.
+    /// `credentials_file`, else the file named by `GOOGLE_APPLICATION_CREDENTIALS`.
     ServiceAccount,
     /// `gcloud auth application-default login`.
     Adc,

@@ -41,7 +41,7 @@ pub struct Entry {
     pub resource: Resource,
 }
 
-/// LogSeverity by name or by number (DEFAULT 0 … EMERGENCY 800).
+/// `LogSeverity` by name or by number (DEFAULT 0 … EMERGENCY 800).
 pub fn severity(v: &Value) -> Severity {
     let n = match v {
         Value::Number(n) => n.as_i64().unwrap_or(0),

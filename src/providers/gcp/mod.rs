@@ -1,7 +1,7 @@
 //! Google Cloud: Cloud Run services, revisions and traffic; Cloud SQL instances, backups and
 //! the point-in-time window; Secret Manager secrets and versions (never payloads); Cloud
 //! Logging for the log viewer; Cloud Monitoring against the thresholds. Tokens come from
-//! gcp_auth, the REST calls go through reqwest (rustls). One provider per project.
+//! `gcp_auth`, the REST calls go through reqwest (rustls). One provider per project.
 //!
 //! Actions: promote/roll back = move Cloud Run traffic (a long-running operation polled to the
 //! end, then the traffic is re-read and the service's health path probed); restore = clone a
@@ -33,7 +33,7 @@ use super::{
 };
 use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind, Verb};
 use crate::config::{Config, GcpConfig};
-use crate::model::*;
+use crate::model::{Backup, Environment, LogLine, Metric, Resource, Role, Secret, Snapshot, Tier, Timestamp};
 
 // Enum names in the order of the discovery documents, which is their proto numbering: the
 // integer Google sends with `$alt=json;enum-encoding=int` is the index.
@@ -98,9 +98,8 @@ impl Enum {
             Enum::Number(i) => usize::try_from(*i)
                 .ok()
                 .and_then(|i| table.get(i))
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| i.to_string()),
-            Enum::Unset => table.first().map(|s| s.to_string()).unwrap_or_default(),
+                .map_or_else(|| i.to_string(), std::string::ToString::to_string),
+            Enum::Unset => table.first().map(std::string::ToString::to_string).unwrap_or_default(),
         }
     }
 }
@@ -157,8 +156,8 @@ impl Default for Timing {
     fn default() -> Self {
         Timing {
             poll_interval: Duration::from_secs(2),
-            run_timeout: Duration::from_secs(15 * 60),
-            sql_timeout: Duration::from_secs(60 * 60),
+            run_timeout: Duration::from_mins(15),
+            sql_timeout: Duration::from_hours(1),
             health_tries: 10,
             health_interval: Duration::from_secs(10),
             log_interval: Duration::from_secs(15),
@@ -305,7 +304,7 @@ impl GcpProvider {
     }
 
     fn meta(&self) -> std::sync::MutexGuard<'_, Meta> {
-        self.meta.lock().unwrap_or_else(|e| e.into_inner())
+        self.meta.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn project(&self) -> &str {
@@ -561,7 +560,7 @@ impl GcpProvider {
             self.project(),
             run::split_text(&meta.serving),
             change.to,
-            created.map(|c| c.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "at an unknown time".into()),
+            created.map_or_else(|| "at an unknown time".into(), |c| c.format("%Y-%m-%d %H:%M UTC").to_string()),
             if image.is_empty() { String::new() } else { format!(" from {image}") }
         );
         plan.calls.push(PlannedCall {
@@ -659,14 +658,13 @@ impl GcpProvider {
                 rfc3339(latest)
             )));
         }
-        let new_name = match request.params.get("name") {
-            Some(n) => n.clone(),
-            None => {
-                let stamp = at.format("%Y%m%d%H%M").to_string();
-                let room = 80 - "-restored-".len() - stamp.len();
-                let stem: String = m.name.chars().take(room).collect();
-                format!("{}-restored-{stamp}", stem.trim_end_matches('-'))
-            }
+        let new_name = if let Some(n) = request.params.get("name") {
+            n.clone()
+        } else {
+            let stamp = at.format("%Y%m%d%H%M").to_string();
+            let room = 80 - "-restored-".len() - stamp.len();
+            let stem: String = m.name.chars().take(room).collect();
+            format!("{}-restored-{stamp}", stem.trim_end_matches('-'))
         };
         if !sql::valid_instance_name(&new_name) {
             return Err(ActionError::InvalidInput(format!(
@@ -965,7 +963,7 @@ impl GcpProvider {
             .list(Api::Secrets, &format!("/v1/{id}/versions"), &[("pageSize", "100")], "versions", 1000)
             .await
             .map_err(verify_failed)?;
-        let state_of = |name: &str| versions.iter().find(|v| v.name == name).map(|v| v.state());
+        let state_of = |name: &str| versions.iter().find(|v| v.name == name).map(secrets::Version::state);
         match state_of(&added).as_deref() {
             Some("ENABLED") => {}
             other => {
@@ -994,7 +992,7 @@ impl GcpProvider {
 
     async fn tail(&self, after: Option<Timestamp>) -> Result<Vec<LogLine>, ProviderError> {
         {
-            let mut last = self.last_tail.lock().unwrap_or_else(|e| e.into_inner());
+            let mut last = self.last_tail.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if last.is_some_and(|t| t.elapsed() < self.settings.timing.log_interval) {
                 return Ok(Vec::new());
             }
@@ -1012,7 +1010,7 @@ impl GcpProvider {
         Ok(entries
             .iter()
             .filter_map(|e| {
-                let service = e.resource.labels.get("service_name").map(String::as_str).unwrap_or("cloud run");
+                let service = e.resource.labels.get("service_name").map_or("cloud run", String::as_str);
                 logging::to_line(e, service)
             })
             .filter(|l| after.is_none_or(|a| l.at > a))

@@ -216,7 +216,7 @@ fn scaling_text(s: Option<&Scaling>) -> String {
     format!(
         "min {}, max {}",
         s.min_instance_count.unwrap_or(0),
-        s.max_instance_count.map(|m| m.to_string()).unwrap_or_else(|| "default".into())
+        s.max_instance_count.map_or_else(|| "default".into(), |m| m.to_string())
     )
 }
 
@@ -270,7 +270,7 @@ pub fn map_service(svc: &Service, revisions: &[Revision]) -> Mapped {
             .collect(),
     };
     let ready = svc.terminal_condition.as_ref();
-    let ready_state = ready.map(|c| c.state_name()).unwrap_or_default();
+    let ready_state = ready.map(Condition::state_name).unwrap_or_default();
     let (mut status, mut level) = match ready_state.as_str() {
         "CONDITION_SUCCEEDED" => ("ready".to_string(), Level::Ok),
         "CONDITION_FAILED" => ("failed".to_string(), Level::Crit),

@@ -75,7 +75,7 @@ pub async fn fetch(client: &GcpClient, project: &str) -> Result<Vec<(SecretPaylo
     Ok(out)
 }
 
-/// The model's view of one secret: (enabled, updated_at/last rotated, rotation days, live versions).
+/// The model's view of one secret: (enabled, `updated_at/last` rotated, rotation days, live versions).
 pub struct SecretFacts {
     pub enabled: bool,
     pub last_version_at: Option<Timestamp>,

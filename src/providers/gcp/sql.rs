@@ -81,7 +81,7 @@ impl Instance {
     pub fn backup_config(&self) -> BackupConfiguration {
         self.settings.backup_configuration.clone().unwrap_or_default()
     }
-    /// PostgreSQL and SQL Server: `pointInTimeRecoveryEnabled`; MySQL: binary logging.
+    /// `PostgreSQL` and SQL Server: `pointInTimeRecoveryEnabled`; `MySQL`: binary logging.
     pub fn pitr(&self) -> bool {
         let b = self.backup_config();
         b.point_in_time_recovery_enabled.unwrap_or(false) || b.binary_log_enabled.unwrap_or(false)
@@ -288,11 +288,9 @@ pub fn backup_facts(d: &InstanceData, all: &[InstanceData]) -> BackupFacts {
         .and_then(|r| r.retained_backups)
         .or(b.transaction_log_retention_days)
         .unwrap_or(0)
-        .clamp(0, u32::MAX as i64) as u32;
+        .clamp(0, i64::from(u32::MAX)) as u32;
     let last_ok = d.runs.iter().find(|r| r.status() == "SUCCESSFUL");
-    let last_status = if !b.enabled {
-        "automatic backups off".to_string()
-    } else {
+    let last_status = if b.enabled {
         match d.runs.first() {
             None => "none".to_string(),
             Some(r) => match r.status().as_str() {
@@ -306,6 +304,8 @@ pub fn backup_facts(d: &InstanceData, all: &[InstanceData]) -> BackupFacts {
                 }
             },
         }
+    } else {
+        "automatic backups off".to_string()
     };
     let multi_region = b.location.as_deref().is_some_and(|l| matches!(l, "us" | "eu" | "asia"));
     let cross_region_replica =
@@ -318,7 +318,7 @@ pub fn backup_facts(d: &InstanceData, all: &[InstanceData]) -> BackupFacts {
     }
 }
 
-/// Newest run type label, for the verification message ("ON_DEMAND").
+/// Newest run type label, for the verification message ("`ON_DEMAND`").
 pub fn run_kind(r: &BackupRun) -> String {
     r.kind.name(SQL_BACKUP_RUN_TYPE)
 }

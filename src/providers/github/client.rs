@@ -1,4 +1,4 @@
-//! GitHub REST through octocrab, with what polling needs: conditional requests (ETag, cached in
+//! GitHub REST through octocrab, with what polling needs: conditional requests (`ETag`, cached in
 //! the store so they survive restarts), `Link` pagination, a cap on requests in flight per
 //! host, rate-limit tracking, retries of server errors, and errors that say how to fix them.
 
@@ -86,16 +86,16 @@ impl GithubClient {
     }
 
     pub fn rate_limit(&self) -> Option<RateLimit> {
-        *self.rate.lock().unwrap_or_else(|e| e.into_inner())
+        *self.rate.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// From `GET /rate_limit` when responses carry no rate headers.
     pub fn set_rate_limit(&self, rate: RateLimit) {
-        *self.rate.lock().unwrap_or_else(|e| e.into_inner()) = Some(rate);
+        *self.rate.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(rate);
     }
 
     pub fn counters(&self) -> Counters {
-        *self.counters.lock().unwrap_or_else(|e| e.into_inner())
+        *self.counters.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn login_fix(&self) -> String {
@@ -116,9 +116,9 @@ impl GithubClient {
                 limit: limit.max(0) as u64,
                 reset: DateTime::from_timestamp(reset, 0).unwrap_or_else(Utc::now),
             };
-            *self.rate.lock().unwrap_or_else(|e| e.into_inner()) = Some(rate);
+            *self.rate.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(rate);
         }
-        let mut c = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        let mut c = self.counters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         c.requests += 1;
         if status == StatusCode::NOT_MODIFIED {
             c.not_modified += 1;
@@ -306,7 +306,7 @@ impl GithubClient {
     /// A `Link` URL is absolute; requests go through the base URI, so keep path and query.
     fn relative(&self, url: &str) -> String {
         match url.parse::<http::Uri>() {
-            Ok(u) => u.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| url.to_string()),
+            Ok(u) => u.path_and_query().map_or_else(|| url.to_string(), |p| p.as_str().to_string()),
             Err(_) => url.to_string(),
         }
     }

@@ -18,11 +18,17 @@ use futures::future::join_all;
 use serde_json::json;
 
 use self::client::GithubClient;
-use self::payload::*;
+use self::payload::{
+    DeploymentPayload, DeploymentStatusPayload, EnvironmentsPage, JobPayload, PendingDeployment, RateLimitPayload,
+    Reviewer, RunPayload,
+};
 use super::{BoxFuture, BuildContext, BuildError, Capabilities, Provider, ProviderError, Source};
 use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind, Verb};
 use crate::config::GithubConfig;
-use crate::model::*;
+use crate::model::{
+    Approval, Conclusion, Deployment, DeploymentState, Environment, Job, LogLine, Run, RunStatus, Severity, Snapshot,
+    Step, Tier,
+};
 
 /// How many of the newest runs per repository get their jobs fetched on every poll.
 const JOBS_FOR_NEWEST: usize = 10;
@@ -247,12 +253,11 @@ impl GithubProvider {
         self.environments
             .iter()
             .find(|(n, _)| super::canonical_environment(n) == canonical || n == github_name)
-            .map(|(n, _)| n.clone())
-            .unwrap_or_else(|| github_name.to_string())
+            .map_or_else(|| github_name.to_string(), |(n, _)| n.clone())
     }
 
     fn tier(&self, env: &str) -> Tier {
-        self.environments.iter().find(|(n, _)| n == env).map(|(_, t)| *t).unwrap_or_else(|| Tier::from_name(env))
+        self.environments.iter().find(|(n, _)| n == env).map_or_else(|| Tier::from_name(env), |(_, t)| *t)
     }
 
     /// The tier of an environment the config or GitHub knows by that name (any spelling).
@@ -266,7 +271,7 @@ impl GithubProvider {
     }
 
     fn meta(&self) -> std::sync::MutexGuard<'_, Meta> {
-        self.meta.lock().unwrap_or_else(|e| e.into_inner())
+        self.meta.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn map_run(&self, repo: &str, r: &RunPayload, jobs: Vec<Job>) -> Run {
@@ -459,9 +464,9 @@ impl GithubProvider {
                 repo: repo.to_string(),
                 sha: d.sha.clone(),
                 git_ref: d.git_ref.clone(),
-                state: latest.as_ref().map(|s| deployment_state(&s.state)).unwrap_or(DeploymentState::Pending),
+                state: latest.as_ref().map_or(DeploymentState::Pending, |s| deployment_state(&s.state)),
                 creator: d.creator.as_ref().map(|u| u.login.clone()).unwrap_or_default(),
-                created_at: latest.as_ref().map(|s| s.created_at).unwrap_or(d.created_at),
+                created_at: latest.as_ref().map_or(d.created_at, |s| s.created_at),
                 run_id: run,
                 description: d.description.clone().unwrap_or_default(),
             });
@@ -587,7 +592,7 @@ struct ContentPayload {
     content: String,
 }
 
-/// `input.NAME=value` params become workflow_dispatch inputs.
+/// `input.NAME=value` params become `workflow_dispatch` inputs.
 fn inputs_of(request: &ActionRequest) -> serde_json::Map<String, serde_json::Value> {
     request
         .params

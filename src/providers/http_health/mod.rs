@@ -99,13 +99,14 @@ impl HttpHealth {
         let mut request = self.client.request(method, &c.url).timeout(timeout);
         for (name, value) in &c.headers {
             let value = match value.strip_prefix("env:") {
-                Some(var) => match std::env::var(var) {
-                    Ok(v) => v,
-                    Err(_) => {
+                Some(var) => {
+                    if let Ok(v) = std::env::var(var) {
+                        v
+                    } else {
                         let error = Some(format!("header {name}: environment variable {var} is not set"));
                         return Probe { status: None, latency_ms: None, error };
                     }
-                },
+                }
                 None => value.clone(),
             };
             request = request.header(name.as_str(), value);
@@ -136,7 +137,7 @@ impl HttpHealth {
         } else {
             None
         };
-        let latency = started.elapsed().as_millis().min(u32::MAX as u128) as u32;
+        let latency = started.elapsed().as_millis().min(u128::from(u32::MAX)) as u32;
         let error = if status != c.expect_status {
             Some(format!("HTTP {status} (expected {})", c.expect_status))
         } else if let (Some(expected), Some(body)) = (&c.expect_body, &body)
@@ -151,7 +152,7 @@ impl HttpHealth {
     }
 
     fn record(&self, check: &Check, probe: Probe) -> (HealthCheck, Vec<Metric>) {
-        let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        let mut history = self.history.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let window = history.entry(check.id.clone()).or_default();
         window.push_back(probe.clone());
         while window.len() > WINDOW {
@@ -200,7 +201,7 @@ impl HttpHealth {
 }
 
 impl Source for HttpHealth {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "health"
     }
 

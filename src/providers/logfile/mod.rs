@@ -69,7 +69,7 @@ impl LogFile {
         let unavailable = |e: std::io::Error| ProviderError::Unavailable(format!("{}: {e}", self.path.display()));
         let mut file = std::fs::File::open(&self.path).map_err(unavailable)?;
         let len = file.metadata().map_err(unavailable)?.len();
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let start = match state.offset {
             None => {
                 let start = lines_back(&mut file, len, self.keep_lines.min(INITIAL_LINES)).map_err(unavailable)?;
@@ -104,7 +104,7 @@ impl LogFile {
     /// top of the file (or of the backlog window) is reached.
     fn read_older(&self, limit: usize) -> Result<Vec<LogLine>, ProviderError> {
         let unavailable = |e: std::io::Error| ProviderError::Unavailable(format!("{}: {e}", self.path.display()));
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if state.offset.is_none() || state.head == 0 || limit == 0 {
             return Ok(Vec::new());
         }
@@ -214,7 +214,7 @@ impl Source for LogFile {
     }
 
     fn logs_pending(&self) -> bool {
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         state.offset.is_some_and(|offset| offset < state.len)
     }
 }

@@ -4,7 +4,7 @@
 
 use chrono::Duration;
 
-use crate::model::*;
+use crate::model::{Backup, Environment, Level, Provider, Resource, Role, Secret, Tier, Timestamp};
 
 /// splitmix64: tiny, fast and deterministic for a given seed.
 #[derive(Debug, Clone)]

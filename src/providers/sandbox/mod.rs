@@ -16,7 +16,10 @@ use self::estate::{Rng, hash};
 use super::{BoxFuture, Capabilities, ProviderError, Source};
 use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind, Verb};
 use crate::clock::Clock;
-use crate::model::*;
+use crate::model::{
+    Approval, Backup, Conclusion, Deployment, DeploymentState, HealthCheck, Job, Level, LogLine, Metric, MetricKind,
+    Provider, Resource, Role, Run, RunStatus, Secret, Severity, Snapshot, Step, Thresholds, Tier, Timestamp,
+};
 
 /// How often the sandbox spawns a new workflow run, and how long a probe interval is.
 const RUN_CADENCE: i64 = 45;
@@ -203,7 +206,7 @@ impl Sandbox {
     }
 
     fn sim(&self) -> MutexGuard<'_, Sim> {
-        self.sim.lock().unwrap_or_else(|e| e.into_inner())
+        self.sim.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The estate at the clock's current time.
@@ -284,7 +287,7 @@ impl Sim {
                 _ => continue,
             };
             app.versions = versions;
-            for (k, v) in app.details.iter_mut() {
+            for (k, v) in &mut app.details {
                 if k == "slots" {
                     *v = format!("production={live}, staging={other}");
                 }
@@ -644,7 +647,7 @@ impl Sim {
             .ok_or_else(|| ActionError::Failed(format!("run {} vanished", approval.run)))?;
         if approved {
             // The gated job starts now and runs to its end.
-            let gated = sim.jobs.last().map(|(_, s)| *s).unwrap_or(60);
+            let gated = sim.jobs.last().map_or(60, |(_, s)| *s);
             let before: i64 = sim.jobs.iter().rev().skip(1).map(|(_, s)| s).sum();
             sim.start_at = now - Duration::seconds(before);
             sim.end_at = now + Duration::seconds(gated);
@@ -1029,7 +1032,7 @@ impl Sandbox {
                 plan.risk = if plan.tier == Tier::Prod { Risk::High } else { Risk::Low };
                 // A value typed in (TUI hidden input, `--value-stdin`) is stored as is; without
                 // one the sandbox generates it. Only its length is ever shown.
-                let typed = request.secret_input.as_ref().map(|v| v.len());
+                let typed = request.secret_input.as_ref().map(std::string::String::len);
                 plan.summary = match typed {
                     Some(n) => format!(
                         "rotate {} in {}: the value typed ({n} bytes) is stored as a new version; it is never shown. {note}",
@@ -1122,7 +1125,7 @@ impl Sandbox {
                         .iter_mut()
                         .find(|r| r.id == id)
                         .ok_or_else(|| ActionError::NotFound(id.to_string()))?;
-                    for (k, v) in r.details.iter_mut() {
+                    for (k, v) in &mut r.details {
                         if k == "desired" || k == "plan instances" {
                             *v = count.clone();
                         }
