@@ -516,12 +516,11 @@ impl AzureProvider {
     pub(crate) fn execute_action<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
             let s = &self.shared;
-            match plan.request.verb {
-                Verb::Promote | Verb::Rollback => web::execute_swap(s, plan).await,
-                Verb::Restore => postgres::execute_restore(s, plan).await,
-                Verb::Rotate if plan.request.params.contains_key("deploy_secret") => rotate::execute(s, plan).await,
-                Verb::Rotate => keyvault::execute_set(s, plan).await,
-                other => Err(not_applicable(other, &plan.target_name, "not an Azure action")),
+            match plan.payload::<AzureCall>()? {
+                AzureCall::Swap { .. } => web::execute_swap(s, plan).await,
+                AzureCall::Restore { .. } => postgres::execute_restore(s, plan).await,
+                AzureCall::DeployCredential { .. } => rotate::execute(s, plan).await,
+                AzureCall::KeyVaultSet => keyvault::execute_set(s, plan).await,
             }
         })
     }
@@ -529,18 +528,32 @@ impl AzureProvider {
     pub(crate) fn verify_action<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
             let s = &self.shared;
-            match plan.request.verb {
-                Verb::Promote | Verb::Rollback => web::verify_swap(s, plan).await,
-                Verb::Restore => postgres::verify_restore(s, plan).await,
-                Verb::Rotate if plan.request.params.contains_key("deploy_secret") => rotate::verify(s, plan).await,
-                Verb::Rotate => keyvault::verify_set(s, plan).await,
-                other => Err(not_applicable(other, &plan.target_name, "not an Azure action")),
+            match plan.payload::<AzureCall>()? {
+                AzureCall::Swap { .. } => web::verify_swap(s, plan).await,
+                AzureCall::Restore { .. } => postgres::verify_restore(s, plan).await,
+                AzureCall::DeployCredential { .. } => rotate::verify(s, plan).await,
+                AzureCall::KeyVaultSet => keyvault::verify_set(s, plan).await,
             }
         })
     }
 }
 
 crate::providers::routed_capabilities!(AzureProvider: TrafficShift, PointInTimeRestore, RotateSecret);
+
+/// What an Azure plan does; `execute` and `verify` read only this (and the target), never the
+/// request's params.
+#[derive(Debug, serde::Serialize)]
+enum AzureCall {
+    /// App Service: swap `slot` with production; production then serves `expected_version`
+    /// (it served `previous_version`).
+    Swap { slot: String, expected_version: String, previous_version: String },
+    /// PostgreSQL flexible server: `PUT url body` creates the new server `name` as of `time`.
+    Restore { url: String, body: serde_json::Value, name: String, time: String },
+    /// The deploy credential: a new Entra password valid `days`, stored in GitHub (and Key Vault).
+    DeployCredential { days: i64 },
+    /// Key Vault: a new version of the secret, from the typed value.
+    KeyVaultSet,
+}
 
 pub fn failed(e: ProviderError) -> ActionError {
     ActionError::Failed(e.to_string())
