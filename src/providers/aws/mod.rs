@@ -549,36 +549,79 @@ impl AwsProvider {
 
     pub(crate) fn execute_action<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
-            match plan.request.params.get("aws").map(String::as_str) {
-                Some("ecs") => self.execute_ecs(plan).await,
-                Some("rds") => self.execute_rds(plan).await,
-                Some("secretsmanager") => self.execute_secret(plan).await,
-                _ => Err(not_applicable(
-                    plan.request.verb,
-                    &plan.target_name,
-                    "this plan was not made by the AWS provider",
-                )),
+            match plan.payload::<AwsCall>().map_err(|_| not_made_here(plan))? {
+                AwsCall::Ecs { cluster, service, change } => self.execute_ecs(cluster, service, change).await,
+                AwsCall::Rds(call) => self.execute_rds(plan, call).await,
+                AwsCall::Secret { rotate, .. } => self.execute_secret(plan, *rotate).await,
             }
         })
     }
 
     pub(crate) fn verify_action<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
-            match plan.request.params.get("aws").map(String::as_str) {
-                Some("ecs") => self.verify_ecs(plan).await,
-                Some("rds") => self.verify_rds(plan).await,
-                Some("secretsmanager") => self.verify_secret(plan).await,
-                _ => Err(not_applicable(
-                    plan.request.verb,
-                    &plan.target_name,
-                    "this plan was not made by the AWS provider",
-                )),
+            match plan.payload::<AwsCall>().map_err(|_| not_made_here(plan))? {
+                AwsCall::Ecs { cluster, service, change } => self.verify_ecs(cluster, service, change).await,
+                AwsCall::Rds(call) => self.verify_rds(plan, call).await,
+                AwsCall::Secret { rotate, version_before } => self.verify_secret(plan, *rotate, version_before).await,
             }
         })
     }
 }
 
 crate::providers::routed_capabilities!(AwsProvider: TrafficShift, Scale, PointInTimeRestore, TakeSnapshot, RotateSecret);
+
+fn not_made_here(plan: &Plan) -> ActionError {
+    not_applicable(plan.request.verb, &plan.target_name, "this plan was not made by the AWS provider")
+}
+
+/// What an AWS plan calls; `execute` and `verify` read only this (and the target), never the
+/// request's params.
+#[derive(Debug, serde::Serialize)]
+enum AwsCall {
+    /// `ecs:UpdateService cluster service ...`.
+    Ecs {
+        cluster: String,
+        service: String,
+        change: EcsChange,
+    },
+    Rds(RdsCall),
+    /// Secrets Manager: `RotateSecret` (`rotate`) or `PutSecretValue` from the typed value;
+    /// verify wants a current version other than `version_before`.
+    Secret {
+        rotate: bool,
+        version_before: String,
+    },
+}
+
+#[derive(Debug, serde::Serialize)]
+enum EcsChange {
+    /// Point the service at an existing task definition.
+    Update {
+        task_definition: String,
+    },
+    /// A new deployment of the same task definition; `deployment_before` was the primary one.
+    Force {
+        deployment_before: Option<String>,
+    },
+    Scale {
+        count: i32,
+    },
+    /// Register a copy of `base` whose `container` runs `image`, then point the service at it.
+    Register {
+        container: String,
+        image: String,
+        base: String,
+    },
+}
+
+#[derive(Debug, serde::Serialize)]
+enum RdsCall {
+    /// `rds:CreateDBSnapshot` named `name`.
+    Snapshot { name: String },
+    /// `rds:RestoreDBInstanceToPointInTime` into the new instance `name`, at `restore_time`
+    /// (to the millisecond) or the latest restorable time.
+    Restore { name: String, restore_time: Option<Timestamp> },
+}
 
 /// Risk of changing what a service runs: production is high.
 pub(crate) fn change_risk(tier: Tier) -> Risk {
