@@ -25,10 +25,10 @@ use aws_sdk_ecs::primitives::DateTime as SdkDateTime;
 use chrono::Utc;
 
 use super::{
-    BoxFuture, BuildContext, BuildError, Capabilities, Provider, ProviderError, Source, canonical_environment,
-    environment_of,
+    BoxFuture, BuildContext, BuildError, Capabilities, PointInTimeRestore, Provider, ProviderError, RotateSecret,
+    Scale, Source, TakeSnapshot, TrafficShift, canonical_environment, environment_of,
 };
-use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind};
+use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind, Verb};
 use crate::config::{AwsConfig, AwsLoadBalancerConfig, Config};
 use crate::model::{Environment, LogLine, Snapshot, Tier, Timestamp};
 
@@ -505,23 +505,11 @@ impl Source for AwsProvider {
     }
 }
 
-/// The actions, by verb; the capability handlers below hand every request here.
+/// The actions. What a plan does is chosen by the target (an ECS service, an RDS instance, a
+/// Secrets Manager secret), whichever handler the verb came to, so a verb that does not fit the
+/// target gets that service's own refusal; `execute` and `verify` follow the plan's payload.
 impl AwsProvider {
-    pub(crate) fn params_for(&self, verb: crate::actions::Verb) -> &'static [&'static str] {
-        use crate::actions::Verb;
-        match verb {
-            // ECS: a task definition revision or an image tag (for which container), or the same
-            // revision again (`force=true`).
-            Verb::Promote => &["to", "force", "container"],
-            Verb::Rollback => &["to"],
-            Verb::Scale => &["count"],
-            Verb::Restore => &["time", "name"],
-            Verb::Snapshot => &["name"],
-            _ => &[],
-        }
-    }
-
-    pub(crate) fn plan_action(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+    fn plan_target(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
         let (mut plan, kind) = self.plan_for(request, snapshot)?;
         let id = plan.request.target.clone();
         let verb = request.verb;
@@ -547,7 +535,7 @@ impl AwsProvider {
         ))
     }
 
-    pub(crate) fn execute_action<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+    fn execute_call<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
             match plan.payload::<AwsCall>().map_err(|_| not_made_here(plan))? {
                 AwsCall::Ecs { cluster, service, change } => self.execute_ecs(cluster, service, change).await,
@@ -557,7 +545,7 @@ impl AwsProvider {
         })
     }
 
-    pub(crate) fn verify_action<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+    fn verify_call<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
             match plan.payload::<AwsCall>().map_err(|_| not_made_here(plan))? {
                 AwsCall::Ecs { cluster, service, change } => self.verify_ecs(cluster, service, change).await,
@@ -568,7 +556,83 @@ impl AwsProvider {
     }
 }
 
-crate::providers::routed_capabilities!(AwsProvider: TrafficShift, Scale, PointInTimeRestore, TakeSnapshot, RotateSecret);
+/// ECS: a task definition revision or an image tag (for which container), or the same revision
+/// again (`force=true`).
+impl TrafficShift for AwsProvider {
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+        if verb == Verb::Promote { &["to", "force", "container"] } else { &["to"] }
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
+
+/// ECS: the desired task count.
+impl Scale for AwsProvider {
+    fn accepted_params(&self, _verb: Verb) -> &'static [&'static str] {
+        &["count"]
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
+
+/// RDS: a point-in-time restore into a new instance.
+impl PointInTimeRestore for AwsProvider {
+    fn accepted_params(&self, _verb: Verb) -> &'static [&'static str] {
+        &["time", "name"]
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
+
+/// RDS: a manual snapshot.
+impl TakeSnapshot for AwsProvider {
+    fn accepted_params(&self, _verb: Verb) -> &'static [&'static str] {
+        &["name"]
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
+
+/// Secrets Manager: a rotation through its function, or a new value from stdin.
+impl RotateSecret for AwsProvider {
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
 
 fn not_made_here(plan: &Plan) -> ActionError {
     not_applicable(plan.request.verb, &plan.target_name, "this plan was not made by the AWS provider")
