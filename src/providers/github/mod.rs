@@ -674,7 +674,7 @@ impl Source for GithubProvider {
 
 /// The actions, by verb; the capability handlers below hand every request here.
 impl GithubProvider {
-    pub(crate) fn inputs_for<'a>(
+    fn inputs_for<'a>(
         &'a self,
         request: &'a ActionRequest,
     ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
@@ -702,7 +702,7 @@ impl GithubProvider {
         })
     }
 
-    pub(crate) fn params_for(&self, verb: Verb) -> &'static [&'static str] {
+    fn params_for(&self, verb: Verb) -> &'static [&'static str] {
         match verb {
             // Which of several pending environments a run's review is for.
             Verb::Approve | Verb::Reject => &["environment"],
@@ -712,7 +712,7 @@ impl GithubProvider {
         }
     }
 
-    pub(crate) fn plan_action(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+    fn plan_target(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
         let (mut plan, target) = Plan::for_target(request, &self.name, snapshot)?;
         plan.touch_destinations(snapshot, &target, &|env| self.known_tier(env, snapshot));
         let api = self.api().to_string();
@@ -738,7 +738,7 @@ impl GithubProvider {
                 };
                 let mut req = request.clone();
                 req.target = approval.id.clone();
-                return self.plan_action(&req, snapshot);
+                return self.plan_target(&req, snapshot);
             }
             (TargetKind::Approval, Verb::Approve | Verb::Reject) => {
                 let a = snapshot
@@ -921,7 +921,7 @@ impl GithubProvider {
         Ok(plan)
     }
 
-    pub(crate) fn execute_action<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+    fn execute_call<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
             match plan.payload::<GithubCall>()? {
                 GithubCall::Review { repo, run_id, environment, body, .. } => {
@@ -950,7 +950,7 @@ impl GithubProvider {
         })
     }
 
-    pub(crate) fn verify_action<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+    fn verify_call<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
             match plan.payload::<GithubCall>()? {
                 GithubCall::Review { repo, run_id, environment_id, environment, .. } => {
@@ -991,4 +991,46 @@ impl GithubProvider {
     }
 }
 
-crate::providers::routed_capabilities!(GithubProvider: RunControl, TrafficShift + inputs);
+/// Runs and reviews: approve, reject, re-run, cancel, dispatch.
+impl super::RunControl for GithubProvider {
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+        self.params_for(verb)
+    }
+    fn action_inputs<'a>(
+        &'a self,
+        request: &'a ActionRequest,
+    ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
+        self.inputs_for(request)
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
+
+/// Promote or roll back.
+impl super::TrafficShift for GithubProvider {
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+        self.params_for(verb)
+    }
+    fn action_inputs<'a>(
+        &'a self,
+        request: &'a ActionRequest,
+    ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
+        self.inputs_for(request)
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}

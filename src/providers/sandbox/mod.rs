@@ -762,7 +762,7 @@ impl Source for Sandbox {
 /// The actions, by verb; the capability handlers below hand every request here.
 impl Sandbox {
     /// The demo's Deploy workflow takes inputs like a real one, so the dispatch form can be tried.
-    pub(crate) fn inputs_for<'a>(
+    fn inputs_for<'a>(
         &'a self,
         request: &'a ActionRequest,
     ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
@@ -793,7 +793,7 @@ impl Sandbox {
         })
     }
 
-    pub(crate) fn params_for(&self, verb: Verb) -> &'static [&'static str] {
+    fn params_for(&self, verb: Verb) -> &'static [&'static str] {
         match verb {
             Verb::Rerun => &["failed"],
             Verb::Dispatch => &["ref", crate::actions::WORKFLOW_INPUTS],
@@ -804,7 +804,7 @@ impl Sandbox {
         }
     }
 
-    pub(crate) fn plan_action(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+    fn plan_target(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
         let (mut plan, target) = Plan::for_target(request, &self.name, snapshot)?;
         let verb = request.verb;
         let note = "demo sandbox: the equivalent real call is shown; nothing outside skydeck is touched";
@@ -818,7 +818,7 @@ impl Sandbox {
                     .ok_or_else(|| not_applicable(verb, &target.name, "the run is not waiting for a review"))?;
                 let mut req = request.clone();
                 req.target = approval.id.clone();
-                return self.plan_action(&req, snapshot);
+                return self.plan_target(&req, snapshot);
             }
             (TargetKind::Approval, Verb::Approve | Verb::Reject) => {
                 let a = snapshot
@@ -1071,7 +1071,7 @@ impl Sandbox {
         Ok(plan)
     }
 
-    pub(crate) fn execute_action<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+    fn execute_call<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
             let now = self.clock.now();
             let mut sim = self.sim();
@@ -1184,7 +1184,7 @@ impl Sandbox {
         })
     }
 
-    pub(crate) fn verify_action<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+    fn verify_call<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
             let snapshot = self.snapshot();
             let id = plan.request.target.as_str();
@@ -1260,7 +1260,137 @@ enum DemoCall {
     Rotate,
 }
 
-crate::providers::routed_capabilities!(Sandbox: RunControl, TrafficShift, PointInTimeRestore, TakeSnapshot, RotateSecret, Scale + inputs);
+/// Runs and reviews: approve, reject, re-run, cancel, dispatch.
+impl super::RunControl for Sandbox {
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+        self.params_for(verb)
+    }
+    fn action_inputs<'a>(
+        &'a self,
+        request: &'a ActionRequest,
+    ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
+        self.inputs_for(request)
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
+
+/// Promote or roll back.
+impl super::TrafficShift for Sandbox {
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+        self.params_for(verb)
+    }
+    fn action_inputs<'a>(
+        &'a self,
+        request: &'a ActionRequest,
+    ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
+        self.inputs_for(request)
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
+
+/// Point-in-time restore into a new server.
+impl super::PointInTimeRestore for Sandbox {
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+        self.params_for(verb)
+    }
+    fn action_inputs<'a>(
+        &'a self,
+        request: &'a ActionRequest,
+    ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
+        self.inputs_for(request)
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
+
+/// On-demand backups.
+impl super::TakeSnapshot for Sandbox {
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+        self.params_for(verb)
+    }
+    fn action_inputs<'a>(
+        &'a self,
+        request: &'a ActionRequest,
+    ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
+        self.inputs_for(request)
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
+
+/// Secret rotation.
+impl super::RotateSecret for Sandbox {
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+        self.params_for(verb)
+    }
+    fn action_inputs<'a>(
+        &'a self,
+        request: &'a ActionRequest,
+    ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
+        self.inputs_for(request)
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
+
+/// Instance counts.
+impl super::Scale for Sandbox {
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+        self.params_for(verb)
+    }
+    fn action_inputs<'a>(
+        &'a self,
+        request: &'a ActionRequest,
+    ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
+        self.inputs_for(request)
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
 
 #[cfg(test)]
 mod tests;
