@@ -139,54 +139,6 @@ impl Capabilities<'_> {
     }
 }
 
-/// Implements the listed capabilities for a provider whose own `plan_action`, `execute_action`,
-/// `verify_action` and `params_for` (and `inputs_for`, with `+ inputs`) already choose by verb:
-/// each handler hands its requests there. A new provider may as well implement the traits
-/// directly (see `gcp/`).
-macro_rules! routed_capabilities {
-    ($ty:ty: $($cap:ident),+ + inputs) => {$(
-        $crate::providers::routed_capabilities!(@impl $ty, $cap, {
-            fn action_inputs<'a>(
-                &'a self,
-                request: &'a $crate::actions::ActionRequest,
-            ) -> $crate::providers::BoxFuture<'a, Result<Vec<$crate::actions::InputSpec>, $crate::providers::ProviderError>> {
-                self.inputs_for(request)
-            }
-        });
-    )+};
-    ($ty:ty: $($cap:ident),+) => {$(
-        $crate::providers::routed_capabilities!(@impl $ty, $cap, {});
-    )+};
-    (@impl $ty:ty, $cap:ident, {$($inputs:tt)*}) => {
-        impl $crate::providers::$cap for $ty {
-            fn accepted_params(&self, verb: $crate::actions::Verb) -> &'static [&'static str] {
-                self.params_for(verb)
-            }
-            $($inputs)*
-            fn plan(
-                &self,
-                request: &$crate::actions::ActionRequest,
-                snapshot: &$crate::model::Snapshot,
-            ) -> Result<$crate::actions::Plan, $crate::actions::ActionError> {
-                self.plan_action(request, snapshot)
-            }
-            fn execute<'a>(
-                &'a self,
-                plan: &'a $crate::actions::Plan,
-            ) -> $crate::providers::BoxFuture<'a, Result<String, $crate::actions::ActionError>> {
-                self.execute_action(plan)
-            }
-            fn verify<'a>(
-                &'a self,
-                plan: &'a $crate::actions::Plan,
-            ) -> $crate::providers::BoxFuture<'a, Result<String, $crate::actions::ActionError>> {
-                self.verify_action(plan)
-            }
-        }
-    };
-}
-pub(crate) use routed_capabilities;
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,6 @@ pub mod sandbox;
 pub mod sanitized;
 
 mod capability;
-pub(crate) use capability::routed_capabilities;
 pub use capability::{
     Capabilities, Handler, PointInTimeRestore, RotateSecret, RunControl, Scale, TakeSnapshot, TrafficShift,
 };

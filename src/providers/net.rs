@@ -48,16 +48,16 @@ fn random() -> u64 {
 
 /// Reads an answer's body, refusing one larger than `limit` bytes (a misconfigured endpoint
 /// serving a file, a proxy's endless page) instead of holding it all in memory.
-pub async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<bytes::Bytes, String> {
+pub async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<bytes::Bytes, BodyError> {
     if let Some(len) = response.content_length()
         && len > limit as u64
     {
-        return Err(too_large(limit));
+        return Err(BodyError::TooLarge { limit });
     }
     let mut out = bytes::BytesMut::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| super::error_chain(&e))? {
+    while let Some(chunk) = response.chunk().await.map_err(|e| BodyError::Read(super::error_chain(&e)))? {
         if out.len() + chunk.len() > limit {
-            return Err(too_large(limit));
+            return Err(BodyError::TooLarge { limit });
         }
         out.extend_from_slice(&chunk);
     }
@@ -74,8 +74,18 @@ pub fn same_origin_redirects() -> reqwest::redirect::Policy {
     })
 }
 
+/// Why an answer's body was not read.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum BodyError {
+    #[error("the answer is larger than {} MiB; not read", limit >> 20)]
+    TooLarge { limit: usize },
+    /// The connection failed while reading (the error chain).
+    #[error("{0}")]
+    Read(String),
+}
+
 pub fn too_large(limit: usize) -> String {
-    format!("the answer is larger than {} MiB; not read", limit >> 20)
+    BodyError::TooLarge { limit }.to_string()
 }
 
 #[cfg(test)]

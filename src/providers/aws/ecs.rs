@@ -12,7 +12,7 @@ use aws_sdk_ecs::types::{
 };
 use futures::future::join_all;
 
-use super::{AwsProvider, Fail, call, change_risk, not_applicable, ts};
+use super::{AwsCall, AwsProvider, EcsChange, Fail, call, change_risk, not_applicable, ts};
 use crate::actions::{ActionError, Plan, Risk, Verb};
 use crate::model::{Level, Provider as Cloud, Resource, Role, Tier};
 use crate::providers::ProviderError;
@@ -438,6 +438,9 @@ impl AwsProvider {
         let set = |plan: &mut Plan, k: &str, v: &str| {
             plan.request.params.insert(k.to_string(), v.to_string());
         };
+        let payload = |plan: &mut Plan, change: EcsChange| {
+            plan.set_payload(AwsCall::Ecs { cluster: m.cluster.clone(), service: m.service.clone(), change });
+        };
         set(plan, "aws", "ecs");
         set(plan, "cluster", &m.cluster);
         set(plan, "service", &m.service);
@@ -454,6 +457,7 @@ impl AwsProvider {
                     "DescribeServices: a new PRIMARY deployment of {}; rollout COMPLETED within {timeout}s",
                     m.task_definition
                 );
+                payload(plan, EcsChange::Force { deployment_before: m.primary_deployment.clone() });
                 set(plan, "mode", "force");
                 if let Some(d) = &m.primary_deployment {
                     set(plan, "deployment_before", d);
@@ -518,6 +522,7 @@ impl AwsProvider {
                 plan.calls.push(watch);
                 plan.verification =
                     format!("DescribeServices: taskDefinition = {to}; PRIMARY deployment COMPLETED within {timeout}s");
+                payload(plan, EcsChange::Update { task_definition: to.clone() });
                 set(plan, "mode", "update");
                 set(plan, "task_definition", &to);
             }
@@ -553,6 +558,7 @@ impl AwsProvider {
                 plan.calls.push(watch);
                 plan.verification =
                     format!("DescribeServices: desiredCount = {count}, and {count} running within {timeout}s");
+                payload(plan, EcsChange::Scale { count });
                 set(plan, "mode", "scale");
                 set(plan, "count", &count.to_string());
             }
@@ -635,6 +641,15 @@ impl AwsProvider {
             "DescribeServices: a new revision of {} whose {container} runs {image}; rollout COMPLETED within {timeout}s",
             m.family
         );
+        plan.set_payload(AwsCall::Ecs {
+            cluster: m.cluster.clone(),
+            service: m.service.clone(),
+            change: EcsChange::Register {
+                container: container.clone(),
+                image: image.clone(),
+                base: m.task_definition_arn.clone(),
+            },
+        });
         let p = &mut plan.request.params;
         p.insert("mode".into(), "register".into());
         p.insert("container".into(), container);
@@ -643,19 +658,20 @@ impl AwsProvider {
         Ok(())
     }
 
-    pub(super) async fn execute_ecs(&self, plan: &Plan) -> Result<String, ActionError> {
-        let p = &plan.request.params;
-        let get = |k: &str| p.get(k).cloned().unwrap_or_default();
-        let (cluster, service) = (get("cluster"), get("service"));
+    pub(super) async fn execute_ecs(
+        &self,
+        cluster: &str,
+        service: &str,
+        change: &EcsChange,
+    ) -> Result<String, ActionError> {
         let failed = |e: ProviderError| ActionError::Failed(e.to_string());
-        let update = self.ecs.update_service().cluster(&cluster).service(&service);
-        match get("mode").as_str() {
-            "update" => {
-                let td = get("task_definition");
-                update.task_definition(&td).send().await.map_err(|e| failed(self.ecs_err("ecs:UpdateService", e)))?;
+        let update = self.ecs.update_service().cluster(cluster).service(service);
+        match change {
+            EcsChange::Update { task_definition: td } => {
+                update.task_definition(td).send().await.map_err(|e| failed(self.ecs_err("ecs:UpdateService", e)))?;
                 Ok(format!("{service} now points at {td}"))
             }
-            "force" => {
+            EcsChange::Force { .. } => {
                 update
                     .force_new_deployment(true)
                     .send()
@@ -663,21 +679,18 @@ impl AwsProvider {
                     .map_err(|e| failed(self.ecs_err("ecs:UpdateService", e)))?;
                 Ok(format!("new deployment of {service} started"))
             }
-            "scale" => {
-                let count: i32 = get("count").parse().unwrap_or_default();
-                update.desired_count(count).send().await.map_err(|e| failed(self.ecs_err("ecs:UpdateService", e)))?;
+            EcsChange::Scale { count } => {
+                update.desired_count(*count).send().await.map_err(|e| failed(self.ecs_err("ecs:UpdateService", e)))?;
                 Ok(format!("{service} desired count set to {count}"))
             }
-            "register" => {
-                let (container, image) = (get("container"), get("image"));
-                let new = self.register_with_image(&get("base"), &container, &image).await.map_err(failed)?;
+            EcsChange::Register { container, image, base } => {
+                let new = self.register_with_image(base, container, image).await.map_err(failed)?;
                 update.task_definition(&new).send().await.map_err(|e| failed(self.ecs_err("ecs:UpdateService", e)))?;
                 Ok(format!(
                     "registered {} ({container} = {image}); {service} now points at it",
                     short_task_definition(&new)
                 ))
             }
-            other => Err(ActionError::Failed(format!("unknown ECS plan mode '{other}'"))),
         }
     }
 
@@ -732,29 +745,29 @@ impl AwsProvider {
     }
 
     /// Re-reads the service: the change took, then the rollout until steady, failed or timed out.
-    pub(super) async fn verify_ecs(&self, plan: &Plan) -> Result<String, ActionError> {
-        let p = &plan.request.params;
-        let get = |k: &str| p.get(k).cloned().unwrap_or_default();
-        let (cluster, service, mode) = (get("cluster"), get("service"), get("mode"));
+    pub(super) async fn verify_ecs(
+        &self,
+        cluster: &str,
+        service: &str,
+        change: &EcsChange,
+    ) -> Result<String, ActionError> {
         let verify_failed = |e: ProviderError| ActionError::VerifyFailed(e.to_string());
         let started = Instant::now();
         let timeout = self.settings.rollout_timeout;
         let mut checked: Option<String> = None;
         loop {
-            let s = self.describe_service(&cluster, &service).await.map_err(verify_failed)?;
+            let s = self.describe_service(cluster, service).await.map_err(verify_failed)?;
             if checked.is_none() {
                 let now_td = short_task_definition(s.task_definition().unwrap_or_default());
-                checked = Some(match mode.as_str() {
-                    "update" => {
-                        let want = get("task_definition");
-                        if now_td != want {
+                checked = Some(match change {
+                    EcsChange::Update { task_definition: want } => {
+                        if now_td != *want {
                             return Err(ActionError::VerifyFailed(format!("{service} points at {now_td}, not {want}")));
                         }
                         format!("{service} runs {want}")
                     }
-                    "register" => {
-                        let (container, image) = (get("container"), get("image"));
-                        if now_td == short_task_definition(&get("base")) {
+                    EcsChange::Register { container, image, base } => {
+                        if now_td == short_task_definition(base) {
                             return Err(ActionError::VerifyFailed(format!("{service} still points at {now_td}")));
                         }
                         let td = self.task_definition(&now_td).await.map_err(verify_failed)?;
@@ -765,14 +778,14 @@ impl AwsProvider {
                             .and_then(|c| c.image())
                             .unwrap_or_default()
                             .to_string();
-                        if running != image {
+                        if running != *image {
                             return Err(ActionError::VerifyFailed(format!(
                                 "{service} points at {now_td}, whose {container} runs {running}, not {image}"
                             )));
                         }
                         format!("{service} runs {now_td} ({container} = {image})")
                     }
-                    "force" => {
+                    EcsChange::Force { deployment_before } => {
                         let primary = s
                             .deployments()
                             .iter()
@@ -780,16 +793,15 @@ impl AwsProvider {
                             .and_then(|d| d.id())
                             .unwrap_or_default()
                             .to_string();
-                        if p.get("deployment_before") == Some(&primary) {
+                        if deployment_before.as_ref() == Some(&primary) {
                             return Err(ActionError::VerifyFailed(format!(
                                 "no new deployment of {service}: {primary} is still the primary one"
                             )));
                         }
                         format!("{service} has a new deployment {primary}")
                     }
-                    "scale" => {
-                        let want: i32 = get("count").parse().unwrap_or_default();
-                        if s.desired_count() != want {
+                    EcsChange::Scale { count: want } => {
+                        if s.desired_count() != *want {
                             return Err(ActionError::VerifyFailed(format!(
                                 "{service} wants {} tasks, not {want}",
                                 s.desired_count()
@@ -797,11 +809,10 @@ impl AwsProvider {
                         }
                         format!("{service} wants {want} tasks")
                     }
-                    other => return Err(ActionError::VerifyFailed(format!("unknown ECS plan mode '{other}'"))),
                 });
             }
             let what = checked.clone().unwrap_or_default();
-            match rollout_of(&s, mode == "scale") {
+            match rollout_of(&s, matches!(change, EcsChange::Scale { .. })) {
                 Rollout::Steady(d) => return Ok(format!("{what}; rollout {d}")),
                 Rollout::Failed(d) => {
                     return Err(ActionError::VerifyFailed(format!("{what}, but the rollout FAILED: {d}")));

@@ -26,10 +26,10 @@ use aws_sdk_ecs::primitives::DateTime as SdkDateTime;
 use chrono::Utc;
 
 use super::{
-    BoxFuture, BuildContext, BuildError, Capabilities, Provider, ProviderError, Source, canonical_environment,
-    environment_of,
+    BoxFuture, BuildContext, BuildError, Capabilities, PointInTimeRestore, Provider, ProviderError, RotateSecret,
+    Scale, Source, TakeSnapshot, TrafficShift, canonical_environment, environment_of,
 };
-use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind};
+use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind, Verb};
 use crate::config::{AwsConfig, AwsLoadBalancerConfig, Config};
 use crate::model::{Environment, LogLine, Snapshot, Tier, Timestamp};
 
@@ -513,23 +513,11 @@ impl Source for AwsProvider {
     }
 }
 
-/// The actions, by verb; the capability handlers below hand every request here.
+/// The actions. What a plan does is chosen by the target (an ECS service, an RDS instance, a
+/// Secrets Manager secret), whichever handler the verb came to, so a verb that does not fit the
+/// target gets that service's own refusal; `execute` and `verify` follow the plan's payload.
 impl AwsProvider {
-    pub(crate) fn params_for(&self, verb: crate::actions::Verb) -> &'static [&'static str] {
-        use crate::actions::Verb;
-        match verb {
-            // ECS: a task definition revision or an image tag (for which container), or the same
-            // revision again (`force=true`).
-            Verb::Promote => &["to", "force", "container"],
-            Verb::Rollback => &["to"],
-            Verb::Scale => &["count"],
-            Verb::Restore => &["time", "name"],
-            Verb::Snapshot => &["name"],
-            _ => &[],
-        }
-    }
-
-    pub(crate) fn plan_action(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+    fn plan_target(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
         let (mut plan, kind) = self.plan_for(request, snapshot)?;
         let id = plan.request.target.clone();
         let verb = request.verb;
@@ -555,38 +543,157 @@ impl AwsProvider {
         ))
     }
 
-    pub(crate) fn execute_action<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+    fn execute_call<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
-            match plan.request.params.get("aws").map(String::as_str) {
-                Some("ecs") => self.execute_ecs(plan).await,
-                Some("rds") => self.execute_rds(plan).await,
-                Some("secretsmanager") => self.execute_secret(plan).await,
-                _ => Err(not_applicable(
-                    plan.request.verb,
-                    &plan.target_name,
-                    "this plan was not made by the AWS provider",
-                )),
+            match plan.payload::<AwsCall>().map_err(|_| not_made_here(plan))? {
+                AwsCall::Ecs { cluster, service, change } => self.execute_ecs(cluster, service, change).await,
+                AwsCall::Rds(call) => self.execute_rds(plan, call).await,
+                AwsCall::Secret { rotate, .. } => self.execute_secret(plan, *rotate).await,
             }
         })
     }
 
-    pub(crate) fn verify_action<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+    fn verify_call<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
-            match plan.request.params.get("aws").map(String::as_str) {
-                Some("ecs") => self.verify_ecs(plan).await,
-                Some("rds") => self.verify_rds(plan).await,
-                Some("secretsmanager") => self.verify_secret(plan).await,
-                _ => Err(not_applicable(
-                    plan.request.verb,
-                    &plan.target_name,
-                    "this plan was not made by the AWS provider",
-                )),
+            match plan.payload::<AwsCall>().map_err(|_| not_made_here(plan))? {
+                AwsCall::Ecs { cluster, service, change } => self.verify_ecs(cluster, service, change).await,
+                AwsCall::Rds(call) => self.verify_rds(plan, call).await,
+                AwsCall::Secret { rotate, version_before } => self.verify_secret(plan, *rotate, version_before).await,
             }
         })
     }
 }
 
-crate::providers::routed_capabilities!(AwsProvider: TrafficShift, Scale, PointInTimeRestore, TakeSnapshot, RotateSecret);
+/// ECS: a task definition revision or an image tag (for which container), or the same revision
+/// again (`force=true`).
+impl TrafficShift for AwsProvider {
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+        if verb == Verb::Promote { &["to", "force", "container"] } else { &["to"] }
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
+
+/// ECS: the desired task count.
+impl Scale for AwsProvider {
+    fn accepted_params(&self, _verb: Verb) -> &'static [&'static str] {
+        &["count"]
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
+
+/// RDS: a point-in-time restore into a new instance.
+impl PointInTimeRestore for AwsProvider {
+    fn accepted_params(&self, _verb: Verb) -> &'static [&'static str] {
+        &["time", "name"]
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
+
+/// RDS: a manual snapshot.
+impl TakeSnapshot for AwsProvider {
+    fn accepted_params(&self, _verb: Verb) -> &'static [&'static str] {
+        &["name"]
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
+
+/// Secrets Manager: a rotation through its function, or a new value from stdin.
+impl RotateSecret for AwsProvider {
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
+
+fn not_made_here(plan: &Plan) -> ActionError {
+    not_applicable(plan.request.verb, &plan.target_name, "this plan was not made by the AWS provider")
+}
+
+/// What an AWS plan calls; `execute` and `verify` read only this (and the target), never the
+/// request's params.
+#[derive(Debug, serde::Serialize)]
+enum AwsCall {
+    /// `ecs:UpdateService cluster service ...`.
+    Ecs {
+        cluster: String,
+        service: String,
+        change: EcsChange,
+    },
+    Rds(RdsCall),
+    /// Secrets Manager: `RotateSecret` (`rotate`) or `PutSecretValue` from the typed value;
+    /// verify wants a current version other than `version_before`.
+    Secret {
+        rotate: bool,
+        version_before: String,
+    },
+}
+
+#[derive(Debug, serde::Serialize)]
+enum EcsChange {
+    /// Point the service at an existing task definition.
+    Update {
+        task_definition: String,
+    },
+    /// A new deployment of the same task definition; `deployment_before` was the primary one.
+    Force {
+        deployment_before: Option<String>,
+    },
+    Scale {
+        count: i32,
+    },
+    /// Register a copy of `base` whose `container` runs `image`, then point the service at it.
+    Register {
+        container: String,
+        image: String,
+        base: String,
+    },
+}
+
+#[derive(Debug, serde::Serialize)]
+enum RdsCall {
+    /// `rds:CreateDBSnapshot` named `name`.
+    Snapshot { name: String },
+    /// `rds:RestoreDBInstanceToPointInTime` into the new instance `name`, at `restore_time`
+    /// (to the millisecond) or the latest restorable time.
+    Restore { name: String, restore_time: Option<Timestamp> },
+}
 
 /// Risk of changing what a service runs: production is high.
 pub(crate) fn change_risk(tier: Tier) -> Risk {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_rds::types::{DbInstance, DbSnapshot, Tag};
 use chrono::Duration;
 
-use super::{AwsProvider, Fail, call, not_applicable, sdk_time, ts};
+use super::{AwsCall, AwsProvider, Fail, RdsCall, call, not_applicable, sdk_time, ts};
 use crate::actions::{ActionError, Plan, Risk, Verb};
 use crate::model::{Backup, Level, Provider as Cloud, Resource, Role, Snapshot, Timestamp, human_duration};
 use crate::providers::ProviderError;
@@ -310,6 +310,7 @@ impl AwsProvider {
                     format!("rds:CreateDBSnapshot DBInstanceIdentifier={} DBSnapshotIdentifier={name}", db.identifier),
                 ));
                 plan.verification = format!("DescribeDBSnapshots {name}: creating or available");
+                plan.set_payload(AwsCall::Rds(RdsCall::Snapshot { name: name.clone() }));
                 set(plan, "mode", "snapshot");
                 set(plan, "name", &name);
             }
@@ -407,6 +408,9 @@ impl AwsProvider {
                     "DescribeDBInstances {name}: exists (creating, then available in minutes), tagged as restored from {}",
                     db.identifier
                 );
+                // To the millisecond, as the tag and the request always had it.
+                let restore_time = at.map(|at| chrono::SubsecRound::trunc_subsecs(at, 3));
+                plan.set_payload(AwsCall::Rds(RdsCall::Restore { name: name.clone(), restore_time }));
                 set(plan, "mode", "restore");
                 set(plan, "name", &name);
                 match at {
@@ -429,25 +433,25 @@ impl AwsProvider {
         self.meta().databases.get(arn).cloned().ok_or_else(|| ActionError::NotFound(arn.to_string()))
     }
 
-    pub(super) async fn execute_rds(&self, plan: &Plan) -> Result<String, ActionError> {
-        let p = &plan.request.params;
-        let get = |k: &str| p.get(k).cloned().unwrap_or_default();
+    pub(super) async fn execute_rds(&self, plan: &Plan, call: &RdsCall) -> Result<String, ActionError> {
         let failed = |e: ProviderError| ActionError::Failed(e.to_string());
         let db = self.db_meta(&plan.request.target)?;
-        let name = get("name");
-        match get("mode").as_str() {
-            "snapshot" => {
+        match call {
+            RdsCall::Snapshot { name } => {
                 self.rds
                     .create_db_snapshot()
                     .db_instance_identifier(&db.identifier)
-                    .db_snapshot_identifier(&name)
+                    .db_snapshot_identifier(name)
                     .send()
                     .await
                     .map_err(|e| failed(self.rds_err("rds:CreateDBSnapshot", e)))?;
                 Ok(format!("snapshot {name} of {} started", db.identifier))
             }
-            "restore" => {
-                let when = get("restore_time");
+            RdsCall::Restore { name, restore_time } => {
+                let when = match restore_time {
+                    Some(at) => at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                    None => "latest".to_string(),
+                };
                 let mut tags: Vec<Tag> = db
                     .tags
                     .iter()
@@ -460,40 +464,33 @@ impl AwsProvider {
                     .rds
                     .restore_db_instance_to_point_in_time()
                     .source_db_instance_identifier(&db.identifier)
-                    .target_db_instance_identifier(&name)
+                    .target_db_instance_identifier(name)
                     .set_db_instance_class(db.class.clone())
                     .set_db_subnet_group_name(db.subnet_group.clone())
                     .multi_az(db.multi_az)
                     .set_vpc_security_group_ids((!db.security_groups.is_empty()).then(|| db.security_groups.clone()))
                     .set_tags(Some(tags));
-                req = if when == "latest" {
-                    req.use_latest_restorable_time(true)
-                } else {
-                    let at = chrono::DateTime::parse_from_rfc3339(&when)
-                        .map_err(|e| ActionError::Failed(format!("restore time '{when}': {e}")))?
-                        .with_timezone(&chrono::Utc);
-                    req.restore_time(sdk_time(at))
+                req = match restore_time {
+                    None => req.use_latest_restorable_time(true),
+                    Some(at) => req.restore_time(sdk_time(*at)),
                 };
                 let resp =
                     req.send().await.map_err(|e| failed(self.rds_err("rds:RestoreDBInstanceToPointInTime", e)))?;
                 let status = resp.db_instance().and_then(|d| d.db_instance_status()).unwrap_or("creating").to_string();
                 Ok(format!("restore of {} into {name} accepted ({status})", db.identifier))
             }
-            other => Err(ActionError::Failed(format!("unknown RDS plan mode '{other}'"))),
         }
     }
 
-    pub(super) async fn verify_rds(&self, plan: &Plan) -> Result<String, ActionError> {
-        let p = &plan.request.params;
-        let name = p.get("name").cloned().unwrap_or_default();
+    pub(super) async fn verify_rds(&self, plan: &Plan, call: &RdsCall) -> Result<String, ActionError> {
         let db = self.db_meta(&plan.request.target)?;
         let verify_failed = |e: ProviderError| ActionError::VerifyFailed(e.to_string());
-        match p.get("mode").map(String::as_str) {
-            Some("snapshot") => {
+        match call {
+            RdsCall::Snapshot { name } => {
                 let resp = self
                     .rds
                     .describe_db_snapshots()
-                    .db_snapshot_identifier(&name)
+                    .db_snapshot_identifier(name)
                     .send()
                     .await
                     .map_err(|e| verify_failed(self.rds_err("rds:DescribeDBSnapshots", e)))?;
@@ -510,11 +507,11 @@ impl AwsProvider {
                 }
                 Ok(format!("snapshot {name} is {}", s.status().unwrap_or("unknown")))
             }
-            Some("restore") => {
+            RdsCall::Restore { name, .. } => {
                 let resp = self
                     .rds
                     .describe_db_instances()
-                    .db_instance_identifier(&name)
+                    .db_instance_identifier(name)
                     .send()
                     .await
                     .map_err(|e| verify_failed(self.rds_err("rds:DescribeDBInstances", e)))?;
@@ -535,7 +532,6 @@ impl AwsProvider {
                     db.identifier
                 ))
             }
-            other => Err(ActionError::VerifyFailed(format!("unknown RDS plan mode {other:?}"))),
         }
     }
 }

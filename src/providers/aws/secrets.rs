@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, RotationRulesType, SecretListEntry};
 
-use super::{AwsProvider, Fail, call, change_risk, environment_in_path, not_applicable, ts};
+use super::{AwsCall, AwsProvider, Fail, call, change_risk, environment_in_path, not_applicable, ts};
 use crate::actions::{ActionError, Plan, Verb};
 use crate::model::{Provider as Cloud, Secret};
 use crate::providers::ProviderError;
@@ -157,16 +157,17 @@ impl AwsProvider {
             );
             plan.request.params.insert("mode".into(), "rotate".into());
         }
+        plan.set_payload(AwsCall::Secret { rotate: !put, version_before: before.clone() });
         plan.request.params.insert("aws".into(), "secretsmanager".into());
         plan.request.params.insert("version_before".into(), before);
         Ok(())
     }
 
-    pub(super) async fn execute_secret(&self, plan: &Plan) -> Result<String, ActionError> {
+    pub(super) async fn execute_secret(&self, plan: &Plan, rotate: bool) -> Result<String, ActionError> {
         let arn = &plan.request.target;
         let failed = |e: ProviderError| ActionError::Failed(e.to_string());
-        match plan.request.params.get("mode").map(String::as_str) {
-            Some("put") => {
+        match rotate {
+            false => {
                 let value = plan.request.secret_input.as_ref().ok_or_else(|| {
                     ActionError::MissingInput(
                         "the new value: run `skydeck act rotate ID --value-stdin` and write it to stdin".into(),
@@ -182,7 +183,7 @@ impl AwsProvider {
                     .map_err(|e| failed(self.sm_err("secretsmanager:PutSecretValue", e)))?;
                 Ok(format!("new version {} of {} stored", resp.version_id().unwrap_or("?"), plan.target_name))
             }
-            Some("rotate") => {
+            true => {
                 let resp = self
                     .secrets
                     .rotate_secret()
@@ -193,12 +194,10 @@ impl AwsProvider {
                     .map_err(|e| failed(self.sm_err("secretsmanager:RotateSecret", e)))?;
                 Ok(format!("rotation of {} started (version {})", plan.target_name, resp.version_id().unwrap_or("?")))
             }
-            other => Err(ActionError::Failed(format!("unknown Secrets Manager plan mode {other:?}"))),
         }
     }
 
-    pub(super) async fn verify_secret(&self, plan: &Plan) -> Result<String, ActionError> {
-        let before = plan.request.params.get("version_before").cloned().unwrap_or_default();
+    pub(super) async fn verify_secret(&self, plan: &Plan, rotate: bool, before: &str) -> Result<String, ActionError> {
         let resp = self
             .secrets
             .describe_secret()
@@ -219,8 +218,8 @@ impl AwsProvider {
                 .find(|(id, labels)| **id != before && labels.iter().any(|l| l == "AWSPENDING"))
                 .map(|(id, _)| id.clone())
         });
-        match (plan.request.params.get("mode").map(String::as_str), pending) {
-            (Some("rotate"), Some(p)) => {
+        match (rotate, pending) {
+            (true, Some(p)) => {
                 Ok(format!("rotation in progress: version {p} is AWSPENDING; the rotation function makes it current"))
             }
             _ => Err(ActionError::VerifyFailed(format!(

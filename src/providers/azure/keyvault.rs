@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::client::Api;
-use super::{Shared, failed};
+use super::{AzureCall, Shared, failed};
 use crate::actions::{ActionError, Plan, PlannedCall};
 use crate::model::{Provider, Secret, Snapshot, Timestamp};
 use crate::providers::ProviderError;
@@ -211,6 +211,7 @@ pub fn plan_set(s: &Shared, plan: &mut Plan) -> Result<(), ActionError> {
     });
     plan.verification =
         format!("GET {}/secrets/{}/versions: the new version is listed and enabled", m.vault_url, m.name);
+    plan.set_payload(AzureCall::KeyVaultSet);
     Ok(())
 }
 

@@ -31,7 +31,8 @@ use serde::Deserialize;
 use self::auth::{CredentialKind, TokenSource};
 use self::client::{Api, AzureClient, Scopes};
 use super::{
-    BoxFuture, BuildError, Capabilities, Provider, ProviderError, Source, canonical_environment, environment_of,
+    BoxFuture, BuildError, Capabilities, PointInTimeRestore, Provider, ProviderError, RotateSecret, Source,
+    TrafficShift, canonical_environment, environment_of,
 };
 use crate::actions::{ActionError, ActionRequest, Plan, Risk, TargetKind, Verb, find_target, tier_of};
 use crate::config::{AzureConfig, Config};
@@ -441,20 +442,11 @@ impl Source for AzureProvider {
     }
 }
 
-/// The actions, by verb; the capability handlers below hand every request here.
+/// The actions. The target decides the call (an App Service slot swap, a PostgreSQL restore, a
+/// deploy credential or a Key Vault secret), whichever handler the verb came to; `execute` and
+/// `verify` follow the plan's payload.
 impl AzureProvider {
-    pub(crate) fn params_for(&self, verb: Verb) -> &'static [&'static str] {
-        match verb {
-            // The slot swapped with production.
-            Verb::Promote | Verb::Rollback => &["to", "slot"],
-            Verb::Restore => &["time", "name"],
-            // Deploy credential: how long the new password is valid.
-            Verb::Rotate => &["days"],
-            _ => &[],
-        }
-    }
-
-    pub(crate) fn plan_action(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+    fn plan_target(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
         let target =
             find_target(snapshot, &request.target).ok_or_else(|| ActionError::NotFound(request.target.clone()))?;
         let mut plan = Plan {
@@ -513,34 +505,94 @@ impl AzureProvider {
         Ok(plan)
     }
 
-    pub(crate) fn execute_action<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+    fn execute_call<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
             let s = &self.shared;
-            match plan.request.verb {
-                Verb::Promote | Verb::Rollback => web::execute_swap(s, plan).await,
-                Verb::Restore => postgres::execute_restore(s, plan).await,
-                Verb::Rotate if plan.request.params.contains_key("deploy_secret") => rotate::execute(s, plan).await,
-                Verb::Rotate => keyvault::execute_set(s, plan).await,
-                other => Err(not_applicable(other, &plan.target_name, "not an Azure action")),
+            match plan.payload::<AzureCall>()? {
+                AzureCall::Swap { .. } => web::execute_swap(s, plan).await,
+                AzureCall::Restore { .. } => postgres::execute_restore(s, plan).await,
+                AzureCall::DeployCredential { .. } => rotate::execute(s, plan).await,
+                AzureCall::KeyVaultSet => keyvault::execute_set(s, plan).await,
             }
         })
     }
 
-    pub(crate) fn verify_action<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+    fn verify_call<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
             let s = &self.shared;
-            match plan.request.verb {
-                Verb::Promote | Verb::Rollback => web::verify_swap(s, plan).await,
-                Verb::Restore => postgres::verify_restore(s, plan).await,
-                Verb::Rotate if plan.request.params.contains_key("deploy_secret") => rotate::verify(s, plan).await,
-                Verb::Rotate => keyvault::verify_set(s, plan).await,
-                other => Err(not_applicable(other, &plan.target_name, "not an Azure action")),
+            match plan.payload::<AzureCall>()? {
+                AzureCall::Swap { .. } => web::verify_swap(s, plan).await,
+                AzureCall::Restore { .. } => postgres::verify_restore(s, plan).await,
+                AzureCall::DeployCredential { .. } => rotate::verify(s, plan).await,
+                AzureCall::KeyVaultSet => keyvault::verify_set(s, plan).await,
             }
         })
     }
 }
 
-crate::providers::routed_capabilities!(AzureProvider: TrafficShift, PointInTimeRestore, RotateSecret);
+/// App Service: swap a deployment slot with production (`to`/`slot` names the slot).
+impl TrafficShift for AzureProvider {
+    fn accepted_params(&self, _verb: Verb) -> &'static [&'static str] {
+        &["to", "slot"]
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
+
+/// PostgreSQL flexible server: a point-in-time restore into a new server.
+impl PointInTimeRestore for AzureProvider {
+    fn accepted_params(&self, _verb: Verb) -> &'static [&'static str] {
+        &["time", "name"]
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
+
+/// A Key Vault secret from the typed value, or the deploy credential (`days`: how long the new
+/// password is valid).
+impl RotateSecret for AzureProvider {
+    fn accepted_params(&self, _verb: Verb) -> &'static [&'static str] {
+        &["days"]
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
+
+/// What an Azure plan does; `execute` and `verify` read only this (and the target), never the
+/// request's params.
+#[derive(Debug, serde::Serialize)]
+enum AzureCall {
+    /// App Service: swap `slot` with production; production then serves `expected_version`
+    /// (it served `previous_version`).
+    Swap { slot: String, expected_version: String, previous_version: String },
+    /// PostgreSQL flexible server: `PUT url body` creates the new server `name` as of `time`.
+    Restore { url: String, body: serde_json::Value, name: String, time: String },
+    /// The deploy credential: a new Entra password valid `days`, stored in GitHub (and Key Vault).
+    DeployCredential { days: i64 },
+    /// Key Vault: a new version of the secret, from the typed value.
+    KeyVaultSet,
+}
 
 pub fn failed(e: ProviderError) -> ActionError {
     ActionError::Failed(e.to_string())

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::client::{Api, Operation};
-use super::{Shared, failed, monitor, subscription_and_group};
+use super::{AzureCall, Shared, failed, monitor, subscription_and_group};
 use crate::actions::{ActionError, Plan, PlannedCall, Risk};
 use crate::model::{Backup, Level, Provider, Resource, Role, Snapshot, Tier, Timestamp, human_duration};
 use crate::providers::ProviderError;
@@ -394,6 +394,12 @@ pub fn plan_restore(s: &Shared, plan: &mut Plan, snapshot: &Snapshot) -> Result<
         ),
     });
     plan.verification = format!("GET {new_name}: it exists and reports its state");
+    plan.set_payload(AzureCall::Restore {
+        url: url.clone(),
+        body: body.clone(),
+        name: new_name.clone(),
+        time: when(at),
+    });
     let p = &mut plan.request.params;
     p.insert("time".into(), when(at));
     p.insert("name".into(), new_name);
@@ -403,13 +409,10 @@ pub fn plan_restore(s: &Shared, plan: &mut Plan, snapshot: &Snapshot) -> Result<
 }
 
 pub async fn execute_restore(s: &Shared, plan: &Plan) -> Result<String, ActionError> {
-    let p = &plan.request.params;
-    let (Some(url), Some(body), Some(name)) = (p.get("url"), p.get("body"), p.get("name")) else {
+    let AzureCall::Restore { url, body, name, time } = plan.payload::<AzureCall>()? else {
         return Err(ActionError::Failed("the plan lost its restore call; plan again".into()));
     };
-    let body: serde_json::Value =
-        serde_json::from_str(body).map_err(|e| ActionError::Failed(format!("restore body: {e}")))?;
-    let r = s.client.send(Api::Arm, Method::PUT, url, Some(&body)).await.map_err(failed)?;
+    let r = s.client.send(Api::Arm, Method::PUT, url, Some(body)).await.map_err(failed)?;
     if !r.status.is_success() {
         return Err(ActionError::Failed(format!(
             "the restore was not started, nothing was created: {}",
@@ -417,12 +420,9 @@ pub async fn execute_restore(s: &Shared, plan: &Plan) -> Result<String, ActionEr
         )));
     }
     match s.client.wait(Api::Arm, url, &r).await {
-        Ok(Operation::Succeeded { waited }) => Ok(format!(
-            "restored {} at {} into {name} ({}s)",
-            plan.target_name,
-            p.get("time").cloned().unwrap_or_default(),
-            waited.as_secs()
-        )),
+        Ok(Operation::Succeeded { waited }) => {
+            Ok(format!("restored {} at {time} into {name} ({}s)", plan.target_name, waited.as_secs()))
+        }
         Ok(Operation::StillRunning { waited, .. }) => Ok(format!(
             "Azure is still creating {name} from {} after {}s; it shows up on the next refresh",
             plan.target_name,
@@ -436,8 +436,7 @@ pub async fn execute_restore(s: &Shared, plan: &Plan) -> Result<String, ActionEr
 }
 
 pub async fn verify_restore(s: &Shared, plan: &Plan) -> Result<String, ActionError> {
-    let p = &plan.request.params;
-    let (Some(url), Some(name)) = (p.get("url"), p.get("name")) else {
+    let AzureCall::Restore { url, name, .. } = plan.payload::<AzureCall>()? else {
         return Err(ActionError::VerifyFailed("the plan lost its restore call".into()));
     };
     let server: ServerPayload =

@@ -26,7 +26,7 @@ use serde_json::json;
 
 use super::client::Api;
 use super::postgres::parse_time;
-use super::{DeploySettings, Shared, keyvault};
+use super::{AzureCall, DeploySettings, Shared, keyvault};
 use crate::actions::{ActionError, Plan, PlannedCall, Risk};
 use crate::model::{Provider, Secret, Snapshot};
 use crate::providers::ProviderError;
@@ -337,6 +337,7 @@ pub fn plan(s: &Shared, plan: &mut Plan) -> Result<(), ActionError> {
         "GET the app registration: the new password is there and the old ones are gone; GET {api}{}/{}: updated just now",
         m.github_base, m.secret_name
     );
+    plan.set_payload(AzureCall::DeployCredential { days });
     let p = &mut plan.request.params;
     p.insert("deploy_secret".into(), m.secret_name.clone());
     p.insert("days".into(), days.to_string());
@@ -443,7 +444,9 @@ async fn remove_password(s: &Shared, app_object_id: &str, key_id: &str) -> Resul
 pub async fn execute(s: &Shared, plan: &Plan) -> Result<String, ActionError> {
     let m = deploy_meta(s, &plan.request.target)?;
     let d = deploy(s)?;
-    let days = days(plan)?;
+    let AzureCall::DeployCredential { days } = *plan.payload::<AzureCall>()? else {
+        return Err(ActionError::Failed("the plan lost its rotation; plan again".into()));
+    };
     let started = Utc::now();
     fn unchanged(e: impl std::fmt::Display) -> ActionError {
         ActionError::Failed(format!("nothing changed: {e}"))

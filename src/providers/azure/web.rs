@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::client::{Api, Operation};
-use super::{Shared, failed, last_segment, monitor};
+use super::{AzureCall, Shared, failed, last_segment, monitor};
 use crate::actions::{ActionError, Plan, PlannedCall, Verb};
 use crate::model::{Level, Provider, Resource, Role, Snapshot, Tier};
 use crate::providers::ProviderError;
@@ -468,6 +468,11 @@ pub fn plan_swap(s: &Shared, plan: &mut Plan) -> Result<(), ActionError> {
             None => String::new(),
         }
     );
+    plan.set_payload(AzureCall::Swap {
+        slot: slot.name.clone(),
+        expected_version: slot.version.clone(),
+        previous_version: site.production_version.clone(),
+    });
     let params = &mut plan.request.params;
     params.insert("slot".into(), slot.name.clone());
     params.insert("expected_version".into(), slot.version.clone());
@@ -477,7 +482,9 @@ pub fn plan_swap(s: &Shared, plan: &mut Plan) -> Result<(), ActionError> {
 
 pub async fn execute_swap(s: &Shared, plan: &Plan) -> Result<String, ActionError> {
     let site = site_meta(s, &plan.request.target)?;
-    let slot = plan.request.params.get("slot").cloned().unwrap_or_else(|| "staging".into());
+    let AzureCall::Swap { slot, .. } = plan.payload::<AzureCall>()? else {
+        return Err(ActionError::Failed("the plan lost its swap call; plan again".into()));
+    };
     let url = s.arm_url(&format!("{}/slots/{slot}/slotsswap", site.id), WEB_API);
     let body = json!({"targetSlot": "production", "preserveVnet": true});
     let r = s.client.send(Api::Arm, Method::POST, &url, Some(&body)).await.map_err(failed)?;
@@ -505,14 +512,15 @@ pub async fn execute_swap(s: &Shared, plan: &Plan) -> Result<String, ActionError
 
 pub async fn verify_swap(s: &Shared, plan: &Plan) -> Result<String, ActionError> {
     let site = site_meta(s, &plan.request.target)?;
-    let p = &plan.request.params;
-    let expected = p.get("expected_version").cloned().unwrap_or_default();
-    let previous = p.get("previous_version").cloned().unwrap_or_default();
+    let AzureCall::Swap { expected_version: expected, previous_version: previous, .. } = plan.payload::<AzureCall>()?
+    else {
+        return Err(ActionError::VerifyFailed("the plan lost its swap call".into()));
+    };
     let url = s.arm_url(&site.id, WEB_API);
     let now: SitePayload = s.client.get(Api::Arm, &url).await.map_err(|e| ActionError::VerifyFailed(e.to_string()))?;
     let props = now.properties.unwrap_or_default();
     let serving = running_version(props.site_config.as_ref());
-    if expected != previous && serving != expected {
+    if expected != previous && serving != *expected {
         return Err(ActionError::VerifyFailed(format!(
             "production of {} serves {serving}, expected {expected}",
             site.name

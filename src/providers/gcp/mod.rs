@@ -588,6 +588,7 @@ impl GcpProvider {
             ),
         };
         plan.verification = format!("GET {run_api}/v2/{}: traffic is {new_text}; then {health}", meta.name);
+        plan.set_payload(GcpCall::Traffic { body: change.body.clone() });
         plan.request.params.insert("to".into(), change.to.clone());
         plan.request.params.insert("percent".into(), change.percent.to_string());
         plan.request.params.insert("body".into(), change.body.to_string());
@@ -629,7 +630,9 @@ impl GcpProvider {
             });
             plan.calls.push(wait);
             plan.verification = format!("GET {base}/backupRuns: a new ON_DEMAND backup, SUCCESSFUL");
-            plan.request.params.insert("planned_at".into(), rfc3339(Utc::now()));
+            let planned_at = Utc::now();
+            plan.set_payload(GcpCall::Backup { planned_at });
+            plan.request.params.insert("planned_at".into(), rfc3339(planned_at));
             return Ok(plan);
         }
         if !m.pitr {
@@ -692,6 +695,7 @@ impl GcpProvider {
             "GET {sql_api}/v1/projects/{}/instances/{new_name}: exists, RUNNABLE, {}",
             m.project, m.database_version
         );
+        plan.set_payload(GcpCall::Clone { body: body.clone(), name: new_name.clone(), time: time.clone() });
         plan.request.params.insert("time".into(), time);
         plan.request.params.insert("name".into(), new_name);
         plan.request.params.insert("body".into(), body.to_string());
@@ -749,27 +753,23 @@ impl GcpProvider {
             verification.push_str(&format!(", version {} DISABLED", p.number()));
             plan.request.params.insert("previous".into(), p.name.clone());
         }
+        plan.set_payload(GcpCall::AddVersion { previous: previous.filter(|_| disable).map(|p| p.name) });
         plan.verification = verification;
         Ok(plan)
     }
 
     async fn execute_traffic(&self, plan: &Plan) -> Result<String, ActionError> {
-        let body: Value = plan
-            .request
-            .params
-            .get("body")
-            .and_then(|b| serde_json::from_str(b).ok())
-            .ok_or_else(|| ActionError::Failed("the plan carries no traffic body".into()))?;
+        let GcpCall::Traffic { body } = plan.payload::<GcpCall>()? else {
+            return Err(ActionError::Failed("the plan carries no traffic body".into()));
+        };
         let name = &plan.request.target;
         let url =
             self.client.url_with(Api::Run, &format!("/v2/{name}"), &[("updateMask", "traffic")]).map_err(failed)?;
-        let op = self.client.call(Api::Run, Method::PATCH, &url, Some(&body)).await.map_err(failed)?;
+        let op = self.client.call(Api::Run, Method::PATCH, &url, Some(body)).await.map_err(failed)?;
         let op_name = op.get("name").and_then(Value::as_str).unwrap_or("").to_string();
         let t = &self.settings.timing;
         match self.client.wait_operation(Api::Run, "v2", op, t.poll_interval, t.run_timeout).await {
-            Ok(OperationEnd::Done(_)) => {
-                Ok(format!("traffic of {} moved to {}", short_name(name), traffic_text(&body)))
-            }
+            Ok(OperationEnd::Done(_)) => Ok(format!("traffic of {} moved to {}", short_name(name), traffic_text(body))),
             Ok(OperationEnd::Failed(why)) => {
                 Err(ActionError::Failed(format!("the traffic change of {} failed: {why}", short_name(name))))
             }
@@ -783,9 +783,12 @@ impl GcpProvider {
     }
 
     async fn verify_traffic(&self, plan: &Plan) -> Result<String, ActionError> {
-        let body: Value =
-            plan.request.params.get("body").and_then(|b| serde_json::from_str(b).ok()).unwrap_or_default();
-        let want: BTreeMap<String, i64> = expected_allocation(&body);
+        let no_body = Value::Null;
+        let body = match plan.payload::<GcpCall>()? {
+            GcpCall::Traffic { body } => body,
+            _ => &no_body,
+        };
+        let want: BTreeMap<String, i64> = expected_allocation(body);
         let name = &plan.request.target;
         let url = self.client.url(Api::Run, &format!("/v2/{name}"));
         let svc: run::Service = self.client.get(Api::Run, &url).await.map_err(verify_failed)?;
@@ -795,7 +798,7 @@ impl GcpProvider {
                 "{} serves {}, not {}",
                 short_name(name),
                 run::split_text(&now_serving),
-                traffic_text(&body)
+                traffic_text(body)
             )));
         }
         let traffic = format!("traffic is {}", run::split_text(&now_serving));
@@ -864,32 +867,27 @@ impl GcpProvider {
     async fn execute_sql(&self, plan: &Plan) -> Result<String, ActionError> {
         let m = self.instance_of(plan)?;
         let base = format!("/v1/projects/{}/instances/{}", m.project, m.name);
-        if plan.request.verb == Verb::Snapshot {
+        let call = plan.payload::<GcpCall>()?;
+        if let GcpCall::Backup { .. } = call {
             let url = self.client.url(Api::Sql, &format!("{base}/backupRuns"));
             let op = self.client.call(Api::Sql, Method::POST, &url, Some(&json!({}))).await.map_err(failed)?;
             self.wait_sql(&m.project, op, "the backup").await?;
             return Ok(format!("on-demand backup of {} done", m.name));
         }
-        let p = &plan.request.params;
-        let body: Value = p
-            .get("body")
-            .and_then(|b| serde_json::from_str(b).ok())
-            .ok_or_else(|| ActionError::Failed("the plan carries no clone body".into()))?;
-        let new_name = p.get("name").cloned().unwrap_or_default();
+        let GcpCall::Clone { body, name: new_name, time } = call else {
+            return Err(ActionError::Failed("the plan carries no clone body".into()));
+        };
         let url = self.client.url(Api::Sql, &format!("{base}/clone"));
-        let op = self.client.call(Api::Sql, Method::POST, &url, Some(&body)).await.map_err(failed)?;
+        let op = self.client.call(Api::Sql, Method::POST, &url, Some(body)).await.map_err(failed)?;
         self.wait_sql(&m.project, op, &format!("the clone into {new_name}")).await?;
-        Ok(format!("cloned {} as of {} into {new_name}", m.name, p.get("time").cloned().unwrap_or_default()))
+        Ok(format!("cloned {} as of {time} into {new_name}", m.name))
     }
 
     async fn verify_sql(&self, plan: &Plan) -> Result<String, ActionError> {
         let m = self.instance_of(plan)?;
-        let p = &plan.request.params;
-        if plan.request.verb == Verb::Snapshot {
-            let since = p
-                .get("planned_at")
-                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                .map(|t| t.with_timezone(&Utc) - chrono::Duration::minutes(1));
+        let call = plan.payload::<GcpCall>()?;
+        if let GcpCall::Backup { planned_at } = call {
+            let since = Some(*planned_at - chrono::Duration::minutes(1));
             let url = self.client.url_with(
                 Api::Sql,
                 &format!("/v1/projects/{}/instances/{}/backupRuns", m.project, m.name),
@@ -911,7 +909,10 @@ impl GcpProvider {
                 None => Err(ActionError::VerifyFailed(format!("no new on-demand backup of {} is listed", m.name))),
             };
         }
-        let new_name = p.get("name").cloned().unwrap_or_default();
+        let new_name = match call {
+            GcpCall::Clone { name, .. } => name.as_str(),
+            _ => "",
+        };
         let url = self.client.url(Api::Sql, &format!("/v1/projects/{}/instances/{new_name}", m.project));
         let inst: sql::Instance = self.client.get(Api::Sql, &url).await.map_err(verify_failed)?;
         let state = inst.state.name(SQL_INSTANCE_STATE);
@@ -942,7 +943,7 @@ impl GcpProvider {
         };
         self.meta().executed.insert(id.clone(), added.name.clone());
         let mut done = format!("added version {} ({})", added.number(), added.state());
-        if let Some(previous) = plan.request.params.get("previous") {
+        if let GcpCall::AddVersion { previous: Some(previous) } = plan.payload::<GcpCall>()? {
             let url = self.client.url(Api::Secrets, &format!("/v1/{previous}:disable"));
             if let Err(e) = self.client.call(Api::Secrets, Method::POST, &url, Some(&json!({}))).await {
                 return Err(ActionError::Failed(format!(
@@ -975,7 +976,7 @@ impl GcpProvider {
             }
         }
         let mut out = format!("version {} is ENABLED", short_name(&added));
-        if let Some(previous) = plan.request.params.get("previous") {
+        if let GcpCall::AddVersion { previous: Some(previous) } = plan.payload::<GcpCall>()? {
             match state_of(previous).as_deref() {
                 Some("DISABLED") => out.push_str(&format!(", version {} DISABLED", short_name(previous))),
                 other => {
@@ -1016,6 +1017,20 @@ impl GcpProvider {
             .filter(|l| after.is_none_or(|a| l.at > a))
             .collect())
     }
+}
+
+/// What a GCP plan sends; `execute` and `verify` read only this (and the target), never the
+/// request's params.
+#[derive(Debug, serde::Serialize)]
+enum GcpCall {
+    /// Cloud Run: `PATCH /v2/{service}?updateMask=traffic` with `body`.
+    Traffic { body: Value },
+    /// Cloud SQL: `POST .../backupRuns`; verify looks for an on-demand run since `planned_at`.
+    Backup { planned_at: Timestamp },
+    /// Cloud SQL: `POST .../clone` with `body`, into the new instance `name` as of `time`.
+    Clone { body: Value, name: String, time: String },
+    /// Secret Manager: `addVersion`, then disable `previous` (when there is one to disable).
+    AddVersion { previous: Option<String> },
 }
 
 /// "web-00002-abc=100%" from a traffic body.

@@ -679,7 +679,7 @@ impl Source for GithubProvider {
 
 /// The actions, by verb; the capability handlers below hand every request here.
 impl GithubProvider {
-    pub(crate) fn inputs_for<'a>(
+    fn inputs_for<'a>(
         &'a self,
         request: &'a ActionRequest,
     ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
@@ -707,7 +707,7 @@ impl GithubProvider {
         })
     }
 
-    pub(crate) fn params_for(&self, verb: Verb) -> &'static [&'static str] {
+    fn params_for(&self, verb: Verb) -> &'static [&'static str] {
         match verb {
             // Which of several pending environments a run's review is for.
             Verb::Approve | Verb::Reject => &["environment"],
@@ -717,7 +717,7 @@ impl GithubProvider {
         }
     }
 
-    pub(crate) fn plan_action(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+    fn plan_target(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
         let (mut plan, target) = Plan::for_target(request, &self.name, snapshot)?;
         plan.touch_destinations(snapshot, &target, &|env| self.known_tier(env, snapshot));
         let api = self.api().to_string();
@@ -743,7 +743,7 @@ impl GithubProvider {
                 };
                 let mut req = request.clone();
                 req.target = approval.id.clone();
-                return self.plan_action(&req, snapshot);
+                return self.plan_target(&req, snapshot);
             }
             (TargetKind::Approval, Verb::Approve | Verb::Reject) => {
                 let a = snapshot
@@ -926,7 +926,7 @@ impl GithubProvider {
         Ok(plan)
     }
 
-    pub(crate) fn execute_action<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+    fn execute_call<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
             match plan.payload::<GithubCall>()? {
                 GithubCall::Review { repo, run_id, environment, body, .. } => {
@@ -955,7 +955,7 @@ impl GithubProvider {
         })
     }
 
-    pub(crate) fn verify_action<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+    fn verify_call<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
             match plan.payload::<GithubCall>()? {
                 GithubCall::Review { repo, run_id, environment_id, environment, .. } => {
@@ -996,4 +996,46 @@ impl GithubProvider {
     }
 }
 
-crate::providers::routed_capabilities!(GithubProvider: RunControl, TrafficShift + inputs);
+/// Runs and reviews: approve, reject, re-run, cancel, dispatch.
+impl super::RunControl for GithubProvider {
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+        self.params_for(verb)
+    }
+    fn action_inputs<'a>(
+        &'a self,
+        request: &'a ActionRequest,
+    ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
+        self.inputs_for(request)
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
+
+/// Promote or roll back.
+impl super::TrafficShift for GithubProvider {
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+        self.params_for(verb)
+    }
+    fn action_inputs<'a>(
+        &'a self,
+        request: &'a ActionRequest,
+    ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
+        self.inputs_for(request)
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}

@@ -126,10 +126,9 @@ impl HttpHealth {
                 Ok(b) => Some(String::from_utf8_lossy(&b).into_owned()),
                 Err(e) => {
                     let timed_out = started.elapsed() >= timeout;
-                    let error = Some(if e.starts_with("the answer is larger") {
-                        format!("body: {e}")
-                    } else {
-                        classify(&e, timed_out, timeout)
+                    let error = Some(match &e {
+                        super::net::BodyError::TooLarge { .. } => format!("body: {e}"),
+                        super::net::BodyError::Read(chain) => classify(chain, timed_out, timeout),
                     });
                     return Probe { status: Some(status), latency_ms: None, error };
                 }

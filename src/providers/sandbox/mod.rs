@@ -765,7 +765,7 @@ impl Source for Sandbox {
 /// The actions, by verb; the capability handlers below hand every request here.
 impl Sandbox {
     /// The demo's Deploy workflow takes inputs like a real one, so the dispatch form can be tried.
-    pub(crate) fn inputs_for<'a>(
+    fn inputs_for<'a>(
         &'a self,
         request: &'a ActionRequest,
     ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
@@ -796,7 +796,7 @@ impl Sandbox {
         })
     }
 
-    pub(crate) fn params_for(&self, verb: Verb) -> &'static [&'static str] {
+    fn params_for(&self, verb: Verb) -> &'static [&'static str] {
         match verb {
             Verb::Rerun => &["failed"],
             Verb::Dispatch => &["ref", crate::actions::WORKFLOW_INPUTS],
@@ -807,7 +807,7 @@ impl Sandbox {
         }
     }
 
-    pub(crate) fn plan_action(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+    fn plan_target(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
         let (mut plan, target) = Plan::for_target(request, &self.name, snapshot)?;
         let verb = request.verb;
         let note = "demo sandbox: the equivalent real call is shown; nothing outside skydeck is touched";
@@ -821,7 +821,7 @@ impl Sandbox {
                     .ok_or_else(|| not_applicable(verb, &target.name, "the run is not waiting for a review"))?;
                 let mut req = request.clone();
                 req.target = approval.id.clone();
-                return self.plan_action(&req, snapshot);
+                return self.plan_target(&req, snapshot);
             }
             (TargetKind::Approval, Verb::Approve | Verb::Reject) => {
                 let a = snapshot
@@ -849,6 +849,7 @@ impl Sandbox {
                     ),
                 ));
                 plan.verification = format!("re-read run {run_num}: no longer waiting for {}", a.environment);
+                plan.set_payload(DemoCall::Review { approve: verb == Verb::Approve });
             }
             (TargetKind::Run, Verb::Rerun | Verb::Cancel | Verb::Dispatch) => {
                 let run = snapshot
@@ -866,6 +867,10 @@ impl Sandbox {
                     _ => {}
                 }
                 let failed_only = request.params.get("failed").is_some_and(|v| v == "true");
+                plan.set_payload(match verb {
+                    Verb::Cancel => DemoCall::Cancel,
+                    _ => DemoCall::NewRun { rerun: verb == Verb::Rerun, git_ref: request.params.get("ref").cloned() },
+                });
                 let endpoint = match verb {
                     Verb::Rerun if failed_only => {
                         format!("POST {api}/repos/{}/actions/runs/{}/rerun-failed-jobs", run.repo, run.run_id)
@@ -954,6 +959,7 @@ impl Sandbox {
                 plan.calls.push(call(desc, endpoint));
                 plan.calls.push(call("wait for the rollout to finish", "poll the operation until done"));
                 plan.verification = format!("re-read {}: serving {to}; then its health check", r.name);
+                plan.set_payload(DemoCall::Shift { to: to.clone() });
                 plan.request.params.insert("to".into(), to);
             }
             (TargetKind::Resource, Verb::Scale) => {
@@ -988,6 +994,7 @@ impl Sandbox {
                     format!("scale {} desiredCount={count}", r.id),
                 ));
                 plan.verification = format!("re-read {}: desired = {count}", r.name);
+                plan.set_payload(DemoCall::Scale { count });
             }
             (TargetKind::Resource | TargetKind::Backup, Verb::Restore | Verb::Snapshot) => {
                 let b = snapshot
@@ -999,6 +1006,7 @@ impl Sandbox {
                     plan.summary = format!("take an on-demand backup of {}. {note}", b.database);
                     plan.calls.push(call("create a manual snapshot", format!("snapshot {}", b.resource)));
                     plan.verification = format!("re-read {}: latest backup younger than a minute", b.database);
+                    plan.set_payload(DemoCall::Snapshot);
                 } else {
                     let at = restore_time(request, b)?;
                     let new_name = request
@@ -1019,6 +1027,7 @@ impl Sandbox {
                     plan.calls.push(call("wait until the new server is available", "poll until state = available"));
                     plan.verification =
                         format!("{new_name} exists, is available, and names {} as its source", b.database);
+                    plan.set_payload(DemoCall::Restore { time: at.to_rfc3339(), name: new_name.clone() });
                     plan.request.params.insert("time".into(), at.to_rfc3339());
                     plan.request.params.insert("name".into(), new_name);
                 }
@@ -1056,6 +1065,7 @@ impl Sandbox {
                     format!("disable previous version of {}", s.name),
                 ));
                 plan.verification = format!("{} has one more version, rotated just now", s.name);
+                plan.set_payload(DemoCall::Rotate);
             }
             (kind, verb) => {
                 return Err(not_applicable(verb, &target.name, format!("not an action for a {kind:?}").to_lowercase()));
@@ -1064,25 +1074,24 @@ impl Sandbox {
         Ok(plan)
     }
 
-    pub(crate) fn execute_action<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+    fn execute_call<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
             let now = self.clock.now();
             let mut sim = self.sim();
             sim.advance(now);
-            let req = &plan.request;
-            let id = req.target.as_str();
-            match req.verb {
-                Verb::Approve | Verb::Reject => sim.approve(id, req.verb == Verb::Approve, now),
-                Verb::Rerun | Verb::Dispatch => {
+            let id = plan.request.target.as_str();
+            match plan.payload::<DemoCall>()? {
+                DemoCall::Review { approve } => sim.approve(id, *approve, now),
+                DemoCall::NewRun { rerun, git_ref } => {
                     let old = sim
                         .runs
                         .iter()
                         .find(|r| r.run.id == id)
                         .map(|r| r.at(now))
                         .ok_or_else(|| ActionError::NotFound(id.to_string()))?;
-                    let branch = req.params.get("ref").cloned().unwrap_or(old.branch.clone());
+                    let branch = git_ref.clone().unwrap_or(old.branch.clone());
                     let mut run = sim.new_run(&old.repo, &old.workflow, now, Conclusion::Success, &branch);
-                    if req.verb == Verb::Rerun {
+                    if *rerun {
                         // A re-run keeps its id and counts attempts.
                         run.run.id = old.id.clone();
                         run.run.run_id = old.run_id;
@@ -1095,7 +1104,7 @@ impl Sandbox {
                     sim.runs.push(run);
                     Ok(format!("queued {new_id}"))
                 }
-                Verb::Cancel => {
+                DemoCall::Cancel => {
                     let r = sim
                         .runs
                         .iter_mut()
@@ -1108,8 +1117,7 @@ impl Sandbox {
                     sim.approvals.retain(|a| a.run != id);
                     Ok(format!("cancelled {id}"))
                 }
-                Verb::Promote | Verb::Rollback => {
-                    let to = req.params.get("to").cloned().unwrap_or_default();
+                DemoCall::Shift { to } => {
                     let r = sim
                         .resources
                         .iter_mut()
@@ -1118,8 +1126,8 @@ impl Sandbox {
                     let from = r.current_version.replace(to.clone()).unwrap_or_default();
                     Ok(format!("{} now serves {to} (was {from})", r.name))
                 }
-                Verb::Scale => {
-                    let count = req.params.get("count").cloned().unwrap_or_default();
+                DemoCall::Scale { count } => {
+                    let count = count.to_string();
                     let r = sim
                         .resources
                         .iter_mut()
@@ -1135,7 +1143,7 @@ impl Sandbox {
                     }
                     Ok(format!("{} desired count set to {count}", r.name))
                 }
-                Verb::Snapshot => {
+                DemoCall::Snapshot => {
                     let b = sim
                         .backups
                         .iter_mut()
@@ -1145,8 +1153,7 @@ impl Sandbox {
                     b.last_status = "succeeded".into();
                     Ok(format!("backup of {} taken at {}", b.database, now.to_rfc3339()))
                 }
-                Verb::Restore => {
-                    let name = req.params.get("name").cloned().unwrap_or_default();
+                DemoCall::Restore { time, name } => {
                     let source = sim
                         .resources
                         .iter()
@@ -1155,20 +1162,17 @@ impl Sandbox {
                         .ok_or_else(|| ActionError::NotFound(id.to_string()))?;
                     let mut restored = source.clone();
                     // Every provider's id ends in the resource's name: swap in the new one.
-                    restored.id = source.id.replace(&source.name, &name);
+                    restored.id = source.id.replace(&source.name, name);
                     restored.name = name.clone();
                     restored.status = "creating".into();
                     restored.level = Level::Unknown;
-                    restored.details.push((
-                        "restored from".into(),
-                        format!("{} at {}", source.name, req.params.get("time").cloned().unwrap_or_default()),
-                    ));
+                    restored.details.push(("restored from".into(), format!("{} at {time}", source.name)));
                     let ready = now + Duration::seconds(20);
                     sim.creating.push((restored.id.clone(), ready));
                     sim.resources.push(restored);
                     Ok(format!("restore of {} into {name} started", source.name))
                 }
-                Verb::Rotate => {
+                DemoCall::Rotate => {
                     let s = sim
                         .secrets
                         .iter_mut()
@@ -1183,49 +1187,44 @@ impl Sandbox {
         })
     }
 
-    pub(crate) fn verify_action<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+    fn verify_call<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(async move {
             let snapshot = self.snapshot();
-            let req = &plan.request;
-            let id = req.target.as_str();
+            let id = plan.request.target.as_str();
             let fail = |why: String| Err(ActionError::VerifyFailed(why));
-            match req.verb {
-                Verb::Approve | Verb::Reject => {
+            match plan.payload::<DemoCall>()? {
+                DemoCall::Review { .. } => {
                     if snapshot.approvals.iter().any(|a| a.id == id) {
                         return fail(format!("{id} is still pending"));
                     }
                     Ok("no longer waiting".into())
                 }
-                Verb::Cancel => match snapshot.runs.iter().find(|r| r.id == id) {
+                DemoCall::Cancel => match snapshot.runs.iter().find(|r| r.id == id) {
                     Some(r) if r.conclusion == Some(Conclusion::Cancelled) => Ok("run is cancelled".into()),
                     _ => fail("run is not cancelled".into()),
                 },
-                Verb::Rerun | Verb::Dispatch => Ok(format!("{} runs listed", snapshot.runs.len())),
-                Verb::Promote | Verb::Rollback => {
-                    let to = req.params.get("to").cloned().unwrap_or_default();
-                    match snapshot.resources.iter().find(|r| r.id == id) {
-                        Some(r) if r.current_version.as_deref() == Some(to.as_str()) => {
-                            Ok(format!("{} serves {to}", r.name))
-                        }
-                        _ => fail(format!("not serving {to}")),
+                DemoCall::NewRun { .. } => Ok(format!("{} runs listed", snapshot.runs.len())),
+                DemoCall::Shift { to } => match snapshot.resources.iter().find(|r| r.id == id) {
+                    Some(r) if r.current_version.as_deref() == Some(to.as_str()) => {
+                        Ok(format!("{} serves {to}", r.name))
                     }
-                }
-                Verb::Scale => Ok("desired count updated".into()),
-                Verb::Snapshot => match snapshot.backups.iter().find(|b| b.id == id || b.resource == id) {
+                    _ => fail(format!("not serving {to}")),
+                },
+                DemoCall::Scale { .. } => Ok("desired count updated".into()),
+                DemoCall::Snapshot => match snapshot.backups.iter().find(|b| b.id == id || b.resource == id) {
                     Some(b) if b.last_backup_at.is_some_and(|at| self.clock.now() - at < Duration::minutes(1)) => {
                         Ok("fresh backup present".into())
                     }
                     _ => fail("no fresh backup".into()),
                 },
-                Verb::Restore => {
-                    let name = req.params.get("name").cloned().unwrap_or_default();
-                    if snapshot.resources.iter().any(|r| r.name == name) {
+                DemoCall::Restore { name, .. } => {
+                    if snapshot.resources.iter().any(|r| r.name == *name) {
                         Ok(format!("{name} is being created"))
                     } else {
                         fail(format!("{name} not found"))
                     }
                 }
-                Verb::Rotate => match snapshot.secrets.iter().find(|s| s.id == id) {
+                DemoCall::Rotate => match snapshot.secrets.iter().find(|s| s.id == id) {
                     Some(s) if s.level(self.clock.now()) == Level::Ok => Ok("rotation is current".into()),
                     _ => fail("secret still overdue".into()),
                 },
@@ -1234,7 +1233,167 @@ impl Sandbox {
     }
 }
 
-crate::providers::routed_capabilities!(Sandbox: RunControl, TrafficShift, PointInTimeRestore, TakeSnapshot, RotateSecret, Scale + inputs);
+/// What a demo plan does to the simulated estate; `execute` and `verify` read only this (and
+/// the target), never the request's params.
+#[derive(Debug, serde::Serialize)]
+enum DemoCall {
+    /// Approve or reject the pending deployment (the target is the approval).
+    Review {
+        approve: bool,
+    },
+    /// Re-run (same id, one more attempt) or dispatch (a new run), on `git_ref` or the run's branch.
+    NewRun {
+        rerun: bool,
+        git_ref: Option<String>,
+    },
+    Cancel,
+    /// Promote or roll back: serve version `to`.
+    Shift {
+        to: String,
+    },
+    Scale {
+        count: u32,
+    },
+    Snapshot,
+    /// Restore into a new server `name`, as the source was at `time` (RFC 3339).
+    Restore {
+        time: String,
+        name: String,
+    },
+    Rotate,
+}
+
+/// Runs and reviews: approve, reject, re-run, cancel, dispatch.
+impl super::RunControl for Sandbox {
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+        self.params_for(verb)
+    }
+    fn action_inputs<'a>(
+        &'a self,
+        request: &'a ActionRequest,
+    ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
+        self.inputs_for(request)
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
+
+/// Promote or roll back.
+impl super::TrafficShift for Sandbox {
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+        self.params_for(verb)
+    }
+    fn action_inputs<'a>(
+        &'a self,
+        request: &'a ActionRequest,
+    ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
+        self.inputs_for(request)
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
+
+/// Point-in-time restore into a new server.
+impl super::PointInTimeRestore for Sandbox {
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+        self.params_for(verb)
+    }
+    fn action_inputs<'a>(
+        &'a self,
+        request: &'a ActionRequest,
+    ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
+        self.inputs_for(request)
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
+
+/// On-demand backups.
+impl super::TakeSnapshot for Sandbox {
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+        self.params_for(verb)
+    }
+    fn action_inputs<'a>(
+        &'a self,
+        request: &'a ActionRequest,
+    ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
+        self.inputs_for(request)
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
+
+/// Secret rotation.
+impl super::RotateSecret for Sandbox {
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+        self.params_for(verb)
+    }
+    fn action_inputs<'a>(
+        &'a self,
+        request: &'a ActionRequest,
+    ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
+        self.inputs_for(request)
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
+
+/// Instance counts.
+impl super::Scale for Sandbox {
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+        self.params_for(verb)
+    }
+    fn action_inputs<'a>(
+        &'a self,
+        request: &'a ActionRequest,
+    ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
+        self.inputs_for(request)
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
 
 #[cfg(test)]
 mod tests;
