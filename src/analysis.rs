@@ -15,6 +15,7 @@ pub enum Category {
     Health,
     Metric,
     Backup,
+    Storage,
     Secret,
     Run,
 }
@@ -27,6 +28,7 @@ impl Category {
             Category::Health => "health",
             Category::Metric => "metric",
             Category::Backup => "backup",
+            Category::Storage => "storage",
             Category::Secret => "secret",
             Category::Run => "run",
         }
@@ -35,7 +37,7 @@ impl Category {
         match self {
             Category::Approval | Category::Deploy => Screen::Deployments,
             Category::Health | Category::Metric => Screen::Health,
-            Category::Backup => Screen::Backups,
+            Category::Backup | Category::Storage => Screen::Backups,
             Category::Secret => Screen::Secrets,
             Category::Run => Screen::Runs,
         }
@@ -89,6 +91,12 @@ pub fn findings(estate: &Snapshot, now: Timestamp) -> Vec<Finding> {
         let f = b.findings(now);
         if !f.is_empty() {
             push(Level::Crit, &b.environment, Category::Backup, &b.database, f.join("; "));
+        }
+    }
+    for o in &estate.storage {
+        let f = o.findings(crate::actions::tier_of(estate, &o.environment));
+        if !f.is_empty() {
+            push(Level::Crit, &o.environment, Category::Storage, &o.name, f.join("; "));
         }
     }
     for s in &estate.secrets {

@@ -543,6 +543,7 @@ async fn status(cli: &Cli, json: bool, clock: &Arc<dyn Clock>) -> anyhow::Result
             "health": estate.health,
             "metrics": estate.metrics,
             "secrets": estate.secrets,
+            "storage": estate.storage,
             "findings": findings,
             "sources": sources,
             "errors": errors,

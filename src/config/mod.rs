@@ -47,7 +47,18 @@ pub struct Config {
     pub notify: crate::notify::NotifyConfig,
     /// The team store: `[team] postgres_url = "postgres://user@host/db"`.
     pub team: Option<crate::team::TeamConfig>,
+    /// `[backups.object_storage]`: the protection every bucket / storage account must have.
+    pub backups: BackupsConfig,
 }
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct BackupsConfig {
+    pub object_storage: crate::model::ObjectStoragePolicy,
+}
+
+/// Longest soft delete a cloud offers (Azure: 365 days); a larger policy could never be met.
+pub const MAX_SOFT_DELETE_DAYS: u32 = 365;
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default)]
@@ -205,6 +216,15 @@ fn validate(config: &Config, text: &str) -> Result<(), (usize, String)> {
     if let Err(e) = crate::keymap::Keymap::with_overrides(&config.keys) {
         return Err((line_in_table(text, "keys", &e.command), e.message));
     }
+    let days = config.backups.object_storage.soft_delete_days;
+    if days > MAX_SOFT_DELETE_DAYS {
+        return Err((
+            line_in_table(text, "backups.object_storage", "soft_delete_days"),
+            format!(
+                "soft_delete_days = {days}: no cloud keeps deleted objects longer than {MAX_SOFT_DELETE_DAYS} days"
+            ),
+        ));
+    }
     if config.refresh.seconds == 0 || config.refresh.health_seconds == 0 {
         return Err((line_of_key(text, "seconds"), "refresh intervals must be at least 1 second".into()));
     }
@@ -359,6 +379,24 @@ url = "https://example.com/api/v1/health"
         assert!(err.to_string().starts_with("x.toml:1: "), "{err}");
         let err = parse("[[environments]]\nname = \"a\"\n[[environments]]\nname = \"a\"\n", "x.toml").unwrap_err();
         assert!(err.to_string().contains("defined twice"), "{err}");
+    }
+
+    #[test]
+    fn object_storage_policy_defaults_parse_and_mistakes_name_their_line() {
+        let l = parse("theme = \"dark\"\n", "x.toml").unwrap();
+        let p = l.config.backups.object_storage;
+        assert!(p.versioning && p.geo_redundant_in_production);
+        assert_eq!(p.soft_delete_days, 30);
+        let l = parse("[backups.object_storage]\nversioning = false\nsoft_delete_days = 14\n", "x.toml").unwrap();
+        let p = l.config.backups.object_storage;
+        assert!(!p.versioning && p.geo_redundant_in_production);
+        assert_eq!(p.soft_delete_days, 14);
+        let err = parse("theme = \"dark\"\n[backups.object_storage]\nsoft_delete_days = 400\n", "x.toml").unwrap_err();
+        assert!(err.to_string().starts_with("x.toml:3: soft_delete_days = 400"), "{err}");
+        let err = parse("[backups.object_storage]\n\nversioning = \"yes\"\n", "x.toml").unwrap_err();
+        assert!(err.to_string().starts_with("x.toml:3: "), "{err}");
+        let l = parse("[backups.object_storage]\nsoft_delete = 3\n", "x.toml").unwrap();
+        assert_eq!(l.warnings, ["x.toml:2: unknown key 'backups.object_storage.soft_delete' ignored"]);
     }
 
     #[test]

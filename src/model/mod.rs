@@ -376,6 +376,80 @@ impl Backup {
     }
 }
 
+/// How long deleted data can still be brought back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SoftDelete {
+    /// Deleted data is gone at once.
+    Off,
+    /// Kept this many days (Azure delete retention, GCS soft delete policy, S3 noncurrent
+    /// version expiration).
+    Days(u32),
+    /// Kept until someone removes it (S3 versioning with no noncurrent-version expiration).
+    Unlimited,
+}
+
+/// `[backups.object_storage]`: what every bucket / storage account must have. Defaults from
+/// the domain: versioning on, soft delete at least 30 days, geo-redundant in production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ObjectStoragePolicy {
+    pub versioning: bool,
+    pub soft_delete_days: u32,
+    pub geo_redundant_in_production: bool,
+}
+
+impl Default for ObjectStoragePolicy {
+    fn default() -> Self {
+        ObjectStoragePolicy { versioning: true, soft_delete_days: 30, geo_redundant_in_production: true }
+    }
+}
+
+/// One bucket (S3, GCS) or blob storage account (Azure) and the protection facts its cloud
+/// states, with the policy it is judged against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectStore {
+    /// ARN, ARM id or `projects/_/buckets/NAME`.
+    pub id: String,
+    pub name: String,
+    pub provider: Provider,
+    pub environment: String,
+    pub region: String,
+    pub versioning: bool,
+    pub soft_delete: SoftDelete,
+    pub geo_redundant: bool,
+    /// Object lock / retention policy as the cloud states it ("COMPLIANCE 30d", "retention 7d, locked").
+    pub object_lock: Option<String>,
+    /// Lifecycle rules in force (enabled ones).
+    pub lifecycle_rules: u32,
+    /// Replication destinations, if any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replication: Vec<String>,
+    /// Console link for the bucket / account.
+    pub link: Option<String>,
+    pub policy: ObjectStoragePolicy,
+}
+
+impl ObjectStore {
+    /// What is wrong against the policy; geo-redundancy is asked of production tiers only.
+    pub fn findings(&self, tier: Tier) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.policy.versioning && !self.versioning {
+            out.push("versioning off".to_string());
+        }
+        let need = self.policy.soft_delete_days;
+        match self.soft_delete {
+            SoftDelete::Off if need > 0 => out.push(format!("soft delete off (policy {need}d)")),
+            SoftDelete::Days(d) if d < need => out.push(format!("soft delete {d}d below policy {need}d")),
+            _ => {}
+        }
+        if self.policy.geo_redundant_in_production && tier == Tier::Prod && !self.geo_redundant {
+            out.push("not geo-redundant in production".to_string());
+        }
+        out
+    }
+}
+
 /// Secret metadata only: the value never enters the model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Secret {
@@ -452,6 +526,9 @@ pub struct Snapshot {
     pub health: Vec<HealthCheck>,
     pub metrics: Vec<Metric>,
     pub secrets: Vec<Secret>,
+    /// Buckets and blob storage accounts with their protection facts.
+    #[serde(default)]
+    pub storage: Vec<ObjectStore>,
     /// A short note about the source itself for the status bar (e.g. "rate 4 980/5 000").
     #[serde(skip)]
     pub source_note: Option<String>,
@@ -479,6 +556,7 @@ impl Snapshot {
         self.health.extend(other.health.iter().cloned());
         self.metrics.extend(other.metrics.iter().cloned());
         self.secrets.extend(other.secrets.iter().cloned());
+        self.storage.extend(other.storage.iter().cloned());
     }
 }
 

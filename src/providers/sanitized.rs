@@ -197,7 +197,8 @@ clean_fields! {
     Resource { id, name, kind, environment, region, status, current_version, versions, details }
     Backup { id, resource, database, environment, last_status }
     Secret { id, name, store, environment }
-    Snapshot { environments, runs, approvals, deployments, resources, backups, health, metrics, secrets, source_note }
+    ObjectStore { id, name, environment, region, object_lock, replication, link }
+    Snapshot { environments, runs, approvals, deployments, resources, backups, health, metrics, secrets, storage, source_note }
 }
 
 impl Clean for LogLine {
@@ -307,7 +308,7 @@ mod tests {
         use crate::clock::ManualClock;
         // Enums and timestamps must stay parseable; every other string is text.
         fn poison(v: &mut serde_json::Value, part: &str, key: &str) {
-            let typed = matches!(key, "tier" | "conclusion" | "state" | "level" | "role" | "provider")
+            let typed = matches!(key, "tier" | "conclusion" | "state" | "level" | "role" | "provider" | "soft_delete")
                 || (key == "status" && part != "resources")
                 || (key == "kind" && part == "metrics");
             match v {
@@ -321,9 +322,18 @@ mod tests {
         let clock = ManualClock::new(chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap());
         let demo = crate::providers::sandbox::Sandbox::new(7, std::sync::Arc::new(clock)).snapshot();
         let mut value = serde_json::to_value(&demo).unwrap();
-        for part in
-            ["environments", "runs", "approvals", "deployments", "resources", "backups", "health", "metrics", "secrets"]
-        {
+        for part in [
+            "environments",
+            "runs",
+            "approvals",
+            "deployments",
+            "resources",
+            "backups",
+            "health",
+            "metrics",
+            "secrets",
+            "storage",
+        ] {
             assert!(!value[part].as_array().unwrap().is_empty(), "the demo has {part}");
         }
         value["environments"][0]["protection_rules"] = serde_json::json!(["required reviewers: x"]);

@@ -13,6 +13,7 @@
 //! | `backups.max_age` | duration | age of the oldest latest-backup among the databases |
 //! | `backups.findings` | count | databases with a finding (older than 24 h, retention below policy, PITR off, failed) |
 //! | `backups.pitr_off` | count | databases without point-in-time recovery |
+//! | `storage.findings` | count | buckets / storage accounts with a finding against `[backups.object_storage]` (versioning off, soft delete short, not geo-redundant in production) |
 //! | `health.level` | level | worst health-check level |
 //! | `health.failing` | count | health checks at crit |
 //! | `metrics.level` | level | worst metric level |
@@ -89,6 +90,7 @@ pub enum Subject {
     BackupsMaxAge,
     BackupsFindings,
     BackupsPitrOff,
+    StorageFindings,
     HealthLevel,
     HealthFailing,
     MetricsLevel,
@@ -103,7 +105,7 @@ pub enum Subject {
     SourcesFailed,
 }
 
-pub const SUBJECTS: &str = "backups.max_age, backups.findings, backups.pitr_off, health.level, health.failing, metrics.level, metrics.<kind>.level, metrics.<kind>.max, secrets.overdue, approvals.waiting, deploys.recent, deploys.failed, runs.failed_security, logs.errors, sources.failed";
+pub const SUBJECTS: &str = "backups.max_age, backups.findings, backups.pitr_off, storage.findings, health.level, health.failing, metrics.level, metrics.<kind>.level, metrics.<kind>.max, secrets.overdue, approvals.waiting, deploys.recent, deploys.failed, runs.failed_security, logs.errors, sources.failed";
 
 fn metric_kind(s: &str) -> Option<MetricKind> {
     MetricKind::ALL.into_iter().find(|k| k.key() == s)
@@ -115,6 +117,7 @@ impl Subject {
             "backups.max_age" => Subject::BackupsMaxAge,
             "backups.findings" => Subject::BackupsFindings,
             "backups.pitr_off" => Subject::BackupsPitrOff,
+            "storage.findings" => Subject::StorageFindings,
             "health.level" => Subject::HealthLevel,
             "health.failing" => Subject::HealthFailing,
             "metrics.level" => Subject::MetricsLevel,
@@ -153,6 +156,7 @@ impl fmt::Display for Subject {
             Subject::BackupsMaxAge => f.write_str("backups.max_age"),
             Subject::BackupsFindings => f.write_str("backups.findings"),
             Subject::BackupsPitrOff => f.write_str("backups.pitr_off"),
+            Subject::StorageFindings => f.write_str("storage.findings"),
             Subject::HealthLevel => f.write_str("health.level"),
             Subject::HealthFailing => f.write_str("health.failing"),
             Subject::MetricsLevel => f.write_str("metrics.level"),

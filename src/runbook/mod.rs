@@ -288,6 +288,20 @@ fn measure(subject: Subject, ctx: &Context<'_>, scope: Option<&str>) -> Option<M
                     .collect();
             count(bad.len(), bad)
         }
+        Subject::StorageFindings => {
+            let stores: Vec<_> = e.storage.iter().filter(|o| in_env(scope, &o.environment)).collect();
+            if stores.is_empty() {
+                return None;
+            }
+            let bad: Vec<String> = stores
+                .iter()
+                .filter_map(|o| {
+                    let f = o.findings(crate::actions::tier_of(e, &o.environment));
+                    (!f.is_empty()).then(|| format!("{} ({}): {}", o.name, o.environment, f.join("; ")))
+                })
+                .collect();
+            count(bad.len(), bad)
+        }
         Subject::HealthLevel | Subject::HealthFailing => {
             let checks: Vec<_> = e.health.iter().filter(|h| in_env(scope, &h.environment)).collect();
             if checks.is_empty() {

@@ -46,6 +46,47 @@ fn backup(db: &str, env: &str, hours_old: i64) -> Backup {
     }
 }
 
+fn store(name: &str, env: &str, soft_delete: SoftDelete, geo: bool) -> ObjectStore {
+    ObjectStore {
+        id: format!("arn:aws:s3:::{name}"),
+        name: name.into(),
+        provider: Provider::Aws,
+        environment: env.into(),
+        region: "us-east-1".into(),
+        versioning: true,
+        soft_delete,
+        geo_redundant: geo,
+        object_lock: None,
+        lifecycle_rules: 0,
+        replication: vec![],
+        link: None,
+        policy: ObjectStoragePolicy::default(),
+    }
+}
+
+#[test]
+fn storage_findings_count_stores_against_the_policy_per_environment() {
+    let mut estate = Snapshot {
+        storage: vec![
+            store("a", "production", SoftDelete::Unlimited, true),
+            store("b", "staging", SoftDelete::Days(30), false),
+        ],
+        ..Snapshot::default()
+    };
+    let check = item("storage.findings == 0");
+    assert_eq!(evaluate(&check, &ctx(&estate, &[])).unwrap().verdict, Verdict::Pass, "geo only asked of production");
+    estate.storage.push(store("c", "production", SoftDelete::Off, false));
+    let e = evaluate(&check, &ctx(&estate, &[])).unwrap();
+    assert_eq!(e.verdict, Verdict::Fail);
+    assert_eq!(
+        e.evidence,
+        ["c (production): soft delete off (policy 30d); not geo-redundant in production"],
+        "{:?}",
+        e.evidence
+    );
+    assert_eq!(evaluate(&check, &ctx(&Snapshot::default(), &[])).unwrap().verdict, Verdict::Unknown);
+}
+
 #[test]
 fn the_shipped_daily_runbook_loads() {
     let book = parse(SHIPPED[0].1, "daily.toml").unwrap();
@@ -173,6 +214,15 @@ fn the_demo_daily_report_shows_the_demo_trouble() {
     assert!(failed.contains(&"Every database's latest backup succeeded and is younger than 24 h"), "{failed:?}");
     assert!(failed.contains(&"No secret overdue for rotation"), "{failed:?}");
     assert!(failed.contains(&"No deployment waiting for approval"), "{failed:?}");
+    let storage = report
+        .items
+        .iter()
+        .find(|i| i.title.starts_with("Object storage protected") && i.verdict == Verdict::Fail)
+        .expect("the production media account fails the object storage item");
+    assert!(
+        storage.evidence.iter().any(|e| e.contains("acme-shop-prod-media (production): soft delete 7d")),
+        "{storage:?}"
+    );
     assert_eq!(report.exit_code(), 1);
     assert_eq!(report.open, 1, "handover notes still open");
     let md = report.to_markdown();

@@ -11,6 +11,7 @@ mod limit;
 mod logs;
 mod metrics;
 mod rds;
+mod s3;
 mod secrets;
 
 pub(crate) use crate::actions::not_applicable;
@@ -35,6 +36,7 @@ use crate::model::{Environment, LogLine, Snapshot, Tier, Timestamp};
 
 pub use logs::severity_of;
 pub use metrics::{MetricTarget, Part, QueryMeaning, metrics_from_results, queries_for};
+pub use s3::S3_CACHE;
 
 /// Attempts per call, throttling included (the SDK backs off between them).
 pub const MAX_ATTEMPTS: u32 = 4;
@@ -288,6 +290,7 @@ pub struct AwsProvider {
     secrets: aws_sdk_secretsmanager::Client,
     logs: aws_sdk_cloudwatchlogs::Client,
     cloudwatch: aws_sdk_cloudwatch::Client,
+    s3: s3::S3,
     config: Config,
     meta: Mutex<Meta>,
     task_definitions: Mutex<HashMap<String, Arc<aws_sdk_ecs::types::TaskDefinition>>>,
@@ -326,6 +329,7 @@ impl AwsProvider {
             cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
                 aws_sdk_cloudwatch::config::Builder::from(sdk).interceptor(limit::BodyLimit).build(),
             ),
+            s3: s3::S3::new(sdk, settings.endpoint_url.is_some()),
             config: config.clone(),
             settings,
             meta: Mutex::new(Meta::default()),
@@ -428,6 +432,11 @@ impl AwsProvider {
                 Err(e) => failures.push(("CloudWatch metrics".to_string(), e)),
             }
         }
+        // Buckets are read besides the rest and never fail the fetch on their own.
+        match self.fetch_storage().await {
+            Ok(stores) => snap.storage = stores,
+            Err(e) => failures.push(("S3".to_string(), e)),
+        }
         *self.meta() = meta;
         let rolling = snap.resources.iter().any(|r| r.kind == "ECS service" && r.status == "IN_PROGRESS");
         self.rolling.store(rolling, Ordering::Relaxed);
@@ -436,6 +445,7 @@ impl AwsProvider {
             .iter()
             .map(|r| r.environment.clone())
             .chain(snap.secrets.iter().map(|s| s.environment.clone()))
+            .chain(snap.storage.iter().map(|s| s.environment.clone()))
             .collect();
         snap.environments = envs
             .into_iter()

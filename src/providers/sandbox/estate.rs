@@ -1,6 +1,7 @@
 //! The demo estate as it stands when the sandbox starts: three environments on three clouds,
 //! two repositories, and exactly the trouble a newcomer should find (a waiting approval, a
-//! failing health check, an old backup, an overdue secret).
+//! failing health check, an old backup, an overdue secret, a
+//! bucket whose soft delete is shorter than the policy).
 
 use chrono::Duration;
 
@@ -289,4 +290,59 @@ pub fn secrets(env: &str, now: Timestamp, rng: &mut Rng) -> Vec<Secret> {
         40 + rng.below(60) as i64,
     );
     out
+}
+
+/// Object storage on each cloud, as the real adapters read it (S3 buckets, Azure storage
+/// accounts, GCS buckets). The production media account keeps deleted blobs 7 days only: a
+/// finding against the 30-day policy.
+pub fn object_stores(env: &str) -> Vec<ObjectStore> {
+    let s = short(env);
+    let prod = env == "production";
+    let store = |id: String, name: String, provider, region: &str| ObjectStore {
+        id,
+        name,
+        provider,
+        environment: env.to_string(),
+        region: region.to_string(),
+        versioning: true,
+        soft_delete: SoftDelete::Days(30),
+        geo_redundant: prod,
+        object_lock: None,
+        lifecycle_rules: 1,
+        replication: Vec::new(),
+        link: None,
+        policy: ObjectStoragePolicy::default(),
+    };
+    let mut media = store(
+        arm(env, &format!("Microsoft.Storage/storageAccounts/acmeshop{s}media")),
+        format!("acme-shop-{s}-media"),
+        Provider::Azure,
+        "westeurope",
+    );
+    media.link = Some(format!("https://portal.azure.com/#@/resource{}", media.id));
+    if prod {
+        media.soft_delete = SoftDelete::Days(7);
+    }
+    let mut models = store(
+        format!("arn:aws:s3:::inference-models-{s}"),
+        format!("inference-models-{s}"),
+        Provider::Aws,
+        "us-east-1",
+    );
+    // Versioned with no noncurrent-version expiration: old versions are kept until removed.
+    models.soft_delete = SoftDelete::Unlimited;
+    models.link = Some(format!("https://s3.console.aws.amazon.com/s3/buckets/{}", models.name));
+    if prod {
+        models.replication = vec!["arn:aws:s3:::inference-models-prod-replica".into()];
+        models.object_lock = Some("GOVERNANCE 30d".into());
+    }
+    let mut exports = store(
+        format!("projects/_/buckets/acme-shop-{s}-exports"),
+        format!("acme-shop-{s}-exports"),
+        Provider::Gcp,
+        if prod { "EU" } else { "europe-west1" },
+    );
+    exports.soft_delete = SoftDelete::Days(if prod { 90 } else { 30 });
+    exports.link = Some(format!("https://console.cloud.google.com/storage/browser/{}", exports.name));
+    vec![media, models, exports]
 }

@@ -593,6 +593,7 @@ impl Sim {
             health: self.health(now),
             metrics: self.metrics(now),
             secrets: self.secrets.clone(),
+            storage: estate::ENVIRONMENTS.iter().flat_map(|(env, _)| estate::object_stores(env)).collect(),
             source_note: None,
         }
     }

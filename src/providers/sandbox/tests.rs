@@ -38,6 +38,19 @@ fn the_demo_has_the_trouble_a_newcomer_should_find() {
     let overdue: Vec<_> = s.secrets.iter().filter(|x| x.level(now) == Level::Crit).collect();
     assert_eq!(overdue.len(), 1);
     assert_eq!(overdue[0].name, "payment-api-key");
+    // Object storage on every cloud; only the production media account breaks the policy.
+    for p in [Provider::Azure, Provider::Aws, Provider::Gcp] {
+        assert!(s.storage.iter().any(|o| o.provider == p), "{p:?}");
+    }
+    let weak: Vec<_> =
+        s.storage.iter().filter(|o| !o.findings(crate::actions::tier_of(&s, &o.environment)).is_empty()).collect();
+    assert_eq!(weak.len(), 1, "{weak:?}");
+    assert_eq!(weak[0].name, "acme-shop-prod-media");
+    assert_eq!(weak[0].findings(Tier::Prod), ["soft delete 7d below policy 30d"]);
+    let f = crate::analysis::findings(&s, now);
+    assert!(f.iter().any(|f| f.subject == "acme-shop-prod-media" && f.environment == "production"), "{f:?}");
+    // Only kinds some real adapter reads: no cache or storage stand-ins among the resources.
+    assert!(s.resources.iter().all(|r| matches!(r.role, Role::Compute | Role::Database)), "{:?}", s.resources);
     // Every cloud and role the domain names is present.
     for kind in [
         "App Service",
