@@ -1,5 +1,5 @@
 //! S3 buckets and their protection against moto's server on 127.0.0.1, through a loopback
-//! proxy: moto answers GetBucketVersioning with the root `GetBucketVersioningResponse` where S3
+//! proxy: moto answers `GetBucketVersioning` with the root `GetBucketVersioningResponse` where S3
 //! (and the SDK) say `VersioningConfiguration`, so the proxy renames it (same length, padded
 //! with the spaces XML allows before `>`). Everything else passes through unchanged.
 

@@ -21,7 +21,7 @@ use crate::model::{ObjectStoragePolicy, ObjectStore, Provider as Cloud, SoftDele
 use crate::providers::ProviderError;
 
 /// How long a read of the buckets is reused.
-pub const S3_CACHE: Duration = Duration::from_secs(300);
+pub const S3_CACHE: Duration = Duration::from_mins(5);
 
 /// The S3 client and the last read of the buckets.
 pub(super) struct S3 {
@@ -31,7 +31,7 @@ pub(super) struct S3 {
 }
 
 impl S3 {
-    /// Path-style addressing when an endpoint is set (moto, LocalStack, MinIO have no
+    /// Path-style addressing when an endpoint is set (moto, `LocalStack`, `MinIO` have no
     /// per-bucket host names).
     pub fn new(sdk: &aws_config::SdkConfig, path_style: bool) -> Self {
         let conf = aws_sdk_s3::config::Builder::from(sdk)
@@ -42,12 +42,12 @@ impl S3 {
     }
 
     fn cached(&self) -> Option<Vec<ObjectStore>> {
-        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         cache.as_ref().filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, v)| v.clone())
     }
 
     fn keep(&self, stores: &[ObjectStore]) {
-        *self.cache.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), stores.to_vec()));
+        *self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((Instant::now(), stores.to_vec()));
     }
 }
 
@@ -71,9 +71,7 @@ pub(crate) fn map_bucket(
     let versioning = facts.versioning == Some(BucketVersioningStatus::Enabled);
     let enabled: Vec<&LifecycleRule> =
         facts.lifecycle.iter().filter(|r| *r.status() == ExpirationStatus::Enabled).collect();
-    let soft_delete = if !versioning {
-        SoftDelete::Off
-    } else {
+    let soft_delete = if versioning {
         // The shortest noncurrent-version expiration is how long a deleted object surely stays.
         match enabled
             .iter()
@@ -84,11 +82,13 @@ pub(crate) fn map_bucket(
             Some(days) => SoftDelete::Days(days),
             None => SoftDelete::Unlimited,
         }
+    } else {
+        SoftDelete::Off
     };
     let replication: Vec<String> = facts
         .replication
         .iter()
-        .flat_map(|c| c.rules())
+        .flat_map(aws_sdk_s3::types::ReplicationConfiguration::rules)
         .filter(|r| *r.status() == ReplicationRuleStatus::Enabled)
         .filter_map(|r| Some(r.destination()?.bucket().to_string()))
         .collect();
@@ -163,7 +163,7 @@ impl AwsProvider {
         }
         let policy = self.config.backups.object_storage;
         let reads = buckets.iter().map(|(name, region)| async move {
-            let facts = self.bucket_facts(name).await?;
+            let facts = Box::pin(self.bucket_facts(name)).await?;
             let region = region.clone().unwrap_or_else(|| self.region.clone());
             Ok::<_, ProviderError>(map_bucket(name, &region, self.environment(&[name], &[]), &facts, policy))
         });

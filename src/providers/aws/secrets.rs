@@ -166,34 +166,31 @@ impl AwsProvider {
     pub(super) async fn execute_secret(&self, plan: &Plan, rotate: bool) -> Result<String, ActionError> {
         let arn = &plan.request.target;
         let failed = |e: ProviderError| ActionError::Failed(e.to_string());
-        match rotate {
-            false => {
-                let value = plan.request.secret_input.as_ref().ok_or_else(|| {
-                    ActionError::MissingInput(
-                        "the new value: run `skydeck act rotate ID --value-stdin` and write it to stdin".into(),
-                    )
-                })?;
-                let resp = self
-                    .secrets
-                    .put_secret_value()
-                    .secret_id(arn)
-                    .secret_string(value.as_str())
-                    .send()
-                    .await
-                    .map_err(|e| failed(self.sm_err("secretsmanager:PutSecretValue", e)))?;
-                Ok(format!("new version {} of {} stored", resp.version_id().unwrap_or("?"), plan.target_name))
-            }
-            true => {
-                let resp = self
-                    .secrets
-                    .rotate_secret()
-                    .secret_id(arn)
-                    .rotate_immediately(true)
-                    .send()
-                    .await
-                    .map_err(|e| failed(self.sm_err("secretsmanager:RotateSecret", e)))?;
-                Ok(format!("rotation of {} started (version {})", plan.target_name, resp.version_id().unwrap_or("?")))
-            }
+        if rotate {
+            let resp = self
+                .secrets
+                .rotate_secret()
+                .secret_id(arn)
+                .rotate_immediately(true)
+                .send()
+                .await
+                .map_err(|e| failed(self.sm_err("secretsmanager:RotateSecret", e)))?;
+            Ok(format!("rotation of {} started (version {})", plan.target_name, resp.version_id().unwrap_or("?")))
+        } else {
+            let value = plan.request.secret_input.as_ref().ok_or_else(|| {
+                ActionError::MissingInput(
+                    "the new value: run `skydeck act rotate ID --value-stdin` and write it to stdin".into(),
+                )
+            })?;
+            let resp = self
+                .secrets
+                .put_secret_value()
+                .secret_id(arn)
+                .secret_string(value.as_str())
+                .send()
+                .await
+                .map_err(|e| failed(self.sm_err("secretsmanager:PutSecretValue", e)))?;
+            Ok(format!("new version {} of {} stored", resp.version_id().unwrap_or("?"), plan.target_name))
         }
     }
 

@@ -442,7 +442,7 @@ impl Source for AzureProvider {
     }
 }
 
-/// The actions. The target decides the call (an App Service slot swap, a PostgreSQL restore, a
+/// The actions. The target decides the call (an App Service slot swap, a `PostgreSQL` restore, a
 /// deploy credential or a Key Vault secret), whichever handler the verb came to; `execute` and
 /// `verify` follow the plan's payload.
 impl AzureProvider {
@@ -546,7 +546,7 @@ impl TrafficShift for AzureProvider {
     }
 }
 
-/// PostgreSQL flexible server: a point-in-time restore into a new server.
+/// `PostgreSQL` flexible server: a point-in-time restore into a new server.
 impl PointInTimeRestore for AzureProvider {
     fn accepted_params(&self, _verb: Verb) -> &'static [&'static str] {
         &["time", "name"]
@@ -586,7 +586,7 @@ enum AzureCall {
     /// App Service: swap `slot` with production; production then serves `expected_version`
     /// (it served `previous_version`).
     Swap { slot: String, expected_version: String, previous_version: String },
-    /// PostgreSQL flexible server: `PUT url body` creates the new server `name` as of `time`.
+    /// `PostgreSQL` flexible server: `PUT url body` creates the new server `name` as of `time`.
     Restore { url: String, body: serde_json::Value, name: String, time: String },
     /// The deploy credential: a new Entra password valid `days`, stored in GitHub (and Key Vault).
     DeployCredential { days: i64 },

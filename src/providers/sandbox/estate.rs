@@ -5,7 +5,10 @@
 
 use chrono::Duration;
 
-use crate::model::{Backup, Environment, Level, Provider, Resource, Role, Secret, Tier, Timestamp};
+use crate::model::{
+    Backup, Environment, Level, ObjectStoragePolicy, ObjectStore, Provider, Resource, Role, Secret, SoftDelete, Tier,
+    Timestamp,
+};
 
 /// splitmix64: tiny, fast and deterministic for a given seed.
 #[derive(Debug, Clone)]
