@@ -546,6 +546,7 @@ async fn status(cli: &Cli, json: bool, clock: &Arc<dyn Clock>) -> anyhow::Result
             "health": estate.health,
             "metrics": estate.metrics,
             "secrets": estate.secrets,
+            "alerts": estate.alerts,
             "findings": findings,
             "sources": sources,
             "errors": errors,

@@ -194,7 +194,8 @@ clean_fields! {
     Resource { id, name, kind, environment, region, status, current_version, versions, details }
     Backup { id, resource, database, environment, last_status }
     Secret { id, name, store, environment }
-    Snapshot { environments, runs, approvals, deployments, resources, backups, health, metrics, secrets, source_note }
+    Alert { id, source, name, resource, environment, link, acked_by }
+    Snapshot { environments, runs, approvals, deployments, resources, backups, health, metrics, secrets, alerts, source_note }
 }
 
 impl Clean for LogLine {

@@ -590,6 +590,7 @@ impl Sim {
             health: self.health(now),
             metrics: self.metrics(now),
             secrets: self.secrets.clone(),
+            alerts: Vec::new(),
             source_note: None,
         }
     }
