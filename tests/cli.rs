@@ -56,7 +56,7 @@ fn status_json_has_every_contract_array_with_ids() {
     let env = Env::new();
     let doc = status(&env);
     for key in
-        ["environments", "runs", "approvals", "deployments", "resources", "backups", "health", "secrets", "errors"]
+        ["environments", "runs", "approvals", "deployments", "resources", "backups", "health", "secrets", "alerts", "errors"]
     {
         assert!(doc[key].is_array(), "missing array {key}");
     }

@@ -198,7 +198,8 @@ clean_fields! {
     Backup { id, resource, database, environment, last_status }
     Secret { id, name, store, environment }
     ObjectStore { id, name, environment, region, object_lock, replication, link }
-    Snapshot { environments, runs, approvals, deployments, resources, backups, health, metrics, secrets, storage, source_note }
+    Alert { id, source, name, resource, environment, link, acked_by }
+    Snapshot { environments, runs, approvals, deployments, resources, backups, health, metrics, secrets, storage, alerts, source_note }
 }
 
 impl Clean for LogLine {
