@@ -544,6 +544,7 @@ async fn status(cli: &Cli, json: bool, clock: &Arc<dyn Clock>) -> anyhow::Result
             "metrics": estate.metrics,
             "secrets": estate.secrets,
             "storage": estate.storage,
+            "alerts": estate.alerts,
             "findings": findings,
             "sources": sources,
             "errors": errors,

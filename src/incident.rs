@@ -150,6 +150,35 @@ impl Incident {
     }
 }
 
+/// The timeline lines an incident opens with: one per alert already firing (or without data)
+/// in its environment (every alert when it has none), worst first, so the responder sees what
+/// was going on when it was declared.
+pub fn firing_at_open(alerts: &[crate::model::Alert], environment: Option<&str>, at: Timestamp) -> Vec<Entry> {
+    let mut open: Vec<&crate::model::Alert> = alerts
+        .iter()
+        .filter(|a| a.kind == crate::model::AlertKind::Monitoring)
+        .filter(|a| environment.is_none_or(|e| a.environment == e))
+        .collect();
+    open.sort_by_key(|a| (std::cmp::Reverse(a.severity), a.since));
+    open.into_iter()
+        .map(|a| Entry {
+            at,
+            kind: EntryKind::Alert,
+            who: "skydeck".into(),
+            text: format!(
+                "already {} at open: {} {} {} ({}, {}){}",
+                a.state.label(),
+                a.source,
+                a.severity.label(),
+                a.name,
+                a.resource,
+                a.environment,
+                a.since.map(|t| format!(", since {}", human_duration(at - t))).unwrap_or_default()
+            ),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,5 +214,37 @@ mod tests {
             });
         }
         assert_eq!(i.timer(t0 + Duration::hours(1)), ("first response done in 9m".into(), true));
+    }
+
+    #[test]
+    fn an_incident_opens_with_the_alerts_already_firing_in_its_environment() {
+        use crate::model::{Alert, AlertKind, AlertSeverity, AlertState, Provider};
+        let at = chrono::DateTime::from_timestamp(3_600, 0).unwrap();
+        let alert = |id: &str, env: &str, severity, kind| Alert {
+            id: id.into(),
+            provider: Provider::Aws,
+            source: "CloudWatch".into(),
+            kind,
+            name: id.into(),
+            severity,
+            state: AlertState::Firing,
+            resource: "api".into(),
+            environment: env.into(),
+            since: Some(at - Duration::minutes(12)),
+            link: None,
+            can_ack: false,
+            acked_by: None,
+        };
+        let alerts = [
+            alert("warn", "production", AlertSeverity::Warning, AlertKind::Monitoring),
+            alert("crit", "production", AlertSeverity::Critical, AlertKind::Monitoring),
+            alert("other", "staging", AlertSeverity::Critical, AlertKind::Monitoring),
+            alert("ghsa", "", AlertSeverity::Critical, AlertKind::Security),
+        ];
+        let lines = firing_at_open(&alerts, Some("production"), at);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].kind, EntryKind::Alert);
+        assert_eq!(lines[0].text, "already firing at open: CloudWatch critical crit (api, production), since 12m");
+        assert_eq!(firing_at_open(&alerts, None, at).len(), 3);
     }
 }

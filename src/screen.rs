@@ -30,6 +30,7 @@ pub enum Screen {
     Audit,
     Runbook,
     Incident,
+    Alerts,
 }
 
 impl Screen {
@@ -139,7 +140,7 @@ pub fn screen_keys() -> Vec<(Screen, Key, &'static str)> {
         .collect()
 }
 
-/// The label of the jump keys in the help ("1-9 0 !"): runs of consecutive digits shortened.
+/// The label of the jump keys in the help ("1-9 0 ! @"): runs of consecutive digits shortened.
 pub fn jump_keys_label() -> String {
     let keys: Vec<char> = Screen::ALL.iter().map(|s| s.key()).collect();
     let mut parts: Vec<String> = Vec::new();
@@ -488,6 +489,14 @@ pub const SPECS: &[ScreenSpec] = &[
         list: ListArea::Fraction { num: 3, den: 5, min: 6 },
         list_header: 1,
     },
+    ScreenSpec {
+        help: &[
+            OPEN_RECORD,
+            HelpRow::Command(Command::Filter, "filter: words (name, source, resource, environment, severity, state)"),
+        ],
+        hint: &[Hint::Command(Command::Filter, "filter")],
+        ..record_list(Screen::Alerts, "Alerts", "Ale", '@', &[])
+    },
 ];
 
 /// Height of the per-workflow duration panel above the Runs table.
@@ -734,7 +743,7 @@ mod tests {
             assert_eq!(Screen::of_key(a.key()), Some(a));
             assert_eq!(Screen::from_name(&a.title().to_lowercase()), Some(a));
         }
-        assert_eq!(jump_keys_label(), "1-9 0 !");
+        assert_eq!(jump_keys_label(), "1-9 0 ! @");
         assert!(reserved(&Key::plain('a')).is_none());
     }
 

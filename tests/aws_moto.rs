@@ -17,7 +17,7 @@ use aws_sdk_ecs::types::{ContainerDefinition, LogConfiguration, LogDriver};
 use serde_json::Value;
 use skydeck::actions::{ActionError, ActionRequest, Confirmation, Pipeline, Risk, Verb};
 use skydeck::config::Config;
-use skydeck::model::{Level, MetricKind, Severity, Snapshot, Tier};
+use skydeck::model::{AlertSeverity, AlertState, Level, MetricKind, Severity, Snapshot, Tier};
 use skydeck::providers::aws::{AccountSettings, AwsProvider, MetricTarget};
 use skydeck::providers::{Provider, ProviderError};
 use skydeck::store::{AuditPhase, Store};
@@ -236,6 +236,9 @@ async fn status_reads_services_databases_backups_and_secrets() {
     let note = snap.source_note.clone().unwrap_or_default();
     assert!(note.contains("CloudWatch metrics: cloudwatch:GetMetricData"), "{note}");
     assert!(note.contains("HTTP 404"), "{note}");
+    // The alarms too (see `cloudwatch_alarms_over_cbor` for them read): a note, not a failure.
+    assert!(note.contains("CloudWatch alarms: cloudwatch:DescribeAlarms"), "{note}");
+    assert!(snap.alerts.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -767,6 +770,76 @@ mod wire {
         let has = |s: &str| sent.windows(s.len()).any(|w| w == s.as_bytes());
         assert!(has("AWS/ECS") && has("CPUUtilization") && has("MemoryUtilization") && has("shop-prod"));
         assert_eq!(requests[0].headers.get("smithy-protocol").and_then(|v| v.to_str().ok()), Some("rpc-v2-cbor"));
+    }
+
+    /// `DescribeAlarms` over CBOR (moto cannot answer it, see above): both states asked for, metric
+    /// and composite alarms, the second page followed, each mapped to an alert.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cloudwatch_alarms_over_cbor() {
+        use aws_sdk_cloudwatch::primitives::DateTime;
+        fn cbor(f: impl FnOnce(&mut aws_smithy_cbor::Encoder)) -> ResponseTemplate {
+            let mut enc = aws_smithy_cbor::Encoder::new(Vec::new());
+            f(&mut enc);
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/cbor")
+                .insert_header("smithy-protocol", "rpc-v2-cbor")
+                .set_body_bytes(enc.into_writer())
+        }
+        let since = DateTime::from_secs(1_800_000_000);
+        let has = |r: &wiremock::Request, s: &str| r.body.windows(s.len()).any(|w| w == s.as_bytes());
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/service/GraniteServiceVersion20100801/operation/DescribeAlarms"))
+            .respond_with(move |r: &wiremock::Request| {
+                if has(r, "INSUFFICIENT_DATA") {
+                    cbor(|e| {
+                        e.map(1).str("MetricAlarms").array(1).map(5);
+                        e.str("AlarmName").str("queue-age-dev").str("StateValue").str("INSUFFICIENT_DATA");
+                        e.str("Namespace").str("AWS/SQS").str("MetricName").str("ApproximateAgeOfOldestMessage");
+                        e.str("Dimensions").array(1).map(2).str("Name").str("QueueName").str("Value").str("jobs-dev");
+                    })
+                } else if has(r, "page-2") {
+                    cbor(|e| {
+                        e.map(1).str("CompositeAlarms").array(1).map(3);
+                        e.str("AlarmName").str("shop-down").str("StateValue").str("ALARM");
+                        e.str("StateUpdatedTimestamp").timestamp(&since);
+                    })
+                } else {
+                    cbor(|e| {
+                        e.map(2).str("MetricAlarms").array(1).map(6);
+                        e.str("AlarmName").str("web-prod-5xx");
+                        e.str("AlarmArn").str("arn:aws:cloudwatch:eu-west-1:123456789012:alarm:web-prod-5xx");
+                        e.str("StateValue").str("ALARM").str("StateUpdatedTimestamp").timestamp(&since);
+                        e.str("Namespace").str("AWS/ApplicationELB");
+                        e.str("Dimensions").array(1).map(2).str("Name").str("LoadBalancer");
+                        e.str("Value").str("app/web/1");
+                        e.str("NextToken").str("page-2");
+                    })
+                }
+            })
+            .expect(3)
+            .mount(&server)
+            .await;
+        let p = provider_with(&server.uri(), |_| {}).await;
+        let alerts = p.fetch_alarms().await.unwrap();
+        let names: Vec<&str> = alerts.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["web-prod-5xx", "shop-down", "queue-age-dev"]);
+        let web = &alerts[0];
+        assert_eq!(web.id, "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:web-prod-5xx");
+        assert_eq!((web.source.as_str(), web.resource.as_str()), ("CloudWatch", "app/web/1"));
+        assert_eq!((web.environment.as_str(), web.severity), ("production", AlertSeverity::Critical));
+        assert_eq!(web.state, AlertState::Firing);
+        assert_eq!(web.since.map(|t| t.timestamp()), Some(1_800_000_000));
+        assert!(web.link.as_deref().unwrap().ends_with("#alarmsV2:alarm/web-prod-5xx"), "{:?}", web.link);
+        assert_eq!((alerts[1].resource.as_str(), alerts[1].severity), ("composite alarm", AlertSeverity::Error));
+        let queue = &alerts[2];
+        assert_eq!((queue.state, queue.severity), (AlertState::InsufficientData, AlertSeverity::Warning));
+        assert_eq!((queue.resource.as_str(), queue.environment.as_str()), ("jobs-dev", "dev"));
+        let requests = server.received_requests().await.unwrap();
+        for r in &requests {
+            assert!(has(r, "MetricAlarm") && has(r, "CompositeAlarm"), "both alarm types asked for");
+        }
+        assert!(has(&requests[0], "ALARM") && !has(&requests[0], "INSUFFICIENT_DATA"));
     }
 }
 

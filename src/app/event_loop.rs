@@ -430,9 +430,17 @@ fn handle_effect(
         Effect::StartIncident { title, severity, environment } => {
             let store = rt.pipeline.store().clone();
             let (tx, user, now) = (tx.clone(), rt.pipeline.user.clone(), rt.clock.now());
+            let firing = crate::incident::firing_at_open(&state.estate.alerts, environment.as_deref(), now);
             tokio::task::spawn_blocking(move || {
-                if let Err(e) = store.open_incident(&title, &severity, environment.as_deref(), &user, now) {
-                    tracing::error!("incident not opened: {e}");
+                match store.open_incident(&title, &severity, environment.as_deref(), &user, now) {
+                    Ok(id) => {
+                        for entry in &firing {
+                            if let Err(e) = store.add_timeline(id, entry) {
+                                tracing::error!("incident timeline: {e}");
+                            }
+                        }
+                    }
+                    Err(e) => tracing::error!("incident not opened: {e}"),
                 }
                 let _ = tx.blocking_send(Msg::IncidentLoaded(store.open_incident_now().ok().flatten()));
             });

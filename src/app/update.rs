@@ -350,6 +350,33 @@ pub fn incident_diffs(
     for f in old.iter().filter(|f| !new.iter().any(|n| key(n) == key(f))) {
         out.push(entry(EntryKind::Cleared, format!("{} {} {}", f.environment, f.category.label(), f.subject)));
     }
+    for a in
+        after.alerts.iter().filter(|a| a.is_firing() && !before.alerts.iter().any(|b| b.id == a.id && b.is_firing()))
+    {
+        let text = format!(
+            "{} {} {} {}: {} ({})",
+            a.level().symbol(),
+            a.environment,
+            a.source,
+            a.severity.label(),
+            a.name,
+            a.resource
+        );
+        out.push(entry(EntryKind::Alert, text));
+    }
+    for a in before.alerts.iter().filter(|a| a.is_firing()) {
+        match after.alerts.iter().find(|n| n.id == a.id) {
+            None => out.push(entry(EntryKind::Cleared, format!("{} {} {} resolved", a.environment, a.source, a.name))),
+            Some(n) if n.state == crate::model::AlertState::Acknowledged => {
+                let by = n.acked_by.as_deref().map(|w| format!(" by {w}")).unwrap_or_default();
+                out.push(entry(
+                    EntryKind::Alert,
+                    format!("{} {} {} acknowledged{by}", a.environment, a.source, a.name),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
     let short = |sha: &str| sha.chars().take(7).collect::<String>();
     for d in after.deployments.iter().filter(|d| !before.deployments.iter().any(|b| b.id == d.id)) {
         let text = format!("{} {} → {} by {}", d.repo, short(&d.sha), d.environment, d.creator);

@@ -484,6 +484,103 @@ impl Secret {
     }
 }
 
+/// How bad a firing alert is, as its source grades it (mapped onto one scale).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertSeverity {
+    Info,
+    Warning,
+    Error,
+    Critical,
+}
+
+impl AlertSeverity {
+    pub fn label(self) -> &'static str {
+        match self {
+            AlertSeverity::Info => "info",
+            AlertSeverity::Warning => "warning",
+            AlertSeverity::Error => "error",
+            AlertSeverity::Critical => "critical",
+        }
+    }
+    pub fn level(self) -> Level {
+        match self {
+            AlertSeverity::Info => Level::Ok,
+            AlertSeverity::Warning => Level::Warn,
+            AlertSeverity::Error | AlertSeverity::Critical => Level::Crit,
+        }
+    }
+}
+
+/// Where an alert stands. Resolved alerts are not listed at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertState {
+    Firing,
+    InsufficientData,
+    Acknowledged,
+}
+
+impl AlertState {
+    pub fn label(self) -> &'static str {
+        match self {
+            AlertState::Firing => "firing",
+            AlertState::InsufficientData => "insufficient data",
+            AlertState::Acknowledged => "acknowledged",
+        }
+    }
+}
+
+/// Monitoring alerts (alarms, fired alerts, incidents) or security alerts (Dependabot, code
+/// scanning, secret scanning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertKind {
+    Monitoring,
+    Security,
+}
+
+/// One alert that a cloud's own alerting (or GitHub's security features) says is open now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Unique across providers (the vendor's id or ARN, prefixed where needed).
+    pub id: String,
+    pub provider: Provider,
+    /// The service that raised it: `"CloudWatch"`, "Azure Monitor", "Cloud Monitoring",
+    /// "Dependabot", "code scanning", "secret scanning", "demo".
+    pub source: String,
+    pub kind: AlertKind,
+    pub name: String,
+    pub severity: AlertSeverity,
+    pub state: AlertState,
+    /// What it is about (a service, a database, a repository and package...).
+    pub resource: String,
+    pub environment: String,
+    pub since: Option<Timestamp>,
+    /// The vendor's console page for it.
+    pub link: Option<String>,
+    /// Whether the source has an API to acknowledge it (through the action pipeline).
+    pub can_ack: bool,
+    /// Who acknowledged it, when the source says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acked_by: Option<String>,
+}
+
+impl Alert {
+    /// Firing and not acknowledged: what `alerts.firing` counts.
+    pub fn is_firing(&self) -> bool {
+        self.state == AlertState::Firing
+    }
+    /// The level it is shown with: an acknowledged alert is only a warning.
+    pub fn level(&self) -> Level {
+        match self.state {
+            AlertState::Firing => self.severity.level(),
+            AlertState::InsufficientData => Level::Unknown,
+            AlertState::Acknowledged => self.severity.level().min(Level::Warn),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -529,6 +626,9 @@ pub struct Snapshot {
     /// Buckets and blob storage accounts with their protection facts.
     #[serde(default)]
     pub storage: Vec<ObjectStore>,
+    /// Alerts firing now, from the clouds' own alerting and GitHub's security alerts.
+    #[serde(default)]
+    pub alerts: Vec<Alert>,
     /// A short note about the source itself for the status bar (e.g. "rate 4 980/5 000").
     #[serde(skip)]
     pub source_note: Option<String>,
@@ -557,6 +657,7 @@ impl Snapshot {
         self.metrics.extend(other.metrics.iter().cloned());
         self.secrets.extend(other.secrets.iter().cloned());
         self.storage.extend(other.storage.iter().cloned());
+        self.alerts.extend(other.alerts.iter().cloned());
     }
 }
 

@@ -12,8 +12,8 @@ use std::time::Duration;
 use super::{BoxFuture, Capabilities, ProviderError, Source};
 use crate::actions::{ActionError, ActionRequest, InputSpec, Plan, Verb, find_target};
 use crate::model::{
-    Approval, Backup, Deployment, Environment, HealthCheck, Job, LogLine, Metric, ObjectStore, Resource, Run, Secret,
-    Snapshot, Step, Timestamp,
+    Alert, Approval, Backup, Deployment, Environment, HealthCheck, Job, LogLine, Metric, ObjectStore, Resource, Run,
+    Secret, Snapshot, Step, Timestamp,
 };
 use crate::text::{for_log, for_terminal};
 
@@ -198,7 +198,8 @@ clean_fields! {
     Backup { id, resource, database, environment, last_status }
     Secret { id, name, store, environment }
     ObjectStore { id, name, environment, region, object_lock, replication, link }
-    Snapshot { environments, runs, approvals, deployments, resources, backups, health, metrics, secrets, storage, source_note }
+    Alert { id, source, name, resource, environment, link, acked_by }
+    Snapshot { environments, runs, approvals, deployments, resources, backups, health, metrics, secrets, storage, alerts, source_note }
 }
 
 impl Clean for LogLine {
@@ -310,7 +311,8 @@ mod tests {
         fn poison(v: &mut serde_json::Value, part: &str, key: &str) {
             let typed = matches!(key, "tier" | "conclusion" | "state" | "level" | "role" | "provider" | "soft_delete")
                 || (key == "status" && part != "resources")
-                || (key == "kind" && part == "metrics");
+                || (key == "kind" && matches!(part, "metrics" | "alerts"))
+                || (key == "severity" && part == "alerts");
             match v {
                 serde_json::Value::String(s) if typed || chrono::DateTime::parse_from_rfc3339(s).is_ok() => {}
                 serde_json::Value::String(s) => s.push_str("\u{1b}]0;PWNED\u{7}\u{1b}[2J\u{8}"),
@@ -333,6 +335,7 @@ mod tests {
             "metrics",
             "secrets",
             "storage",
+            "alerts",
         ] {
             assert!(!value[part].as_array().unwrap().is_empty(), "the demo has {part}");
         }

@@ -25,6 +25,8 @@
 //! | `runs.failed_security` | count | failed security-scan jobs (name has security, scan, codeql, secret, audit) in the last 24 h |
 //! | `logs.errors` | count | ERROR log lines since the last completed walkthrough before today (else the last 24 h; or the runbook's `logs_errors_window`) |
 //! | `sources.failed` | count | sources whose last fetch failed |
+//! | `alerts.firing` | count | monitoring alerts firing and not acknowledged (`CloudWatch`, Azure Monitor, Cloud Monitoring) |
+//! | `security.open` | count | open security alerts (Dependabot, code scanning, secret scanning) |
 //!
 //! Values: numbers (`0`, `1.5`), durations (`90s`, `30m`, `24h`, `7d`), levels
 //! (`ok`, `unknown`, `warn`, `crit`), percentages (`5%`).
@@ -103,9 +105,11 @@ pub enum Subject {
     RunsFailedSecurity,
     LogsErrors,
     SourcesFailed,
+    AlertsFiring,
+    SecurityOpen,
 }
 
-pub const SUBJECTS: &str = "backups.max_age, backups.findings, backups.pitr_off, storage.findings, health.level, health.failing, metrics.level, metrics.<kind>.level, metrics.<kind>.max, secrets.overdue, approvals.waiting, deploys.recent, deploys.failed, runs.failed_security, logs.errors, sources.failed";
+pub const SUBJECTS: &str = "backups.max_age, backups.findings, backups.pitr_off, storage.findings, health.level, health.failing, metrics.level, metrics.<kind>.level, metrics.<kind>.max, secrets.overdue, approvals.waiting, deploys.recent, deploys.failed, runs.failed_security, logs.errors, sources.failed, alerts.firing, security.open";
 
 fn metric_kind(s: &str) -> Option<MetricKind> {
     MetricKind::ALL.into_iter().find(|k| k.key() == s)
@@ -128,6 +132,8 @@ impl Subject {
             "runs.failed_security" => Subject::RunsFailedSecurity,
             "logs.errors" => Subject::LogsErrors,
             "sources.failed" => Subject::SourcesFailed,
+            "alerts.firing" => Subject::AlertsFiring,
+            "security.open" => Subject::SecurityOpen,
             other => {
                 let rest = other.strip_prefix("metrics.")?;
                 let (kind, field) = rest.rsplit_once('.')?;
@@ -169,6 +175,8 @@ impl fmt::Display for Subject {
             Subject::RunsFailedSecurity => f.write_str("runs.failed_security"),
             Subject::LogsErrors => f.write_str("logs.errors"),
             Subject::SourcesFailed => f.write_str("sources.failed"),
+            Subject::AlertsFiring => f.write_str("alerts.firing"),
+            Subject::SecurityOpen => f.write_str("security.open"),
         }
     }
 }

@@ -413,6 +413,32 @@ fn measure(subject: Subject, ctx: &Context<'_>, scope: Option<&str>) -> Option<M
             };
             count(n, evidence)
         }
+        Subject::AlertsFiring | Subject::SecurityOpen => {
+            let (kind, anywhere) = match subject {
+                Subject::AlertsFiring => (crate::model::AlertKind::Monitoring, false),
+                _ => (crate::model::AlertKind::Security, true),
+            };
+            // A security alert belongs to a repository, not an environment: one without an
+            // environment counts in every scope.
+            let open: Vec<String> = e
+                .alerts
+                .iter()
+                .filter(|a| a.kind == kind && (in_env(scope, &a.environment) || (anywhere && a.environment.is_empty())))
+                .filter(|a| kind == crate::model::AlertKind::Security || a.is_firing())
+                .map(|a| {
+                    format!(
+                        "{} {} {} ({}, {}){}",
+                        a.source,
+                        a.severity.label(),
+                        a.name,
+                        a.resource,
+                        if a.environment.is_empty() { "-" } else { &a.environment },
+                        a.since.map(|t| format!(" since {} ago", human_duration(now - t))).unwrap_or_default()
+                    )
+                })
+                .collect();
+            count(open.len(), open)
+        }
         Subject::RunsFailedSecurity => {
             let security = |name: &str| {
                 ["security", "scan", "codeql", "secret", "audit"].iter().any(|w| name.to_lowercase().contains(w))

@@ -229,3 +229,45 @@ fn the_demo_daily_report_shows_the_demo_trouble() {
     assert!(md.contains("- [x] ✔ Dashboards looked at for anything the checks do not see — ticked by maria at 08:00"));
     assert!(md.contains("  - note: quiet night"));
 }
+
+fn alert(id: &str, kind: AlertKind, state: AlertState, env: &str) -> Alert {
+    Alert {
+        id: id.into(),
+        provider: Provider::Aws,
+        source: "CloudWatch".into(),
+        kind,
+        name: id.into(),
+        severity: AlertSeverity::Critical,
+        state,
+        resource: "api".into(),
+        environment: env.into(),
+        since: Some(now() - Duration::minutes(20)),
+        link: None,
+        can_ack: false,
+        acked_by: None,
+    }
+}
+
+#[test]
+fn alerts_firing_counts_unacknowledged_monitoring_alerts_and_security_open_ignores_scope() {
+    let estate = Snapshot {
+        alerts: vec![
+            alert("cpu-high", AlertKind::Monitoring, AlertState::Firing, "production"),
+            alert("lag", AlertKind::Monitoring, AlertState::Acknowledged, "production"),
+            alert("no-data", AlertKind::Monitoring, AlertState::InsufficientData, "staging"),
+            alert("ghsa-1", AlertKind::Security, AlertState::Firing, ""),
+        ],
+        ..Snapshot::default()
+    };
+    let e = evaluate(&item("alerts.firing == 0"), &ctx(&estate, &[])).unwrap();
+    assert_eq!(e.verdict, Verdict::Fail);
+    assert_eq!(e.value, "alerts.firing = 1");
+    assert!(e.evidence.iter().any(|x| x.contains("cpu-high") && x.contains("20m ago")), "{:?}", e.evidence);
+    let mut scoped = item("alerts.firing == 0");
+    scoped.environment = Some("staging".into());
+    assert_eq!(evaluate(&scoped, &ctx(&estate, &[])).unwrap().verdict, Verdict::Pass);
+    scoped.check = Some(expr::parse("security.open == 0").unwrap());
+    let s = evaluate(&scoped, &ctx(&estate, &[])).unwrap();
+    assert_eq!(s.verdict, Verdict::Fail);
+    assert!(s.evidence[0].contains("ghsa-1"));
+}

@@ -8,6 +8,8 @@
 //! functions it names), one line in [`UIS`] and its entry in `screen::SPECS` (see
 //! ARCHITECTURE.md, "Adding a screen").
 
+mod alerts;
+
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
@@ -56,6 +58,7 @@ pub const UIS: &[ScreenUi] = &[
     builtin!(Audit, crate::views::lists::audit),
     builtin!(Runbook, crate::views::runbook::render),
     builtin!(Incident, crate::views::incident::render),
+    alerts::UI,
 ];
 
 /// The behaviour of a screen.

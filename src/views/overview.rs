@@ -87,10 +87,17 @@ pub fn cell(state: &AppState, all: &[Finding], env: &str, column: OverviewColumn
             (level, text)
         }
         OverviewColumn::Alerts => {
+            // The clouds' own firing alerts when there are any (the findings are listed below),
+            // else skydeck's findings.
             let mine: Vec<_> = all.iter().filter(|f| f.environment == env).collect();
-            match mine.iter().map(|f| f.level).max() {
-                None => (Level::Ok, "none".into()),
-                Some(level) => (level, format!("{} finding{}", mine.len(), if mine.len() == 1 { "" } else { "s" })),
+            let firing: Vec<_> = e.alerts.iter().filter(|a| a.environment == env && a.is_firing()).collect();
+            let level = mine.iter().map(|f| f.level).chain(firing.iter().map(|a| a.level())).max();
+            match (level, firing.len()) {
+                (None, _) => (Level::Ok, "none".into()),
+                (Some(level), 0) => {
+                    (level, format!("{} finding{}", mine.len(), if mine.len() == 1 { "" } else { "s" }))
+                }
+                (Some(level), n) => (level, format!("{n} firing")),
             }
         }
     }

@@ -1,9 +1,10 @@
 //! AWS through aws-config and the aws-sdk crates: ECS services and their rollouts, RDS instances
-//! with their backups and point-in-time window, Secrets Manager metadata, `CloudWatch` metrics and
-//! `CloudWatch` Logs. One provider per account/region entry. Credentials come from aws-config's
+//! with their backups and point-in-time window, Secrets Manager metadata, `CloudWatch` metrics,
+//! alarms and `CloudWatch` Logs. One provider per account/region entry. Credentials come from aws-config's
 //! standard chain (environment, shared config and credentials files, SSO, assume-role,
 //! `credential_process`), so whatever works for the `aws` CLI works here.
 
+mod alarms;
 pub mod config;
 mod ecs;
 pub mod errors;
@@ -432,10 +433,15 @@ impl AwsProvider {
                 Err(e) => failures.push(("CloudWatch metrics".to_string(), e)),
             }
         }
-        // Buckets are read besides the rest and never fail the fetch on their own.
-        match self.fetch_storage().await {
+        // Buckets and alarms are read besides the rest and never fail the fetch on their own.
+        let (storage, alarms) = tokio::join!(self.fetch_storage(), self.fetch_alarms());
+        match storage {
             Ok(stores) => snap.storage = stores,
             Err(e) => failures.push(("S3".to_string(), e)),
+        }
+        match alarms {
+            Ok(alerts) => snap.alerts = alerts,
+            Err(e) => failures.push(("CloudWatch alarms".to_string(), e)),
         }
         *self.meta() = meta;
         let rolling = snap.resources.iter().any(|r| r.kind == "ECS service" && r.status == "IN_PROGRESS");

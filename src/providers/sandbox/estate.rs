@@ -6,8 +6,8 @@
 use chrono::Duration;
 
 use crate::model::{
-    Backup, Environment, Level, ObjectStoragePolicy, ObjectStore, Provider, Resource, Role, Secret, SoftDelete, Tier,
-    Timestamp,
+    Alert, AlertKind, AlertSeverity, AlertState, Backup, Environment, Level, ObjectStoragePolicy, ObjectStore,
+    Provider, Resource, Role, Secret, SoftDelete, Tier, Timestamp,
 };
 
 /// splitmix64: tiny, fast and deterministic for a given seed.
@@ -348,4 +348,69 @@ pub fn object_stores(env: &str) -> Vec<ObjectStore> {
     exports.soft_delete = SoftDelete::Days(if prod { 90 } else { 30 });
     exports.link = Some(format!("https://console.cloud.google.com/storage/browser/{}", exports.name));
     vec![media, models, exports]
+}
+
+/// The teammate of the demo: acknowledges the staging warning a while after the demo starts.
+pub const TEAMMATE: &str = "dana";
+/// How long after the start `TEAMMATE` acknowledges it.
+pub const TEAMMATE_ACKS_AFTER: chrono::Duration = chrono::Duration::minutes(10);
+
+/// The demo's firing alerts at `now`, for a demo that started at `start`: a critical `CloudWatch`
+/// alarm in production (the inference API's 5xx rate), a warning from Azure Monitor in staging
+/// that the teammate acknowledges after [`TEAMMATE_ACKS_AFTER`], and an open Dependabot alert.
+/// Derived from the clock only, so the same clock gives the same alerts.
+pub fn alerts(start: Timestamp, now: Timestamp) -> Vec<Alert> {
+    let acked = now - start >= TEAMMATE_ACKS_AFTER;
+    vec![
+        Alert {
+            id: format!("arn:aws:cloudwatch:eu-west-1:{AWS_ACCOUNT}:alarm:inference-api-prod-5xx"),
+            provider: Provider::Aws,
+            source: "CloudWatch".into(),
+            kind: AlertKind::Monitoring,
+            name: "inference-api-prod-5xx".into(),
+            severity: AlertSeverity::Critical,
+            state: AlertState::Firing,
+            resource: "inference-api".into(),
+            environment: "production".into(),
+            since: Some(start - chrono::Duration::minutes(14)),
+            link: Some(
+                "https://console.aws.amazon.com/cloudwatch/home?region=eu-west-1#alarmsV2:alarm/inference-api-prod-5xx"
+                    .into(),
+            ),
+            can_ack: false,
+            acked_by: None,
+        },
+        Alert {
+            id: format!(
+                "/subscriptions/{SUBSCRIPTION}/providers/Microsoft.AlertsManagement/alerts/5f8e2c1a-demo-stg-cpu"
+            ),
+            provider: Provider::Azure,
+            source: "Azure Monitor".into(),
+            kind: AlertKind::Monitoring,
+            name: "shop-web-stg CPU above 80%".into(),
+            severity: AlertSeverity::Warning,
+            state: if acked { AlertState::Acknowledged } else { AlertState::Firing },
+            resource: "shop-web".into(),
+            environment: "staging".into(),
+            since: Some(start - chrono::Duration::minutes(41)),
+            link: Some("https://portal.azure.com/#view/Microsoft_Azure_Monitoring/AlertsManagementSummaryBlade".into()),
+            can_ack: true,
+            acked_by: acked.then(|| TEAMMATE.to_string()),
+        },
+        Alert {
+            id: "github:acme/shop-web:dependabot:12".into(),
+            provider: Provider::Github,
+            source: "Dependabot".into(),
+            kind: AlertKind::Security,
+            name: "undici: proxy credentials leak on redirect (high)".into(),
+            severity: AlertSeverity::Error,
+            state: AlertState::Firing,
+            resource: "acme/shop-web · package-lock.json".into(),
+            environment: String::new(),
+            since: Some(start - chrono::Duration::days(3)),
+            link: Some("https://github.com/acme/shop-web/security/dependabot/12".into()),
+            can_ack: false,
+            acked_by: None,
+        },
+    ]
 }

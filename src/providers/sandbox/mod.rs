@@ -594,6 +594,7 @@ impl Sim {
             metrics: self.metrics(now),
             secrets: self.secrets.clone(),
             storage: estate::ENVIRONMENTS.iter().flat_map(|(env, _)| estate::object_stores(env)).collect(),
+            alerts: estate::alerts(self.start, now),
             source_note: None,
         }
     }

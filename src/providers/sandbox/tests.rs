@@ -4,6 +4,7 @@ use chrono::{Duration, TimeZone, Utc};
 
 use super::*;
 use crate::clock::ManualClock;
+use crate::model::{AlertKind, AlertSeverity, AlertState};
 use crate::providers::Provider as _;
 
 fn sandbox() -> (Sandbox, ManualClock) {
@@ -182,4 +183,23 @@ async fn verbs_that_do_not_fit_are_refused_clearly() {
     act(&sb, Verb::Rerun, &done.id, &[]).await.unwrap();
     let rerun = sb.snapshot().runs.into_iter().find(|r| r.id == done.id).unwrap();
     assert_eq!(rerun.attempt, done.attempt + 1);
+}
+
+#[test]
+fn the_demo_fires_alerts_and_dana_acknowledges_one_later() {
+    let (sb, clock) = sandbox();
+    let s = sb.snapshot();
+    let firing: Vec<_> = s.alerts.iter().filter(|a| a.is_firing()).map(|a| a.name.as_str()).collect();
+    assert_eq!(s.alerts.len(), 3);
+    assert_eq!(firing.len(), 3, "{firing:?}");
+    assert!(s.alerts.iter().any(|a| a.severity == AlertSeverity::Critical && a.environment == "production"));
+    assert!(s.alerts.iter().any(|a| a.severity == AlertSeverity::Warning && a.environment == "staging"));
+    assert!(s.alerts.iter().any(|a| a.kind == AlertKind::Security && a.source == "Dependabot"));
+    clock.advance(estate::TEAMMATE_ACKS_AFTER);
+    let later = sb.snapshot();
+    let acked: Vec<_> = later.alerts.iter().filter(|a| a.state == AlertState::Acknowledged).collect();
+    assert_eq!(acked.len(), 1);
+    assert_eq!(acked[0].environment, "staging");
+    assert_eq!(acked[0].acked_by.as_deref(), Some(estate::TEAMMATE));
+    assert_eq!(sb.snapshot(), later, "the same clock gives the same alerts");
 }

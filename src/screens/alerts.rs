@@ -1,0 +1,120 @@
+//! The Alerts screen: what the clouds' own alerting (`CloudWatch` alarms, Azure Monitor fired
+//! alerts, Cloud Monitoring incidents) and GitHub's security alerts say is open now, worst
+//! first. Enter shows the whole alert.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::widgets::Cell;
+
+use super::ScreenUi;
+use crate::app::{AppState, Effect, Popup, Row};
+use crate::model::{Alert, AlertKind, Level, human_duration};
+use crate::screen::{Action, Screen};
+use crate::theme::Theme;
+use crate::views::lists::{Col, fitted_table, widest};
+use crate::views::{ago, level_span, trunc};
+
+pub const UI: ScreenUi = ScreenUi { screen: Screen::Alerts, render, rows, open, act };
+
+/// Worst first: firing before insufficient data before acknowledged, then severity, then the
+/// oldest.
+fn rows(state: &AppState) -> Vec<Row> {
+    let alerts = &state.estate.alerts;
+    let filter = state.lists[Screen::Alerts.index()].filter.to_lowercase();
+    let keep = |a: &Alert| {
+        filter.is_empty()
+            || [
+                a.name.as_str(),
+                &a.source,
+                &a.resource,
+                &a.environment,
+                a.severity.label(),
+                a.state.label(),
+                a.provider.label(),
+            ]
+            .iter()
+            .any(|h| h.to_lowercase().contains(&filter))
+    };
+    let mut idx: Vec<usize> = (0..alerts.len()).filter(|i| keep(&alerts[*i])).collect();
+    idx.sort_by_key(|i| {
+        let a = &alerts[*i];
+        (a.state, std::cmp::Reverse(a.severity), a.kind, a.since, a.id.clone())
+    });
+    idx.into_iter().map(Row::Item).collect()
+}
+
+fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let alerts = &state.estate.alerts;
+    let firing = alerts.iter().filter(|a| a.is_firing()).count();
+    let title = format!("Alerts ({firing} firing, {} open)", alerts.len());
+    let cols = [
+        Col::fixed("Sev", 10, 0),
+        Col::fill("Alert", widest("Alert", alerts.iter().map(|a| a.name.as_str())).min(40), 0),
+        Col::fixed("Env", widest("Env", alerts.iter().map(|a| a.environment.as_str())), 1),
+        Col::fixed("State", 17, 0),
+        Col::fixed("Since", 8, 2),
+        Col::fixed("Source", widest("Source", alerts.iter().map(|a| a.source.as_str())), 3),
+        Col::fixed("Resource", widest("Resource", alerts.iter().map(|a| a.resource.as_str())).min(32), 4),
+    ];
+    fitted_table(state, theme, frame, area, &title, &cols, |row| {
+        let Row::Item(i) = row else { return Vec::new() };
+        let Some(a) = alerts.get(i) else { return Vec::new() };
+        let state_text = match (&a.acked_by, a.state) {
+            (Some(who), crate::model::AlertState::Acknowledged) => format!("ack by {}", trunc(who, 9)),
+            _ => a.state.label().to_string(),
+        };
+        vec![
+            Cell::from(level_span(theme, a.severity.level(), a.severity.label())),
+            Cell::from(a.name.clone()),
+            Cell::from(if a.environment.is_empty() { "—".to_string() } else { a.environment.clone() }),
+            Cell::from(level_span(theme, a.level(), state_text)),
+            Cell::from(ago(state, a.since).replace(" ago", "")),
+            Cell::from(a.source.clone()),
+            Cell::from(trunc(&a.resource, 32)),
+        ]
+    });
+}
+
+/// The whole alert, nothing cut.
+fn open(state: &mut AppState) -> Vec<Effect> {
+    let row = rows(state).get(state.list().selected).copied();
+    let Some(Row::Item(i)) = row else { return Vec::new() };
+    let Some(a) = state.estate.alerts.get(i) else { return Vec::new() };
+    let since = match a.since {
+        Some(t) => format!("{} ({} ago)", t.format("%Y-%m-%d %H:%M:%S UTC"), human_duration(state.now - t)),
+        None => "—".into(),
+    };
+    let fields = [
+        ("alert", a.name.clone()),
+        ("severity", a.severity.label().into()),
+        ("state", a.state.label().into()),
+        ("acknowledged by", a.acked_by.clone().unwrap_or_else(|| "—".into())),
+        ("kind", if a.kind == AlertKind::Security { "security" } else { "monitoring" }.into()),
+        ("source", format!("{} ({})", a.source, a.provider.label())),
+        ("resource", a.resource.clone()),
+        ("environment", if a.environment.is_empty() { "—".into() } else { a.environment.clone() }),
+        ("since", since),
+        ("link", a.link.clone().unwrap_or_else(|| "—".into())),
+        (
+            "can acknowledge",
+            if a.can_ack { "yes (through the action pipeline)" } else { "no (the API has none)" }.into(),
+        ),
+        ("id", a.id.clone()),
+    ];
+    const KEY: usize = 16;
+    let room = (state.size.0 as usize).saturating_sub(12 + KEY + 2).max(16);
+    let mut lines = Vec::new();
+    for (key, value) in fields {
+        for (n, part) in crate::views::wrap_text(&value, room).into_iter().enumerate() {
+            lines.push(format!("{:>KEY$}  {part}", if n == 0 { key } else { "" }));
+        }
+    }
+    let title = format!("Alert · {} · {}", a.source, a.name);
+    state.popup = Some(Popup::Output { title, lines, scroll: 0, level: Level::Ok });
+    state.dirty = true;
+    Vec::new()
+}
+
+fn act(_: &mut AppState, _: Action) -> Option<Vec<Effect>> {
+    None
+}
