@@ -55,9 +55,18 @@ fn audit(env: &Env) -> Vec<Value> {
 fn status_json_has_every_contract_array_with_ids() {
     let env = Env::new();
     let doc = status(&env);
-    for key in
-        ["environments", "runs", "approvals", "deployments", "resources", "backups", "health", "secrets", "alerts", "errors"]
-    {
+    for key in [
+        "environments",
+        "runs",
+        "approvals",
+        "deployments",
+        "resources",
+        "backups",
+        "health",
+        "secrets",
+        "alerts",
+        "errors",
+    ] {
         assert!(doc[key].is_array(), "missing array {key}");
     }
     assert_eq!(doc["environments"].as_array().unwrap().len(), 3);

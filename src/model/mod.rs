@@ -546,7 +546,7 @@ pub struct Alert {
     /// Unique across providers (the vendor's id or ARN, prefixed where needed).
     pub id: String,
     pub provider: Provider,
-    /// The service that raised it: "CloudWatch", "Azure Monitor", "Cloud Monitoring",
+    /// The service that raised it: "`CloudWatch`", "Azure Monitor", "Cloud Monitoring",
     /// "Dependabot", "code scanning", "secret scanning", "demo".
     pub source: String,
     pub kind: AlertKind,

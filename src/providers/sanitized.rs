@@ -12,8 +12,8 @@ use std::time::Duration;
 use super::{BoxFuture, Capabilities, ProviderError, Source};
 use crate::actions::{ActionError, ActionRequest, InputSpec, Plan, Verb, find_target};
 use crate::model::{
-    Approval, Backup, Deployment, Environment, HealthCheck, Job, LogLine, Metric, ObjectStore, Resource, Run, Secret,
-    Snapshot, Step, Timestamp,
+    Alert, Approval, Backup, Deployment, Environment, HealthCheck, Job, LogLine, Metric, ObjectStore, Resource, Run,
+    Secret, Snapshot, Step, Timestamp,
 };
 use crate::text::{for_log, for_terminal};
 

@@ -25,7 +25,7 @@
 //! | `runs.failed_security` | count | failed security-scan jobs (name has security, scan, codeql, secret, audit) in the last 24 h |
 //! | `logs.errors` | count | ERROR log lines since the last completed walkthrough before today (else the last 24 h; or the runbook's `logs_errors_window`) |
 //! | `sources.failed` | count | sources whose last fetch failed |
-//! | `alerts.firing` | count | monitoring alerts firing and not acknowledged (CloudWatch, Azure Monitor, Cloud Monitoring) |
+//! | `alerts.firing` | count | monitoring alerts firing and not acknowledged (`CloudWatch`, Azure Monitor, Cloud Monitoring) |
 //! | `security.open` | count | open security alerts (Dependabot, code scanning, secret scanning) |
 //!
 //! Values: numbers (`0`, `1.5`), durations (`90s`, `30m`, `24h`, `7d`), levels
