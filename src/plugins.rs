@@ -48,7 +48,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("user", "who is at the keyboard"),
     ("filter", "the current list's filter"),
     ("environment", "the item's environment"),
-    ("provider", "github, aws, azure, gcp or http"),
+    ("provider", "github, aws, azure, gcp, http or kubernetes"),
     ("region", "the resource's region (or location)"),
     ("account", "AWS account id (from the ARN)"),
     ("subscription", "Azure subscription id (from the ARM id)"),
@@ -479,10 +479,12 @@ pub fn provider_key(p: Provider) -> &'static str {
         Provider::Azure => "azure",
         Provider::Gcp => "gcp",
         Provider::Http => "http",
+        Provider::Kubernetes => "kubernetes",
     }
 }
 
-const PROVIDERS: [Provider; 5] = [Provider::Github, Provider::Aws, Provider::Azure, Provider::Gcp, Provider::Http];
+const PROVIDERS: [Provider; 6] =
+    [Provider::Github, Provider::Aws, Provider::Azure, Provider::Gcp, Provider::Http, Provider::Kubernetes];
 
 /// One command line ready to run, and what the audit log says about it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -695,7 +697,7 @@ pub fn parse(text: &str, path: &str, stem: &str, shipped: bool) -> Result<Parsed
                 err(
                     line,
                     format!(
-                        "'{s}' {what}: screens (all, {}), resource kinds ({}), roles ({}), providers (github, aws, azure, gcp, http)",
+                        "'{s}' {what}: screens (all, {}), resource kinds ({}), roles ({}), providers (github, aws, azure, gcp, http, kubernetes)",
                         names.join(", "),
                         crate::model::kind::ALL.join(", "),
                         roles.join(", ")
@@ -713,7 +715,7 @@ pub fn parse(text: &str, path: &str, stem: &str, shipped: bool) -> Result<Parsed
                 err(line, format!("'{value}' is not a role (one of: {})", names.join(", ")))
             })?),
             Some("provider") => providers.push(provider_of(value).ok_or_else(|| {
-                err(line, format!("'{value}' is not a provider (one of: github, aws, azure, gcp, http)"))
+                err(line, format!("'{value}' is not a provider (one of: github, aws, azure, gcp, http, kubernetes)"))
             })?),
             Some(_) => kinds.push(kind_of(value)?.to_string()),
             None => {

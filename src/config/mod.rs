@@ -15,6 +15,7 @@ pub use crate::providers::aws::config::{AwsAccountConfig, AwsConfig, AwsLoadBala
 pub use crate::providers::azure::config::{AZURE_CREDENTIALS, AzureConfig};
 pub use crate::providers::gcp::config::{GcpConfig, GcpCredentials, GcpEndpoints};
 pub use crate::providers::github::config::{GithubConfig, GithubHostConfig};
+pub use crate::providers::kubernetes::config::KubernetesConfig;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ConfigError {
@@ -36,6 +37,7 @@ pub struct Config {
     pub aws: Option<AwsConfig>,
     pub azure: Option<AzureConfig>,
     pub gcp: Option<GcpConfig>,
+    pub kubernetes: Option<KubernetesConfig>,
     /// Thresholds for every environment; an environment may override single metrics.
     pub thresholds: BTreeMap<MetricKind, LimitOverride>,
     pub environments: Vec<EnvironmentConfig>,
@@ -206,6 +208,9 @@ fn validate(config: &Config, text: &str) -> Result<(), (usize, String)> {
     if let Some(aws) = &config.aws {
         aws.validate(text)?;
     }
+    if let Some(kube) = &config.kubernetes {
+        kube.validate(text)?;
+    }
     crate::notify::validate(&config.notify, &|key| line_in_table(text, "notify.slack", key))?;
     if let Some(team) = &config.team {
         crate::team::validate(team).map_err(|e| (line_in_table(text, "team", e.key()), e.to_string()))?;
@@ -307,6 +312,7 @@ impl Config {
             && self.aws.is_none()
             && self.azure.is_none()
             && self.gcp.is_none()
+            && self.kubernetes.is_none()
             && self.environments.is_empty()
     }
 }

@@ -54,6 +54,7 @@ pub enum Provider {
     Azure,
     Gcp,
     Http,
+    Kubernetes,
 }
 
 impl Provider {
@@ -64,6 +65,7 @@ impl Provider {
             Provider::Azure => "Azure",
             Provider::Gcp => "GCP",
             Provider::Http => "HTTP",
+            Provider::Kubernetes => "Kubernetes",
         }
     }
 }
@@ -293,9 +295,12 @@ pub mod kind {
     pub const POSTGRESQL_FLEXIBLE_SERVER: &str = "PostgreSQL Flexible Server";
     pub const CLOUD_RUN_SERVICE: &str = "Cloud Run service";
     pub const CLOUD_SQL_INSTANCE: &str = "Cloud SQL instance";
+    pub const DEPLOYMENT: &str = "Deployment";
+    pub const STATEFUL_SET: &str = "StatefulSet";
+    pub const POD: &str = "Pod";
 
-    /// Every kind, grouped by provider (AWS, Azure, GCP).
-    pub const ALL: [&str; 8] = [
+    /// Every kind, grouped by provider (AWS, Azure, GCP, Kubernetes).
+    pub const ALL: [&str; 11] = [
         ECS_SERVICE,
         RDS_INSTANCE,
         APP_SERVICE,
@@ -304,6 +309,9 @@ pub mod kind {
         POSTGRESQL_FLEXIBLE_SERVER,
         CLOUD_RUN_SERVICE,
         CLOUD_SQL_INSTANCE,
+        DEPLOYMENT,
+        STATEFUL_SET,
+        POD,
     ];
 
     /// The kind as the list spells it, whatever the case it is written in.

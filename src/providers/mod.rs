@@ -1,4 +1,5 @@
-//! The trait every source implements (GitHub, AWS, Azure, GCP, HTTP health, the demo sandbox).
+//! The trait every source implements (GitHub, AWS, Azure, GCP, Kubernetes, HTTP health, the demo
+//! sandbox).
 //! A provider turns vendor payloads into an owned [`Snapshot`]; it never touches `AppState`.
 
 pub mod aws;
@@ -6,6 +7,7 @@ pub mod azure;
 pub mod gcp;
 pub mod github;
 pub mod http_health;
+pub mod kubernetes;
 pub mod logfile;
 pub mod net;
 pub mod sandbox;
@@ -186,6 +188,7 @@ pub const REGISTRY: &[Registered] = &[
     Registered { folder: "aws", label: "aws", build: |ctx| Box::pin(aws::from_config(ctx)) },
     Registered { folder: "azure", label: "azure", build: |ctx| Box::pin(azure::from_config(ctx)) },
     Registered { folder: "gcp", label: "gcp", build: |ctx| Box::pin(gcp::from_config(ctx)) },
+    Registered { folder: "kubernetes", label: "kubernetes", build: |ctx| Box::pin(kubernetes::from_config(ctx)) },
     Registered {
         folder: "http_health",
         label: "health",

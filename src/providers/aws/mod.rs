@@ -9,7 +9,7 @@ pub mod config;
 mod ecs;
 pub mod errors;
 mod limit;
-mod logs;
+pub(crate) mod logs;
 mod metrics;
 mod rds;
 mod s3;

@@ -1,0 +1,1017 @@
+//! Kubernetes through kube-rs (kube + k8s-openapi, rustls): Deployments and `StatefulSets` with
+//! their rollout state, images and ready/desired; Pods with phase and restarts; a workload's
+//! pod logs merged by time for the log viewer. One provider per kubeconfig context.
+//!
+//! Credentials are kube's own kubeconfig loader: tokens, client certificates and exec plugins
+//! (`kubelogin`, `aws eks get-token`, `gke-gcloud-auth-plugin`), run again when a token expires.
+//!
+//! Actions: rerun = `kubectl rollout restart` (a strategic merge patch of the template's
+//! `kubectl.kubernetes.io/restartedAt`); scale = a merge patch of the `/scale` subresource;
+//! rollback = `kubectl rollout undo` done as kubectl does it, client side (the `ReplicaSet` with
+//! the previous `deployment.kubernetes.io/revision`, its template JSON-patched into the
+//! Deployment). Verify waits until observedGeneration >= generation and updated == available
+//! == desired.
+
+pub mod config;
+mod logs;
+mod workloads;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams, LogParams, Patch, PatchParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use serde_json::{Value, json};
+
+use super::{
+    BoxFuture, BuildContext, BuildError, Capabilities, Provider, ProviderError, RunControl, Scale, Source,
+    TrafficShift, canonical_environment, configured_environment, environment_of, error_chain,
+};
+use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, Verb, not_applicable};
+use crate::config::{Config, KubernetesConfig};
+use crate::model::{Environment, LogLine, Resource, Role, Snapshot, Tier, kind};
+
+pub use workloads::{Counts, Rollout};
+
+/// The field manager skydeck's patches are recorded under (`managedFields`).
+pub const FIELD_MANAGER: &str = "skydeck";
+
+/// How long verify waits. Tests shorten these.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timing {
+    pub poll_interval: Duration,
+    pub rollout_timeout: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing { poll_interval: Duration::from_secs(2), rollout_timeout: Duration::from_mins(10) }
+    }
+}
+
+/// The registry's entry: builds from the `[kubernetes]` section, `None` without one.
+pub async fn from_config(ctx: &BuildContext<'_>) -> Option<Result<Vec<Arc<dyn Provider>>, BuildError>> {
+    Some(build(ctx.config.kubernetes.as_ref()?, ctx).await)
+}
+
+/// The kubeconfig: `kubeconfig` from the section, else `$KUBECONFIG` (every file in it, merged
+/// as kubectl does), else `~/.kube/config`.
+pub fn load_kubeconfig(section: &KubernetesConfig) -> Result<Kubeconfig, BuildError> {
+    let read = match section.kubeconfig.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        Some(path) => {
+            let path = match path.strip_prefix("~/") {
+                Some(rest) => {
+                    std::env::var_os("HOME").map_or_else(|| path.into(), |h| std::path::Path::new(&h).join(rest))
+                }
+                None => std::path::PathBuf::from(path),
+            };
+            Kubeconfig::read_from(&path)
+        }
+        None => Kubeconfig::read(),
+    };
+    read.map_err(|e| {
+        BuildError::Config(format!(
+            "kubeconfig: {} (set [kubernetes] kubeconfig = \"/path/to/config\" or KUBECONFIG)",
+            error_chain(&e)
+        ))
+    })
+}
+
+/// One provider per context (`contexts`, else the kubeconfig's current context). A context
+/// that cannot be built is logged; the others still come up.
+pub async fn build(section: &KubernetesConfig, ctx: &BuildContext<'_>) -> Result<Vec<Arc<dyn Provider>>, BuildError> {
+    let kubeconfig = load_kubeconfig(section)?;
+    let mut contexts = section.all_contexts();
+    if contexts.is_empty() {
+        contexts.push(kubeconfig.current_context.clone().filter(|c| !c.is_empty()).ok_or_else(|| {
+            BuildError::Config(
+                "[kubernetes] names no context and the kubeconfig has no current-context: set contexts = [\"my-cluster\"]"
+                    .into(),
+            )
+        })?);
+    }
+    let many = contexts.len() > 1;
+    let mut out: Vec<Arc<dyn Provider>> = Vec::new();
+    let mut errors = Vec::new();
+    for context in contexts {
+        let name = if many { format!("kubernetes:{context}") } else { "kubernetes".to_string() };
+        match KubeProvider::connect(name, section, &kubeconfig, &context, ctx).await {
+            Ok(p) => out.push(Arc::new(p)),
+            Err(e) => {
+                tracing::warn!("kubernetes context {context}: {e}");
+                errors.push(e);
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(if errors.len() == 1 { errors.remove(0) } else { BuildError::Each(errors) });
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum WorkloadKind {
+    Deployment,
+    StatefulSet,
+    Pod,
+}
+
+impl WorkloadKind {
+    fn plural(self) -> &'static str {
+        match self {
+            WorkloadKind::Deployment => "deployments",
+            WorkloadKind::StatefulSet => "statefulsets",
+            WorkloadKind::Pod => "pods",
+        }
+    }
+    fn api_path(self, namespace: &str, name: &str) -> String {
+        match self {
+            WorkloadKind::Pod => format!("/api/v1/namespaces/{namespace}/pods/{name}"),
+            other => format!("/apis/apps/v1/namespaces/{namespace}/{}/{name}", other.plural()),
+        }
+    }
+}
+
+/// What `kubectl rollout undo` would go back to, worked out at fetch time.
+#[derive(Debug, Clone)]
+struct RollbackTarget {
+    revision: i64,
+    replica_set: String,
+    images: Vec<String>,
+    /// The JSON patch (template and annotations), as kubectl sends it.
+    patch: Value,
+    /// The current template already is this revision's.
+    same_template: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Workload {
+    kind: WorkloadKind,
+    namespace: String,
+    name: String,
+    /// Its pods and their containers (a pod's own entry lists itself).
+    pods: Vec<(String, Vec<String>)>,
+    replicas: i32,
+    revision: Option<i64>,
+    paused: bool,
+    rollback: Option<RollbackTarget>,
+}
+
+#[derive(Default)]
+struct Meta {
+    workloads: HashMap<String, Workload>,
+}
+
+/// The calls an action makes, typed (see `Plan::set_payload`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub enum KubeCall {
+    /// `PATCH` (strategic merge) the template's `restartedAt` annotation.
+    Restart { kind: WorkloadKind, namespace: String, name: String, restarted_at: String, body: Value },
+    /// `PATCH` (merge) the `/scale` subresource.
+    Scale { kind: WorkloadKind, namespace: String, name: String, replicas: i32, body: Value },
+    /// `PATCH` (JSON patch) the Deployment's template and annotations to a `ReplicaSet`'s.
+    Rollback { namespace: String, name: String, revision: i64, images: Vec<String>, patch: Value },
+}
+
+pub struct KubeProvider {
+    name: String,
+    context: String,
+    server: String,
+    client: kube::Client,
+    namespaces: Vec<String>,
+    tail_lines: i64,
+    config: Arc<Config>,
+    timing: Timing,
+    meta: Mutex<Meta>,
+}
+
+fn from_kube(e: kube::Error, what: &str, context: &str) -> ProviderError {
+    if let kube::Error::Api(status) = &e {
+        let message = format!("{what}: {} ({})", status.message, status.code);
+        return match status.code {
+            401 => ProviderError::Auth {
+                message,
+                fix: format!(
+                    "the credentials of context {context} were rejected: log in again (kubectl get ns --context {context})"
+                ),
+            },
+            403 => ProviderError::Auth {
+                message,
+                fix: "grant the RBAC verbs the README lists, or narrow [kubernetes] namespaces".into(),
+            },
+            429 => ProviderError::RateLimited { retry_after: None },
+            _ => ProviderError::Unavailable(message),
+        };
+    }
+    ProviderError::Unavailable(format!("{what}: {}", error_chain(&e)))
+}
+
+fn id_of(context: &str, namespace: &str, kind: WorkloadKind, name: &str) -> String {
+    format!("k8s:{context}/{namespace}/{}/{name}", kind.plural())
+}
+
+fn version_text(revision: Option<i64>, images: &[String]) -> String {
+    match revision {
+        Some(r) => format!("rev {r}: {}", images.join(", ")),
+        None => images.join(", "),
+    }
+}
+
+impl KubeProvider {
+    /// One context of a kubeconfig (tests build it directly, with their own timing).
+    pub async fn connect(
+        name: String,
+        section: &KubernetesConfig,
+        kubeconfig: &Kubeconfig,
+        context: &str,
+        ctx: &BuildContext<'_>,
+    ) -> Result<KubeProvider, BuildError> {
+        let options = KubeConfigOptions { context: Some(context.to_string()), ..KubeConfigOptions::default() };
+        let mut config = kube::Config::from_custom_kubeconfig(kubeconfig.clone(), &options)
+            .await
+            .map_err(|e| BuildError::Credentials(format!("kubernetes context {context}: {}", error_chain(&e))))?;
+        config.read_timeout = Some(super::net::request_timeout(ctx.config));
+        let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
+        let client = kube::Client::try_from(config)
+            .map_err(|e| BuildError::Client(format!("kubernetes context {context}: {}", error_chain(&e))))?;
+        Ok(KubeProvider {
+            name,
+            context: context.to_string(),
+            server,
+            client,
+            namespaces: section.all_namespaces(),
+            tail_lines: section.tail_lines.unwrap_or(500),
+            config: Arc::new(ctx.config.clone()),
+            timing: Timing::default(),
+            meta: Mutex::new(Meta::default()),
+        })
+    }
+
+    pub fn with_timing(mut self, timing: Timing) -> KubeProvider {
+        self.timing = timing;
+        self
+    }
+
+    fn meta(&self) -> std::sync::MutexGuard<'_, Meta> {
+        self.meta.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn api<K>(&self, namespace: Option<&str>) -> Api<K>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        <K as kube::Resource>::DynamicType: Default,
+    {
+        match namespace {
+            Some(ns) => Api::namespaced(self.client.clone(), ns),
+            None => Api::all(self.client.clone()),
+        }
+    }
+
+    /// Every page of a list (`limit` + `continue`).
+    async fn list_all<K>(&self, namespace: Option<&str>, what: &str) -> Result<Vec<K>, ProviderError>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+        <K as kube::Resource>::DynamicType: Default,
+    {
+        let api = self.api::<K>(namespace);
+        let mut out = Vec::new();
+        let mut params = ListParams::default().limit(500);
+        loop {
+            let page = api.list(&params).await.map_err(|e| from_kube(e, what, &self.context))?;
+            out.extend(page.items);
+            match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                Some(token) => params = params.continue_token(&token),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// The environment: the `environment`/`env` label, else the namespace when it names an
+    /// environment (`production`, `shop-staging`, or a configured one), else the workload's
+    /// name suffix; in the configured spelling.
+    fn env_of(&self, namespace: &str, name: &str, labels: Option<&BTreeMap<String, String>>) -> String {
+        let pairs = || labels.into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()));
+        let tagged = pairs().any(|(k, _)| k.eq_ignore_ascii_case("environment") || k.eq_ignore_ascii_case("env"));
+        let found = if tagged {
+            environment_of(name, pairs())
+        } else {
+            let ns = canonical_environment(namespace);
+            let configured = self.config.environments.iter().any(|e| canonical_environment(&e.name) == ns);
+            if configured || matches!(ns.as_str(), "production" | "staging" | "dev") {
+                ns
+            } else {
+                match environment_of(namespace, []) {
+                    unassigned if unassigned == "unassigned" => environment_of(name, []),
+                    env => env,
+                }
+            }
+        };
+        configured_environment(&self.config, &found)
+    }
+
+    async fn read(&self) -> Result<Snapshot, ProviderError> {
+        let scopes: Vec<Option<String>> =
+            if self.namespaces.is_empty() { vec![None] } else { self.namespaces.iter().cloned().map(Some).collect() };
+        let mut deployments: Vec<Deployment> = Vec::new();
+        let mut sets: Vec<StatefulSet> = Vec::new();
+        let mut replica_sets: Vec<ReplicaSet> = Vec::new();
+        let mut pods: Vec<Pod> = Vec::new();
+        for scope in &scopes {
+            let ns = scope.as_deref();
+            let (d, s, r, p) = tokio::try_join!(
+                self.list_all::<Deployment>(ns, "list deployments"),
+                self.list_all::<StatefulSet>(ns, "list statefulsets"),
+                self.list_all::<ReplicaSet>(ns, "list replicasets"),
+                self.list_all::<Pod>(ns, "list pods"),
+            )?;
+            deployments.extend(d);
+            sets.extend(s);
+            replica_sets.extend(r);
+            pods.extend(p);
+        }
+
+        // Which Deployment each ReplicaSet belongs to, and which workload each pod.
+        let ns_of =
+            |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| m.namespace.clone().unwrap_or_default();
+        let mut rs_owner: HashMap<(String, String), String> = HashMap::new();
+        let mut rs_of: HashMap<(String, String), Vec<&ReplicaSet>> = HashMap::new();
+        for rs in &replica_sets {
+            if let Some((k, owner)) = workloads::controller_of(&rs.metadata)
+                && k == "Deployment"
+            {
+                let ns = ns_of(&rs.metadata);
+                rs_owner.insert((ns.clone(), rs.metadata.name.clone().unwrap_or_default()), owner.clone());
+                rs_of.entry((ns, owner)).or_default().push(rs);
+            }
+        }
+        let mut pods_of: HashMap<(String, WorkloadKind, String), Vec<&Pod>> = HashMap::new();
+        for p in &pods {
+            let ns = ns_of(&p.metadata);
+            match workloads::controller_of(&p.metadata) {
+                Some((k, rs)) if k == "ReplicaSet" => {
+                    if let Some(d) = rs_owner.get(&(ns.clone(), rs)) {
+                        pods_of.entry((ns, WorkloadKind::Deployment, d.clone())).or_default().push(p);
+                    }
+                }
+                Some((k, s)) if k == "StatefulSet" => {
+                    pods_of.entry((ns, WorkloadKind::StatefulSet, s)).or_default().push(p);
+                }
+                _ => {}
+            }
+        }
+        let containers = |p: &Pod| -> Vec<String> {
+            p.spec.as_ref().map(|s| s.containers.iter().map(|c| c.name.clone()).collect()).unwrap_or_default()
+        };
+        let pod_list = |ns: &str, kind: WorkloadKind, name: &str| -> Vec<(String, Vec<String>)> {
+            let mut list: Vec<(String, Vec<String>)> = pods_of
+                .get(&(ns.to_string(), kind, name.to_string()))
+                .into_iter()
+                .flatten()
+                .map(|p| (p.metadata.name.clone().unwrap_or_default(), containers(p)))
+                .collect();
+            list.sort();
+            list
+        };
+        let restarts_of = |ns: &str, kind: WorkloadKind, name: &str| -> i32 {
+            pods_of
+                .get(&(ns.to_string(), kind, name.to_string()))
+                .into_iter()
+                .flatten()
+                .map(|p| workloads::pod_state(p).restarts)
+                .sum()
+        };
+
+        let mut snap = Snapshot::default();
+        let mut metas = HashMap::new();
+        let context = self.context.clone();
+        // A pod is in its workload's environment (its own labels only when it has no workload).
+        let mut env_of_workload: HashMap<(String, WorkloadKind, String), String> = HashMap::new();
+        for d in &deployments {
+            let (ns, name) = (ns_of(&d.metadata), d.metadata.name.clone().unwrap_or_default());
+            let id = id_of(&context, &ns, WorkloadKind::Deployment, &name);
+            let rollout = workloads::deployment_rollout(d);
+            let counts = workloads::deployment_counts(d);
+            let spec = d.spec.as_ref();
+            let template = spec.map(|s| &s.template);
+            let images = workloads::images(template);
+            let revision = workloads::revision_of(d.metadata.annotations.as_ref());
+            let mut sets: Vec<&ReplicaSet> = rs_of.get(&(ns.clone(), name.clone())).cloned().unwrap_or_default();
+            sets.sort_by_key(|rs| std::cmp::Reverse(workloads::revision_of(rs.metadata.annotations.as_ref())));
+            let versions: Vec<String> = sets
+                .iter()
+                .filter_map(|rs| {
+                    let r = workloads::revision_of(rs.metadata.annotations.as_ref())?;
+                    Some(version_text(Some(r), &workloads::images(rs.spec.as_ref().and_then(|s| s.template.as_ref()))))
+                })
+                .collect();
+            let rollback = workloads::previous_revision(&sets).and_then(|(rev, rs)| {
+                let rs_template = workloads::template_for_rollback(rs)?;
+                let annotations = workloads::rollback_annotations(d, rs);
+                let current = template.and_then(|t| serde_json::to_value(t).ok());
+                Some(RollbackTarget {
+                    revision: rev,
+                    replica_set: rs.metadata.name.clone().unwrap_or_default(),
+                    images: workloads::images(rs.spec.as_ref().and_then(|s| s.template.as_ref())),
+                    same_template: current.as_ref() == Some(&rs_template),
+                    patch: json!([
+                        {"op": "replace", "path": "/spec/template", "value": rs_template},
+                        {"op": "replace", "path": "/metadata/annotations", "value": annotations},
+                    ]),
+                })
+            });
+            let paused = spec.and_then(|s| s.paused).unwrap_or(false);
+            let strategy = spec.and_then(|s| s.strategy.as_ref()).and_then(|s| s.type_.clone());
+            let mut details = vec![
+                ("context".to_string(), context.clone()),
+                ("namespace".to_string(), ns.clone()),
+                ("ready".to_string(), format!("{}/{}", counts.ready, counts.desired)),
+                ("updated".to_string(), counts.updated.to_string()),
+                ("available".to_string(), counts.available.to_string()),
+                ("images".to_string(), images.join(", ")),
+                ("generation".to_string(), format!("{} (observed {})", counts.generation, counts.observed)),
+                ("pods".to_string(), pod_list(&ns, WorkloadKind::Deployment, &name).len().to_string()),
+                ("restarts".to_string(), restarts_of(&ns, WorkloadKind::Deployment, &name).to_string()),
+            ];
+            if let Some(r) = revision {
+                details.push(("revision".into(), r.to_string()));
+            }
+            if let Some(s) = strategy {
+                details.push(("strategy".into(), s));
+            }
+            if paused {
+                details.push(("paused".into(), "yes".into()));
+            }
+            let environment = self.env_of(&ns, &name, d.metadata.labels.as_ref());
+            env_of_workload.insert((ns.clone(), WorkloadKind::Deployment, name.clone()), environment.clone());
+            snap.resources.push(Resource {
+                id: id.clone(),
+                name: name.clone(),
+                kind: kind::DEPLOYMENT.into(),
+                role: Role::Compute,
+                provider: crate::model::Provider::Kubernetes,
+                environment,
+                region: ns.clone(),
+                status: rollout.status,
+                level: rollout.level,
+                current_version: Some(version_text(revision, &images)).filter(|v| !v.is_empty()),
+                versions,
+                details,
+            });
+            metas.insert(
+                id,
+                Workload {
+                    kind: WorkloadKind::Deployment,
+                    pods: pod_list(&ns, WorkloadKind::Deployment, &name),
+                    namespace: ns,
+                    name,
+                    replicas: counts.desired,
+                    revision,
+                    paused,
+                    rollback,
+                },
+            );
+        }
+        for s in &sets {
+            let (ns, name) = (ns_of(&s.metadata), s.metadata.name.clone().unwrap_or_default());
+            let id = id_of(&context, &ns, WorkloadKind::StatefulSet, &name);
+            let rollout = workloads::stateful_set_rollout(s);
+            let counts = workloads::stateful_set_counts(s);
+            let images = workloads::images(s.spec.as_ref().map(|s| &s.template));
+            let mut details = vec![
+                ("context".to_string(), context.clone()),
+                ("namespace".to_string(), ns.clone()),
+                ("ready".to_string(), format!("{}/{}", counts.ready, counts.desired)),
+                ("updated".to_string(), counts.updated.to_string()),
+                ("available".to_string(), counts.available.to_string()),
+                ("images".to_string(), images.join(", ")),
+                ("generation".to_string(), format!("{} (observed {})", counts.generation, counts.observed)),
+                ("pods".to_string(), pod_list(&ns, WorkloadKind::StatefulSet, &name).len().to_string()),
+                ("restarts".to_string(), restarts_of(&ns, WorkloadKind::StatefulSet, &name).to_string()),
+            ];
+            if let Some(r) = s.status.as_ref().and_then(|st| st.update_revision.clone()) {
+                details.push(("update revision".into(), r));
+            }
+            let environment = self.env_of(&ns, &name, s.metadata.labels.as_ref());
+            env_of_workload.insert((ns.clone(), WorkloadKind::StatefulSet, name.clone()), environment.clone());
+            snap.resources.push(Resource {
+                id: id.clone(),
+                name: name.clone(),
+                kind: kind::STATEFUL_SET.into(),
+                role: Role::Compute,
+                provider: crate::model::Provider::Kubernetes,
+                environment,
+                region: ns.clone(),
+                status: rollout.status,
+                level: rollout.level,
+                current_version: Some(images.join(", ")).filter(|v| !v.is_empty()),
+                versions: Vec::new(),
+                details,
+            });
+            metas.insert(
+                id,
+                Workload {
+                    kind: WorkloadKind::StatefulSet,
+                    pods: pod_list(&ns, WorkloadKind::StatefulSet, &name),
+                    namespace: ns,
+                    name,
+                    replicas: counts.desired,
+                    revision: None,
+                    paused: false,
+                    rollback: None,
+                },
+            );
+        }
+        for p in &pods {
+            let (ns, name) = (ns_of(&p.metadata), p.metadata.name.clone().unwrap_or_default());
+            let id = id_of(&context, &ns, WorkloadKind::Pod, &name);
+            let state = workloads::pod_state(p);
+            let images: Vec<String> = p
+                .spec
+                .as_ref()
+                .map(|s| s.containers.iter().filter_map(|c| c.image.clone()).collect())
+                .unwrap_or_default();
+            let mut details = vec![
+                ("context".to_string(), context.clone()),
+                ("namespace".to_string(), ns.clone()),
+                ("phase".to_string(), p.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_default()),
+                ("ready".to_string(), format!("{}/{}", state.ready, state.containers)),
+                ("restarts".to_string(), state.restarts.to_string()),
+                ("images".to_string(), images.join(", ")),
+            ];
+            if let Some(node) = p.spec.as_ref().and_then(|s| s.node_name.clone()) {
+                details.push(("node".into(), node));
+            }
+            if let Some((k, owner)) = workloads::controller_of(&p.metadata) {
+                details.push(("owner".into(), format!("{k}/{owner}")));
+            }
+            let owner = match workloads::controller_of(&p.metadata) {
+                Some((k, rs)) if k == "ReplicaSet" => {
+                    rs_owner.get(&(ns.clone(), rs)).map(|d| (ns.clone(), WorkloadKind::Deployment, d.clone()))
+                }
+                Some((k, s)) if k == "StatefulSet" => Some((ns.clone(), WorkloadKind::StatefulSet, s)),
+                _ => None,
+            };
+            let environment = owner
+                .and_then(|o| env_of_workload.get(&o).cloned())
+                .unwrap_or_else(|| self.env_of(&ns, &name, p.metadata.labels.as_ref()));
+            let status = if state.restarts > 0 {
+                format!("{} ({} restarts)", state.status, state.restarts)
+            } else {
+                state.status.clone()
+            };
+            snap.resources.push(Resource {
+                id: id.clone(),
+                name: name.clone(),
+                kind: kind::POD.into(),
+                role: Role::Compute,
+                provider: crate::model::Provider::Kubernetes,
+                environment,
+                region: ns.clone(),
+                status,
+                level: state.level,
+                current_version: Some(images.join(", ")).filter(|v| !v.is_empty()),
+                versions: Vec::new(),
+                details,
+            });
+            metas.insert(
+                id,
+                Workload {
+                    kind: WorkloadKind::Pod,
+                    pods: vec![(name.clone(), containers(p))],
+                    namespace: ns,
+                    name,
+                    replicas: 1,
+                    revision: None,
+                    paused: false,
+                    rollback: None,
+                },
+            );
+        }
+        self.meta().workloads = metas;
+
+        let mut envs: Vec<String> = snap.resources.iter().map(|r| r.environment.clone()).collect();
+        envs.sort();
+        envs.dedup();
+        snap.environments = envs
+            .into_iter()
+            .map(|name| Environment { tier: self.config.tier_of(&name), name, protection_rules: Vec::new() })
+            .collect();
+        let scope = if self.namespaces.is_empty() { "all namespaces".to_string() } else { self.namespaces.join(", ") };
+        snap.source_note = Some(format!("context {} · {scope}", self.context));
+        Ok(snap)
+    }
+
+    async fn workload_logs(&self, target: &str) -> Result<Vec<LogLine>, ProviderError> {
+        let w =
+            self.meta().workloads.get(target).cloned().ok_or_else(|| {
+                ProviderError::Unavailable(format!("{target} is not a workload or pod of {}", self.name))
+            })?;
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), &w.namespace);
+        let mut reads = Vec::new();
+        for (pod, containers) in &w.pods {
+            for c in containers {
+                let prefix = if containers.len() > 1 { format!("{pod}/{c}") } else { pod.clone() };
+                reads.push((pod.clone(), c.clone(), prefix));
+            }
+        }
+        let tail = self.tail_lines;
+        let results: Vec<_> = futures::stream::iter(reads)
+            .map(|(pod, container, prefix)| {
+                let api = api.clone();
+                async move {
+                    let params = LogParams {
+                        container: Some(container),
+                        timestamps: true,
+                        tail_lines: Some(tail),
+                        ..LogParams::default()
+                    };
+                    (
+                        prefix,
+                        api.logs(&pod, &params)
+                            .await
+                            .map_err(|e| from_kube(e, &format!("logs of {pod}"), &self.context)),
+                    )
+                }
+            })
+            .buffered(4)
+            .collect()
+            .await;
+        let mut per_pod = Vec::new();
+        let mut first_error = None;
+        for (prefix, r) in results {
+            match r {
+                Ok(text) => per_pod.push(logs::parse(&text, &w.name, &prefix)),
+                Err(e) => {
+                    tracing::warn!("{e}");
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if per_pod.is_empty()
+            && let Some(e) = first_error
+        {
+            return Err(e);
+        }
+        Ok(logs::merge(per_pod))
+    }
+
+    // ---- actions -------------------------------------------------------------------------
+
+    fn plan_start(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<(Plan, Workload), ActionError> {
+        let (mut plan, target) = Plan::for_target(request, &self.name, snapshot)?;
+        let w = self
+            .meta()
+            .workloads
+            .get(&plan.request.target)
+            .cloned()
+            .ok_or_else(|| not_applicable(request.verb, &target.name, "it is not a Kubernetes workload"))?;
+        if w.kind == WorkloadKind::Pod {
+            return Err(not_applicable(
+                request.verb,
+                &target.name,
+                "it is a pod: act on its Deployment or StatefulSet (a pod is replaced, not changed)",
+            ));
+        }
+        plan.risk = if plan.tier == Tier::Prod { Risk::High } else { Risk::Low };
+        Ok((plan, w))
+    }
+
+    fn patch_call(&self, kind: WorkloadKind, w: &Workload, sub: &str, content_type: &str, body: &Value) -> String {
+        format!(
+            "PATCH {}{}{sub}?fieldManager={FIELD_MANAGER} ({content_type}) {body}",
+            self.server,
+            kind.api_path(&w.namespace, &w.name)
+        )
+    }
+
+    fn verification_text(&self, w: &Workload, extra: &str) -> String {
+        format!(
+            "GET {}{} every {}s (at most {} min): {extra}observedGeneration >= generation and updated == available == desired",
+            self.server,
+            w.kind.api_path(&w.namespace, &w.name),
+            self.timing.poll_interval.as_secs(),
+            self.timing.rollout_timeout.as_secs() / 60
+        )
+    }
+
+    fn plan_restart(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        let (mut plan, w) = self.plan_start(request, snapshot)?;
+        // kubectl writes time.Now() as RFC 3339 (seconds); skydeck writes it in UTC.
+        let restarted_at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let body =
+            json!({"spec": {"template": {"metadata": {"annotations": {workloads::RESTARTED_AT: restarted_at}}}}});
+        plan.summary = format!(
+            "rollout restart of {} {} ({}, {}): every pod is replaced by a new one, {} at a time as its update strategy allows",
+            w.kind.plural().trim_end_matches('s'),
+            w.name,
+            w.namespace,
+            self.context,
+            if w.kind == WorkloadKind::StatefulSet { "one" } else { "a few" }
+        );
+        plan.calls.push(PlannedCall {
+            description: format!("set {} on the pod template", workloads::RESTARTED_AT),
+            call: self.patch_call(w.kind, &w, "", "application/strategic-merge-patch+json", &body),
+        });
+        plan.verification =
+            self.verification_text(&w, &format!("the template has {}={restarted_at}; ", workloads::RESTARTED_AT));
+        plan.request.params.insert("restarted_at".into(), restarted_at.clone());
+        plan.set_payload(KubeCall::Restart { kind: w.kind, namespace: w.namespace, name: w.name, restarted_at, body });
+        Ok(plan)
+    }
+
+    fn plan_scale(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        let (mut plan, w) = self.plan_start(request, snapshot)?;
+        let count = request.params.get("count").ok_or_else(|| ActionError::MissingInput("count (--count N)".into()))?;
+        let replicas: i32 = count.trim().parse().ok().filter(|n| (0..=1000).contains(n)).ok_or_else(|| {
+            ActionError::InvalidInput(format!("count '{count}' must be a whole number from 0 to 1000"))
+        })?;
+        if replicas == 0 && plan.tier == Tier::Prod {
+            plan.risk = Risk::Critical;
+        }
+        let body = json!({"spec": {"replicas": replicas}});
+        plan.summary = format!(
+            "scale {} {} ({}, {}) from {} to {replicas} replicas",
+            w.kind.plural().trim_end_matches('s'),
+            w.name,
+            w.namespace,
+            self.context,
+            w.replicas
+        );
+        plan.calls.push(PlannedCall {
+            description: format!("set spec.replicas to {replicas} on the scale subresource"),
+            call: self.patch_call(w.kind, &w, "/scale", "application/merge-patch+json", &body),
+        });
+        plan.verification = self.verification_text(&w, &format!("spec.replicas is {replicas}; "));
+        plan.request.params.insert("count".into(), replicas.to_string());
+        plan.set_payload(KubeCall::Scale { kind: w.kind, namespace: w.namespace, name: w.name, replicas, body });
+        Ok(plan)
+    }
+
+    fn plan_rollback(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        let (mut plan, w) = self.plan_start(request, snapshot)?;
+        let what = plan.target_name.clone();
+        if w.kind != WorkloadKind::Deployment {
+            return Err(not_applicable(
+                Verb::Rollback,
+                &what,
+                "only Deployments roll back here (a StatefulSet's history is in ControllerRevisions)",
+            ));
+        }
+        if w.paused {
+            return Err(not_applicable(
+                Verb::Rollback,
+                &what,
+                "the Deployment is paused: resume it first (kubectl refuses too)",
+            ));
+        }
+        let target = w.rollback.clone().ok_or_else(|| {
+            not_applicable(Verb::Rollback, &what, "it has no previous revision (no older ReplicaSet)")
+        })?;
+        if let Some(to) = request.params.get("to")
+            && to.trim().trim_start_matches("rev").trim() != target.revision.to_string()
+        {
+            return Err(ActionError::InvalidInput(format!(
+                "--to {to}: only the previous revision ({}) can be rolled back to",
+                target.revision
+            )));
+        }
+        if target.same_template {
+            return Err(not_applicable(
+                Verb::Rollback,
+                &what,
+                format!("the current template already matches revision {}", target.revision),
+            ));
+        }
+        plan.summary = format!(
+            "roll back deployment {} ({}, {}) from revision {} to revision {} ({}, ReplicaSet {}): its pods are replaced by that revision's",
+            w.name,
+            w.namespace,
+            self.context,
+            w.revision.map_or_else(|| "?".into(), |r| r.to_string()),
+            target.revision,
+            target.images.join(", "),
+            target.replica_set
+        );
+        plan.calls.push(PlannedCall {
+            description: format!("replace the template and annotations with ReplicaSet {}'s", target.replica_set),
+            call: self.patch_call(w.kind, &w, "", "application/json-patch+json", &target.patch),
+        });
+        plan.verification =
+            self.verification_text(&w, &format!("the template's images are {}; ", target.images.join(", ")));
+        plan.request.params.insert("to".into(), target.revision.to_string());
+        plan.set_payload(KubeCall::Rollback {
+            namespace: w.namespace,
+            name: w.name,
+            revision: target.revision,
+            images: target.images,
+            patch: target.patch,
+        });
+        Ok(plan)
+    }
+
+    async fn execute_call(&self, plan: &Plan) -> Result<String, ActionError> {
+        let call = plan.payload::<KubeCall>()?.clone();
+        let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..PatchParams::default() };
+        let failed = |e: kube::Error| ActionError::Failed(from_kube(e, "patch", &self.context).to_string());
+        match call {
+            KubeCall::Restart { kind, namespace, name, restarted_at, body } => {
+                if kind == WorkloadKind::StatefulSet {
+                    let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), &namespace);
+                    api.patch(&name, &params, &Patch::Strategic(&body)).await.map_err(failed)?;
+                } else {
+                    let api: Api<Deployment> = Api::namespaced(self.client.clone(), &namespace);
+                    api.patch(&name, &params, &Patch::Strategic(&body)).await.map_err(failed)?;
+                }
+                Ok(format!("{name} restarted at {restarted_at}"))
+            }
+            KubeCall::Scale { kind, namespace, name, replicas, body } => {
+                if kind == WorkloadKind::StatefulSet {
+                    let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), &namespace);
+                    api.patch_scale(&name, &params, &Patch::Merge(&body)).await.map_err(failed)?;
+                } else {
+                    let api: Api<Deployment> = Api::namespaced(self.client.clone(), &namespace);
+                    api.patch_scale(&name, &params, &Patch::Merge(&body)).await.map_err(failed)?;
+                }
+                Ok(format!("{name} scaled to {replicas}"))
+            }
+            KubeCall::Rollback { namespace, name, revision, patch, .. } => {
+                // kube's `Patch::Json` needs the json-patch crate; the body is already JSON.
+                let uri =
+                    format!("{}?fieldManager={FIELD_MANAGER}", WorkloadKind::Deployment.api_path(&namespace, &name));
+                let body = serde_json::to_vec(&patch).map_err(|e| ActionError::Failed(e.to_string()))?;
+                let request = http::Request::patch(uri)
+                    .header(http::header::CONTENT_TYPE, "application/json-patch+json")
+                    .header(http::header::ACCEPT, "application/json")
+                    .body(body)
+                    .map_err(|e| ActionError::Failed(e.to_string()))?;
+                self.client.request::<Deployment>(request).await.map_err(failed)?;
+                Ok(format!("{name} rolled back to revision {revision}"))
+            }
+        }
+    }
+
+    /// Re-reads the workload until its rollout settles (or fails, or the wait runs out).
+    async fn verify_call(&self, plan: &Plan) -> Result<String, ActionError> {
+        let call = plan.payload::<KubeCall>()?.clone();
+        let started = Instant::now();
+        loop {
+            let (kind, namespace, name) = match &call {
+                KubeCall::Restart { kind, namespace, name, .. } | KubeCall::Scale { kind, namespace, name, .. } => {
+                    (*kind, namespace.clone(), name.clone())
+                }
+                KubeCall::Rollback { namespace, name, .. } => {
+                    (WorkloadKind::Deployment, namespace.clone(), name.clone())
+                }
+            };
+            let verify_failed =
+                |e: kube::Error| ActionError::VerifyFailed(from_kube(e, "get", &self.context).to_string());
+            let (rollout, counts, template, spec_replicas) = if kind == WorkloadKind::StatefulSet {
+                let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), &namespace);
+                let s = api.get(&name).await.map_err(verify_failed)?;
+                let spec = s.spec.as_ref();
+                (
+                    workloads::stateful_set_rollout(&s),
+                    workloads::stateful_set_counts(&s),
+                    spec.map(|s| s.template.clone()),
+                    spec.and_then(|s| s.replicas),
+                )
+            } else {
+                let api: Api<Deployment> = Api::namespaced(self.client.clone(), &namespace);
+                let d = api.get(&name).await.map_err(verify_failed)?;
+                let spec = d.spec.as_ref();
+                (
+                    workloads::deployment_rollout(&d),
+                    workloads::deployment_counts(&d),
+                    spec.map(|s| s.template.clone()),
+                    spec.and_then(|s| s.replicas),
+                )
+            };
+            let applied = match &call {
+                KubeCall::Restart { restarted_at, .. } => template
+                    .as_ref()
+                    .and_then(|t| t.metadata.as_ref()?.annotations.as_ref()?.get(workloads::RESTARTED_AT).cloned())
+                    .is_some_and(|v| &v == restarted_at),
+                KubeCall::Scale { replicas, .. } => spec_replicas == Some(*replicas),
+                KubeCall::Rollback { images, .. } => &workloads::images(template.as_ref()) == images,
+            };
+            if !applied && counts.observed >= counts.generation {
+                return Err(ActionError::VerifyFailed(format!(
+                    "{name}: the change is not in the spec any more (changed by someone else?); {}",
+                    counts.text()
+                )));
+            }
+            if applied && counts.settled() && rollout.complete {
+                return Ok(format!("{name}: rolled out, {}", rollout.status));
+            }
+            if rollout.status.starts_with("rollout stuck") {
+                return Err(ActionError::VerifyFailed(format!("{name}: {}", rollout.status)));
+            }
+            if started.elapsed() >= self.timing.rollout_timeout {
+                return Err(ActionError::VerifyFailed(format!(
+                    "{name}: not rolled out after {}s: {} ({})",
+                    self.timing.rollout_timeout.as_secs(),
+                    rollout.status,
+                    counts.text()
+                )));
+            }
+            tokio::time::sleep(self.timing.poll_interval).await;
+        }
+    }
+}
+
+impl Source for KubeProvider {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn fetch(&self) -> BoxFuture<'_, Result<Snapshot, ProviderError>> {
+        Box::pin(self.read())
+    }
+
+    /// A workload's (or a pod's) log: every container of every pod, `timestamps=true`, merged
+    /// by time, each line prefixed with its pod.
+    fn fetch_log<'a>(&'a self, target: &'a str) -> BoxFuture<'a, Result<Vec<LogLine>, ProviderError>> {
+        Box::pin(self.workload_logs(target))
+    }
+
+    fn capabilities(&self) -> Capabilities<'_> {
+        Capabilities {
+            run_control: Some(self),
+            traffic_shift: Some(self),
+            scale: Some(self),
+            refusals: &[
+                (Verb::Restore, "Kubernetes workloads keep no point-in-time backups here"),
+                (Verb::Snapshot, "Kubernetes workloads keep no backups here"),
+            ],
+            ..Capabilities::NONE
+        }
+    }
+}
+
+/// `rerun` = `kubectl rollout restart`; the other run verbs are CI's.
+impl RunControl for KubeProvider {
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        match request.verb {
+            Verb::Rerun => self.plan_restart(request, snapshot),
+            verb => {
+                let (plan, _) = Plan::for_target(request, &self.name, snapshot)?;
+                Err(not_applicable(
+                    verb,
+                    &plan.target_name,
+                    format!("'{verb}' is for CI runs; on a Kubernetes workload 'rerun' is a rollout restart"),
+                ))
+            }
+        }
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        Box::pin(self.execute_call(plan))
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        Box::pin(self.verify_call(plan))
+    }
+}
+
+/// `rollback` = `kubectl rollout undo` to the previous revision. Promote (a new image) is not
+/// offered yet.
+impl TrafficShift for KubeProvider {
+    fn accepted_params(&self, _verb: Verb) -> &'static [&'static str] {
+        &["to"]
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        match request.verb {
+            Verb::Rollback => self.plan_rollback(request, snapshot),
+            verb => {
+                let (plan, _) = Plan::for_target(request, &self.name, snapshot)?;
+                Err(not_applicable(verb, &plan.target_name, "promoting an image tag on Kubernetes is not offered yet"))
+            }
+        }
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        Box::pin(self.execute_call(plan))
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        Box::pin(self.verify_call(plan))
+    }
+}
+
+impl Scale for KubeProvider {
+    fn accepted_params(&self, _verb: Verb) -> &'static [&'static str] {
+        &["count"]
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_scale(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        Box::pin(self.execute_call(plan))
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        Box::pin(self.verify_call(plan))
+    }
+}

@@ -1,0 +1,351 @@
+//! Deployments, `StatefulSets`, `ReplicaSets` and Pods as the API sends them -> rollout state,
+//! images, ready/desired, restarts. Pure functions of the typed objects (k8s-openapi).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
+use serde_json::Value;
+
+use crate::model::Level;
+
+/// The annotation the Deployment controller numbers its `ReplicaSets` (and the Deployment) with.
+pub const REVISION: &str = "deployment.kubernetes.io/revision";
+/// The annotation `kubectl rollout restart` sets on the pod template.
+pub const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
+/// The label the Deployment controller adds to a `ReplicaSet`'s template (dropped on roll back).
+pub const POD_TEMPLATE_HASH: &str = "pod-template-hash";
+
+/// Deployment annotations `kubectl rollout undo` keeps from the Deployment rather than copying
+/// from the `ReplicaSet` (kubectl's `annotationsToSkip`).
+pub const ANNOTATIONS_TO_SKIP: [&str; 6] = [
+    "kubectl.kubernetes.io/last-applied-configuration",
+    REVISION,
+    "deployment.kubernetes.io/revision-history",
+    "deployment.kubernetes.io/desired-replicas",
+    "deployment.kubernetes.io/max-replicas",
+    "deprecated.deployment.rollback.to",
+];
+
+/// Where a rollout stands, in the words of `kubectl rollout status`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rollout {
+    pub status: String,
+    pub level: Level,
+    /// Nothing left to do: observed, updated, available.
+    pub complete: bool,
+}
+
+/// The counts a rollout is judged by (Deployments and `StatefulSets` alike).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Counts {
+    pub generation: i64,
+    pub observed: i64,
+    pub desired: i32,
+    /// Pods that exist (old and new).
+    pub current: i32,
+    pub updated: i32,
+    pub ready: i32,
+    pub available: i32,
+}
+
+impl Counts {
+    /// observedGeneration >= generation and updated == available == desired, no old pods left.
+    pub fn settled(&self) -> bool {
+        self.observed >= self.generation
+            && self.updated == self.desired
+            && self.available == self.desired
+            && self.current <= self.desired
+    }
+
+    pub fn text(&self) -> String {
+        format!(
+            "generation {} observed {}, {} desired, {} updated, {} ready, {} available",
+            self.generation, self.observed, self.desired, self.updated, self.ready, self.available
+        )
+    }
+}
+
+pub fn deployment_counts(d: &Deployment) -> Counts {
+    let spec = d.spec.as_ref();
+    let status = d.status.as_ref();
+    Counts {
+        generation: d.metadata.generation.unwrap_or(0),
+        observed: status.and_then(|s| s.observed_generation).unwrap_or(0),
+        desired: spec.and_then(|s| s.replicas).unwrap_or(1),
+        current: status.and_then(|s| s.replicas).unwrap_or(0),
+        updated: status.and_then(|s| s.updated_replicas).unwrap_or(0),
+        ready: status.and_then(|s| s.ready_replicas).unwrap_or(0),
+        available: status.and_then(|s| s.available_replicas).unwrap_or(0),
+    }
+}
+
+pub fn stateful_set_counts(s: &StatefulSet) -> Counts {
+    let spec = s.spec.as_ref();
+    let status = s.status.as_ref();
+    Counts {
+        generation: s.metadata.generation.unwrap_or(0),
+        observed: status.and_then(|s| s.observed_generation).unwrap_or(0),
+        desired: spec.and_then(|s| s.replicas).unwrap_or(1),
+        current: status.map_or(0, |s| s.replicas),
+        updated: status.and_then(|s| s.updated_replicas).unwrap_or(0),
+        ready: status.and_then(|s| s.ready_replicas).unwrap_or(0),
+        available: status.and_then(|s| s.available_replicas).unwrap_or(0),
+    }
+}
+
+/// `kubectl rollout status deployment/x`, as a state: the spec change not yet observed, a
+/// progress deadline exceeded, new replicas being rolled out, old ones terminating, or done.
+pub fn deployment_rollout(d: &Deployment) -> Rollout {
+    let c = deployment_counts(d);
+    let conditions = d.status.as_ref().and_then(|s| s.conditions.as_deref()).unwrap_or_default();
+    let condition = |t: &str| conditions.iter().find(|c| c.type_ == t);
+    let paused = d.spec.as_ref().and_then(|s| s.paused).unwrap_or(false);
+    if c.observed < c.generation {
+        return Rollout {
+            status: "rollout pending (spec change not yet observed)".into(),
+            level: Level::Warn,
+            complete: false,
+        };
+    }
+    if let Some(p) = condition("Progressing")
+        && p.reason.as_deref() == Some("ProgressDeadlineExceeded")
+    {
+        return Rollout {
+            status: format!("rollout stuck: progress deadline exceeded ({}/{} updated)", c.updated, c.desired),
+            level: Level::Crit,
+            complete: false,
+        };
+    }
+    let unavailable = condition("Available").is_some_and(|a| a.status == "False");
+    let paused_note = if paused { " (paused)" } else { "" };
+    if c.updated < c.desired {
+        return Rollout {
+            status: format!(
+                "rolling out{paused_note}: {} of {} updated, {} available",
+                c.updated, c.desired, c.available
+            ),
+            level: if unavailable { Level::Crit } else { Level::Warn },
+            complete: false,
+        };
+    }
+    if c.current > c.updated {
+        return Rollout {
+            status: format!("rolling out: {} old replicas terminating", c.current - c.updated),
+            level: Level::Warn,
+            complete: false,
+        };
+    }
+    if c.available < c.updated {
+        return Rollout {
+            status: format!("rolling out: {} of {} updated available", c.available, c.updated),
+            level: if unavailable || c.available == 0 { Level::Crit } else { Level::Warn },
+            complete: false,
+        };
+    }
+    if c.desired == 0 {
+        return Rollout { status: "scaled to zero".into(), level: Level::Ok, complete: true };
+    }
+    Rollout {
+        status: format!("available {}/{}{paused_note}", c.available, c.desired),
+        level: Level::Ok,
+        complete: true,
+    }
+}
+
+/// `kubectl rollout status statefulset/x`: observed, all ready, every pod at the update revision.
+pub fn stateful_set_rollout(s: &StatefulSet) -> Rollout {
+    let c = stateful_set_counts(s);
+    let status = s.status.as_ref();
+    if c.observed < c.generation {
+        return Rollout {
+            status: "rollout pending (spec change not yet observed)".into(),
+            level: Level::Warn,
+            complete: false,
+        };
+    }
+    if c.ready < c.desired {
+        return Rollout {
+            status: format!("{} of {} ready", c.ready, c.desired),
+            level: if c.ready == 0 && c.desired > 0 { Level::Crit } else { Level::Warn },
+            complete: false,
+        };
+    }
+    let update = status.and_then(|s| s.update_revision.as_deref());
+    let current = status.and_then(|s| s.current_revision.as_deref());
+    if update.is_some() && update != current {
+        return Rollout {
+            status: format!("rolling out: {} of {} at {}", c.updated, c.desired, update.unwrap_or_default()),
+            level: Level::Warn,
+            complete: false,
+        };
+    }
+    if c.desired == 0 {
+        return Rollout { status: "scaled to zero".into(), level: Level::Ok, complete: true };
+    }
+    Rollout { status: format!("ready {}/{}", c.ready, c.desired), level: Level::Ok, complete: true }
+}
+
+/// The images of a pod template's containers, in order.
+pub fn images(template: Option<&PodTemplateSpec>) -> Vec<String> {
+    template
+        .and_then(|t| t.spec.as_ref())
+        .map(|s| s.containers.iter().filter_map(|c| c.image.clone()).collect())
+        .unwrap_or_default()
+}
+
+pub fn revision_of(annotations: Option<&BTreeMap<String, String>>) -> Option<i64> {
+    annotations?.get(REVISION)?.trim().parse().ok()
+}
+
+/// A pod as the list shows it: phase, or the reason a container waits or died; restarts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodState {
+    pub status: String,
+    pub level: Level,
+    pub restarts: i32,
+    pub ready: usize,
+    pub containers: usize,
+}
+
+pub fn pod_state(p: &Pod) -> PodState {
+    let status = p.status.as_ref();
+    let phase = status.and_then(|s| s.phase.clone()).unwrap_or_else(|| "Unknown".into());
+    let statuses = status.and_then(|s| s.container_statuses.as_deref()).unwrap_or_default();
+    let restarts = statuses.iter().map(|c| c.restart_count).sum();
+    let ready = statuses.iter().filter(|c| c.ready).count();
+    let containers = p.spec.as_ref().map_or(statuses.len(), |s| s.containers.len());
+    let waiting = statuses.iter().find_map(|c| {
+        let state = c.state.as_ref()?;
+        state
+            .waiting
+            .as_ref()
+            .and_then(|w| w.reason.clone())
+            .or_else(|| state.terminated.as_ref().and_then(|t| t.reason.clone()).filter(|r| r != "Completed"))
+    });
+    let deleting = p.metadata.deletion_timestamp.is_some();
+    let (text, level) = match (phase.as_str(), waiting) {
+        (_, _) if deleting => ("Terminating".to_string(), Level::Warn),
+        ("Succeeded", _) => ("Succeeded".to_string(), Level::Ok),
+        ("Failed", reason) => (reason.map_or_else(|| "Failed".to_string(), |r| format!("Failed: {r}")), Level::Crit),
+        (_, Some(reason)) => {
+            let bad = matches!(
+                reason.as_str(),
+                "CrashLoopBackOff"
+                    | "ImagePullBackOff"
+                    | "ErrImagePull"
+                    | "CreateContainerConfigError"
+                    | "OOMKilled"
+                    | "Error"
+            );
+            (reason, if bad { Level::Crit } else { Level::Warn })
+        }
+        ("Running", None) if ready < containers => (format!("Running, {ready}/{containers} ready"), Level::Warn),
+        ("Running", None) => ("Running".to_string(), Level::Ok),
+        ("Pending", None) => ("Pending".to_string(), Level::Warn),
+        (other, None) => (other.to_string(), Level::Unknown),
+    };
+    PodState { status: text, level, restarts, ready, containers }
+}
+
+/// The workload that owns a pod: `("ReplicaSet", name)` or `("StatefulSet", name)`.
+pub fn controller_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Option<(String, String)> {
+    meta.owner_references
+        .as_deref()?
+        .iter()
+        .find(|o| o.controller == Some(true))
+        .map(|o| (o.kind.clone(), o.name.clone()))
+}
+
+/// A `ReplicaSet`'s pod template as `kubectl rollout undo` writes it back: without the
+/// `pod-template-hash` label.
+pub fn template_for_rollback(rs: &ReplicaSet) -> Option<Value> {
+    let template = rs.spec.as_ref()?.template.as_ref()?;
+    let mut value = serde_json::to_value(template).ok()?;
+    if let Some(labels) = value.pointer_mut("/metadata/labels").and_then(Value::as_object_mut) {
+        labels.remove(POD_TEMPLATE_HASH);
+    }
+    Some(value)
+}
+
+/// The Deployment's annotations after a roll back to `rs` (kubectl's rule): those in
+/// [`ANNOTATIONS_TO_SKIP`] from the Deployment, every other from the `ReplicaSet`.
+pub fn rollback_annotations(deployment: &Deployment, rs: &ReplicaSet) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if let Some(own) = deployment.metadata.annotations.as_ref() {
+        for k in ANNOTATIONS_TO_SKIP {
+            if let Some(v) = own.get(k) {
+                out.insert(k.to_string(), v.clone());
+            }
+        }
+    }
+    for (k, v) in rs.metadata.annotations.iter().flatten() {
+        if !ANNOTATIONS_TO_SKIP.contains(&k.as_str()) {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    out
+}
+
+/// The two newest revisions among a Deployment's `ReplicaSets`, as kubectl picks them: the
+/// newest is the current one, the one before it is what `rollout undo` goes back to.
+pub fn previous_revision<'a>(sets: &[&'a ReplicaSet]) -> Option<(i64, &'a ReplicaSet)> {
+    let mut numbered: Vec<(i64, &ReplicaSet)> =
+        sets.iter().filter_map(|rs| Some((revision_of(rs.metadata.annotations.as_ref())?, *rs))).collect();
+    numbered.sort_by_key(|(r, _)| std::cmp::Reverse(*r));
+    numbered.get(1).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn deployment(v: Value) -> Deployment {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn rollout_states_follow_kubectl_rollout_status() {
+        let base = |generation: i64, observed: i64, status: Value| {
+            let mut s = json!({"observedGeneration": observed});
+            s.as_object_mut().unwrap().extend(status.as_object().unwrap().clone());
+            deployment(
+                json!({"metadata": {"name": "web", "generation": generation}, "spec": {"replicas": 3, "selector": {}, "template": {}}, "status": s}),
+            )
+        };
+        let r = deployment_rollout(&base(2, 1, json!({})));
+        assert_eq!((r.level, r.complete), (Level::Warn, false));
+        assert!(r.status.starts_with("rollout pending"));
+        let r = deployment_rollout(&base(2, 2, json!({"replicas": 4, "updatedReplicas": 1, "availableReplicas": 3})));
+        assert_eq!(r.status, "rolling out: 1 of 3 updated, 3 available");
+        let r = deployment_rollout(&base(2, 2, json!({"replicas": 4, "updatedReplicas": 3, "availableReplicas": 3})));
+        assert_eq!(r.status, "rolling out: 1 old replicas terminating");
+        let r = deployment_rollout(&base(
+            2,
+            2,
+            json!({"replicas": 3, "updatedReplicas": 1, "conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]}),
+        ));
+        assert_eq!(
+            (r.status.as_str(), r.level),
+            ("rollout stuck: progress deadline exceeded (1/3 updated)", Level::Crit)
+        );
+        let r = deployment_rollout(&base(
+            2,
+            2,
+            json!({"replicas": 3, "updatedReplicas": 3, "readyReplicas": 3, "availableReplicas": 3}),
+        ));
+        assert_eq!((r.status.as_str(), r.level, r.complete), ("available 3/3", Level::Ok, true));
+    }
+
+    #[test]
+    fn the_previous_revision_is_the_second_newest() {
+        let rs = |name: &str, rev: &str| -> ReplicaSet {
+            serde_json::from_value(json!({"metadata": {"name": name, "annotations": {REVISION: rev}}})).unwrap()
+        };
+        let (a, b, c) = (rs("a", "3"), rs("b", "10"), rs("c", "9"));
+        let (rev, found) = previous_revision(&[&a, &b, &c]).unwrap();
+        assert_eq!((rev, found.metadata.name.as_deref()), (9, Some("c")));
+        assert!(previous_revision(&[&a]).is_none());
+    }
+}

@@ -1,0 +1,509 @@
+//! The Kubernetes provider against a loopback API server (wiremock) replaying Kubernetes API
+//! payloads (tests/fixtures/kubernetes/, see SOURCES.md). The kubeconfig is a temp file pointing
+//! at the server with a bearer token; a second context authenticates through an exec plugin.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use skydeck::actions::{ActionError, ActionRequest, Pipeline, Verb};
+use skydeck::config::{Config, EnvironmentConfig, KubernetesConfig};
+use skydeck::model::{self, Level, Severity, Tier};
+use skydeck::providers::kubernetes::{self, KubeProvider, Timing};
+use skydeck::providers::{BuildContext, Provider};
+use skydeck::store::{AuditPhase, Store};
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const DEPLOYMENT: &str = "k8s:aks-prod/shop/deployments/nginx-deployment";
+const STATEFUL_SET: &str = "k8s:aks-prod/staging/statefulsets/web";
+const TOKEN: &str = "kube-token-3f9a1c";
+
+fn fixture(name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kubernetes").join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn fixture_json(name: &str) -> Value {
+    serde_json::from_str(&fixture(name)).unwrap()
+}
+
+struct Setup {
+    server: MockServer,
+    store: Arc<Store>,
+    config: Config,
+    kubeconfig: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+fn config() -> Config {
+    Config {
+        environments: vec![
+            EnvironmentConfig {
+                name: "prod".into(),
+                tier: Some(Tier::Prod),
+                thresholds: Default::default(),
+                health: Vec::new(),
+            },
+            EnvironmentConfig {
+                name: "staging".into(),
+                tier: Some(Tier::Staging),
+                thresholds: Default::default(),
+                health: Vec::new(),
+            },
+        ],
+        ..Config::default()
+    }
+}
+
+fn kubeconfig_text(server: &str, exec_plugin: &Path) -> String {
+    format!(
+        r"apiVersion: v1
+kind: Config
+clusters:
+- name: aks-prod
+  cluster:
+    server: {server}
+- name: aks-dr
+  cluster:
+    server: {server}
+contexts:
+- name: aks-prod
+  context:
+    cluster: aks-prod
+    user: oncall
+- name: aks-dr
+  context:
+    cluster: aks-dr
+    user: oncall-exec
+current-context: aks-prod
+users:
+- name: oncall
+  user:
+    token: {TOKEN}
+- name: oncall-exec
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: {}
+      interactiveMode: Never
+",
+        exec_plugin.display()
+    )
+}
+
+async fn setup() -> Setup {
+    let server = MockServer::start().await;
+    for ns in ["shop", "staging"] {
+        for (prefix, list) in [
+            ("/apis/apps/v1", "deployments"),
+            ("/apis/apps/v1", "replicasets"),
+            ("/apis/apps/v1", "statefulsets"),
+            ("/api/v1", "pods"),
+        ] {
+            Mock::given(method("GET"))
+                .and(path(format!("{prefix}/namespaces/{ns}/{list}")))
+                .respond_with(ResponseTemplate::new(200).set_body_json(fixture_json(&format!("{list}.{ns}.json"))))
+                .mount(&server)
+                .await;
+        }
+    }
+    for pod in ["khku8", "nacti", "z9gth"] {
+        Mock::given(method("GET"))
+            .and(path(format!("/api/v1/namespaces/shop/pods/nginx-deployment-1564180365-{pod}/log")))
+            .and(query_param("timestamps", "true"))
+            .and(query_param("container", "nginx"))
+            .respond_with(ResponseTemplate::new(200).set_body_string(fixture(&format!("log.{pod}.txt"))))
+            .mount(&server)
+            .await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("get-token.sh");
+    std::fs::write(
+        &plugin,
+        "#!/bin/sh\necho '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"exec-token-77\"}}'\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, kubeconfig_text(&server.uri(), &plugin)).unwrap();
+    let store = Arc::new(Store::open_in(&dir.path().join("data")).unwrap());
+    Setup { server, store, config: config(), kubeconfig, dir }
+}
+
+fn section(s: &Setup, contexts: &[&str]) -> KubernetesConfig {
+    KubernetesConfig {
+        kubeconfig: Some(s.kubeconfig.display().to_string()),
+        contexts: contexts.iter().map(ToString::to_string).collect(),
+        namespaces: vec!["shop".into(), "staging".into()],
+        tail_lines: None,
+    }
+}
+
+/// The provider of context aks-prod, with verify polling fast.
+async fn provider(s: &Setup) -> Arc<dyn Provider> {
+    let section = section(s, &["aks-prod"]);
+    let kc = kubernetes::load_kubeconfig(&section).unwrap();
+    let ctx = BuildContext { config: &s.config, store: s.store.clone() };
+    let p = KubeProvider::connect("kubernetes".into(), &section, &kc, "aks-prod", &ctx)
+        .await
+        .unwrap()
+        .with_timing(Timing { poll_interval: Duration::from_millis(20), rollout_timeout: Duration::from_secs(5) });
+    Arc::new(p)
+}
+
+async fn requests(s: &Setup, verb: &str, suffix: &str) -> Vec<Request> {
+    s.server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method.as_str() == verb && r.url.path().ends_with(suffix))
+        .collect()
+}
+
+fn body(r: &Request) -> Value {
+    serde_json::from_slice(&r.body).unwrap()
+}
+
+fn detail<'a>(r: &'a model::Resource, key: &str) -> &'a str {
+    r.details.iter().find(|(k, _)| k == key).map_or("", |(_, v)| v.as_str())
+}
+
+#[tokio::test]
+async fn workloads_and_pods_come_from_the_api_with_rollout_state_images_and_restarts() {
+    let s = setup().await;
+    let p = provider(&s).await;
+    let snap = p.fetch().await.unwrap();
+
+    let d = snap.resources.iter().find(|r| r.id == DEPLOYMENT).unwrap();
+    assert_eq!(d.kind, model::kind::DEPLOYMENT);
+    assert_eq!(d.provider, model::Provider::Kubernetes);
+    assert_eq!(d.name, "nginx-deployment");
+    assert_eq!(d.region, "shop");
+    // `environment: production` label, in the configured spelling.
+    assert_eq!(d.environment, "prod");
+    assert_eq!((d.status.as_str(), d.level), ("available 3/3", Level::Ok));
+    assert_eq!(d.current_version.as_deref(), Some("rev 2: nginx:1.16.1"));
+    assert_eq!(d.versions, ["rev 2: nginx:1.16.1", "rev 1: nginx:1.14.2"]);
+    assert_eq!(detail(d, "ready"), "3/3");
+    assert_eq!(detail(d, "images"), "nginx:1.16.1");
+    assert_eq!(detail(d, "pods"), "3");
+    assert_eq!(detail(d, "restarts"), "2");
+    assert_eq!(detail(d, "strategy"), "RollingUpdate");
+
+    // No label: the namespace `staging` names the environment.
+    let sts = snap.resources.iter().find(|r| r.id == STATEFUL_SET).unwrap();
+    assert_eq!(sts.kind, model::kind::STATEFUL_SET);
+    assert_eq!(sts.environment, "staging");
+    assert_eq!((sts.status.as_str(), sts.level), ("1 of 2 ready", Level::Warn));
+    assert_eq!(sts.current_version.as_deref(), Some("registry.k8s.io/nginx-slim:0.24"));
+
+    let crash = snap.resources.iter().find(|r| r.id == "k8s:aks-prod/staging/pods/web-1").unwrap();
+    assert_eq!(crash.kind, model::kind::POD);
+    assert_eq!((crash.status.as_str(), crash.level), ("CrashLoopBackOff (5 restarts)", Level::Crit));
+    assert_eq!(detail(crash, "owner"), "StatefulSet/web");
+    assert_eq!(detail(crash, "ready"), "0/1");
+    let ok =
+        snap.resources.iter().find(|r| r.id == "k8s:aks-prod/shop/pods/nginx-deployment-1564180365-nacti").unwrap();
+    assert_eq!((ok.status.as_str(), ok.level), ("Running (2 restarts)", Level::Ok));
+    assert_eq!(ok.environment, "prod", "the shop namespace holds production");
+    assert_eq!(snap.resources.len(), 2 + 5);
+    let mut envs: Vec<&str> = snap.environments.iter().map(|e| e.name.as_str()).collect();
+    envs.sort_unstable();
+    assert_eq!(envs, ["prod", "staging"]);
+    assert_eq!(snap.source_note.as_deref(), Some("context aks-prod · shop, staging"));
+
+    // Only the configured namespaces were listed, each with the kubeconfig's token.
+    let all = s.server.received_requests().await.unwrap();
+    assert_eq!(all.len(), 8);
+    for r in &all {
+        assert!(
+            r.url.path().contains("/namespaces/shop/") || r.url.path().contains("/namespaces/staging/"),
+            "{}",
+            r.url
+        );
+        assert_eq!(r.headers.get("authorization").unwrap().to_str().unwrap(), format!("Bearer {TOKEN}"));
+    }
+}
+
+#[tokio::test]
+async fn a_workloads_log_is_its_pods_logs_merged_by_time_each_line_with_its_pod() {
+    let s = setup().await;
+    let p = provider(&s).await;
+    p.fetch().await.unwrap();
+    let lines = p.fetch_log(DEPLOYMENT).await.unwrap();
+    let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "[nginx-deployment-1564180365-khku8] /docker-entrypoint.sh: Configuration complete; ready for start up",
+            "[nginx-deployment-1564180365-nacti] /docker-entrypoint.sh: Configuration complete; ready for start up",
+            "[nginx-deployment-1564180365-khku8] 10.244.0.1 - - [01/Dec/2026:14:21:05 +0000] \"GET / HTTP/1.1\" 200 615 \"-\" \"kube-probe/1.33\" \"-\"",
+            "[nginx-deployment-1564180365-z9gth] 10.244.0.1 - - [01/Dec/2026:14:21:06 +0000] \"GET / HTTP/1.1\" 200 615 \"-\" \"kube-probe/1.33\" \"-\"",
+            "[nginx-deployment-1564180365-nacti] 10.244.0.1 - - [01/Dec/2026:14:21:07 +0000] \"GET /healthz HTTP/1.1\" 404 153 \"-\" \"kube-probe/1.33\" \"-\"",
+            "[nginx-deployment-1564180365-khku8] 2026/12/01 14:21:09 [error] 29#29: *3 open() \"/usr/share/nginx/html/favicon.ico\" failed (2: No such file or directory)",
+        ]
+    );
+    assert!(lines.iter().all(|l| l.source == "nginx-deployment"));
+    assert_eq!(lines[5].severity, Severity::Error);
+    assert_eq!(lines[0].at.to_rfc3339(), "2026-12-01T14:20:31.184930518+00:00");
+    let reads = requests(&s, "GET", "/log").await;
+    assert_eq!(reads.len(), 3);
+    assert!(reads.iter().all(|r| r.url.query().unwrap().contains("tailLines=500")));
+}
+
+#[tokio::test]
+async fn several_contexts_are_one_source_each_and_exec_plugins_are_run() {
+    let s = setup().await;
+    let ctx = BuildContext { config: &s.config, store: s.store.clone() };
+    let built = kubernetes::build(&section(&s, &["aks-prod", "aks-dr"]), &ctx).await.unwrap();
+    let names: Vec<&str> = built.iter().map(|p| p.name()).collect();
+    assert_eq!(names, ["kubernetes:aks-prod", "kubernetes:aks-dr"]);
+    let snap = built[1].fetch().await.unwrap();
+    assert!(snap.resources.iter().any(|r| r.id == "k8s:aks-dr/shop/deployments/nginx-deployment"));
+    let tokens: Vec<String> = s
+        .server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.headers.get("authorization").unwrap().to_str().unwrap().to_string())
+        .collect();
+    assert!(tokens.iter().all(|t| t == "Bearer exec-token-77"), "{tokens:?}");
+
+    // No contexts configured: the current context, under the plain name.
+    let built = kubernetes::build(&section(&s, &[]), &ctx).await.unwrap();
+    assert_eq!(built.iter().map(|p| p.name()).collect::<Vec<_>>(), ["kubernetes"]);
+
+    // A context the kubeconfig lacks is a build error that says so.
+    let err = kubernetes::build(&section(&s, &["nope"]), &ctx).await.err().unwrap();
+    assert!(err.to_string().contains("nope"), "{err}");
+    drop(s.dir);
+}
+
+/// The Deployment as the server answers a GET after a change: `patch` applied to the fixture,
+/// and the status at `generation`/`observed` with `updated`/`available` of 3.
+fn deployment_after(patch: impl FnOnce(&mut Value), generation: i64, observed: i64, updated: i64) -> Value {
+    let mut d = fixture_json("deployments.shop.json")["items"][0].clone();
+    patch(&mut d);
+    d["metadata"]["generation"] = json!(generation);
+    let replicas = d["spec"]["replicas"].as_i64().unwrap();
+    d["status"]["observedGeneration"] = json!(observed);
+    d["status"]["updatedReplicas"] = json!(updated);
+    d["status"]["availableReplicas"] = json!(updated.min(replicas));
+    d["status"]["readyReplicas"] = json!(updated.min(replicas));
+    d["status"]["replicas"] = json!(replicas);
+    d
+}
+
+async fn mount_get(s: &Setup, first: Option<Value>, then: Value) {
+    let p = "/apis/apps/v1/namespaces/shop/deployments/nginx-deployment";
+    if let Some(first) = first {
+        Mock::given(method("GET"))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(200).set_body_json(first))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&s.server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path(p))
+        .respond_with(ResponseTemplate::new(200).set_body_json(then))
+        .with_priority(2)
+        .mount(&s.server)
+        .await;
+}
+
+#[tokio::test]
+async fn rollout_restart_sends_kubectls_strategic_merge_patch_and_waits_for_the_rollout() {
+    let s = setup().await;
+    let p = provider(&s).await;
+    let snap = p.fetch().await.unwrap();
+    let plan = p.plan(&ActionRequest::new(Verb::Rerun, DEPLOYMENT), &snap).unwrap();
+    let at = plan.request.params["restarted_at"].clone();
+    assert!(chrono::DateTime::parse_from_rfc3339(&at).is_ok(), "{at}");
+    let expected =
+        json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": at}}}}});
+    assert_eq!(
+        plan.calls[0].call,
+        format!(
+            "PATCH {}/apis/apps/v1/namespaces/shop/deployments/nginx-deployment?fieldManager=skydeck (application/strategic-merge-patch+json) {expected}",
+            s.server.uri()
+        )
+    );
+    assert_eq!(plan.environment, "prod");
+    assert_eq!(plan.risk, skydeck::actions::Risk::High);
+
+    Mock::given(method("PATCH"))
+        .and(path("/apis/apps/v1/namespaces/shop/deployments/nginx-deployment"))
+        .and(header("content-type", "application/strategic-merge-patch+json"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fixture_json("deployments.shop.json")["items"][0].clone()),
+        )
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    let restarted = |d: &mut Value| {
+        d["spec"]["template"]["metadata"]["annotations"] = json!({"kubectl.kubernetes.io/restartedAt": at.clone()});
+    };
+    // First read: the controller has not caught up; then: rolled out.
+    mount_get(&s, Some(deployment_after(restarted, 3, 2, 1)), deployment_after(restarted, 3, 3, 3)).await;
+
+    let outcome = Pipeline::new(s.store.clone(), false, "maria").act(p.as_ref(), plan).await;
+    let detail = outcome.result.unwrap();
+    assert!(detail.contains("nginx-deployment restarted at"), "{detail}");
+    assert!(detail.contains("rolled out, available 3/3"), "{detail}");
+
+    let patches = requests(&s, "PATCH", "/nginx-deployment").await;
+    assert_eq!(patches.len(), 1);
+    assert_eq!(body(&patches[0]), expected);
+    let query: Vec<(String, String)> = patches[0].url.query_pairs().map(|(k, v)| (k.into(), v.into())).collect();
+    assert_eq!(query, [("fieldManager".to_string(), "skydeck".to_string())]);
+    assert_eq!(requests(&s, "GET", "/deployments/nginx-deployment").await.len(), 2, "verify waited for the rollout");
+    let audit = s.store.audit_entries().unwrap();
+    assert_eq!(audit.iter().map(|e| e.phase).collect::<Vec<_>>(), [AuditPhase::Started, AuditPhase::Finished]);
+    assert_eq!(audit[1].target, DEPLOYMENT);
+}
+
+#[tokio::test]
+async fn scale_patches_the_scale_subresource_and_verify_checks_the_replicas() {
+    let s = setup().await;
+    let p = provider(&s).await;
+    let snap = p.fetch().await.unwrap();
+    let mut req = ActionRequest::new(Verb::Scale, DEPLOYMENT);
+    assert!(matches!(p.plan(&req, &snap), Err(ActionError::MissingInput(_))));
+    req.params.insert("count".into(), "-2".into());
+    assert!(matches!(p.plan(&req, &snap), Err(ActionError::InvalidInput(_))));
+    req.params.insert("count".into(), "5".into());
+    let plan = p.plan(&req, &snap).unwrap();
+    assert_eq!(plan.summary, "scale deployment nginx-deployment (shop, aks-prod) from 3 to 5 replicas");
+    assert!(plan.calls[0].call.contains("/deployments/nginx-deployment/scale?fieldManager=skydeck (application/merge-patch+json) {\"spec\":{\"replicas\":5}}"), "{}", plan.calls[0].call);
+
+    Mock::given(method("PATCH"))
+        .and(path("/apis/apps/v1/namespaces/shop/deployments/nginx-deployment/scale"))
+        .and(header("content-type", "application/merge-patch+json"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {"name": "nginx-deployment", "namespace": "shop"},
+            "spec": {"replicas": 5}, "status": {"replicas": 3, "selector": "app=nginx"}
+        })))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    let scaled = |d: &mut Value| d["spec"]["replicas"] = json!(5);
+    mount_get(&s, None, deployment_after(scaled, 3, 3, 5)).await;
+    let outcome = Pipeline::new(s.store.clone(), false, "maria").act(p.as_ref(), plan).await;
+    assert!(outcome.result.unwrap().contains("available 5/5"));
+    let patches = requests(&s, "PATCH", "/scale").await;
+    assert_eq!(body(&patches[0]), json!({"spec": {"replicas": 5}}));
+
+    // StatefulSets scale through their own subresource.
+    let mut req = ActionRequest::new(Verb::Scale, STATEFUL_SET);
+    req.params.insert("count".into(), "3".into());
+    let plan = p.plan(&req, &snap).unwrap();
+    assert!(
+        plan.calls[0].call.contains("/apis/apps/v1/namespaces/staging/statefulsets/web/scale?"),
+        "{}",
+        plan.calls[0].call
+    );
+    assert_eq!(plan.tier, Tier::Staging);
+}
+
+#[tokio::test]
+async fn rollback_json_patches_the_previous_replicasets_template_as_kubectl_does() {
+    let s = setup().await;
+    let p = provider(&s).await;
+    let snap = p.fetch().await.unwrap();
+    let plan = p.plan(&ActionRequest::new(Verb::Rollback, DEPLOYMENT), &snap).unwrap();
+    assert_eq!(
+        plan.summary,
+        "roll back deployment nginx-deployment (shop, aks-prod) from revision 2 to revision 1 (nginx:1.14.2, ReplicaSet nginx-deployment-75675f5897): its pods are replaced by that revision's"
+    );
+
+    // The old ReplicaSet's template without its pod-template-hash label; the Deployment's own
+    // revision annotation kept, the ReplicaSet's other annotations copied (kubectl's rule).
+    let mut template = fixture_json("replicasets.shop.json")["items"][0]["spec"]["template"].clone();
+    template["metadata"]["labels"].as_object_mut().unwrap().remove("pod-template-hash");
+    template["metadata"].as_object_mut().unwrap().remove("creationTimestamp");
+    let expected = json!([
+        {"op": "replace", "path": "/spec/template", "value": template},
+        {"op": "replace", "path": "/metadata/annotations", "value": {
+            "deployment.kubernetes.io/revision": "2",
+            "kubernetes.io/change-cause": "kubectl apply --filename=deployment.yaml"
+        }},
+    ]);
+    Mock::given(method("PATCH"))
+        .and(path("/apis/apps/v1/namespaces/shop/deployments/nginx-deployment"))
+        .and(header("content-type", "application/json-patch+json"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fixture_json("deployments.shop.json")["items"][0].clone()),
+        )
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    let rolled = |d: &mut Value| {
+        d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:1.14.2");
+        d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = json!("3");
+    };
+    mount_get(&s, None, deployment_after(rolled, 3, 3, 3)).await;
+    let outcome = Pipeline::new(s.store.clone(), false, "maria").act(p.as_ref(), plan).await;
+    let detail = outcome.result.unwrap();
+    assert!(detail.contains("rolled back to revision 1"), "{detail}");
+    let patches = requests(&s, "PATCH", "/deployments/nginx-deployment").await;
+    assert_eq!(patches.len(), 1);
+    assert_eq!(body(&patches[0]), expected);
+
+    // Only Deployments roll back; pods are not acted on.
+    let err = p.plan(&ActionRequest::new(Verb::Rollback, STATEFUL_SET), &snap).unwrap_err();
+    assert!(err.to_string().contains("only Deployments roll back"), "{err}");
+    let err = p.plan(&ActionRequest::new(Verb::Rerun, "k8s:aks-prod/staging/pods/web-1"), &snap).unwrap_err();
+    assert!(err.to_string().contains("it is a pod"), "{err}");
+}
+
+#[tokio::test]
+async fn a_rollout_that_does_not_settle_fails_verification_with_the_counts() {
+    let s = setup().await;
+    let section = section(&s, &["aks-prod"]);
+    let kc = kubernetes::load_kubeconfig(&section).unwrap();
+    let ctx = BuildContext { config: &s.config, store: s.store.clone() };
+    let p: Arc<dyn Provider> = Arc::new(
+        KubeProvider::connect("kubernetes".into(), &section, &kc, "aks-prod", &ctx).await.unwrap().with_timing(
+            Timing { poll_interval: Duration::from_millis(20), rollout_timeout: Duration::from_millis(200) },
+        ),
+    );
+    let snap = p.fetch().await.unwrap();
+    let mut req = ActionRequest::new(Verb::Scale, DEPLOYMENT);
+    req.params.insert("count".into(), "4".into());
+    let plan = p.plan(&req, &snap).unwrap();
+    Mock::given(method("PATCH"))
+        .and(path("/apis/apps/v1/namespaces/shop/deployments/nginx-deployment/scale"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"spec": {"replicas": 4}})))
+        .mount(&s.server)
+        .await;
+    let scaled = |d: &mut Value| d["spec"]["replicas"] = json!(4);
+    mount_get(&s, None, deployment_after(scaled, 3, 3, 3)).await;
+    p.execute(&plan).await.unwrap();
+    let err = p.verify(&plan).await.unwrap_err();
+    assert!(matches!(err, ActionError::VerifyFailed(_)), "{err}");
+    assert!(err.to_string().contains("not rolled out after"), "{err}");
+    assert!(err.to_string().contains("4 desired, 3 updated"), "{err}");
+
+    // The API's refusal reaches the person as it is.
+    let forbidden = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": "deployments.apps \"nginx-deployment\" is forbidden: User \"oncall\" cannot patch resource \"deployments/scale\" in API group \"apps\" in the namespace \"shop\"",
+        "reason": "Forbidden", "details": {"name": "nginx-deployment", "group": "apps", "kind": "deployments"}, "code": 403});
+    s.server.reset().await;
+    Mock::given(method("PATCH"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(forbidden))
+        .mount(&s.server)
+        .await;
+    let err = p.execute(&plan).await.unwrap_err();
+    assert!(err.to_string().contains("cannot patch resource \"deployments/scale\""), "{err}");
+}
