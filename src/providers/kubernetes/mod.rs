@@ -189,9 +189,28 @@ pub struct KubeProvider {
     meta: Mutex<Meta>,
 }
 
+/// Attempts per read (the first and two retries).
+const READ_ATTEMPTS: u32 = 3;
+/// The first backoff step: 100-200 ms, then 400-800 ms.
+const RETRY_BASE: Duration = Duration::from_millis(200);
+
+/// Worth asking again: the API server or a proxy in front of it failing, or the connection.
+fn transient(e: &kube::Error) -> bool {
+    match e {
+        // A JSON error without a `code` (a proxy's, not the API server's) reads as 0.
+        kube::Error::Api(status) => matches!(status.code, 0 | 500 | 502 | 503 | 504),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
+    }
+}
+
 fn from_kube(e: kube::Error, what: &str, context: &str) -> ProviderError {
     if let kube::Error::Api(status) = &e {
-        let message = format!("{what}: {} ({})", status.message, status.code);
+        let message = if status.code == 0 {
+            format!("{what}: {}", status.message)
+        } else {
+            format!("{what}: {} ({})", status.message, status.code)
+        };
         return match status.code {
             401 => ProviderError::Auth {
                 message,
@@ -235,6 +254,9 @@ impl KubeProvider {
             .await
             .map_err(|e| BuildError::Credentials(format!("kubernetes context {context}: {}", error_chain(&e))))?;
         config.read_timeout = Some(super::net::request_timeout(ctx.config));
+        // kube's own retry layer asks up to 15 times and sleeps a whole Retry-After, past the
+        // fetch limit; `with_retries` asks 3 times with the other providers' backoff instead.
+        config.default_retry = false;
         let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
         let client = kube::Client::try_from(config)
             .map_err(|e| BuildError::Client(format!("kubernetes context {context}: {}", error_chain(&e))))?;
@@ -271,6 +293,25 @@ impl KubeProvider {
         }
     }
 
+    /// kube has no retry of its own: a server error or a dropped connection is asked again,
+    /// [`READ_ATTEMPTS`] times in all, with jittered backoff like the other providers.
+    async fn with_retries<T, F, Fut>(&self, mut call: F) -> Result<T, kube::Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, kube::Error>>,
+    {
+        let mut attempt = 1;
+        loop {
+            match call().await {
+                Err(e) if attempt < READ_ATTEMPTS && transient(&e) => {
+                    tokio::time::sleep(super::net::backoff(attempt, RETRY_BASE)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Every page of a list (`limit` + `continue`).
     async fn list_all<K>(&self, namespace: Option<&str>, what: &str) -> Result<Vec<K>, ProviderError>
     where
@@ -284,7 +325,7 @@ impl KubeProvider {
         let mut out = Vec::new();
         let mut params = ListParams::default().limit(500);
         loop {
-            let page = api.list(&params).await.map_err(|e| from_kube(e, what, &self.context))?;
+            let page = self.with_retries(|| api.list(&params)).await.map_err(|e| from_kube(e, what, &self.context))?;
             out.extend(page.items);
             match page.metadata.continue_.filter(|c| !c.is_empty()) {
                 Some(token) => params = params.continue_token(&token),
