@@ -969,6 +969,7 @@ pub fn read_secret(prompt: &str) -> anyhow::Result<String> {
 }
 
 async fn auth_command(cli: &Cli, command: &AuthCommand) -> anyhow::Result<i32> {
+    use crate::notify::slack::SlackSetupError;
     use crate::providers::github::auth;
     let github_only = |service: &str| -> anyhow::Result<()> {
         if service == "github" {
@@ -984,7 +985,7 @@ async fn auth_command(cli: &Cli, command: &AuthCommand) -> anyhow::Result<i32> {
         AuthCommand::Logout { service, .. } if slack_account(service).is_some() => {
             let account = slack_account(service).unwrap_or_default();
             match crate::notify::slack::keyring_entry(account)
-                .and_then(|e| e.delete_credential().map_err(|e| e.to_string()))
+                .and_then(|e| e.delete_credential().map_err(|e| SlackSetupError::Keyring(e.to_string())))
             {
                 Ok(()) => {
                     println!("{service} removed from the OS keyring");
@@ -1081,7 +1082,7 @@ fn slack_account(service: &str) -> Option<&'static str> {
 
 /// `auth login slack` (bot token) / `slack-webhook` (incoming webhook URL), read from stdin.
 fn slack_login(service: &str) -> anyhow::Result<i32> {
-    use crate::notify::slack::{TOKEN_ENV, WEBHOOK_ENV, keyring_entry};
+    use crate::notify::slack::{SlackSetupError, TOKEN_ENV, WEBHOOK_ENV, keyring_entry};
     let webhook = service == "slack-webhook";
     let prompt = if webhook {
         "Slack incoming webhook URL (input hidden): "
@@ -1098,7 +1099,9 @@ fn slack_login(service: &str) -> anyhow::Result<i32> {
         return Ok(1);
     }
     let account = slack_account(service).unwrap_or_default();
-    match keyring_entry(account).and_then(|e| e.set_password(&value).map_err(|e| format!("keyring: {e}"))) {
+    match keyring_entry(account)
+        .and_then(|e| e.set_password(&value).map_err(|e| SlackSetupError::Keyring(e.to_string())))
+    {
         Ok(()) => {
             println!(
                 "{service} stored in the OS keyring (service '{}', account '{account}')",

@@ -845,6 +845,60 @@ async fn expired_logins_and_throttling() {
 }
 
 #[tokio::test]
+async fn open_cloud_monitoring_alerts_are_listed_with_severity_environment_and_link() {
+    let s = setup().await;
+    mount_estate(&s.server, recorded("run/v2/services.get.json"), &[local("run-revisions.json")]).await;
+    let snap = s.provider.fetch().await.unwrap();
+    assert_eq!(snap.alerts.len(), 2, "{:?}", snap.alerts);
+    let run = &snap.alerts[0];
+    assert_eq!(run.id, "projects/demo-proj/alerts/0.nk3ql1lbq0yt");
+    assert_eq!(run.provider, model::Provider::Gcp);
+    assert_eq!(run.source, "Cloud Monitoring");
+    assert_eq!(run.kind, model::AlertKind::Monitoring);
+    assert_eq!(run.name, "Cloud Run 5xx rate above 2%");
+    assert_eq!(run.severity, model::AlertSeverity::Critical);
+    assert_eq!(run.state, model::AlertState::Firing);
+    assert_eq!(run.resource, "runservice-abc123");
+    assert_eq!(run.environment, "production", "the resource's user label");
+    assert_eq!(run.since, Some(at("2024-05-14T09:12:41.318Z")));
+    assert_eq!(
+        run.link.as_deref(),
+        Some("https://console.cloud.google.com/monitoring/alerting/alerts/0.nk3ql1lbq0yt?project=demo-proj")
+    );
+    assert!(!run.can_ack, "the Alerts API is read-only");
+    let sql = &snap.alerts[1];
+    assert_eq!(sql.resource, "sqlinstance-postgres-minimal-direct-abc123");
+    assert_eq!(sql.severity, model::AlertSeverity::Warning, "no severity on the policy");
+    assert_eq!(sql.environment, "production", "the policy's user label");
+    assert!(!sql.name.contains('\u{1b}'), "escape sequences never reach the screen: {:?}", sql.name);
+    assert!(sql.name.starts_with("Cloud SQL disk") && sql.name.ends_with("above 80%"), "{}", sql.name);
+    let asked = requests(&s, "GET", "/v3/projects/demo-proj/alerts").await;
+    assert_eq!(asked.len(), 1);
+    assert!(asked[0].url.query_pairs().any(|(k, v)| k == "filter" && v == "state=\"OPEN\""));
+}
+
+#[tokio::test]
+async fn alerts_that_cannot_be_read_are_a_note_and_everything_else_stays() {
+    let s = setup().await;
+    Mock::given(method("GET"))
+        .and(path("/v3/projects/demo-proj/alerts"))
+        .respond_with(ResponseTemplate::new(403).set_body_raw(
+            json!({"error": {"code": 403, "message": "Permission 'monitoring.alerts.list' denied", "status": "PERMISSION_DENIED"}}).to_string(),
+            "application/json",
+        ))
+        .with_priority(1)
+        .mount(&s.server)
+        .await;
+    mount_estate(&s.server, recorded("run/v2/services.get.json"), &[local("run-revisions.json")]).await;
+    let snap = s.provider.fetch().await.unwrap();
+    assert!(snap.alerts.is_empty());
+    assert_eq!(snap.resources.len(), 2);
+    assert!(!snap.metrics.is_empty());
+    let note = snap.source_note.unwrap();
+    assert!(note.contains("alerts unavailable: Permission 'monitoring.alerts.list' denied"), "{note}");
+}
+
+#[tokio::test]
 async fn one_api_failing_leaves_the_others_on_screen_with_a_note() {
     let s = setup().await;
     Mock::given(method("GET"))

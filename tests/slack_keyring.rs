@@ -1,7 +1,9 @@
 //! `skydeck auth login slack` keeps the bot token in the OS keyring (here keyring-core's mock
 //! store) and `[notify.slack]` finds it there; the variable still wins.
 
-use skydeck::notify::slack::{KEYRING_TOKEN, KEYRING_WEBHOOK, Mode, SlackConfig, keyring_entry, resolve};
+use skydeck::notify::slack::{
+    KEYRING_TOKEN, KEYRING_WEBHOOK, Mode, SlackConfig, SlackSetupError, keyring_entry, resolve,
+};
 
 #[test]
 fn tokens_and_webhook_urls_come_from_the_keyring() {
@@ -12,6 +14,8 @@ fn tokens_and_webhook_urls_come_from_the_keyring() {
         ..SlackConfig::default()
     };
     let err = resolve(&bot).unwrap_err();
+    assert!(matches!(&err, SlackSetupError::NoToken { env } if env == "SKYDECK_TEST_SLACK_TOKEN_NEVER_SET"), "{err:?}");
+    let err = err.to_string();
     assert!(err.contains("set SKYDECK_TEST_SLACK_TOKEN_NEVER_SET or run `skydeck auth login slack`"), "{err}");
     keyring_entry(KEYRING_TOKEN).unwrap().set_password("xoxb-from-keyring").unwrap();
     let (mode, source) = resolve(&bot).unwrap();
@@ -23,10 +27,10 @@ fn tokens_and_webhook_urls_come_from_the_keyring() {
     assert!(!format!("{mode:?}").contains("xoxb"), "Debug never shows it");
 
     let hook = SlackConfig { webhook_url_env: Some("SKYDECK_TEST_HOOK_NEVER_SET".into()), ..SlackConfig::default() };
-    assert!(resolve(&hook).unwrap_err().contains("skydeck auth login slack-webhook"));
+    assert!(resolve(&hook).unwrap_err().to_string().contains("skydeck auth login slack-webhook"));
     keyring_entry(KEYRING_WEBHOOK).unwrap().set_password("https://hooks.slack.com/services/T/B/k").unwrap();
     assert!(matches!(resolve(&hook).unwrap().0, Mode::Webhook { .. }));
     keyring_entry(KEYRING_WEBHOOK).unwrap().set_password("hooks.slack.com/services/T/B/k").unwrap();
-    let err = resolve(&hook).unwrap_err();
+    let err = resolve(&hook).unwrap_err().to_string();
     assert!(err.contains("does not start with https://") && !err.contains("services/T/B/k"), "{err}");
 }

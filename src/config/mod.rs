@@ -208,10 +208,7 @@ fn validate(config: &Config, text: &str) -> Result<(), (usize, String)> {
     }
     crate::notify::validate(&config.notify, &|key| line_in_table(text, "notify.slack", key))?;
     if let Some(team) = &config.team {
-        crate::team::validate(team).map_err(|m| {
-            let key = if m.starts_with("[team] sslmode") { "sslmode" } else { "postgres_url" };
-            (line_in_table(text, "team", key), m)
-        })?;
+        crate::team::validate(team).map_err(|e| (line_in_table(text, "team", e.key()), e.to_string()))?;
     }
     if let Err(e) = crate::keymap::Keymap::with_overrides(&config.keys) {
         return Err((line_in_table(text, "keys", &e.command), e.message));

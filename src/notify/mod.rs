@@ -66,10 +66,10 @@ impl Notifier {
         store: Arc<Store>,
         clock: Arc<dyn Clock>,
         user: &str,
-    ) -> Result<Option<Notifier>, String> {
+    ) -> Result<Option<Notifier>, slack::SlackSetupError> {
         let Some(cfg) = &config.notify.slack else { return Ok(None) };
         let (mode, _source) = slack::resolve(cfg)?;
-        Notifier::new(cfg, Slack::new(cfg, mode), store, clock, user).map(Some).map_err(|e| e.to_string())
+        Ok(Some(Notifier::new(cfg, Slack::new(cfg, mode), store, clock, user)?))
     }
 
     pub fn new(

@@ -119,15 +119,37 @@ impl Mode {
     }
 }
 
+/// Why Slack cannot be set up: no token or URL where it was looked for, or no keyring. Each
+/// message says how to fix it and never holds the secret.
+#[derive(Debug, thiserror::Error)]
+pub enum SlackSetupError {
+    #[error("no OS keyring is available ({0})")]
+    NoKeyring(String),
+    #[error("keyring: {0}")]
+    Keyring(String),
+    #[error(
+        "no Slack bot token ([notify.slack] channel is set, so skydeck posts as a bot): set {env} or run `skydeck auth login slack` (token on stdin)"
+    )]
+    NoToken { env: String },
+    #[error(
+        "no Slack webhook URL: set {env} or run `skydeck auth login slack-webhook` (URL on stdin); or set [notify.slack] channel to post with a bot token"
+    )]
+    NoWebhook { env: String },
+    #[error("the Slack webhook URL from {source_name} does not start with https://")]
+    WebhookScheme { source_name: String },
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
+}
+
 /// The keyring entry for one Slack secret (see `providers::github::auth::keyring_entry`).
-pub fn keyring_entry(account: &str) -> Result<keyring_core::Entry, String> {
+pub fn keyring_entry(account: &str) -> Result<keyring_core::Entry, SlackSetupError> {
     if keyring_core::get_default_store().is_none()
         && let Err(e) = keyring::Entry::store_status()
     {
-        return Err(format!("no OS keyring is available ({e})"));
+        return Err(SlackSetupError::NoKeyring(e.to_string()));
     }
     keyring_core::Entry::new(crate::providers::github::auth::KEYRING_SERVICE, account)
-        .map_err(|e| format!("keyring: {e}"))
+        .map_err(|e| SlackSetupError::Keyring(e.to_string()))
 }
 
 fn from_env(name: &str) -> Option<(Secret, String)> {
@@ -149,24 +171,20 @@ fn chain(first: Option<&str>, default: &str, account: &str) -> Option<(Secret, S
 
 /// The mode and where its secret came from (for `auth status`; never the secret), or why
 /// there is none and how to fix it.
-pub fn resolve(cfg: &SlackConfig) -> Result<(Mode, String), String> {
+pub fn resolve(cfg: &SlackConfig) -> Result<(Mode, String), SlackSetupError> {
     if let Some(channel) = &cfg.channel {
         let Some((token, source)) = chain(cfg.token_env.as_deref(), TOKEN_ENV, KEYRING_TOKEN) else {
-            return Err(format!(
-                "no Slack bot token ([notify.slack] channel is set, so skydeck posts as a bot): set {} or run `skydeck auth login slack` (token on stdin)",
-                cfg.token_env.as_deref().unwrap_or(TOKEN_ENV)
-            ));
+            return Err(SlackSetupError::NoToken { env: cfg.token_env.as_deref().unwrap_or(TOKEN_ENV).to_string() });
         };
         Ok((Mode::Bot { token, channel: channel.clone() }, source))
     } else {
         let Some((url, source)) = chain(cfg.webhook_url_env.as_deref(), WEBHOOK_ENV, KEYRING_WEBHOOK) else {
-            return Err(format!(
-                "no Slack webhook URL: set {} or run `skydeck auth login slack-webhook` (URL on stdin); or set [notify.slack] channel to post with a bot token",
-                cfg.webhook_url_env.as_deref().unwrap_or(WEBHOOK_ENV)
-            ));
+            return Err(SlackSetupError::NoWebhook {
+                env: cfg.webhook_url_env.as_deref().unwrap_or(WEBHOOK_ENV).to_string(),
+            });
         };
         if !(url.0.starts_with("https://") || url.0.starts_with("http://")) {
-            return Err(format!("the Slack webhook URL from {source} does not start with https://"));
+            return Err(SlackSetupError::WebhookScheme { source_name: source });
         }
         Ok((Mode::Webhook { url }, source))
     }

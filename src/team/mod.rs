@@ -39,12 +39,38 @@ pub struct TeamConfig {
 pub enum TeamError {
     #[error("{0}")]
     Config(String),
+    #[error(transparent)]
+    Setting(#[from] TeamConfigError),
     #[error("team store {database} is offline: {cause}")]
     Offline { database: String, cause: String },
     #[error("team store {database}: {cause}")]
     Query { database: String, cause: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// A `[team]` value that cannot work, found without connecting. The URL is shown with its
+/// password removed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TeamConfigError {
+    #[error("[team] postgres_url '{url}' must start with postgres://")]
+    Scheme { url: String },
+    #[error("[team] postgres_url '{url}' is not a PostgreSQL URL: {cause}")]
+    NotUrl { url: String, cause: String },
+    #[error("[team] postgres_url '{url}' names no database (postgres://user@host/DB)")]
+    NoDatabase { url: String },
+    #[error("[team] sslmode '{value}' is not one of disable, prefer, require, verify-full")]
+    SslMode { value: String },
+}
+
+impl TeamConfigError {
+    /// The `[team]` key the error is about (for the `file:line`).
+    pub fn key(&self) -> &'static str {
+        match self {
+            TeamConfigError::SslMode { .. } => "sslmode",
+            _ => "postgres_url",
+        }
+    }
 }
 
 /// What the status bar and `status` say about the team store.
@@ -424,7 +450,7 @@ pub fn merged_audit(store: &Store, origin: &str, host: &str) -> Result<Vec<TeamA
 }
 
 /// Validation for `config::validate` (no connection).
-pub fn validate(cfg: &TeamConfig) -> Result<(), String> {
+pub fn validate(cfg: &TeamConfig) -> Result<(), TeamConfigError> {
     pg::check(cfg)
 }
 

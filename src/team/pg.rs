@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::{AsyncMessage, Client, Config};
 
-use super::{TeamConfig, TeamError};
+use super::{TeamConfig, TeamConfigError, TeamError};
 use crate::store::{OutboxEntry, TeamEvent};
 
 /// The channel every append notifies (payload: the origin that wrote).
@@ -79,20 +79,20 @@ fn describe(config: &Config) -> String {
 }
 
 /// Checks the config without connecting (for `config::validate`).
-pub fn check(cfg: &TeamConfig) -> Result<(), String> {
+pub fn check(cfg: &TeamConfig) -> Result<(), TeamConfigError> {
     parse(cfg).map(|_| ())
 }
 
-fn parse(cfg: &TeamConfig) -> Result<Config, String> {
+fn parse(cfg: &TeamConfig) -> Result<Config, TeamConfigError> {
     let url = cfg.postgres_url.trim();
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-        return Err(format!("[team] postgres_url '{}' must start with postgres://", redact_url(url)));
+        return Err(TeamConfigError::Scheme { url: redact_url(url) });
     }
-    let mut config: Config = url.parse().map_err(|e: tokio_postgres::Error| {
-        format!("[team] postgres_url '{}' is not a PostgreSQL URL: {e}", redact_url(url))
-    })?;
+    let mut config: Config = url
+        .parse()
+        .map_err(|e: tokio_postgres::Error| TeamConfigError::NotUrl { url: redact_url(url), cause: e.to_string() })?;
     if config.get_dbname().is_none_or(str::is_empty) {
-        return Err(format!("[team] postgres_url '{}' names no database (postgres://user@host/DB)", redact_url(url)));
+        return Err(TeamConfigError::NoDatabase { url: redact_url(url) });
     }
     match cfg.sslmode.as_deref() {
         None => {}
@@ -106,7 +106,7 @@ fn parse(cfg: &TeamConfig) -> Result<Config, String> {
             config.ssl_mode(SslMode::Require);
         }
         Some(other) => {
-            return Err(format!("[team] sslmode '{other}' is not one of disable, prefer, require, verify-full"));
+            return Err(TeamConfigError::SslMode { value: other.to_string() });
         }
     }
     if config.get_connect_timeout().is_none() {
@@ -145,7 +145,7 @@ fn tls(cfg: &TeamConfig) -> Result<tokio_postgres_rustls::MakeRustlsConnect, Tea
 /// The target of `[team]`, with the password from the URL, `$PGPASSWORD`, the OS keyring
 /// (service `skydeck-postgres`, account `user@host:port/db`) or `~/.pgpass`, in that order.
 pub fn target(cfg: &TeamConfig) -> Result<Target, TeamError> {
-    let mut config = parse(cfg).map_err(TeamError::Config)?;
+    let mut config = parse(cfg)?;
     let display = describe(&config);
     let mut password_source = config.get_password().map(|_| "the URL".to_string());
     if password_source.is_none() {
@@ -444,15 +444,19 @@ mod tests {
         assert!(!format!("{t:?}").contains("s3cret"));
         let bad = TeamConfig { postgres_url: "postgres://ana:s3cret@db:notaport/x".into(), ..Default::default() };
         let e = check(&bad).unwrap_err();
+        assert!(matches!(e, TeamConfigError::NotUrl { .. }), "{e:?}");
+        let e = e.to_string();
         assert!(!e.contains("s3cret") && e.contains("[team] postgres_url"), "{e}");
         let no_db = TeamConfig { postgres_url: "postgres://ana@db".into(), ..Default::default() };
-        assert!(check(&no_db).unwrap_err().contains("names no database"));
+        assert_eq!(check(&no_db).unwrap_err(), TeamConfigError::NoDatabase { url: "postgres://ana@db".into() });
         let mode = TeamConfig {
             postgres_url: "postgres://ana@db/x".into(),
             sslmode: Some("allow".into()),
             ..Default::default()
         };
-        assert!(check(&mode).unwrap_err().contains("sslmode 'allow'"));
+        let e = check(&mode).unwrap_err();
+        assert_eq!(e.key(), "sslmode");
+        assert!(e.to_string().contains("sslmode 'allow'"));
     }
 
     #[test]

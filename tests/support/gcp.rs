@@ -168,6 +168,12 @@ pub async fn mount_monitoring(server: &MockServer) {
             .mount(server)
             .await;
     }
+    Mock::given(method("GET"))
+        .and(path("/v3/projects/demo-proj/alerts"))
+        .and(query_param("filter", "state=\"OPEN\""))
+        .respond_with(json_body(&local("monitoring-alerts.json")))
+        .mount(server)
+        .await;
     // The CPU answer has a second (empty) page.
     Mock::given(method("GET"))
         .and(path("/v3/projects/demo-proj/timeSeries"))

@@ -8,6 +8,7 @@
 //! Cloud SQL instance at a point in time into a new instance; snapshot = an on-demand backup;
 //! rotate = add a Secret Manager version (value from stdin) and disable the previous one.
 
+mod alerts;
 pub mod client;
 pub mod config;
 mod logging;
@@ -33,7 +34,10 @@ use super::{
 };
 use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind, Verb};
 use crate::config::{Config, GcpConfig};
-use crate::model::{Backup, Environment, LogLine, Metric, Resource, Role, Secret, Snapshot, Tier, Timestamp};
+use crate::model::{
+    Alert, AlertKind, AlertState, Backup, Environment, LogLine, Metric, Resource, Role, Secret, Snapshot, Tier,
+    Timestamp,
+};
 
 // Enum names in the order of the discovery documents, which is their proto numbering: the
 // integer Google sends with `$alt=json;enum-encoding=int` is the index.
@@ -334,7 +338,7 @@ impl GcpProvider {
         let project = self.project().to_string();
         let c = &self.client;
         let now = Utc::now();
-        let (services, instances, secrets, metrics) = tokio::join!(
+        let (services, instances, secrets, metrics, firing) = tokio::join!(
             async {
                 let regions = self.regions().await?;
                 run::fetch(c, &project, &regions).await
@@ -342,6 +346,7 @@ impl GcpProvider {
             sql::fetch(c, &project),
             secrets::fetch(c, &project),
             monitoring::fetch(c, &project, now),
+            alerts::fetch(c, &project),
         );
         let mut snap = Snapshot::default();
         let mut notes = Vec::new();
@@ -497,6 +502,39 @@ impl GcpProvider {
             Err(e) => {
                 tracing::warn!("Cloud Monitoring: {e}");
                 notes.push(format!("metrics unavailable: {}", shorten(&brief(Api::Monitoring, &e), 80)));
+            }
+        }
+
+        // Cloud Monitoring alerts: optional like the metrics.
+        match firing {
+            Ok(list) => {
+                for a in list {
+                    let resource = a.resource_name();
+                    snap.alerts.push(Alert {
+                        id: a.name.clone(),
+                        provider: crate::model::Provider::Gcp,
+                        source: "Cloud Monitoring".into(),
+                        kind: AlertKind::Monitoring,
+                        name: if a.policy.display_name.is_empty() {
+                            a.name.clone()
+                        } else {
+                            a.policy.display_name.clone()
+                        },
+                        severity: a.severity(),
+                        state: AlertState::Firing,
+                        environment: self.env_of(&resource, &a.labels()),
+                        resource,
+                        since: a.open_time,
+                        link: Some(a.link(&project)),
+                        can_ack: false,
+                        acked_by: None,
+                    });
+                }
+            }
+            Err(e) if client::is_service_disabled(&e) => {}
+            Err(e) => {
+                tracing::warn!("Cloud Monitoring alerts: {e}");
+                notes.push(format!("alerts unavailable: {}", shorten(&brief(Api::Monitoring, &e), 80)));
             }
         }
 
