@@ -423,3 +423,71 @@ fn get_metric_example_parses_and_merges_dimensions() {
     let capacity = &series["BlobCapacity"];
     assert_eq!(capacity[4].average, Some((621492.0 + 4733.0) / 5.0));
 }
+
+/// Azure Monitor's fired alerts from Microsoft's `Alerts_List.json` (`Alerts_GetAll`), its
+/// `nextLink` pointed at the loopback server: New is firing, Acknowledged acknowledged by
+/// nobody known, Sev3 is info.
+#[tokio::test]
+async fn fired_alerts_from_alerts_management() {
+    let server = MockServer::start().await;
+    mount_estate(&server).await;
+    let alerts_path = format!("/subscriptions/{SUB}/providers/Microsoft.AlertsManagement/alerts");
+    let page = relink(
+        body(&local("alertsmanagement/2019-05-05-preview/Alerts_List.json"), "200"),
+        "https://management.azure.com:443",
+        &server.uri(),
+    );
+    // The example's nextLink names the example's own subscription.
+    Mock::given(method("GET"))
+        .and(path("/subscriptions/1e3ff1c0-771a-4119-a03b-be82a51e232d/providers/Microsoft.AlertsManagement/alerts"))
+        .and(wiremock::matchers::query_param(
+            "ctoken",
+            "+RID:PlwOAPHEGwB9UwEAAAAgCw==#RT:2#TRC:500#RTD:qtQyMDE4LTA2LTEyVDE1OjEyOjE1",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(&alerts_path))
+        .and(wiremock::matchers::query_param("api-version", "2019-05-05-preview"))
+        .and(wiremock::matchers::query_param("monitorCondition", "Fired"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = tempdir();
+    stand_in_az(dir.path(), true);
+    let built = build(&config_text(&server.uri(), "", ""), dir.path());
+    let snap = built.provider.fetch().await.unwrap();
+    assert_eq!(snap.alerts.len(), 2, "{:?}", snap.source_note);
+    let acked = &snap.alerts[0];
+    assert_eq!(acked.source, "Azure Monitor");
+    assert_eq!(acked.name, "cpu alert");
+    assert_eq!(acked.state, skydeck::model::AlertState::Acknowledged);
+    assert_eq!(acked.acked_by, None, "the list does not say who acknowledged it");
+    assert_eq!(acked.severity, skydeck::model::AlertSeverity::Info);
+    assert_eq!(acked.resource, "servicedeskappinsight");
+    assert_eq!(acked.since, Some(ts("2018-09-13T15:51:02Z")));
+    assert!(acked.id.ends_with("/alerts/66114d64-d9d9-478b-95c9-b789d6502100"));
+    assert!(
+        acked.link.as_deref().unwrap().starts_with("https://portal.azure.com/#view/Microsoft_Azure_Monitoring_Alerts/")
+    );
+    let new = &snap.alerts[1];
+    assert_eq!((new.state, new.resource.as_str()), (skydeck::model::AlertState::Firing, "servicedeskwcus"));
+}
+
+/// Without the alerts endpoint (no Monitoring Reader) the rest still shows, with a note.
+#[tokio::test]
+async fn alerts_refused_are_a_note() {
+    let server = MockServer::start().await;
+    mount_estate(&server).await;
+    let dir = tempdir();
+    stand_in_az(dir.path(), true);
+    let built = build(&config_text(&server.uri(), "", ""), dir.path());
+    let snap = built.provider.fetch().await.unwrap();
+    assert!(snap.alerts.is_empty());
+    assert!(!snap.resources.is_empty());
+    let note = snap.source_note.unwrap_or_default();
+    assert!(note.contains("Azure Monitor alerts ("), "{note}");
+}

@@ -417,8 +417,9 @@ async fn run_case(kind: ProviderKind, fault: Fault, healthy: String, token_serve
 /// The most requests one `status` may send a failing provider (retries included).
 fn request_bound(kind: ProviderKind) -> usize {
     match kind {
-        // runs, environments, deployments: 3 attempts each.
-        ProviderKind::Github => 9,
+        // runs, environments, deployments and the three security alert lists (Dependabot, code
+        // scanning, secret scanning): 3 attempts each.
+        ProviderKind::Github => 18,
         // subscription reads fan out to sites, plans, servers and vaults: 3 attempts each.
         ProviderKind::Azure => 40,
         // run, sql, secrets, 4 monitoring queries and the open alerts: 3 attempts each.

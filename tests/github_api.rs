@@ -535,3 +535,74 @@ async fn a_workflow_whose_job_deploys_to_production_is_a_production_dispatch() {
     assert_eq!((plan.tier, plan.environment.as_str()), (Tier::Prod, "production"));
     assert_eq!(plan.confirmation(), Confirmation::TypeName("production".into()));
 }
+
+/// Security alerts from GitHub's documented examples (`tests/fixtures/github/security`): each
+/// kind mapped, the leaked secret itself never kept; a kind that answers 403 is a note.
+#[tokio::test]
+async fn open_security_alerts_are_read_and_the_secret_is_never_kept() {
+    let s = setup().await;
+    mount_repo(&s.server, "", shared("list-workflow-runs-for-repo.200.json")).await;
+    let fixture =
+        |name: &str| ResponseTemplate::new(200).set_body_raw(local(&format!("security/{name}")), "application/json");
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/dependabot/alerts")))
+        .and(query_param("state", "open"))
+        .respond_with(fixture("dependabot-alerts.json"))
+        .mount(&s.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/secret-scanning/alerts")))
+        .and(query_param("state", "open"))
+        .respond_with(fixture("secret-scanning-alerts.json"))
+        .mount(&s.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/code-scanning/alerts")))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_raw(r#"{"message":"Resource not accessible by integration"}"#, "application/json"),
+        )
+        .mount(&s.server)
+        .await;
+    let snap = s.provider.fetch().await.unwrap();
+    assert_eq!(snap.alerts.len(), 2, "{:?}", snap.alerts);
+    let dep = snap.alerts.iter().find(|a| a.source == "Dependabot").unwrap();
+    assert_eq!(dep.kind, skydeck::model::AlertKind::Security);
+    assert_eq!(dep.severity, skydeck::model::AlertSeverity::Error);
+    assert!(dep.name.starts_with("django: Django allows remote attackers"), "{}", dep.name);
+    assert_eq!(dep.resource, format!("{REPO} · path/to/requirements.txt"));
+    assert_eq!(dep.link.as_deref(), Some("https://github.com/octocat/hello-world/security/dependabot/2"));
+    assert_eq!(dep.since.map(|t| t.to_rfc3339()).as_deref(), Some("2022-06-15T07:43:03+00:00"));
+    let leak = snap.alerts.iter().find(|a| a.source == "secret scanning").unwrap();
+    assert_eq!(leak.name, "leaked Adafruit IO Key");
+    assert_eq!(leak.severity, skydeck::model::AlertSeverity::Critical);
+    assert_eq!(leak.resource, format!("{REPO} · /example/secrets.txt:1"));
+    let json = serde_json::to_string(&snap).unwrap();
+    assert!(!json.contains("aio_XXXX"), "the leaked secret reached the snapshot");
+    let note = snap.source_note.unwrap_or_default();
+    assert!(note.contains("code scanning alerts: not readable with this token (403)"), "{note}");
+    assert!(s.provider.fetch().await.is_ok(), "a refused kind does not fail the source");
+}
+
+/// Code scanning as GitHub documents it, on its own.
+#[tokio::test]
+async fn code_scanning_alerts_map_rule_tool_and_location() {
+    let s = setup().await;
+    mount_repo(&s.server, "", shared("list-workflow-runs-for-repo.200.json")).await;
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/code-scanning/alerts")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(local("security/code-scanning-alerts.json"), "application/json"),
+        )
+        .mount(&s.server)
+        .await;
+    let snap = s.provider.fetch().await.unwrap();
+    let a = snap.alerts.iter().find(|a| a.source == "code scanning").unwrap();
+    assert_eq!(a.name, "Arbitrary file write during zip extraction (CodeQL)");
+    assert_eq!(a.severity, skydeck::model::AlertSeverity::Error);
+    assert_eq!(a.resource, format!("{REPO} · spec-main/api-session-spec.ts:917"));
+    assert!(a.id.ends_with(&format!("{REPO}:code-scanning:4")), "{}", a.id);
+    // Dependabot and secret scanning answer 404 here: notes, not failures.
+    let note = snap.source_note.unwrap_or_default();
+    assert!(note.contains("Dependabot alerts: off or not visible (404)"), "{note}");
+}

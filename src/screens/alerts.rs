@@ -97,7 +97,7 @@ fn open(state: &mut AppState) -> Vec<Effect> {
         ("link", a.link.clone().unwrap_or_else(|| "—".into())),
         (
             "can acknowledge",
-            if a.can_ack { "yes (through the action pipeline)" } else { "no (the API has none)" }.into(),
+            if a.can_ack { "yes (through the action pipeline)" } else { "no (not from skydeck)" }.into(),
         ),
         ("id", a.id.clone()),
     ];

@@ -10,6 +10,7 @@
 //! One source per subscription. With no subscription configured, one source reads every
 //! enabled subscription the login can see. Logs and deploy credentials belong to the first.
 
+pub mod alerts;
 pub mod auth;
 pub mod client;
 pub mod config;
@@ -343,6 +344,7 @@ impl AzureProvider {
         let mut problems: Vec<String> = Vec::new();
         let mut parts = 0;
         let mut failed: Vec<ProviderError> = Vec::new();
+        let mut alert_notes: Vec<String> = Vec::new();
         let mut take = |label: &str, r: Result<Snapshot, ProviderError>, snap: &mut Snapshot| {
             parts += 1;
             match r {
@@ -360,11 +362,19 @@ impl AzureProvider {
         };
         for sub in &subs {
             let discover = s.settings.vaults.is_empty();
-            let (webs, dbs, vaults) = tokio::join!(web::fetch(s, sub), postgres::fetch(s, sub), async {
-                if discover { Some(keyvault::fetch_subscription(s, sub).await) } else { None }
-            });
+            let (webs, dbs, vaults, alerts) = tokio::join!(
+                web::fetch(s, sub),
+                postgres::fetch(s, sub),
+                async { if discover { Some(keyvault::fetch_subscription(s, sub).await) } else { None } },
+                alerts::fetch(s, sub),
+            );
             take(&format!("web apps ({sub})"), webs, &mut snap);
             take(&format!("PostgreSQL ({sub})"), dbs, &mut snap);
+            // Alerts are a note when they fail, never the reason the source fails.
+            match alerts {
+                Ok(part) => snap.alerts.extend(part.alerts),
+                Err(e) => alert_notes.push(format!("Azure Monitor alerts ({sub}): {e}")),
+            }
             if let Some(vaults) = vaults {
                 take(&format!("Key Vault ({sub})"), vaults, &mut snap);
             }
@@ -390,6 +400,7 @@ impl AzureProvider {
         if parts > 0 && failed.len() == parts {
             return Err(failed.remove(0));
         }
+        problems.extend(alert_notes);
         for p in &problems {
             tracing::warn!("azure: {p}");
         }

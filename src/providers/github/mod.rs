@@ -7,6 +7,7 @@ pub mod auth;
 pub mod client;
 pub mod config;
 mod payload;
+mod security;
 
 use crate::actions::not_applicable;
 use std::collections::HashMap;
@@ -625,7 +626,10 @@ impl Source for GithubProvider {
 
     fn fetch(&self) -> BoxFuture<'_, Result<Snapshot, ProviderError>> {
         Box::pin(async move {
-            let results = join_all(self.settings.repos.iter().map(|r| self.fetch_repo(r))).await;
+            let (results, security) = tokio::join!(
+                join_all(self.settings.repos.iter().map(|r| self.fetch_repo(r))),
+                join_all(self.settings.repos.iter().map(|r| self.fetch_security(r))),
+            );
             let mut snap = Snapshot::default();
             let mut errors = Vec::new();
             for (repo, r) in self.settings.repos.iter().zip(results) {
@@ -655,6 +659,12 @@ impl Source for GithubProvider {
             let mut note = self.note().unwrap_or_default();
             for (repo, e) in &errors {
                 note.push_str(&format!(" · {repo}: {e}"));
+            }
+            for (alerts, notes) in security {
+                snap.alerts.extend(alerts);
+                for n in notes {
+                    note.push_str(&format!(" · {n}"));
+                }
             }
             snap.source_note = (!note.is_empty()).then_some(note);
             Ok(snap)

@@ -394,7 +394,7 @@ pub fn alerts(start: Timestamp, now: Timestamp) -> Vec<Alert> {
             environment: "staging".into(),
             since: Some(start - chrono::Duration::minutes(41)),
             link: Some("https://portal.azure.com/#view/Microsoft_Azure_Monitoring/AlertsManagementSummaryBlade".into()),
-            can_ack: true,
+            can_ack: false,
             acked_by: acked.then(|| TEAMMATE.to_string()),
         },
         Alert {
