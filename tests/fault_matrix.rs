@@ -499,18 +499,12 @@ fn check(o: &Outcome, problems: &mut Vec<String>) {
         (_, Fault::TooMany429) => {
             lower.contains("rate limited") && (lower.contains("retry in 30s") || lower.contains("next refresh"))
         }
-        (
-            ProviderKind::Github | ProviderKind::Azure | ProviderKind::Gcp | ProviderKind::Kubernetes,
-            Fault::Status500,
-        ) => expect(&["500"]),
+        (ProviderKind::Github | ProviderKind::Azure | ProviderKind::Gcp, Fault::Status500) => expect(&["500"]),
         (
             ProviderKind::Github | ProviderKind::Azure | ProviderKind::Gcp | ProviderKind::Kubernetes,
             Fault::Status502,
         ) => expect(&["502"]),
-        (
-            ProviderKind::Github | ProviderKind::Azure | ProviderKind::Gcp | ProviderKind::Kubernetes,
-            Fault::Status503,
-        ) => expect(&["503"]),
+        (ProviderKind::Github | ProviderKind::Azure | ProviderKind::Gcp, Fault::Status503) => expect(&["503"]),
         (_, Fault::Hang) => expect(&["within", "timed out", "timeout"]),
         (_, Fault::Refused) => expect(&["refused"]),
         (_, Fault::Html) if o.kind == ProviderKind::Github => expect(&["HTML page, not JSON"]),
