@@ -491,3 +491,75 @@ async fn alerts_refused_are_a_note() {
     let note = snap.source_note.unwrap_or_default();
     assert!(note.contains("Azure Monitor alerts ("), "{note}");
 }
+
+#[tokio::test]
+async fn storage_accounts_soft_delete_versioning_and_geo_redundancy() {
+    let server = MockServer::start().await;
+    mount_estate(&server).await;
+    let dir = tempdir();
+    stand_in_az(dir.path(), true);
+    let text = config_text(&server.uri(), "", "[[environments]]\nname = \"production\"\n");
+    let built = build(&text, dir.path());
+    let snap = built.provider.fetch().await.unwrap();
+    // StorageAccountList.json: six accounts, each with BlobServicesGet.json (sto834 changed).
+    let names: Vec<&str> = snap.storage.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["sto1125", "sto3699", "sto8596", "sto6637", "sto834", "sto9174"]);
+    let good = &snap.storage[0];
+    assert_eq!(
+        good.id,
+        "/subscriptions/{subscription-id}/resourceGroups/res2627/providers/Microsoft.Storage/storageAccounts/sto1125"
+    );
+    assert_eq!(good.provider, Cloud::Azure);
+    assert_eq!(good.environment, "production");
+    assert_eq!(good.region, "eastus");
+    assert!(good.versioning);
+    assert_eq!(good.soft_delete, skydeck::model::SoftDelete::Days(300));
+    assert!(good.geo_redundant, "Standard_GRS");
+    assert_eq!(good.replication, ["centraluseuap"], "the secondary location");
+    assert_eq!(good.object_lock, None);
+    assert_eq!(good.link.as_deref(), Some(&*format!("https://portal.azure.com/#resource{}/overview", good.id)));
+    assert!(good.findings(skydeck::model::Tier::Prod).is_empty(), "{:?}", good.findings(skydeck::model::Tier::Prod));
+    let other = &snap.storage[1];
+    assert_eq!(other.environment, "unassigned");
+    let bad = snap.storage.iter().find(|s| s.id == STO834).unwrap();
+    assert!(!bad.versioning);
+    assert_eq!(bad.soft_delete, skydeck::model::SoftDelete::Off);
+    assert!(!bad.geo_redundant, "Standard_LRS");
+    assert!(bad.replication.is_empty());
+    assert_eq!(
+        bad.findings(skydeck::model::Tier::Prod),
+        ["versioning off", "soft delete off (policy 30d)", "not geo-redundant in production"]
+    );
+    assert!(!snap.source_note.as_deref().unwrap_or("").contains("storage"), "{:?}", snap.source_note);
+
+    // Read once per five minutes: a second fetch asks ARM for no storage account.
+    let asked = |reqs: &[wiremock::Request]| reqs.iter().filter(|r| r.url.path().contains("Microsoft.Storage")).count();
+    let before = asked(&server.received_requests().await.unwrap());
+    assert_eq!(before, 7, "one list and six blob services");
+    built.provider.fetch().await.unwrap();
+    assert_eq!(asked(&server.received_requests().await.unwrap()), before);
+}
+
+#[tokio::test]
+async fn a_storage_failure_is_a_note_not_a_failed_source() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/subscriptions/{SUB}/providers/Microsoft.Storage/storageAccounts")))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error": {
+            "code": "AuthorizationFailed",
+            "message": "The client does not have authorization to perform action 'Microsoft.Storage/storageAccounts/read'."
+        }})))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_estate(&server).await;
+    let dir = tempdir();
+    stand_in_az(dir.path(), true);
+    let built = build(&config_text(&server.uri(), "", ""), dir.path());
+    let snap = built.provider.fetch().await.unwrap();
+    assert!(snap.storage.is_empty());
+    assert!(!snap.resources.is_empty(), "the rest is still read");
+    let note = snap.source_note.unwrap_or_default();
+    assert!(note.contains("storage accounts (34adfa4f-cedf-4dc0-ba29-b6d1a69ab345): "), "{note}");
+    assert!(note.contains("Microsoft.Storage/storageAccounts/read"), "{note}");
+}

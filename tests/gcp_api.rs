@@ -1030,3 +1030,63 @@ async fn build_makes_one_provider_per_project_and_says_what_is_missing() {
     assert!(err.contains("missing.json") && err.contains("gcloud auth application-default login"), "{err}");
     assert!(server.received_requests().await.unwrap().is_empty(), "building sends nothing");
 }
+
+#[tokio::test]
+async fn buckets_versioning_soft_delete_retention_and_location_type() {
+    let s = setup().await;
+    mount_estate(&s.server, recorded("run/v2/services.get.json"), &[local("run-revisions.json")]).await;
+    let snap = s.provider.fetch().await.unwrap();
+    assert_eq!(snap.storage.len(), 2, "{:?}", snap.source_note);
+    let sample = &snap.storage[0];
+    assert_eq!(sample.name, format!("storagebucket-sample-{UNIQUE}"));
+    assert_eq!(sample.id, format!("projects/_/buckets/storagebucket-sample-{UNIQUE}"));
+    assert_eq!(sample.provider, model::Provider::Gcp);
+    assert_eq!(sample.region, "us");
+    assert!(sample.versioning);
+    assert_eq!(sample.soft_delete, model::SoftDelete::Days(7));
+    assert!(sample.geo_redundant, "multi-region");
+    assert_eq!(sample.lifecycle_rules, 1);
+    assert_eq!(sample.object_lock, None);
+    assert_eq!(
+        sample.link.as_deref(),
+        Some(&*format!(
+            "https://console.cloud.google.com/storage/browser/storagebucket-sample-{UNIQUE}?project={PROJECT}"
+        ))
+    );
+    assert_eq!(sample.findings(Tier::Dev), ["soft delete 7d below policy 30d"]);
+    let prod = &snap.storage[1];
+    assert_eq!(prod.environment, "production");
+    assert_eq!(prod.region, "us-east1");
+    assert_eq!(prod.soft_delete, model::SoftDelete::Off);
+    assert_eq!(prod.object_lock.as_deref(), Some("retention 30d, locked"));
+    assert_eq!(
+        prod.findings(Tier::Prod),
+        ["versioning off", "soft delete off (policy 30d)", "not geo-redundant in production"]
+    );
+    assert!(snap.environments.iter().any(|e| e.name == "production"));
+
+    // Reused for five minutes: the next poll lists no bucket.
+    s.provider.fetch().await.unwrap();
+    assert_eq!(requests(&s, "GET", "/storage/v1/b").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_bucket_list_failure_is_a_note() {
+    let s = setup().await;
+    Mock::given(method("GET"))
+        .and(path("/storage/v1/b"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error": {
+            "code": 403,
+            "message": "sa@demo-proj.iam.gserviceaccount.com does not have storage.buckets.list access to the Google Cloud project.",
+            "status": "PERMISSION_DENIED"
+        }})))
+        .with_priority(1)
+        .mount(&s.server)
+        .await;
+    mount_estate(&s.server, recorded("run/v2/services.get.json"), &[local("run-revisions.json")]).await;
+    let snap = s.provider.fetch().await.unwrap();
+    assert!(snap.storage.is_empty());
+    assert!(!snap.resources.is_empty());
+    let note = snap.source_note.unwrap_or_default();
+    assert!(note.contains("buckets unavailable: ") && note.contains("storage.buckets.list"), "{note}");
+}

@@ -289,6 +289,19 @@ fn role_matrix(state: &AppState, theme: &Theme) -> Vec<Line<'static>> {
 pub fn backups(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     let e = &state.estate;
     let now = state.now;
+    // Object stores (buckets, storage accounts) below the databases, in the room the databases
+    // leave (at least one store's row), so every database stays in sight.
+    let databases = u16::try_from(e.backups.len()).unwrap_or(u16::MAX).saturating_add(3);
+    let stores = u16::try_from(e.storage.len()).unwrap_or(u16::MAX).saturating_add(3);
+    let area = if e.storage.is_empty() || area.height < databases.saturating_add(4) {
+        area
+    } else {
+        let [top, bottom] =
+            Layout::vertical([Constraint::Min(databases), Constraint::Length(stores.min(area.height - databases))])
+                .areas(area);
+        object_stores(state, theme, frame, bottom);
+        top
+    };
     let cols = [
         Col::fixed("Database", widest("Database", e.backups.iter().map(|b| b.database.as_str())), 0),
         Col::fixed("Env", env_width(state, e.backups.iter().map(|b| b.environment.as_str())), 0),
@@ -335,6 +348,87 @@ pub fn backups(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
             }),
         ]
     });
+}
+
+/// The object stores' protection against `[backups.object_storage]`: versioning, soft delete,
+/// geo-redundancy (asked of production), findings marked as on the databases above.
+fn object_stores(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    use crate::model::SoftDelete;
+    let e = &state.estate;
+    let yes_no = |ok: bool, text: &'static str| level_span(theme, if ok { Level::Ok } else { Level::Crit }, text);
+    // Stores with findings first, so a short panel still shows what is wrong.
+    let mut order: Vec<&crate::model::ObjectStore> = e.storage.iter().collect();
+    order.sort_by_key(|o| o.findings(crate::actions::tier_of(e, &o.environment)).is_empty());
+    let narrow = area.width < 100;
+    let rows: Vec<TableRow> = order
+        .into_iter()
+        .map(|o| {
+            let tier = crate::actions::tier_of(e, &o.environment);
+            let findings = o.findings(tier);
+            let soft = match o.soft_delete {
+                SoftDelete::Off => "off".to_string(),
+                SoftDelete::Days(d) => format!("{d}d"),
+                SoftDelete::Unlimited => "kept".to_string(),
+            };
+            let soft_ok = match o.soft_delete {
+                SoftDelete::Off => o.policy.soft_delete_days == 0,
+                SoftDelete::Days(d) => d >= o.policy.soft_delete_days,
+                SoftDelete::Unlimited => true,
+            };
+            let geo_needed = o.policy.geo_redundant_in_production && tier == crate::model::Tier::Prod;
+            let mut cells = vec![
+                Cell::from(o.name.clone()),
+                Cell::from(o.environment.clone()),
+                Cell::from(o.provider.label()),
+                Cell::from(yes_no(o.versioning || !o.policy.versioning, if o.versioning { "on" } else { "off" })),
+                Cell::from(level_span(theme, if soft_ok { Level::Ok } else { Level::Crit }, soft)),
+                Cell::from(yes_no(o.geo_redundant || !geo_needed, if o.geo_redundant { "yes" } else { "no" })),
+                Cell::from(o.object_lock.clone().unwrap_or_else(|| "—".into())),
+                Cell::from(if findings.is_empty() {
+                    level_span(theme, Level::Ok, "none")
+                } else {
+                    level_span(theme, Level::Crit, findings.join("; "))
+                }),
+            ];
+            if narrow {
+                cells.remove(6);
+            }
+            TableRow::new(cells)
+        })
+        .collect();
+    let name_w = widest("Object store", e.storage.iter().map(|o| o.name.as_str()));
+    let env_w = env_width(state, e.storage.iter().map(|o| o.environment.as_str()));
+    let lock_w = widest("Lock", e.storage.iter().map(|o| o.object_lock.as_deref().unwrap_or("—"))).min(16);
+    let (mut widths, mut heads) = (
+        vec![
+            Constraint::Length(name_w),
+            Constraint::Length(env_w),
+            Constraint::Length(5),
+            Constraint::Length(10),
+            Constraint::Length(11),
+            Constraint::Length(5),
+            Constraint::Length(lock_w),
+            Constraint::Min(10),
+        ],
+        vec!["Object store", "Env", "Cloud", "Versioning", "Soft delete", "Geo", "Lock", "Findings"],
+    );
+    if narrow {
+        // 80 columns: the name whole, short headers, no lock column.
+        widths = vec![
+            Constraint::Length(name_w),
+            Constraint::Length(env_w),
+            Constraint::Length(5),
+            Constraint::Length(5),
+            Constraint::Length(6),
+            Constraint::Length(5),
+            Constraint::Min(6),
+        ];
+        heads = vec!["Object store", "Env", "Cloud", "Vers", "Soft", "Geo", "Findings"];
+    }
+    let header =
+        TableRow::new(heads.into_iter().map(|h| Cell::from(h).style(Style::default().add_modifier(Modifier::BOLD))));
+    let title = format!("Object storage [{}]", e.storage.len());
+    frame.render_widget(Table::new(rows, widths).header(header).block(plain_block(theme, &title)), area);
 }
 
 pub fn secrets(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {

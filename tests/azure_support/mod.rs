@@ -22,6 +22,8 @@ pub const SITE2: &str = "/subscriptions/34adfa4f-cedf-4dc0-ba29-b6d1a69ab345/res
 pub const PG4: &str = "/subscriptions/ffffffff-ffff-ffff-ffff-ffffffffffff/resourceGroups/testrg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pgtestsvc4";
 pub const PG_EXAMPLE: &str = "/subscriptions/ffffffff-ffff-ffff-ffff-ffffffffffff/resourceGroups/exampleresourcegroup/providers/Microsoft.DBforPostgreSQL/flexibleServers/exampleserver";
 pub const WORKSPACE: &str = "63613592-b6f7-4c3d-a390-22ba13102111";
+pub const STO834: &str =
+    "/subscriptions/{subscription-id}/resourceGroups/res8186/providers/Microsoft.Storage/storageAccounts/sto834";
 pub const KV_SECRET: &str = "https://myvault.vault.azure.net/secrets/listsecrettest0";
 
 /// A whole example file from `../shared/fixtures/azure`.
@@ -334,6 +336,8 @@ pub async fn mount_estate(server: &MockServer) {
         .mount(server)
         .await;
 
+    mount_storage(server).await;
+
     Mock::given(method("POST"))
         .and(header("authorization", "Bearer la-token"))
         .and(path(format!("/la/v1/workspaces/{WORKSPACE}/query")))
@@ -350,4 +354,46 @@ pub fn tempdir() -> tempfile::TempDir {
 
 pub fn dir_path(d: &tempfile::TempDir) -> PathBuf {
     d.path().to_path_buf()
+}
+
+/// Storage accounts: StorageAccountList.json with two changes said here, and
+/// BlobServicesGet.json for every account but `sto834`. `sto1125` gets an `environment:
+/// production` tag (geo-redundant, versioning, 300 days: no finding); `sto834` gets the same tag
+/// and SKU `Standard_LRS`, and its blob service has delete retention and versioning turned off
+/// (three findings).
+pub async fn mount_storage(server: &MockServer) {
+    let mut accounts = body(&local("storage/2023-05-01/StorageAccountList.json"), "200");
+    for a in accounts["value"].as_array_mut().unwrap() {
+        match a["name"].as_str() {
+            Some("sto1125") => a["tags"] = json!({"environment": "production"}),
+            Some("sto834") => {
+                a["tags"] = json!({"environment": "production"});
+                a["sku"] = json!({"name": "Standard_LRS", "tier": "Standard"});
+            }
+            _ => {}
+        }
+    }
+    arm()
+        .and(path(format!("/subscriptions/{SUB}/providers/Microsoft.Storage/storageAccounts")))
+        .and(query_param("api-version", "2023-05-01"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(accounts))
+        .mount(server)
+        .await;
+    let blob = body(&local("storage/2023-05-01/BlobServicesGet.json"), "200");
+    let mut off = blob.clone();
+    off["properties"]["deleteRetentionPolicy"] = json!({"enabled": false});
+    off["properties"]["isVersioningEnabled"] = json!(false);
+    arm()
+        .and(path_regex(r"/storageAccounts/sto834/blobServices/default$"))
+        .and(query_param("api-version", "2023-05-01"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(off))
+        .with_priority(1)
+        .mount(server)
+        .await;
+    arm()
+        .and(path_regex(r"/providers/Microsoft\.Storage/storageAccounts/[^/]+/blobServices/default$"))
+        .and(query_param("api-version", "2023-05-01"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(blob))
+        .mount(server)
+        .await;
 }

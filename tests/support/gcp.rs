@@ -190,13 +190,37 @@ pub async fn mount_estate(server: &MockServer, service: Value, revisions: &[Valu
     mount_sql(server, recorded("sqladmin/v1beta4/instances.get.postgres.json")).await;
     mount_secrets(server).await;
     mount_monitoring(server).await;
+    mount_storage(server).await;
+}
+
+/// Cloud Storage: one list page of two buckets. The first is the recorded bucket unchanged
+/// (versioning, soft delete 7 days, multi-region); the second is the same recording changed
+/// here: another name, an `environment: production` label, region `US-EAST1`, versioning and
+/// soft delete off, and a locked 30-day retention policy.
+pub async fn mount_storage(server: &MockServer) {
+    let first = local("storage/v1/buckets.get.softdelete.json");
+    let mut second = first.clone();
+    second["name"] = json!("orders-backups");
+    second["labels"] = json!({"environment": "production"});
+    second["location"] = json!("US-EAST1");
+    second["locationType"] = json!("region");
+    second["versioning"] = json!({"enabled": false});
+    second["softDeletePolicy"] = json!({"retentionDurationSeconds": "0"});
+    second["retentionPolicy"] =
+        json!({"retentionPeriod": "2592000", "isLocked": true, "effectiveTime": "2024-04-01T12:34:56.123456Z"});
+    Mock::given(method("GET"))
+        .and(path("/storage/v1/b"))
+        .and(query_param("project", PROJECT))
+        .respond_with(json_body(&json!({"kind": "storage#buckets", "items": [first, second]})))
+        .mount(server)
+        .await;
 }
 
 /// The `[gcp]` section of a config pointing every API at the loopback server.
 pub fn config_section(server: &MockServer, key: &Path) -> String {
     let u = server.uri();
     format!(
-        "[gcp]\nproject = \"{PROJECT}\"\nregions = [\"us-central1\"]\ncredentials = \"service_account\"\ncredentials_file = \"{}\"\n[gcp.endpoints]\nrun = \"{u}\"\nsqladmin = \"{u}\"\nsecretmanager = \"{u}\"\nlogging = \"{u}\"\nmonitoring = \"{u}\"\n",
+        "[gcp]\nproject = \"{PROJECT}\"\nregions = [\"us-central1\"]\ncredentials = \"service_account\"\ncredentials_file = \"{}\"\n[gcp.endpoints]\nrun = \"{u}\"\nsqladmin = \"{u}\"\nsecretmanager = \"{u}\"\nlogging = \"{u}\"\nmonitoring = \"{u}\"\nstorage = \"{u}\"\n",
         key.display()
     )
 }
@@ -214,8 +238,14 @@ pub async fn provider(
     let key = key_file(dir, server);
     let ctx = skydeck::providers::BuildContext { config, store: store.clone() };
     let u = server.uri();
-    let endpoints =
-        Endpoints { run: u.clone(), sqladmin: u.clone(), secretmanager: u.clone(), logging: u.clone(), monitoring: u };
+    let endpoints = Endpoints {
+        run: u.clone(),
+        sqladmin: u.clone(),
+        secretmanager: u.clone(),
+        logging: u.clone(),
+        monitoring: u.clone(),
+        storage: u,
+    };
     let settings = ProjectSettings {
         project: PROJECT.into(),
         regions: regions.iter().map(std::string::ToString::to_string).collect(),

@@ -1,6 +1,6 @@
 //! Azure through `azure_identity` tokens and plain REST (reqwest, rustls): App Service web apps,
 //! their slots and plans; `PostgreSQL` Flexible Servers and their backups; Key Vault secret
-//! metadata; Azure Monitor metrics; Log Analytics logs; and the deploy credential of each
+//! metadata; Blob storage protection; Azure Monitor metrics; Log Analytics logs; and the deploy credential of each
 //! environment (a Microsoft Entra app password kept as a GitHub Actions secret).
 //!
 //! Actions: promote / roll back = swap the `staging` slot with production; restore = a
@@ -19,6 +19,7 @@ pub mod logs;
 pub mod monitor;
 pub mod postgres;
 pub mod rotate;
+pub mod storage;
 pub mod web;
 
 use crate::actions::not_applicable;
@@ -245,6 +246,8 @@ pub struct Meta {
     pub deploy: HashMap<String, rotate::DeployMeta>,
     /// Results of executed actions that verify checks (new version ids, new key ids).
     pub done: HashMap<String, String>,
+    /// The last read of each subscription's storage accounts (see [`storage::STORAGE_CACHE`]).
+    pub storage: HashMap<String, (Instant, Vec<crate::model::ObjectStore>)>,
 }
 
 /// One client, token cache and metadata for all subscriptions.
@@ -345,6 +348,8 @@ impl AzureProvider {
         let mut parts = 0;
         let mut failed: Vec<ProviderError> = Vec::new();
         let mut alert_notes: Vec<String> = Vec::new();
+        let mut storage_read = Vec::new();
+        let mut storage_problems: Vec<String> = Vec::new();
         let mut take = |label: &str, r: Result<Snapshot, ProviderError>, snap: &mut Snapshot| {
             parts += 1;
             match r {
@@ -362,11 +367,12 @@ impl AzureProvider {
         };
         for sub in &subs {
             let discover = s.settings.vaults.is_empty();
-            let (webs, dbs, vaults, alerts) = tokio::join!(
+            let (webs, dbs, vaults, alerts, stores) = tokio::join!(
                 web::fetch(s, sub),
                 postgres::fetch(s, sub),
                 async { if discover { Some(keyvault::fetch_subscription(s, sub).await) } else { None } },
                 alerts::fetch(s, sub),
+                storage::fetch(s, sub),
             );
             take(&format!("web apps ({sub})"), webs, &mut snap);
             take(&format!("PostgreSQL ({sub})"), dbs, &mut snap);
@@ -377,6 +383,11 @@ impl AzureProvider {
             }
             if let Some(vaults) = vaults {
                 take(&format!("Key Vault ({sub})"), vaults, &mut snap);
+            }
+            // Storage accounts are read besides the rest and never decide the fetch on their own.
+            match stores {
+                Ok(stores) => storage_read.extend(stores),
+                Err(e) => storage_problems.push(format!("storage accounts ({sub}): {e}")),
             }
         }
         if self.extras {
@@ -401,6 +412,8 @@ impl AzureProvider {
             return Err(failed.remove(0));
         }
         problems.extend(alert_notes);
+        snap.storage.extend(storage_read);
+        problems.extend(storage_problems);
         for p in &problems {
             tracing::warn!("azure: {p}");
         }

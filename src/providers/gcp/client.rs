@@ -37,6 +37,7 @@ pub enum Api {
     Secrets,
     Logging,
     Monitoring,
+    Storage,
 }
 
 impl Api {
@@ -47,6 +48,7 @@ impl Api {
             Api::Secrets => "Secret Manager",
             Api::Logging => "Cloud Logging",
             Api::Monitoring => "Cloud Monitoring",
+            Api::Storage => "Cloud Storage",
         }
     }
 }
@@ -59,6 +61,7 @@ pub struct Endpoints {
     pub secretmanager: String,
     pub logging: String,
     pub monitoring: String,
+    pub storage: String,
 }
 
 impl Default for Endpoints {
@@ -69,6 +72,7 @@ impl Default for Endpoints {
             secretmanager: "https://secretmanager.googleapis.com".into(),
             logging: "https://logging.googleapis.com".into(),
             monitoring: "https://monitoring.googleapis.com".into(),
+            storage: "https://storage.googleapis.com".into(),
         }
     }
 }
@@ -85,6 +89,7 @@ impl Endpoints {
             secretmanager: pick(&e.secretmanager, d.secretmanager),
             logging: pick(&e.logging, d.logging),
             monitoring: pick(&e.monitoring, d.monitoring),
+            storage: pick(&e.storage, d.storage),
         }
     }
 
@@ -95,6 +100,7 @@ impl Endpoints {
             Api::Secrets => &self.secretmanager,
             Api::Logging => &self.logging,
             Api::Monitoring => &self.monitoring,
+            Api::Storage => &self.storage,
         }
     }
 }
@@ -629,6 +635,7 @@ pub fn error_for(
                     Api::Secrets => "secretmanager.admin",
                     Api::Logging => "logging.viewer",
                     Api::Monitoring => "monitoring.viewer",
+                    Api::Storage => "storage.bucketViewer",
                 }
             ),
         },

@@ -62,16 +62,18 @@ pub struct GcpEndpoints {
     pub secretmanager: Option<String>,
     pub logging: Option<String>,
     pub monitoring: Option<String>,
+    pub storage: Option<String>,
 }
 
 impl GcpEndpoints {
-    fn all(&self) -> [(&'static str, Option<&String>); 5] {
+    fn all(&self) -> [(&'static str, Option<&String>); 6] {
         [
             ("run", self.run.as_ref()),
             ("sqladmin", self.sqladmin.as_ref()),
             ("secretmanager", self.secretmanager.as_ref()),
             ("logging", self.logging.as_ref()),
             ("monitoring", self.monitoring.as_ref()),
+            ("storage", self.storage.as_ref()),
         ]
     }
 }

@@ -1,6 +1,7 @@
 //! Google Cloud: Cloud Run services, revisions and traffic; Cloud SQL instances, backups and
 //! the point-in-time window; Secret Manager secrets and versions (never payloads); Cloud
-//! Logging for the log viewer; Cloud Monitoring against the thresholds. Tokens come from
+//! Logging for the log viewer; Cloud Monitoring against the thresholds; Cloud Storage buckets'
+//! protection (versioning, soft delete, retention, location type). Tokens come from
 //! `gcp_auth`, the REST calls go through reqwest (rustls). One provider per project.
 //!
 //! Actions: promote/roll back = move Cloud Run traffic (a long-running operation polled to the
@@ -16,6 +17,7 @@ mod monitoring;
 mod run;
 mod secrets;
 mod sql;
+pub mod storage;
 
 use crate::actions::not_applicable;
 use std::collections::{BTreeMap, HashMap};
@@ -241,6 +243,8 @@ struct Meta {
     regions: Option<Vec<String>>,
     /// What `execute` learnt that `verify` checks (the new secret version), by target.
     executed: HashMap<String, String>,
+    /// The last read of the buckets (see [`storage::STORAGE_CACHE`]).
+    storage: Option<(Instant, Vec<crate::model::ObjectStore>)>,
 }
 
 pub struct GcpProvider {
@@ -334,11 +338,29 @@ impl GcpProvider {
         Ok(found)
     }
 
+    /// The project's buckets with their protection; reused for [`storage::STORAGE_CACHE`].
+    async fn buckets(&self) -> Result<Vec<crate::model::ObjectStore>, ProviderError> {
+        if let Some((at, stores)) = &self.meta().storage
+            && at.elapsed() < storage::STORAGE_CACHE
+        {
+            return Ok(stores.clone());
+        }
+        let project = self.project();
+        let policy = self.config.backups.object_storage;
+        let stores: Vec<_> = storage::fetch(&self.client, project)
+            .await?
+            .iter()
+            .map(|b| storage::map_bucket(b, project, self.env_of(&b.name, &b.labels), policy))
+            .collect();
+        self.meta().storage = Some((Instant::now(), stores.clone()));
+        Ok(stores)
+    }
+
     async fn read(&self) -> Result<Snapshot, ProviderError> {
         let project = self.project().to_string();
         let c = &self.client;
         let now = Utc::now();
-        let (services, instances, secrets, metrics, firing) = tokio::join!(
+        let (services, instances, secrets, metrics, firing, buckets) = tokio::join!(
             async {
                 let regions = self.regions().await?;
                 run::fetch(c, &project, &regions).await
@@ -347,6 +369,7 @@ impl GcpProvider {
             secrets::fetch(c, &project),
             monitoring::fetch(c, &project, now),
             alerts::fetch(c, &project),
+            self.buckets(),
         );
         let mut snap = Snapshot::default();
         let mut notes = Vec::new();
@@ -538,6 +561,16 @@ impl GcpProvider {
             }
         }
 
+        // Cloud Storage: read besides the rest; a failure is a note, never a failed source.
+        match buckets {
+            Ok(stores) => snap.storage = stores,
+            Err(e) if client::is_service_disabled(&e) => notes.push("Cloud Storage API off".into()),
+            Err(e) => {
+                tracing::warn!("Cloud Storage: {e}");
+                notes.push(format!("buckets unavailable: {}", shorten(&brief(Api::Storage, &e), 120)));
+            }
+        }
+
         // All three failed, or Google asks us to slow down: the whole source fails (the loop
         // backs off on RateLimited). One API failing leaves the others on screen, with a note.
         if let Some((_, e)) = errors.iter().find(|(_, e)| matches!(e, ProviderError::RateLimited { .. })) {
@@ -556,6 +589,7 @@ impl GcpProvider {
             .iter()
             .map(|r| r.environment.clone())
             .chain(snap.secrets.iter().map(|s| s.environment.clone()))
+            .chain(snap.storage.iter().map(|s| s.environment.clone()))
             .collect();
         envs.sort();
         envs.dedup();

@@ -322,9 +322,13 @@ pub fn object_stores(env: &str) -> Vec<ObjectStore> {
         Provider::Azure,
         "westeurope",
     );
-    media.link = Some(format!("https://portal.azure.com/#@/resource{}", media.id));
+    // As storage.rs maps an account: no lifecycle count or lock is read, the secondary
+    // location is the replication destination of a geo-redundant SKU.
+    media.link = Some(format!("https://portal.azure.com/#resource{}/overview", media.id));
+    media.lifecycle_rules = 0;
     if prod {
         media.soft_delete = SoftDelete::Days(7);
+        media.replication = vec!["northeurope".into()];
     }
     let mut models = store(
         format!("arn:aws:s3:::inference-models-{s}"),
@@ -334,7 +338,7 @@ pub fn object_stores(env: &str) -> Vec<ObjectStore> {
     );
     // Versioned with no noncurrent-version expiration: old versions are kept until removed.
     models.soft_delete = SoftDelete::Unlimited;
-    models.link = Some(format!("https://s3.console.aws.amazon.com/s3/buckets/{}", models.name));
+    models.link = Some(format!("https://s3.console.aws.amazon.com/s3/buckets/{}?region=us-east-1", models.name));
     if prod {
         models.replication = vec!["arn:aws:s3:::inference-models-prod-replica".into()];
         models.object_lock = Some("GOVERNANCE 30d".into());
@@ -343,10 +347,13 @@ pub fn object_stores(env: &str) -> Vec<ObjectStore> {
         format!("projects/_/buckets/acme-shop-{s}-exports"),
         format!("acme-shop-{s}-exports"),
         Provider::Gcp,
-        if prod { "EU" } else { "europe-west1" },
+        // Lower-cased as the GCS adapter does; "eu" is a multi-region (geo-redundant).
+        if prod { "eu" } else { "europe-west1" },
     );
+    exports.lifecycle_rules = 0;
     exports.soft_delete = SoftDelete::Days(if prod { 90 } else { 30 });
-    exports.link = Some(format!("https://console.cloud.google.com/storage/browser/{}", exports.name));
+    exports.link =
+        Some(format!("https://console.cloud.google.com/storage/browser/{}?project=acme-shop-{s}", exports.name));
     vec![media, models, exports]
 }
 
