@@ -507,3 +507,70 @@ async fn a_rollout_that_does_not_settle_fails_verification_with_the_counts() {
     let err = p.execute(&plan).await.unwrap_err();
     assert!(err.to_string().contains("cannot patch resource \"deployments/scale\""), "{err}");
 }
+
+/// From the keyboard, on a cluster read from the loopback API server: the Resources screen
+/// shows the Deployment with its rollout state, Enter opens its pods' merged log, `b` plans the
+/// roll back and production asks for the workload's name before anything is sent.
+#[tokio::test]
+async fn the_tui_shows_a_deployment_opens_its_pods_log_and_confirms_a_roll_back() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use skydeck::app::{AppState, Effect, Msg, Popup, Row, Screen, rows, update};
+
+    fn press(state: &mut AppState, code: KeyCode) -> Vec<Effect> {
+        update(state, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    }
+    fn select(state: &mut AppState, id: &str) {
+        let at = rows(state, Screen::Resources)
+            .iter()
+            .position(|r| matches!(r, Row::Resource(i) if state.estate.resources[*i].id == id))
+            .unwrap();
+        state.list_mut().selected = at;
+    }
+
+    let s = setup().await;
+    let p = provider(&s).await;
+    let snap = p.fetch().await.unwrap();
+    let now = chrono::DateTime::parse_from_rfc3339("2026-12-01T14:30:00Z").unwrap().with_timezone(&chrono::Utc);
+    let mut state = AppState::with_snapshot("kubernetes", snap, Vec::new(), now, (140, 40));
+
+    press(&mut state, KeyCode::Char('5'));
+    let mut terminal = Terminal::new(TestBackend::new(140, 40)).unwrap();
+    terminal.draw(|f| skydeck::views::render(&state, &skydeck::theme::Theme::dark(), f)).unwrap();
+    let screen: String = terminal
+        .backend()
+        .buffer()
+        .content()
+        .chunks(140)
+        .map(|row| row.iter().map(ratatui::buffer::Cell::symbol).collect::<String>() + "\n")
+        .collect();
+    let row = screen.lines().find(|l| l.contains("nginx-deployment")).unwrap_or_else(|| panic!("{screen}"));
+    assert!(row.contains("Deployment") && row.contains("✔ available"), "{row}");
+
+    select(&mut state, DEPLOYMENT);
+    let effects = press(&mut state, KeyCode::Enter);
+    assert_eq!(effects, [Effect::OpenLog(DEPLOYMENT.to_string())]);
+    let result = p.fetch_log(DEPLOYMENT).await;
+    update(&mut state, Msg::LogLoaded { target: DEPLOYMENT.into(), result });
+    assert_eq!(state.screen, Screen::Logs);
+    assert!(state.logs.len() >= 3, "{}", state.logs.len());
+
+    press(&mut state, KeyCode::Char('5'));
+    select(&mut state, DEPLOYMENT);
+    let effects = press(&mut state, KeyCode::Char('b'));
+    let Some(Effect::Plan(request)) = effects.first() else { panic!("{effects:?}") };
+    assert_eq!(request.verb, Verb::Rollback);
+    let plan = p.plan(request, &state.estate).unwrap();
+    assert_eq!(plan.tier, Tier::Prod);
+    update(&mut state, Msg::Planned(Ok(plan)));
+    assert!(matches!(state.popup, Some(Popup::Confirm { .. })));
+    assert!(press(&mut state, KeyCode::Char('y')).is_empty(), "production needs the name, not y");
+    press(&mut state, KeyCode::Backspace);
+    for c in "nginx-deployment".chars() {
+        press(&mut state, KeyCode::Char(c));
+    }
+    let effects = press(&mut state, KeyCode::Enter);
+    assert!(matches!(effects.as_slice(), [Effect::Execute(plan)] if plan.request.target == DEPLOYMENT), "{effects:?}");
+    assert!(requests(&s, "PATCH", "/nginx-deployment").await.is_empty(), "nothing is sent before execute");
+}
