@@ -335,9 +335,15 @@ async fn run_case(kind: ProviderKind, fault: Fault, healthy: String, token_serve
         let r = reply(kind, fault, &redirect_to);
         Some(FaultServer::start(move |_| r.clone()).await)
     };
+    // Held until the case ends, so nothing else binds the refused port meanwhile.
+    let mut _refusing = None;
     let uri = match &server {
         Some(s) => s.uri(),
-        None => format!("http://127.0.0.1:{}", faults::refused_port()),
+        None => {
+            let (socket, port) = faults::refused_port();
+            _refusing = Some(socket);
+            format!("http://127.0.0.1:{port}")
+        }
     };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_path_buf();

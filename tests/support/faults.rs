@@ -116,10 +116,14 @@ impl Drop for FaultServer {
     }
 }
 
-/// A loopback port with nothing listening on it (bound, then released).
-pub fn refused_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
+/// A loopback port that refuses connections, held by the returned socket: bound but never
+/// listening, so no other test server can take the port while the socket lives (a port that
+/// was bound and released could be handed to the next server started beside it).
+pub fn refused_port() -> (tokio::net::TcpSocket, u16) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+    let port = socket.local_addr().unwrap().port();
+    (socket, port)
 }
 
 /// Serves requests on one connection (keep-alive) until the client closes it.
