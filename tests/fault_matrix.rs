@@ -336,14 +336,11 @@ async fn run_case(kind: ProviderKind, fault: Fault, healthy: String, token_serve
         Some(FaultServer::start(move |_| r.clone()).await)
     };
     // Held until the case ends, so nothing else binds the refused port meanwhile.
-    let mut _refusing = None;
-    let uri = match &server {
-        Some(s) => s.uri(),
-        None => {
-            let (socket, port) = faults::refused_port();
-            _refusing = Some(socket);
-            format!("http://127.0.0.1:{port}")
-        }
+    let refusing = if server.is_none() { Some(faults::refused_port()) } else { None };
+    let uri = match (&server, &refusing) {
+        (Some(s), _) => s.uri(),
+        (None, Some((_, port))) => format!("http://127.0.0.1:{port}"),
+        (None, None) => unreachable!("a refused case holds its port"),
     };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_path_buf();
