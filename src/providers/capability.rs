@@ -8,6 +8,18 @@ use super::{BoxFuture, ProviderError};
 use crate::actions::{ActionError, ActionRequest, InputSpec, Plan, Target, Verb, not_applicable};
 use crate::model::Snapshot;
 
+/// For a provider whose every verb goes through one planner and one execute/verify (the demo
+/// sandbox simulates them all alike): implementing this once implements every capability trait,
+/// instead of one identical delegating impl per capability. A provider with handlers of its own
+/// implements the capability traits directly and not this.
+pub trait OneHandler: Send + Sync {
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str];
+    fn action_inputs<'a>(&'a self, request: &'a ActionRequest) -> BoxFuture<'a, Result<Vec<InputSpec>, ProviderError>>;
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError>;
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>>;
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>>;
+}
+
 macro_rules! capabilities {
     ($($(#[$doc:meta])* $trait_name:ident / $field:ident: [$($verb:ident),+];)+) => {
         $(
@@ -36,6 +48,27 @@ macro_rules! capabilities {
 
                 /// Re-reads the target and says whether the action took effect.
                 fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>>;
+            }
+
+            impl<T: OneHandler> $trait_name for T {
+                fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+                    OneHandler::accepted_params(self, verb)
+                }
+                fn action_inputs<'a>(
+                    &'a self,
+                    request: &'a ActionRequest,
+                ) -> BoxFuture<'a, Result<Vec<InputSpec>, ProviderError>> {
+                    OneHandler::action_inputs(self, request)
+                }
+                fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+                    OneHandler::plan(self, request, snapshot)
+                }
+                fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+                    OneHandler::execute(self, plan)
+                }
+                fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+                    OneHandler::verify(self, plan)
+                }
             }
         )+
 
