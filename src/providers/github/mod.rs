@@ -1006,30 +1006,9 @@ impl GithubProvider {
     }
 }
 
-/// Runs and reviews: approve, reject, re-run, cancel, dispatch.
-impl super::RunControl for GithubProvider {
-    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
-        self.params_for(verb)
-    }
-    fn action_inputs<'a>(
-        &'a self,
-        request: &'a ActionRequest,
-    ) -> BoxFuture<'a, Result<Vec<crate::actions::InputSpec>, ProviderError>> {
-        self.inputs_for(request)
-    }
-    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
-        self.plan_target(request, snapshot)
-    }
-    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
-        self.execute_call(plan)
-    }
-    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
-        self.verify_call(plan)
-    }
-}
-
-/// Promote or roll back.
-impl super::TrafficShift for GithubProvider {
+/// Runs and reviews (approve, reject, re-run, cancel, dispatch) and promote/roll back through
+/// deployment workflows: one router for both; `capabilities` offers only those two.
+impl super::capability::OneHandler for GithubProvider {
     fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
         self.params_for(verb)
     }
