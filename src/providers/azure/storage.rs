@@ -34,14 +34,10 @@ pub struct AccountPayload {
     #[serde(default)]
     pub tags: Option<HashMap<String, String>>,
     #[serde(default)]
-    pub sku: Option<Sku>,
+    /// ARM's common `sku` object (only `name` is read: `Standard_GRS`, ...).
+    pub sku: Option<super::web::Sku>,
     #[serde(default)]
     pub properties: Option<AccountProperties>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct Sku {
-    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
