@@ -10,6 +10,8 @@ use crate::screen::Screen;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Category {
+    /// A cloud's own alert (or a GitHub security alert) firing and not acknowledged.
+    Alert,
     Approval,
     Deploy,
     Health,
@@ -23,6 +25,7 @@ pub enum Category {
 impl Category {
     pub fn label(self) -> &'static str {
         match self {
+            Category::Alert => "alert",
             Category::Approval => "approval",
             Category::Deploy => "deploy",
             Category::Health => "health",
@@ -35,6 +38,7 @@ impl Category {
     }
     pub fn screen(self) -> Screen {
         match self {
+            Category::Alert => Screen::Alerts,
             Category::Approval | Category::Deploy => Screen::Deployments,
             Category::Health | Category::Metric => Screen::Health,
             Category::Backup | Category::Storage => Screen::Backups,
@@ -59,6 +63,18 @@ pub fn findings(estate: &Snapshot, now: Timestamp) -> Vec<Finding> {
     let mut push = |level, environment: &str, category, subject: &str, text: String| {
         out.push(Finding { level, environment: environment.to_string(), category, subject: subject.to_string(), text });
     };
+    // What the clouds say is firing comes first among equals: someone has to pick it up.
+    for a in estate.alerts.iter().filter(|a| a.is_firing() && a.level() >= Level::Warn) {
+        let since = a.since.map(|t| format!(" for {}", human_duration(now - t))).unwrap_or_default();
+        let on = if a.resource.is_empty() { String::new() } else { format!(" on {}", a.resource) };
+        push(
+            a.level(),
+            &a.environment,
+            Category::Alert,
+            &a.name,
+            format!("{} {} firing{since}{on}", a.source, a.severity.label()),
+        );
+    }
     for a in &estate.approvals {
         push(
             Level::Warn,

@@ -57,6 +57,7 @@ impl Default for Keymap {
             (c('s'), Act(Verb::Snapshot)),
             (c('t'), Act(Verb::Rotate)),
             (c('S'), Act(Verb::Scale)),
+            (c('K'), Act(Verb::Ack)),
         ];
         Keymap { bindings: pairs.into_iter().collect() }
     }
@@ -226,9 +227,9 @@ mod tests {
 
     #[test]
     fn lists_of_keys_and_reserved_keys() {
-        let o = overrides(&[("up", KeySpec::Many(vec!["K".into(), "up".into()]))]);
+        let o = overrides(&[("up", KeySpec::Many(vec!["J".into(), "up".into()]))]);
         let map = Keymap::with_overrides(&o).unwrap();
-        assert_eq!(map.label(Command::Up), "K/↑");
+        assert_eq!(map.label(Command::Up), "J/↑");
         let err = Keymap::with_overrides(&overrides(&[("refresh", "5".into())])).unwrap_err();
         assert!(err.message.contains("jumps to a screen"), "{err}");
         // 'w' is the Logs screen's "wrap" and the Incident screen's "what changed": refresh

@@ -494,8 +494,8 @@ pub const SPECS: &[ScreenSpec] = &[
             OPEN_RECORD,
             HelpRow::Command(Command::Filter, "filter: words (name, source, resource, environment, severity, state)"),
         ],
-        hint: &[Hint::Command(Command::Filter, "filter")],
-        ..record_list(Screen::Alerts, "Alerts", "Ale", '@', &[])
+        hint: &[Hint::Verbs(&[Verb::Ack], "acknowledge"), Hint::Command(Command::Filter, "filter")],
+        ..record_list(Screen::Alerts, "Alerts", "Ale", '@', &[Verb::Ack])
     },
 ];
 
@@ -586,6 +586,7 @@ impl Command {
             Command::Act(Verb::Snapshot) => "take a backup now",
             Command::Act(Verb::Rotate) => "rotate the secret",
             Command::Act(Verb::Scale) => "scale the service",
+            Command::Act(Verb::Ack) => "acknowledge the alert",
         }
     }
 

@@ -128,6 +128,38 @@ fn production_needs_the_typed_name_and_esc_sends_nothing() {
 }
 
 #[test]
+fn ack_on_the_alerts_screen_asks_for_a_comment_where_the_alert_can_be_acknowledged() {
+    let (mut s, sandbox) = setup();
+    press(&mut s, KeyCode::Char('@'));
+    assert_eq!(s.screen, Screen::Alerts);
+    // Worst first: the CloudWatch alarm (critical), Dependabot (error), Azure Monitor (warning).
+    let first = s.selected_target().unwrap();
+    assert!(first.contains(":alarm:inference-api-prod-5xx"), "{first}");
+    // CloudWatch has no acknowledgement: no comment asked, the planner says why.
+    let effects = press(&mut s, KeyCode::Char('K'));
+    let Some(Effect::Plan(request)) = effects.first() else { panic!("{effects:?}") };
+    let err = sandbox.plan(request, &s.estate).unwrap_err();
+    assert!(err.to_string().contains("CloudWatch alarms have no acknowledgement"), "{err}");
+
+    press(&mut s, KeyCode::Down);
+    press(&mut s, KeyCode::Down);
+    assert!(s.selected_target().unwrap().contains("Microsoft.AlertsManagement/alerts/"));
+    assert!(press(&mut s, KeyCode::Char('K')).is_empty());
+    assert!(
+        matches!(&s.popup, Some(Popup::Input { prompt, param, .. }) if param == "reason" && prompt.contains("acknowledgement"))
+    );
+    typed(&mut s, "on it");
+    let effects = press(&mut s, KeyCode::Enter);
+    let Some(Effect::Plan(request)) = effects.first() else { panic!("{effects:?}") };
+    assert_eq!((request.verb, request.reason.as_deref()), (Verb::Ack, Some("on it")));
+    // Staging: yes/no confirms it.
+    let plan = sandbox.plan(request, &s.estate).unwrap();
+    update(&mut s, Msg::Planned(Ok(plan)));
+    let effects = press(&mut s, KeyCode::Char('y'));
+    assert!(matches!(effects.as_slice(), [Effect::Execute(p)] if p.request.verb == Verb::Ack), "{effects:?}");
+}
+
+#[test]
 fn actions_not_offered_on_a_screen_are_explained() {
     let (mut s, _) = setup();
     press(&mut s, KeyCode::Char('7'));

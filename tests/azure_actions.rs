@@ -452,3 +452,84 @@ async fn a_restore_that_outlasts_the_wait_is_reported_running_not_failed() {
     );
     assert!(detail.ends_with("verified: pgtestsvc4-slow exists (Ready)"), "{detail}");
 }
+
+/// `ack` on a New alert of `Alerts_List.json`: exactly one `Alerts_ChangeState` POST with the reason
+/// as its comment (answered with Microsoft's `Alerts_ChangeState` example), verified by `Alerts_GetById`
+/// (its example says Acknowledged), audited started/finished. An alert already acknowledged, or
+/// any other verb on an alert, is refused before anything is sent.
+#[tokio::test]
+async fn ack_acknowledges_a_new_alert_through_changestate_and_reads_it_back() {
+    let server = MockServer::start().await;
+    let alert_id = "/subscriptions/9e261de7-c804-4b9d-9ebf-6f50fe350a9a/providers/Microsoft.AlertsManagement/alerts/66114d64-d9d9-478b-95c9-b789d6502100";
+    // The list example holds the same alert twice (Acknowledged, then New): the test keeps one
+    // copy and makes it New, so there is something to acknowledge.
+    let mut list = body(&local("alertsmanagement/2019-05-05-preview/Alerts_List.json"), "200");
+    let mut alert = list["value"][0].clone();
+    alert["properties"]["essentials"]["alertState"] = json!("New");
+    list = json!({"value": [alert]});
+    Mock::given(method("GET"))
+        .and(path(format!("/subscriptions/{SUB}/providers/Microsoft.AlertsManagement/alerts")))
+        .and(query_param("monitorCondition", "Fired"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(list))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{alert_id}/changestate")))
+        .and(query_param("api-version", "2019-05-05-preview"))
+        .and(query_param("newState", "Acknowledged"))
+        .and(header("authorization", "Bearer arm-token"))
+        .and(body_json(json!({"comments": "looking at it, dana"})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(body(&local("alertsmanagement/2019-05-05-preview/Alerts_ChangeState.json"), "200")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(alert_id))
+        .and(query_param("api-version", "2019-05-05-preview"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(body(&local("alertsmanagement/2019-05-05-preview/Alerts_GetById.json"), "200")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let s = Setup::on(server, "").await;
+    let alert = s.snapshot.alerts.iter().find(|a| a.id == alert_id).expect("the alert is listed");
+    assert!(alert.can_ack, "a New alert can be acknowledged");
+
+    let refused = s.plan(&ActionRequest::new(Verb::Scale, alert_id)).unwrap_err();
+    assert!(refused.to_string().contains("'scale' does not apply to cpu alert"), "{refused}");
+
+    let mut request = ActionRequest::new(Verb::Ack, alert_id);
+    request.reason = Some("looking at it, dana".into());
+    let plan = s.plan(&request).unwrap();
+    assert_eq!(plan.calls.len(), 1);
+    assert_eq!(
+        plan.calls[0].call,
+        format!(
+            "POST {}{alert_id}/changestate?api-version=2019-05-05-preview&newState=Acknowledged {{\"comments\":\"looking at it, dana\"}}",
+            s.server.uri()
+        )
+    );
+    assert!(
+        plan.summary.contains("acknowledge the info alert 'cpu alert' on servicedeskappinsight"),
+        "{}",
+        plan.summary
+    );
+    let detail = s.run(&request).await.unwrap();
+    assert_eq!(
+        detail,
+        "Azure Monitor took the acknowledgement of 'cpu alert'; verified: 'cpu alert' is Acknowledged (last changed by System)"
+    );
+    let phases: Vec<AuditPhase> = s.store.audit_entries().unwrap().iter().map(|e| e.phase).collect();
+    assert_eq!(phases, [AuditPhase::Started, AuditPhase::Finished]);
+
+    // Once the list says Acknowledged, there is nothing to send.
+    let mut acked = s.snapshot.clone();
+    acked.alerts[0].state = skydeck::model::AlertState::Acknowledged;
+    let err = s.provider.plan(&request, &acked).unwrap_err();
+    assert!(err.to_string().contains("it is acknowledged already"), "{err}");
+}

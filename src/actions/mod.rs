@@ -37,10 +37,12 @@ pub enum Verb {
     Snapshot,
     Rotate,
     Scale,
+    /// Acknowledge a firing alert (the cloud's own alerting says who is on it).
+    Ack,
 }
 
 impl Verb {
-    pub const ALL: [Verb; 11] = [
+    pub const ALL: [Verb; 12] = [
         Verb::Approve,
         Verb::Reject,
         Verb::Rerun,
@@ -52,6 +54,7 @@ impl Verb {
         Verb::Snapshot,
         Verb::Rotate,
         Verb::Scale,
+        Verb::Ack,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -66,6 +69,7 @@ impl Verb {
             Verb::Snapshot => "snapshot",
             Verb::Rotate => "rotate",
             Verb::Scale => "scale",
+            Verb::Ack => "ack",
         }
     }
 }
@@ -358,6 +362,7 @@ pub enum TargetKind {
     Resource,
     Backup,
     Secret,
+    Alert,
 }
 
 /// Finds a target by exact id; a GitHub run can also be named by its bare number.
@@ -386,6 +391,9 @@ pub fn find_target(snapshot: &Snapshot, id: &str) -> Option<Target> {
     }
     if let Some(s) = snapshot.secrets.iter().find(|s| s.id == id) {
         return Some(t(TargetKind::Secret, &s.id, &s.name, &s.environment));
+    }
+    if let Some(a) = snapshot.alerts.iter().find(|a| a.id == id) {
+        return Some(t(TargetKind::Alert, &a.id, &a.name, &a.environment));
     }
     None
 }

@@ -132,6 +132,21 @@ pub fn plugin_context(state: &AppState) -> Context {
                 set(&mut c, "provider", provider_key(s.provider));
             }
         }
+        Row::Alert(i) => {
+            if let Some(a) = e.alerts.get(i) {
+                set(&mut c, "item", "alert");
+                set(&mut c, "alert.id", &a.id);
+                set(&mut c, "alert.source", &a.source);
+                set(&mut c, "alert.severity", a.severity.label());
+                set(&mut c, "id", &a.id);
+                set(&mut c, "name", &a.name);
+                set(&mut c, "environment", &a.environment);
+                set(&mut c, "provider", provider_key(a.provider));
+                if let Some(link) = &a.link {
+                    set(&mut c, "url", link);
+                }
+            }
+        }
         Row::Log(_) | Row::Item(_) => {}
         Row::Audit(i) => {
             if let Some(a) = state.audit.get(i) {

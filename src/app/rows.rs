@@ -19,6 +19,8 @@ pub enum Row {
     Log(usize),
     Audit(usize),
     RunbookItem(usize),
+    /// An alert of the estate (the Alerts screen): `ack` targets it.
+    Alert(usize),
     /// An item of a screen's own list (a new screen's rows; no verb targets it).
     Item(usize),
 }
@@ -34,6 +36,7 @@ impl Row {
             Row::Resource(i) => e.resources.get(i).map(|r| r.id.clone()),
             Row::Backup(i) => e.backups.get(i).map(|b| b.id.clone()),
             Row::Secret(i) => e.secrets.get(i).map(|s| s.id.clone()),
+            Row::Alert(i) => e.alerts.get(i).map(|a| a.id.clone()),
             _ => None,
         }
     }

@@ -906,9 +906,13 @@ fn request_action(state: &mut AppState, verb: Verb) -> Vec<Effect> {
         return Vec::new();
     };
     let request = ActionRequest::new(verb, target);
-    if matches!(verb, Verb::Approve | Verb::Reject) {
+    // An alert that can be acknowledged takes a comment too (Azure Monitor keeps it with the
+    // alert); one that cannot goes straight to the planner, which says why.
+    let ackable = verb == Verb::Ack && state.estate.alerts.iter().any(|a| a.id == request.target && a.can_ack);
+    if matches!(verb, Verb::Approve | Verb::Reject) || ackable {
+        let what = if ackable { "acknowledgement".to_string() } else { format!("review ({verb})") };
         state.popup = Some(Popup::Input {
-            prompt: format!("Comment for the review ({verb}); enter to continue, may be empty:"),
+            prompt: format!("Comment for the {what}; enter to continue, may be empty:"),
             param: "reason".into(),
             value: String::new(),
             request,

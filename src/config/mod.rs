@@ -548,8 +548,8 @@ colour = "blue"
 
     #[test]
     fn key_overrides_are_checked_with_their_line() {
-        let l = parse("[keys]\napprove = \"A\"\nup = [\"K\", \"up\"]\n", "x.toml").unwrap();
-        assert_eq!(l.config.keys["up"], crate::keymap::KeySpec::Many(vec!["K".into(), "up".into()]));
+        let l = parse("[keys]\napprove = \"A\"\nup = [\"J\", \"up\"]\n", "x.toml").unwrap();
+        assert_eq!(l.config.keys["up"], crate::keymap::KeySpec::Many(vec!["J".into(), "up".into()]));
         let text = "theme = \"dark\"\n[keys]\napprove = \"A\"\nreject = \"q\"\n";
         let err = parse(text, "x.toml").unwrap_err();
         assert_eq!(err.to_string(), "x.toml:4: [keys] reject = \"q\": 'q' is already bound to 'quit'");

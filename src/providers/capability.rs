@@ -145,7 +145,17 @@ capabilities! {
     RotateSecret / rotate_secret: [Rotate];
     /// Change how many instances run.
     Scale / scale: [Scale];
+    /// Acknowledge an alert in the cloud's own alerting.
+    AlertControl / alert_control: [Ack];
 }
+
+/// Why `ack` does not apply where the vendor's API has no acknowledgement (the real adapters'
+/// refusals and the demo's say the same).
+pub const CLOUDWATCH_NO_ACK: &str =
+    "CloudWatch alarms have no acknowledgement; the alarm clears when its metric recovers";
+pub const CLOUD_MONITORING_NO_ACK: &str =
+    "Cloud Monitoring's API cannot acknowledge an incident; acknowledge it in the console";
+pub const GITHUB_NO_ACK: &str = "GitHub security alerts have no acknowledgement; fix or dismiss them on GitHub";
 
 impl Capabilities<'_> {
     /// Nothing but reading.
@@ -156,19 +166,18 @@ impl Capabilities<'_> {
         take_snapshot: None,
         rotate_secret: None,
         scale: None,
+        alert_control: None,
         refusals: &[],
     };
 
     /// The one refusal for a verb the provider has no handler for.
     pub fn refusal(&self, provider: &str, verb: Verb, target: &Target) -> ActionError {
-        match self.refusals.iter().find(|(v, _)| *v == verb) {
-            Some((_, why)) => not_applicable(verb, &target.name, *why),
-            None => not_applicable(
-                verb,
-                &target.name,
-                format!("{provider} offers no '{verb}' for a {:?}", target.kind).to_lowercase(),
-            ),
+        if let Some((_, why)) = self.refusals.iter().find(|(v, _)| *v == verb) {
+            return not_applicable(verb, &target.name, *why);
         }
+        let kind = format!("{:?}", target.kind).to_lowercase();
+        let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+        not_applicable(verb, &target.name, format!("{provider} offers no '{verb}' for {article} {kind}").to_lowercase())
     }
 }
 

@@ -15,7 +15,8 @@ pub mod sanitized;
 
 mod capability;
 pub use capability::{
-    Capabilities, Handler, PointInTimeRestore, RotateSecret, RunControl, Scale, TakeSnapshot, TrafficShift,
+    AlertControl, Capabilities, Handler, PointInTimeRestore, RotateSecret, RunControl, Scale, TakeSnapshot,
+    TrafficShift,
 };
 pub use sanitized::Provider;
 

@@ -40,7 +40,7 @@ fn rows(state: &AppState) -> Vec<Row> {
         let a = &alerts[*i];
         (a.state, std::cmp::Reverse(a.severity), a.kind, a.since, a.id.clone())
     });
-    idx.into_iter().map(Row::Item).collect()
+    idx.into_iter().map(Row::Alert).collect()
 }
 
 fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
@@ -57,7 +57,7 @@ fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         Col::fixed("Resource", widest("Resource", alerts.iter().map(|a| a.resource.as_str())).min(32), 4),
     ];
     fitted_table(state, theme, frame, area, &title, &cols, |row| {
-        let Row::Item(i) = row else { return Vec::new() };
+        let Row::Alert(i) = row else { return Vec::new() };
         let Some(a) = alerts.get(i) else { return Vec::new() };
         let state_text = match (&a.acked_by, a.state) {
             (Some(who), crate::model::AlertState::Acknowledged) => format!("ack by {}", trunc(who, 9)),
@@ -78,7 +78,7 @@ fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
 /// The whole alert, nothing cut.
 fn open(state: &mut AppState) -> Vec<Effect> {
     let row = rows(state).get(state.list().selected).copied();
-    let Some(Row::Item(i)) = row else { return Vec::new() };
+    let Some(Row::Alert(i)) = row else { return Vec::new() };
     let Some(a) = state.estate.alerts.get(i) else { return Vec::new() };
     let since = match a.since {
         Some(t) => format!("{} ({} ago)", t.format("%Y-%m-%d %H:%M:%S UTC"), human_duration(state.now - t)),

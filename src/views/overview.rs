@@ -162,7 +162,7 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         let used = head.chars().count() + 2 + 4 + 9 + f.subject.chars().count() + 1 + 2;
         lines.push(Line::from(vec![
             level_span(theme, f.level, head),
-            Span::styled(format!(" [{}] ", screen.index() + 1), Style::default().fg(theme.accent)),
+            Span::styled(format!(" [{}] ", screen.key()), Style::default().fg(theme.accent)),
             Span::styled(format!("{:<9}", f.category.label()), theme.dim()),
             Span::styled(format!("{} ", f.subject), Style::default().fg(theme.fg_bright)),
             Span::styled(trunc(&f.text, (left.width as usize).saturating_sub(used)), theme.text()),

@@ -524,6 +524,7 @@ impl Source for AwsProvider {
             point_in_time_restore: Some(self),
             take_snapshot: Some(self),
             rotate_secret: Some(self),
+            refusals: &[(Verb::Ack, super::capability::CLOUDWATCH_NO_ACK)],
             ..Capabilities::NONE
         }
     }

@@ -4,12 +4,18 @@
 //! Severity: Sev0 critical, Sev1 error, Sev2 warning, Sev3 and Sev4 (informational, verbose)
 //! info. `alertState` New is firing, Acknowledged acknowledged (by whom the list does not say:
 //! `lastModifiedUserName` is whoever changed the alert last, often "System"), Closed is left out.
-//! Acknowledging from skydeck is not built yet.
+//!
+//! `ack` on a New alert goes through the pipeline: `POST {alert}/changestate?newState=Acknowledged`
+//! (`Alerts_ChangeState`, the reason as its `comments`), verified by reading the alert again
+//! (`Alerts_GetById`) until it says Acknowledged.
 
+use reqwest::Method;
 use serde::Deserialize;
+use serde_json::json;
 
-use super::Shared;
 use super::client::Api;
+use super::{AzureCall, Shared, failed};
+use crate::actions::{ActionError, Plan, PlannedCall};
 use crate::model::{Alert, AlertKind, AlertSeverity, AlertState, Provider as Cloud, Snapshot, Timestamp};
 use crate::providers::ProviderError;
 
@@ -45,6 +51,8 @@ pub struct Essentials {
     pub target_resource_name: Option<String>,
     #[serde(default)]
     pub start_date_time: Option<Timestamp>,
+    #[serde(default)]
+    pub last_modified_user_name: Option<String>,
 }
 
 /// Sev0..Sev4 on skydeck's scale.
@@ -105,9 +113,82 @@ pub fn alert_of(s: &Shared, a: &AlertPayload) -> Option<Alert> {
         environment,
         since: e.start_date_time,
         link: Some(portal_link("https://portal.azure.com", &a.id)),
-        can_ack: false,
+        can_ack: state == AlertState::Firing,
         acked_by: None,
     })
+}
+
+/// `ack`: the one `Alerts_ChangeState` call for a New alert. An alert already acknowledged is
+/// refused (nothing to change); the snapshot's copy is what the operator saw.
+pub fn plan_ack(s: &Shared, plan: &mut Plan, snapshot: &Snapshot) -> Result<(), ActionError> {
+    let id = plan.request.target.clone();
+    let alert = snapshot.alerts.iter().find(|a| a.id == id).ok_or_else(|| ActionError::NotFound(id.clone()))?;
+    if alert.state != AlertState::Firing {
+        return Err(ActionError::NotApplicable {
+            verb: plan.request.verb,
+            what: alert.name.clone(),
+            why: format!("it is {} already; nothing to acknowledge", alert.state.label()),
+        });
+    }
+    let url = format!("{}&newState=Acknowledged", s.arm_url(&format!("{id}/changestate"), ALERTS_API));
+    let comments = plan.request.reason.clone().filter(|r| !r.trim().is_empty());
+    plan.summary = format!(
+        "acknowledge the {} alert '{}' on {} in Azure Monitor (firing since {}); its actions stop repeating for it, it stays open until its condition resolves",
+        alert.severity.label(),
+        alert.name,
+        if alert.resource.is_empty() { "its resource" } else { &alert.resource },
+        alert.since.map_or_else(|| "an unknown time".into(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+    );
+    plan.calls.push(PlannedCall {
+        description: "set the alert's state to Acknowledged".into(),
+        call: match &comments {
+            Some(c) => format!("POST {url} {}", json!({ "comments": c })),
+            None => format!("POST {url}"),
+        },
+    });
+    plan.verification = format!("GET {}: alertState is Acknowledged", super::last_segment(&id));
+    plan.set_payload(AzureCall::Ack { id, url, comments });
+    Ok(())
+}
+
+pub async fn execute_ack(s: &Shared, plan: &Plan) -> Result<String, ActionError> {
+    let AzureCall::Ack { url, comments, .. } = plan.payload::<AzureCall>()? else {
+        return Err(ActionError::Failed("the plan lost its acknowledge call; plan again".into()));
+    };
+    let body = comments.as_ref().map(|c| json!({ "comments": c }));
+    let r = s.client.send(Api::Arm, Method::POST, url, body.as_ref()).await.map_err(failed)?;
+    if !r.status.is_success() {
+        return Err(ActionError::Failed(format!(
+            "the alert was not acknowledged: {}",
+            s.client.error_for(Api::Arm, &Method::POST, url, &r)
+        )));
+    }
+    Ok(format!("Azure Monitor took the acknowledgement of '{}'", plan.target_name))
+}
+
+pub async fn verify_ack(s: &Shared, plan: &Plan) -> Result<String, ActionError> {
+    let AzureCall::Ack { id, .. } = plan.payload::<AzureCall>()? else {
+        return Err(ActionError::VerifyFailed("the plan lost its acknowledge call".into()));
+    };
+    let url = s.arm_url(id, ALERTS_API);
+    let alert: AlertPayload = s
+        .client
+        .get(Api::Arm, &url)
+        .await
+        .map_err(|e| ActionError::VerifyFailed(format!("{}: {e}", plan.target_name)))?;
+    let e = alert.properties.map(|p| p.essentials).unwrap_or_default();
+    match e.alert_state.as_deref() {
+        Some(st) if st.eq_ignore_ascii_case("acknowledged") => Ok(format!(
+            "'{}' is Acknowledged (last changed by {})",
+            plan.target_name,
+            e.last_modified_user_name.as_deref().unwrap_or("someone Azure does not name")
+        )),
+        other => Err(ActionError::VerifyFailed(format!(
+            "'{}' is still {} after the acknowledgement",
+            plan.target_name,
+            other.unwrap_or("in an unknown state")
+        ))),
+    }
 }
 
 /// The fired alerts of one subscription.

@@ -33,8 +33,8 @@ use serde::Deserialize;
 use self::auth::{CredentialKind, TokenSource};
 use self::client::{Api, AzureClient, Scopes};
 use super::{
-    BoxFuture, BuildError, Capabilities, PointInTimeRestore, Provider, ProviderError, RotateSecret, Source,
-    TrafficShift, canonical_environment, environment_of,
+    AlertControl, BoxFuture, BuildError, Capabilities, PointInTimeRestore, Provider, ProviderError, RotateSecret,
+    Source, TrafficShift, canonical_environment, environment_of,
 };
 use crate::actions::{ActionError, ActionRequest, Plan, Risk, TargetKind, Verb, find_target, tier_of};
 use crate::config::{AzureConfig, Config};
@@ -457,6 +457,7 @@ impl Source for AzureProvider {
             traffic_shift: Some(self),
             point_in_time_restore: Some(self),
             rotate_secret: Some(self),
+            alert_control: Some(self),
             refusals: &[(
                 Verb::Snapshot,
                 "Azure takes PostgreSQL Flexible Server backups automatically; restore to a point in time with `restore`",
@@ -515,6 +516,7 @@ impl AzureProvider {
             }
             (TargetKind::Secret, Verb::Rotate) if is_deploy => rotate::plan(s, &mut plan)?,
             (TargetKind::Secret, Verb::Rotate) if is_kv => keyvault::plan_set(s, &mut plan)?,
+            (TargetKind::Alert, Verb::Ack) => alerts::plan_ack(s, &mut plan, snapshot)?,
             (kind, verb) => {
                 return Err(not_applicable(
                     verb,
@@ -537,6 +539,7 @@ impl AzureProvider {
                 AzureCall::Restore { .. } => postgres::execute_restore(s, plan).await,
                 AzureCall::DeployCredential { .. } => rotate::execute(s, plan).await,
                 AzureCall::KeyVaultSet => keyvault::execute_set(s, plan).await,
+                AzureCall::Ack { .. } => alerts::execute_ack(s, plan).await,
             }
         })
     }
@@ -549,6 +552,7 @@ impl AzureProvider {
                 AzureCall::Restore { .. } => postgres::verify_restore(s, plan).await,
                 AzureCall::DeployCredential { .. } => rotate::verify(s, plan).await,
                 AzureCall::KeyVaultSet => keyvault::verify_set(s, plan).await,
+                AzureCall::Ack { .. } => alerts::verify_ack(s, plan).await,
             }
         })
     }
@@ -603,6 +607,19 @@ impl RotateSecret for AzureProvider {
     }
 }
 
+/// Azure Monitor: acknowledge a fired alert (the reason becomes its comment).
+impl AlertControl for AzureProvider {
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        self.plan_target(request, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
+    }
+}
+
 /// What an Azure plan does; `execute` and `verify` read only this (and the target), never the
 /// request's params.
 #[derive(Debug, serde::Serialize)]
@@ -616,6 +633,8 @@ enum AzureCall {
     DeployCredential { days: i64 },
     /// Key Vault: a new version of the secret, from the typed value.
     KeyVaultSet,
+    /// Azure Monitor: `POST url` (changestate to Acknowledged) for the alert `id`.
+    Ack { id: String, url: String, comments: Option<String> },
 }
 
 pub fn failed(e: ProviderError) -> ActionError {

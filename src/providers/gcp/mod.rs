@@ -1163,10 +1163,13 @@ impl Source for GcpProvider {
             point_in_time_restore: Some(self),
             take_snapshot: Some(self),
             rotate_secret: Some(self),
-            refusals: &[(
-                Verb::Scale,
-                "Cloud Run scales by itself between its min and max instances; skydeck does not change them",
-            )],
+            refusals: &[
+                (
+                    Verb::Scale,
+                    "Cloud Run scales by itself between its min and max instances; skydeck does not change them",
+                ),
+                (Verb::Ack, super::capability::CLOUD_MONITORING_NO_ACK),
+            ],
             ..Capabilities::NONE
         }
     }

@@ -683,7 +683,12 @@ impl Source for GithubProvider {
     }
 
     fn capabilities(&self) -> Capabilities<'_> {
-        Capabilities { run_control: Some(self), traffic_shift: Some(self), ..Capabilities::NONE }
+        Capabilities {
+            run_control: Some(self),
+            traffic_shift: Some(self),
+            refusals: &[(Verb::Ack, super::capability::GITHUB_NO_ACK)],
+            ..Capabilities::NONE
+        }
     }
 }
 

@@ -17,8 +17,9 @@ use super::{BoxFuture, Capabilities, ProviderError, Source};
 use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind, Verb};
 use crate::clock::Clock;
 use crate::model::{
-    Approval, Backup, Conclusion, Deployment, DeploymentState, HealthCheck, Job, Level, LogLine, Metric, MetricKind,
-    Provider, Resource, Role, Run, RunStatus, Secret, Severity, Snapshot, Step, Thresholds, Tier, Timestamp,
+    Alert, AlertState, Approval, Backup, Conclusion, Deployment, DeploymentState, HealthCheck, Job, Level, LogLine,
+    Metric, MetricKind, Provider, Resource, Role, Run, RunStatus, Secret, Severity, Snapshot, Step, Thresholds, Tier,
+    Timestamp,
 };
 
 /// How often the sandbox spawns a new workflow run, and how long a probe interval is.
@@ -191,6 +192,8 @@ struct Sim {
     failing: Vec<(String, String)>,
     /// (resource id, ready at) for restores in progress.
     creating: Vec<(String, Timestamp)>,
+    /// Alerts the operator acknowledged (`ack`), with when.
+    acked: Vec<(String, Timestamp)>,
 }
 
 pub struct Sandbox {
@@ -251,6 +254,7 @@ impl Sim {
             secrets,
             failing: vec![("staging".into(), "inference-api".into())],
             creating: Vec::new(),
+            acked: Vec::new(),
         };
         sim.seed_history();
         sim.sync_app_services();
@@ -580,6 +584,21 @@ impl Sim {
         out
     }
 
+    /// The demo's alerts, with what the operator acknowledged first: only Azure Monitor's can be
+    /// acknowledged, as with the real adapters (`CloudWatch` alarms and Dependabot alerts have no
+    /// acknowledgement).
+    fn alerts(&self, now: Timestamp) -> Vec<Alert> {
+        let mut alerts = estate::alerts(self.start, now);
+        for a in &mut alerts {
+            if self.acked.iter().any(|(id, at)| *id == a.id && *at <= now) {
+                a.state = AlertState::Acknowledged;
+                a.acked_by = Some(OPERATOR.into());
+            }
+            a.can_ack = a.provider == Provider::Azure && a.state == AlertState::Firing;
+        }
+        alerts
+    }
+
     fn snapshot(&self, now: Timestamp) -> Snapshot {
         let mut runs: Vec<Run> = self.runs.iter().map(|r| r.at(now)).collect();
         runs.sort_by_key(|r| std::cmp::Reverse(r.created_at));
@@ -594,7 +613,7 @@ impl Sim {
             metrics: self.metrics(now),
             secrets: self.secrets.clone(),
             storage: estate::ENVIRONMENTS.iter().flat_map(|(env, _)| estate::object_stores(env)).collect(),
-            alerts: estate::alerts(self.start, now),
+            alerts: self.alerts(now),
             source_note: None,
         }
     }
@@ -759,6 +778,7 @@ impl Source for Sandbox {
             take_snapshot: Some(self),
             rotate_secret: Some(self),
             scale: Some(self),
+            alert_control: Some(self),
             ..Capabilities::NONE
         }
     }
@@ -1069,6 +1089,39 @@ impl Sandbox {
                 plan.verification = format!("{} has one more version, rotated just now", s.name);
                 plan.set_payload(DemoCall::Rotate);
             }
+            (TargetKind::Alert, Verb::Ack) => {
+                let a = snapshot
+                    .alerts
+                    .iter()
+                    .find(|a| a.id == target.id)
+                    .ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
+                if a.state != AlertState::Firing {
+                    let why = match &a.acked_by {
+                        Some(who) => format!("{who} acknowledged it already"),
+                        None => format!("it is {} already", a.state.label()),
+                    };
+                    return Err(not_applicable(verb, &a.name, why));
+                }
+                if !a.can_ack {
+                    return Err(not_applicable(verb, &a.name, no_ack_reason(&a.source)));
+                }
+                plan.summary = format!(
+                    "acknowledge the {} alert '{}' on {} in {}. {note}",
+                    a.severity.label(),
+                    a.name,
+                    a.resource,
+                    a.source
+                );
+                plan.calls.push(call(
+                    "set the alert's state to Acknowledged",
+                    format!(
+                        "POST https://management.azure.com{}/changestate?api-version=2019-05-05-preview&newState=Acknowledged",
+                        a.id
+                    ),
+                ));
+                plan.verification = format!("re-read '{}': Acknowledged", a.name);
+                plan.set_payload(DemoCall::Ack);
+            }
             (kind, verb) => {
                 return Err(not_applicable(verb, &target.name, format!("not an action for a {kind:?}").to_lowercase()));
             }
@@ -1174,6 +1227,10 @@ impl Sandbox {
                     sim.resources.push(restored);
                     Ok(format!("restore of {} into {name} started", source.name))
                 }
+                DemoCall::Ack => {
+                    sim.acked.push((id.to_string(), now));
+                    Ok(format!("{} is acknowledged", plan.target_name))
+                }
                 DemoCall::Rotate => {
                     let s = sim
                         .secrets
@@ -1226,6 +1283,12 @@ impl Sandbox {
                         fail(format!("{name} not found"))
                     }
                 }
+                DemoCall::Ack => match snapshot.alerts.iter().find(|a| a.id == id) {
+                    Some(a) if a.state == AlertState::Acknowledged => {
+                        Ok(format!("'{}' is Acknowledged ({})", a.name, a.acked_by.as_deref().unwrap_or("—")))
+                    }
+                    _ => fail(format!("'{}' is still firing", plan.target_name)),
+                },
                 DemoCall::Rotate => match snapshot.secrets.iter().find(|s| s.id == id) {
                     Some(s) if s.level(self.clock.now()) == Level::Ok => Ok("rotation is current".into()),
                     _ => fail("secret still overdue".into()),
@@ -1263,6 +1326,21 @@ enum DemoCall {
         name: String,
     },
     Rotate,
+    /// Acknowledge the alert (the target).
+    Ack,
+}
+
+/// Who the demo says acknowledged an alert from this TUI.
+const OPERATOR: &str = "you";
+
+/// Why an alert from `source` cannot be acknowledged from skydeck: its API has no such state.
+fn no_ack_reason(source: &str) -> String {
+    match source {
+        "CloudWatch" => super::capability::CLOUDWATCH_NO_ACK.into(),
+        "Cloud Monitoring" => super::capability::CLOUD_MONITORING_NO_ACK.into(),
+        "Dependabot" | "code scanning" | "secret scanning" => super::capability::GITHUB_NO_ACK.into(),
+        _ => format!("{source} alerts have no acknowledgement in skydeck"),
+    }
 }
 
 /// Every capability: the sandbox plans, runs and verifies all verbs through one router.

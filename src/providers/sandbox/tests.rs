@@ -203,3 +203,31 @@ fn the_demo_fires_alerts_and_dana_acknowledges_one_later() {
     assert_eq!(acked[0].acked_by.as_deref(), Some(estate::TEAMMATE));
     assert_eq!(sb.snapshot(), later, "the same clock gives the same alerts");
 }
+
+#[tokio::test]
+async fn ack_takes_the_azure_alert_before_dana_and_refuses_alerts_without_an_acknowledgement() {
+    let (sb, clock) = sandbox();
+    let s = sb.snapshot();
+    let azure = s.alerts.iter().find(|a| a.source == "Azure Monitor").unwrap().clone();
+    let cloudwatch = s.alerts.iter().find(|a| a.source == "CloudWatch").unwrap().clone();
+    let dependabot = s.alerts.iter().find(|a| a.source == "Dependabot").unwrap().clone();
+    assert!(azure.can_ack && !cloudwatch.can_ack && !dependabot.can_ack);
+
+    let err = act(&sb, Verb::Ack, &cloudwatch.id, &[]).await.unwrap_err();
+    assert!(err.to_string().contains("CloudWatch alarms have no acknowledgement"), "{err}");
+    let err = act(&sb, Verb::Ack, &dependabot.id, &[]).await.unwrap_err();
+    assert!(matches!(err, ActionError::NotApplicable { .. }), "{err}");
+
+    let plan = act(&sb, Verb::Ack, &azure.id, &[]).await.unwrap();
+    assert_eq!(plan.tier, Tier::Staging);
+    assert!(plan.calls[0].call.contains("/changestate?api-version=2019-05-05-preview&newState=Acknowledged"));
+    let acked = sb.snapshot().alerts.into_iter().find(|a| a.id == azure.id).unwrap();
+    assert_eq!((acked.state, acked.acked_by.as_deref(), acked.can_ack), (AlertState::Acknowledged, Some("you"), false));
+
+    // Dana comes later and finds it taken; acknowledging twice is refused.
+    clock.advance(estate::TEAMMATE_ACKS_AFTER);
+    let later = sb.snapshot().alerts.into_iter().find(|a| a.id == azure.id).unwrap();
+    assert_eq!(later.acked_by.as_deref(), Some("you"));
+    let err = act(&sb, Verb::Ack, &azure.id, &[]).await.unwrap_err();
+    assert!(err.to_string().contains("you acknowledged it already"), "{err}");
+}
