@@ -175,7 +175,7 @@ pub enum AuthCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct ActArgs {
-    /// approve, reject, rerun, cancel, dispatch, promote, rollback, restore, snapshot, rotate, scale
+    /// approve, reject, rerun, cancel, dispatch, promote, rollback, restore, snapshot, rotate, scale, ack
     pub verb: String,
     /// The target's id, as printed by `skydeck status --json`
     pub id: String,

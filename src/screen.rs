@@ -575,18 +575,7 @@ impl Command {
             Command::PrevScreen => "previous screen",
             Command::Refresh => "refresh every source now",
             Command::Follow => "follow the newest lines",
-            Command::Act(Verb::Approve) => "approve the pending deployment",
-            Command::Act(Verb::Reject) => "reject the pending deployment",
-            Command::Act(Verb::Rerun) => "re-run the workflow run",
-            Command::Act(Verb::Cancel) => "cancel the workflow run",
-            Command::Act(Verb::Dispatch) => "dispatch the workflow again",
-            Command::Act(Verb::Promote) => "promote (swap slot / shift traffic / new task definition)",
-            Command::Act(Verb::Rollback) => "roll back to the previous version",
-            Command::Act(Verb::Restore) => "restore the database to a point in time (new server)",
-            Command::Act(Verb::Snapshot) => "take a backup now",
-            Command::Act(Verb::Rotate) => "rotate the secret",
-            Command::Act(Verb::Scale) => "scale the service",
-            Command::Act(Verb::Ack) => "acknowledge the alert",
+            Command::Act(verb) => verb.description(),
         }
     }
 

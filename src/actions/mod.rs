@@ -74,6 +74,26 @@ impl Verb {
     }
 }
 
+impl Verb {
+    /// What it does, for the help, the palette and `[keys]` messages.
+    pub fn description(self) -> &'static str {
+        match self {
+            Verb::Approve => "approve the pending deployment",
+            Verb::Reject => "reject the pending deployment",
+            Verb::Rerun => "re-run the workflow run",
+            Verb::Cancel => "cancel the workflow run",
+            Verb::Dispatch => "dispatch the workflow again",
+            Verb::Promote => "promote (swap slot / shift traffic / new task definition)",
+            Verb::Rollback => "roll back to the previous version",
+            Verb::Restore => "restore the database to a point in time (new server)",
+            Verb::Snapshot => "take a backup now",
+            Verb::Rotate => "rotate the secret",
+            Verb::Scale => "scale the service",
+            Verb::Ack => "acknowledge the alert",
+        }
+    }
+}
+
 impl fmt::Display for Verb {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

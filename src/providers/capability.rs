@@ -87,6 +87,11 @@ macro_rules! capabilities {
             $($trait_name(&'a dyn $trait_name),)+
         }
 
+        impl Capabilities<'_> {
+            /// Nothing but reading.
+            pub const NONE: Capabilities<'static> = Capabilities { $($field: None,)+ refusals: &[] };
+        }
+
         impl<'a> Capabilities<'a> {
             /// The handler for `verb`, if the provider has that capability.
             pub fn handler(&self, verb: Verb) -> Option<Handler<'a>> {
@@ -158,18 +163,6 @@ pub const CLOUD_MONITORING_NO_ACK: &str =
 pub const GITHUB_NO_ACK: &str = "GitHub security alerts have no acknowledgement; fix or dismiss them on GitHub";
 
 impl Capabilities<'_> {
-    /// Nothing but reading.
-    pub const NONE: Capabilities<'static> = Capabilities {
-        run_control: None,
-        traffic_shift: None,
-        point_in_time_restore: None,
-        take_snapshot: None,
-        rotate_secret: None,
-        scale: None,
-        alert_control: None,
-        refusals: &[],
-    };
-
     /// The one refusal for a verb the provider has no handler for.
     pub fn refusal(&self, provider: &str, verb: Verb, target: &Target) -> ActionError {
         if let Some((_, why)) = self.refusals.iter().find(|(v, _)| *v == verb) {
