@@ -22,6 +22,9 @@ const MAX_ALERTS: usize = 300;
 #[derive(Debug, Deserialize)]
 pub(crate) struct DependabotAlert {
     number: u64,
+    /// open, dismissed, fixed, resolved...: only open ones are kept, whatever the query asked.
+    #[serde(default)]
+    state: Option<String>,
     #[serde(default)]
     html_url: Option<String>,
     #[serde(default)]
@@ -57,6 +60,9 @@ struct Advisory {
 #[derive(Debug, Deserialize)]
 pub(crate) struct CodeScanningAlert {
     number: u64,
+    /// open, dismissed, fixed, resolved...: only open ones are kept, whatever the query asked.
+    #[serde(default)]
+    state: Option<String>,
     #[serde(default)]
     html_url: Option<String>,
     #[serde(default)]
@@ -105,6 +111,9 @@ struct Location {
 #[derive(Debug, Deserialize)]
 pub(crate) struct SecretScanningAlert {
     number: u64,
+    /// open, dismissed, fixed, resolved...: only open ones are kept, whatever the query asked.
+    #[serde(default)]
+    state: Option<String>,
     #[serde(default)]
     html_url: Option<String>,
     #[serde(default)]
@@ -115,6 +124,12 @@ pub(crate) struct SecretScanningAlert {
     secret_type_display_name: Option<String>,
     #[serde(default)]
     first_location_detected: Option<Location>,
+}
+
+/// Open, or a payload that does not say (the query asked for `state=open`; a server that
+/// ignores the filter, as GitHub's own examples do, still shows only open alerts).
+fn is_open(state: Option<&str>) -> bool {
+    state.is_none_or(|s| s.eq_ignore_ascii_case("open"))
 }
 
 /// critical/high/medium/low (and GitHub's other spellings) on skydeck's scale.
@@ -238,15 +253,19 @@ impl GithubProvider {
             notes.push(format!("{repo} {what}: {why}"));
         };
         match d {
-            Ok(list) => alerts.extend(list.iter().map(|a| self.dependabot_alert(repo, a))),
+            Ok(list) => alerts
+                .extend(list.iter().filter(|a| is_open(a.state.as_deref())).map(|a| self.dependabot_alert(repo, a))),
             Err(e) => note("Dependabot alerts", &e),
         }
         match cs {
-            Ok(list) => alerts.extend(list.iter().map(|a| self.code_scanning_alert(repo, a))),
+            Ok(list) => alerts
+                .extend(list.iter().filter(|a| is_open(a.state.as_deref())).map(|a| self.code_scanning_alert(repo, a))),
             Err(e) => note("code scanning alerts", &e),
         }
         match ss {
-            Ok(list) => alerts.extend(list.iter().map(|a| self.secret_scanning_alert(repo, a))),
+            Ok(list) => alerts.extend(
+                list.iter().filter(|a| is_open(a.state.as_deref())).map(|a| self.secret_scanning_alert(repo, a)),
+            ),
             Err(e) => note("secret scanning alerts", &e),
         }
         (alerts, notes)
