@@ -574,3 +574,39 @@ async fn the_tui_shows_a_deployment_opens_its_pods_log_and_confirms_a_roll_back(
     assert!(matches!(effects.as_slice(), [Effect::Execute(plan)] if plan.request.target == DEPLOYMENT), "{effects:?}");
     assert!(requests(&s, "PATCH", "/nginx-deployment").await.is_empty(), "nothing is sent before execute");
 }
+
+/// RBAC that allows Deployments but forbids stateful sets in one namespace (the API server's
+/// `Status` body for a 403): the source still reads, the stateful set is missing and the note says
+/// which list and why. A forbidden Deployments list still fails the source, with the RBAC fix.
+#[tokio::test]
+async fn a_forbidden_optional_list_is_a_note_and_the_rest_is_read() {
+    let s = setup().await;
+    let forbidden = |kind: &str| {
+        ResponseTemplate::new(403).set_body_json(serde_json::json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": format!("{kind}.apps is forbidden: User \"oncall\" cannot list resource \"{kind}\" in API group \"apps\" in the namespace \"staging\""),
+            "reason": "Forbidden", "details": {"group": "apps", "kind": kind}, "code": 403
+        }))
+    };
+    Mock::given(method("GET"))
+        .and(path("/apis/apps/v1/namespaces/staging/statefulsets"))
+        .respond_with(forbidden("statefulsets"))
+        .with_priority(1)
+        .mount(&s.server)
+        .await;
+    let p = provider(&s).await;
+    let snap = p.fetch().await.expect("a forbidden StatefulSet list does not fail the source");
+    assert!(snap.resources.iter().any(|r| r.kind == "Deployment"), "{:?}", snap.resources);
+    assert!(!snap.resources.iter().any(|r| r.id == STATEFUL_SET));
+    let note = snap.source_note.unwrap_or_default();
+    assert!(note.contains("list statefulsets in namespace staging: forbidden by RBAC (403)"), "{note}");
+
+    Mock::given(method("GET"))
+        .and(path("/apis/apps/v1/namespaces/staging/deployments"))
+        .respond_with(forbidden("deployments"))
+        .with_priority(1)
+        .mount(&s.server)
+        .await;
+    let err = p.fetch().await.unwrap_err().to_string();
+    assert!(err.contains("list deployments") && err.contains("RBAC"), "{err}");
+}

@@ -321,11 +321,49 @@ impl KubeProvider {
             + std::fmt::Debug,
         <K as kube::Resource>::DynamicType: Default,
     {
+        self.list_pages(namespace).await.map_err(|e| from_kube(e, what, &self.context))
+    }
+
+    /// A list the view can do without (stateful sets, replica sets, pods): RBAC that forbids it
+    /// (403), or a server without it (404), is a note saying what is missing, not a failed
+    /// source. Anything else fails as `list_all` does.
+    async fn list_optional<K>(
+        &self,
+        namespace: Option<&str>,
+        what: &str,
+    ) -> Result<(Vec<K>, Option<String>), ProviderError>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+        <K as kube::Resource>::DynamicType: Default,
+    {
+        match self.list_pages(namespace).await {
+            Ok(items) => Ok((items, None)),
+            Err(kube::Error::Api(status)) if status.code == 403 || status.code == 404 => {
+                let why = if status.code == 403 { "forbidden by RBAC (403)" } else { "not served (404)" };
+                let scope = namespace.map_or_else(|| "all namespaces".to_string(), |n| format!("namespace {n}"));
+                tracing::info!("{}: {what} in {scope}: {}", self.context, status.message);
+                Ok((Vec::new(), Some(format!("{what} in {scope}: {why}"))))
+            }
+            Err(e) => Err(from_kube(e, what, &self.context)),
+        }
+    }
+
+    async fn list_pages<K>(&self, namespace: Option<&str>) -> Result<Vec<K>, kube::Error>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+        <K as kube::Resource>::DynamicType: Default,
+    {
         let api = self.api::<K>(namespace);
         let mut out = Vec::new();
         let mut params = ListParams::default().limit(500);
         loop {
-            let page = self.with_retries(|| api.list(&params)).await.map_err(|e| from_kube(e, what, &self.context))?;
+            let page = self.with_retries(|| api.list(&params)).await?;
             out.extend(page.items);
             match page.metadata.continue_.filter(|c| !c.is_empty()) {
                 Some(token) => params = params.continue_token(&token),
@@ -364,18 +402,20 @@ impl KubeProvider {
         let mut sets: Vec<StatefulSet> = Vec::new();
         let mut replica_sets: Vec<ReplicaSet> = Vec::new();
         let mut pods: Vec<Pod> = Vec::new();
+        let mut missing: Vec<String> = Vec::new();
         for scope in &scopes {
             let ns = scope.as_deref();
-            let (d, s, r, p) = tokio::try_join!(
+            let (d, (s, s_note), (r, r_note), (p, p_note)) = tokio::try_join!(
                 self.list_all::<Deployment>(ns, "list deployments"),
-                self.list_all::<StatefulSet>(ns, "list statefulsets"),
-                self.list_all::<ReplicaSet>(ns, "list replicasets"),
-                self.list_all::<Pod>(ns, "list pods"),
+                self.list_optional::<StatefulSet>(ns, "list statefulsets"),
+                self.list_optional::<ReplicaSet>(ns, "list replicasets"),
+                self.list_optional::<Pod>(ns, "list pods"),
             )?;
             deployments.extend(d);
             sets.extend(s);
             replica_sets.extend(r);
             pods.extend(p);
+            missing.extend([s_note, r_note, p_note].into_iter().flatten());
         }
 
         // Which Deployment each ReplicaSet belongs to, and which workload each pod.
@@ -645,7 +685,11 @@ impl KubeProvider {
             .map(|name| Environment { tier: self.config.tier_of(&name), name, protection_rules: Vec::new() })
             .collect();
         let scope = if self.namespaces.is_empty() { "all namespaces".to_string() } else { self.namespaces.join(", ") };
-        snap.source_note = Some(format!("context {} · {scope}", self.context));
+        snap.source_note = Some(if missing.is_empty() {
+            format!("context {} · {scope}", self.context)
+        } else {
+            format!("context {} · {scope} · {}", self.context, missing.join("; "))
+        });
         Ok(snap)
     }
 
