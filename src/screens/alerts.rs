@@ -73,6 +73,13 @@ fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
             Cell::from(trunc(&a.resource, 32)),
         ]
     });
+    // The screen's key hints on the list's bottom border, as the Logs screen has them.
+    let hint = format!(" {} ", crate::views::hint_line(state, Screen::Alerts));
+    let width = (hint.chars().count() as u16).min(area.width.saturating_sub(2));
+    if area.height >= 3 && width > 2 {
+        let line = Rect { x: area.x + 1, y: area.y + area.height - 1, width, height: 1 };
+        frame.render_widget(ratatui::widgets::Paragraph::new(ratatui::text::Span::styled(hint, theme.dim())), line);
+    }
 }
 
 /// The whole alert, nothing cut.
