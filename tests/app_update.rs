@@ -152,8 +152,9 @@ fn ack_on_the_alerts_screen_asks_for_a_comment_where_the_alert_can_be_acknowledg
     let effects = press(&mut s, KeyCode::Enter);
     let Some(Effect::Plan(request)) = effects.first() else { panic!("{effects:?}") };
     assert_eq!((request.verb, request.reason.as_deref()), (Verb::Ack, Some("on it")));
-    // Staging: yes/no confirms it.
+    // Staging: yes/no confirms it; the comment is in the call shown.
     let plan = sandbox.plan(request, &s.estate).unwrap();
+    assert!(plan.calls[0].call.ends_with(r#"newState=Acknowledged {"comments":"on it"}"#), "{}", plan.calls[0].call);
     update(&mut s, Msg::Planned(Ok(plan)));
     let effects = press(&mut s, KeyCode::Char('y'));
     assert!(matches!(effects.as_slice(), [Effect::Execute(p)] if p.request.verb == Verb::Ack), "{effects:?}");

@@ -910,13 +910,12 @@ fn request_action(state: &mut AppState, verb: Verb) -> Vec<Effect> {
     // alert); one that cannot goes straight to the planner, which says why.
     let ackable = verb == Verb::Ack && state.estate.alerts.iter().any(|a| a.id == request.target && a.can_ack);
     if matches!(verb, Verb::Approve | Verb::Reject) || ackable {
-        let what = if ackable { "acknowledgement".to_string() } else { format!("review ({verb})") };
-        state.popup = Some(Popup::Input {
-            prompt: format!("Comment for the {what}; enter to continue, may be empty:"),
-            param: "reason".into(),
-            value: String::new(),
-            request,
-        });
+        let prompt = if ackable {
+            "Comment kept with the acknowledgement (may be empty):".to_string()
+        } else {
+            format!("Comment for the review ({verb}); enter to continue, may be empty:")
+        };
+        state.popup = Some(Popup::Input { prompt, param: "reason".into(), value: String::new(), request });
         return Vec::new();
     }
     if verb == Verb::Dispatch {

@@ -1112,10 +1112,16 @@ impl Sandbox {
                     a.resource,
                     a.source
                 );
+                let comment = request
+                    .reason
+                    .as_deref()
+                    .filter(|r| !r.trim().is_empty())
+                    .map(|r| format!(" {}", serde_json::json!({ "comments": r })))
+                    .unwrap_or_default();
                 plan.calls.push(call(
                     "set the alert's state to Acknowledged",
                     format!(
-                        "POST https://management.azure.com{}/changestate?api-version=2019-05-05-preview&newState=Acknowledged",
+                        "POST https://management.azure.com{}/changestate?api-version=2019-05-05-preview&newState=Acknowledged{comment}",
                         a.id
                     ),
                 ));
