@@ -72,9 +72,7 @@ impl Verb {
             Verb::Ack => "ack",
         }
     }
-}
 
-impl Verb {
     /// What it does, for the help, the palette and `[keys]` messages.
     pub fn description(self) -> &'static str {
         match self {

@@ -133,7 +133,7 @@ pub fn plan_ack(s: &Shared, plan: &mut Plan, snapshot: &Snapshot) -> Result<(), 
     let url = format!("{}&newState=Acknowledged", s.arm_url(&format!("{id}/changestate"), ALERTS_API));
     let comments = plan.request.reason.clone().filter(|r| !r.trim().is_empty());
     plan.summary = format!(
-        "acknowledge the {} alert '{}' on {} in Azure Monitor (firing since {}); its actions stop repeating for it, it stays open until its condition resolves",
+        "acknowledge the {} alert '{}' on {} in Azure Monitor (firing since {}): it tells the team someone is on it; notifications are not changed, and it stays fired until its condition resolves",
         alert.severity.label(),
         alert.name,
         if alert.resource.is_empty() { "its resource" } else { &alert.resource },
