@@ -175,7 +175,7 @@ pub enum AuthCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct ActArgs {
-    /// approve, reject, rerun, cancel, dispatch, promote, rollback, restore, snapshot, rotate, scale, ack
+    /// approve, reject, rerun, cancel, dispatch, promote, rollback, restore, snapshot, rotate, scale, ack, silence
     pub verb: String,
     /// The target's id, as printed by `skydeck status --json`
     pub id: String,
@@ -209,6 +209,9 @@ pub struct ActArgs {
     /// rerun: only the failed jobs
     #[arg(long)]
     pub failed: bool,
+    /// silence: how long the alert's notifications stop (30m, 2h, 1d; at most 7d)
+    #[arg(long = "for", value_name = "DURATION")]
+    pub silence_for: Option<String>,
     /// Any other input as KEY=VALUE (repeatable); unknown keys are refused with the valid ones
     ///
     /// dispatch: the workflow's inputs, as `--param environment=production` or
@@ -616,6 +619,7 @@ fn request_from(args: &ActArgs, verb: Verb) -> anyhow::Result<ActionRequest> {
         ("name", args.name.clone()),
         ("ref", args.git_ref.clone()),
         ("failed", args.failed.then(|| "true".to_string())),
+        ("for", args.silence_for.clone()),
         ("value_from_stdin", args.value_stdin.then(|| "true".to_string())),
     ];
     if args.value_stdin && verb != Verb::Rotate {

@@ -233,6 +233,8 @@ mod tests {
             since: Some(at - Duration::minutes(12)),
             link: None,
             can_ack: false,
+            can_silence: false,
+            silenced_until: None,
             acked_by: None,
         };
         let alerts = [

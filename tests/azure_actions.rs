@@ -533,3 +533,117 @@ async fn ack_acknowledges_a_new_alert_through_changestate_and_reads_it_back() {
     let err = s.provider.plan(&request, &acked).unwrap_err();
     assert!(err.to_string().contains("it is acknowledged already"), "{err}");
 }
+
+/// `silence --for 2h` on the New alert of `Alerts_List.json`: one alert processing rule PUT in the
+/// target's resource group (shaped as Microsoft's one-off maintenance window example, answered
+/// with that example), read back until its window ends where it was set, audited. The
+/// subscription's rules (Microsoft's list example: none of them skydeck's) mark nothing; once
+/// the rule is listed, the alert reads as silenced until the window's end. CloudWatch's and
+/// GitHub's refusals are tested with their providers; here, no `for` means nothing is sent.
+#[tokio::test]
+async fn silence_puts_a_one_off_processing_rule_on_the_alerts_target_and_reads_it_back() {
+    let server = MockServer::start().await;
+    let alert_id = "/subscriptions/9e261de7-c804-4b9d-9ebf-6f50fe350a9a/providers/Microsoft.AlertsManagement/alerts/66114d64-d9d9-478b-95c9-b789d6502100";
+    let target = "/subscriptions/3b540246-808d-4331-99aa-917b808a9166/resourcegroups/servicedeskresourcegroup/providers/microsoft.insights/components/servicedeskappinsight";
+    let mut list = body(&local("alertsmanagement/2019-05-05-preview/Alerts_List.json"), "200");
+    let mut alert = list["value"][0].clone();
+    alert["properties"]["essentials"]["alertState"] = json!("New");
+    list = json!({"value": [alert.clone()]});
+    Mock::given(method("GET"))
+        .and(path(format!("/subscriptions/{SUB}/providers/Microsoft.AlertsManagement/alerts")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(list))
+        .mount(&server)
+        .await;
+    // Microsoft's list, its nextLink (to management.azure.com) taken out: a loopback test
+    // follows no link off the machine.
+    let mut rules = body(&local("alertsmanagement/2021-08-08/AlertProcessingRules_List_Subscription.json"), "200");
+    rules.as_object_mut().unwrap().remove("nextLink");
+    let listed = Arc::new(std::sync::Mutex::new(rules));
+    let served = listed.clone();
+    Mock::given(method("GET"))
+        .and(path(format!("/subscriptions/{SUB}/providers/Microsoft.AlertsManagement/actionRules")))
+        .and(query_param("api-version", "2021-08-08"))
+        .respond_with(move |_: &wiremock::Request| {
+            ResponseTemplate::new(200).set_body_json(served.lock().unwrap().clone())
+        })
+        .mount(&server)
+        .await;
+    let rule_path = format!(
+        "/subscriptions/3b540246-808d-4331-99aa-917b808a9166/resourceGroups/servicedeskresourcegroup/providers/Microsoft.AlertsManagement/actionRules/{}",
+        skydeck::providers::azure::alerts::silence_rule_name(alert["properties"]["essentials"]["alertRule"].as_str().unwrap(), target)
+    );
+    let example = local(
+        "alertsmanagement/2021-08-08/AlertProcessingRules_Create_or_update_remove_all_action_groups_specific_VM_one-off_maintenance_window.json",
+    );
+    // Azure keeps what was put: the example's answer, with the name, id and properties of the PUT.
+    let stored: Arc<std::sync::Mutex<Option<Value>>> = Arc::default();
+    let (put_store, answer) = (stored.clone(), body(&example, "200"));
+    Mock::given(method("PUT"))
+        .and(path(rule_path.clone()))
+        .and(query_param("api-version", "2021-08-08"))
+        .and(header("authorization", "Bearer arm-token"))
+        .respond_with(move |r: &wiremock::Request| {
+            let put: Value = serde_json::from_slice(&r.body).unwrap();
+            let mut kept = answer.clone();
+            kept["properties"] = put["properties"].clone();
+            kept["id"] = json!(r.url.path());
+            kept["name"] = json!(r.url.path().rsplit('/').next().unwrap());
+            *put_store.lock().unwrap() = Some(kept.clone());
+            ResponseTemplate::new(200).set_body_json(kept)
+        })
+        .expect(1)
+        .mount(&server)
+        .await;
+    let get_store = stored.clone();
+    Mock::given(method("GET"))
+        .and(path(rule_path.clone()))
+        .respond_with(move |_: &wiremock::Request| match get_store.lock().unwrap().clone() {
+            Some(kept) => ResponseTemplate::new(200).set_body_json(kept),
+            None => ResponseTemplate::new(404),
+        })
+        .expect(1)
+        .mount(&server)
+        .await;
+    let s = Setup::on(server, "").await;
+    let listed_alert = s.snapshot.alerts.iter().find(|a| a.id == alert_id).expect("the alert is listed");
+    assert!(listed_alert.can_silence, "its target names a resource group");
+    assert_eq!(listed_alert.silenced_until, None, "Microsoft's example rules are not skydeck's silences");
+
+    let missing = s.plan(&ActionRequest::new(Verb::Silence, alert_id)).unwrap_err();
+    assert!(matches!(&missing, ActionError::MissingInput(m) if m.contains("--for")), "{missing}");
+
+    let mut request = ActionRequest::new(Verb::Silence, alert_id);
+    request.params.insert("for".into(), "2h".into());
+    request.reason = Some("deploy in progress".into());
+    let plan = s.plan(&request).unwrap();
+    assert_eq!(plan.calls.len(), 1);
+    assert!(plan.calls[0].call.starts_with(&format!("PUT {}{rule_path}?api-version=2021-08-08 ", s.server.uri())), "{}", plan.calls[0].call);
+    assert!(plan.summary.contains("silence the notifications of the info alert 'cpu alert' on servicedeskappinsight for 2h"), "{}", plan.summary);
+
+    let before = chrono::Utc::now();
+    let detail = s.run(&request).await.unwrap();
+    let put = stored.lock().unwrap().clone().expect("one rule was put");
+    let props = &put["properties"];
+    assert_eq!(props["scopes"], json!([target]));
+    assert_eq!(props["conditions"], json!([{"field": "AlertRuleName", "operator": "Equals", "values": ["cpu alert"]}]));
+    assert_eq!(props["actions"], json!([{"actionType": "RemoveAllActionGroups"}]));
+    assert_eq!(props["enabled"], json!(true));
+    assert_eq!(props["description"], json!("skydeck: silence for 2h: deploy in progress"));
+    assert_eq!(props["schedule"]["timeZone"], json!("UTC"));
+    let parse = |v: &Value| {
+        chrono::NaiveDateTime::parse_from_str(v.as_str().unwrap(), "%Y-%m-%dT%H:%M:%S").unwrap().and_utc()
+    };
+    let (from, until) = (parse(&props["schedule"]["effectiveFrom"]), parse(&props["schedule"]["effectiveUntil"]));
+    assert!(from >= before - chrono::Duration::seconds(1) && from <= chrono::Utc::now(), "{from}");
+    assert_eq!(until - from, chrono::Duration::hours(2));
+    assert!(detail.contains("'cpu alert' is silent until"), "{detail}");
+    assert!(detail.contains("verified: skydeck-silence-"), "{detail}");
+    let phases: Vec<AuditPhase> = s.store.audit_entries().unwrap().iter().map(|e| e.phase).collect();
+    assert_eq!(phases, [AuditPhase::Started, AuditPhase::Finished]);
+
+    // The subscription now lists the rule: the next read marks the alert silenced until then.
+    listed.lock().unwrap()["value"].as_array_mut().unwrap().push(put.clone());
+    let again = s.provider.fetch().await.unwrap();
+    let marked = again.alerts.iter().find(|a| a.id == alert_id).unwrap();
+    assert_eq!(marked.silenced_until, Some(until));
+}

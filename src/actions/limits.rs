@@ -2,6 +2,7 @@
 //! runs now and the provider's own ceiling (ECS desired count, App Service plan maximum
 //! workers, Cloud Run max instances). The scale form shows and enforces these before planning.
 
+use crate::actions::{ActionError, ActionRequest};
 use crate::model::Resource;
 
 /// The highest desired count skydeck's ECS planner accepts for one service.
@@ -67,6 +68,41 @@ fn plan_size(text: &str) -> (Option<u32>, Option<u32>) {
     (current, max)
 }
 
+/// The shortest silence skydeck sets: less is over before anyone reads the plan.
+pub const SILENCE_MIN_MINUTES: i64 = 5;
+/// The longest: a longer one is a change to the alert, made where the alert is defined.
+pub const SILENCE_MAX_DAYS: i64 = 7;
+
+/// How long `silence` lasts: the request's `for` (`--for 2h`: `m`, `h` or `d`), between
+/// [`SILENCE_MIN_MINUTES`] and [`SILENCE_MAX_DAYS`]. There is no default: a silence nobody sized
+/// is one nobody remembers.
+pub fn silence_for(request: &ActionRequest) -> Result<chrono::Duration, ActionError> {
+    let Some(raw) = request.params.get("for").map(|s| s.trim()).filter(|s| !s.is_empty()) else {
+        return Err(ActionError::MissingInput(
+            "how long to silence: --for 30m, 2h or 1d (at most 7d)".into(),
+        ));
+    };
+    let bad = || ActionError::InvalidInput(format!("--for '{raw}' is not a duration: write 30m, 2h or 1d"));
+    let split = raw.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (number, unit) = raw.split_at(split);
+    let n: i64 = number.parse().map_err(|_| bad())?;
+    let minutes = match unit.trim() {
+        "m" | "min" | "minutes" => n,
+        "h" | "hours" => n.saturating_mul(60),
+        "d" | "days" => n.saturating_mul(24 * 60),
+        _ => return Err(bad()),
+    };
+    if minutes < SILENCE_MIN_MINUTES {
+        return Err(ActionError::InvalidInput(format!("--for {raw} is too short: at least {SILENCE_MIN_MINUTES}m")));
+    }
+    if minutes > SILENCE_MAX_DAYS * 24 * 60 {
+        return Err(ActionError::InvalidInput(format!(
+            "--for {raw} is too long: at most {SILENCE_MAX_DAYS}d (change the alert rule for longer)"
+        )));
+    }
+    Ok(chrono::Duration::minutes(minutes))
+}
+
 pub fn scale_limits(r: &Resource) -> ScaleLimits {
     let none = |current: Option<u32>, what: &str| ScaleLimits {
         current,
@@ -125,7 +161,30 @@ pub fn scale_limits(r: &Resource) -> ScaleLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actions::Verb;
     use crate::model::{Level, Provider, Role};
+
+    fn silence(raw: Option<&str>) -> Result<i64, ActionError> {
+        let mut r = ActionRequest::new(Verb::Silence, "a");
+        if let Some(raw) = raw {
+            r.params.insert("for".into(), raw.into());
+        }
+        silence_for(&r).map(|d| d.num_minutes())
+    }
+
+    #[test]
+    fn a_silence_is_sized_between_five_minutes_and_seven_days() {
+        assert_eq!(silence(Some("30m")).unwrap(), 30);
+        assert_eq!(silence(Some(" 2h ")).unwrap(), 120);
+        assert_eq!(silence(Some("7d")).unwrap(), 7 * 24 * 60);
+        assert!(matches!(silence(None), Err(ActionError::MissingInput(m)) if m.contains("--for")));
+        for (raw, says) in [("4m", "too short"), ("8d", "too long"), ("2w", "not a duration"), ("h", "not a duration")] {
+            let err = silence(Some(raw)).unwrap_err().to_string();
+            assert!(err.contains(says), "{raw}: {err}");
+        }
+        // Far too many digits is an error, not an overflow.
+        assert!(silence(Some("99999999999999999999d")).is_err());
+    }
 
     fn resource(kind: &str, details: &[(&str, &str)]) -> Resource {
         Resource {

@@ -39,10 +39,12 @@ pub enum Verb {
     Scale,
     /// Acknowledge a firing alert (the cloud's own alerting says who is on it).
     Ack,
+    /// Stop an alert's notifications for a set time (`--for 2h`); it ends by itself.
+    Silence,
 }
 
 impl Verb {
-    pub const ALL: [Verb; 12] = [
+    pub const ALL: [Verb; 13] = [
         Verb::Approve,
         Verb::Reject,
         Verb::Rerun,
@@ -55,6 +57,7 @@ impl Verb {
         Verb::Rotate,
         Verb::Scale,
         Verb::Ack,
+        Verb::Silence,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -70,6 +73,7 @@ impl Verb {
             Verb::Rotate => "rotate",
             Verb::Scale => "scale",
             Verb::Ack => "ack",
+            Verb::Silence => "silence",
         }
     }
 
@@ -88,6 +92,7 @@ impl Verb {
             Verb::Rotate => "rotate the secret",
             Verb::Scale => "scale the service",
             Verb::Ack => "acknowledge the alert",
+            Verb::Silence => "silence the alert's notifications for a while",
         }
     }
 }

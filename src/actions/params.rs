@@ -16,6 +16,7 @@ const FLAGS: &[(&str, &str)] = &[
     ("name", "--name"),
     ("ref", "--ref"),
     ("failed", "--failed"),
+    ("for", "--for"),
 ];
 
 fn spelled(key: &str) -> String {

@@ -572,6 +572,12 @@ pub struct Alert {
     /// Who acknowledged it, when the source says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acked_by: Option<String>,
+    /// Whether the source can silence its notifications for a set time (through the pipeline).
+    #[serde(default)]
+    pub can_silence: bool,
+    /// Until when its notifications are silenced, when a silence is in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub silenced_until: Option<Timestamp>,
 }
 
 impl Alert {

@@ -244,6 +244,8 @@ fn alert(id: &str, kind: AlertKind, state: AlertState, env: &str) -> Alert {
         since: Some(now() - Duration::minutes(20)),
         link: None,
         can_ack: false,
+        can_silence: false,
+        silenced_until: None,
         acked_by: None,
     }
 }

@@ -130,6 +130,8 @@ pub fn alert_of(facts: &AlarmFacts, region: &str, environment: String, tier: Tie
         since: facts.since,
         link: Some(console_link(region, &facts.name)),
         can_ack: false,
+        can_silence: false,
+        silenced_until: None,
         acked_by: None,
     }
 }

@@ -524,7 +524,10 @@ impl Source for AwsProvider {
             point_in_time_restore: Some(self),
             take_snapshot: Some(self),
             rotate_secret: Some(self),
-            refusals: &[(Verb::Ack, super::capability::CLOUDWATCH_NO_ACK)],
+            refusals: &[
+                (Verb::Ack, super::capability::CLOUDWATCH_NO_ACK),
+                (Verb::Silence, super::capability::CLOUDWATCH_NO_SILENCE),
+            ],
             ..Capabilities::NONE
         }
     }

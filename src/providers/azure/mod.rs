@@ -248,6 +248,8 @@ pub struct Meta {
     pub done: HashMap<String, String>,
     /// The last read of each subscription's storage accounts (see [`storage::STORAGE_CACHE`]).
     pub storage: HashMap<String, (Instant, Vec<crate::model::ObjectStore>)>,
+    /// Per fired alert, its rule and target (what `silence` needs).
+    pub alerts: HashMap<String, alerts::AlertMeta>,
 }
 
 /// One client, token cache and metadata for all subscriptions.
@@ -378,7 +380,10 @@ impl AzureProvider {
             take(&format!("PostgreSQL ({sub})"), dbs, &mut snap);
             // Alerts are a note when they fail, never the reason the source fails.
             match alerts {
-                Ok(part) => snap.alerts.extend(part.alerts),
+                Ok(part) => {
+                    snap.alerts.extend(part.alerts);
+                    alert_notes.extend(part.source_note);
+                }
                 Err(e) => alert_notes.push(format!("Azure Monitor alerts ({sub}): {e}")),
             }
             if let Some(vaults) = vaults {
@@ -517,6 +522,7 @@ impl AzureProvider {
             (TargetKind::Secret, Verb::Rotate) if is_deploy => rotate::plan(s, &mut plan)?,
             (TargetKind::Secret, Verb::Rotate) if is_kv => keyvault::plan_set(s, &mut plan)?,
             (TargetKind::Alert, Verb::Ack) => alerts::plan_ack(s, &mut plan, snapshot)?,
+            (TargetKind::Alert, Verb::Silence) => alerts::plan_silence(s, &mut plan, snapshot)?,
             (kind, verb) => {
                 return Err(not_applicable(
                     verb,
@@ -540,6 +546,7 @@ impl AzureProvider {
                 AzureCall::DeployCredential { .. } => rotate::execute(s, plan).await,
                 AzureCall::KeyVaultSet => keyvault::execute_set(s, plan).await,
                 AzureCall::Ack { .. } => alerts::execute_ack(s, plan).await,
+                AzureCall::Silence { .. } => alerts::execute_silence(s, plan).await,
             }
         })
     }
@@ -553,6 +560,7 @@ impl AzureProvider {
                 AzureCall::DeployCredential { .. } => rotate::verify(s, plan).await,
                 AzureCall::KeyVaultSet => keyvault::verify_set(s, plan).await,
                 AzureCall::Ack { .. } => alerts::verify_ack(s, plan).await,
+                AzureCall::Silence { .. } => alerts::verify_silence(s, plan).await,
             }
         })
     }
@@ -607,8 +615,12 @@ impl RotateSecret for AzureProvider {
     }
 }
 
-/// Azure Monitor: acknowledge a fired alert (the reason becomes its comment).
+/// Azure Monitor: acknowledge a fired alert (the reason becomes its comment), or silence its
+/// notifications for a while (`for`).
 impl AlertControl for AzureProvider {
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+        if verb == Verb::Silence { &["for"] } else { &[] }
+    }
     fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
         self.plan_target(request, snapshot)
     }
@@ -635,6 +647,9 @@ enum AzureCall {
     KeyVaultSet,
     /// Azure Monitor: `POST url` (changestate to Acknowledged) for the alert `id`.
     Ack { id: String, url: String, comments: Option<String> },
+    /// Alert processing rule `rule_name` at `url`: no action groups for `rule` (or the alert
+    /// named `alert_name`) on `target`, for `minutes` from when it is executed.
+    Silence { url: String, rule_name: String, rule: String, alert_name: String, target: String, minutes: i64, note: String },
 }
 
 pub fn failed(e: ProviderError) -> ActionError {

@@ -550,6 +550,8 @@ impl GcpProvider {
                         since: a.open_time,
                         link: Some(a.link(&project)),
                         can_ack: false,
+                        can_silence: false,
+                        silenced_until: None,
                         acked_by: None,
                     });
                 }

@@ -686,7 +686,10 @@ impl Source for GithubProvider {
         Capabilities {
             run_control: Some(self),
             traffic_shift: Some(self),
-            refusals: &[(Verb::Ack, super::capability::GITHUB_NO_ACK)],
+            refusals: &[
+                (Verb::Ack, super::capability::GITHUB_NO_ACK),
+                (Verb::Silence, super::capability::GITHUB_NO_SILENCE),
+            ],
             ..Capabilities::NONE
         }
     }

@@ -166,6 +166,8 @@ impl GithubProvider {
             since: None,
             link: None,
             can_ack: false,
+            can_silence: false,
+            silenced_until: None,
             acked_by: None,
         }
     }

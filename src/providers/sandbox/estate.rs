@@ -385,6 +385,8 @@ pub fn alerts(start: Timestamp, now: Timestamp) -> Vec<Alert> {
                     .into(),
             ),
             can_ack: false,
+            can_silence: false,
+            silenced_until: None,
             acked_by: None,
         },
         Alert {
@@ -402,6 +404,8 @@ pub fn alerts(start: Timestamp, now: Timestamp) -> Vec<Alert> {
             since: Some(start - chrono::Duration::minutes(41)),
             link: Some("https://portal.azure.com/#view/Microsoft_Azure_Monitoring/AlertsManagementSummaryBlade".into()),
             can_ack: false,
+            can_silence: false,
+            silenced_until: None,
             acked_by: acked.then(|| TEAMMATE.to_string()),
         },
         Alert {
@@ -417,6 +421,8 @@ pub fn alerts(start: Timestamp, now: Timestamp) -> Vec<Alert> {
             since: Some(start - chrono::Duration::days(3)),
             link: Some("https://github.com/acme/shop-web/security/dependabot/12".into()),
             can_ack: false,
+            can_silence: false,
+            silenced_until: None,
             acked_by: None,
         },
     ]
