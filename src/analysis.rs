@@ -75,6 +75,13 @@ pub fn findings(estate: &Snapshot, now: Timestamp) -> Vec<Finding> {
             format!("{} {} firing{since}{on}", a.source, a.severity.label()),
         );
     }
+    // A production rule that would stay quiet in an outage: nobody learns of it until too late.
+    for r in &estate.alert_rules {
+        let Some(problem) = r.problem() else { continue };
+        if crate::actions::tier_of(estate, &r.environment) == crate::model::Tier::Prod {
+            push(Level::Warn, &r.environment, Category::Alert, &r.name, format!("{} alert rule {problem}", r.source));
+        }
+    }
     for a in &estate.approvals {
         push(
             Level::Warn,

@@ -548,6 +548,7 @@ async fn status(cli: &Cli, json: bool, clock: &Arc<dyn Clock>) -> anyhow::Result
             "secrets": estate.secrets,
             "storage": estate.storage,
             "alerts": estate.alerts,
+            "alert_rules": estate.alert_rules,
             "findings": findings,
             "sources": sources,
             "errors": errors,

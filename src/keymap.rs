@@ -58,6 +58,7 @@ impl Default for Keymap {
             (c('t'), Act(Verb::Rotate)),
             (c('S'), Act(Verb::Scale)),
             (c('K'), Act(Verb::Ack)),
+            (c('Z'), Act(Verb::Silence)),
         ];
         Keymap { bindings: pairs.into_iter().collect() }
     }

@@ -494,8 +494,12 @@ pub const SPECS: &[ScreenSpec] = &[
             OPEN_RECORD,
             HelpRow::Command(Command::Filter, "filter: words (name, source, resource, environment, severity, state)"),
         ],
-        hint: &[Hint::Verbs(&[Verb::Ack], "acknowledge"), Hint::Command(Command::Filter, "filter")],
-        ..record_list(Screen::Alerts, "Alerts", "Ale", '@', &[Verb::Ack])
+        hint: &[
+            Hint::Verbs(&[Verb::Ack], "acknowledge"),
+            Hint::Verbs(&[Verb::Silence], "silence"),
+            Hint::Command(Command::Filter, "filter"),
+        ],
+        ..record_list(Screen::Alerts, "Alerts", "Ale", '@', &[Verb::Ack, Verb::Silence])
     },
 ];
 

@@ -161,6 +161,39 @@ fn ack_on_the_alerts_screen_asks_for_a_comment_where_the_alert_can_be_acknowledg
 }
 
 #[test]
+fn silence_on_the_alerts_screen_asks_how_long_then_plans_through_the_pipeline() {
+    let (mut s, sandbox) = setup();
+    press(&mut s, KeyCode::Char('@'));
+    // CloudWatch cannot be silenced for a time: nothing asked, the planner says why.
+    let effects = press(&mut s, KeyCode::Char('Z'));
+    let Some(Effect::Plan(request)) = effects.first() else { panic!("{effects:?}") };
+    let err = sandbox.plan(request, &s.estate).unwrap_err();
+    assert!(err.to_string().contains("CloudWatch has no timed silence"), "{err}");
+
+    press(&mut s, KeyCode::Down);
+    press(&mut s, KeyCode::Down);
+    assert!(press(&mut s, KeyCode::Char('Z')).is_empty());
+    assert!(
+        matches!(&s.popup, Some(Popup::Input { prompt, param, .. }) if param == "for" && prompt.contains("how long"))
+    );
+    typed(&mut s, "45m");
+    let effects = press(&mut s, KeyCode::Enter);
+    let Some(Effect::Plan(request)) = effects.first() else { panic!("{effects:?}") };
+    assert_eq!((request.verb, request.params.get("for").map(String::as_str)), (Verb::Silence, Some("45m")));
+    let plan = sandbox.plan(request, &s.estate).unwrap();
+    assert!(plan.summary.contains("for 45m"), "{}", plan.summary);
+    update(&mut s, Msg::Planned(Ok(plan)));
+    let effects = press(&mut s, KeyCode::Char('y'));
+    assert!(matches!(effects.as_slice(), [Effect::Execute(p)] if p.request.verb == Verb::Silence), "{effects:?}");
+
+    // A duration that is not one is refused by the planner, with what to type.
+    let mut bad = request.clone();
+    bad.params.insert("for".into(), "soon".into());
+    let err = sandbox.plan(&bad, &s.estate).unwrap_err();
+    assert!(err.to_string().contains("write 30m, 2h or 1d"), "{err}");
+}
+
+#[test]
 fn actions_not_offered_on_a_screen_are_explained() {
     let (mut s, _) = setup();
     press(&mut s, KeyCode::Char('7'));

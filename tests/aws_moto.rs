@@ -772,8 +772,9 @@ mod wire {
         assert_eq!(requests[0].headers.get("smithy-protocol").and_then(|v| v.to_str().ok()), Some("rpc-v2-cbor"));
     }
 
-    /// `DescribeAlarms` over CBOR (moto cannot answer it, see above): both states asked for, metric
-    /// and composite alarms, the second page followed, each mapped to an alert.
+    /// `DescribeAlarms` over CBOR (moto cannot answer it, see above): one listing of every metric
+    /// and composite alarm, the second page followed; those in ALARM or `INSUFFICIENT_DATA` are
+    /// alerts, every alarm is a rule, and one with its actions disabled notifies nobody.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn cloudwatch_alarms_over_cbor() {
         use aws_sdk_cloudwatch::primitives::DateTime;
@@ -791,39 +792,41 @@ mod wire {
         Mock::given(method("POST"))
             .and(path("/service/GraniteServiceVersion20100801/operation/DescribeAlarms"))
             .respond_with(move |r: &wiremock::Request| {
-                if has(r, "INSUFFICIENT_DATA") {
+                if has(r, "page-2") {
                     cbor(|e| {
-                        e.map(1).str("MetricAlarms").array(1).map(5);
-                        e.str("AlarmName").str("queue-age-dev").str("StateValue").str("INSUFFICIENT_DATA");
-                        e.str("Namespace").str("AWS/SQS").str("MetricName").str("ApproximateAgeOfOldestMessage");
-                        e.str("Dimensions").array(1).map(2).str("Name").str("QueueName").str("Value").str("jobs-dev");
-                    })
-                } else if has(r, "page-2") {
-                    cbor(|e| {
-                        e.map(1).str("CompositeAlarms").array(1).map(3);
+                        e.map(1).str("CompositeAlarms").array(1).map(4);
                         e.str("AlarmName").str("shop-down").str("StateValue").str("ALARM");
                         e.str("StateUpdatedTimestamp").timestamp(&since);
+                        e.str("AlarmActions").array(1).str("arn:aws:sns:eu-west-1:123456789012:pager");
                     })
                 } else {
                     cbor(|e| {
-                        e.map(2).str("MetricAlarms").array(1).map(6);
-                        e.str("AlarmName").str("web-prod-5xx");
+                        e.map(2).str("MetricAlarms").array(3);
+                        e.map(8).str("AlarmName").str("web-prod-5xx");
                         e.str("AlarmArn").str("arn:aws:cloudwatch:eu-west-1:123456789012:alarm:web-prod-5xx");
                         e.str("StateValue").str("ALARM").str("StateUpdatedTimestamp").timestamp(&since);
                         e.str("Namespace").str("AWS/ApplicationELB");
                         e.str("Dimensions").array(1).map(2).str("Name").str("LoadBalancer");
                         e.str("Value").str("app/web/1");
+                        e.str("ActionsEnabled").boolean(true);
+                        e.str("AlarmActions").array(1).str("arn:aws:sns:eu-west-1:123456789012:pager");
+                        e.map(5).str("AlarmName").str("queue-age-dev").str("StateValue").str("INSUFFICIENT_DATA");
+                        e.str("Namespace").str("AWS/SQS").str("MetricName").str("ApproximateAgeOfOldestMessage");
+                        e.str("Dimensions").array(1).map(2).str("Name").str("QueueName").str("Value").str("jobs-dev");
+                        e.map(4).str("AlarmName").str("orders-db-prod-disk").str("StateValue").str("OK");
+                        e.str("ActionsEnabled").boolean(false);
+                        e.str("AlarmActions").array(1).str("arn:aws:sns:eu-west-1:123456789012:pager");
                         e.str("NextToken").str("page-2");
                     })
                 }
             })
-            .expect(3)
+            .expect(2)
             .mount(&server)
             .await;
         let p = provider_with(&server.uri(), |_| {}).await;
-        let alerts = p.fetch_alarms().await.unwrap();
+        let (alerts, rules) = p.fetch_alarms().await.unwrap();
         let names: Vec<&str> = alerts.iter().map(|a| a.name.as_str()).collect();
-        assert_eq!(names, ["web-prod-5xx", "shop-down", "queue-age-dev"]);
+        assert_eq!(names, ["web-prod-5xx", "shop-down", "queue-age-dev"], "ALARM first, then INSUFFICIENT_DATA");
         let web = &alerts[0];
         assert_eq!(web.id, "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:web-prod-5xx");
         assert_eq!((web.source.as_str(), web.resource.as_str()), ("CloudWatch", "app/web/1"));
@@ -835,11 +838,18 @@ mod wire {
         let queue = &alerts[2];
         assert_eq!((queue.state, queue.severity), (AlertState::InsufficientData, AlertSeverity::Warning));
         assert_eq!((queue.resource.as_str(), queue.environment.as_str()), ("jobs-dev", "dev"));
+        // Every alarm is a rule; the OK one with its actions disabled tells nobody, and so does
+        // the one without an alarm action.
+        let quiet: Vec<(&str, Option<&str>)> = rules.iter().map(|r| (r.name.as_str(), r.problem())).collect();
+        assert_eq!(quiet.len(), 4);
+        assert!(quiet.contains(&("orders-db-prod-disk", Some("notifies nobody when it fires"))), "{quiet:?}");
+        assert!(quiet.contains(&("queue-age-dev", Some("notifies nobody when it fires"))), "{quiet:?}");
+        assert!(quiet.contains(&("web-prod-5xx", None)) && quiet.contains(&("shop-down", None)), "{quiet:?}");
         let requests = server.received_requests().await.unwrap();
         for r in &requests {
             assert!(has(r, "MetricAlarm") && has(r, "CompositeAlarm"), "both alarm types asked for");
+            assert!(!has(r, "StateValue"), "every state: one listing serves alerts and rules");
         }
-        assert!(has(&requests[0], "ALARM") && !has(&requests[0], "INSUFFICIENT_DATA"));
     }
 }
 

@@ -538,7 +538,7 @@ async fn ack_acknowledges_a_new_alert_through_changestate_and_reads_it_back() {
 /// target's resource group (shaped as Microsoft's one-off maintenance window example, answered
 /// with that example), read back until its window ends where it was set, audited. The
 /// subscription's rules (Microsoft's list example: none of them skydeck's) mark nothing; once
-/// the rule is listed, the alert reads as silenced until the window's end. CloudWatch's and
+/// the rule is listed, the alert reads as silenced until the window's end. `CloudWatch`'s and
 /// GitHub's refusals are tested with their providers; here, no `for` means nothing is sent.
 #[tokio::test]
 async fn silence_puts_a_one_off_processing_rule_on_the_alerts_target_and_reads_it_back() {
@@ -570,7 +570,10 @@ async fn silence_puts_a_one_off_processing_rule_on_the_alerts_target_and_reads_i
         .await;
     let rule_path = format!(
         "/subscriptions/3b540246-808d-4331-99aa-917b808a9166/resourceGroups/servicedeskresourcegroup/providers/Microsoft.AlertsManagement/actionRules/{}",
-        skydeck::providers::azure::alerts::silence_rule_name(alert["properties"]["essentials"]["alertRule"].as_str().unwrap(), target)
+        skydeck::providers::azure::alerts::silence_rule_name(
+            alert["properties"]["essentials"]["alertRule"].as_str().unwrap(),
+            target
+        )
     );
     let example = local(
         "alertsmanagement/2021-08-08/AlertProcessingRules_Create_or_update_remove_all_action_groups_specific_VM_one-off_maintenance_window.json",
@@ -617,8 +620,17 @@ async fn silence_puts_a_one_off_processing_rule_on_the_alerts_target_and_reads_i
     request.reason = Some("deploy in progress".into());
     let plan = s.plan(&request).unwrap();
     assert_eq!(plan.calls.len(), 1);
-    assert!(plan.calls[0].call.starts_with(&format!("PUT {}{rule_path}?api-version=2021-08-08 ", s.server.uri())), "{}", plan.calls[0].call);
-    assert!(plan.summary.contains("silence the notifications of the info alert 'cpu alert' on servicedeskappinsight for 2h"), "{}", plan.summary);
+    assert!(
+        plan.calls[0].call.starts_with(&format!("PUT {}{rule_path}?api-version=2021-08-08 ", s.server.uri())),
+        "{}",
+        plan.calls[0].call
+    );
+    assert!(
+        plan.summary
+            .contains("silence the notifications of the info alert 'cpu alert' on servicedeskappinsight for 2h"),
+        "{}",
+        plan.summary
+    );
 
     let before = chrono::Utc::now();
     let detail = s.run(&request).await.unwrap();
@@ -630,9 +642,8 @@ async fn silence_puts_a_one_off_processing_rule_on_the_alerts_target_and_reads_i
     assert_eq!(props["enabled"], json!(true));
     assert_eq!(props["description"], json!("skydeck: silence for 2h: deploy in progress"));
     assert_eq!(props["schedule"]["timeZone"], json!("UTC"));
-    let parse = |v: &Value| {
-        chrono::NaiveDateTime::parse_from_str(v.as_str().unwrap(), "%Y-%m-%dT%H:%M:%S").unwrap().and_utc()
-    };
+    let parse =
+        |v: &Value| chrono::NaiveDateTime::parse_from_str(v.as_str().unwrap(), "%Y-%m-%dT%H:%M:%S").unwrap().and_utc();
     let (from, until) = (parse(&props["schedule"]["effectiveFrom"]), parse(&props["schedule"]["effectiveUntil"]));
     assert!(from >= before - chrono::Duration::seconds(1) && from <= chrono::Utc::now(), "{from}");
     assert_eq!(until - from, chrono::Duration::hours(2));

@@ -477,6 +477,67 @@ async fn fired_alerts_from_alerts_management() {
     assert_eq!((new.state, new.resource.as_str()), (skydeck::model::AlertState::Firing, "servicedeskwcus"));
 }
 
+/// The subscription's metric alert rules from Microsoft's `listMetricAlert.json`
+/// (`MetricAlerts_ListBySubscription`), one of them changed to the two ways a rule stays quiet:
+/// disabled, and without an action group. Only the production one is a finding. A refused
+/// list is a note and takes nothing else away.
+#[tokio::test]
+async fn metric_alert_rules_say_which_would_stay_quiet() {
+    let server = MockServer::start().await;
+    let mut page = body(&local("monitor/2018-03-01/listMetricAlert.json"), "200");
+    let rules_path = format!("/subscriptions/{SUB}/providers/Microsoft.Insights/metricAlerts");
+    // Changed: highcpu is tagged for production and has no action group; mediumcpu is disabled.
+    page["value"][0]["tags"]["environment"] = json!("production");
+    page["value"][0]["properties"]["actions"] = json!([]);
+    page["value"][1]["properties"]["enabled"] = json!(false);
+    Mock::given(method("GET"))
+        .and(path(&rules_path))
+        .and(wiremock::matchers::query_param("api-version", "2018-03-01"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_estate(&server).await;
+    let dir = tempdir();
+    stand_in_az(dir.path(), true);
+    let text = config_text(&server.uri(), "", "[[environments]]\nname = \"production\"\n");
+    let built = build(&text, dir.path());
+    let snap = built.provider.fetch().await.unwrap();
+    let rules = &snap.alert_rules;
+    assert_eq!(rules.len(), 2, "{:?}", snap.source_note);
+    let high = &rules[0];
+    assert_eq!(
+        (high.name.as_str(), high.source.as_str()),
+        ("highcpu", "Azure Monitor"),
+        "the name is the id's last segment"
+    );
+    assert_eq!((high.environment.as_str(), high.enabled, high.notifies), ("production", true, false));
+    assert_eq!(high.problem(), Some("notifies nobody when it fires"));
+    assert!(high.link.as_deref().unwrap().ends_with("/metricalerts/highcpu/overview"));
+    assert_eq!(rules[1].problem(), Some("is disabled: it will not fire"));
+    let findings = skydeck::analysis::findings(&snap, chrono::Utc::now());
+    let quiet: Vec<&str> =
+        findings.iter().filter(|f| f.text.contains("alert rule")).map(|f| f.subject.as_str()).collect();
+    assert_eq!(quiet, ["highcpu"], "only production's quiet rule is a finding");
+
+    // Refused: a note, and the rest stays.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(&rules_path))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({"error": {"code": "AuthorizationFailed", "message": "no read on metricAlerts"}})),
+        )
+        .mount(&server)
+        .await;
+    mount_estate(&server).await;
+    let built = build(&config_text(&server.uri(), "", ""), dir.path());
+    let snap = built.provider.fetch().await.unwrap();
+    assert!(snap.alert_rules.is_empty() && !snap.resources.is_empty());
+    let note = snap.source_note.unwrap_or_default();
+    assert!(note.contains("metric alert rules ("), "{note}");
+}
+
 /// Without the alerts endpoint (no Monitoring Reader) the rest still shows, with a note.
 #[tokio::test]
 async fn alerts_refused_are_a_note() {

@@ -425,8 +425,9 @@ fn request_bound(kind: ProviderKind) -> usize {
         ProviderKind::Github => 18,
         // subscription reads fan out to sites, plans, servers and vaults: 3 attempts each.
         ProviderKind::Azure => 40,
-        // run, sql, secrets, 4 monitoring queries and the open alerts: 3 attempts each.
-        ProviderKind::Gcp => 24,
+        // run, sql, secrets, 4 monitoring queries, the open alerts and the alerting policies: 3
+        // attempts each.
+        ProviderKind::Gcp => 27,
         // ecs, rds, secrets: 4 attempts each, plus the first page of each listing.
         ProviderKind::Aws => 16,
         // deployments, statefulsets, replicasets, pods: 3 attempts each.

@@ -78,9 +78,7 @@ pub const SILENCE_MAX_DAYS: i64 = 7;
 /// is one nobody remembers.
 pub fn silence_for(request: &ActionRequest) -> Result<chrono::Duration, ActionError> {
     let Some(raw) = request.params.get("for").map(|s| s.trim()).filter(|s| !s.is_empty()) else {
-        return Err(ActionError::MissingInput(
-            "how long to silence: --for 30m, 2h or 1d (at most 7d)".into(),
-        ));
+        return Err(ActionError::MissingInput("how long to silence: --for 30m, 2h or 1d (at most 7d)".into()));
     };
     let bad = || ActionError::InvalidInput(format!("--for '{raw}' is not a duration: write 30m, 2h or 1d"));
     let split = raw.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
@@ -178,7 +176,8 @@ mod tests {
         assert_eq!(silence(Some(" 2h ")).unwrap(), 120);
         assert_eq!(silence(Some("7d")).unwrap(), 7 * 24 * 60);
         assert!(matches!(silence(None), Err(ActionError::MissingInput(m)) if m.contains("--for")));
-        for (raw, says) in [("4m", "too short"), ("8d", "too long"), ("2w", "not a duration"), ("h", "not a duration")] {
+        for (raw, says) in [("4m", "too short"), ("8d", "too long"), ("2w", "not a duration"), ("h", "not a duration")]
+        {
             let err = silence(Some(raw)).unwrap_err().to_string();
             assert!(err.contains(says), "{raw}: {err}");
         }

@@ -147,6 +147,19 @@ pub fn plugin_context(state: &AppState) -> Context {
                 }
             }
         }
+        // A rule shares the generic variables: a plugin can open it or mend it.
+        Row::AlertRule(i) => {
+            if let Some(r) = e.alert_rules.get(i) {
+                set(&mut c, "item", "alert_rule");
+                set(&mut c, "id", &r.id);
+                set(&mut c, "name", &r.name);
+                set(&mut c, "environment", &r.environment);
+                set(&mut c, "provider", provider_key(r.provider));
+                if let Some(link) = &r.link {
+                    set(&mut c, "url", link);
+                }
+            }
+        }
         Row::Log(_) | Row::Item(_) => {}
         Row::Audit(i) => {
             if let Some(a) = state.audit.get(i) {

@@ -21,6 +21,8 @@ pub enum Row {
     RunbookItem(usize),
     /// An alert of the estate (the Alerts screen): `ack` targets it.
     Alert(usize),
+    /// An alert rule that would stay quiet (the Alerts screen, below the alerts); no verb.
+    AlertRule(usize),
     /// An item of a screen's own list (a new screen's rows; no verb targets it).
     Item(usize),
 }

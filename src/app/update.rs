@@ -918,6 +918,17 @@ fn request_action(state: &mut AppState, verb: Verb) -> Vec<Effect> {
         state.popup = Some(Popup::Input { prompt, param: "reason".into(), value: String::new(), request });
         return Vec::new();
     }
+    // A silence is always sized: one that can be set asks how long; one that cannot goes to the
+    // planner, which says why.
+    if verb == Verb::Silence && state.estate.alerts.iter().any(|a| a.id == request.target && a.can_silence) {
+        state.popup = Some(Popup::Input {
+            prompt: "Silence for how long? 30m, 2h, 1d (at most 7d):".into(),
+            param: "for".into(),
+            value: String::new(),
+            request,
+        });
+        return Vec::new();
+    }
     if verb == Verb::Dispatch {
         state.last_message = Some(("reading the workflow's inputs…".into(), Level::Unknown));
         return vec![Effect::PrepareInputs(request)];

@@ -595,6 +595,39 @@ impl Alert {
     }
 }
 
+/// One configured alert rule, firing or not: a `CloudWatch` alarm, an Azure Monitor metric alert
+/// rule, a Cloud Monitoring alerting policy. Read to tell the rules that would stay quiet in an
+/// outage (disabled, or telling nobody) from those that page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRule {
+    /// The vendor's id or ARN.
+    pub id: String,
+    pub provider: Provider,
+    /// `"CloudWatch"`, "Azure Monitor" or "Cloud Monitoring".
+    pub source: String,
+    pub name: String,
+    pub environment: String,
+    pub enabled: bool,
+    /// Whether anyone is told when it fires: actions on and at least one set (alarm actions,
+    /// action groups, notification channels).
+    pub notifies: bool,
+    /// The vendor's console page for it.
+    pub link: Option<String>,
+}
+
+impl AlertRule {
+    /// What is wrong with it, if anything, in words that follow its name.
+    pub fn problem(&self) -> Option<&'static str> {
+        if !self.enabled {
+            Some("is disabled: it will not fire")
+        } else if !self.notifies {
+            Some("notifies nobody when it fires")
+        } else {
+            None
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -643,6 +676,9 @@ pub struct Snapshot {
     /// Alerts firing now, from the clouds' own alerting and GitHub's security alerts.
     #[serde(default)]
     pub alerts: Vec<Alert>,
+    /// The alert rules configured in the clouds, firing or not.
+    #[serde(default)]
+    pub alert_rules: Vec<AlertRule>,
     /// A short note about the source itself for the status bar (e.g. "rate 4 980/5 000").
     #[serde(skip)]
     pub source_note: Option<String>,
@@ -672,6 +708,7 @@ impl Snapshot {
         self.secrets.extend(other.secrets.iter().cloned());
         self.storage.extend(other.storage.iter().cloned());
         self.alerts.extend(other.alerts.iter().cloned());
+        self.alert_rules.extend(other.alert_rules.iter().cloned());
     }
 }
 

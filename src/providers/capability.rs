@@ -166,7 +166,8 @@ pub const GITHUB_NO_ACK: &str = "GitHub security alerts have no acknowledgement;
 /// Why `silence` does not apply: skydeck only silences for a set time, and these have no timed
 /// silence (an untimed one is forgotten and hides the next outage).
 pub const CLOUDWATCH_NO_SILENCE: &str = "CloudWatch has no timed silence: DisableAlarmActions lasts until someone enables the actions again, so skydeck does not call it";
-pub const GITHUB_NO_SILENCE: &str = "GitHub security alerts notify once; there is nothing to silence (dismiss them on GitHub)";
+pub const GITHUB_NO_SILENCE: &str =
+    "GitHub security alerts notify once; there is nothing to silence (dismiss them on GitHub)";
 
 impl Capabilities<'_> {
     /// The one refusal for a verb the provider has no handler for.

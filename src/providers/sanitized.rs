@@ -12,8 +12,8 @@ use std::time::Duration;
 use super::{BoxFuture, Capabilities, ProviderError, Source};
 use crate::actions::{ActionError, ActionRequest, InputSpec, Plan, Verb, find_target};
 use crate::model::{
-    Alert, Approval, Backup, Deployment, Environment, HealthCheck, Job, LogLine, Metric, ObjectStore, Resource, Run,
-    Secret, Snapshot, Step, Timestamp,
+    Alert, AlertRule, Approval, Backup, Deployment, Environment, HealthCheck, Job, LogLine, Metric, ObjectStore,
+    Resource, Run, Secret, Snapshot, Step, Timestamp,
 };
 use crate::text::{for_log, for_terminal};
 
@@ -199,7 +199,8 @@ clean_fields! {
     Secret { id, name, store, environment }
     ObjectStore { id, name, environment, region, object_lock, replication, link }
     Alert { id, source, name, resource, environment, link, acked_by }
-    Snapshot { environments, runs, approvals, deployments, resources, backups, health, metrics, secrets, storage, alerts, source_note }
+    AlertRule { id, source, name, environment, link }
+    Snapshot { environments, runs, approvals, deployments, resources, backups, health, metrics, secrets, storage, alerts, alert_rules, source_note }
 }
 
 impl Clean for LogLine {
@@ -336,6 +337,7 @@ mod tests {
             "secrets",
             "storage",
             "alerts",
+            "alert_rules",
         ] {
             assert!(!value[part].as_array().unwrap().is_empty(), "the demo has {part}");
         }

@@ -27,6 +27,7 @@
 //! | `sources.failed` | count | sources whose last fetch failed |
 //! | `alerts.firing` | count | monitoring alerts firing and not acknowledged (`CloudWatch`, Azure Monitor, Cloud Monitoring) |
 //! | `security.open` | count | open security alerts (Dependabot, code scanning, secret scanning) |
+//! | `alerts.quiet_rules` | count | alert rules that would stay quiet: disabled, or notifying nobody (alarm actions off, no action group or channel) |
 //!
 //! Values: numbers (`0`, `1.5`), durations (`90s`, `30m`, `24h`, `7d`), levels
 //! (`ok`, `unknown`, `warn`, `crit`), percentages (`5%`).
@@ -107,9 +108,10 @@ pub enum Subject {
     SourcesFailed,
     AlertsFiring,
     SecurityOpen,
+    AlertsQuietRules,
 }
 
-pub const SUBJECTS: &str = "backups.max_age, backups.findings, backups.pitr_off, storage.findings, health.level, health.failing, metrics.level, metrics.<kind>.level, metrics.<kind>.max, secrets.overdue, approvals.waiting, deploys.recent, deploys.failed, runs.failed_security, logs.errors, sources.failed, alerts.firing, security.open";
+pub const SUBJECTS: &str = "backups.max_age, backups.findings, backups.pitr_off, storage.findings, health.level, health.failing, metrics.level, metrics.<kind>.level, metrics.<kind>.max, secrets.overdue, approvals.waiting, deploys.recent, deploys.failed, runs.failed_security, logs.errors, sources.failed, alerts.firing, security.open, alerts.quiet_rules";
 
 fn metric_kind(s: &str) -> Option<MetricKind> {
     MetricKind::ALL.into_iter().find(|k| k.key() == s)
@@ -134,6 +136,7 @@ impl Subject {
             "sources.failed" => Subject::SourcesFailed,
             "alerts.firing" => Subject::AlertsFiring,
             "security.open" => Subject::SecurityOpen,
+            "alerts.quiet_rules" => Subject::AlertsQuietRules,
             other => {
                 let rest = other.strip_prefix("metrics.")?;
                 let (kind, field) = rest.rsplit_once('.')?;
@@ -177,6 +180,7 @@ impl fmt::Display for Subject {
             Subject::SourcesFailed => f.write_str("sources.failed"),
             Subject::AlertsFiring => f.write_str("alerts.firing"),
             Subject::SecurityOpen => f.write_str("security.open"),
+            Subject::AlertsQuietRules => f.write_str("alerts.quiet_rules"),
         }
     }
 }

@@ -439,6 +439,15 @@ fn measure(subject: Subject, ctx: &Context<'_>, scope: Option<&str>) -> Option<M
                 .collect();
             count(open.len(), open)
         }
+        Subject::AlertsQuietRules => {
+            let quiet: Vec<String> = e
+                .alert_rules
+                .iter()
+                .filter(|r| in_env(scope, &r.environment))
+                .filter_map(|r| r.problem().map(|p| format!("{} rule {} ({}) {p}", r.source, r.name, r.environment)))
+                .collect();
+            count(quiet.len(), quiet)
+        }
         Subject::RunsFailedSecurity => {
             let security = |name: &str| {
                 ["security", "scan", "codeql", "secret", "audit"].iter().any(|w| name.to_lowercase().contains(w))

@@ -251,6 +251,35 @@ fn alert(id: &str, kind: AlertKind, state: AlertState, env: &str) -> Alert {
 }
 
 #[test]
+fn quiet_rules_count_disabled_rules_and_rules_that_notify_nobody_in_scope() {
+    let rule = |name: &str, env: &str, enabled, notifies| crate::model::AlertRule {
+        id: name.into(),
+        provider: crate::model::Provider::Aws,
+        source: "CloudWatch".into(),
+        name: name.into(),
+        environment: env.into(),
+        enabled,
+        notifies,
+        link: None,
+    };
+    let estate = Snapshot {
+        alert_rules: vec![
+            rule("db-disk", "production", true, false),
+            rule("api-5xx", "production", true, true),
+            rule("dev-cpu", "dev", false, true),
+        ],
+        ..Snapshot::default()
+    };
+    let e = evaluate(&item("alerts.quiet_rules == 0"), &ctx(&estate, &[])).unwrap();
+    assert_eq!((e.verdict, e.value.as_str()), (Verdict::Fail, "alerts.quiet_rules = 2"));
+    assert!(e.evidence.iter().any(|x| x.contains("db-disk") && x.contains("notifies nobody")), "{:?}", e.evidence);
+    let mut scoped = item("alerts.quiet_rules == 0");
+    scoped.environment = Some("production".into());
+    let p = evaluate(&scoped, &ctx(&estate, &[])).unwrap();
+    assert_eq!(p.value, "alerts.quiet_rules = 1");
+}
+
+#[test]
 fn alerts_firing_counts_unacknowledged_monitoring_alerts_and_security_open_ignores_scope() {
     let estate = Snapshot {
         alerts: vec![

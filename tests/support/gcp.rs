@@ -174,6 +174,27 @@ pub async fn mount_monitoring(server: &MockServer) {
         .respond_with(json_body(&local("monitoring-alerts.json")))
         .mount(server)
         .await;
+    // The project's alerting policies (hand-written in the v3 reference's shape: Google publishes
+    // no example): the two that have open alerts, one of them telling nobody, and a disabled one.
+    Mock::given(method("GET"))
+        .and(path("/v3/projects/demo-proj/alertPolicies"))
+        .respond_with(json_body(&json!({"alertPolicies": [
+            {"name": "projects/demo-proj/alertPolicies/4871229613501735127", "displayName": "Cloud Run 5xx rate above 2%",
+             "enabled": true, "notificationChannels": ["projects/demo-proj/notificationChannels/1377"],
+             "userLabels": {"environment": "production"}, "severity": "CRITICAL"},
+            {"name": "projects/demo-proj/alertPolicies/1520037261873509021", "displayName": "Cloud SQL disk above 80%",
+             "enabled": true, "userLabels": {"environment": "production"}},
+            {"name": "projects/demo-proj/alertPolicies/99", "displayName": "dev queue age", "enabled": false,
+             "notificationChannels": ["projects/demo-proj/notificationChannels/1377"], "userLabels": {"environment": "dev"}}
+        ]})))
+        .mount(server)
+        .await;
+    // No snooze in force (Google publishes no example list; this is the v3 reference's shape).
+    Mock::given(method("GET"))
+        .and(path("/v3/projects/demo-proj/snoozes"))
+        .respond_with(json_body(&json!({"snoozes": []})))
+        .mount(server)
+        .await;
     // The CPU answer has a second (empty) page.
     Mock::given(method("GET"))
         .and(path("/v3/projects/demo-proj/timeSeries"))

@@ -1,5 +1,7 @@
-//! `CloudWatch` alarms that are not OK, as [`Alert`]s: one `DescribeAlarms` per state (`ALARM`,
-//! `INSUFFICIENT_DATA`), metric and composite alarms, every page.
+//! `CloudWatch` alarms: one `DescribeAlarms` for every metric and composite alarm, every page.
+//! Those not OK (`ALARM`, `INSUFFICIENT_DATA`) are [`Alert`]s; every alarm is an [`AlertRule`],
+//! so one whose actions are disabled (`DisableAlarmActions`) or that has no alarm action shows
+//! as a rule that would stay quiet.
 //!
 //! `CloudWatch` alarms have no severity, so skydeck grades them by a convention:
 //! `INSUFFICIENT_DATA` is a warning; `ALARM` is critical when the alarm is about a production
@@ -9,10 +11,10 @@
 use aws_sdk_cloudwatch::types::{AlarmType, CompositeAlarm, Dimension, MetricAlarm, StateValue};
 
 use super::{AwsProvider, ts};
-use crate::model::{Alert, AlertKind, AlertSeverity, AlertState, Provider as Cloud, Tier, Timestamp};
+use crate::model::{Alert, AlertKind, AlertRule, AlertSeverity, AlertState, Provider as Cloud, Tier, Timestamp};
 use crate::providers::ProviderError;
 
-/// Pages per state at most (100 alarms a page).
+/// Pages at most (100 alarms a page).
 const MAX_PAGES: usize = 50;
 
 /// The dimensions that name what an alarm watches, most telling first.
@@ -41,6 +43,10 @@ pub struct AlarmFacts {
     pub since: Option<Timestamp>,
     /// What it watches: a dimension's value, else `namespace/metric`, else "composite alarm".
     pub resource: String,
+    /// `ActionsEnabled` (false after `DisableAlarmActions`).
+    pub actions_enabled: bool,
+    /// Whether it has an action for the `ALARM` state.
+    pub has_alarm_actions: bool,
 }
 
 impl AlarmFacts {
@@ -57,6 +63,8 @@ impl AlarmFacts {
             state: a.state_value().cloned().unwrap_or(StateValue::Alarm),
             since: a.state_updated_timestamp().and_then(ts),
             resource,
+            actions_enabled: a.actions_enabled().unwrap_or(true),
+            has_alarm_actions: !a.alarm_actions().is_empty(),
         }
     }
 
@@ -68,6 +76,8 @@ impl AlarmFacts {
             state: a.state_value().cloned().unwrap_or(StateValue::Alarm),
             since: a.state_updated_timestamp().and_then(ts),
             resource: "composite alarm".to_string(),
+            actions_enabled: a.actions_enabled().unwrap_or(true),
+            has_alarm_actions: !a.alarm_actions().is_empty(),
         }
     }
 }
@@ -157,40 +167,58 @@ impl AwsProvider {
         }
     }
 
-    /// Every metric and composite alarm in `ALARM` or `INSUFFICIENT_DATA`.
-    pub async fn fetch_alarms(&self) -> Result<Vec<Alert>, ProviderError> {
+    /// Every metric and composite alarm: those in `ALARM` or `INSUFFICIENT_DATA` as alerts, all
+    /// of them as rules.
+    pub async fn fetch_alarms(&self) -> Result<(Vec<Alert>, Vec<AlertRule>), ProviderError> {
         let mut facts = Vec::new();
-        for state in [StateValue::Alarm, StateValue::InsufficientData] {
-            let mut token: Option<String> = None;
-            for _ in 0..MAX_PAGES {
-                let page = self
-                    .cloudwatch
-                    .describe_alarms()
-                    .state_value(state.clone())
-                    .alarm_types(AlarmType::MetricAlarm)
-                    .alarm_types(AlarmType::CompositeAlarm)
-                    .max_records(100)
-                    .set_next_token(token.take())
-                    .send()
-                    .await
-                    .map_err(|e| self.errors.map("cloudwatch:DescribeAlarms", &e))?;
-                facts.extend(page.metric_alarms().iter().map(AlarmFacts::metric));
-                facts.extend(page.composite_alarms().iter().map(AlarmFacts::composite));
-                token = page.next_token().filter(|t| !t.is_empty()).map(str::to_string);
-                if token.is_none() {
-                    break;
-                }
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let page = self
+                .cloudwatch
+                .describe_alarms()
+                .alarm_types(AlarmType::MetricAlarm)
+                .alarm_types(AlarmType::CompositeAlarm)
+                .max_records(100)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| self.errors.map("cloudwatch:DescribeAlarms", &e))?;
+            facts.extend(page.metric_alarms().iter().map(AlarmFacts::metric));
+            facts.extend(page.composite_alarms().iter().map(AlarmFacts::composite));
+            token = page.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+            if token.is_none() {
+                break;
             }
         }
-        Ok(facts
-            .iter()
-            .filter(|f| !f.name.is_empty())
-            .map(|f| {
-                let environment = self.alarm_environment(f);
+        facts.retain(|f| !f.name.is_empty());
+        // ALARM first, then INSUFFICIENT_DATA, each in the order listed.
+        facts.sort_by_key(|f| f.state != StateValue::Alarm);
+        let mut alerts = Vec::new();
+        let mut rules = Vec::new();
+        for f in &facts {
+            let environment = self.alarm_environment(f);
+            if matches!(f.state, StateValue::Alarm | StateValue::InsufficientData) {
                 let tier = self.config.tier_of(&environment);
-                alert_of(f, &self.region, environment, tier)
-            })
-            .collect())
+                alerts.push(alert_of(f, &self.region, environment.clone(), tier));
+            }
+            rules.push(rule_of(f, &self.region, environment));
+        }
+        Ok((alerts, rules))
+    }
+}
+
+/// One alarm as a rule: "enabled" is always true (an alarm cannot be switched off, only its
+/// actions); it notifies when its actions are on and it has one for `ALARM`.
+pub fn rule_of(facts: &AlarmFacts, region: &str, environment: String) -> AlertRule {
+    AlertRule {
+        id: facts.arn.clone().unwrap_or_else(|| format!("cloudwatch:{region}:alarm:{}", facts.name)),
+        provider: Cloud::Aws,
+        source: "CloudWatch".into(),
+        name: facts.name.clone(),
+        environment,
+        enabled: true,
+        notifies: facts.actions_enabled && facts.has_alarm_actions,
+        link: Some(console_link(region, &facts.name)),
     }
 }
 
@@ -206,7 +234,19 @@ mod tests {
             state,
             since: None,
             resource: "web".into(),
+            actions_enabled: true,
+            has_alarm_actions: true,
         }
+    }
+
+    #[test]
+    fn an_alarm_with_its_actions_off_or_none_notifies_nobody() {
+        let on = facts("web-prod-5xx", StateValue::Ok, None);
+        assert_eq!(rule_of(&on, "eu-west-1", "production".into()).problem(), None);
+        let off = AlarmFacts { actions_enabled: false, ..on.clone() };
+        assert_eq!(rule_of(&off, "eu-west-1", "production".into()).problem(), Some("notifies nobody when it fires"));
+        let none = AlarmFacts { has_alarm_actions: false, ..on };
+        assert!(!rule_of(&none, "eu-west-1", "production".into()).notifies);
     }
 
     #[test]

@@ -440,7 +440,10 @@ impl AwsProvider {
             Err(e) => failures.push(("S3".to_string(), e)),
         }
         match alarms {
-            Ok(alerts) => snap.alerts = alerts,
+            Ok((alerts, rules)) => {
+                snap.alerts = alerts;
+                snap.alert_rules = rules;
+            }
             Err(e) => failures.push(("CloudWatch alarms".to_string(), e)),
         }
         *self.meta() = meta;

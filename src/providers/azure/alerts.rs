@@ -23,11 +23,12 @@ use serde_json::json;
 use super::client::Api;
 use super::{AzureCall, Shared, failed};
 use crate::actions::{ActionError, Plan, PlannedCall};
-use crate::model::{Alert, AlertKind, AlertSeverity, AlertState, Provider as Cloud, Snapshot, Timestamp};
+use crate::model::{Alert, AlertKind, AlertRule, AlertSeverity, AlertState, Provider as Cloud, Snapshot, Timestamp};
 use crate::providers::ProviderError;
 
 pub const ALERTS_API: &str = "2019-05-05-preview";
 pub const PROCESSING_RULES_API: &str = "2021-08-08";
+pub const METRIC_ALERTS_API: &str = "2018-03-01";
 /// skydeck's processing rules are named so, and only those are read back as silences.
 pub const SILENCE_RULE_PREFIX: &str = "skydeck-silence-";
 
@@ -224,7 +225,9 @@ pub async fn verify_ack(s: &Shared, plan: &Plan) -> Result<String, ActionError> 
 pub fn resource_group_of(id: &str) -> Option<String> {
     let parts: Vec<&str> = id.trim_start_matches('/').split('/').collect();
     match parts.as_slice() {
-        [subs, sub, rgs, rg, ..] if subs.eq_ignore_ascii_case("subscriptions") && rgs.eq_ignore_ascii_case("resourcegroups") => {
+        [subs, sub, rgs, rg, ..]
+            if subs.eq_ignore_ascii_case("subscriptions") && rgs.eq_ignore_ascii_case("resourcegroups") =>
+        {
             Some(format!("/subscriptions/{sub}/resourceGroups/{rg}"))
         }
         _ => None,
@@ -310,7 +313,8 @@ pub fn plan_silence(s: &Shared, plan: &mut Plan, snapshot: &Snapshot) -> Result<
         if alert.resource.is_empty() { "its resource" } else { &alert.resource },
         crate::model::human_duration(duration),
     );
-    let sample = silence_body(&meta.rule, &alert.name, &meta.target_resource, plan_time(), plan_time() + duration, &note);
+    let sample =
+        silence_body(&meta.rule, &alert.name, &meta.target_resource, plan_time(), plan_time() + duration, &note);
     plan.calls.push(PlannedCall {
         description: format!("create or update the processing rule {rule_name} in {}", last_segment_of_group(&group)),
         call: format!("PUT {url} {sample}"),
@@ -407,7 +411,11 @@ pub async fn execute_silence(s: &Shared, plan: &Plan) -> Result<String, ActionEr
         )));
     }
     s.meta().done.insert(plan.request.target.clone(), schedule_time(until));
-    Ok(format!("Azure Monitor took the processing rule: '{}' is silent until {} UTC", plan.target_name, until.format("%Y-%m-%d %H:%M")))
+    Ok(format!(
+        "Azure Monitor took the processing rule: '{}' is silent until {} UTC",
+        plan.target_name,
+        until.format("%Y-%m-%d %H:%M")
+    ))
 }
 
 pub async fn verify_silence(s: &Shared, plan: &Plan) -> Result<String, ActionError> {
@@ -419,7 +427,10 @@ pub async fn verify_silence(s: &Shared, plan: &Plan) -> Result<String, ActionErr
         s.client.get(Api::Arm, url).await.map_err(|e| ActionError::VerifyFailed(format!("{rule_name}: {e}")))?;
     let until = got.properties.schedule.as_ref().and_then(|x| x.effective_until.clone());
     if !got.removes_notifications() {
-        return Err(ActionError::VerifyFailed(format!("{rule_name} is there but does not remove the action groups (enabled: {})", got.properties.enabled)));
+        return Err(ActionError::VerifyFailed(format!(
+            "{rule_name} is there but does not remove the action groups (enabled: {})",
+            got.properties.enabled
+        )));
     }
     if wanted.is_some() && until != wanted {
         return Err(ActionError::VerifyFailed(format!(
@@ -428,7 +439,11 @@ pub async fn verify_silence(s: &Shared, plan: &Plan) -> Result<String, ActionErr
             wanted.as_deref().unwrap_or_default()
         )));
     }
-    Ok(format!("{rule_name} removes the action groups of '{}' until {} UTC", plan.target_name, until.unwrap_or_default()))
+    Ok(format!(
+        "{rule_name} removes the action groups of '{}' until {} UTC",
+        plan.target_name,
+        until.unwrap_or_default()
+    ))
 }
 
 /// skydeck's processing rules of a subscription whose window has not ended: (scope, rule
@@ -458,6 +473,52 @@ pub fn mark_silenced(s: &Shared, alerts: &mut [Alert], rules: &[ProcessingRule])
     }
 }
 
+/// A metric alert rule (`MetricAlerts_ListBySubscription`), the fields skydeck reads.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct MetricAlertRule {
+    pub id: String,
+    pub name: Option<String>,
+    pub tags: Option<std::collections::HashMap<String, String>>,
+    pub properties: MetricAlertProperties,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct MetricAlertProperties {
+    pub enabled: bool,
+    pub scopes: Vec<String>,
+    pub actions: Vec<serde_json::Value>,
+}
+
+/// One metric alert rule as skydeck's: enabled, and whether it has an action group to tell.
+pub fn rule_of(s: &Shared, r: &MetricAlertRule) -> AlertRule {
+    let name = r.name.clone().unwrap_or_else(|| super::last_segment(&r.id));
+    let mut environment = s.environment(&name, r.tags.as_ref());
+    if environment == "unassigned"
+        && let Some(scope) = r.properties.scopes.first()
+    {
+        environment = s.environment(&super::last_segment(scope), None);
+    }
+    AlertRule {
+        id: r.id.clone(),
+        provider: Cloud::Azure,
+        source: "Azure Monitor".into(),
+        name,
+        environment,
+        enabled: r.properties.enabled,
+        notifies: !r.properties.actions.is_empty(),
+        link: Some(format!("https://portal.azure.com/#@/resource{}/overview", r.id)),
+    }
+}
+
+/// The metric alert rules of one subscription.
+pub async fn fetch_rules(s: &Shared, sub: &str) -> Result<Vec<AlertRule>, ProviderError> {
+    let url = s.arm_url(&format!("/subscriptions/{sub}/providers/Microsoft.Insights/metricAlerts"), METRIC_ALERTS_API);
+    let rules: Vec<MetricAlertRule> = s.client.list(Api::Arm, &url).await?;
+    Ok(rules.iter().map(|r| rule_of(s, r)).collect())
+}
+
 /// The fired alerts of one subscription.
 pub async fn fetch(s: &Shared, sub: &str) -> Result<Snapshot, ProviderError> {
     let url = format!(
@@ -466,14 +527,15 @@ pub async fn fetch(s: &Shared, sub: &str) -> Result<Snapshot, ProviderError> {
     );
     let list: Vec<AlertPayload> = s.client.list(Api::Arm, &url).await?;
     let mut alerts: Vec<Alert> = list.iter().filter_map(|a| alert_of(s, a)).collect();
-    // Which are silenced: read only when there is something to mark; a failure is a note.
-    let mut source_note = None;
+    // Which are silenced: read only when there is something to mark; a note when it fails.
+    let mut notes = Vec::new();
     if !alerts.is_empty() {
         match silences(s, sub).await {
             Ok(rules) => mark_silenced(s, &mut alerts, &rules),
-            Err(e) => source_note = Some(format!("alert processing rules ({sub}) unreadable, silences not shown: {e}")),
+            Err(e) => notes.push(format!("alert processing rules ({sub}) unreadable, silences not shown: {e}")),
         }
     }
+    let source_note = (!notes.is_empty()).then(|| notes.join(" · "));
     Ok(Snapshot { alerts, source_note, ..Snapshot::default() })
 }
 

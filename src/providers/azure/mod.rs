@@ -369,11 +369,11 @@ impl AzureProvider {
         };
         for sub in &subs {
             let discover = s.settings.vaults.is_empty();
-            let (webs, dbs, vaults, alerts, stores) = tokio::join!(
+            let (webs, dbs, vaults, (alerts, rules), stores) = tokio::join!(
                 web::fetch(s, sub),
                 postgres::fetch(s, sub),
                 async { if discover { Some(keyvault::fetch_subscription(s, sub).await) } else { None } },
-                alerts::fetch(s, sub),
+                async { tokio::join!(alerts::fetch(s, sub), alerts::fetch_rules(s, sub)) },
                 storage::fetch(s, sub),
             );
             take(&format!("web apps ({sub})"), webs, &mut snap);
@@ -385,6 +385,10 @@ impl AzureProvider {
                     alert_notes.extend(part.source_note);
                 }
                 Err(e) => alert_notes.push(format!("Azure Monitor alerts ({sub}): {e}")),
+            }
+            match rules {
+                Ok(rules) => snap.alert_rules.extend(rules),
+                Err(e) => alert_notes.push(format!("metric alert rules ({sub}): {e}")),
             }
             if let Some(vaults) = vaults {
                 take(&format!("Key Vault ({sub})"), vaults, &mut snap);
@@ -649,7 +653,15 @@ enum AzureCall {
     Ack { id: String, url: String, comments: Option<String> },
     /// Alert processing rule `rule_name` at `url`: no action groups for `rule` (or the alert
     /// named `alert_name`) on `target`, for `minutes` from when it is executed.
-    Silence { url: String, rule_name: String, rule: String, alert_name: String, target: String, minutes: i64, note: String },
+    Silence {
+        url: String,
+        rule_name: String,
+        rule: String,
+        alert_name: String,
+        target: String,
+        minutes: i64,
+        note: String,
+    },
 }
 
 pub fn failed(e: ProviderError) -> ActionError {

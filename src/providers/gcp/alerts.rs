@@ -1,6 +1,10 @@
 //! Cloud Monitoring alerts (v3 `projects.alerts.list`): the open violations of the project's
-//! alerting policies, what the console lists under "Incidents". Read-only: the API has no call
-//! to acknowledge one, so `can_ack` is false.
+//! alerting policies, what the console lists under "Incidents". The API has no call to
+//! acknowledge one, so `can_ack` is false.
+//!
+//! `silence --for 2h` is a snooze (`projects.snoozes.create`) of the alert's policy from now
+//! until the end of the window: no notifications and no new incidents for it meanwhile. The
+//! project's snoozes still in force (`projects.snoozes.list`) mark the alerts they cover.
 
 use std::collections::BTreeMap;
 
@@ -81,6 +85,102 @@ impl GcpAlert {
         let id = self.name.rsplit('/').next().unwrap_or(&self.name);
         format!("https://console.cloud.google.com/monitoring/alerting/alerts/{id}?project={project}")
     }
+}
+
+/// A snooze as Cloud Monitoring keeps it (v3 `Snooze`), the fields skydeck reads.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Snooze {
+    pub name: String,
+    pub display_name: String,
+    pub criteria: SnoozeCriteria,
+    pub interval: Interval,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SnoozeCriteria {
+    pub policies: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Interval {
+    pub start_time: Option<Timestamp>,
+    pub end_time: Option<Timestamp>,
+}
+
+/// The body of `projects.snoozes.create` for `policy`, from `from` to `until`.
+pub fn snooze_body(policy: &str, display_name: &str, from: Timestamp, until: Timestamp) -> serde_json::Value {
+    let at = |t: Timestamp| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    serde_json::json!({
+        "displayName": display_name,
+        "criteria": { "policies": [policy] },
+        "interval": { "startTime": at(from), "endTime": at(until) },
+    })
+}
+
+/// Per policy, the latest end of the snoozes in force at `now`.
+pub async fn snoozed_policies(
+    client: &GcpClient,
+    project: &str,
+    now: Timestamp,
+) -> Result<BTreeMap<String, Timestamp>, ProviderError> {
+    let filter = format!("interval.end_time > \"{}\"", now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    let snoozes: Vec<Snooze> = client
+        .list(
+            Api::Monitoring,
+            &format!("/v3/projects/{project}/snoozes"),
+            &[("filter", &filter)],
+            "snoozes",
+            MAX_ALERTS,
+        )
+        .await?;
+    let mut until: BTreeMap<String, Timestamp> = BTreeMap::new();
+    for s in &snoozes {
+        let (Some(start), Some(end)) = (s.interval.start_time, s.interval.end_time) else { continue };
+        if start > now || end <= now {
+            continue;
+        }
+        for p in &s.criteria.policies {
+            let e = until.entry(p.clone()).or_insert(end);
+            *e = (*e).max(end);
+        }
+    }
+    Ok(until)
+}
+
+/// An alerting policy (v3 `AlertPolicy`), the fields skydeck reads.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AlertPolicy {
+    pub name: String,
+    pub display_name: String,
+    /// Unset on read says nothing; skydeck takes it as enabled rather than raise a false alarm.
+    pub enabled: Option<bool>,
+    pub notification_channels: Vec<String>,
+    pub user_labels: BTreeMap<String, String>,
+}
+
+impl AlertPolicy {
+    /// The policy's page in the console.
+    pub fn link(&self, project: &str) -> String {
+        let id = self.name.rsplit('/').next().unwrap_or(&self.name);
+        format!("https://console.cloud.google.com/monitoring/alerting/policies/{id}?project={project}")
+    }
+}
+
+/// Every alerting policy of `project`.
+pub async fn policies(client: &GcpClient, project: &str) -> Result<Vec<AlertPolicy>, ProviderError> {
+    client
+        .list(
+            Api::Monitoring,
+            &format!("/v3/projects/{project}/alertPolicies"),
+            &[("pageSize", "500")],
+            "alertPolicies",
+            MAX_ALERTS,
+        )
+        .await
 }
 
 /// The open alerts of `project`, newest first as the API sorts them.

@@ -31,14 +31,14 @@ use serde_json::{Value, json};
 
 pub use self::client::{Api, Auth, Credentials, Endpoints, GcpClient, OperationEnd};
 use super::{
-    BoxFuture, BuildContext, BuildError, Capabilities, PointInTimeRestore, Provider, ProviderError, RotateSecret,
-    Source, TakeSnapshot, TrafficShift, environment_of,
+    AlertControl, BoxFuture, BuildContext, BuildError, Capabilities, PointInTimeRestore, Provider, ProviderError,
+    RotateSecret, Source, TakeSnapshot, TrafficShift, environment_of,
 };
 use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind, Verb};
 use crate::config::{Config, GcpConfig};
 use crate::model::{
-    Alert, AlertKind, AlertState, Backup, Environment, LogLine, Metric, Resource, Role, Secret, Snapshot, Tier,
-    Timestamp,
+    Alert, AlertKind, AlertRule, AlertState, Backup, Environment, LogLine, Metric, Resource, Role, Secret, Snapshot,
+    Tier, Timestamp,
 };
 
 // Enum names in the order of the discovery documents, which is their proto numbering: the
@@ -245,6 +245,8 @@ struct Meta {
     executed: HashMap<String, String>,
     /// The last read of the buckets (see [`storage::STORAGE_CACHE`]).
     storage: Option<(Instant, Vec<crate::model::ObjectStore>)>,
+    /// Per open alert, its alerting policy (what a snooze names).
+    alert_policies: HashMap<String, String>,
 }
 
 pub struct GcpProvider {
@@ -360,7 +362,7 @@ impl GcpProvider {
         let project = self.project().to_string();
         let c = &self.client;
         let now = Utc::now();
-        let (services, instances, secrets, metrics, firing, buckets) = tokio::join!(
+        let (services, instances, secrets, metrics, (firing, policies), buckets) = tokio::join!(
             async {
                 let regions = self.regions().await?;
                 run::fetch(c, &project, &regions).await
@@ -368,7 +370,7 @@ impl GcpProvider {
             sql::fetch(c, &project),
             secrets::fetch(c, &project),
             monitoring::fetch(c, &project, now),
-            alerts::fetch(c, &project),
+            async { tokio::join!(alerts::fetch(c, &project), alerts::policies(c, &project)) },
             self.buckets(),
         );
         let mut snap = Snapshot::default();
@@ -531,6 +533,20 @@ impl GcpProvider {
         // Cloud Monitoring alerts: optional like the metrics.
         match firing {
             Ok(list) => {
+                // Which are snoozed: asked only when something is open; a failure is a note.
+                let mut snoozed = BTreeMap::new();
+                if !list.is_empty() {
+                    match alerts::snoozed_policies(c, &project, now).await {
+                        Ok(found) => snoozed = found,
+                        Err(e) => notes.push(format!(
+                            "snoozes unavailable, silences not shown: {}",
+                            shorten(&brief(Api::Monitoring, &e), 80)
+                        )),
+                    }
+                }
+                let policies: HashMap<String, String> =
+                    list.iter().map(|a| (a.name.clone(), a.policy.name.clone())).collect();
+                self.meta().alert_policies = policies;
                 for a in list {
                     let resource = a.resource_name();
                     snap.alerts.push(Alert {
@@ -550,8 +566,8 @@ impl GcpProvider {
                         since: a.open_time,
                         link: Some(a.link(&project)),
                         can_ack: false,
-                        can_silence: false,
-                        silenced_until: None,
+                        can_silence: !a.policy.name.is_empty(),
+                        silenced_until: snoozed.get(&a.policy.name).copied(),
                         acked_by: None,
                     });
                 }
@@ -560,6 +576,25 @@ impl GcpProvider {
             Err(e) => {
                 tracing::warn!("Cloud Monitoring alerts: {e}");
                 notes.push(format!("alerts unavailable: {}", shorten(&brief(Api::Monitoring, &e), 80)));
+            }
+        }
+
+        // Alerting policies: which would stay quiet. Optional like the alerts.
+        match policies {
+            Ok(list) => snap.alert_rules.extend(list.iter().map(|p| AlertRule {
+                id: p.name.clone(),
+                provider: crate::model::Provider::Gcp,
+                source: "Cloud Monitoring".into(),
+                name: if p.display_name.is_empty() { p.name.clone() } else { p.display_name.clone() },
+                environment: self.env_of(&p.display_name, &p.user_labels),
+                enabled: p.enabled.unwrap_or(true),
+                notifies: !p.notification_channels.is_empty(),
+                link: Some(p.link(&project)),
+            })),
+            Err(e) if client::is_service_disabled(&e) => {}
+            Err(e) => {
+                tracing::warn!("Cloud Monitoring alerting policies: {e}");
+                notes.push(format!("alerting policies unavailable: {}", shorten(&brief(Api::Monitoring, &e), 80)));
             }
         }
 
@@ -1105,6 +1140,8 @@ enum GcpCall {
     Clone { body: Value, name: String, time: String },
     /// Secret Manager: `addVersion`, then disable `previous` (when there is one to disable).
     AddVersion { previous: Option<String> },
+    /// Cloud Monitoring: a snooze of `policy` for `minutes` from when it is executed.
+    Snooze { project: String, policy: String, minutes: i64, display_name: String },
 }
 
 /// "web-00002-abc=100%" from a traffic body.
@@ -1165,13 +1202,11 @@ impl Source for GcpProvider {
             point_in_time_restore: Some(self),
             take_snapshot: Some(self),
             rotate_secret: Some(self),
-            refusals: &[
-                (
-                    Verb::Scale,
-                    "Cloud Run scales by itself between its min and max instances; skydeck does not change them",
-                ),
-                (Verb::Ack, super::capability::CLOUD_MONITORING_NO_ACK),
-            ],
+            alert_control: Some(self),
+            refusals: &[(
+                Verb::Scale,
+                "Cloud Run scales by itself between its min and max instances; skydeck does not change them",
+            )],
             ..Capabilities::NONE
         }
     }
@@ -1256,6 +1291,118 @@ impl RotateSecret for GcpProvider {
     }
     fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
         Box::pin(self.verify_rotate(plan))
+    }
+}
+
+/// Cloud Monitoring: silence an open alert's policy with a snooze (`for`); `ack` has no API.
+impl AlertControl for GcpProvider {
+    fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
+        if verb == Verb::Silence { &["for"] } else { &[] }
+    }
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        let plan = self.plan_start(request, snapshot, &[TargetKind::Alert])?;
+        if request.verb == Verb::Ack {
+            return Err(not_applicable(request.verb, &plan.target_name, super::capability::CLOUD_MONITORING_NO_ACK));
+        }
+        self.plan_snooze(request, plan, snapshot)
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        Box::pin(self.execute_snooze(plan))
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        Box::pin(self.verify_snooze(plan))
+    }
+}
+
+impl GcpProvider {
+    fn plan_snooze(&self, request: &ActionRequest, mut plan: Plan, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        let duration = crate::actions::limits::silence_for(request)?;
+        let alert = snapshot
+            .alerts
+            .iter()
+            .find(|a| a.id == plan.request.target)
+            .ok_or_else(|| ActionError::NotFound(request.target.clone()))?;
+        let policy = self.meta().alert_policies.get(&alert.id).cloned().unwrap_or_default();
+        if policy.is_empty() {
+            return Err(not_applicable(request.verb, &alert.name, "Cloud Monitoring names no alerting policy for it"));
+        }
+        let project = policy.split('/').nth(1).unwrap_or(self.project()).to_string();
+        let length = crate::model::human_duration(duration);
+        let display_name = match request.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+            Some(r) => format!("skydeck: silence for {length}: {r}"),
+            None => format!("skydeck: silence for {length}"),
+        };
+        plan.risk = if plan.tier == Tier::Prod { Risk::High } else { Risk::Low };
+        plan.summary = format!(
+            "silence the {} alert '{}' on {} for {length}: a snooze of its policy, so no notifications and no new incidents until then; the open incident stays open",
+            alert.severity.label(),
+            alert.name,
+            if alert.resource.is_empty() { "its resource" } else { &alert.resource },
+        );
+        let url = self.client.url(Api::Monitoring, &format!("/v3/projects/{project}/snoozes"));
+        let now = Utc::now();
+        plan.calls.push(PlannedCall {
+            description: format!("snooze the policy {} for {length}", short_name(&policy)),
+            call: format!("POST {url} {}", alerts::snooze_body(&policy, &display_name, now, now + duration)),
+        });
+        plan.verification = "GET the new snooze: it covers the policy until the end of the window".into();
+        plan.set_payload(GcpCall::Snooze { project, policy, minutes: duration.num_minutes(), display_name });
+        Ok(plan)
+    }
+
+    async fn execute_snooze(&self, plan: &Plan) -> Result<String, ActionError> {
+        let GcpCall::Snooze { project, policy, minutes, display_name } = plan.payload::<GcpCall>()? else {
+            return Err(ActionError::Failed("the plan lost its snooze; plan again".into()));
+        };
+        // The window starts now: Cloud Monitoring refuses a start in the past.
+        let from = Utc::now();
+        let until = from + chrono::Duration::minutes(*minutes);
+        let url = self.client.url(Api::Monitoring, &format!("/v3/projects/{project}/snoozes"));
+        let body = alerts::snooze_body(policy, display_name, from, until);
+        let created = self.client.call(Api::Monitoring, Method::POST, &url, Some(&body)).await.map_err(failed)?;
+        let snooze: alerts::Snooze = serde_json::from_value(created)
+            .map_err(|e| ActionError::Failed(format!("the snooze was sent but its answer is unreadable: {e}")))?;
+        self.meta().executed.insert(plan.request.target.clone(), format!("{}|{}", snooze.name, rfc3339(until)));
+        Ok(format!(
+            "Cloud Monitoring took the snooze {}: '{}' is silent until {} UTC",
+            short_name(&snooze.name),
+            plan.target_name,
+            until.format("%Y-%m-%d %H:%M")
+        ))
+    }
+
+    async fn verify_snooze(&self, plan: &Plan) -> Result<String, ActionError> {
+        let GcpCall::Snooze { policy, .. } = plan.payload::<GcpCall>()? else {
+            return Err(ActionError::VerifyFailed("the plan lost its snooze".into()));
+        };
+        let executed = self.meta().executed.get(&plan.request.target).cloned().unwrap_or_default();
+        let (name, until) = executed.split_once('|').unwrap_or_default();
+        if name.is_empty() {
+            return Err(ActionError::VerifyFailed("Cloud Monitoring named no snooze".into()));
+        }
+        let url = self.client.url(Api::Monitoring, &format!("/v3/{name}"));
+        let got: alerts::Snooze = self.client.get(Api::Monitoring, &url).await.map_err(verify_failed)?;
+        if !got.criteria.policies.iter().any(|p| p == policy) {
+            return Err(ActionError::VerifyFailed(format!(
+                "{} does not cover {}",
+                short_name(name),
+                short_name(policy)
+            )));
+        }
+        let wanted = chrono::DateTime::parse_from_rfc3339(until).ok().map(|t| t.with_timezone(&Utc));
+        match (got.interval.end_time, wanted) {
+            (Some(end), Some(w)) if (end - w).num_seconds().abs() <= 1 => Ok(format!(
+                "snooze {} covers {} until {} UTC",
+                short_name(name),
+                short_name(policy),
+                end.format("%Y-%m-%d %H:%M")
+            )),
+            (end, _) => Err(ActionError::VerifyFailed(format!(
+                "snooze {} ends at {}, not {until}",
+                short_name(name),
+                end.map_or_else(|| "no time".into(), rfc3339)
+            ))),
+        }
     }
 }
 

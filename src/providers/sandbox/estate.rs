@@ -6,8 +6,8 @@
 use chrono::Duration;
 
 use crate::model::{
-    Alert, AlertKind, AlertSeverity, AlertState, Backup, Environment, Level, ObjectStoragePolicy, ObjectStore,
-    Provider, Resource, Role, Secret, SoftDelete, Tier, Timestamp,
+    Alert, AlertKind, AlertRule, AlertSeverity, AlertState, Backup, Environment, Level, ObjectStoragePolicy,
+    ObjectStore, Provider, Resource, Role, Secret, SoftDelete, Tier, Timestamp,
 };
 
 /// splitmix64: tiny, fast and deterministic for a given seed.
@@ -361,6 +361,83 @@ pub fn object_stores(env: &str) -> Vec<ObjectStore> {
 pub const TEAMMATE: &str = "dana";
 /// How long after the start `TEAMMATE` acknowledges it.
 pub const TEAMMATE_ACKS_AFTER: chrono::Duration = chrono::Duration::minutes(10);
+
+/// The demo's alert rules: what pages in each environment, with two that would stay quiet: a
+/// production RDS alarm whose actions someone disabled for a maintenance and never enabled again,
+/// and a disabled dev policy (not a finding: dev).
+pub fn alert_rules() -> Vec<AlertRule> {
+    let rule = |id: String, provider, source: &str, name: &str, environment: &str, enabled, notifies| AlertRule {
+        id,
+        provider,
+        source: source.into(),
+        name: name.into(),
+        environment: environment.into(),
+        enabled,
+        notifies,
+        link: None,
+    };
+    let alarm = |name: &str| format!("arn:aws:cloudwatch:eu-west-1:{AWS_ACCOUNT}:alarm:{name}");
+    let metric_alert = |rg: &str, name: &str| {
+        format!("/subscriptions/{SUBSCRIPTION}/resourceGroups/{rg}/providers/Microsoft.Insights/metricAlerts/{name}")
+    };
+    let policy = |id: &str| format!("projects/{GCP_PROJECT}/alertPolicies/{id}");
+    vec![
+        rule(
+            alarm("inference-api-prod-5xx"),
+            Provider::Aws,
+            "CloudWatch",
+            "inference-api-prod-5xx",
+            "production",
+            true,
+            true,
+        ),
+        rule(
+            alarm("inference-db-prod-free-storage"),
+            Provider::Aws,
+            "CloudWatch",
+            "inference-db-prod-free-storage",
+            "production",
+            true,
+            false,
+        ),
+        rule(
+            metric_alert("shop-prod", "shop-pg-prod-cpu"),
+            Provider::Azure,
+            "Azure Monitor",
+            "shop-pg-prod CPU above 90%",
+            "production",
+            true,
+            true,
+        ),
+        rule(
+            metric_alert("shop-stg", "shop-web-stg-cpu"),
+            Provider::Azure,
+            "Azure Monitor",
+            "shop-web-stg CPU above 80%",
+            "staging",
+            true,
+            true,
+        ),
+        rule(
+            policy("4871229613501735127"),
+            Provider::Gcp,
+            "Cloud Monitoring",
+            "shop-api-prod 5xx above 1%",
+            "production",
+            true,
+            true,
+        ),
+        rule(
+            policy("1520037261873509021"),
+            Provider::Gcp,
+            "Cloud Monitoring",
+            "shop-sql-dev disk above 85%",
+            "dev",
+            false,
+            true,
+        ),
+    ]
+}
 
 /// The demo's firing alerts at `now`, for a demo that started at `start`: a critical `CloudWatch`
 /// alarm in production (the inference API's 5xx rate), a warning from Azure Monitor in staging

@@ -194,6 +194,8 @@ struct Sim {
     creating: Vec<(String, Timestamp)>,
     /// Alerts the operator acknowledged (`ack`), with when.
     acked: Vec<(String, Timestamp)>,
+    /// Alerts the operator silenced (`silence`), with the window (from, until).
+    silenced: Vec<(String, Timestamp, Timestamp)>,
 }
 
 pub struct Sandbox {
@@ -255,6 +257,7 @@ impl Sim {
             failing: vec![("staging".into(), "inference-api".into())],
             creating: Vec::new(),
             acked: Vec::new(),
+            silenced: Vec::new(),
         };
         sim.seed_history();
         sim.sync_app_services();
@@ -595,6 +598,14 @@ impl Sim {
                 a.acked_by = Some(OPERATOR.into());
             }
             a.can_ack = a.provider == Provider::Azure && a.state == AlertState::Firing;
+            // Azure Monitor (processing rules) and Cloud Monitoring (snoozes) silence for a time.
+            a.can_silence = matches!(a.provider, Provider::Azure | Provider::Gcp);
+            a.silenced_until = self
+                .silenced
+                .iter()
+                .filter(|(id, from, until)| *id == a.id && *from <= now && now < *until)
+                .map(|(_, _, until)| *until)
+                .max();
         }
         alerts
     }
@@ -614,6 +625,7 @@ impl Sim {
             secrets: self.secrets.clone(),
             storage: estate::ENVIRONMENTS.iter().flat_map(|(env, _)| estate::object_stores(env)).collect(),
             alerts: self.alerts(now),
+            alert_rules: estate::alert_rules(),
             source_note: None,
         }
     }
@@ -825,6 +837,7 @@ impl Sandbox {
             Verb::Promote | Verb::Rollback => &["to"],
             Verb::Scale => &["count"],
             Verb::Restore => &["time", "name"],
+            Verb::Silence => &["for"],
             _ => &[],
         }
     }
@@ -1128,6 +1141,34 @@ impl Sandbox {
                 plan.verification = format!("re-read '{}': Acknowledged", a.name);
                 plan.set_payload(DemoCall::Ack);
             }
+            (TargetKind::Alert, Verb::Silence) => {
+                let a = snapshot
+                    .alerts
+                    .iter()
+                    .find(|a| a.id == target.id)
+                    .ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
+                if !a.can_silence {
+                    return Err(not_applicable(verb, &a.name, no_silence_reason(&a.source)));
+                }
+                let duration = crate::actions::limits::silence_for(request)?;
+                let length = crate::model::human_duration(duration);
+                plan.summary = format!(
+                    "silence the notifications of the {} alert '{}' on {} for {length} ({}); the alert still shows. {note}",
+                    a.severity.label(),
+                    a.name,
+                    a.resource,
+                    if a.provider == Provider::Azure { "an alert processing rule" } else { "a snooze of its policy" },
+                );
+                plan.calls.push(call(
+                    "remove the alert rule's action groups for the window",
+                    format!(
+                        "PUT https://management.azure.com/subscriptions/{}/resourceGroups/shop-stg/providers/Microsoft.AlertsManagement/actionRules/skydeck-silence-demo?api-version=2021-08-08 (RemoveAllActionGroups for {length}, timeZone UTC)",
+                        estate::SUBSCRIPTION
+                    ),
+                ));
+                plan.verification = format!("re-read '{}': silenced until the end of the window", a.name);
+                plan.set_payload(DemoCall::Silence { minutes: duration.num_minutes() });
+            }
             (kind, verb) => {
                 return Err(not_applicable(verb, &target.name, format!("not an action for a {kind:?}").to_lowercase()));
             }
@@ -1237,6 +1278,11 @@ impl Sandbox {
                     sim.acked.push((id.to_string(), now));
                     Ok(format!("{} is acknowledged", plan.target_name))
                 }
+                DemoCall::Silence { minutes } => {
+                    let until = now + Duration::minutes(*minutes);
+                    sim.silenced.push((id.to_string(), now, until));
+                    Ok(format!("'{}' is silent until {} UTC", plan.target_name, until.format("%H:%M")))
+                }
                 DemoCall::Rotate => {
                     let s = sim
                         .secrets
@@ -1295,6 +1341,12 @@ impl Sandbox {
                     }
                     _ => fail(format!("'{}' is still firing", plan.target_name)),
                 },
+                DemoCall::Silence { .. } => match snapshot.alerts.iter().find(|a| a.id == id) {
+                    Some(Alert { silenced_until: Some(until), name, .. }) => {
+                        Ok(format!("'{name}' is silenced until {} UTC", until.format("%H:%M")))
+                    }
+                    _ => fail(format!("'{}' is not silenced", plan.target_name)),
+                },
                 DemoCall::Rotate => match snapshot.secrets.iter().find(|s| s.id == id) {
                     Some(s) if s.level(self.clock.now()) == Level::Ok => Ok("rotation is current".into()),
                     _ => fail("secret still overdue".into()),
@@ -1326,6 +1378,10 @@ enum DemoCall {
         count: u32,
     },
     Snapshot,
+    /// Silence the alert's notifications for `minutes` from when it runs.
+    Silence {
+        minutes: i64,
+    },
     /// Restore into a new server `name`, as the source was at `time` (RFC 3339).
     Restore {
         time: String,
@@ -1346,6 +1402,15 @@ fn no_ack_reason(source: &str) -> String {
         "Cloud Monitoring" => super::capability::CLOUD_MONITORING_NO_ACK.into(),
         "Dependabot" | "code scanning" | "secret scanning" => super::capability::GITHUB_NO_ACK.into(),
         _ => format!("{source} alerts have no acknowledgement in skydeck"),
+    }
+}
+
+/// Why the demo cannot silence an alert of `source`, in the words of the real adapters.
+fn no_silence_reason(source: &str) -> String {
+    match source {
+        "CloudWatch" => super::capability::CLOUDWATCH_NO_SILENCE.into(),
+        "Dependabot" | "code scanning" | "secret scanning" => super::capability::GITHUB_NO_SILENCE.into(),
+        _ => format!("{source} alerts cannot be silenced in skydeck"),
     }
 }
 

@@ -231,3 +231,32 @@ async fn ack_takes_the_azure_alert_before_dana_and_refuses_alerts_without_an_ack
     let err = act(&sb, Verb::Ack, &azure.id, &[]).await.unwrap_err();
     assert!(err.to_string().contains("you acknowledged it already"), "{err}");
 }
+
+#[tokio::test]
+async fn silence_quiets_the_azure_alert_for_its_window_and_refuses_untimed_sources() {
+    let (sb, clock) = sandbox();
+    let s = sb.snapshot();
+    let azure = s.alerts.iter().find(|a| a.source == "Azure Monitor").unwrap().clone();
+    let cloudwatch = s.alerts.iter().find(|a| a.source == "CloudWatch").unwrap().clone();
+    let dependabot = s.alerts.iter().find(|a| a.source == "Dependabot").unwrap().clone();
+    assert!(azure.can_silence && !cloudwatch.can_silence && !dependabot.can_silence);
+
+    let err = act(&sb, Verb::Silence, &cloudwatch.id, &[("for", "1h")]).await.unwrap_err();
+    assert!(err.to_string().contains("CloudWatch has no timed silence"), "{err}");
+    let err = act(&sb, Verb::Silence, &dependabot.id, &[("for", "1h")]).await.unwrap_err();
+    assert!(err.to_string().contains("nothing to silence"), "{err}");
+    let err = act(&sb, Verb::Silence, &azure.id, &[]).await.unwrap_err();
+    assert!(matches!(err, ActionError::MissingInput(_)), "{err}");
+
+    let start = clock.now();
+    let plan = act(&sb, Verb::Silence, &azure.id, &[("for", "30m")]).await.unwrap();
+    assert!(plan.summary.contains("for 30m"), "{}", plan.summary);
+    let quiet = sb.snapshot().alerts.into_iter().find(|a| a.id == azure.id).unwrap();
+    assert_eq!(quiet.silenced_until, Some(start + chrono::Duration::minutes(30)));
+    assert_eq!(quiet.state, AlertState::Firing, "a silence is not an acknowledgement");
+
+    // The window ends by itself.
+    clock.advance(chrono::Duration::minutes(31));
+    let after = sb.snapshot().alerts.into_iter().find(|a| a.id == azure.id).unwrap();
+    assert_eq!(after.silenced_until, None);
+}
