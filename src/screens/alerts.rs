@@ -106,7 +106,7 @@ fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         let Some(a) = alerts.get(i) else { return Vec::new() };
         // A silence in force says so (and until when); the detail has the acknowledgement too.
         let state_text = match (&a.acked_by, a.state, a.silenced_until.filter(|u| *u > state.now)) {
-            (_, _, Some(until)) => format!("silenced to {}", until.format("%H:%M")),
+            (_, _, Some(until)) => format!("silent to {}", until.format("%H:%M")),
             (Some(who), crate::model::AlertState::Acknowledged, None) => format!("ack by {}", trunc(who, 9)),
             _ => a.state.label().to_string(),
         };
