@@ -19,6 +19,7 @@ use crate::config::{self, Loaded};
 use crate::keymap::Keymap;
 use crate::model::{Environment, Snapshot, SourceState};
 use crate::providers::sandbox::Sandbox;
+use crate::providers::sandbox::teammate::Teammate;
 use crate::providers::{Provider, ProviderError};
 use crate::store::Store;
 use crate::theme::Theme;
@@ -237,6 +238,8 @@ struct Ctx {
     /// Configured sources whose adapters are not part of this build yet.
     unavailable: Vec<(String, String)>,
     clock: Arc<dyn Clock>,
+    /// The demo's estate, for its teammate (`--demo`).
+    sandbox: Option<Arc<Sandbox>>,
 }
 
 fn demo_seed() -> u64 {
@@ -258,8 +261,9 @@ async fn context(cli: &Cli, demo: bool, clock: &Arc<dyn Clock>) -> anyhow::Resul
     }
     let clock = clock.clone();
     let store = Arc::new(Store::open_default().context("opening the store")?.with_clock(clock.clone()));
-    let (providers, unavailable) = if demo {
-        (vec![demo_provider(clock.clone())], Vec::new())
+    let sandbox = demo.then(|| Arc::new(Sandbox::new(demo_seed(), clock.clone())));
+    let (providers, unavailable) = if let Some(sandbox) = &sandbox {
+        (vec![sandbox.clone() as Arc<dyn Provider>], Vec::new())
     } else {
         let registry = crate::providers::from_config(&crate::providers::BuildContext {
             config: &loaded.config,
@@ -268,7 +272,7 @@ async fn context(cli: &Cli, demo: bool, clock: &Arc<dyn Clock>) -> anyhow::Resul
         .await;
         (registry.providers, registry.unavailable)
     };
-    Ok(Ctx { loaded, store, providers, unavailable, clock })
+    Ok(Ctx { loaded, store, providers, unavailable, clock, sandbox })
 }
 
 fn pipeline(ctx: &Ctx, read_only: bool) -> Pipeline {
@@ -441,8 +445,13 @@ async fn tui(cli: &Cli, demo: bool, clock: &Arc<dyn Clock>) -> anyhow::Result<i3
         state.last_message = Some((notes.join(" · "), crate::model::Level::Warn));
     }
     state.screen = Screen::Overview;
-    let team = team_of(&ctx.loaded, &ctx.store);
+    // The demo's team is its simulated teammate, never the configured team store.
+    let team = if demo { None } else { team_of(&ctx.loaded, &ctx.store) };
     state.team = team.as_ref().map(|t| t.status());
+    let teammate = ctx.sandbox.as_ref().map(|sandbox| {
+        state.team = Some(Teammate::status());
+        Teammate::new(sandbox.clone(), ctx.clock.now(), state.runbooks.first())
+    });
     let clock = ctx.clock.clone();
     let rt = Runtime {
         pipeline: pipeline(&ctx, cli.read_only),
@@ -450,6 +459,7 @@ async fn tui(cli: &Cli, demo: bool, clock: &Arc<dyn Clock>) -> anyhow::Result<i3
         clock: ctx.clock,
         demo: Some(Box::new(move || demo_provider(clock.clone()))),
         team,
+        teammate,
     };
     // The notifier reads the journal the loop's actions write; it never touches the loop.
     let slack = slack.map(crate::notify::Notifier::spawn);

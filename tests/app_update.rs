@@ -1265,3 +1265,41 @@ fn the_drawn_geometry_does_not_redraw_and_drives_clicks_and_pages() {
     update(&mut s, click(first + rows as u16 + 1));
     assert_eq!(s.list().selected, before);
 }
+
+#[test]
+fn with_no_incident_open_the_incident_screen_offers_no_mitigation_and_b_acts_on_nothing() {
+    use skydeck::incident::Incident;
+    let (mut s, _) = setup();
+    press(&mut s, KeyCode::Char('!'));
+    assert_eq!(s.screen, Screen::Incident);
+    // The mitigation list is not drawn without an incident: its keys must not reach a hidden row.
+    for key in ['b', 'S', 'p'] {
+        let effects = press(&mut s, KeyCode::Char(key));
+        assert!(!effects.iter().any(|e| matches!(e, Effect::Plan(_))), "{key}: {effects:?}");
+        assert!(s.popup.is_none(), "{key}: {:?}", s.popup);
+    }
+    assert!(!screen_text(&s).contains("b rollback"), "the hint offers no verb without a row");
+
+    s.incident = Some(Incident {
+        id: 1,
+        title: "t".into(),
+        severity: "sev2".into(),
+        environment: Some("staging".into()),
+        opened_at: now(),
+        opened_by: "maria".into(),
+        closed_at: None,
+        resolution: None,
+        timeline: Vec::new(),
+    });
+    s.last_message = None;
+    assert!(screen_text(&s).contains("b rollback"));
+    let effects = press(&mut s, KeyCode::Char('b'));
+    assert!(effects.iter().any(|e| matches!(e, Effect::Plan(_))) || s.popup.is_some(), "{effects:?}");
+}
+
+fn screen_text(state: &AppState) -> String {
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(state.size.0, state.size.1)).unwrap();
+    terminal.draw(|f| skydeck::views::render(state, &skydeck::theme::Theme::dark(), f)).unwrap();
+    let buffer = terminal.backend().buffer();
+    buffer.content.iter().map(ratatui::buffer::Cell::symbol).collect()
+}

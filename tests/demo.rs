@@ -281,3 +281,47 @@ async fn cancelled_and_rejected_runs_stop_their_jobs_where_they_were() {
         );
     }
 }
+
+/// The simulated teammate reaches the TUI through the team store's own messages.
+#[test]
+fn the_teammate_ticks_the_checklist_acknowledges_and_joins_an_incident_as_the_team_store_would() {
+    use skydeck::providers::sandbox::estate::TEAMMATE_ACKS_AFTER;
+    use skydeck::providers::sandbox::teammate::{JOINS_INCIDENT_AFTER, TICKS_AFTER, Teammate};
+    let clock = ManualClock::new(start());
+    let sandbox = Arc::new(Sandbox::new(7, Arc::new(clock.clone())));
+    let book = skydeck::runbook::parse(skydeck::runbook::SHIPPED[0].1, "daily.toml").unwrap();
+    let manual = book.items.iter().find(|i| i.check.is_none()).unwrap().key.clone();
+    let dana = Teammate::new(sandbox, start(), Some(&book));
+    let mut state = skydeck::app::AppState::with_snapshot("demo", Snapshot::default(), Vec::new(), start(), (120, 40));
+    state.runbooks = vec![book.clone()];
+    state.incident = Some(skydeck::incident::Incident {
+        id: 4,
+        title: "inference-api 5xx".into(),
+        severity: "sev2".into(),
+        environment: Some("production".into()),
+        opened_at: start(),
+        opened_by: "you".into(),
+        closed_at: None,
+        resolution: None,
+        timeline: Vec::new(),
+    });
+    assert!(dana.events(start(), Some(start())).is_empty(), "nothing at the start");
+
+    let later = start() + TEAMMATE_ACKS_AFTER;
+    clock.set(later);
+    let events = dana.events(later, Some(start()));
+    assert_eq!(events, dana.events(later, Some(start())), "the same time gives the same events");
+    let kinds: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["runbook", "audit", "timeline"]);
+    assert!(events.iter().all(|e| e.who == "dana@dana-laptop"));
+    skydeck::team::apply(&mut state, skydeck::team::TeamMsg::Events(events));
+
+    let tick = state.runbook_progress.iter().find(|p| p.item == manual).expect("dana's tick is on the checklist");
+    assert!(tick.done);
+    assert_eq!((tick.who.as_str(), tick.at), ("dana@dana-laptop", start() + TICKS_AFTER));
+    let note = &state.incident.as_ref().unwrap().timeline;
+    assert_eq!(note.len(), 1);
+    assert_eq!((note[0].who.as_str(), note[0].at), ("dana@dana-laptop", start() + JOINS_INCIDENT_AFTER));
+    let (line, _) = state.last_message.clone().unwrap();
+    assert!(line.contains("dana@dana-laptop: ack shop-web-stg CPU above 80% finished"), "{line}");
+}

@@ -39,6 +39,8 @@ pub struct Runtime {
     pub demo: Option<Box<dyn Fn() -> Arc<dyn Provider> + Send>>,
     /// The team store (`[team]`), replicated and listened to by tasks of its own.
     pub team: Option<Arc<crate::team::Team>>,
+    /// The demo's simulated teammate, whose entries arrive as the team store's do.
+    pub teammate: Option<crate::providers::sandbox::teammate::Teammate>,
 }
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
@@ -231,6 +233,28 @@ pub async fn close_runs(rt: &Runtime, grace: Duration) {
     }
 }
 
+/// Sends the teammate's entries once each, as they become due (checked once a second).
+fn spawn_teammate(
+    teammate: crate::providers::sandbox::teammate::Teammate,
+    clock: Arc<dyn Clock>,
+    incident: tokio::sync::watch::Receiver<Option<crate::model::Timestamp>>,
+    tx: mpsc::Sender<Msg>,
+) {
+    tokio::spawn(async move {
+        let mut sent = std::collections::HashSet::new();
+        let mut every = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            every.tick().await;
+            let opened = *incident.borrow();
+            let fresh: Vec<_> =
+                teammate.events(clock.now(), opened).into_iter().filter(|e| sent.insert(e.seq)).collect();
+            if !fresh.is_empty() && tx.send(Msg::Team(crate::team::TeamMsg::Events(fresh))).await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
 async fn run_inner(
     rt: &mut Runtime,
     state: &mut AppState,
@@ -258,6 +282,11 @@ async fn run_inner(
     }
     if let Some(team) = &rt.team {
         team.clone().spawn(tx.clone());
+    }
+    // The teammate sees when an incident opens (the loop reads the state, never the task).
+    let (incident_tx, incident_rx) = tokio::sync::watch::channel(state.incident.as_ref().map(|i| i.opened_at));
+    if let Some(teammate) = rt.teammate.take() {
+        spawn_teammate(teammate, rt.clock.clone(), incident_rx, tx.clone());
     }
     load_audit(rt, &tx);
     state.now = rt.clock.now();
@@ -342,6 +371,8 @@ async fn run_inner(
                 pending.push_front(reply);
             }
         }
+        let opened = state.incident.as_ref().filter(|i| i.closed_at.is_none()).map(|i| i.opened_at);
+        incident_tx.send_if_modified(|was| std::mem::replace(was, opened) != opened);
     }
 }
 
@@ -721,6 +752,7 @@ mod tests {
             clock,
             demo: None,
             team: None,
+            teammate: None,
         };
         Setup { rt, state, held, release, store, target }
     }

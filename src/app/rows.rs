@@ -168,8 +168,12 @@ pub fn builtin_rows(state: &AppState, screen: Screen) -> Vec<Row> {
                 .collect()
         }
         Screen::Incident => {
-            // Quick mitigations: the compute of the affected environment (all, if none is set).
-            let env = state.incident.as_ref().and_then(|i| i.environment.clone());
+            // Quick mitigations: the compute of the affected environment (all, if none is set);
+            // none without an open incident, so no verb acts on a row nobody sees.
+            let Some(incident) = state.incident.as_ref().filter(|i| i.closed_at.is_none()) else {
+                return Vec::new();
+            };
+            let env = incident.environment.clone();
             e.resources
                 .iter()
                 .enumerate()

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 mod notify;
 pub use notify::{Stream, Thread, TimelineRow};
-mod team;
+pub mod team;
 pub use team::{OutboxEntry, RunbookTick, TeamEvent, TimelineEntry, merge_ticks, merge_timeline};
 
 #[derive(Debug, thiserror::Error)]

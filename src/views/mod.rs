@@ -201,8 +201,11 @@ fn render_message(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect
             format!("{} filter", km.label(Filter)),
             "1-9 screens".to_string(),
         ];
-        for verb in state.screen.verbs() {
-            hints.push(format!("{} {verb}", km.label(Act(*verb))));
+        // Verbs act on the selected row: a screen with none (no incident open) offers none.
+        if crate::app::rows::row_count(state, state.screen) > 0 {
+            for verb in state.screen.verbs() {
+                hints.push(format!("{} {verb}", km.label(Act(*verb))));
+            }
         }
         hints.push(format!("{} quit", km.label(Quit).split('/').next().unwrap_or("q")));
         Line::from(Span::styled(format!(" {}", hints.join(" · ")), theme.dim()))

@@ -360,7 +360,7 @@ pub fn object_stores(env: &str) -> Vec<ObjectStore> {
 /// The teammate of the demo: acknowledges the staging warning a while after the demo starts.
 pub const TEAMMATE: &str = "dana";
 /// How long after the start `TEAMMATE` acknowledges it.
-pub const TEAMMATE_ACKS_AFTER: chrono::Duration = chrono::Duration::minutes(10);
+pub const TEAMMATE_ACKS_AFTER: chrono::Duration = chrono::Duration::minutes(3);
 
 /// The demo's alert rules: what pages in each environment, with two that would stay quiet: a
 /// production RDS alarm whose actions someone disabled for a maintenance and never enabled again,

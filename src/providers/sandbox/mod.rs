@@ -5,6 +5,7 @@
 //! It never stands in for a real adapter in that adapter's tests.
 
 pub mod estate;
+pub mod teammate;
 
 use crate::actions::not_applicable;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -220,6 +221,17 @@ impl Sandbox {
         let mut sim = self.sim();
         sim.advance(now);
         sim.snapshot(now)
+    }
+
+    /// The alert the teammate acknowledged and when, once they have: the operator may have
+    /// been first, and then the teammate finds it taken and does nothing.
+    pub fn teammate_ack(&self) -> Option<(Alert, Timestamp)> {
+        let now = self.clock.now();
+        let sim = self.sim();
+        let at = sim.start + estate::TEAMMATE_ACKS_AFTER;
+        (now >= at)
+            .then(|| sim.alerts(now).into_iter().find(|a| a.acked_by.as_deref() == Some(estate::TEAMMATE)))?
+            .map(|a| (a, at))
     }
 
     /// Log lines in `(after, now]`, at most `limit`, newest kept.

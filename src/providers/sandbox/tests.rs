@@ -260,3 +260,15 @@ async fn silence_quiets_the_azure_alert_for_its_window_and_refuses_untimed_sourc
     let after = sb.snapshot().alerts.into_iter().find(|a| a.id == azure.id).unwrap();
     assert_eq!(after.silenced_until, None);
 }
+
+#[tokio::test]
+async fn the_teammate_does_not_acknowledge_what_the_operator_took_first() {
+    let (sb, clock) = sandbox();
+    let start = clock.now();
+    let sb = Arc::new(sb);
+    let dana = super::teammate::Teammate::new(sb.clone(), start, None);
+    let azure = sb.snapshot().alerts.into_iter().find(|a| a.source == "Azure Monitor").unwrap();
+    act(&sb, Verb::Ack, &azure.id, &[]).await.unwrap();
+    clock.advance(estate::TEAMMATE_ACKS_AFTER);
+    assert!(dana.events(clock.now(), None).is_empty(), "no tick without a runbook, no ack, no incident");
+}
