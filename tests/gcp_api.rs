@@ -21,6 +21,18 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 #[path = "support/gcp.rs"]
 mod gcp_fixtures;
 use gcp_fixtures::*;
+#[path = "support/discovery.rs"]
+mod discovery;
+use discovery::Discovery;
+
+fn discovery_doc(dir: &str, name: &str) -> Discovery {
+    Discovery::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir).join(name))
+}
+
+/// Cloud Monitoring v3, from google-api-python-client (tests/fixtures/gcp/discovery/SOURCES.md).
+fn monitoring_discovery() -> Discovery {
+    discovery_doc("tests/fixtures/gcp/discovery", "monitoring.v3.json")
+}
 
 struct Setup {
     server: MockServer,
@@ -959,6 +971,7 @@ async fn silence_snoozes_the_alerts_policy_for_the_window_and_reads_it_back() {
     let done = Pipeline::new(s.store.clone(), false, "tester").act(&s.provider, plan).await.result.unwrap();
     let sent = requests(&s, "POST", "/v3/projects/demo-proj/snoozes").await;
     let sent = body(&sent[0]);
+    monitoring_discovery().assert_conforms("Snooze", &sent, "the snooze skydeck sends");
     assert_eq!(sent["criteria"], json!({"policies": ["projects/demo-proj/alertPolicies/4871229613501735127"]}));
     assert_eq!(sent["displayName"], json!("skydeck: silence for 1h30m: rollback running"));
     let (from, until) =
@@ -1197,4 +1210,92 @@ async fn a_bucket_list_failure_is_a_note() {
     assert!(!snap.resources.is_empty());
     let note = snap.source_note.unwrap_or_default();
     assert!(note.contains("buckets unavailable: ") && note.contains("storage.buckets.list"), "{note}");
+}
+
+/// Every payload the loopback Google serves is held to Google's discovery document of its API:
+/// the hand-written list pages (Google publishes no examples of them) and, as a check of the
+/// checker, the recordings of real GCP. A field Google does not have, a wrong type or an enum
+/// value Google does not list fails here, instead of passing through the adapter's lenient
+/// parsing.
+#[test]
+fn every_served_payload_has_the_shape_googles_discovery_documents_give_it() {
+    let shared = |name| discovery_doc("../shared/fixtures/gcp/discovery", name);
+    let (run, sql, secrets, logging) =
+        (shared("run.v2.json"), shared("sqladmin.v1.json"), shared("secretmanager.v1.json"), shared("logging.v2.json"));
+    let (monitoring, storage) =
+        (monitoring_discovery(), discovery_doc("tests/fixtures/gcp/discovery", "storage.v1.json"));
+    let cases: Vec<(&Discovery, &str, &str, Value)> = vec![
+        (&run, "GoogleCloudRunV2Service", "recorded run/v2/services.get.json", recorded("run/v2/services.get.json")),
+        (
+            &sql,
+            "DatabaseInstance",
+            "recorded sqladmin instances.get",
+            recorded("sqladmin/v1beta4/instances.get.postgres.json"),
+        ),
+        (&secrets, "Secret", "recorded secretmanager secrets.get", recorded("secretmanager/v1/secrets.get.json")),
+        (
+            &run,
+            "GoogleCloudRunV2ListServicesResponse",
+            "the services page",
+            services_page(recorded("run/v2/services.get.json")),
+        ),
+        (&run, "GoogleCloudRunV2ListRevisionsResponse", "run-revisions.json", local("run-revisions.json")),
+        (
+            &run,
+            "GoogleCloudRunV2ListRevisionsResponse",
+            "run-revisions-after-deploy.page1.json",
+            local("run-revisions-after-deploy.page1.json"),
+        ),
+        (
+            &run,
+            "GoogleCloudRunV2ListRevisionsResponse",
+            "run-revisions-after-deploy.page2.json",
+            local("run-revisions-after-deploy.page2.json"),
+        ),
+        (&sql, "BackupRunsListResponse", "sql-backupRuns.json", local("sql-backupRuns.json")),
+        (&secrets, "ListSecretsResponse", "secrets.page2.json", local("secrets.page2.json")),
+        (
+            &secrets,
+            "ListSecretVersionsResponse",
+            "secret-versions.enum-int.json",
+            local("secret-versions.enum-int.json"),
+        ),
+        (
+            &secrets,
+            "ListSecretVersionsResponse",
+            "secret-versions.db-password-prod.json",
+            local("secret-versions.db-password-prod.json"),
+        ),
+        (&logging, "ListLogEntriesResponse", "logging-entries.json", local("logging-entries.json")),
+        (&monitoring, "ListAlertsResponse", "monitoring-alerts.json", local("monitoring-alerts.json")),
+        (
+            &monitoring,
+            "ListAlertPoliciesResponse",
+            "monitoring-alert-policies.json",
+            local("monitoring-alert-policies.json"),
+        ),
+        (&monitoring, "ListTimeSeriesResponse", "monitoring-cpu.json", local("monitoring-cpu.json")),
+        (&monitoring, "ListTimeSeriesResponse", "monitoring-memory.json", local("monitoring-memory.json")),
+        (&monitoring, "ListTimeSeriesResponse", "monitoring-latency.json", local("monitoring-latency.json")),
+        (&monitoring, "ListTimeSeriesResponse", "monitoring-requests.json", local("monitoring-requests.json")),
+        (
+            &storage,
+            "Bucket",
+            "recorded storage/v1/buckets.get.softdelete.json",
+            local("storage/v1/buckets.get.softdelete.json"),
+        ),
+        (&storage, "Buckets", "the buckets page", storage_page()),
+    ];
+    for (doc, schema, what, value) in &cases {
+        doc.assert_conforms(schema, value, what);
+    }
+    // The checker sees what it is for: an invented field, a wrong type, an unknown enum value.
+    let mut wrong = local("monitoring-alerts.json");
+    wrong["alerts"][0]["severity"] = json!("CRITICAL");
+    wrong["alerts"][0]["state"] = json!("FIRING");
+    wrong["alerts"][0]["openTime"] = json!(17);
+    let found = monitoring.violations("ListAlertsResponse", &wrong);
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(found.iter().any(|v| v.contains(".alerts[0].severity: no such field")), "{found:?}");
+    assert!(found.iter().any(|v| v.contains("'FIRING' is not one of")), "{found:?}");
 }

@@ -174,19 +174,12 @@ pub async fn mount_monitoring(server: &MockServer) {
         .respond_with(json_body(&local("monitoring-alerts.json")))
         .mount(server)
         .await;
-    // The project's alerting policies (hand-written in the v3 reference's shape: Google publishes
-    // no example): the two that have open alerts, one of them telling nobody, and a disabled one.
+    // The project's alerting policies (hand-written: Google publishes no example; held to the
+    // v3 discovery document by gcp_api's shapes test): the two that have open alerts, one of
+    // them telling nobody, and a disabled one.
     Mock::given(method("GET"))
         .and(path("/v3/projects/demo-proj/alertPolicies"))
-        .respond_with(json_body(&json!({"alertPolicies": [
-            {"name": "projects/demo-proj/alertPolicies/4871229613501735127", "displayName": "Cloud Run 5xx rate above 2%",
-             "enabled": true, "notificationChannels": ["projects/demo-proj/notificationChannels/1377"],
-             "userLabels": {"environment": "production"}, "severity": "CRITICAL"},
-            {"name": "projects/demo-proj/alertPolicies/1520037261873509021", "displayName": "Cloud SQL disk above 80%",
-             "enabled": true, "userLabels": {"environment": "production"}},
-            {"name": "projects/demo-proj/alertPolicies/99", "displayName": "dev queue age", "enabled": false,
-             "notificationChannels": ["projects/demo-proj/notificationChannels/1377"], "userLabels": {"environment": "dev"}}
-        ]})))
+        .respond_with(json_body(&local("monitoring-alert-policies.json")))
         .mount(server)
         .await;
     // No snooze in force (Google publishes no example list; this is the v3 reference's shape).
@@ -219,6 +212,16 @@ pub async fn mount_estate(server: &MockServer, service: Value, revisions: &[Valu
 /// here: another name, an `environment: production` label, region `US-EAST1`, versioning and
 /// soft delete off, and a locked 30-day retention policy.
 pub async fn mount_storage(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/storage/v1/b"))
+        .and(query_param("project", PROJECT))
+        .respond_with(json_body(&storage_page()))
+        .mount(server)
+        .await;
+}
+
+/// The page `mount_storage` serves.
+pub fn storage_page() -> Value {
     let first = local("storage/v1/buckets.get.softdelete.json");
     let mut second = first.clone();
     second["name"] = json!("orders-backups");
@@ -229,12 +232,7 @@ pub async fn mount_storage(server: &MockServer) {
     second["softDeletePolicy"] = json!({"retentionDurationSeconds": "0"});
     second["retentionPolicy"] =
         json!({"retentionPeriod": "2592000", "isLocked": true, "effectiveTime": "2024-04-01T12:34:56.123456Z"});
-    Mock::given(method("GET"))
-        .and(path("/storage/v1/b"))
-        .and(query_param("project", PROJECT))
-        .respond_with(json_body(&json!({"kind": "storage#buckets", "items": [first, second]})))
-        .mount(server)
-        .await;
+    json!({"kind": "storage#buckets", "items": [first, second]})
 }
 
 /// The `[gcp]` section of a config pointing every API at the loopback server.
