@@ -573,6 +573,22 @@ async fn the_tui_shows_a_deployment_opens_its_pods_log_and_confirms_a_roll_back(
     let effects = press(&mut state, KeyCode::Enter);
     assert!(matches!(effects.as_slice(), [Effect::Execute(plan)] if plan.request.target == DEPLOYMENT), "{effects:?}");
     assert!(requests(&s, "PATCH", "/nginx-deployment").await.is_empty(), "nothing is sent before execute");
+
+    // `p` asks for the new image, saying what runs now; the plan carries what was typed.
+    assert!(state.popup.is_none());
+    press(&mut state, KeyCode::Char('5'));
+    select(&mut state, DEPLOYMENT);
+    assert!(press(&mut state, KeyCode::Char('p')).is_empty());
+    let Some(Popup::Action(form)) = &state.popup else { panic!("{:?}", state.popup) };
+    assert_eq!(form.title(), "Promote an image");
+    assert!(form.header(now).iter().any(|l| l.contains("runs now: rev 2: nginx:1.16.1")), "{:?}", form.header(now));
+    for c in "1.17.0".chars() {
+        press(&mut state, KeyCode::Char(c));
+    }
+    let effects = press(&mut state, KeyCode::Enter);
+    let Some(Effect::Plan(request)) = effects.first() else { panic!("{effects:?}") };
+    assert_eq!((request.verb, request.params.get("to").map(String::as_str)), (Verb::Promote, Some("1.17.0")));
+    assert!(p.plan(request, &state.estate).unwrap().summary.contains("nginx:1.16.1 -> nginx:1.17.0"));
 }
 
 /// RBAC that allows Deployments but forbids stateful sets in one namespace (the API server's
@@ -609,4 +625,96 @@ async fn a_forbidden_optional_list_is_a_note_and_the_rest_is_read() {
         .await;
     let err = p.fetch().await.unwrap_err().to_string();
     assert!(err.contains("list deployments") && err.contains("RBAC"), "{err}");
+}
+
+/// `promote --to 1.17.0` is `kubectl set image deployment/nginx-deployment nginx=nginx:1.17.0`:
+/// one strategic merge patch naming the container, then verify waits for the rollout with the
+/// new image in the template. Bad references and images no container runs are refused before
+/// any request; without `--to`, what staging's same-named workload runs is promoted.
+#[tokio::test]
+async fn promote_sets_the_image_as_kubectl_set_image_does_and_waits_for_the_rollout() {
+    let s = setup().await;
+    let p = provider(&s).await;
+    let snap = p.fetch().await.unwrap();
+    let mut request = ActionRequest::new(Verb::Promote, DEPLOYMENT);
+    request.params.insert("to".into(), "1.17.0".into());
+    let plan = p.plan(&request, &snap).unwrap();
+    let expected =
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "nginx", "image": "nginx:1.17.0"}]}}}});
+    assert_eq!(
+        plan.calls[0].call,
+        format!(
+            "PATCH {}/apis/apps/v1/namespaces/shop/deployments/nginx-deployment?fieldManager=skydeck (application/strategic-merge-patch+json) {expected}",
+            s.server.uri()
+        )
+    );
+    assert!(plan.summary.contains("nginx: nginx:1.16.1 -> nginx:1.17.0"), "{}", plan.summary);
+    assert_eq!((plan.tier, plan.risk), (Tier::Prod, skydeck::actions::Risk::High));
+
+    for (to, why) in [
+        ("1.17.0; rm -rf /", "not an image tag or reference"),
+        ("busybox:1.36", "no container runs busybox"),
+        ("nginx:1.16.1", "it already runs nginx:1.16.1"),
+    ] {
+        let mut bad = ActionRequest::new(Verb::Promote, DEPLOYMENT);
+        bad.params.insert("to".into(), to.into());
+        let err = p.plan(&bad, &snap).unwrap_err().to_string();
+        assert!(err.contains(why), "{to}: {err}");
+    }
+    let err = p.plan(&ActionRequest::new(Verb::Promote, DEPLOYMENT), &snap).unwrap_err();
+    assert!(
+        matches!(&err, ActionError::MissingInput(m) if m.contains("no deployment named nginx-deployment runs in a lower environment")),
+        "{err}"
+    );
+
+    Mock::given(method("PATCH"))
+        .and(path("/apis/apps/v1/namespaces/shop/deployments/nginx-deployment"))
+        .and(header("content-type", "application/strategic-merge-patch+json"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fixture_json("deployments.shop.json")["items"][0].clone()),
+        )
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    let promoted = |d: &mut Value| d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:1.17.0");
+    mount_get(&s, Some(deployment_after(promoted, 3, 3, 1)), deployment_after(promoted, 3, 3, 3)).await;
+    let outcome = Pipeline::new(s.store.clone(), false, "maria").act(p.as_ref(), plan).await;
+    let detail = outcome.result.unwrap();
+    assert!(detail.contains("nginx-deployment now runs nginx:1.17.0"), "{detail}");
+    assert!(detail.contains("rolled out, available 3/3"), "{detail}");
+    let patches = requests(&s, "PATCH", "/deployments/nginx-deployment").await;
+    assert_eq!(patches.len(), 1);
+    assert_eq!(body(&patches[0]), expected);
+    assert_eq!(requests(&s, "GET", "/deployments/nginx-deployment").await.len(), 2, "verify waited for the rollout");
+}
+
+#[tokio::test]
+async fn promote_without_a_tag_takes_what_the_lower_environment_runs() {
+    let s = setup().await;
+    // Production (`shop`) runs the StatefulSet `web` one image behind staging.
+    let mut shop_sets = fixture_json("statefulsets.staging.json");
+    let web = &mut shop_sets["items"][0];
+    web["metadata"]["namespace"] = json!("shop");
+    web["metadata"]["labels"]["environment"] = json!("production");
+    web["spec"]["template"]["spec"]["containers"][0]["image"] = json!("registry.k8s.io/nginx-slim:0.23");
+    Mock::given(method("GET"))
+        .and(path("/apis/apps/v1/namespaces/shop/statefulsets"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(shop_sets))
+        .with_priority(1)
+        .mount(&s.server)
+        .await;
+    let p = provider(&s).await;
+    let snap = p.fetch().await.unwrap();
+    let plan = p.plan(&ActionRequest::new(Verb::Promote, "k8s:aks-prod/shop/statefulsets/web"), &snap).unwrap();
+    assert!(plan.summary.contains("to what staging's web (staging) runs"), "{}", plan.summary);
+    assert!(
+        plan.calls[0].call.contains(
+            r#"/apis/apps/v1/namespaces/shop/statefulsets/web?fieldManager=skydeck (application/strategic-merge-patch+json) {"spec":{"template":{"spec":{"containers":[{"image":"registry.k8s.io/nginx-slim:0.24","name":"nginx"}]}}}}"#
+        ),
+        "{}",
+        plan.calls[0].call
+    );
+    // Staging has nothing lower to promote from.
+    let err = p.plan(&ActionRequest::new(Verb::Promote, STATEFUL_SET), &snap).unwrap_err();
+    assert!(matches!(err, ActionError::MissingInput(_)), "{err}");
 }

@@ -159,6 +159,8 @@ struct Workload {
     revision: Option<i64>,
     paused: bool,
     rollback: Option<RollbackTarget>,
+    /// The pod template's containers and their images (what `promote` changes).
+    containers: Vec<(String, String)>,
 }
 
 #[derive(Default)]
@@ -175,6 +177,9 @@ pub enum KubeCall {
     Scale { kind: WorkloadKind, namespace: String, name: String, replicas: i32, body: Value },
     /// `PATCH` (JSON patch) the Deployment's template and annotations to a `ReplicaSet`'s.
     Rollback { namespace: String, name: String, revision: i64, images: Vec<String>, patch: Value },
+    /// `PATCH` (strategic merge) containers' images, as `kubectl set image` does; `images` is
+    /// the template's whole list afterwards.
+    SetImage { kind: WorkloadKind, namespace: String, name: String, images: Vec<String>, body: Value },
 }
 
 pub struct KubeProvider {
@@ -556,6 +561,7 @@ impl KubeProvider {
                     revision,
                     paused,
                     rollback,
+                    containers: workloads::containers(d.spec.as_ref().map(|s| &s.template)),
                 },
             );
         }
@@ -606,6 +612,7 @@ impl KubeProvider {
                     revision: None,
                     paused: false,
                     rollback: None,
+                    containers: workloads::containers(s.spec.as_ref().map(|s| &s.template)),
                 },
             );
         }
@@ -672,6 +679,7 @@ impl KubeProvider {
                     revision: None,
                     paused: false,
                     rollback: None,
+                    containers: Vec::new(),
                 },
             );
         }
@@ -901,11 +909,107 @@ impl KubeProvider {
         Ok(plan)
     }
 
+    /// `promote --to TAG|IMAGE`: `kubectl set image` on the workload's containers. Without
+    /// `--to`, the images the same-named workload runs in the nearest lower environment (what
+    /// was tested there goes up).
+    fn plan_promote(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        let (mut plan, w) = self.plan_start(request, snapshot)?;
+        let what = plan.target_name.clone();
+        if w.paused {
+            return Err(not_applicable(
+                Verb::Promote,
+                &what,
+                "the Deployment is paused: a new image would not roll out until it is resumed",
+            ));
+        }
+        let to = request.params.get("to").map(|t| t.trim()).filter(|t| !t.is_empty());
+        let (changes, from) = if let Some(to) = to {
+            (workloads::images_to_set(&w.containers, to).map_err(ActionError::InvalidInput)?, None)
+        } else {
+            let (source, environment) = self.promotion_source(&w, &plan, snapshot).ok_or_else(|| {
+                ActionError::MissingInput(format!(
+                    "to (--to TAG or --to IMAGE:TAG): no {} named {} runs in a lower environment to promote from",
+                    w.kind.plural().trim_end_matches('s'),
+                    w.name
+                ))
+            })?;
+            let changes: Vec<(String, String)> = source
+                .containers
+                .iter()
+                .filter(|(name, image)| w.containers.iter().any(|(n, i)| n == name && i != image))
+                .cloned()
+                .collect();
+            (changes, Some(format!("{environment}'s {} ({})", source.name, source.namespace)))
+        };
+        if changes.is_empty() {
+            let now: Vec<&str> = w.containers.iter().map(|(_, i)| i.as_str()).collect();
+            return Err(not_applicable(Verb::Promote, &what, format!("it already runs {}", now.join(", "))));
+        }
+        let images: Vec<String> = w
+            .containers
+            .iter()
+            .map(|(name, image)| changes.iter().find(|(n, _)| n == name).map_or(image, |(_, new)| new).clone())
+            .collect();
+        let body = json!({"spec": {"template": {"spec": {"containers":
+            changes.iter().map(|(name, image)| json!({"name": name, "image": image})).collect::<Vec<_>>()}}}});
+        let change_text: Vec<String> = changes
+            .iter()
+            .map(|(name, new)| {
+                let old = w.containers.iter().find(|(n, _)| n == name).map_or("?", |(_, i)| i.as_str());
+                format!("{name}: {old} -> {new}")
+            })
+            .collect();
+        plan.summary = format!(
+            "promote {} {} ({}, {}){}: {}; its pods are replaced by the new image's as its update strategy allows",
+            w.kind.plural().trim_end_matches('s'),
+            w.name,
+            w.namespace,
+            self.context,
+            from.map(|f| format!(" to what {f} runs")).unwrap_or_default(),
+            change_text.join(", ")
+        );
+        plan.calls.push(PlannedCall {
+            description: format!("set the image of {} (kubectl set image)", change_text.join(", ")),
+            call: self.patch_call(w.kind, &w, "", "application/strategic-merge-patch+json", &body),
+        });
+        plan.verification = self.verification_text(&w, &format!("the template's images are {}; ", images.join(", ")));
+        plan.request.params.insert("to".into(), changes.iter().map(|(_, i)| i.as_str()).collect::<Vec<_>>().join(","));
+        plan.set_payload(KubeCall::SetImage { kind: w.kind, namespace: w.namespace, name: w.name, images, body });
+        Ok(plan)
+    }
+
+    /// The same kind and name in another namespace of a lower tier, the nearest tier first.
+    fn promotion_source(&self, w: &Workload, plan: &Plan, snapshot: &Snapshot) -> Option<(Workload, String)> {
+        let meta = self.meta();
+        let mut candidates: Vec<(Tier, Workload, String)> = meta
+            .workloads
+            .iter()
+            .filter(|(_, o)| o.kind == w.kind && o.name == w.name && o.namespace != w.namespace)
+            .filter_map(|(id, o)| {
+                let environment = snapshot.resources.iter().find(|r| &r.id == id)?.environment.clone();
+                let tier = crate::actions::tier_of(snapshot, &environment);
+                (tier < plan.tier).then(|| (tier, o.clone(), environment))
+            })
+            .collect();
+        candidates.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.namespace.cmp(&b.1.namespace)));
+        candidates.into_iter().next().map(|(_, o, environment)| (o, environment))
+    }
+
     async fn execute_call(&self, plan: &Plan) -> Result<String, ActionError> {
         let call = plan.payload::<KubeCall>()?.clone();
         let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..PatchParams::default() };
         let failed = |e: kube::Error| ActionError::Failed(from_kube(e, "patch", &self.context).to_string());
         match call {
+            KubeCall::SetImage { kind, namespace, name, images, body } => {
+                if kind == WorkloadKind::StatefulSet {
+                    let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), &namespace);
+                    api.patch(&name, &params, &Patch::Strategic(&body)).await.map_err(failed)?;
+                } else {
+                    let api: Api<Deployment> = Api::namespaced(self.client.clone(), &namespace);
+                    api.patch(&name, &params, &Patch::Strategic(&body)).await.map_err(failed)?;
+                }
+                Ok(format!("{name} now runs {}", images.join(", ")))
+            }
             KubeCall::Restart { kind, namespace, name, restarted_at, body } => {
                 if kind == WorkloadKind::StatefulSet {
                     let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), &namespace);
@@ -948,9 +1052,9 @@ impl KubeProvider {
         let started = Instant::now();
         loop {
             let (kind, namespace, name) = match &call {
-                KubeCall::Restart { kind, namespace, name, .. } | KubeCall::Scale { kind, namespace, name, .. } => {
-                    (*kind, namespace.clone(), name.clone())
-                }
+                KubeCall::Restart { kind, namespace, name, .. }
+                | KubeCall::Scale { kind, namespace, name, .. }
+                | KubeCall::SetImage { kind, namespace, name, .. } => (*kind, namespace.clone(), name.clone()),
                 KubeCall::Rollback { namespace, name, .. } => {
                     (WorkloadKind::Deployment, namespace.clone(), name.clone())
                 }
@@ -984,7 +1088,9 @@ impl KubeProvider {
                     .and_then(|t| t.metadata.as_ref()?.annotations.as_ref()?.get(workloads::RESTARTED_AT).cloned())
                     .is_some_and(|v| &v == restarted_at),
                 KubeCall::Scale { replicas, .. } => spec_replicas == Some(*replicas),
-                KubeCall::Rollback { images, .. } => &workloads::images(template.as_ref()) == images,
+                KubeCall::Rollback { images, .. } | KubeCall::SetImage { images, .. } => {
+                    &workloads::images(template.as_ref()) == images
+                }
             };
             if !applied && counts.observed >= counts.generation {
                 return Err(ActionError::VerifyFailed(format!(
@@ -1063,8 +1169,7 @@ impl RunControl for KubeProvider {
     }
 }
 
-/// `rollback` = `kubectl rollout undo` to the previous revision. Promote (a new image) is not
-/// offered yet.
+/// `rollback` = `kubectl rollout undo` to the previous revision; `promote` = `kubectl set image`.
 impl TrafficShift for KubeProvider {
     fn accepted_params(&self, _verb: Verb) -> &'static [&'static str] {
         &["to"]
@@ -1072,9 +1177,10 @@ impl TrafficShift for KubeProvider {
     fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
         match request.verb {
             Verb::Rollback => self.plan_rollback(request, snapshot),
+            Verb::Promote => self.plan_promote(request, snapshot),
             verb => {
                 let (plan, _) = Plan::for_target(request, &self.name, snapshot)?;
-                Err(not_applicable(verb, &plan.target_name, "promoting an image tag on Kubernetes is not offered yet"))
+                Err(not_applicable(verb, &plan.target_name, "it is not a traffic verb"))
             }
         }
     }

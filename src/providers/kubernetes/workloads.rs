@@ -194,6 +194,66 @@ pub fn images(template: Option<&PodTemplateSpec>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A pod template's containers and their images, in order.
+pub fn containers(template: Option<&PodTemplateSpec>) -> Vec<(String, String)> {
+    template
+        .and_then(|t| t.spec.as_ref())
+        .map(|s| s.containers.iter().map(|c| (c.name.clone(), c.image.clone().unwrap_or_default())).collect())
+        .unwrap_or_default()
+}
+
+/// An image reference without its tag or digest: `registry:5000/team/app:1.2@sha256:..` ->
+/// `registry:5000/team/app` (a colon before the last slash is a registry's port).
+pub fn repository(image: &str) -> &str {
+    let image = image.split('@').next().unwrap_or(image);
+    let slash = image.rfind('/').map_or(0, |i| i + 1);
+    match image[slash..].rfind(':') {
+        Some(colon) => &image[..slash + colon],
+        None => image,
+    }
+}
+
+/// What `promote --to` changes, as `(container, new image)`: `to` is a tag (`1.17.0`), a digest
+/// (`sha256:...`) or an image (`nginx:1.17.0`, `registry/app@sha256:...`). A tag or digest
+/// goes to the one container, or to every container when they all run one repository; an image
+/// goes to the containers that run its repository. Containers already on it are left out.
+pub fn images_to_set(containers: &[(String, String)], to: &str) -> Result<Vec<(String, String)>, String> {
+    let valid = !to.is_empty()
+        && to.len() <= 512
+        && to.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':' | '/' | '@'));
+    if !valid {
+        return Err(format!(
+            "--to '{}': not an image tag or reference (letters, digits, . _ - : / @)",
+            crate::text::for_terminal(to)
+        ));
+    }
+    if containers.is_empty() {
+        return Err("the workload's pod template has no containers".into());
+    }
+    let digest = to.starts_with("sha256:");
+    let is_reference = !digest && (to.contains('/') || to.contains(':') || to.contains('@'));
+    let listed = || containers.iter().map(|(n, i)| format!("{n}: {i}")).collect::<Vec<_>>().join(", ");
+    let changes: Vec<(String, String)> = if is_reference {
+        let wanted = repository(to);
+        let matching: Vec<_> = containers.iter().filter(|(_, image)| repository(image) == wanted).collect();
+        if matching.is_empty() {
+            return Err(format!("--to {to}: no container runs {wanted} ({})", listed()));
+        }
+        matching.into_iter().map(|(name, _)| (name.clone(), to.to_string())).collect()
+    } else {
+        let first = repository(&containers[0].1);
+        if containers.iter().any(|(_, image)| repository(image) != first) {
+            return Err(format!(
+                "--to {to}: the containers run different images ({}); name one: --to IMAGE:TAG",
+                listed()
+            ));
+        }
+        let joiner = if digest { "@" } else { ":" };
+        containers.iter().map(|(name, image)| (name.clone(), format!("{}{joiner}{to}", repository(image)))).collect()
+    };
+    Ok(changes.into_iter().filter(|(name, new)| containers.iter().any(|(n, i)| n == name && i != new)).collect())
+}
+
 pub fn revision_of(annotations: Option<&BTreeMap<String, String>>) -> Option<i64> {
     annotations?.get(REVISION)?.trim().parse().ok()
 }
@@ -298,6 +358,27 @@ pub fn previous_revision<'a>(sets: &[&'a ReplicaSet]) -> Option<(i64, &'a Replic
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn promote_targets_the_containers_as_kubectl_set_image_would() {
+        use super::{images_to_set, repository};
+        assert_eq!(repository("registry:5000/team/app:1.2@sha256:abc"), "registry:5000/team/app");
+        assert_eq!(repository("registry:5000/app"), "registry:5000/app");
+        assert_eq!(repository("nginx"), "nginx");
+        let one = [("nginx".to_string(), "nginx:1.16.1".to_string())];
+        assert_eq!(images_to_set(&one, "1.17.0").unwrap(), [("nginx".to_string(), "nginx:1.17.0".to_string())]);
+        assert_eq!(images_to_set(&one, "sha256:ab12").unwrap()[0].1, "nginx@sha256:ab12");
+        assert!(images_to_set(&one, "1.16.1").unwrap().is_empty(), "already on it");
+        let two = [
+            ("app".to_string(), "acme/app:7".to_string()),
+            ("proxy".to_string(), "envoyproxy/envoy:v1.30".to_string()),
+        ];
+        let err = images_to_set(&two, "8").unwrap_err();
+        assert!(err.contains("different images") && err.contains("--to IMAGE:TAG"), "{err}");
+        assert_eq!(images_to_set(&two, "acme/app:8").unwrap(), [("app".to_string(), "acme/app:8".to_string())]);
+        let err = images_to_set(&two, "1.0\u{1b}[2J").unwrap_err();
+        assert!(!err.contains('\u{1b}'), "{err}");
+    }
     use super::*;
     use serde_json::json;
 
