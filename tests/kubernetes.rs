@@ -37,6 +37,27 @@ struct Setup {
     dir: tempfile::TempDir,
 }
 
+/// When the fixtures were "recorded": the events are shifted so that this instant is now (the
+/// provider keeps the warnings of the last hour by the wall clock).
+const RECORDED_AT: &str = "2026-12-01T14:30:00Z";
+
+fn as_if_recorded_now(mut list: Value) -> Value {
+    let recorded = chrono::DateTime::parse_from_rfc3339(RECORDED_AT).unwrap().with_timezone(&chrono::Utc);
+    let shift = chrono::Utc::now() - recorded;
+    let moved = |v: &mut Value| {
+        if let Some(t) = v.as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()) {
+            *v = json!((t.with_timezone(&chrono::Utc) + shift).to_rfc3339());
+        }
+    };
+    for item in list["items"].as_array_mut().unwrap() {
+        for key in ["firstTimestamp", "lastTimestamp", "eventTime"] {
+            moved(&mut item[key]);
+        }
+        moved(&mut item["metadata"]["creationTimestamp"]);
+    }
+    list
+}
+
 fn config() -> Config {
     Config {
         environments: vec![
@@ -101,10 +122,15 @@ async fn setup() -> Setup {
             ("/apis/apps/v1", "replicasets"),
             ("/apis/apps/v1", "statefulsets"),
             ("/api/v1", "pods"),
+            ("/api/v1", "events"),
         ] {
+            let mut body = fixture_json(&format!("{list}.{ns}.json"));
+            if list == "events" {
+                body = as_if_recorded_now(body);
+            }
             Mock::given(method("GET"))
                 .and(path(format!("{prefix}/namespaces/{ns}/{list}")))
-                .respond_with(ResponseTemplate::new(200).set_body_json(fixture_json(&format!("{list}.{ns}.json"))))
+                .respond_with(ResponseTemplate::new(200).set_body_json(body))
                 .mount(&server)
                 .await;
         }
@@ -221,7 +247,7 @@ async fn workloads_and_pods_come_from_the_api_with_rollout_state_images_and_rest
 
     // Only the configured namespaces were listed, each with the kubeconfig's token.
     let all = s.server.received_requests().await.unwrap();
-    assert_eq!(all.len(), 8);
+    assert_eq!(all.len(), 10, "deployments, statefulsets, replicasets, pods and events of two namespaces");
     for r in &all {
         assert!(
             r.url.path().contains("/namespaces/shop/") || r.url.path().contains("/namespaces/staging/"),
@@ -717,4 +743,26 @@ async fn promote_without_a_tag_takes_what_the_lower_environment_runs() {
     // Staging has nothing lower to promote from.
     let err = p.plan(&ActionRequest::new(Verb::Promote, STATEFUL_SET), &snap).unwrap_err();
     assert!(matches!(err, ActionError::MissingInput(_)), "{err}");
+}
+
+/// Warning events of the last hour show on the object and on its workload: a crash-looping
+/// pod's back-off on its StatefulSet, a failing readiness probe on its Deployment. Normal events
+/// and warnings older than an hour are left out.
+#[tokio::test]
+async fn recent_warning_events_show_on_the_pod_and_its_workload() {
+    let s = setup().await;
+    let p = provider(&s).await;
+    let snap = p.fetch().await.unwrap();
+    let events = |id: &str| {
+        let r = snap.resources.iter().find(|r| r.id == id).unwrap_or_else(|| panic!("{id}"));
+        r.details.iter().find(|(k, _)| k == "events").map(|(_, v)| v.clone())
+    };
+    let web = events(STATEFUL_SET).expect("web's pod warns");
+    assert!(web.starts_with("1 warning in the last hour; latest 1m ago: BackOff on pod/web-1 ×23: Back-off restarting failed container nginx"), "{web}");
+    assert_eq!(events("k8s:aks-prod/staging/pods/web-1").as_deref(), Some(web.as_str()));
+    assert_eq!(events("k8s:aks-prod/staging/pods/web-0"), None, "its FailedScheduling is hours old");
+    let nginx = events(DEPLOYMENT).expect("a pod of the Deployment warns");
+    assert!(nginx.contains("Unhealthy on pod/nginx-deployment-1564180365-nacti ×3: Readiness probe failed"), "{nginx}");
+    assert_eq!(events("k8s:aks-prod/shop/pods/nginx-deployment-1564180365-khku8"), None);
+    assert!(requests(&s, "GET", "/namespaces/shop/events").await.len() == 1);
 }

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, ListParams, LogParams, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::{Value, json};
@@ -407,20 +407,23 @@ impl KubeProvider {
         let mut sets: Vec<StatefulSet> = Vec::new();
         let mut replica_sets: Vec<ReplicaSet> = Vec::new();
         let mut pods: Vec<Pod> = Vec::new();
+        let mut events: Vec<Event> = Vec::new();
         let mut missing: Vec<String> = Vec::new();
         for scope in &scopes {
             let ns = scope.as_deref();
-            let (d, (s, s_note), (r, r_note), (p, p_note)) = tokio::try_join!(
+            let (d, (s, s_note), (r, r_note), (p, p_note), (e, e_note)) = tokio::try_join!(
                 self.list_all::<Deployment>(ns, "list deployments"),
                 self.list_optional::<StatefulSet>(ns, "list statefulsets"),
                 self.list_optional::<ReplicaSet>(ns, "list replicasets"),
                 self.list_optional::<Pod>(ns, "list pods"),
+                self.list_optional::<Event>(ns, "list events"),
             )?;
             deployments.extend(d);
             sets.extend(s);
             replica_sets.extend(r);
             pods.extend(p);
-            missing.extend([s_note, r_note, p_note].into_iter().flatten());
+            events.extend(e);
+            missing.extend([s_note, r_note, p_note, e_note].into_iter().flatten());
         }
 
         // Which Deployment each ReplicaSet belongs to, and which workload each pod.
@@ -684,6 +687,44 @@ impl KubeProvider {
             );
         }
         self.meta().workloads = metas;
+
+        // Warnings of the last hour on the object itself, and on a workload from its pods and
+        // ReplicaSets too (a crash-looping pod or a failed create shows on its Deployment).
+        let now = chrono::Utc::now();
+        let recent = workloads::warnings(&events, now - chrono::Duration::hours(1));
+        let mut warnings_of: HashMap<String, Vec<&workloads::Warning>> = HashMap::new();
+        for w in &recent {
+            let ns = w.namespace.clone();
+            let own = match w.kind.as_str() {
+                "Deployment" => Some(WorkloadKind::Deployment),
+                "StatefulSet" => Some(WorkloadKind::StatefulSet),
+                "Pod" => Some(WorkloadKind::Pod),
+                _ => None,
+            };
+            if let Some(kind) = own {
+                warnings_of.entry(id_of(&context, &ns, kind, &w.name)).or_default().push(w);
+            }
+            let owner = match w.kind.as_str() {
+                "ReplicaSet" => {
+                    rs_owner.get(&(ns.clone(), w.name.clone())).map(|d| (WorkloadKind::Deployment, d.clone()))
+                }
+                "Pod" => pods_of
+                    .iter()
+                    .find(|((pns, _, _), list)| {
+                        *pns == ns && list.iter().any(|p| p.metadata.name.as_deref() == Some(&w.name))
+                    })
+                    .map(|((_, kind, name), _)| (*kind, name.clone())),
+                _ => None,
+            };
+            if let Some((kind, name)) = owner {
+                warnings_of.entry(id_of(&context, &ns, kind, &name)).or_default().push(w);
+            }
+        }
+        for r in &mut snap.resources {
+            if let Some(list) = warnings_of.get(&r.id) {
+                r.details.push(("events".into(), workloads::warnings_text(list, now)));
+            }
+        }
 
         let mut envs: Vec<String> = snap.resources.iter().map(|r| r.environment.clone()).collect();
         envs.sort();

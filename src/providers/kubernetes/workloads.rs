@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
+use k8s_openapi::api::core::v1::{Event, Pod, PodTemplateSpec};
 use serde_json::Value;
 
 use crate::model::Level;
@@ -252,6 +252,75 @@ pub fn images_to_set(containers: &[(String, String)], to: &str) -> Result<Vec<(S
         containers.iter().map(|(name, image)| (name.clone(), format!("{}{joiner}{to}", repository(image)))).collect()
     };
     Ok(changes.into_iter().filter(|(name, new)| containers.iter().any(|(n, i)| n == name && i != new)).collect())
+}
+
+/// A `Warning` event (`kubectl get events --field-selector type=Warning`), about one object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Warning {
+    pub namespace: String,
+    /// The object it is about (`involvedObject`): `Pod`, `ReplicaSet`, `Deployment`, ...
+    pub kind: String,
+    pub name: String,
+    pub reason: String,
+    pub message: String,
+    /// How often it happened (`series.count`, else `count`).
+    pub count: i32,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+fn to_chrono(t: &k8s_openapi::jiff::Timestamp) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp(t.as_second(), u32::try_from(t.subsec_nanosecond()).unwrap_or(0))
+}
+
+/// The `Warning` events last seen at or after `since`, newest first. When an event was last
+/// seen: its series' last observation, else `lastTimestamp`, `eventTime`, `firstTimestamp`,
+/// then its creation (the API fills different ones depending on who reported it).
+pub fn warnings(events: &[Event], since: chrono::DateTime<chrono::Utc>) -> Vec<Warning> {
+    let mut out: Vec<Warning> = events
+        .iter()
+        .filter(|e| e.type_.as_deref() == Some("Warning"))
+        .filter_map(|e| {
+            let at = e
+                .series
+                .as_ref()
+                .and_then(|s| s.last_observed_time.as_ref())
+                .map(|t| &t.0)
+                .or(e.last_timestamp.as_ref().map(|t| &t.0))
+                .or(e.event_time.as_ref().map(|t| &t.0))
+                .or(e.first_timestamp.as_ref().map(|t| &t.0))
+                .or(e.metadata.creation_timestamp.as_ref().map(|t| &t.0))
+                .and_then(to_chrono)?;
+            let o = &e.involved_object;
+            Some(Warning {
+                namespace: o.namespace.clone().or_else(|| e.metadata.namespace.clone()).unwrap_or_default(),
+                kind: o.kind.clone().unwrap_or_default(),
+                name: o.name.clone().unwrap_or_default(),
+                reason: e.reason.clone().unwrap_or_default(),
+                message: e.message.clone().unwrap_or_default().trim().to_string(),
+                count: e.series.as_ref().and_then(|s| s.count).or(e.count).unwrap_or(1).max(1),
+                at,
+            })
+        })
+        .filter(|w| w.at >= since)
+        .collect();
+    out.sort_by(|a, b| b.at.cmp(&a.at));
+    out
+}
+
+/// One line for a workload's warnings, newest first: how many, and the latest in full.
+pub fn warnings_text(list: &[&Warning], now: chrono::DateTime<chrono::Utc>) -> String {
+    let Some(latest) = list.first() else { return String::new() };
+    let times = if latest.count > 1 { format!(" ×{}", latest.count) } else { String::new() };
+    let ago = crate::model::human_duration((now - latest.at).max(chrono::Duration::zero()));
+    format!(
+        "{} warning{} in the last hour; latest {ago} ago: {} on {}/{}{times}: {}",
+        list.len(),
+        if list.len() == 1 { "" } else { "s" },
+        latest.reason,
+        latest.kind.to_lowercase(),
+        latest.name,
+        latest.message
+    )
 }
 
 pub fn revision_of(annotations: Option<&BTreeMap<String, String>>) -> Option<i64> {
