@@ -303,7 +303,7 @@ pub fn warnings(events: &[Event], since: chrono::DateTime<chrono::Utc>) -> Vec<W
         })
         .filter(|w| w.at >= since)
         .collect();
-    out.sort_by(|a, b| b.at.cmp(&a.at));
+    out.sort_by_key(|w| std::cmp::Reverse(w.at));
     out
 }
 
