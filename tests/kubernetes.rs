@@ -746,7 +746,7 @@ async fn promote_without_a_tag_takes_what_the_lower_environment_runs() {
 }
 
 /// Warning events of the last hour show on the object and on its workload: a crash-looping
-/// pod's back-off on its StatefulSet, a failing readiness probe on its Deployment. Normal events
+/// pod's back-off on its `StatefulSet`, a failing readiness probe on its Deployment. Normal events
 /// and warnings older than an hour are left out.
 #[tokio::test]
 async fn recent_warning_events_show_on_the_pod_and_its_workload() {
