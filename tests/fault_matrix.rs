@@ -430,8 +430,8 @@ fn request_bound(kind: ProviderKind) -> usize {
         ProviderKind::Gcp => 27,
         // ecs, rds, secrets: 4 attempts each, plus the first page of each listing.
         ProviderKind::Aws => 16,
-        // deployments, statefulsets, replicasets, pods, events: 3 attempts each.
-        ProviderKind::Kubernetes => 15,
+        // deployments, statefulsets, replicasets, pods, events, pod metrics: 3 attempts each.
+        ProviderKind::Kubernetes => 18,
         ProviderKind::Health => 1,
     }
 }

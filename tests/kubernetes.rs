@@ -135,6 +135,13 @@ async fn setup() -> Setup {
                 .await;
         }
     }
+    for ns in ["shop", "staging"] {
+        Mock::given(method("GET"))
+            .and(path(format!("/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(fixture_json(&format!("metrics.{ns}.json"))))
+            .mount(&server)
+            .await;
+    }
     for pod in ["khku8", "nacti", "z9gth"] {
         Mock::given(method("GET"))
             .and(path(format!("/api/v1/namespaces/shop/pods/nginx-deployment-1564180365-{pod}/log")))
@@ -247,7 +254,7 @@ async fn workloads_and_pods_come_from_the_api_with_rollout_state_images_and_rest
 
     // Only the configured namespaces were listed, each with the kubeconfig's token.
     let all = s.server.received_requests().await.unwrap();
-    assert_eq!(all.len(), 10, "deployments, statefulsets, replicasets, pods and events of two namespaces");
+    assert_eq!(all.len(), 12, "deployments, statefulsets, replicasets, pods, events and pod metrics of two namespaces");
     for r in &all {
         assert!(
             r.url.path().contains("/namespaces/shop/") || r.url.path().contains("/namespaces/staging/"),
@@ -765,4 +772,45 @@ async fn recent_warning_events_show_on_the_pod_and_its_workload() {
     assert!(nginx.contains("Unhealthy on pod/nginx-deployment-1564180365-nacti ×3: Readiness probe failed"), "{nginx}");
     assert_eq!(events("k8s:aks-prod/shop/pods/nginx-deployment-1564180365-khku8"), None);
     assert!(requests(&s, "GET", "/namespaces/shop/events").await.len() == 1);
+}
+
+/// metrics-server's pod metrics give a workload's CPU and memory as a share of its pods' limits,
+/// judged by the environment's thresholds; pods without limits or requests give none. A cluster
+/// without metrics-server says nothing; one that refuses or fails is a note, never an error.
+#[tokio::test]
+async fn pod_metrics_are_cpu_and_memory_against_the_limits_and_the_thresholds() {
+    let s = setup().await;
+    let p = provider(&s).await;
+    let snap = p.fetch().await.unwrap();
+    let of = |kind| snap.metrics.iter().find(|m| m.resource == "nginx-deployment" && m.kind == kind).unwrap();
+    let (cpu, memory) = (of(model::MetricKind::Cpu), of(model::MetricKind::Memory));
+    assert!((cpu.value - 1150.0 / 1500.0 * 100.0).abs() < 0.01, "{}", cpu.value);
+    assert_eq!((cpu.level, cpu.environment.as_str()), (Level::Warn, "prod"), "above 70 %, below 90 %");
+    assert!((memory.value - 236.0 / 768.0 * 100.0).abs() < 0.01, "{}", memory.value);
+    assert_eq!(memory.level, Level::Ok);
+    assert!(!snap.metrics.iter().any(|m| m.resource == "web"), "web's pods have no limits or requests");
+    let deployment = snap.resources.iter().find(|r| r.id == DEPLOYMENT).unwrap();
+    assert_eq!(detail(deployment, "cpu"), "77% of limit (1150m of 1500m)");
+    assert_eq!(detail(deployment, "memory"), "31% of limit (236Mi of 768Mi)");
+
+    for (status, note) in [
+        (403, Some("pod metrics in namespace staging: forbidden by RBAC (403)")),
+        (503, Some("pod metrics in namespace staging: metrics-server did not answer")),
+        (404, None),
+    ] {
+        let s = setup().await;
+        Mock::given(method("GET"))
+            .and(path("/apis/metrics.k8s.io/v1beta1/namespaces/staging/pods"))
+            .respond_with(ResponseTemplate::new(status))
+            .with_priority(1)
+            .mount(&s.server)
+            .await;
+        let snap = provider(&s).await.fetch().await.unwrap_or_else(|e| panic!("{status}: {e}"));
+        let shown = snap.source_note.unwrap_or_default();
+        match note {
+            Some(n) => assert!(shown.contains(n), "{status}: {shown}"),
+            None => assert!(!shown.contains("metrics"), "{status}: {shown}"),
+        }
+        assert!(snap.metrics.iter().any(|m| m.resource == "nginx-deployment"), "shop's metrics still read");
+    }
 }

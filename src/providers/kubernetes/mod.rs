@@ -14,6 +14,7 @@
 
 pub mod config;
 mod logs;
+mod metrics;
 mod workloads;
 
 use std::collections::{BTreeMap, HashMap};
@@ -33,7 +34,7 @@ use super::{
 };
 use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, Verb, not_applicable};
 use crate::config::{Config, KubernetesConfig};
-use crate::model::{Environment, LogLine, Resource, Role, Snapshot, Tier, kind};
+use crate::model::{Environment, LogLine, Metric, MetricKind, Resource, Role, Snapshot, Tier, kind};
 
 pub use workloads::{Counts, Rollout};
 
@@ -356,6 +357,41 @@ impl KubeProvider {
         }
     }
 
+    /// metrics-server's pod metrics (what `kubectl top pods` reads). Optional in every way:
+    /// a cluster without metrics-server (404) has no CPU or memory and says nothing; a refusal or
+    /// an error is a note, never a failed source.
+    async fn pod_metrics(
+        &self,
+        namespace: Option<&str>,
+    ) -> Result<(Vec<metrics::PodMetrics>, Option<String>), ProviderError> {
+        let uri = namespace.map_or_else(
+            || "/apis/metrics.k8s.io/v1beta1/pods".to_string(),
+            |ns| format!("/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods"),
+        );
+        let result = self
+            .with_retries(|| {
+                let request =
+                    http::Request::get(&uri).header(http::header::ACCEPT, "application/json").body(Vec::new());
+                async move {
+                    let request = request.map_err(kube::Error::HttpError)?;
+                    self.client.request::<metrics::PodMetricsList>(request).await
+                }
+            })
+            .await;
+        let scope = namespace.map_or_else(|| "all namespaces".to_string(), |n| format!("namespace {n}"));
+        match result {
+            Ok(list) => Ok((list.items, None)),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok((Vec::new(), None)),
+            Err(kube::Error::Api(status)) if status.code == 403 => {
+                Ok((Vec::new(), Some(format!("pod metrics in {scope}: forbidden by RBAC (403)"))))
+            }
+            Err(e) => {
+                tracing::info!("{}: pod metrics in {scope}: {e}", self.context);
+                Ok((Vec::new(), Some(format!("pod metrics in {scope}: metrics-server did not answer"))))
+            }
+        }
+    }
+
     async fn list_pages<K>(&self, namespace: Option<&str>) -> Result<Vec<K>, kube::Error>
     where
         K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
@@ -408,22 +444,25 @@ impl KubeProvider {
         let mut replica_sets: Vec<ReplicaSet> = Vec::new();
         let mut pods: Vec<Pod> = Vec::new();
         let mut events: Vec<Event> = Vec::new();
+        let mut pod_metrics: Vec<metrics::PodMetrics> = Vec::new();
         let mut missing: Vec<String> = Vec::new();
         for scope in &scopes {
             let ns = scope.as_deref();
-            let (d, (s, s_note), (r, r_note), (p, p_note), (e, e_note)) = tokio::try_join!(
+            let (d, (s, s_note), (r, r_note), (p, p_note), (e, e_note), (m, m_note)) = tokio::try_join!(
                 self.list_all::<Deployment>(ns, "list deployments"),
                 self.list_optional::<StatefulSet>(ns, "list statefulsets"),
                 self.list_optional::<ReplicaSet>(ns, "list replicasets"),
                 self.list_optional::<Pod>(ns, "list pods"),
                 self.list_optional::<Event>(ns, "list events"),
+                self.pod_metrics(ns),
             )?;
+            pod_metrics.extend(m);
             deployments.extend(d);
             sets.extend(s);
             replica_sets.extend(r);
             pods.extend(p);
             events.extend(e);
-            missing.extend([s_note, r_note, p_note, e_note].into_iter().flatten());
+            missing.extend([s_note, r_note, p_note, e_note, m_note].into_iter().flatten());
         }
 
         // Which Deployment each ReplicaSet belongs to, and which workload each pod.
@@ -723,6 +762,26 @@ impl KubeProvider {
         for r in &mut snap.resources {
             if let Some(list) = warnings_of.get(&r.id) {
                 r.details.push(("events".into(), workloads::warnings_text(list, now)));
+            }
+        }
+
+        // CPU and memory of each workload from metrics-server, against the thresholds.
+        for ((ns, kind, name), list) in &pods_of {
+            let id = id_of(&context, ns, *kind, name);
+            let Some(r) = snap.resources.iter_mut().find(|r| r.id == id) else { continue };
+            let measured: Vec<&metrics::PodMetrics> =
+                pod_metrics.iter().filter(|m| &m.metadata.namespace == ns).collect();
+            for (resource, metric) in [("cpu", MetricKind::Cpu), ("memory", MetricKind::Memory)] {
+                let Some(u) = metrics::usage(list, &measured, resource) else { continue };
+                r.details.push((resource.into(), metrics::usage_text(&u, resource)));
+                snap.metrics.push(Metric {
+                    environment: r.environment.clone(),
+                    resource: r.name.clone(),
+                    kind: metric,
+                    value: u.percent,
+                    level: self.config.thresholds_for(&r.environment).level(metric, u.percent),
+                    history: Vec::new(),
+                });
             }
         }
 
