@@ -380,7 +380,7 @@ pub const SPECS: &[ScreenSpec] = &[
             "Resources",
             "Res",
             '5',
-            &[Verb::Promote, Verb::Rollback, Verb::Scale, Verb::Restore, Verb::Snapshot],
+            &[Verb::Promote, Verb::Rollback, Verb::Scale, Verb::Rerun, Verb::Restore, Verb::Snapshot],
         )
     },
     record_list(Screen::Backups, "Backups", "Bac", '6', &[Verb::Restore, Verb::Snapshot]),
@@ -452,7 +452,7 @@ pub const SPECS: &[ScreenSpec] = &[
         title: "Incident",
         short: "Inc",
         key: '!',
-        verbs: &[Verb::Rollback, Verb::Scale, Verb::Promote],
+        verbs: &[Verb::Rollback, Verb::Scale, Verb::Rerun, Verb::Promote],
         bindings: &[
             bind(&[ch('s')], Action::IncidentStart, "start an incident", When::NoIncident),
             bind(&[ch('n')], Action::IncidentNote, "note on the timeline", When::IncidentOpen),

@@ -82,7 +82,7 @@ impl Verb {
         match self {
             Verb::Approve => "approve the pending deployment",
             Verb::Reject => "reject the pending deployment",
-            Verb::Rerun => "re-run the workflow run",
+            Verb::Rerun => "re-run the run (Kubernetes: rollout restart)",
             Verb::Cancel => "cancel the workflow run",
             Verb::Dispatch => "dispatch the workflow again",
             Verb::Promote => "promote (swap slot / shift traffic / new task definition)",

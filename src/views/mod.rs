@@ -201,13 +201,21 @@ fn render_message(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect
             format!("{} filter", km.label(Filter)),
             "1-9 screens".to_string(),
         ];
+        let quit = format!("{} quit", km.label(Quit).split('/').next().unwrap_or("q"));
         // Verbs act on the selected row: a screen with none (no incident open) offers none.
+        // They go in while they fit, so `quit` is never cut off (`?` lists them all).
         if crate::app::rows::row_count(state, state.screen) > 0 {
+            let width = |h: &[String]| h.iter().map(|x| x.chars().count() + 3).sum::<usize>() + quit.len() + 1;
             for verb in state.screen.verbs() {
-                hints.push(format!("{} {verb}", km.label(Act(*verb))));
+                let hint = format!("{} {verb}", km.label(Act(*verb)));
+                hints.push(hint);
+                if width(&hints) > usize::from(area.width) {
+                    hints.pop();
+                    break;
+                }
             }
         }
-        hints.push(format!("{} quit", km.label(Quit).split('/').next().unwrap_or("q")));
+        hints.push(quit);
         Line::from(Span::styled(format!(" {}", hints.join(" · ")), theme.dim()))
     };
     frame.render_widget(Paragraph::new(line), area);
