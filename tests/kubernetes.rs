@@ -622,6 +622,15 @@ async fn the_tui_shows_a_deployment_opens_its_pods_log_and_confirms_a_roll_back(
     let Some(Effect::Plan(request)) = effects.first() else { panic!("{effects:?}") };
     assert_eq!((request.verb, request.params.get("to").map(String::as_str)), (Verb::Promote, Some("1.17.0")));
     assert!(p.plan(request, &state.estate).unwrap().summary.contains("nginx:1.16.1 -> nginx:1.17.0"));
+
+    // `R` is the rollout restart, from the same list.
+    state.popup = None;
+    let effects = press(&mut state, KeyCode::Char('R'));
+    let Some(Effect::Plan(request)) = effects.first() else { panic!("{effects:?}") };
+    assert_eq!((request.verb, request.target.as_str()), (Verb::Rerun, DEPLOYMENT));
+    assert!(
+        p.plan(request, &state.estate).unwrap().summary.starts_with("rollout restart of deployment nginx-deployment")
+    );
 }
 
 /// RBAC that allows Deployments but forbids stateful sets in one namespace (the API server's
