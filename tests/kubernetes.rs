@@ -823,3 +823,80 @@ async fn pod_metrics_are_cpu_and_memory_against_the_limits_and_the_thresholds() 
         assert!(snap.metrics.iter().any(|m| m.resource == "nginx-deployment"), "shop's metrics still read");
     }
 }
+
+/// After a read, Deployments, `StatefulSets` and pods are watched from the lists'
+/// `resourceVersion` (`?watch=true`, events one JSON object per line as the API server streams
+/// them): a change ends `changed()`, so the loop reads at once instead of at the next interval.
+/// Nothing is watched before the first read.
+#[tokio::test]
+async fn a_watched_change_asks_for_a_read_at_once() {
+    let s = setup().await;
+    let rolled =
+        deployment_after(|d| d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:1.17.0"), 3, 3, 1);
+    Mock::given(method("GET"))
+        .and(path("/apis/apps/v1/namespaces/shop/deployments"))
+        .and(query_param("watch", "true"))
+        .and(query_param("resourceVersion", "1160230"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(format!("{}\n", json!({"type": "MODIFIED", "object": rolled})), "application/json"),
+        )
+        .with_priority(1)
+        .mount(&s.server)
+        .await;
+    let p = provider(&s).await;
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), p.changed()).await.is_err(),
+        "nothing read, nothing watched"
+    );
+    p.fetch().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), p.changed()).await.expect("the MODIFIED event ends changed()");
+    let watches: Vec<Request> = s
+        .server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.query_pairs().any(|(k, v)| k == "watch" && v == "true"))
+        .collect();
+    let paths: Vec<&str> = watches.iter().map(|r| r.url.path()).collect();
+    for list in ["shop/deployments", "staging/deployments", "shop/statefulsets", "staging/pods"] {
+        assert!(paths.iter().any(|p| p.ends_with(list)), "{list} watched: {paths:?}");
+    }
+    assert!(!paths.iter().any(|p| p.ends_with("/events") || p.ends_with("/replicasets")), "{paths:?}");
+    let shop = watches.iter().find(|r| r.url.path() == "/apis/apps/v1/namespaces/shop/deployments").unwrap();
+    let query: Vec<(String, String)> = shop.url.query_pairs().map(|(k, v)| (k.into(), v.into())).collect();
+    assert!(query.contains(&("resourceVersion".into(), "1160230".into())), "{query:?}");
+    assert!(query.contains(&("timeoutSeconds".into(), "290".into())), "{query:?}");
+    assert_eq!(shop.headers.get("authorization").unwrap(), &format!("Bearer {TOKEN}"));
+}
+
+/// A watch that only sends bookmarks keeps waiting (the interval decides); one that says its
+/// version is gone (410, compacted) asks for a read, which lists afresh.
+#[tokio::test]
+async fn bookmarks_keep_the_watch_waiting_and_a_gone_version_asks_for_a_read() {
+    for (events, returns) in [
+        (
+            json!({"type": "BOOKMARK", "object": {"kind": "Deployment", "apiVersion": "apps/v1", "metadata": {"resourceVersion": "1160300"}}}),
+            false,
+        ),
+        (
+            json!({"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": "too old resource version: 1160230 (1170001)", "reason": "Expired", "code": 410}}),
+            true,
+        ),
+    ] {
+        let s = setup().await;
+        Mock::given(method("GET"))
+            .and(path("/apis/apps/v1/namespaces/shop/deployments"))
+            .and(query_param("watch", "true"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(format!("{events}\n"), "application/json"))
+            .with_priority(1)
+            .mount(&s.server)
+            .await;
+        let p = provider(&s).await;
+        p.fetch().await.unwrap();
+        let ended = tokio::time::timeout(Duration::from_secs(3), p.changed()).await.is_ok();
+        assert_eq!(ended, returns, "{events}");
+    }
+}

@@ -180,6 +180,8 @@ fn spawn_provider(
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 () = refresh.notified() => {}
+                // A watched change (Kubernetes) is read now; a backoff is honoured first.
+                () = p.changed(), if backoff.is_none() => {}
             }
         }
     });

@@ -85,6 +85,13 @@ pub trait Source: Send + Sync {
         Box::pin(async move { Err(ProviderError::Unavailable(format!("{} keeps no log for {target}", self.name()))) })
     }
 
+    /// Resolves when the source learns that what it read has changed (a Kubernetes watch
+    /// event), so it is read again at once instead of at the next interval. Asked anew after
+    /// every fetch. The default never resolves: the interval alone decides.
+    fn changed(&self) -> BoxFuture<'_, ()> {
+        Box::pin(std::future::pending())
+    }
+
     /// The actions this provider takes (none: it only reads).
     fn capabilities(&self) -> Capabilities<'_> {
         Capabilities::NONE

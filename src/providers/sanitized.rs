@@ -28,6 +28,8 @@ pub trait Provider: Send + Sync + private::Sealed {
     fn name(&self) -> &str;
     fn refresh_interval(&self) -> Duration;
     fn logs_pending(&self) -> bool;
+    /// See [`Source::changed`].
+    fn changed(&self) -> BoxFuture<'_, ()>;
     fn fetch(&self) -> BoxFuture<'_, Result<Snapshot, ProviderError>>;
     fn fetch_logs(&self, after: Option<Timestamp>) -> BoxFuture<'_, Result<Vec<LogLine>, ProviderError>>;
     fn fetch_older_logs(&self, limit: usize) -> BoxFuture<'_, Result<Vec<LogLine>, ProviderError>>;
@@ -67,6 +69,10 @@ impl<T: Source + ?Sized> Provider for T {
 
     fn logs_pending(&self) -> bool {
         Source::logs_pending(self)
+    }
+
+    fn changed(&self) -> BoxFuture<'_, ()> {
+        Source::changed(self)
     }
 
     fn fetch(&self) -> BoxFuture<'_, Result<Snapshot, ProviderError>> {

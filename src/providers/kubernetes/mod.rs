@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{Event, Pod};
-use kube::api::{Api, ListParams, LogParams, Patch, PatchParams};
+use kube::api::{Api, ListParams, LogParams, Patch, PatchParams, WatchEvent, WatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::{Value, json};
 
@@ -167,7 +167,18 @@ struct Workload {
 #[derive(Default)]
 struct Meta {
     workloads: HashMap<String, Workload>,
+    /// The `resourceVersion` each list was read at, by (namespace or all, plural): where the
+    /// watch starts, so it reports only what changed since.
+    versions: HashMap<(Option<String>, String), String>,
 }
+
+/// The lists whose changes are read at once (what a rollout moves).
+const WATCHED: [&str; 3] = ["deployments", "statefulsets", "pods"];
+/// A burst of watch events (a rollout replaces pods one by one) is read once, this long after
+/// its first event.
+const COALESCE: Duration = Duration::from_secs(1);
+/// The longest a watch stays open before the server ends it and skydeck opens the next.
+const WATCH_TIMEOUT_SECS: u32 = 290;
 
 /// The calls an action makes, typed (see `Plan::set_payload`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -406,9 +417,90 @@ impl KubeProvider {
         loop {
             let page = self.with_retries(|| api.list(&params)).await?;
             out.extend(page.items);
-            match page.metadata.continue_.filter(|c| !c.is_empty()) {
-                Some(token) => params = params.continue_token(&token),
-                None => return Ok(out),
+            if let Some(token) = page.metadata.continue_.filter(|c| !c.is_empty()) {
+                params = params.continue_token(&token);
+                continue;
+            }
+            if let Some(version) = page.metadata.resource_version.filter(|v| !v.is_empty()) {
+                let plural = K::plural(&Default::default()).into_owned();
+                self.meta().versions.insert((namespace.map(str::to_string), plural), version);
+            }
+            return Ok(out);
+        }
+    }
+
+    /// Watches Deployments, `StatefulSets` and pods from the versions the last read listed, and
+    /// returns on the first change (a moment later, so a burst is read once) or when those
+    /// versions are too old to watch from (410: read again). A watch the server refuses or
+    /// breaks leaves the interval to decide (never returns).
+    async fn watch_changes(&self) {
+        let versions: Vec<(Option<String>, String, String)> = self
+            .meta()
+            .versions
+            .iter()
+            .filter(|((_, plural), _)| WATCHED.contains(&plural.as_str()))
+            .map(|((ns, plural), version)| (ns.clone(), plural.clone(), version.clone()))
+            .collect();
+        if versions.is_empty() {
+            return std::future::pending().await;
+        }
+        let watches: Vec<BoxFuture<'_, ()>> = versions
+            .into_iter()
+            .map(|(ns, plural, version)| -> BoxFuture<'_, ()> {
+                Box::pin(async move {
+                    match plural.as_str() {
+                        "deployments" => self.watch_kind::<Deployment>(ns.as_deref(), version).await,
+                        "statefulsets" => self.watch_kind::<StatefulSet>(ns.as_deref(), version).await,
+                        _ => self.watch_kind::<Pod>(ns.as_deref(), version).await,
+                    }
+                })
+            })
+            .collect();
+        futures::future::select_all(watches).await;
+        tokio::time::sleep(COALESCE).await;
+    }
+
+    async fn watch_kind<K>(&self, namespace: Option<&str>, mut version: String)
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug
+            + Send
+            + 'static,
+        <K as kube::Resource>::DynamicType: Default,
+    {
+        let api = self.api::<K>(namespace);
+        let params = WatchParams::default().timeout(WATCH_TIMEOUT_SECS);
+        loop {
+            let opened = Instant::now();
+            let stream = match api.watch(&params, &version).await {
+                Ok(stream) => stream,
+                Err(e) => {
+                    tracing::debug!("{}: watch {}: {e}", self.context, K::plural(&Default::default()));
+                    return std::future::pending().await;
+                }
+            };
+            let mut stream = std::pin::pin!(stream);
+            while let Some(event) = stream.next().await {
+                match event {
+                    Ok(WatchEvent::Added(_) | WatchEvent::Modified(_) | WatchEvent::Deleted(_)) => return,
+                    Ok(WatchEvent::Bookmark(b)) => version = b.metadata.resource_version,
+                    Ok(WatchEvent::Error(status)) if status.code == 410 => return,
+                    Ok(WatchEvent::Error(status)) => {
+                        tracing::debug!("{}: watch: {}", self.context, status.message);
+                        return std::future::pending().await;
+                    }
+                    Err(e) => {
+                        tracing::debug!("{}: watch: {e}", self.context);
+                        return std::future::pending().await;
+                    }
+                }
+            }
+            // The server ended the watch (its timeout): watch on from the same version, but
+            // not in a tight loop when something in between ends it at once.
+            if opened.elapsed() < Duration::from_secs(5) {
+                tokio::time::sleep(Duration::from_secs(5)).await;
             }
         }
     }
@@ -1230,6 +1322,10 @@ impl Source for KubeProvider {
     /// by time, each line prefixed with its pod.
     fn fetch_log<'a>(&'a self, target: &'a str) -> BoxFuture<'a, Result<Vec<LogLine>, ProviderError>> {
         Box::pin(self.workload_logs(target))
+    }
+
+    fn changed(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.watch_changes())
     }
 
     fn capabilities(&self) -> Capabilities<'_> {
