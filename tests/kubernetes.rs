@@ -900,3 +900,89 @@ async fn bookmarks_keep_the_watch_waiting_and_a_gone_version_asks_for_a_read() {
         assert_eq!(ended, returns, "{events}");
     }
 }
+
+/// The binary end to end: `[kubernetes]` in the config, `status --json` with the workloads,
+/// their warnings and metrics, and `act promote` with production's typed confirmation sending
+/// the patch and waiting for the rollout; the kubeconfig's token never printed.
+#[tokio::test]
+async fn the_binary_reports_the_cluster_and_promotes_with_the_typed_confirmation() {
+    use std::process::Command;
+    let s = setup().await;
+    let config = s.dir.path().join("skydeck.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[kubernetes]\nkubeconfig = \"{}\"\ncontexts = [\"aks-prod\"]\nnamespaces = [\"shop\", \"staging\"]\n\n[[environments]]\nname = \"prod\"\ntier = \"prod\"\n\n[[environments]]\nname = \"staging\"\ntier = \"staging\"\n",
+            s.kubeconfig.display()
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_skydeck"))
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .env("XDG_DATA_HOME", s.dir.path().join("data"))
+            .env("XDG_STATE_HOME", s.dir.path().join("state"))
+            .env("XDG_CONFIG_HOME", s.dir.path().join("config"))
+            .env("HOME", s.dir.path())
+            .env("USER", "maria")
+            .env_remove("KUBECONFIG")
+            .output()
+            .unwrap();
+        let (stdout, stderr) =
+            (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
+        assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN), "the token is never printed");
+        (out.status.code(), stdout, stderr)
+    };
+
+    let (code, stdout, stderr) = run(&["status", "--json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["errors"], json!([]), "{}", doc["errors"]);
+    let resources = doc["resources"].as_array().unwrap();
+    let deployment = resources.iter().find(|r| r["id"] == DEPLOYMENT).unwrap();
+    assert_eq!((deployment["environment"].as_str(), deployment["kind"].as_str()), (Some("prod"), Some("Deployment")));
+    let web = resources.iter().find(|r| r["id"] == STATEFUL_SET).unwrap();
+    assert!(web.to_string().contains("BackOff on pod/web-1"), "{web}");
+    let cpu =
+        doc["metrics"].as_array().unwrap().iter().find(|m| m["resource"] == "nginx-deployment" && m["kind"] == "cpu");
+    assert_eq!(cpu.map(|m| m["level"].clone()), Some(json!("warn")), "{}", doc["metrics"]);
+
+    let (code, _, stderr) = run(&["act", "promote", DEPLOYMENT, "--to", "1.17.0", "--yes"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("--confirm nginx-deployment"), "{stderr}");
+    assert!(requests(&s, "PATCH", "/nginx-deployment").await.is_empty(), "refused before any request");
+
+    Mock::given(method("PATCH"))
+        .and(path("/apis/apps/v1/namespaces/shop/deployments/nginx-deployment"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fixture_json("deployments.shop.json")["items"][0].clone()),
+        )
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    let promoted = |d: &mut Value| d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:1.17.0");
+    mount_get(&s, None, deployment_after(promoted, 3, 3, 3)).await;
+    let (code, stdout, stderr) =
+        run(&["act", "promote", DEPLOYMENT, "--to", "1.17.0", "--yes", "--confirm", "nginx-deployment"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let result: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!((result["ok"].clone(), result["target"].clone()), (json!(true), json!(DEPLOYMENT)));
+    let patches = requests(&s, "PATCH", "/nginx-deployment").await;
+    assert_eq!(
+        body(&patches[0]),
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "nginx", "image": "nginx:1.17.0"}]}}}})
+    );
+    let (code, stdout, _) = run(&["audit", "--json"]);
+    assert_eq!(code, Some(0));
+    let phases: Vec<String> = serde_json::from_str::<Value>(&stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["verb"] == "promote")
+        .map(|e| e["phase"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(phases.contains(&"started".to_string()) && phases.contains(&"finished".to_string()), "{phases:?}");
+}
