@@ -580,6 +580,12 @@ async fn the_tui_shows_a_deployment_opens_its_pods_log_and_confirms_a_roll_back(
         .collect();
     let row = screen.lines().find(|l| l.contains("nginx-deployment")).unwrap_or_else(|| panic!("{screen}"));
     assert!(row.contains("Deployment") && row.contains("✔ available"), "{row}");
+    // The role x cloud matrix counts the cluster's workloads in a column of their own.
+    let header =
+        screen.lines().find(|l| l.contains("role") && l.contains("Azure")).unwrap_or_else(|| panic!("{screen}"));
+    assert!(header.contains("K8s"), "{header}");
+    let compute = screen.lines().find(|l| l.contains("compute ")).unwrap_or_else(|| panic!("{screen}"));
+    assert!(compute.contains("7 ✖"), "2 workloads and 5 pods, the worst crash-looping: {compute}");
 
     select(&mut state, DEPLOYMENT);
     let effects = press(&mut state, KeyCode::Enter);

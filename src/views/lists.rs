@@ -224,8 +224,11 @@ pub fn resources(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect)
         ]
     });
     let selected = state.selected_target();
-    // The role x cloud matrix needs 35 columns; a narrow pane keeps them for the selection.
-    let mut lines = if detail.width >= 37 { role_matrix(state, theme) } else { Vec::new() };
+    // The role x cloud matrix needs 11 + 8 columns a cloud; a narrow pane keeps them for the
+    // selection.
+    let clouds = matrix_clouds(state);
+    let needed = 13 + 8 * u16::try_from(clouds.len()).unwrap_or(u16::MAX);
+    let mut lines = if detail.width >= needed { role_matrix(state, theme, &clouds) } else { Vec::new() };
     // Labels aligned in a column only where the values still have room beside them.
     let pad = if detail.width >= 40 { 14 } else { 0 };
     if !lines.is_empty() {
@@ -264,16 +267,29 @@ pub fn resources(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect)
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(plain_block(theme, "Detail")), detail);
 }
 
+/// The clouds the matrix has a column for: the three clouds always (a dot says none is read
+/// there), then any other provider that has resources (a Kubernetes cluster).
+fn matrix_clouds(state: &AppState) -> Vec<crate::model::Provider> {
+    use crate::model::Provider;
+    let mut clouds = vec![Provider::Azure, Provider::Aws, Provider::Gcp];
+    for r in &state.estate.resources {
+        if !clouds.contains(&r.provider) {
+            clouds.push(r.provider);
+        }
+    }
+    clouds
+}
+
 /// Role x cloud: how many resources of each role run on each cloud, coloured by the worst.
-fn role_matrix(state: &AppState, theme: &Theme) -> Vec<Line<'static>> {
+fn role_matrix(state: &AppState, theme: &Theme, clouds: &[crate::model::Provider]) -> Vec<Line<'static>> {
     use crate::model::{Provider, Role};
-    let clouds = [Provider::Azure, Provider::Aws, Provider::Gcp];
-    let mut lines =
-        vec![Line::from(Span::styled(format!("{:<11}{:>8}{:>8}{:>8}", "role", "Azure", "AWS", "GCP"), theme.header()))];
+    let header: String =
+        clouds.iter().map(|c| format!("{:>8}", if *c == Provider::Kubernetes { "K8s" } else { c.label() })).collect();
+    let mut lines = vec![Line::from(Span::styled(format!("{:<11}{header}", "role"), theme.header()))];
     // Only roles something is in: an empty row would suggest skydeck reads what it does not.
     for role in Role::ALL.into_iter().filter(|role| state.estate.resources.iter().any(|r| r.role == *role)) {
         let mut spans = vec![Span::styled(format!("{:<11}", role.label()), theme.dim())];
-        for cloud in clouds {
+        for &cloud in clouds {
             let of: Vec<_> = state.estate.resources.iter().filter(|r| r.role == role && r.provider == cloud).collect();
             let level = of.iter().map(|r| r.level).max();
             spans.push(match level {
