@@ -992,3 +992,113 @@ async fn the_binary_reports_the_cluster_and_promotes_with_the_typed_confirmation
         .collect();
     assert!(phases.contains(&"started".to_string()) && phases.contains(&"finished".to_string()), "{phases:?}");
 }
+
+/// One replay of `Arnavion/k8s-openapi`'s test-replays (recorded from a real v1.33 cluster,
+/// tests/fixtures/kubernetes/SOURCES.md): its entries in order.
+fn recorded(name: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kubernetes/recorded").join(name),
+    )
+    .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn response_of(entry: &Value) -> Value {
+    serde_json::from_str(entry["response_body"].as_str().unwrap()).unwrap()
+}
+
+/// A provider of aks-prod reading only `namespace`, with a short rollout wait.
+async fn provider_in(s: &Setup, namespace: &str, rollout_timeout: Duration) -> Arc<dyn Provider> {
+    let mut section = section(s, &["aks-prod"]);
+    section.namespaces = vec![namespace.to_string()];
+    let kc = kubernetes::load_kubeconfig(&section).unwrap();
+    let ctx = BuildContext { config: &s.config, store: s.store.clone() };
+    let p = KubeProvider::connect("kubernetes".into(), &section, &kc, "aks-prod", &ctx)
+        .await
+        .unwrap()
+        .with_timing(Timing { poll_interval: Duration::from_millis(20), rollout_timeout });
+    Arc::new(p)
+}
+
+/// A real cluster's answer: kind's `coredns` Deployment as `GET .../kube-system/deployments`
+/// returned it (the lists this cluster lacks here answer 404 and are notes). It reads as kubectl
+/// shows it, and the watch starts from the list's recorded `resourceVersion`.
+#[tokio::test]
+async fn a_real_clusters_deployment_list_reads_as_kubectl_shows_it() {
+    let s = setup().await;
+    let replay = recorded("deployment-list.json");
+    assert_eq!(replay[0]["request_url"], "/apis/apps/v1/namespaces/kube-system/deployments");
+    Mock::given(method("GET"))
+        .and(path("/apis/apps/v1/namespaces/kube-system/deployments"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(replay[0]["response_body"].as_str().unwrap(), "application/json"),
+        )
+        .mount(&s.server)
+        .await;
+    let p = provider_in(&s, "kube-system", Duration::from_secs(1)).await;
+    let snap = p.fetch().await.unwrap();
+    let coredns = snap.resources.iter().find(|r| r.id == "k8s:aks-prod/kube-system/deployments/coredns").unwrap();
+    assert_eq!((coredns.status.as_str(), coredns.level), ("available 2/2", Level::Ok));
+    assert_eq!(coredns.current_version.as_deref(), Some("rev 1: registry.k8s.io/coredns/coredns:v1.12.0"));
+    assert_eq!(detail(coredns, "ready"), "2/2");
+    let note = snap.source_note.unwrap_or_default();
+    assert!(note.contains("list pods in namespace kube-system: not served (404)"), "{note}");
+    let _ = tokio::time::timeout(Duration::from_millis(300), p.changed()).await;
+    let watched = requests(&s, "GET", "/kube-system/deployments").await;
+    assert!(
+        watched.iter().any(|r| r.url.query_pairs().any(|(k, v)| k == "resourceVersion" && v == "555")),
+        "the watch starts at the list's version: {:?}",
+        watched.iter().map(|r| r.url.to_string()).collect::<Vec<_>>()
+    );
+}
+
+/// A real cluster's Deployment (`alpine:3.6`, as created in the recording) promoted to 3.9:
+/// skydeck sends the strategic merge patch the recording's fourth call sent, minus the
+/// apiVersion/kind/selector kubectl would not send; the server's recorded answer, a new
+/// generation whose status the controller has not written yet, is not taken for a finished
+/// rollout: verify waits and says so.
+#[tokio::test]
+async fn promote_against_a_real_clusters_answers_sends_set_image_and_does_not_call_an_unobserved_rollout_done() {
+    let s = setup().await;
+    let replay = recorded("patch-deployment.json");
+    let created = response_of(&replay[0]);
+    assert_eq!(created["spec"]["template"]["spec"]["containers"][0]["image"], "alpine:3.6");
+    let (strategic, answered) = (&replay[3], response_of(&replay[3]));
+    assert_eq!(strategic["request_content_type"], "application/strategic-merge-patch+json");
+    let list = json!({"kind": "DeploymentList", "apiVersion": "apps/v1", "metadata": {"resourceVersion": "557"}, "items": [created]});
+    Mock::given(method("GET"))
+        .and(path("/apis/apps/v1/namespaces/default/deployments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(list))
+        .mount(&s.server)
+        .await;
+    let deployment = "/apis/apps/v1/namespaces/default/deployments/k8s-openapi-tests-patch-deployment";
+    Mock::given(method("PATCH"))
+        .and(path(deployment))
+        .and(header("content-type", "application/strategic-merge-patch+json"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(answered.clone()))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(deployment))
+        .respond_with(ResponseTemplate::new(200).set_body_json(answered.clone()))
+        .mount(&s.server)
+        .await;
+    let p = provider_in(&s, "default", Duration::from_millis(300)).await;
+    let snap = p.fetch().await.unwrap();
+    let mut request =
+        ActionRequest::new(Verb::Promote, "k8s:aks-prod/default/deployments/k8s-openapi-tests-patch-deployment");
+    request.params.insert("to".into(), "3.9".into());
+    let plan = p.plan(&request, &snap).unwrap();
+    let outcome = Pipeline::new(s.store.clone(), false, "maria").act(p.as_ref(), plan).await;
+    let sent = requests(&s, "PATCH", "/k8s-openapi-tests-patch-deployment").await;
+    assert_eq!(
+        body(&sent[0]),
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "k8s-openapi-tests-patch-deployment", "image": "alpine:3.9"}]}}}})
+    );
+    let recorded_body: Value = serde_json::from_str(strategic["request_body"].as_str().unwrap()).unwrap();
+    assert_eq!(recorded_body["spec"]["template"], body(&sent[0])["spec"]["template"], "the same template change");
+    let err = outcome.result.unwrap_err().to_string();
+    assert!(err.contains("not rolled out after"), "{err}");
+    assert_eq!(answered["metadata"]["generation"], 4);
+}
