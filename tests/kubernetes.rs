@@ -1098,7 +1098,7 @@ async fn promote_against_a_real_clusters_answers_sends_set_image_and_does_not_ca
     );
     let recorded_body: Value = serde_json::from_str(strategic["request_body"].as_str().unwrap()).unwrap();
     assert_eq!(recorded_body["spec"]["template"], body(&sent[0])["spec"]["template"], "the same template change");
-    let err = outcome.result.unwrap_err().to_string();
+    let err = outcome.result.unwrap_err();
     assert!(err.contains("not rolled out after"), "{err}");
     assert_eq!(answered["metadata"]["generation"], 4);
 }
