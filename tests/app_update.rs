@@ -1303,3 +1303,22 @@ fn screen_text(state: &AppState) -> String {
     let buffer = terminal.backend().buffer();
     buffer.content.iter().map(ratatui::buffer::Cell::symbol).collect()
 }
+
+#[test]
+fn a_quick_incident_takes_the_environment_its_title_names_else_none() {
+    let (mut s, _) = setup();
+    let start = |s: &mut AppState, title: &str| {
+        s.incident = None;
+        press(s, KeyCode::Char(':'));
+        typed(s, &format!("incident {title}"));
+        press(s, KeyCode::Enter)
+    };
+    // The cursor on the Overview's first row (dev) is no reason to scope the incident to dev.
+    let effects = start(&mut s, "checkout 503");
+    assert!(matches!(&effects[..], [Effect::StartIncident { environment: None, .. }]), "{effects:?}");
+    let effects = start(&mut s, "checkout 503 in production");
+    assert!(
+        matches!(&effects[..], [Effect::StartIncident { environment: Some(e), title, .. }] if e == "production" && title == "checkout 503 in production"),
+        "{effects:?}"
+    );
+}

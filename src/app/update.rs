@@ -1280,8 +1280,17 @@ fn run_palette(state: &mut AppState, chosen: &str) -> Vec<Effect> {
             state.last_message = Some(("an incident is already open".into(), Level::Warn));
             return Vec::new();
         }
-        let environment =
-            state.estate.environments.get(state.lists[Screen::Overview.index()].selected).map(|e| e.name.clone());
+        // The environment the title names ("checkout 503 in production"), else none: the
+        // Overview's cursor sits on the first row (dev) unless someone moved it, and an
+        // incident scoped to the wrong environment would offer the wrong mitigations.
+        let words: Vec<String> =
+            title.split(|c: char| !c.is_alphanumeric() && c != '-').map(str::to_lowercase).collect();
+        let environment = state
+            .estate
+            .environments
+            .iter()
+            .find(|e| words.iter().any(|w| *w == e.name.to_lowercase()))
+            .map(|e| e.name.clone());
         go_to(state, Screen::Incident);
         return vec![Effect::StartIncident { title: title.trim().to_string(), severity: "sev2".into(), environment }];
     }
