@@ -365,6 +365,15 @@ async fn promote_an_image_tag_registers_a_revision_and_force_redeploys() {
     p.execute(&plan).await.unwrap();
     let verified = p.verify(&plan).await.unwrap();
     assert!(verified.contains("has a new deployment"), "{verified}");
+    // `rerun` (R on the Resources screen) is the same restart.
+    let snap = p.fetch().await.unwrap();
+    let plan = p.plan(&request(Verb::Rerun, &service, &[]), &snap).unwrap();
+    assert_eq!(plan.calls[0].call, "ecs:UpdateService cluster=shop-stg service=web forceNewDeployment=true");
+    assert!(plan.summary.starts_with("restart: start a new deployment of web"), "{}", plan.summary);
+    p.execute(&plan).await.unwrap();
+    let verified = p.verify(&plan).await.unwrap();
+    assert!(verified.contains("has a new deployment"), "{verified}");
+    assert!(matches!(p.plan(&request(Verb::Cancel, &service, &[]), &snap), Err(ActionError::NotApplicable { .. })));
     // A rollback --to an image is refused: images are promoted.
     assert!(matches!(
         p.plan(&request(Verb::Rollback, &service, &[("to", "v1")]), &snap),

@@ -445,11 +445,14 @@ impl AwsProvider {
         set(plan, "cluster", &m.cluster);
         set(plan, "service", &m.service);
         match verb {
-            Verb::Promote if params.get("force").is_some_and(|v| v == "true") => {
+            // `rerun` on a service is its restart: the same forced new deployment.
+            Verb::Rerun | Verb::Promote if verb == Verb::Rerun || params.get("force").is_some_and(|v| v == "true") => {
                 plan.risk = change_risk(plan.tier);
                 plan.summary = format!(
-                    "start a new deployment of {} with the same task definition {} (fresh tasks, image tags pulled again)",
-                    m.service, m.task_definition
+                    "{}start a new deployment of {} with the same task definition {} (fresh tasks, image tags pulled again)",
+                    if verb == Verb::Rerun { "restart: " } else { "" },
+                    m.service,
+                    m.task_definition
                 );
                 plan.calls.push(call("force a new deployment", format!("{update} forceNewDeployment=true")));
                 plan.calls.push(watch);

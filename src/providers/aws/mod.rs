@@ -29,7 +29,7 @@ use chrono::Utc;
 
 use super::{
     BoxFuture, BuildContext, BuildError, Capabilities, PointInTimeRestore, Provider, ProviderError, RotateSecret,
-    Scale, Source, TakeSnapshot, TrafficShift, canonical_environment, environment_of,
+    RunControl, Scale, Source, TakeSnapshot, TrafficShift, canonical_environment, environment_of,
 };
 use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind, Verb};
 use crate::config::{AwsConfig, AwsLoadBalancerConfig, Config};
@@ -522,6 +522,7 @@ impl Source for AwsProvider {
 
     fn capabilities(&self) -> Capabilities<'_> {
         Capabilities {
+            run_control: Some(self),
             traffic_shift: Some(self),
             scale: Some(self),
             point_in_time_restore: Some(self),
@@ -584,6 +585,28 @@ impl AwsProvider {
                 AwsCall::Secret { rotate, version_before } => self.verify_secret(plan, *rotate, version_before).await,
             }
         })
+    }
+}
+
+/// ECS: `rerun` restarts a service (a new deployment of the same task definition, as
+/// `promote --param force=true`); the other run verbs are CI's.
+impl RunControl for AwsProvider {
+    fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
+        if request.verb == Verb::Rerun && self.meta().services.contains_key(&request.target) {
+            return self.plan_target(request, snapshot);
+        }
+        let (plan, _) = self.plan_for(request, snapshot)?;
+        Err(not_applicable(
+            request.verb,
+            &plan.target_name,
+            format!("'{}' is for CI runs; on an ECS service 'rerun' is a restart", request.verb),
+        ))
+    }
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.execute_call(plan)
+    }
+    fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+        self.verify_call(plan)
     }
 }
 

@@ -1043,6 +1043,30 @@ impl Sandbox {
                 plan.verification = format!("re-read {}: desired = {count}", r.name);
                 plan.set_payload(DemoCall::Scale { count });
             }
+            (TargetKind::Resource, Verb::Rerun) => {
+                let r = snapshot
+                    .resources
+                    .iter()
+                    .find(|r| r.id == target.id)
+                    .ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
+                // As the real adapters: an ECS service restarts (a forced new deployment); the
+                // demo's App Service and Cloud Run service do not.
+                if r.role != Role::Compute || r.provider != Provider::Aws {
+                    return Err(not_applicable(
+                        verb,
+                        &r.name,
+                        "only ECS services and Kubernetes workloads restart here",
+                    ));
+                }
+                plan.risk = if plan.tier == Tier::Prod { Risk::High } else { Risk::Low };
+                plan.summary = format!(
+                    "restart: start a new deployment of {} with the same task definition (fresh tasks). {note}",
+                    r.name
+                );
+                plan.calls.push(call("force a new deployment", format!("update {} forceNewDeployment=true", r.id)));
+                plan.verification = format!("re-read {}: a new deployment started", r.name);
+                plan.set_payload(DemoCall::Restart);
+            }
             (TargetKind::Resource | TargetKind::Backup, Verb::Restore | Verb::Snapshot) => {
                 let b = snapshot
                     .backups
@@ -1240,6 +1264,17 @@ impl Sandbox {
                     let from = r.current_version.replace(to.clone()).unwrap_or_default();
                     Ok(format!("{} now serves {to} (was {from})", r.name))
                 }
+                DemoCall::Restart => {
+                    let at = self.clock.now().format("%H:%M:%S UTC").to_string();
+                    let r = sim
+                        .resources
+                        .iter_mut()
+                        .find(|r| r.id == id)
+                        .ok_or_else(|| ActionError::NotFound(id.to_string()))?;
+                    r.details.retain(|(k, _)| k != "restarted");
+                    r.details.push(("restarted".into(), at.clone()));
+                    Ok(format!("{} restarted at {at}", r.name))
+                }
                 DemoCall::Scale { count } => {
                     let count = count.to_string();
                     let r = sim
@@ -1334,6 +1369,10 @@ impl Sandbox {
                     _ => fail(format!("not serving {to}")),
                 },
                 DemoCall::Scale { .. } => Ok("desired count updated".into()),
+                DemoCall::Restart => match snapshot.resources.iter().find(|r| r.id == id) {
+                    Some(r) if r.details.iter().any(|(k, _)| k == "restarted") => Ok("a new deployment started".into()),
+                    _ => fail("no new deployment".into()),
+                },
                 DemoCall::Snapshot => match snapshot.backups.iter().find(|b| b.id == id || b.resource == id) {
                     Some(b) if b.last_backup_at.is_some_and(|at| self.clock.now() - at < Duration::minutes(1)) => {
                         Ok("fresh backup present".into())
@@ -1389,6 +1428,8 @@ enum DemoCall {
     Scale {
         count: u32,
     },
+    /// Restart a service: a new deployment of what it runs.
+    Restart,
     Snapshot,
     /// Silence the alert's notifications for `minutes` from when it runs.
     Silence {

@@ -272,3 +272,17 @@ async fn the_teammate_does_not_acknowledge_what_the_operator_took_first() {
     clock.advance(estate::TEAMMATE_ACKS_AFTER);
     assert!(dana.events(clock.now(), None).is_empty(), "no tick without a runbook, no ack, no incident");
 }
+
+#[tokio::test]
+async fn rerun_restarts_an_ecs_service_and_refuses_what_the_real_adapters_cannot_restart() {
+    let (sb, _) = sandbox();
+    let s = sb.snapshot();
+    let ecs = s.resources.iter().find(|r| r.provider == Provider::Aws && r.role == Role::Compute).unwrap().clone();
+    let web = s.resources.iter().find(|r| r.provider == Provider::Azure && r.role == Role::Compute).unwrap().clone();
+    let plan = act(&sb, Verb::Rerun, &ecs.id, &[]).await.unwrap();
+    assert!(plan.summary.starts_with("restart: start a new deployment of"), "{}", plan.summary);
+    let after = sb.snapshot().resources.into_iter().find(|r| r.id == ecs.id).unwrap();
+    assert!(after.details.iter().any(|(k, _)| k == "restarted"), "{:?}", after.details);
+    let err = act(&sb, Verb::Rerun, &web.id, &[]).await.unwrap_err();
+    assert!(err.to_string().contains("only ECS services and Kubernetes workloads restart here"), "{err}");
+}
