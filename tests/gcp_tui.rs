@@ -81,6 +81,11 @@ async fn a_service_log_and_a_promotion_from_the_keyboard() {
     press(&mut s, KeyCode::Char('5'));
     select(&mut s, SERVICE);
     let effects = press(&mut s, KeyCode::Char('p'));
+    // The loop asks the provider what promote needs; Cloud Run needs nothing, so on to the plan.
+    let Some(Effect::PrepareInputs(request)) = effects.first() else { panic!("{effects:?}") };
+    let inputs = provider.action_inputs(request).await;
+    assert!(inputs.as_ref().is_ok_and(Vec::is_empty), "{inputs:?}");
+    let effects = update(&mut s, Msg::InputsReady { request: request.clone(), result: inputs });
     let Some(Effect::Plan(request)) = effects.first() else { panic!("{effects:?}") };
     assert_eq!(request.verb, Verb::Promote);
     let plan = provider.plan(request, &s.estate).unwrap();

@@ -613,14 +613,19 @@ async fn the_tui_shows_a_deployment_opens_its_pods_log_and_confirms_a_roll_back(
     assert!(matches!(effects.as_slice(), [Effect::Execute(plan)] if plan.request.target == DEPLOYMENT), "{effects:?}");
     assert!(requests(&s, "PATCH", "/nginx-deployment").await.is_empty(), "nothing is sent before execute");
 
-    // `p` asks for the new image, saying what runs now; the plan carries what was typed.
+    // `p` asks the provider what promote needs: the new image, saying what runs now; the plan
+    // carries what was typed.
     assert!(state.popup.is_none());
     press(&mut state, KeyCode::Char('5'));
     select(&mut state, DEPLOYMENT);
-    assert!(press(&mut state, KeyCode::Char('p')).is_empty());
-    let Some(Popup::Action(form)) = &state.popup else { panic!("{:?}", state.popup) };
-    assert_eq!(form.title(), "Promote an image");
-    assert!(form.header(now).iter().any(|l| l.contains("runs now: rev 2: nginx:1.16.1")), "{:?}", form.header(now));
+    let effects = press(&mut state, KeyCode::Char('p'));
+    let Some(Effect::PrepareInputs(request)) = effects.first() else { panic!("{effects:?}") };
+    let result = p.action_inputs(request).await;
+    let specs = result.as_ref().unwrap();
+    assert_eq!(specs.len(), 1);
+    assert!(specs[0].description.starts_with("runs nginx:1.16.1; a tag"), "{}", specs[0].description);
+    update(&mut state, Msg::InputsReady { request: request.clone(), result });
+    assert!(matches!(state.popup, Some(Popup::Form { .. })), "{:?}", state.popup);
     for c in "1.17.0".chars() {
         press(&mut state, KeyCode::Char(c));
     }

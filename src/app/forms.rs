@@ -26,30 +26,9 @@ pub const NO_ENVIRONMENT: &str = "none";
 
 #[derive(Clone, PartialEq)]
 pub enum FormKind {
-    Restore {
-        request: ActionRequest,
-        database: String,
-        earliest: Option<Timestamp>,
-        latest: Option<Timestamp>,
-    },
-    Rotate {
-        request: ActionRequest,
-        secret: String,
-        store: String,
-        empty: String,
-    },
-    Scale {
-        request: ActionRequest,
-        name: String,
-        limits: ScaleLimits,
-    },
-    /// A Kubernetes workload's new image (`kubectl set image`); other clouds promote what they
-    /// have staged and ask nothing.
-    Promote {
-        request: ActionRequest,
-        name: String,
-        images: String,
-    },
+    Restore { request: ActionRequest, database: String, earliest: Option<Timestamp>, latest: Option<Timestamp> },
+    Rotate { request: ActionRequest, secret: String, store: String, empty: String },
+    Scale { request: ActionRequest, name: String, limits: ScaleLimits },
     StartIncident,
 }
 
@@ -75,7 +54,6 @@ impl fmt::Debug for ActionForm {
             FormKind::Restore { request, .. } => format!("restore {}", request.target),
             FormKind::Rotate { request, .. } => format!("rotate {}", request.target),
             FormKind::Scale { request, .. } => format!("scale {}", request.target),
-            FormKind::Promote { request, .. } => format!("promote {}", request.target),
             FormKind::StartIncident => "start incident".to_string(),
         };
         f.debug_struct("ActionForm")
@@ -97,7 +75,6 @@ impl ActionForm {
             FormKind::Restore { .. } => "Restore to a point in time",
             FormKind::Rotate { .. } => "Rotate secret",
             FormKind::Scale { .. } => "Scale",
-            FormKind::Promote { .. } => "Promote an image",
             FormKind::StartIncident => "Start an incident",
         }
     }
@@ -128,11 +105,6 @@ impl ActionForm {
                 format!("scale {name}"),
                 format!("current count: {}", limits.current.map_or_else(|| "unknown".into(), |c| c.to_string())),
                 format!("limit: {}", limits.limit_text),
-            ],
-            FormKind::Promote { name, images, .. } => vec![
-                format!("promote {name} to a new image (kubectl set image)"),
-                format!("runs now: {images}"),
-                "a tag (1.17.0), a digest (sha256:...) or an image (nginx:1.17.0)".into(),
             ],
             FormKind::StartIncident => vec!["records every alert, deploy, approval and action while open".into()],
         }
@@ -209,19 +181,6 @@ pub(super) fn action_form(state: &AppState, request: ActionRequest) -> Option<Po
             };
             let fields = vec![(spec("count", &range, true, "number", Vec::new()), String::new())];
             ActionForm::new(FormKind::Scale { request, name, limits }, fields)
-        }
-        Verb::Promote => {
-            let resource = e.resources.iter().find(|r| {
-                r.id == target
-                    && r.provider == crate::model::Provider::Kubernetes
-                    && r.role == crate::model::Role::Compute
-            })?;
-            let (name, images) = (resource.name.clone(), resource.current_version.clone().unwrap_or_default());
-            let fields = vec![(
-                spec("to", "tag or image; empty: what the lower environment runs", false, "string", Vec::new()),
-                String::new(),
-            )];
-            ActionForm::new(FormKind::Promote { request, name, images }, fields)
         }
         _ => return None,
     };
@@ -388,14 +347,6 @@ fn submit(state: &mut AppState, form: &ActionForm) -> Result<Vec<Effect>, FormEr
             }
             let mut request = request.clone();
             request.params.insert("count".into(), count.to_string());
-            Ok(vec![Effect::Plan(request)])
-        }
-        FormKind::Promote { request, .. } => {
-            let mut request = request.clone();
-            let to = value(form, "to").trim();
-            if !to.is_empty() {
-                request.params.insert("to".into(), to.to_string());
-            }
             Ok(vec![Effect::Plan(request)])
         }
         FormKind::StartIncident => {

@@ -186,7 +186,11 @@ fn apply(state: &mut AppState, msg: Msg) -> Vec<Effect> {
                         .collect();
                     state.popup = Some(Popup::Form { request, fields, focus: 0, error: None });
                 }
-                Err(e) => message(state, "Cannot read the workflow's inputs", e.to_string(), Level::Warn),
+                Err(e) => {
+                    let what =
+                        if request.verb == Verb::Dispatch { "the workflow's inputs" } else { "the action's inputs" };
+                    message(state, &format!("Cannot read {what}"), e.to_string(), Level::Warn);
+                }
             }
             Vec::new()
         }
@@ -933,6 +937,11 @@ fn request_action(state: &mut AppState, verb: Verb) -> Vec<Effect> {
         state.last_message = Some(("reading the workflow's inputs…".into(), Level::Unknown));
         return vec![Effect::PrepareInputs(request)];
     }
+    // A promote may need an input its provider names (a Kubernetes workload's new image);
+    // one that needs none goes straight on to the planner.
+    if verb == Verb::Promote {
+        return vec![Effect::PrepareInputs(request)];
+    }
     // Restore, rotate and scale ask for their inputs in a form (the CLI's --time,
     // --value-stdin, --count) that checks them before planning.
     if let Some(form) = super::forms::action_form(state, request.clone()) {
@@ -1048,9 +1057,11 @@ fn on_popup_key(state: &mut AppState, popup: Popup, key: KeyEvent) -> Vec<Effect
                 FormStep::Cancel => return Vec::new(),
                 FormStep::Quit => return vec![Effect::Quit],
                 FormStep::Submit => {
+                    // A workflow's inputs travel as `input.NAME`; a verb's own inputs by name.
+                    let prefix = if request.verb == Verb::Dispatch { "input." } else { "" };
                     for (spec, value) in &fields {
-                        if !value.is_empty() {
-                            request.params.insert(format!("input.{}", spec.name), value.trim().to_string());
+                        if !value.trim().is_empty() {
+                            request.params.insert(format!("{prefix}{}", spec.name), value.trim().to_string());
                         }
                     }
                     return vec![Effect::Plan(request)];

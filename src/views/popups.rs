@@ -81,7 +81,8 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect, dr
         }
         Popup::Form { request, fields, focus, error } => {
             let header = format!("{} {}", request.verb, request.target);
-            form(theme, frame, area, "Workflow inputs", header, fields, *focus, error.as_deref());
+            let title = if request.verb == crate::actions::Verb::Dispatch { "Workflow inputs" } else { "Inputs" };
+            form(theme, frame, area, title, header, fields, *focus, error.as_deref());
         }
         Popup::PluginForm { plugin, context, fields, focus, error } => {
             let on = context.get("name").or_else(|| context.get("id")).cloned().unwrap_or_default();

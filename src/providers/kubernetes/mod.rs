@@ -32,7 +32,7 @@ use super::{
     BoxFuture, BuildContext, BuildError, Capabilities, Provider, ProviderError, RunControl, Scale, Source,
     TrafficShift, canonical_environment, configured_environment, environment_of, error_chain,
 };
-use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, Verb, not_applicable};
+use crate::actions::{ActionError, ActionRequest, InputSpec, Plan, PlannedCall, Risk, Verb, not_applicable};
 use crate::config::{Config, KubernetesConfig};
 use crate::model::{Environment, LogLine, Metric, MetricKind, Resource, Role, Snapshot, Tier, kind};
 
@@ -1369,6 +1369,30 @@ impl RunControl for KubeProvider {
 impl TrafficShift for KubeProvider {
     fn accepted_params(&self, _verb: Verb) -> &'static [&'static str] {
         &["to"]
+    }
+    /// Promote asks for the new image (the TUI's form), saying what runs now.
+    fn action_inputs<'a>(&'a self, request: &'a ActionRequest) -> BoxFuture<'a, Result<Vec<InputSpec>, ProviderError>> {
+        let running = self
+            .meta()
+            .workloads
+            .get(&request.target)
+            .filter(|w| w.kind != WorkloadKind::Pod && request.verb == Verb::Promote)
+            .map(|w| w.containers.iter().map(|(_, image)| image.as_str()).collect::<Vec<_>>().join(", "));
+        Box::pin(async move {
+            Ok(running
+                .map(|now| InputSpec {
+                    name: "to".into(),
+                    description: format!(
+                        "runs {now}; a tag (1.17.0), digest (sha256:...) or image (nginx:1.17.0); empty: what the lower environment runs"
+                    ),
+                    required: false,
+                    default: None,
+                    options: Vec::new(),
+                    kind: "string".into(),
+                })
+                .into_iter()
+                .collect())
+        })
     }
     fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
         match request.verb {
