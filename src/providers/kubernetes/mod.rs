@@ -170,6 +170,9 @@ struct Meta {
     /// The `resourceVersion` each list was read at, by (namespace or all, plural): where the
     /// watch starts, so it reports only what changed since.
     versions: HashMap<(Option<String>, String), String>,
+    /// When the last read started: a watched change reads again no sooner than
+    /// [`MIN_READ_GAP`] after it.
+    last_read: Option<Instant>,
 }
 
 /// The lists whose changes are read at once (what a rollout moves).
@@ -177,6 +180,9 @@ const WATCHED: [&str; 3] = ["deployments", "statefulsets", "pods"];
 /// A burst of watch events (a rollout replaces pods one by one) is read once, this long after
 /// its first event.
 const COALESCE: Duration = Duration::from_secs(1);
+/// Each read lists every watched namespace again: on a busy cluster whose pods change all the
+/// time, watched changes read at most this often (the API server is not a 1 s poll target).
+const MIN_READ_GAP: Duration = Duration::from_secs(5);
 /// The longest a watch stays open before the server ends it and skydeck opens the next.
 const WATCH_TIMEOUT_SECS: u32 = 290;
 
@@ -430,7 +436,8 @@ impl KubeProvider {
     }
 
     /// Watches Deployments, `StatefulSets` and pods from the versions the last read listed, and
-    /// returns on the first change (a moment later, so a burst is read once) or when those
+    /// returns on the first change (a moment later, so a burst is read once, and no sooner than
+    /// [`MIN_READ_GAP`] after the last read) or when those
     /// versions are too old to watch from (410: read again). A watch the server refuses or
     /// breaks leaves the interval to decide (never returns).
     async fn watch_changes(&self) {
@@ -457,7 +464,8 @@ impl KubeProvider {
             })
             .collect();
         futures::future::select_all(watches).await;
-        tokio::time::sleep(COALESCE).await;
+        let since_read = self.meta().last_read.map_or(MIN_READ_GAP, |at| at.elapsed());
+        tokio::time::sleep(COALESCE.max(MIN_READ_GAP.saturating_sub(since_read))).await;
     }
 
     async fn watch_kind<K>(&self, namespace: Option<&str>, mut version: String)
@@ -529,6 +537,7 @@ impl KubeProvider {
     }
 
     async fn read(&self) -> Result<Snapshot, ProviderError> {
+        self.meta().last_read = Some(Instant::now());
         let scopes: Vec<Option<String>> =
             if self.namespaces.is_empty() { vec![None] } else { self.namespaces.iter().cloned().map(Some).collect() };
         let mut deployments: Vec<Deployment> = Vec::new();
