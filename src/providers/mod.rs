@@ -86,8 +86,9 @@ pub trait Source: Send + Sync {
     }
 
     /// Resolves when the source learns that what it read has changed (a Kubernetes watch
-    /// event), so it is read again at once instead of at the next interval. Asked anew after
-    /// every fetch. The default never resolves: the interval alone decides.
+    /// event), so it is read again now instead of at the next interval; the source decides how
+    /// soon it resolves (the Kubernetes one at most every 5 s). Asked anew after every fetch.
+    /// The default never resolves: the interval alone decides.
     fn changed(&self) -> BoxFuture<'_, ()> {
         Box::pin(std::future::pending())
     }
