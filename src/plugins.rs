@@ -48,7 +48,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("user", "who is at the keyboard"),
     ("filter", "the current list's filter"),
     ("environment", "the item's environment"),
-    ("provider", "github, aws, azure, gcp, http or kubernetes"),
+    ("provider", "the item's provider key: github, aws, azure, gcp, ... (as in `provider:` scopes)"),
     ("region", "the resource's region (or location)"),
     ("account", "AWS account id (from the ARN)"),
     ("subscription", "Azure subscription id (from the ARM id)"),
@@ -475,19 +475,15 @@ pub fn env_name(var: &str) -> String {
 }
 
 /// The lower-case name used in scopes and in `{provider}`.
+/// The key a plugin scopes by (`provider:aws`) and `{provider}` expands to.
 pub fn provider_key(p: Provider) -> &'static str {
-    match p {
-        Provider::Github => "github",
-        Provider::Aws => "aws",
-        Provider::Azure => "azure",
-        Provider::Gcp => "gcp",
-        Provider::Http => "http",
-        Provider::Kubernetes => "kubernetes",
-    }
+    p.key()
 }
 
-const PROVIDERS: [Provider; 6] =
-    [Provider::Github, Provider::Aws, Provider::Azure, Provider::Gcp, Provider::Http, Provider::Kubernetes];
+/// `github, aws, azure, ...`: every provider's key, for messages.
+fn provider_keys() -> String {
+    Provider::ALL.map(Provider::key).join(", ")
+}
 
 /// One command line ready to run, and what the audit log says about it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -679,7 +675,7 @@ pub fn parse(text: &str, path: &str, stem: &str, shipped: bool) -> Result<Parsed
         let text = scope.get_ref().trim();
         let screen_of = |s: &str| Screen::ALL.into_iter().find(|x| x.title().eq_ignore_ascii_case(s));
         let role_of = |s: &str| Role::ALL.into_iter().find(|r| r.label().eq_ignore_ascii_case(s));
-        let provider_of = |s: &str| PROVIDERS.into_iter().find(|p| provider_key(*p).eq_ignore_ascii_case(s));
+        let provider_of = Provider::from_key;
         let (prefix, value) = match text.split_once(':') {
             Some((p, v)) if ["screen", "kind", "role", "provider"].contains(&p.trim()) => (Some(p.trim()), v.trim()),
             _ => (None, text),
@@ -700,10 +696,11 @@ pub fn parse(text: &str, path: &str, stem: &str, shipped: bool) -> Result<Parsed
                 err(
                     line,
                     format!(
-                        "'{s}' {what}: screens (all, {}), resource kinds ({}), roles ({}), providers (github, aws, azure, gcp, http, kubernetes)",
+                        "'{s}' {what}: screens (all, {}), resource kinds ({}), roles ({}), providers ({})",
                         names.join(", "),
                         crate::model::kind::ALL.join(", "),
-                        roles.join(", ")
+                        roles.join(", "),
+                        provider_keys()
                     ),
                 )
             })
@@ -717,9 +714,10 @@ pub fn parse(text: &str, path: &str, stem: &str, shipped: bool) -> Result<Parsed
                 let names: Vec<&str> = Role::ALL.iter().map(|r| r.label()).collect();
                 err(line, format!("'{value}' is not a role (one of: {})", names.join(", ")))
             })?),
-            Some("provider") => providers.push(provider_of(value).ok_or_else(|| {
-                err(line, format!("'{value}' is not a provider (one of: github, aws, azure, gcp, http, kubernetes)"))
-            })?),
+            Some("provider") => providers.push(
+                provider_of(value)
+                    .ok_or_else(|| err(line, format!("'{value}' is not a provider (one of: {})", provider_keys())))?,
+            ),
             Some(_) => kinds.push(kind_of(value)?.to_string()),
             None => {
                 if let Some(s) = screen_of(value) {

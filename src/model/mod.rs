@@ -58,6 +58,27 @@ pub enum Provider {
 }
 
 impl Provider {
+    /// Every provider: plugin scopes and their messages are built from it.
+    pub const ALL: [Provider; 6] =
+        [Provider::Github, Provider::Aws, Provider::Azure, Provider::Gcp, Provider::Http, Provider::Kubernetes];
+
+    /// The key plugin files scope by (`provider:aws`) and `{provider}` expands to.
+    pub fn key(self) -> &'static str {
+        match self {
+            Provider::Github => "github",
+            Provider::Aws => "aws",
+            Provider::Azure => "azure",
+            Provider::Gcp => "gcp",
+            Provider::Http => "http",
+            Provider::Kubernetes => "kubernetes",
+        }
+    }
+
+    /// The provider a key names, in any case.
+    pub fn from_key(key: &str) -> Option<Provider> {
+        Provider::ALL.into_iter().find(|p| p.key().eq_ignore_ascii_case(key))
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Provider::Github => "GitHub",
