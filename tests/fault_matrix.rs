@@ -430,8 +430,9 @@ fn request_bound(kind: ProviderKind) -> usize {
         ProviderKind::Gcp => 27,
         // ecs, rds, secrets: 4 attempts each, plus the first page of each listing.
         ProviderKind::Aws => 16,
-        // deployments, statefulsets, replicasets, pods, events, pod metrics: 3 attempts each.
-        ProviderKind::Kubernetes => 18,
+        // deployments, statefulsets, replicasets, pods, events, pod metrics, controller
+        // revisions: 3 attempts each.
+        ProviderKind::Kubernetes => 21,
         ProviderKind::Health => 1,
     }
 }

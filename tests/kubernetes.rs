@@ -123,6 +123,7 @@ async fn setup() -> Setup {
             ("/apis/apps/v1", "statefulsets"),
             ("/api/v1", "pods"),
             ("/api/v1", "events"),
+            ("/apis/apps/v1", "controllerrevisions"),
         ] {
             let mut body = fixture_json(&format!("{list}.{ns}.json"));
             if list == "events" {
@@ -254,7 +255,11 @@ async fn workloads_and_pods_come_from_the_api_with_rollout_state_images_and_rest
 
     // Only the configured namespaces were listed, each with the kubeconfig's token.
     let all = s.server.received_requests().await.unwrap();
-    assert_eq!(all.len(), 12, "deployments, statefulsets, replicasets, pods, events and pod metrics of two namespaces");
+    assert_eq!(
+        all.len(),
+        14,
+        "deployments, statefulsets, replicasets, pods, events, pod metrics and controller revisions of two namespaces"
+    );
     for r in &all {
         assert!(
             r.url.path().contains("/namespaces/shop/") || r.url.path().contains("/namespaces/staging/"),
@@ -493,9 +498,7 @@ async fn rollback_json_patches_the_previous_replicasets_template_as_kubectl_does
     assert_eq!(patches.len(), 1);
     assert_eq!(body(&patches[0]), expected);
 
-    // Only Deployments roll back; pods are not acted on.
-    let err = p.plan(&ActionRequest::new(Verb::Rollback, STATEFUL_SET), &snap).unwrap_err();
-    assert!(err.to_string().contains("only Deployments roll back"), "{err}");
+    // Pods are not acted on.
     let err = p.plan(&ActionRequest::new(Verb::Rerun, "k8s:aks-prod/staging/pods/web-1"), &snap).unwrap_err();
     assert!(err.to_string().contains("it is a pod"), "{err}");
 }
@@ -851,7 +854,9 @@ async fn a_watched_change_asks_for_a_read_at_once() {
         .and(query_param("resourceVersion", "1160230"))
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_raw(format!("{}\n", json!({"type": "MODIFIED", "object": rolled})), "application/json"),
+                .set_body_raw(format!("{}\n", json!({"type": "MODIFIED", "object": rolled})), "application/json")
+                // Later than the other watches take to open, so each is seen.
+                .set_delay(Duration::from_millis(700)),
         )
         .with_priority(1)
         .mount(&s.server)
@@ -1111,4 +1116,48 @@ async fn promote_against_a_real_clusters_answers_sends_set_image_and_does_not_ca
     let err = outcome.result.unwrap_err();
     assert!(err.contains("not rolled out after"), "{err}");
     assert_eq!(answered["metadata"]["generation"], 4);
+}
+
+/// `kubectl rollout undo statefulset/web`: the `ControllerRevision` before the current one, its
+/// data (the template with `"$patch": "replace"`) sent as a strategic merge patch; verify waits
+/// for the set to roll out with that revision's images.
+#[tokio::test]
+async fn a_statefulset_rolls_back_to_its_previous_controller_revision_as_kubectl_does() {
+    let s = setup().await;
+    let p = provider(&s).await;
+    let snap = p.fetch().await.unwrap();
+    let plan = p.plan(&ActionRequest::new(Verb::Rollback, STATEFUL_SET), &snap).unwrap();
+    assert!(
+        plan.summary.starts_with("roll back statefulset web (staging, aks-prod) to revision 1 (registry.k8s.io/nginx-slim:0.23, ControllerRevision web-5d8f7c9b64)"),
+        "{}",
+        plan.summary
+    );
+    let revision = fixture_json("controllerrevisions.staging.json")["items"][0]["data"].clone();
+    assert_eq!(revision["spec"]["template"]["$patch"], "replace");
+    let sts_path = "/apis/apps/v1/namespaces/staging/statefulsets/web";
+    Mock::given(method("PATCH"))
+        .and(path(sts_path))
+        .and(header("content-type", "application/strategic-merge-patch+json"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fixture_json("statefulsets.staging.json")["items"][0].clone()),
+        )
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    let mut rolled = fixture_json("statefulsets.staging.json")["items"][0].clone();
+    rolled["spec"]["template"]["spec"]["containers"][0]["image"] = json!("registry.k8s.io/nginx-slim:0.23");
+    rolled["metadata"]["generation"] = json!(2);
+    rolled["status"] = json!({"observedGeneration": 2, "replicas": 2, "readyReplicas": 2, "currentReplicas": 2,
+        "updatedReplicas": 2, "availableReplicas": 2, "currentRevision": "web-5d8f7c9b64", "updateRevision": "web-5d8f7c9b64"});
+    Mock::given(method("GET"))
+        .and(path(sts_path))
+        .respond_with(ResponseTemplate::new(200).set_body_json(rolled))
+        .mount(&s.server)
+        .await;
+    let outcome = Pipeline::new(s.store.clone(), false, "maria").act(p.as_ref(), plan).await;
+    let detail = outcome.result.unwrap();
+    assert!(detail.contains("web rolled back to revision 1"), "{detail}");
+    let patches = requests(&s, "PATCH", "/statefulsets/web").await;
+    assert_eq!(patches.len(), 1);
+    assert_eq!(body(&patches[0]), revision, "the revision's data, as kubectl sends it");
 }

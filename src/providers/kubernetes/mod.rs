@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, ListParams, LogParams, Patch, PatchParams, WatchEvent, WatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -195,6 +195,9 @@ pub enum KubeCall {
     Scale { kind: WorkloadKind, namespace: String, name: String, replicas: i32, body: Value },
     /// `PATCH` (JSON patch) the Deployment's template and annotations to a `ReplicaSet`'s.
     Rollback { namespace: String, name: String, revision: i64, images: Vec<String>, patch: Value },
+    /// `PATCH` (strategic merge) a `StatefulSet` with a `ControllerRevision`'s data, as
+    /// `kubectl rollout undo statefulset` does.
+    RollbackSet { namespace: String, name: String, revision: i64, images: Vec<String>, patch: Value },
     /// `PATCH` (strategic merge) containers' images, as `kubectl set image` does; `images` is
     /// the template's whole list afterwards.
     SetImage { kind: WorkloadKind, namespace: String, name: String, images: Vec<String>, body: Value },
@@ -545,25 +548,28 @@ impl KubeProvider {
         let mut replica_sets: Vec<ReplicaSet> = Vec::new();
         let mut pods: Vec<Pod> = Vec::new();
         let mut events: Vec<Event> = Vec::new();
+        let mut revisions: Vec<ControllerRevision> = Vec::new();
         let mut pod_metrics: Vec<metrics::PodMetrics> = Vec::new();
         let mut missing: Vec<String> = Vec::new();
         for scope in &scopes {
             let ns = scope.as_deref();
-            let (d, (s, s_note), (r, r_note), (p, p_note), (e, e_note), (m, m_note)) = tokio::try_join!(
+            let (d, (s, s_note), (r, r_note), (p, p_note), (e, e_note), (m, m_note), (c, c_note)) = tokio::try_join!(
                 self.list_all::<Deployment>(ns, "list deployments"),
                 self.list_optional::<StatefulSet>(ns, "list statefulsets"),
                 self.list_optional::<ReplicaSet>(ns, "list replicasets"),
                 self.list_optional::<Pod>(ns, "list pods"),
                 self.list_optional::<Event>(ns, "list events"),
                 self.pod_metrics(ns),
+                self.list_optional::<ControllerRevision>(ns, "list controllerrevisions"),
             )?;
+            revisions.extend(c);
             pod_metrics.extend(m);
             deployments.extend(d);
             sets.extend(s);
             replica_sets.extend(r);
             pods.extend(p);
             events.extend(e);
-            missing.extend([s_note, r_note, p_note, e_note, m_note].into_iter().flatten());
+            missing.extend([s_note, r_note, p_note, e_note, m_note, c_note].into_iter().flatten());
         }
 
         // Which Deployment each ReplicaSet belongs to, and which workload each pod.
@@ -754,7 +760,13 @@ impl KubeProvider {
                     replicas: counts.desired,
                     revision: None,
                     paused: false,
-                    rollback: None,
+                    rollback: workloads::stateful_set_previous(s, &revisions).map(|(rev, cr, patch)| RollbackTarget {
+                        revision: rev,
+                        replica_set: cr.metadata.name.clone().unwrap_or_default(),
+                        images: workloads::revision_images(&patch),
+                        same_template: workloads::revision_matches(&patch, s),
+                        patch,
+                    }),
                     containers: workloads::containers(s.spec.as_ref().map(|s| &s.template)),
                 },
             );
@@ -1051,13 +1063,7 @@ impl KubeProvider {
     fn plan_rollback(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
         let (mut plan, w) = self.plan_start(request, snapshot)?;
         let what = plan.target_name.clone();
-        if w.kind != WorkloadKind::Deployment {
-            return Err(not_applicable(
-                Verb::Rollback,
-                &what,
-                "only Deployments roll back here (a StatefulSet's history is in ControllerRevisions)",
-            ));
-        }
+        let set = w.kind == WorkloadKind::StatefulSet;
         if w.paused {
             return Err(not_applicable(
                 Verb::Rollback,
@@ -1066,7 +1072,8 @@ impl KubeProvider {
             ));
         }
         let target = w.rollback.clone().ok_or_else(|| {
-            not_applicable(Verb::Rollback, &what, "it has no previous revision (no older ReplicaSet)")
+            let history = if set { "no older ControllerRevision" } else { "no older ReplicaSet" };
+            not_applicable(Verb::Rollback, &what, format!("it has no previous revision ({history})"))
         })?;
         if let Some(to) = request.params.get("to")
             && to.trim().trim_start_matches("rev").trim() != target.revision.to_string()
@@ -1082,6 +1089,32 @@ impl KubeProvider {
                 &what,
                 format!("the current template already matches revision {}", target.revision),
             ));
+        }
+        if set {
+            plan.summary = format!(
+                "roll back statefulset {} ({}, {}) to revision {} ({}, ControllerRevision {}): its pods are replaced by that revision's, one at a time from the highest ordinal",
+                w.name,
+                w.namespace,
+                self.context,
+                target.revision,
+                target.images.join(", "),
+                target.replica_set
+            );
+            plan.calls.push(PlannedCall {
+                description: format!("patch the template with ControllerRevision {}'s data", target.replica_set),
+                call: self.patch_call(w.kind, &w, "", "application/strategic-merge-patch+json", &target.patch),
+            });
+            plan.verification =
+                self.verification_text(&w, &format!("the template's images are {}; ", target.images.join(", ")));
+            plan.request.params.insert("to".into(), target.revision.to_string());
+            plan.set_payload(KubeCall::RollbackSet {
+                namespace: w.namespace,
+                name: w.name,
+                revision: target.revision,
+                images: target.images,
+                patch: target.patch,
+            });
+            return Ok(plan);
         }
         plan.summary = format!(
             "roll back deployment {} ({}, {}) from revision {} to revision {} ({}, ReplicaSet {}): its pods are replaced by that revision's",
@@ -1201,6 +1234,11 @@ impl KubeProvider {
         let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..PatchParams::default() };
         let failed = |e: kube::Error| ActionError::Failed(from_kube(e, "patch", &self.context).to_string());
         match call {
+            KubeCall::RollbackSet { namespace, name, revision, patch, .. } => {
+                let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), &namespace);
+                api.patch(&name, &params, &Patch::Strategic(&patch)).await.map_err(failed)?;
+                Ok(format!("{name} rolled back to revision {revision}"))
+            }
             KubeCall::SetImage { kind, namespace, name, images, body } => {
                 if kind == WorkloadKind::StatefulSet {
                     let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), &namespace);
@@ -1259,6 +1297,9 @@ impl KubeProvider {
                 KubeCall::Rollback { namespace, name, .. } => {
                     (WorkloadKind::Deployment, namespace.clone(), name.clone())
                 }
+                KubeCall::RollbackSet { namespace, name, .. } => {
+                    (WorkloadKind::StatefulSet, namespace.clone(), name.clone())
+                }
             };
             let verify_failed =
                 |e: kube::Error| ActionError::VerifyFailed(from_kube(e, "get", &self.context).to_string());
@@ -1289,9 +1330,9 @@ impl KubeProvider {
                     .and_then(|t| t.metadata.as_ref()?.annotations.as_ref()?.get(workloads::RESTARTED_AT).cloned())
                     .is_some_and(|v| &v == restarted_at),
                 KubeCall::Scale { replicas, .. } => spec_replicas == Some(*replicas),
-                KubeCall::Rollback { images, .. } | KubeCall::SetImage { images, .. } => {
-                    &workloads::images(template.as_ref()) == images
-                }
+                KubeCall::Rollback { images, .. }
+                | KubeCall::RollbackSet { images, .. }
+                | KubeCall::SetImage { images, .. } => &workloads::images(template.as_ref()) == images,
             };
             if !applied && counts.observed >= counts.generation {
                 return Err(ActionError::VerifyFailed(format!(

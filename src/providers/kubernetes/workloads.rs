@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{Event, Pod, PodTemplateSpec};
 use serde_json::Value;
 
@@ -423,6 +423,43 @@ pub fn previous_revision<'a>(sets: &[&'a ReplicaSet]) -> Option<(i64, &'a Replic
         sets.iter().filter_map(|rs| Some((revision_of(rs.metadata.annotations.as_ref())?, *rs))).collect();
     numbered.sort_by_key(|(r, _)| std::cmp::Reverse(*r));
     numbered.get(1).copied()
+}
+
+/// What `kubectl rollout undo statefulset` goes back to: the `ControllerRevision` the set
+/// controls with the second-highest `revision`, and its data (a strategic merge patch of the
+/// template, `"$patch": "replace"`), which kubectl sends as it is.
+pub fn stateful_set_previous<'a>(
+    set: &StatefulSet,
+    revisions: &'a [ControllerRevision],
+) -> Option<(i64, &'a ControllerRevision, Value)> {
+    let (ns, name) = (set.metadata.namespace.as_deref(), set.metadata.name.as_deref()?);
+    let mut own: Vec<&ControllerRevision> = revisions
+        .iter()
+        .filter(|r| r.metadata.namespace.as_deref() == ns)
+        .filter(|r| controller_of(&r.metadata).is_some_and(|(kind, owner)| kind == "StatefulSet" && owner == name))
+        .collect();
+    own.sort_by_key(|r| std::cmp::Reverse(r.revision));
+    let previous = own.get(1)?;
+    Some((previous.revision, previous, previous.data.as_ref()?.0.clone()))
+}
+
+/// The images a `ControllerRevision`'s data sets.
+pub fn revision_images(patch: &Value) -> Vec<String> {
+    patch
+        .pointer("/spec/template/spec/containers")
+        .and_then(Value::as_array)
+        .map(|cs| cs.iter().filter_map(|c| c["image"].as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+/// The set's template already is the revision's (kubectl skips such a roll back).
+pub fn revision_matches(patch: &Value, set: &StatefulSet) -> bool {
+    let Some(mut wanted) = patch.pointer("/spec/template").cloned() else { return false };
+    if let Some(o) = wanted.as_object_mut() {
+        o.remove("$patch");
+    }
+    let current = set.spec.as_ref().and_then(|s| serde_json::to_value(&s.template).ok());
+    current.as_ref() == Some(&wanted)
 }
 
 #[cfg(test)]
