@@ -193,11 +193,10 @@ pub enum KubeCall {
     Restart { kind: WorkloadKind, namespace: String, name: String, restarted_at: String, body: Value },
     /// `PATCH` (merge) the `/scale` subresource.
     Scale { kind: WorkloadKind, namespace: String, name: String, replicas: i32, body: Value },
-    /// `PATCH` (JSON patch) the Deployment's template and annotations to a `ReplicaSet`'s.
-    Rollback { namespace: String, name: String, revision: i64, images: Vec<String>, patch: Value },
-    /// `PATCH` (strategic merge) a `StatefulSet` with a `ControllerRevision`'s data, as
-    /// `kubectl rollout undo statefulset` does.
-    RollbackSet { namespace: String, name: String, revision: i64, images: Vec<String>, patch: Value },
+    /// `kubectl rollout undo`: a Deployment's template and annotations JSON-patched to a
+    /// `ReplicaSet`'s, or a `StatefulSet` strategic-merge-patched with a `ControllerRevision`'s
+    /// data.
+    Rollback { kind: WorkloadKind, namespace: String, name: String, revision: i64, images: Vec<String>, patch: Value },
     /// `PATCH` (strategic merge) containers' images, as `kubectl set image` does; `images` is
     /// the template's whole list afterwards.
     SetImage { kind: WorkloadKind, namespace: String, name: String, images: Vec<String>, body: Value },
@@ -1090,50 +1089,40 @@ impl KubeProvider {
                 format!("the current template already matches revision {}", target.revision),
             ));
         }
-        if set {
-            plan.summary = format!(
-                "roll back statefulset {} ({}, {}) to revision {} ({}, ControllerRevision {}): its pods are replaced by that revision's, one at a time from the highest ordinal",
-                w.name,
-                w.namespace,
-                self.context,
-                target.revision,
-                target.images.join(", "),
-                target.replica_set
-            );
-            plan.calls.push(PlannedCall {
-                description: format!("patch the template with ControllerRevision {}'s data", target.replica_set),
-                call: self.patch_call(w.kind, &w, "", "application/strategic-merge-patch+json", &target.patch),
-            });
-            plan.verification =
-                self.verification_text(&w, &format!("the template's images are {}; ", target.images.join(", ")));
-            plan.request.params.insert("to".into(), target.revision.to_string());
-            plan.set_payload(KubeCall::RollbackSet {
-                namespace: w.namespace,
-                name: w.name,
-                revision: target.revision,
-                images: target.images,
-                patch: target.patch,
-            });
-            return Ok(plan);
-        }
+        let (from, history, change, content_type) = if set {
+            (
+                String::new(),
+                format!("ControllerRevision {}", target.replica_set),
+                format!("patch the template with ControllerRevision {}'s data", target.replica_set),
+                "application/strategic-merge-patch+json",
+            )
+        } else {
+            (
+                format!(" from revision {}", w.revision.map_or_else(|| "?".into(), |r| r.to_string())),
+                format!("ReplicaSet {}", target.replica_set),
+                format!("replace the template and annotations with ReplicaSet {}'s", target.replica_set),
+                "application/json-patch+json",
+            )
+        };
+        let order = if set { ", one at a time from the highest ordinal" } else { "" };
         plan.summary = format!(
-            "roll back deployment {} ({}, {}) from revision {} to revision {} ({}, ReplicaSet {}): its pods are replaced by that revision's",
+            "roll back {} {} ({}, {}){from} to revision {} ({}, {history}): its pods are replaced by that revision's{order}",
+            w.kind.plural().trim_end_matches('s'),
             w.name,
             w.namespace,
             self.context,
-            w.revision.map_or_else(|| "?".into(), |r| r.to_string()),
             target.revision,
             target.images.join(", "),
-            target.replica_set
         );
         plan.calls.push(PlannedCall {
-            description: format!("replace the template and annotations with ReplicaSet {}'s", target.replica_set),
-            call: self.patch_call(w.kind, &w, "", "application/json-patch+json", &target.patch),
+            description: change,
+            call: self.patch_call(w.kind, &w, "", content_type, &target.patch),
         });
         plan.verification =
             self.verification_text(&w, &format!("the template's images are {}; ", target.images.join(", ")));
         plan.request.params.insert("to".into(), target.revision.to_string());
         plan.set_payload(KubeCall::Rollback {
+            kind: w.kind,
             namespace: w.namespace,
             name: w.name,
             revision: target.revision,
@@ -1234,11 +1223,6 @@ impl KubeProvider {
         let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..PatchParams::default() };
         let failed = |e: kube::Error| ActionError::Failed(from_kube(e, "patch", &self.context).to_string());
         match call {
-            KubeCall::RollbackSet { namespace, name, revision, patch, .. } => {
-                let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), &namespace);
-                api.patch(&name, &params, &Patch::Strategic(&patch)).await.map_err(failed)?;
-                Ok(format!("{name} rolled back to revision {revision}"))
-            }
             KubeCall::SetImage { kind, namespace, name, images, body } => {
                 if kind == WorkloadKind::StatefulSet {
                     let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), &namespace);
@@ -1269,6 +1253,11 @@ impl KubeProvider {
                 }
                 Ok(format!("{name} scaled to {replicas}"))
             }
+            KubeCall::Rollback { kind: WorkloadKind::StatefulSet, namespace, name, revision, patch, .. } => {
+                let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), &namespace);
+                api.patch(&name, &params, &Patch::Strategic(&patch)).await.map_err(failed)?;
+                Ok(format!("{name} rolled back to revision {revision}"))
+            }
             KubeCall::Rollback { namespace, name, revision, patch, .. } => {
                 // kube's `Patch::Json` needs the json-patch crate; the body is already JSON.
                 let uri =
@@ -1293,13 +1282,8 @@ impl KubeProvider {
             let (kind, namespace, name) = match &call {
                 KubeCall::Restart { kind, namespace, name, .. }
                 | KubeCall::Scale { kind, namespace, name, .. }
+                | KubeCall::Rollback { kind, namespace, name, .. }
                 | KubeCall::SetImage { kind, namespace, name, .. } => (*kind, namespace.clone(), name.clone()),
-                KubeCall::Rollback { namespace, name, .. } => {
-                    (WorkloadKind::Deployment, namespace.clone(), name.clone())
-                }
-                KubeCall::RollbackSet { namespace, name, .. } => {
-                    (WorkloadKind::StatefulSet, namespace.clone(), name.clone())
-                }
             };
             let verify_failed =
                 |e: kube::Error| ActionError::VerifyFailed(from_kube(e, "get", &self.context).to_string());
@@ -1330,9 +1314,9 @@ impl KubeProvider {
                     .and_then(|t| t.metadata.as_ref()?.annotations.as_ref()?.get(workloads::RESTARTED_AT).cloned())
                     .is_some_and(|v| &v == restarted_at),
                 KubeCall::Scale { replicas, .. } => spec_replicas == Some(*replicas),
-                KubeCall::Rollback { images, .. }
-                | KubeCall::RollbackSet { images, .. }
-                | KubeCall::SetImage { images, .. } => &workloads::images(template.as_ref()) == images,
+                KubeCall::Rollback { images, .. } | KubeCall::SetImage { images, .. } => {
+                    &workloads::images(template.as_ref()) == images
+                }
             };
             if !applied && counts.observed >= counts.generation {
                 return Err(ActionError::VerifyFailed(format!(
