@@ -73,14 +73,19 @@ pub struct Usage {
     pub of: &'static str,
 }
 
-/// Summed over the pods that have metrics and the containers with a limit (else a request) for
+/// Summed over the pods that have metrics (by namespace and name) and the containers with a limit (else a request) for
 /// `resource`; `None` when no container has either (a percentage of nothing is no signal).
-pub fn usage(pods: &[&Pod], metrics: &[&PodMetrics], resource: &str) -> Option<Usage> {
+pub fn usage(
+    pods: &[&Pod],
+    metrics: &std::collections::HashMap<(&str, &str), &PodMetrics>,
+    resource: &str,
+) -> Option<Usage> {
     let (mut used, mut bound) = (0.0, 0.0);
     let mut of_limit = true;
     for pod in pods {
-        let name = pod.metadata.name.as_deref().unwrap_or_default();
-        let Some(m) = metrics.iter().find(|m| m.metadata.name == name) else { continue };
+        let key =
+            (pod.metadata.namespace.as_deref().unwrap_or_default(), pod.metadata.name.as_deref().unwrap_or_default());
+        let Some(m) = metrics.get(&key) else { continue };
         let Some(spec) = pod.spec.as_ref() else { continue };
         for c in &spec.containers {
             let Some(u) = m.containers.iter().find(|x| x.name == c.name).and_then(|x| quantity(x.usage.get(resource)?))

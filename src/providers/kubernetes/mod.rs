@@ -586,18 +586,20 @@ impl KubeProvider {
             }
         }
         let mut pods_of: HashMap<(String, WorkloadKind, String), Vec<&Pod>> = HashMap::new();
+        // The other way round, for events about a pod: (namespace, pod) -> its workload.
+        let mut workload_of_pod: HashMap<(String, String), (WorkloadKind, String)> = HashMap::new();
         for p in &pods {
             let ns = ns_of(&p.metadata);
-            match workloads::controller_of(&p.metadata) {
+            let owner = match workloads::controller_of(&p.metadata) {
                 Some((k, rs)) if k == "ReplicaSet" => {
-                    if let Some(d) = rs_owner.get(&(ns.clone(), rs)) {
-                        pods_of.entry((ns, WorkloadKind::Deployment, d.clone())).or_default().push(p);
-                    }
+                    rs_owner.get(&(ns.clone(), rs)).map(|d| (WorkloadKind::Deployment, d.clone()))
                 }
-                Some((k, s)) if k == "StatefulSet" => {
-                    pods_of.entry((ns, WorkloadKind::StatefulSet, s)).or_default().push(p);
-                }
-                _ => {}
+                Some((k, s)) if k == "StatefulSet" => Some((WorkloadKind::StatefulSet, s)),
+                _ => None,
+            };
+            if let Some((kind, name)) = owner {
+                workload_of_pod.insert((ns.clone(), p.metadata.name.clone().unwrap_or_default()), (kind, name.clone()));
+                pods_of.entry((ns, kind, name)).or_default().push(p);
             }
         }
         let containers = |p: &Pod| -> Vec<String> {
@@ -793,13 +795,8 @@ impl KubeProvider {
             if let Some((k, owner)) = workloads::controller_of(&p.metadata) {
                 details.push(("owner".into(), format!("{k}/{owner}")));
             }
-            let owner = match workloads::controller_of(&p.metadata) {
-                Some((k, rs)) if k == "ReplicaSet" => {
-                    rs_owner.get(&(ns.clone(), rs)).map(|d| (ns.clone(), WorkloadKind::Deployment, d.clone()))
-                }
-                Some((k, s)) if k == "StatefulSet" => Some((ns.clone(), WorkloadKind::StatefulSet, s)),
-                _ => None,
-            };
+            let owner =
+                workload_of_pod.get(&(ns.clone(), name.clone())).map(|(kind, w)| (ns.clone(), *kind, w.clone()));
             let environment = owner
                 .and_then(|o| env_of_workload.get(&o).cloned())
                 .unwrap_or_else(|| self.env_of(&ns, &name, p.metadata.labels.as_ref()));
@@ -859,12 +856,7 @@ impl KubeProvider {
                 "ReplicaSet" => {
                     rs_owner.get(&(ns.clone(), w.name.clone())).map(|d| (WorkloadKind::Deployment, d.clone()))
                 }
-                "Pod" => pods_of
-                    .iter()
-                    .find(|((pns, _, _), list)| {
-                        *pns == ns && list.iter().any(|p| p.metadata.name.as_deref() == Some(&w.name))
-                    })
-                    .map(|((_, kind, name), _)| (*kind, name.clone())),
+                "Pod" => workload_of_pod.get(&(ns.clone(), w.name.clone())).cloned(),
                 _ => None,
             };
             if let Some((kind, name)) = owner {
@@ -878,11 +870,12 @@ impl KubeProvider {
         }
 
         // CPU and memory of each workload from metrics-server, against the thresholds.
+        let measured: HashMap<(&str, &str), &metrics::PodMetrics> =
+            pod_metrics.iter().map(|m| ((m.metadata.namespace.as_str(), m.metadata.name.as_str()), m)).collect();
+        let at: HashMap<String, usize> = snap.resources.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect();
         for ((ns, kind, name), list) in &pods_of {
-            let id = id_of(&context, ns, *kind, name);
-            let Some(r) = snap.resources.iter_mut().find(|r| r.id == id) else { continue };
-            let measured: Vec<&metrics::PodMetrics> =
-                pod_metrics.iter().filter(|m| &m.metadata.namespace == ns).collect();
+            let Some(&i) = at.get(&id_of(&context, ns, *kind, name)) else { continue };
+            let r = &mut snap.resources[i];
             for (resource, metric) in [("cpu", MetricKind::Cpu), ("memory", MetricKind::Memory)] {
                 let Some(u) = metrics::usage(list, &measured, resource) else { continue };
                 r.details.push((resource.into(), metrics::usage_text(&u, resource)));
