@@ -375,7 +375,7 @@ impl Plugin {
         }
         let mut label = if parts.is_empty() { "items".to_string() } else { parts.join(" / ") };
         if !self.providers.is_empty() {
-            let p: Vec<&str> = self.providers.iter().map(|p| provider_key(*p)).collect();
+            let p: Vec<&str> = self.providers.iter().map(|p| p.key()).collect();
             label.push_str(&format!(" on {}", p.join(" / ")));
         }
         Some(label)
@@ -386,8 +386,7 @@ impl Plugin {
         let get = |k: &str| ctx.get(k).map_or("", String::as_str);
         let kind_ok = self.kinds.is_empty() || self.kinds.iter().any(|k| k.eq_ignore_ascii_case(get("resource.kind")));
         let role_ok = self.roles.is_empty() || self.roles.iter().any(|r| r.label() == get("resource.role"));
-        let provider_ok =
-            self.providers.is_empty() || self.providers.iter().any(|p| provider_key(*p) == get("provider"));
+        let provider_ok = self.providers.is_empty() || self.providers.iter().any(|p| p.key() == get("provider"));
         if kind_ok && role_ok && provider_ok {
             return Ok(());
         }
@@ -475,11 +474,6 @@ pub fn env_name(var: &str) -> String {
 }
 
 /// The lower-case name used in scopes and in `{provider}`.
-/// The key a plugin scopes by (`provider:aws`) and `{provider}` expands to.
-pub fn provider_key(p: Provider) -> &'static str {
-    p.key()
-}
-
 /// `github, aws, azure, ...`: every provider's key, for messages.
 fn provider_keys() -> String {
     Provider::ALL.map(Provider::key).join(", ")

@@ -6,7 +6,7 @@ use super::rows::rows;
 use super::{AppState, Effect, Popup, Row, Screen};
 use crate::keymap::Key;
 use crate::model::{Level, LogLine, Provider, Resource, Run, Severity};
-use crate::plugins::{Context, Output, Plugin, PluginOutcome, PluginRun, provider_key};
+use crate::plugins::{Context, Output, Plugin, PluginOutcome, PluginRun};
 
 /// The variables of the current screen and its selected row (see `plugins::VARIABLES`).
 pub fn plugin_context(state: &AppState) -> Context {
@@ -116,7 +116,7 @@ pub fn plugin_context(state: &AppState) -> Context {
                 set(&mut c, "id", &b.id);
                 set(&mut c, "name", &b.database);
                 set(&mut c, "environment", &b.environment);
-                set(&mut c, "provider", provider_key(b.provider));
+                set(&mut c, "provider", b.provider.key());
             }
         }
         Row::Secret(i) => {
@@ -129,7 +129,7 @@ pub fn plugin_context(state: &AppState) -> Context {
                 set(&mut c, "id", &s.id);
                 set(&mut c, "name", &s.name);
                 set(&mut c, "environment", &s.environment);
-                set(&mut c, "provider", provider_key(s.provider));
+                set(&mut c, "provider", s.provider.key());
             }
         }
         Row::Alert(i) => {
@@ -141,7 +141,7 @@ pub fn plugin_context(state: &AppState) -> Context {
                 set(&mut c, "id", &a.id);
                 set(&mut c, "name", &a.name);
                 set(&mut c, "environment", &a.environment);
-                set(&mut c, "provider", provider_key(a.provider));
+                set(&mut c, "provider", a.provider.key());
                 if let Some(link) = &a.link {
                     set(&mut c, "url", link);
                 }
@@ -154,7 +154,7 @@ pub fn plugin_context(state: &AppState) -> Context {
                 set(&mut c, "id", &r.id);
                 set(&mut c, "name", &r.name);
                 set(&mut c, "environment", &r.environment);
-                set(&mut c, "provider", provider_key(r.provider));
+                set(&mut c, "provider", r.provider.key());
                 if let Some(link) = &r.link {
                     set(&mut c, "url", link);
                 }
@@ -212,7 +212,7 @@ fn resource_vars(c: &mut Context, r: &Resource) {
     set(c, "resource.kind", &r.kind);
     set(c, "resource.role", r.role.label());
     set(c, "resource.version", r.current_version.as_deref().unwrap_or(""));
-    set(c, "provider", provider_key(r.provider));
+    set(c, "provider", r.provider.key());
     set(c, "environment", &r.environment);
     if let Some(url) = console_url(r, c) {
         set(c, "url", &url);
