@@ -859,6 +859,13 @@ impl Sandbox {
         let verb = request.verb;
         let note = "demo sandbox: the equivalent real call is shown; nothing outside skydeck is touched";
         let api = "https://api.github.com";
+        let resource = || {
+            snapshot
+                .resources
+                .iter()
+                .find(|r| r.id == target.id)
+                .ok_or_else(|| ActionError::NotFound(target.id.clone()))
+        };
         match (target.kind, verb) {
             (TargetKind::Run, Verb::Approve | Verb::Reject) => {
                 let approval = snapshot
@@ -946,11 +953,7 @@ impl Sandbox {
                 plan.verification = "re-read the run list and find the run in its new state".into();
             }
             (TargetKind::Resource, Verb::Promote | Verb::Rollback) => {
-                let r = snapshot
-                    .resources
-                    .iter()
-                    .find(|r| r.id == target.id)
-                    .ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
+                let r = resource()?;
                 if r.role != Role::Compute || r.versions.len() < 2 {
                     return Err(not_applicable(
                         verb,
@@ -1010,11 +1013,7 @@ impl Sandbox {
                 plan.request.params.insert("to".into(), to);
             }
             (TargetKind::Resource, Verb::Scale) => {
-                let r = snapshot
-                    .resources
-                    .iter()
-                    .find(|r| r.id == target.id)
-                    .ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
+                let r = resource()?;
                 if r.role != Role::Compute {
                     return Err(not_applicable(verb, &r.name, "only compute resources scale"));
                 }
@@ -1044,11 +1043,7 @@ impl Sandbox {
                 plan.set_payload(DemoCall::Scale { count });
             }
             (TargetKind::Resource, Verb::Rerun) => {
-                let r = snapshot
-                    .resources
-                    .iter()
-                    .find(|r| r.id == target.id)
-                    .ok_or_else(|| ActionError::NotFound(target.id.clone()))?;
+                let r = resource()?;
                 // As the real adapters: an ECS service restarts (a forced new deployment); the
                 // demo's App Service and Cloud Run service do not.
                 if r.role != Role::Compute || r.provider != Provider::Aws {
