@@ -390,19 +390,9 @@ fn configured_environments_stay_listed_after_sources_report() {
 
 #[test]
 fn while_an_incident_is_open_alert_changes_and_deploys_are_recorded() {
-    use skydeck::incident::{EntryKind, Incident};
+    use skydeck::incident::EntryKind;
     let (mut s, sandbox) = setup();
-    s.incident = Some(Incident {
-        id: 1,
-        title: "t".into(),
-        severity: "sev2".into(),
-        environment: None,
-        opened_at: now(),
-        opened_by: "maria".into(),
-        closed_at: None,
-        resolution: None,
-        timeline: Vec::new(),
-    });
+    s.incident = Some(open_incident("t", None));
     let mut next = sandbox.snapshot();
     next.health.retain(|h| h.level != skydeck::model::Level::Crit);
     let mut deploy = next.deployments[0].clone();
@@ -429,17 +419,7 @@ fn incident_keys_record_steps_notes_and_close() {
     typed(&mut s, "checkout 503");
     let effects = press(&mut s, KeyCode::Enter);
     assert!(matches!(&effects[..], [Effect::StartIncident { title, .. }] if title == "checkout 503"), "{effects:?}");
-    s.incident = Some(skydeck::incident::Incident {
-        id: 1,
-        title: "checkout 503".into(),
-        severity: "sev2".into(),
-        environment: Some("staging".into()),
-        opened_at: now(),
-        opened_by: "maria".into(),
-        closed_at: None,
-        resolution: None,
-        timeline: Vec::new(),
-    });
+    s.incident = Some(open_incident("checkout 503", Some("staging")));
     press(&mut s, KeyCode::Char('t'));
     typed(&mut s, "#ops and support");
     let effects = press(&mut s, KeyCode::Enter);
@@ -1268,7 +1248,6 @@ fn the_drawn_geometry_does_not_redraw_and_drives_clicks_and_pages() {
 
 #[test]
 fn with_no_incident_open_the_incident_screen_offers_no_mitigation_and_b_acts_on_nothing() {
-    use skydeck::incident::Incident;
     let (mut s, _) = setup();
     press(&mut s, KeyCode::Char('!'));
     assert_eq!(s.screen, Screen::Incident);
@@ -1280,17 +1259,7 @@ fn with_no_incident_open_the_incident_screen_offers_no_mitigation_and_b_acts_on_
     }
     assert!(!screen_text(&s).contains("b rollback"), "the hint offers no verb without a row");
 
-    s.incident = Some(Incident {
-        id: 1,
-        title: "t".into(),
-        severity: "sev2".into(),
-        environment: Some("staging".into()),
-        opened_at: now(),
-        opened_by: "maria".into(),
-        closed_at: None,
-        resolution: None,
-        timeline: Vec::new(),
-    });
+    s.incident = Some(open_incident("t", Some("staging")));
     s.last_message = None;
     assert!(screen_text(&s).contains("b rollback"));
     let effects = press(&mut s, KeyCode::Char('b'));
@@ -1321,4 +1290,19 @@ fn a_quick_incident_takes_the_environment_its_title_names_else_none() {
         matches!(&effects[..], [Effect::StartIncident { environment: Some(e), title, .. }] if e == "production" && title == "checkout 503 in production"),
         "{effects:?}"
     );
+}
+
+/// A sev2 opened now by maria, with an empty timeline.
+fn open_incident(title: &str, environment: Option<&str>) -> skydeck::incident::Incident {
+    skydeck::incident::Incident {
+        id: 1,
+        title: title.into(),
+        severity: "sev2".into(),
+        environment: environment.map(str::to_string),
+        opened_at: now(),
+        opened_by: "maria".into(),
+        closed_at: None,
+        resolution: None,
+        timeline: Vec::new(),
+    }
 }

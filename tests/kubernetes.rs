@@ -340,6 +340,21 @@ fn deployment_after(patch: impl FnOnce(&mut Value), generation: i64, observed: i
     d
 }
 
+/// The one PATCH of nginx-deployment an action sends (of `content_type`, when given), answered
+/// with the Deployment as listed.
+async fn expect_one_deployment_patch(s: &Setup, content_type: Option<&str>) {
+    let mut mock = Mock::given(method("PATCH")).and(path("/apis/apps/v1/namespaces/shop/deployments/nginx-deployment"));
+    if let Some(ct) = content_type {
+        mock = mock.and(header("content-type", ct));
+    }
+    mock.respond_with(
+        ResponseTemplate::new(200).set_body_json(fixture_json("deployments.shop.json")["items"][0].clone()),
+    )
+    .expect(1)
+    .mount(&s.server)
+    .await;
+}
+
 async fn mount_get(s: &Setup, first: Option<Value>, then: Value) {
     let p = "/apis/apps/v1/namespaces/shop/deployments/nginx-deployment";
     if let Some(first) = first {
@@ -379,15 +394,7 @@ async fn rollout_restart_sends_kubectls_strategic_merge_patch_and_waits_for_the_
     assert_eq!(plan.environment, "prod");
     assert_eq!(plan.risk, skydeck::actions::Risk::High);
 
-    Mock::given(method("PATCH"))
-        .and(path("/apis/apps/v1/namespaces/shop/deployments/nginx-deployment"))
-        .and(header("content-type", "application/strategic-merge-patch+json"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(fixture_json("deployments.shop.json")["items"][0].clone()),
-        )
-        .expect(1)
-        .mount(&s.server)
-        .await;
+    expect_one_deployment_patch(&s, Some("application/strategic-merge-patch+json")).await;
     let restarted = |d: &mut Value| {
         d["spec"]["template"]["metadata"]["annotations"] = json!({"kubectl.kubernetes.io/restartedAt": at.clone()});
     };
@@ -477,15 +484,7 @@ async fn rollback_json_patches_the_previous_replicasets_template_as_kubectl_does
             "kubernetes.io/change-cause": "kubectl apply --filename=deployment.yaml"
         }},
     ]);
-    Mock::given(method("PATCH"))
-        .and(path("/apis/apps/v1/namespaces/shop/deployments/nginx-deployment"))
-        .and(header("content-type", "application/json-patch+json"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(fixture_json("deployments.shop.json")["items"][0].clone()),
-        )
-        .expect(1)
-        .mount(&s.server)
-        .await;
+    expect_one_deployment_patch(&s, Some("application/json-patch+json")).await;
     let rolled = |d: &mut Value| {
         d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:1.14.2");
         d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = json!("3");
@@ -723,15 +722,7 @@ async fn promote_sets_the_image_as_kubectl_set_image_does_and_waits_for_the_roll
         "{err}"
     );
 
-    Mock::given(method("PATCH"))
-        .and(path("/apis/apps/v1/namespaces/shop/deployments/nginx-deployment"))
-        .and(header("content-type", "application/strategic-merge-patch+json"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(fixture_json("deployments.shop.json")["items"][0].clone()),
-        )
-        .expect(1)
-        .mount(&s.server)
-        .await;
+    expect_one_deployment_patch(&s, Some("application/strategic-merge-patch+json")).await;
     let promoted = |d: &mut Value| d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:1.17.0");
     mount_get(&s, Some(deployment_after(promoted, 3, 3, 1)), deployment_after(promoted, 3, 3, 3)).await;
     let outcome = Pipeline::new(s.store.clone(), false, "maria").act(p.as_ref(), plan).await;
@@ -975,14 +966,7 @@ async fn the_binary_reports_the_cluster_and_promotes_with_the_typed_confirmation
     assert!(stderr.contains("--confirm nginx-deployment"), "{stderr}");
     assert!(requests(&s, "PATCH", "/nginx-deployment").await.is_empty(), "refused before any request");
 
-    Mock::given(method("PATCH"))
-        .and(path("/apis/apps/v1/namespaces/shop/deployments/nginx-deployment"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(fixture_json("deployments.shop.json")["items"][0].clone()),
-        )
-        .expect(1)
-        .mount(&s.server)
-        .await;
+    expect_one_deployment_patch(&s, None).await;
     let promoted = |d: &mut Value| d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:1.17.0");
     mount_get(&s, None, deployment_after(promoted, 3, 3, 3)).await;
     let (code, stdout, stderr) =
