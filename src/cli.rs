@@ -1067,11 +1067,11 @@ async fn auth_command(cli: &Cli, command: &AuthCommand) -> anyhow::Result<i32> {
                     }
                 }
             }
-            let Some(gh) = &loaded.config.github else {
+            let Some(gh) = loaded.config.section::<crate::providers::github::config::GithubConfig>()? else {
                 println!("github: not configured");
                 return Ok(code);
             };
-            for h in crate::providers::github::hosts(gh) {
+            for h in crate::providers::github::hosts(&gh) {
                 let host = crate::providers::github::client::host_of(&h.api_url);
                 match auth::resolve(&host, h.token_env.as_deref()) {
                     Ok(t) => println!("github {host}: token from {}", t.source),

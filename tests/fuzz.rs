@@ -486,13 +486,19 @@ fn check_config(text: &str) {
             // What starts from a loaded config must take whatever it holds.
             let c = &loaded.config;
             let _ = skydeck::keymap::Keymap::with_overrides(&c.keys);
-            if let Some(g) = &c.github {
+            if let Some(g) =
+                &c.section::<skydeck::providers::github::config::GithubConfig>().expect("parse checked the section")
+            {
                 let _ = skydeck::providers::github::hosts(g);
             }
-            if let Some(a) = &c.aws {
+            if let Some(a) =
+                &c.section::<skydeck::providers::aws::config::AwsConfig>().expect("parse checked the section")
+            {
                 let _ = skydeck::providers::aws::accounts(a);
             }
-            if let Some(a) = &c.azure {
+            if let Some(a) =
+                &c.section::<skydeck::providers::azure::config::AzureConfig>().expect("parse checked the section")
+            {
                 let s = skydeck::providers::azure::Settings::from_config(a, c);
                 let _ = s.scopes();
             }

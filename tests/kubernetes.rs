@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use skydeck::actions::{ActionError, ActionRequest, Pipeline, Verb};
-use skydeck::config::{Config, EnvironmentConfig, KubernetesConfig};
+use skydeck::config::{Config, EnvironmentConfig};
 use skydeck::model::{self, Level, Severity, Tier};
+use skydeck::providers::kubernetes::config::KubernetesConfig;
 use skydeck::providers::kubernetes::{self, KubeProvider, Timing};
 use skydeck::providers::{BuildContext, Provider};
 use skydeck::store::{AuditPhase, Store};

@@ -10,12 +10,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::model::{MetricKind, Thresholds, Tier};
-// Each provider owns its section (struct, defaults, validation) in `providers/<name>/config.rs`.
-pub use crate::providers::aws::config::{AwsAccountConfig, AwsConfig, AwsLoadBalancerConfig};
-pub use crate::providers::azure::config::{AZURE_CREDENTIALS, AzureConfig};
-pub use crate::providers::gcp::config::{GcpConfig, GcpCredentials, GcpEndpoints};
-pub use crate::providers::github::config::{GithubConfig, GithubHostConfig};
-pub use crate::providers::kubernetes::config::KubernetesConfig;
+
+mod section;
+pub use section::{ConfigSection, Section};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ConfigError {
@@ -33,11 +30,11 @@ pub struct Config {
     pub refresh: RefreshConfig,
     /// Key overrides: command name -> key or keys, e.g. `approve = "A"`, `up = ["k", "up"]`.
     pub keys: BTreeMap<String, crate::keymap::KeySpec>,
-    pub github: Option<GithubConfig>,
-    pub aws: Option<AwsConfig>,
-    pub azure: Option<AzureConfig>,
-    pub gcp: Option<GcpConfig>,
-    pub kubernetes: Option<KubernetesConfig>,
+    /// The providers' own sections (`[aws]`, `[kubernetes]`, ...), as written: each provider
+    /// registers its section (`providers::REGISTRY`) and reads it typed with [`Config::section`].
+    /// Only registered sections are kept; parse has checked each against its type.
+    #[serde(skip)]
+    pub sections: BTreeMap<String, toml::Value>,
     /// Thresholds for every environment; an environment may override single metrics.
     pub thresholds: BTreeMap<MetricKind, LimitOverride>,
     pub environments: Vec<EnvironmentConfig>,
@@ -166,9 +163,21 @@ pub fn parse(text: &str, path: &str) -> Result<Loaded, ConfigError> {
     let de = toml::de::Deserializer::parse(text)
         .map_err(|e| invalid(line_of(text, e.span().map_or(0, |s| s.start)), e.message().to_string()))?;
     let mut unknown = Vec::new();
-    let config: Config = serde_ignored::deserialize(de, |p| unknown.push(p.to_string().replace("?.", ""))).map_err(
-        |e: toml::de::Error| invalid(line_of(text, e.span().map_or(0, |s| s.start)), e.message().to_string()),
-    )?;
+    let mut config: Config = serde_ignored::deserialize(de, |p| unknown.push(p.to_string().replace("?.", "")))
+        .map_err(|e: toml::de::Error| {
+            invalid(line_of(text, e.span().map_or(0, |s| s.start)), e.message().to_string())
+        })?;
+    // The core struct does not know the providers' sections; each registered one is read here.
+    let registered = crate::providers::sections();
+    let is_section = |key: &str| registered.iter().any(|s| s.key == key.split('.').next().unwrap_or(key));
+    unknown.retain(|key| !is_section(key));
+    let document: toml::Table = toml::from_str(text)
+        .map_err(|e| invalid(line_of(text, e.span().map_or(0, |s| s.start)), e.message().to_string()))?;
+    for spec in registered {
+        let Some(value) = document.get(spec.key) else { continue };
+        unknown.extend((spec.check)(text).map_err(|(line, message)| invalid(line, message))?);
+        config.sections.insert(spec.key.to_string(), value.clone());
+    }
     let warnings =
         unknown.iter().map(|key| format!("{path}:{}: unknown key '{key}' ignored", line_of_key(text, key))).collect();
     validate(&config, text).map_err(|(line, message)| invalid(line, message))?;
@@ -195,21 +204,6 @@ fn validate(config: &Config, text: &str) -> Result<(), (usize, String)> {
                 return Err((line, format!("health check '{}': url must start with http:// or https://", check.name)));
             }
         }
-    }
-    if let Some(gh) = &config.github {
-        gh.validate(text)?;
-    }
-    if let Some(az) = &config.azure {
-        az.validate(text)?;
-    }
-    if let Some(gcp) = &config.gcp {
-        gcp.validate(text)?;
-    }
-    if let Some(aws) = &config.aws {
-        aws.validate(text)?;
-    }
-    if let Some(kube) = &config.kubernetes {
-        kube.validate(text)?;
     }
     crate::notify::validate(&config.notify, &|key| line_in_table(text, "notify.slack", key))?;
     if let Some(team) = &config.team {
@@ -308,12 +302,16 @@ impl Config {
 
     /// True when no provider or environment is configured: nothing to show but the first-run screen.
     pub fn is_empty(&self) -> bool {
-        self.github.is_none()
-            && self.aws.is_none()
-            && self.azure.is_none()
-            && self.gcp.is_none()
-            && self.kubernetes.is_none()
-            && self.environments.is_empty()
+        self.sections.is_empty() && self.environments.is_empty()
+    }
+
+    /// A provider's section, typed (`None` when the file has none). `parse` has checked it, so
+    /// an error here means the section was put in by hand; it names the section.
+    pub fn section<T: ConfigSection>(&self) -> Result<Option<T>, ConfigError> {
+        let Some(value) = self.sections.get(T::KEY) else { return Ok(None) };
+        T::deserialize(value.clone())
+            .map(Some)
+            .map_err(|e| ConfigError::Unreadable { path: format!("[{}]", T::KEY), message: e.message().to_string() })
     }
 }
 
@@ -361,8 +359,14 @@ url = "https://example.com/api/v1/health"
 "#;
         let l = parse(text, "c.toml").unwrap();
         assert!(l.warnings.is_empty(), "{:?}", l.warnings);
-        assert_eq!(l.config.github.as_ref().unwrap().hosts[0].repos, ["team/app"]);
-        assert_eq!(l.config.gcp.as_ref().unwrap().endpoints.run.as_deref(), Some("http://127.0.0.1:2"));
+        assert_eq!(
+            l.config.section::<crate::providers::github::config::GithubConfig>().unwrap().unwrap().hosts[0].repos,
+            ["team/app"]
+        );
+        assert_eq!(
+            l.config.section::<crate::providers::gcp::config::GcpConfig>().unwrap().unwrap().endpoints.run.as_deref(),
+            Some("http://127.0.0.1:2")
+        );
         let t = l.config.thresholds_for("prod");
         assert_eq!((t.cpu.warn, t.cpu.crit), (60.0, 80.0));
         assert_eq!(t.memory, Thresholds::default().memory);
@@ -406,6 +410,26 @@ url = "https://example.com/api/v1/health"
     fn unknown_keys_warn_with_their_line() {
         let l = parse("theme = \"dark\"\n[github]\ntokn = \"x\"\n", "x.toml").unwrap();
         assert_eq!(l.warnings, ["x.toml:3: unknown key 'github.tokn' ignored"]);
+        // A table no provider registers is news too, with its line.
+        let l = parse("theme = \"dark\"\n\n[nomad]\naddr = \"x\"\n", "x.toml").unwrap();
+        assert_eq!(l.warnings, ["x.toml:3: unknown key 'nomad' ignored"]);
+        assert!(l.config.sections.is_empty() && l.config.is_empty());
+    }
+
+    #[test]
+    fn provider_sections_are_read_by_their_own_type_and_keep_their_lines() {
+        // The section is the provider's: its type errors still name the line they are on.
+        let err = parse("theme = \"dark\"\n[kubernetes]\n\nnamespaces = 3\n", "x.toml").unwrap_err();
+        assert!(err.to_string().starts_with("x.toml:4: "), "{err}");
+        let l = parse("[aws]\nregion = \"eu-west-1\"\n[kubernetes]\n", "x.toml").unwrap();
+        assert_eq!(l.config.sections.keys().collect::<Vec<_>>(), ["aws", "kubernetes"]);
+        assert!(!l.config.is_empty());
+        let aws = l.config.section::<crate::providers::aws::config::AwsConfig>().unwrap().unwrap();
+        assert_eq!(aws.region.as_deref(), Some("eu-west-1"));
+        assert!(l.config.section::<crate::providers::gcp::config::GcpConfig>().unwrap().is_none());
+        // Every registered section has a folder, once.
+        let keys: Vec<_> = crate::providers::sections().iter().map(|s| s.key).collect();
+        assert_eq!(keys, ["github", "aws", "azure", "gcp", "kubernetes"]);
     }
 
     #[test]
@@ -436,7 +460,7 @@ poll_seconds = 1
 "#;
         let l = parse(text, "c.toml").unwrap();
         assert!(l.warnings.is_empty(), "{:?}", l.warnings);
-        let az = l.config.azure.unwrap();
+        let az = l.config.section::<crate::providers::azure::config::AzureConfig>().unwrap().unwrap();
         assert_eq!(az.subscriptions, ["s1", "s2"]);
         assert_eq!(az.credential.as_deref(), Some("client_secret"));
         assert_eq!(az.vaults, ["http://127.0.0.1:3/"]);
@@ -461,10 +485,10 @@ poll_seconds = 1
     #[test]
     fn gcp_section_parses_with_defaults_and_several_projects() {
         let l = parse("[gcp]\nproject = \"a\"\n", "c.toml").unwrap();
-        let gcp = l.config.gcp.unwrap();
-        assert_eq!(gcp.credentials, GcpCredentials::Auto);
+        let gcp = l.config.section::<crate::providers::gcp::config::GcpConfig>().unwrap().unwrap();
+        assert_eq!(gcp.credentials, crate::providers::gcp::config::GcpCredentials::Auto);
         assert_eq!(gcp.all_projects(), ["a"]);
-        assert_eq!(gcp.endpoints, GcpEndpoints::default());
+        assert_eq!(gcp.endpoints, crate::providers::gcp::config::GcpEndpoints::default());
 
         let text = r#"
 [gcp]
@@ -484,15 +508,21 @@ monitoring = "http://127.0.0.1:5"
 "#;
         let l = parse(text, "c.toml").unwrap();
         assert!(l.warnings.is_empty(), "{:?}", l.warnings);
-        let gcp = l.config.gcp.unwrap();
+        let gcp = l.config.section::<crate::providers::gcp::config::GcpConfig>().unwrap().unwrap();
         assert_eq!(gcp.all_projects(), ["shop-prod", "shop-dev"]);
-        assert_eq!(gcp.credentials, GcpCredentials::ServiceAccount);
+        assert_eq!(gcp.credentials, crate::providers::gcp::config::GcpCredentials::ServiceAccount);
         assert_eq!(gcp.credentials_file.as_deref(), Some("/keys/sa.json"));
         assert_eq!(gcp.endpoints.monitoring.as_deref(), Some("http://127.0.0.1:5"));
         assert_eq!(gcp.health_path.as_deref(), Some(""));
-        for (value, expected) in [("adc", GcpCredentials::Adc), ("gcloud", GcpCredentials::Gcloud)] {
+        for (value, expected) in [
+            ("adc", crate::providers::gcp::config::GcpCredentials::Adc),
+            ("gcloud", crate::providers::gcp::config::GcpCredentials::Gcloud),
+        ] {
             let l = parse(&format!("[gcp]\nproject = \"p\"\ncredentials = \"{value}\"\n"), "c.toml").unwrap();
-            assert_eq!(l.config.gcp.unwrap().credentials, expected);
+            assert_eq!(
+                l.config.section::<crate::providers::gcp::config::GcpConfig>().unwrap().unwrap().credentials,
+                expected
+            );
         }
     }
 
@@ -530,7 +560,7 @@ colour = "blue"
 "#;
         let l = parse(text, "c.toml").unwrap();
         assert_eq!(l.warnings, ["c.toml:16: unknown key 'aws.accounts.1.colour' ignored"]);
-        let aws = l.config.aws.unwrap();
+        let aws = l.config.section::<crate::providers::aws::config::AwsConfig>().unwrap().unwrap();
         assert_eq!(aws.accounts.len(), 2);
         assert_eq!(aws.accounts[1].region.as_deref(), Some("us-east-1"));
         assert_eq!(aws.accounts[1].db_instances, ["orders-stg"]);
@@ -539,7 +569,12 @@ colour = "blue"
         assert_eq!(aws.rollout_timeout_seconds, 120);
         assert_eq!(aws.load_balancers["web"].load_balancer, "app/web-alb/50dc6c495c0c9188");
         // A minimal section keeps the defaults.
-        let aws = parse("[aws]\nregion = \"us-east-1\"\n", "c.toml").unwrap().config.aws.unwrap();
+        let aws = parse("[aws]\nregion = \"us-east-1\"\n", "c.toml")
+            .unwrap()
+            .config
+            .section::<crate::providers::aws::config::AwsConfig>()
+            .unwrap()
+            .unwrap();
         assert_eq!(aws.rollout_timeout_seconds, 600);
         assert!(aws.accounts.is_empty() && aws.clusters.is_empty());
         let err = parse("[aws]\nendpoint_url = \"127.0.0.1:5000\"\n", "x.toml").unwrap_err();

@@ -25,7 +25,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::Config;
+use crate::config::{Config, Section};
 use crate::store::Store;
 
 use crate::actions::{Target, find_target};
@@ -186,6 +186,8 @@ pub struct Registered {
     pub folder: &'static str,
     /// The name a source that cannot be built is reported under (`status --json` -> `errors`).
     pub label: &'static str,
+    /// The `[section]` it reads, with its type and checks (`None`: it reads core config only).
+    pub section: Option<crate::config::Section>,
     /// Builds one provider per account, subscription, project or host from the config.
     pub build: for<'a> fn(&'a BuildContext<'a>) -> Built<'a>,
 }
@@ -193,18 +195,60 @@ pub struct Registered {
 /// Every provider built from the config, in this order. Adding a provider is its folder plus one
 /// line here. (`sandbox/` is the demo estate, built by `--demo` instead of the config.)
 pub const REGISTRY: &[Registered] = &[
-    Registered { folder: "github", label: "github", build: |ctx| Box::pin(github::from_config(ctx)) },
-    Registered { folder: "aws", label: "aws", build: |ctx| Box::pin(aws::from_config(ctx)) },
-    Registered { folder: "azure", label: "azure", build: |ctx| Box::pin(azure::from_config(ctx)) },
-    Registered { folder: "gcp", label: "gcp", build: |ctx| Box::pin(gcp::from_config(ctx)) },
-    Registered { folder: "kubernetes", label: "kubernetes", build: |ctx| Box::pin(kubernetes::from_config(ctx)) },
+    Registered {
+        folder: "github",
+        label: "github",
+        section: Some(Section::of::<github::config::GithubConfig>()),
+        build: |ctx| Box::pin(github::from_config(ctx)),
+    },
+    Registered {
+        folder: "aws",
+        label: "aws",
+        section: Some(Section::of::<aws::config::AwsConfig>()),
+        build: |ctx| Box::pin(aws::from_config(ctx)),
+    },
+    Registered {
+        folder: "azure",
+        label: "azure",
+        section: Some(Section::of::<azure::config::AzureConfig>()),
+        build: |ctx| Box::pin(azure::from_config(ctx)),
+    },
+    Registered {
+        folder: "gcp",
+        label: "gcp",
+        section: Some(Section::of::<gcp::config::GcpConfig>()),
+        build: |ctx| Box::pin(gcp::from_config(ctx)),
+    },
+    Registered {
+        folder: "kubernetes",
+        label: "kubernetes",
+        section: Some(Section::of::<kubernetes::config::KubernetesConfig>()),
+        build: |ctx| Box::pin(kubernetes::from_config(ctx)),
+    },
     Registered {
         folder: "http_health",
         label: "health",
+        section: None,
         build: |ctx| Box::pin(async { Some(http_health::build(ctx)) }),
     },
-    Registered { folder: "logfile", label: "logs", build: |ctx| Box::pin(async { Some(logfile::build(ctx)) }) },
+    Registered {
+        folder: "logfile",
+        label: "logs",
+        section: None,
+        build: |ctx| Box::pin(async { Some(logfile::build(ctx)) }),
+    },
 ];
+
+/// A provider's typed section for its `from_config`: `None` without one, an error if it does
+/// not read (parse checked it, so only a hand-made `Config` gets here).
+pub fn section_of<T: crate::config::ConfigSection>(ctx: &BuildContext<'_>) -> Option<Result<T, BuildError>> {
+    ctx.config.section::<T>().map_err(|e| BuildError::Config(e.to_string())).transpose()
+}
+
+/// The config sections the registered providers read (the loader accepts these tables).
+pub fn sections() -> Vec<Section> {
+    REGISTRY.iter().filter_map(|r| r.section).collect()
+}
 
 /// Builds every registered provider the config asks for.
 pub async fn from_config(ctx: &BuildContext<'_>) -> Registry {

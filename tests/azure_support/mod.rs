@@ -146,7 +146,10 @@ pub struct Built {
 pub fn build(text: &str, dir: &Path) -> Built {
     let loaded = skydeck::config::parse(text, "test.toml").unwrap();
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
-    let settings = Settings::from_config(loaded.config.azure.as_ref().unwrap(), &loaded.config);
+    let settings = Settings::from_config(
+        &loaded.config.section::<skydeck::providers::azure::config::AzureConfig>().unwrap().unwrap(),
+        &loaded.config,
+    );
     let all = azure::build_with(settings, cli_credential(dir), &loaded.config).unwrap();
     Built { provider: all[0].clone(), all }
 }

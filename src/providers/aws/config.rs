@@ -76,7 +76,7 @@ pub struct AwsLoadBalancerConfig {
 
 impl AwsConfig {
     /// Checks that point at `file:line` (the line in `text`).
-    pub(crate) fn validate(&self, text: &str) -> Result<(), (usize, String)> {
+    fn checks(&self, text: &str) -> Result<(), (usize, String)> {
         let endpoints = self.endpoint_url.iter().chain(self.accounts.iter().filter_map(|a| a.endpoint_url.as_ref()));
         for url in endpoints {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -91,5 +91,13 @@ impl AwsConfig {
             ));
         }
         Ok(())
+    }
+}
+
+impl crate::config::ConfigSection for AwsConfig {
+    const KEY: &'static str = "aws";
+
+    fn validate(&self, text: &str) -> Result<(), (usize, String)> {
+        self.checks(text)
     }
 }

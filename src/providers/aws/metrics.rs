@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatch::types::{Dimension, Metric as CwMetric, MetricDataQuery, MetricDataResult, MetricStat, ScanBy};
 
+use super::config::AwsLoadBalancerConfig;
 use super::{AwsProvider, sdk_time};
-use crate::config::AwsLoadBalancerConfig;
 use crate::model::{Metric, MetricKind, Thresholds, Timestamp};
 use crate::providers::ProviderError;
 

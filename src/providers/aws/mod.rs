@@ -32,8 +32,9 @@ use super::{
     RunControl, Scale, Source, TakeSnapshot, TrafficShift, canonical_environment, environment_of,
 };
 use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind, Verb};
-use crate::config::{AwsConfig, AwsLoadBalancerConfig, Config};
+use crate::config::Config;
 use crate::model::{Environment, LogLine, Snapshot, Tier, Timestamp};
+use config::{AwsConfig, AwsLoadBalancerConfig};
 
 pub use logs::severity_of;
 pub use metrics::{MetricTarget, Part, QueryMeaning, metrics_from_results, queries_for};
@@ -177,7 +178,11 @@ pub async fn sdk_config_within(account: &AccountSettings, attempt_timeout: Durat
 
 /// The registry's entry: builds from the `[aws]` section, `None` without one.
 pub async fn from_config(ctx: &BuildContext<'_>) -> Option<Result<Vec<Arc<dyn Provider>>, BuildError>> {
-    Some(build(ctx.config.aws.as_ref()?, ctx).await)
+    let section = match super::section_of::<config::AwsConfig>(ctx)? {
+        Ok(section) => section,
+        Err(why) => return Some(Err(why)),
+    };
+    Some(build(&section, ctx).await)
 }
 
 pub async fn build(section: &AwsConfig, ctx: &BuildContext<'_>) -> Result<Vec<Arc<dyn Provider>>, BuildError> {
@@ -763,7 +768,7 @@ mod tests {
 
     #[test]
     fn several_accounts_get_distinct_names_and_inherit_defaults() {
-        let entry = |profile: Option<&str>, region: Option<&str>| crate::config::AwsAccountConfig {
+        let entry = |profile: Option<&str>, region: Option<&str>| config::AwsAccountConfig {
             profile: profile.map(str::to_string),
             region: region.map(str::to_string),
             ..Default::default()

@@ -260,7 +260,10 @@ mod tests {
         let text =
             format!("[azure]\ncredential = \"{credential}\"\nclient_id = \"00000000-0000-0000-0000-000000000001\"\n");
         let loaded = crate::config::parse(&text, "c.toml").unwrap();
-        Settings::from_config(loaded.config.azure.as_ref().unwrap(), &loaded.config)
+        Settings::from_config(
+            &loaded.config.section::<crate::providers::azure::config::AzureConfig>().unwrap().unwrap(),
+            &loaded.config,
+        )
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub const AZURE_CREDENTIALS: [&str; 5] =
 
 impl AzureConfig {
     /// Checks that point at `file:line` (the line in `text`).
-    pub(crate) fn validate(&self, text: &str) -> Result<(), (usize, String)> {
+    fn checks(&self, text: &str) -> Result<(), (usize, String)> {
         let line = |key: &str| line_of_key(text, key);
         if let Some(c) = &self.credential
             && !AZURE_CREDENTIALS.contains(&c.as_str())
@@ -109,5 +109,13 @@ impl AzureConfig {
             ));
         }
         Ok(())
+    }
+}
+
+impl crate::config::ConfigSection for AzureConfig {
+    const KEY: &'static str = "azure";
+
+    fn validate(&self, text: &str) -> Result<(), (usize, String)> {
+        self.checks(text)
     }
 }

@@ -37,8 +37,9 @@ use super::{
     Source, TrafficShift, canonical_environment, environment_of,
 };
 use crate::actions::{ActionError, ActionRequest, Plan, Risk, TargetKind, Verb, find_target, tier_of};
-use crate::config::{AzureConfig, Config};
+use crate::config::Config;
 use crate::model::{LogLine, Snapshot, Tier, Timestamp};
+use config::AzureConfig;
 
 pub const SUBSCRIPTIONS_API: &str = "2022-12-01";
 
@@ -133,7 +134,9 @@ impl Settings {
         }
         let deploy = match (&section.deploy_app, &section.github_repo) {
             (Some(app), Some(repo)) => {
-                let gh = config.github.as_ref();
+                // Only `[github]`'s host and token settings are read; parse has checked it.
+                let gh = config.section::<crate::providers::github::config::GithubConfig>().ok().flatten();
+                let gh = gh.as_ref();
                 let host = gh.and_then(|g| g.hosts.iter().find(|h| h.repos.contains(repo)));
                 let github_api = host
                     .and_then(|h| h.api_url.clone())
@@ -191,7 +194,11 @@ impl Settings {
 
 /// The registry's entry: builds from the `[azure]` section, `None` without one.
 pub async fn from_config(ctx: &super::BuildContext<'_>) -> Option<Result<Vec<Arc<dyn Provider>>, BuildError>> {
-    Some(build(ctx.config.azure.as_ref()?, ctx).await)
+    let section = match super::section_of::<config::AzureConfig>(ctx)? {
+        Ok(section) => section,
+        Err(why) => return Some(Err(why)),
+    };
+    Some(build(&section, ctx).await)
 }
 
 pub async fn build(section: &AzureConfig, ctx: &super::BuildContext<'_>) -> Result<Vec<Arc<dyn Provider>>, BuildError> {
@@ -674,7 +681,10 @@ mod tests {
 
     fn settings(text: &str) -> Settings {
         let loaded = crate::config::parse(text, "c.toml").unwrap();
-        Settings::from_config(loaded.config.azure.as_ref().unwrap(), &loaded.config)
+        Settings::from_config(
+            &loaded.config.section::<crate::providers::azure::config::AzureConfig>().unwrap().unwrap(),
+            &loaded.config,
+        )
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
-use crate::config::{GcpConfig, GcpCredentials};
+use super::config::{GcpConfig, GcpCredentials};
 use crate::providers::{BuildError, ProviderError};
 
 pub const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";

@@ -80,7 +80,7 @@ impl GcpEndpoints {
 
 impl GcpConfig {
     /// Checks that point at `file:line` (the line in `text`).
-    pub(crate) fn validate(&self, text: &str) -> Result<(), (usize, String)> {
+    fn checks(&self, text: &str) -> Result<(), (usize, String)> {
         for (name, url) in self.endpoints.all() {
             if let Some(url) = url
                 && !(url.starts_with("http://") || url.starts_with("https://"))
@@ -99,5 +99,13 @@ impl GcpConfig {
             ));
         }
         Ok(())
+    }
+}
+
+impl crate::config::ConfigSection for GcpConfig {
+    const KEY: &'static str = "gcp";
+
+    fn validate(&self, text: &str) -> Result<(), (usize, String)> {
+        self.checks(text)
     }
 }

@@ -35,11 +35,12 @@ use super::{
     RotateSecret, Source, TakeSnapshot, TrafficShift, environment_of,
 };
 use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind, Verb};
-use crate::config::{Config, GcpConfig};
+use crate::config::Config;
 use crate::model::{
     Alert, AlertKind, AlertRule, AlertState, Backup, Environment, LogLine, Metric, Resource, Role, Secret, Snapshot,
     Tier, Timestamp,
 };
+use config::GcpConfig;
 
 // Enum names in the order of the discovery documents, which is their proto numbering: the
 // integer Google sends with `$alt=json;enum-encoding=int` is the index.
@@ -197,7 +198,11 @@ impl ProjectSettings {
 
 /// The registry's entry: builds from the `[gcp]` section, `None` without one.
 pub async fn from_config(ctx: &BuildContext<'_>) -> Option<Result<Vec<Arc<dyn Provider>>, BuildError>> {
-    Some(build(ctx.config.gcp.as_ref()?, ctx).await)
+    let section = match super::section_of::<config::GcpConfig>(ctx)? {
+        Ok(section) => section,
+        Err(why) => return Some(Err(why)),
+    };
+    Some(build(&section, ctx).await)
 }
 
 pub async fn build(section: &GcpConfig, ctx: &BuildContext<'_>) -> Result<Vec<Arc<dyn Provider>>, BuildError> {

@@ -47,7 +47,7 @@ pub struct GithubHostConfig {
 
 impl GithubConfig {
     /// Checks that point at `file:line` (the line in `text`).
-    pub(crate) fn validate(&self, text: &str) -> Result<(), (usize, String)> {
+    fn checks(&self, text: &str) -> Result<(), (usize, String)> {
         for repo in self.repos.iter().chain(self.hosts.iter().flat_map(|h| &h.repos)) {
             if repo.split('/').count() != 2 || repo.starts_with('/') || repo.ends_with('/') {
                 let line = text.find(repo.as_str()).map_or(1, |at| line_of(text, at));
@@ -55,5 +55,13 @@ impl GithubConfig {
             }
         }
         Ok(())
+    }
+}
+
+impl crate::config::ConfigSection for GithubConfig {
+    const KEY: &'static str = "github";
+
+    fn validate(&self, text: &str) -> Result<(), (usize, String)> {
+        self.checks(text)
     }
 }

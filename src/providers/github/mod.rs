@@ -25,11 +25,11 @@ use self::payload::{
 };
 use super::{BoxFuture, BuildContext, BuildError, Capabilities, Provider, ProviderError, Source};
 use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, TargetKind, Verb};
-use crate::config::GithubConfig;
 use crate::model::{
     Approval, Conclusion, Deployment, DeploymentState, Environment, Job, LogLine, Run, RunStatus, Severity, Snapshot,
     Step, Tier,
 };
+use config::GithubConfig;
 
 /// How many of the newest runs per repository get their jobs fetched on every poll.
 const JOBS_FOR_NEWEST: usize = 10;
@@ -73,7 +73,11 @@ pub fn hosts(section: &GithubConfig) -> Vec<HostSettings> {
 
 /// The registry's entry: builds from the `[github]` section, `None` without one.
 pub async fn from_config(ctx: &BuildContext<'_>) -> Option<Result<Vec<Arc<dyn Provider>>, BuildError>> {
-    Some(build(ctx.config.github.as_ref()?, ctx).await)
+    let section = match super::section_of::<config::GithubConfig>(ctx)? {
+        Ok(section) => section,
+        Err(why) => return Some(Err(why)),
+    };
+    Some(build(&section, ctx).await)
 }
 
 pub async fn build(section: &GithubConfig, ctx: &BuildContext<'_>) -> Result<Vec<Arc<dyn Provider>>, BuildError> {

@@ -50,7 +50,7 @@ impl KubernetesConfig {
     }
 
     /// Checks that point at `file:line` (the line in `text`).
-    pub(crate) fn validate(&self, text: &str) -> Result<(), (usize, String)> {
+    fn checks(&self, text: &str) -> Result<(), (usize, String)> {
         for n in self.all_namespaces() {
             let ok = n.len() <= 63
                 && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
@@ -74,6 +74,14 @@ impl KubernetesConfig {
     }
 }
 
+impl crate::config::ConfigSection for KubernetesConfig {
+    const KEY: &'static str = "kubernetes";
+
+    fn validate(&self, text: &str) -> Result<(), (usize, String)> {
+        self.checks(text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::config::parse;
@@ -85,7 +93,7 @@ mod tests {
             "c.toml",
         )
         .unwrap();
-        let k = l.config.kubernetes.unwrap();
+        let k = l.config.section::<crate::providers::kubernetes::config::KubernetesConfig>().unwrap().unwrap();
         assert_eq!(k.all_contexts(), ["a", "b"]);
         assert_eq!(k.all_namespaces(), ["shop"]);
         assert_eq!(k.kubeconfig.as_deref(), Some("~/k.yaml"));

@@ -33,8 +33,9 @@ use super::{
     TrafficShift, canonical_environment, configured_environment, environment_of, error_chain,
 };
 use crate::actions::{ActionError, ActionRequest, InputSpec, Plan, PlannedCall, Risk, Verb, not_applicable};
-use crate::config::{Config, KubernetesConfig};
+use crate::config::Config;
 use crate::model::{Environment, LogLine, Metric, MetricKind, Resource, Role, Snapshot, Tier, kind};
+use config::KubernetesConfig;
 
 pub use workloads::{Counts, Rollout};
 
@@ -56,7 +57,11 @@ impl Default for Timing {
 
 /// The registry's entry: builds from the `[kubernetes]` section, `None` without one.
 pub async fn from_config(ctx: &BuildContext<'_>) -> Option<Result<Vec<Arc<dyn Provider>>, BuildError>> {
-    Some(build(ctx.config.kubernetes.as_ref()?, ctx).await)
+    let section = match super::section_of::<config::KubernetesConfig>(ctx)? {
+        Ok(section) => section,
+        Err(why) => return Some(Err(why)),
+    };
+    Some(build(&section, ctx).await)
 }
 
 /// The kubeconfig: `kubeconfig` from the section, else `$KUBECONFIG` (every file in it, merged
