@@ -985,7 +985,6 @@ pub fn read_secret(prompt: &str) -> anyhow::Result<String> {
 
 async fn auth_command(cli: &Cli, command: &AuthCommand) -> anyhow::Result<i32> {
     use crate::notify::slack::SlackSetupError;
-    use crate::providers::github::auth;
     let github_only = |service: &str| -> anyhow::Result<()> {
         if service == "github" {
             Ok(())
@@ -1014,39 +1013,11 @@ async fn auth_command(cli: &Cli, command: &AuthCommand) -> anyhow::Result<i32> {
         }
         AuthCommand::Login { service, host } => {
             github_only(service)?;
-            let token = read_secret(&format!("GitHub token for {host} (input hidden): "))?;
-            if token.is_empty() {
-                eprintln!("error: no token given; nothing was stored");
-                return Ok(1);
-            }
-            match auth::store(host, &token) {
-                Ok(place) => {
-                    println!("token for {host} stored in {place}");
-                    Ok(0)
-                }
-                Err(why) => {
-                    eprintln!(
-                        "error: the token was NOT stored: {why}.\nOn a machine without a keyring, set SKYDECK_GITHUB_TOKEN (or GH_TOKEN) in the environment, or log in with `gh auth login --hostname {host}`; skydeck reads both."
-                    );
-                    Ok(1)
-                }
-            }
+            github_auth::login(host)
         }
         AuthCommand::Logout { service, host } => {
             github_only(service)?;
-            match auth::keyring_entry(host)
-                .map_err(|e| e.to_string())
-                .and_then(|e| e.delete_credential().map_err(|e| e.to_string()))
-            {
-                Ok(()) => {
-                    println!("token for {host} removed from the OS keyring");
-                    Ok(0)
-                }
-                Err(why) => {
-                    eprintln!("error: nothing removed: {why}");
-                    Ok(1)
-                }
-            }
+            github_auth::logout(host)
         }
         AuthCommand::Status => {
             let path = config::locate(cli.config.as_deref());
@@ -1067,22 +1038,93 @@ async fn auth_command(cli: &Cli, command: &AuthCommand) -> anyhow::Result<i32> {
                     }
                 }
             }
-            let Some(gh) = loaded.config.section::<crate::providers::github::config::GithubConfig>()? else {
-                println!("github: not configured");
-                return Ok(code);
-            };
-            for h in crate::providers::github::hosts(&gh) {
-                let host = crate::providers::github::client::host_of(&h.api_url);
-                match auth::resolve(&host, h.token_env.as_deref()) {
-                    Ok(t) => println!("github {host}: token from {}", t.source),
-                    Err(e) => {
-                        println!("github {host}: {e}");
-                        code = 1;
-                    }
+            Ok(code.max(github_auth::status(&loaded)?))
+        }
+    }
+}
+
+/// `auth login/logout/status` for GitHub tokens (gh's token chain, the OS keyring).
+#[cfg(feature = "github")]
+mod github_auth {
+    use crate::config::Loaded;
+    use crate::providers::github::{self, auth, config::GithubConfig};
+
+    pub fn login(host: &str) -> anyhow::Result<i32> {
+        let token = super::read_secret(&format!("GitHub token for {host} (input hidden): "))?;
+        if token.is_empty() {
+            eprintln!("error: no token given; nothing was stored");
+            return Ok(1);
+        }
+        match auth::store(host, &token) {
+            Ok(place) => {
+                println!("token for {host} stored in {place}");
+                Ok(0)
+            }
+            Err(why) => {
+                eprintln!(
+                    "error: the token was NOT stored: {why}.\nOn a machine without a keyring, set SKYDECK_GITHUB_TOKEN (or GH_TOKEN) in the environment, or log in with `gh auth login --hostname {host}`; skydeck reads both."
+                );
+                Ok(1)
+            }
+        }
+    }
+
+    #[allow(clippy::unnecessary_wraps)] // the same signature as the build without GitHub's
+    pub fn logout(host: &str) -> anyhow::Result<i32> {
+        match auth::keyring_entry(host)
+            .map_err(|e| e.to_string())
+            .and_then(|e| e.delete_credential().map_err(|e| e.to_string()))
+        {
+            Ok(()) => {
+                println!("token for {host} removed from the OS keyring");
+                Ok(0)
+            }
+            Err(why) => {
+                eprintln!("error: nothing removed: {why}");
+                Ok(1)
+            }
+        }
+    }
+
+    pub fn status(loaded: &Loaded) -> anyhow::Result<i32> {
+        let Some(gh) = loaded.config.section::<GithubConfig>()? else {
+            println!("github: not configured");
+            return Ok(0);
+        };
+        let mut code = 0;
+        for h in github::hosts(&gh) {
+            let host = github::client::host_of(&h.api_url);
+            match auth::resolve(&host, h.token_env.as_deref()) {
+                Ok(t) => println!("github {host}: token from {}", t.source),
+                Err(e) => {
+                    println!("github {host}: {e}");
+                    code = 1;
                 }
             }
-            Ok(code)
         }
+        Ok(code)
+    }
+}
+
+/// A skydeck built without the `github` feature stores no GitHub token.
+#[cfg(not(feature = "github"))]
+mod github_auth {
+    use crate::config::Loaded;
+
+    const NOT_BUILT: &str = "this skydeck was built without GitHub (cargo feature `github`)";
+
+    pub fn login(_host: &str) -> anyhow::Result<i32> {
+        anyhow::bail!("{NOT_BUILT}")
+    }
+
+    pub fn logout(_host: &str) -> anyhow::Result<i32> {
+        anyhow::bail!("{NOT_BUILT}")
+    }
+
+    #[allow(clippy::unnecessary_wraps)] // the same signature as the GitHub build's
+    pub fn status(_loaded: &Loaded) -> anyhow::Result<i32> {
+        println!("github: {NOT_BUILT}");
+        Ok(0)
     }
 }
 
@@ -1120,7 +1162,7 @@ fn slack_login(service: &str) -> anyhow::Result<i32> {
         Ok(()) => {
             println!(
                 "{service} stored in the OS keyring (service '{}', account '{account}')",
-                crate::providers::github::auth::KEYRING_SERVICE
+                crate::paths::KEYRING_SERVICE
             );
             Ok(0)
         }

@@ -28,3 +28,7 @@ pub fn data_dir() -> PathBuf {
 pub fn state_dir() -> PathBuf {
     xdg("XDG_STATE_HOME", ".local/state").join("skydeck")
 }
+
+/// The OS keyring service skydeck's tokens are stored under (GitHub, Slack); the account names
+/// which one.
+pub const KEYRING_SERVICE: &str = "skydeck";

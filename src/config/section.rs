@@ -15,13 +15,15 @@ pub trait ConfigSection: DeserializeOwned {
     fn validate(&self, text: &str) -> Result<(), (usize, String)>;
 }
 
+/// Reads the section out of the whole file's text, type-checks and validates it; gives back the
+/// unknown keys inside it (dotted, `aws.regoin`) for the warnings, or `(line, message)`.
+pub type SectionCheck = fn(&str) -> Result<Vec<String>, (usize, String)>;
+
 /// One registered section as the loader sees it.
 #[derive(Clone, Copy)]
 pub struct Section {
     pub key: &'static str,
-    /// Reads the section out of the whole file's text, type-checks and validates it; gives back
-    /// the unknown keys inside it (dotted, `aws.regoin`) for the warnings.
-    pub check: fn(&str) -> Result<Vec<String>, (usize, String)>,
+    pub check: SectionCheck,
 }
 
 impl Section {

@@ -141,14 +141,14 @@ pub enum SlackSetupError {
     Store(#[from] crate::store::StoreError),
 }
 
-/// The keyring entry for one Slack secret (see `providers::github::auth::keyring_entry`).
+/// The keyring entry for one Slack secret (the same service as GitHub's tokens, `paths::KEYRING_SERVICE`).
 pub fn keyring_entry(account: &str) -> Result<keyring_core::Entry, SlackSetupError> {
     if keyring_core::get_default_store().is_none()
         && let Err(e) = keyring::Entry::store_status()
     {
         return Err(SlackSetupError::NoKeyring(e.to_string()));
     }
-    keyring_core::Entry::new(crate::providers::github::auth::KEYRING_SERVICE, account)
+    keyring_core::Entry::new(crate::paths::KEYRING_SERVICE, account)
         .map_err(|e| SlackSetupError::Keyring(e.to_string()))
 }
 

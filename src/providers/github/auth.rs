@@ -8,7 +8,7 @@
 
 use std::process::Command;
 
-pub const KEYRING_SERVICE: &str = "skydeck";
+pub use crate::paths::KEYRING_SERVICE;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Token {

@@ -52,7 +52,7 @@ fn severity(message: &str) -> Severity {
             return sev;
         }
     }
-    crate::providers::aws::logs::severity_of(message)
+    crate::logbuf::parse_severity(message)
 }
 
 /// Several pods' lines as one, oldest first; lines of the same instant keep their pod's order.
