@@ -792,22 +792,26 @@ async fn act(cli: &Cli, args: &ActArgs, clock: &Arc<dyn Clock>) -> anyhow::Resul
         send_to_team(&team).await;
     }
     match &outcome.result {
-        Ok(detail) => {
-            println!(
-                "{}",
-                serde_json::to_string(
-                    &json!({"ok": true, "verb": verb, "target": outcome.plan.request.target, "detail": detail})
-                )?
-            );
+        Ok(done) => {
+            let mut answer =
+                json!({"ok": true, "verb": verb, "target": outcome.plan.request.target, "detail": done.to_string()});
+            if let Some(warning) = &done.audit_warning {
+                answer["audit_warning"] = json!(warning);
+            }
+            println!("{}", serde_json::to_string(&answer)?);
             Ok(0)
         }
         Err(e) => {
             eprintln!("error: {e}");
             println!(
                 "{}",
-                serde_json::to_string(
-                    &json!({"ok": false, "verb": verb, "target": outcome.plan.request.target, "error": e})
-                )?
+                serde_json::to_string(&json!({
+                    "ok": false,
+                    "verb": verb,
+                    "target": outcome.plan.request.target,
+                    "error": e.to_string(),
+                    "failure": e.kind(),
+                }))?
             );
             Ok(1)
         }

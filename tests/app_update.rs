@@ -291,11 +291,11 @@ fn help_is_any_key_to_close() {
 
 #[test]
 fn a_dispatched_run_is_followed_once_it_appears() {
-    use skydeck::actions::{ActionRequest, Outcome};
+    use skydeck::actions::{ActionRequest, Done, Outcome};
     let (mut s, sandbox) = setup();
     let run = s.estate.runs.iter().find(|r| r.status == skydeck::model::RunStatus::Completed).unwrap().clone();
     let plan = sandbox.plan(&ActionRequest::new(Verb::Dispatch, &run.id), &s.estate).unwrap();
-    let effects = update(&mut s, Msg::ActionDone(Outcome { plan, result: Ok("dispatched".into()) }));
+    let effects = update(&mut s, Msg::ActionDone(Outcome { plan, result: Ok(Done::new("dispatched")) }));
     assert!(effects.contains(&Effect::RefreshAll));
     assert!(s.run_detail.is_none(), "nothing to follow until a poll lists the new run");
     let mut later = sandbox.snapshot();

@@ -296,7 +296,7 @@ async fn rollback_points_the_service_at_the_previous_revision_through_the_pipeli
 
     let store = Arc::new(Store::open_in_memory().unwrap());
     let outcome = Pipeline::new(store.clone(), false, "tester").act(&p, plan).await;
-    let detail = outcome.result.expect("rolled back and verified");
+    let detail = outcome.result.expect("rolled back and verified").to_string();
     assert!(detail.contains("web runs web:1") && detail.contains("rollout COMPLETED"), "{detail}");
     assert_eq!(running_task_definition(&sdk, "shop-prod").await, "web:1");
     let audit = store.audit_entries().unwrap();

@@ -51,7 +51,8 @@ impl Setup {
 
     async fn run(&self, request: &ActionRequest) -> Result<String, String> {
         let plan = self.plan(request).unwrap();
-        Pipeline::new(self.store.clone(), false, "tester").act(self.provider.as_ref(), plan).await.result
+        let result = Pipeline::new(self.store.clone(), false, "tester").act(self.provider.as_ref(), plan).await.result;
+        result.map(|done| done.to_string()).map_err(|e| e.to_string())
     }
 
     async fn requests(&self, verb: &str, p: &str) -> Vec<wiremock::Request> {
@@ -197,6 +198,8 @@ async fn location_polling_and_a_failing_health_check_after_the_swap() {
     let plan = s.plan(&request).unwrap();
     let outcome = Pipeline::new(s.store.clone(), false, "tester").act(s.provider.as_ref(), plan).await;
     let err = outcome.result.unwrap_err();
+    assert_eq!(err.kind(), "failed");
+    let err = err.to_string();
     assert!(err.starts_with("the action ran but verification failed: production of sitef6141 is Running and serves PHP 5.6, .NET v4.0, but "), "{err}");
     assert!(
         err.ends_with(&format!(

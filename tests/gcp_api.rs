@@ -342,7 +342,7 @@ async fn promote_sends_the_exact_traffic_patch_polls_the_operation_then_checks_h
 
     let pipeline = Pipeline::new(s.store.clone(), false, "maria");
     let outcome = pipeline.act(&s.provider, plan).await;
-    let detail = outcome.result.unwrap();
+    let detail = outcome.result.unwrap().to_string();
     assert!(
         detail.starts_with("traffic of runservice-abc123 moved to runservice-abc123-00002-def=100%; verified: traffic is runservice-abc123-00002-def=100%; GET "),
         "{detail}"
@@ -420,7 +420,7 @@ async fn a_failed_rollout_fails_the_action_and_the_audit_says_why() {
     let plan = s.provider.plan(&ActionRequest::new(Verb::Promote, SERVICE), &snap).unwrap();
     let outcome = Pipeline::new(s.store.clone(), false, "maria").act(&s.provider, plan).await;
     assert_eq!(
-        outcome.result.unwrap_err(),
+        outcome.result.unwrap_err().to_string(),
         "the traffic change of runservice-abc123 failed: Revision 'runservice-abc123-00002-def' is not ready and cannot serve traffic. (FAILED_PRECONDITION)"
     );
     let audit = s.store.audit_entries().unwrap();
@@ -611,7 +611,7 @@ async fn restore_clones_into_a_new_instance_at_a_time_inside_the_window() {
 
     let outcome = Pipeline::new(s.store.clone(), false, "maria").act(&s.provider, plan).await;
     assert_eq!(
-        outcome.result.unwrap(),
+        outcome.result.unwrap().to_string(),
         format!(
             "cloned {INSTANCE} as of 2026-11-20T08:30:00Z into orders-restored; verified: orders-restored is RUNNABLE (POSTGRES_16, us-central1)"
         )
@@ -666,7 +666,7 @@ async fn a_clone_that_fails_says_why_and_a_backup_runs_on_demand() {
         .await;
     let outcome = Pipeline::new(s.store.clone(), false, "maria").act(&s.provider, plan).await;
     assert_eq!(
-        outcome.result.unwrap(),
+        outcome.result.unwrap().to_string(),
         format!("on-demand backup of {INSTANCE} done; verified: backup 1763805600001 of {INSTANCE} is SUCCESSFUL")
     );
     let posts = requests(&s, "POST", "/backupRuns").await;
@@ -730,7 +730,7 @@ async fn rotate_adds_the_exact_version_then_disables_the_previous_one() {
         .await;
     let outcome = Pipeline::new(s.store.clone(), false, "maria").act(&s.provider, plan).await;
     assert_eq!(
-        outcome.result.unwrap(),
+        outcome.result.unwrap().to_string(),
         "added version 3 (ENABLED), disabled version 2; verified: version 3 is ENABLED, version 2 DISABLED"
     );
 
@@ -775,7 +775,7 @@ async fn a_failed_add_never_disables_the_previous_version() {
     req.secret_input = Some("s3cr3t-value".into());
     let plan = s.provider.plan(&req, &snap).unwrap();
     let outcome = Pipeline::new(s.store.clone(), false, "maria").act(&s.provider, plan).await;
-    let err = outcome.result.unwrap_err();
+    let err = outcome.result.unwrap_err().to_string();
     assert_eq!(
         err,
         format!(
@@ -969,7 +969,7 @@ async fn silence_snoozes_the_alerts_policy_for_the_window_and_reads_it_back() {
     );
 
     let before = Utc::now();
-    let done = Pipeline::new(s.store.clone(), false, "tester").act(&s.provider, plan).await.result.unwrap();
+    let done = Pipeline::new(s.store.clone(), false, "tester").act(&s.provider, plan).await.result.unwrap().to_string();
     let sent = requests(&s, "POST", "/v3/projects/demo-proj/snoozes").await;
     let sent = body(&sent[0]);
     monitoring_discovery().assert_conforms("Snooze", &sent, "the snooze skydeck sends");

@@ -403,7 +403,7 @@ async fn rollout_restart_sends_kubectls_strategic_merge_patch_and_waits_for_the_
     mount_get(&s, Some(deployment_after(restarted, 3, 2, 1)), deployment_after(restarted, 3, 3, 3)).await;
 
     let outcome = Pipeline::new(s.store.clone(), false, "maria").act(p.as_ref(), plan).await;
-    let detail = outcome.result.unwrap();
+    let detail = outcome.result.unwrap().to_string();
     assert!(detail.contains("nginx-deployment restarted at"), "{detail}");
     assert!(detail.contains("rolled out, available 3/3"), "{detail}");
 
@@ -446,7 +446,7 @@ async fn scale_patches_the_scale_subresource_and_verify_checks_the_replicas() {
     let scaled = |d: &mut Value| d["spec"]["replicas"] = json!(5);
     mount_get(&s, None, deployment_after(scaled, 3, 3, 5)).await;
     let outcome = Pipeline::new(s.store.clone(), false, "maria").act(p.as_ref(), plan).await;
-    assert!(outcome.result.unwrap().contains("available 5/5"));
+    assert!(outcome.result.unwrap().to_string().contains("available 5/5"));
     let patches = requests(&s, "PATCH", "/scale").await;
     assert_eq!(body(&patches[0]), json!({"spec": {"replicas": 5}}));
 
@@ -492,7 +492,7 @@ async fn rollback_json_patches_the_previous_replicasets_template_as_kubectl_does
     };
     mount_get(&s, None, deployment_after(rolled, 3, 3, 3)).await;
     let outcome = Pipeline::new(s.store.clone(), false, "maria").act(p.as_ref(), plan).await;
-    let detail = outcome.result.unwrap();
+    let detail = outcome.result.unwrap().to_string();
     assert!(detail.contains("rolled back to revision 1"), "{detail}");
     let patches = requests(&s, "PATCH", "/deployments/nginx-deployment").await;
     assert_eq!(patches.len(), 1);
@@ -727,7 +727,7 @@ async fn promote_sets_the_image_as_kubectl_set_image_does_and_waits_for_the_roll
     let promoted = |d: &mut Value| d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:1.17.0");
     mount_get(&s, Some(deployment_after(promoted, 3, 3, 1)), deployment_after(promoted, 3, 3, 3)).await;
     let outcome = Pipeline::new(s.store.clone(), false, "maria").act(p.as_ref(), plan).await;
-    let detail = outcome.result.unwrap();
+    let detail = outcome.result.unwrap().to_string();
     assert!(detail.contains("nginx-deployment now runs nginx:1.17.0"), "{detail}");
     assert!(detail.contains("rolled out, available 3/3"), "{detail}");
     let patches = requests(&s, "PATCH", "/deployments/nginx-deployment").await;
@@ -1098,7 +1098,7 @@ async fn promote_against_a_real_clusters_answers_sends_set_image_and_does_not_ca
     );
     let recorded_body: Value = serde_json::from_str(strategic["request_body"].as_str().unwrap()).unwrap();
     assert_eq!(recorded_body["spec"]["template"], body(&sent[0])["spec"]["template"], "the same template change");
-    let err = outcome.result.unwrap_err();
+    let err = outcome.result.unwrap_err().to_string();
     assert!(err.contains("not rolled out after"), "{err}");
     assert_eq!(answered["metadata"]["generation"], 4);
 }
@@ -1140,7 +1140,7 @@ async fn a_statefulset_rolls_back_to_its_previous_controller_revision_as_kubectl
         .mount(&s.server)
         .await;
     let outcome = Pipeline::new(s.store.clone(), false, "maria").act(p.as_ref(), plan).await;
-    let detail = outcome.result.unwrap();
+    let detail = outcome.result.unwrap().to_string();
     assert!(detail.contains("web rolled back to revision 1"), "{detail}");
     let patches = requests(&s, "PATCH", "/statefulsets/web").await;
     assert_eq!(patches.len(), 1);

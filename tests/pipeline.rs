@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use skydeck::actions::{ActionError, ActionRequest, Pipeline, Plan, Risk, Verb};
+use skydeck::actions::{ActionError, ActionFailure, ActionRequest, Pipeline, Plan, Risk, Verb};
 use skydeck::model::{Snapshot, Tier};
 use skydeck::providers::{BoxFuture, Capabilities, ProviderError, Source, TrafficShift};
 use skydeck::store::{AuditPhase, Fault, Store};
@@ -87,7 +87,9 @@ async fn started_is_durable_before_execute_then_finished() {
 async fn a_failed_verification_is_audited_as_failed() {
     let (rec, pipeline, store) = setup(true, false);
     let outcome = pipeline.act(rec.as_ref(), plan(ActionRequest::new(Verb::Rollback, "id"))).await;
-    assert!(outcome.result.unwrap_err().contains("still old revision"));
+    let err = outcome.result.unwrap_err();
+    assert!(matches!(err, ActionFailure::Failed(_)), "{err:?}");
+    assert!(err.to_string().contains("still old revision"));
     let entries = store.audit_entries().unwrap();
     assert_eq!(entries.last().unwrap().phase, AuditPhase::Failed);
 }
@@ -96,7 +98,9 @@ async fn a_failed_verification_is_audited_as_failed() {
 async fn read_only_never_reaches_the_provider() {
     let (rec, pipeline, store) = setup(false, true);
     let outcome = pipeline.act(rec.as_ref(), plan(ActionRequest::new(Verb::Rollback, "id"))).await;
-    assert!(outcome.result.unwrap_err().contains("read-only"));
+    let err = outcome.result.unwrap_err();
+    assert_eq!(err.kind(), "read_only", "{err:?}");
+    assert!(err.to_string().contains("read-only"));
     assert!(rec.log.lock().unwrap().is_empty());
     assert!(store.audit_entries().unwrap().is_empty());
     assert_eq!(pipeline.gate(Verb::Approve), Err(ActionError::ReadOnly(Verb::Approve)));
@@ -115,6 +119,8 @@ async fn an_unwritable_or_full_store_never_reaches_the_provider() {
         let pipeline = Pipeline::new(store.clone(), false, "ana");
         let outcome = pipeline.act(&rec, plan(ActionRequest::new(Verb::Rollback, "id"))).await;
         let err = outcome.result.unwrap_err();
+        assert_eq!(err.kind(), "unaudited", "{fault:?}: nothing may have been sent");
+        let err = err.to_string();
         assert!(err.contains("action not started"), "{fault:?}: {err}");
         assert!(err.contains(&store.path().display().to_string()), "{fault:?}: {err}");
         assert!(rec.log.lock().unwrap().is_empty(), "{fault:?}: the provider was called");

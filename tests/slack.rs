@@ -342,7 +342,7 @@ async fn refused_actions_post_nothing() {
     let secret = snapshot.secrets[0].id.clone();
     let plan = sandbox.plan(&ActionRequest::new(Verb::Rotate, secret.clone()), &snapshot).unwrap();
     let outcome = Pipeline::new(store.clone(), true, "maria").act(&sandbox, plan).await;
-    assert!(outcome.result.unwrap_err().contains("read-only"));
+    assert!(outcome.result.unwrap_err().to_string().contains("read-only"));
     let run = skydeck::plugins::PluginRun {
         plugin: "kill-it".into(),
         file: "kill-it.toml".into(),

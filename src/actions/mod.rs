@@ -11,7 +11,8 @@ pub use destination::{ENVIRONMENT_PARAMS, Touch, environment_tier, is_environmen
 pub use params::{WORKFLOW_INPUTS, accepted_params_text, check_params};
 pub(crate) use pipeline::Core;
 pub use pipeline::{
-    Action, Operation, Outcome, Pipeline, QUIT_GRACE, ReadOnlyRefusal, Refused, Running, Stop, Subject, Verdict,
+    Action, ActionFailure, Done, Operation, Outcome, Pipeline, QUIT_GRACE, ReadOnlyRefusal, Refused, Running, Stop,
+    Subject, Verdict,
 };
 
 use std::collections::BTreeMap;

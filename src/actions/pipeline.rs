@@ -27,7 +27,66 @@ use crate::store::{AuditEntry, AuditPhase, Store, StoreError};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Outcome {
     pub plan: Plan,
-    pub result: Result<String, String>,
+    pub result: Result<Done, ActionFailure>,
+}
+
+/// An action that happened.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Done {
+    /// What the provider did and what verify saw.
+    pub detail: String,
+    /// It happened, but its "finished" audit entry could not be written (said, never hidden).
+    pub audit_warning: Option<String>,
+}
+
+impl Done {
+    pub fn new(detail: impl Into<String>) -> Self {
+        Done { detail: detail.into(), audit_warning: None }
+    }
+}
+
+impl std::fmt::Display for Done {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.detail)?;
+        match &self.audit_warning {
+            Some(e) => write!(f, " (warning: audit 'finished' entry not written: {e})"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Why an action did not happen, or did not finish.
+#[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
+#[serde(tag = "failure", content = "error", rename_all = "snake_case")]
+pub enum ActionFailure {
+    /// `--read-only` refused it before anything was sent.
+    #[error("{0}")]
+    ReadOnly(String),
+    /// Its "started" audit entry could not be written, so nothing was sent.
+    #[error("{0}")]
+    Unaudited(String),
+    /// The source that planned it went away before it ran; nothing was sent.
+    #[error("source {0} is gone")]
+    SourceGone(String),
+    /// Sent, and it failed or verify found it not done.
+    #[error("{0}")]
+    Failed(String),
+    /// skydeck quit while it ran.
+    #[error("{0}")]
+    Interrupted(String),
+}
+
+impl ActionFailure {
+    /// For scripts (`act` JSON `failure`): whether anything may have reached the provider.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ActionFailure::ReadOnly(_) => "read_only",
+            ActionFailure::Unaudited(_) => "unaudited",
+            ActionFailure::SourceGone(_) => "source_gone",
+            ActionFailure::Failed(_) => "failed",
+            ActionFailure::Interrupted(_) => "interrupted",
+        }
+    }
 }
 
 /// What the audit log says an operation is about.
@@ -183,8 +242,8 @@ impl Operation for Action<'_> {
 
     fn refused(self, why: Refused) -> Outcome {
         let error = match why {
-            Refused::ReadOnly(why) => why,
-            Refused::Audit(e) => ActionError::Audit(e.to_string()).to_string(),
+            Refused::ReadOnly(why) => ActionFailure::ReadOnly(why),
+            Refused::Audit(e) => ActionFailure::Unaudited(ActionError::Audit(e.to_string()).to_string()),
         };
         Outcome { plan: self.plan, result: Err(error) }
     }
@@ -192,9 +251,9 @@ impl Operation for Action<'_> {
     fn ended(self, verdict: Verdict, audit_error: Option<StoreError>) -> Outcome {
         let result = match (verdict, audit_error) {
             // The action happened; losing the closing entry must not hide that from the user.
-            (Verdict::Finished(d), Some(e)) => Ok(format!("{d} (warning: audit 'finished' entry not written: {e})")),
-            (Verdict::Finished(d), None) => Ok(d),
-            (Verdict::Failed(e) | Verdict::Interrupted(e), _) => Err(e),
+            (Verdict::Finished(detail), audit) => Ok(Done { detail, audit_warning: audit.map(|e| e.to_string()) }),
+            (Verdict::Failed(e), _) => Err(ActionFailure::Failed(e)),
+            (Verdict::Interrupted(e), _) => Err(ActionFailure::Interrupted(e)),
         };
         Outcome { plan: self.plan, result }
     }

@@ -19,7 +19,7 @@ use ratatui::backend::CrosstermBackend;
 use tokio::sync::{Notify, mpsc};
 
 use super::{AppState, Effect, Msg, update};
-use crate::actions::{ActionError, Outcome, Pipeline};
+use crate::actions::{ActionError, ActionFailure, Outcome, Pipeline};
 use crate::clock::Clock;
 use crate::model::Level;
 use crate::plugins::PluginOp;
@@ -593,7 +593,7 @@ fn handle_effect(
         }
         Effect::Execute(plan) => {
             let Some(provider) = rt.providers.iter().find(|p| p.name() == plan.source).cloned() else {
-                let error = format!("source {} is gone", plan.source);
+                let error = ActionFailure::SourceGone(plan.source.clone());
                 replies.push(Msg::ActionDone(Outcome { plan: *plan, result: Err(error) }));
                 return Next::Continue;
             };
@@ -855,7 +855,7 @@ mod tests {
             payload: Default::default(),
         };
         let replies = run(&mut s, Effect::Execute(Box::new(plan.clone())), &tx);
-        assert_eq!(replies, [Msg::ActionDone(Outcome { plan, result: Err("source gone is gone".into()) })]);
+        assert_eq!(replies, [Msg::ActionDone(Outcome { plan, result: Err(ActionFailure::SourceGone("gone".into())) })]);
         assert!(s.store.audit_entries().unwrap().is_empty(), "nothing was sent, nothing audited");
     }
 }

@@ -133,8 +133,8 @@ fn apply(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             let what = format!("{} {}", outcome.plan.request.verb, outcome.plan.target_name);
             let ok = outcome.result.is_ok();
             match outcome.result {
-                Ok(detail) => state.last_message = Some((format!("✔ {what}: {detail}"), Level::Ok)),
-                Err(e) => message(state, &format!("{what} failed"), e, Level::Crit),
+                Ok(done) => state.last_message = Some((format!("✔ {what}: {done}"), Level::Ok)),
+                Err(e) => message(state, &format!("{what} failed"), e.to_string(), Level::Crit),
             }
             if ok && matches!(outcome.plan.request.verb, Verb::Dispatch | Verb::Rollback) {
                 let p = &outcome.plan.request.params;
