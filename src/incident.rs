@@ -218,11 +218,11 @@ mod tests {
 
     #[test]
     fn an_incident_opens_with_the_alerts_already_firing_in_its_environment() {
-        use crate::model::{Alert, AlertKind, AlertSeverity, AlertState, Provider};
+        use crate::model::{Alert, AlertKind, AlertSeverity, AlertState};
         let at = chrono::DateTime::from_timestamp(3_600, 0).unwrap();
         let alert = |id: &str, env: &str, severity, kind| Alert {
             id: id.into(),
-            provider: Provider::Aws,
+            provider: crate::providers::aws::PROVIDER,
             source: "CloudWatch".into(),
             kind,
             name: id.into(),

@@ -476,7 +476,7 @@ pub fn env_name(var: &str) -> String {
 /// The lower-case name used in scopes and in `{provider}`.
 /// `github, aws, azure, ...`: every provider's key, for messages.
 fn provider_keys() -> String {
-    Provider::ALL.map(Provider::key).join(", ")
+    crate::providers::KNOWN.map(Provider::key).join(", ")
 }
 
 /// One command line ready to run, and what the audit log says about it.
@@ -669,7 +669,7 @@ pub fn parse(text: &str, path: &str, stem: &str, shipped: bool) -> Result<Parsed
         let text = scope.get_ref().trim();
         let screen_of = |s: &str| Screen::ALL.into_iter().find(|x| x.title().eq_ignore_ascii_case(s));
         let role_of = |s: &str| Role::ALL.into_iter().find(|r| r.label().eq_ignore_ascii_case(s));
-        let provider_of = Provider::from_key;
+        let provider_of = crate::providers::provider_of;
         let (prefix, value) = match text.split_once(':') {
             Some((p, v)) if ["screen", "kind", "role", "provider"].contains(&p.trim()) => (Some(p.trim()), v.trim()),
             _ => (None, text),
@@ -683,7 +683,7 @@ pub fn parse(text: &str, path: &str, stem: &str, shipped: bool) -> Result<Parsed
             continue;
         }
         let kind_of = |s: &str| {
-            crate::model::kind::canonical(s).ok_or_else(|| {
+            crate::providers::canonical_kind(s).ok_or_else(|| {
                 let names: Vec<String> = Screen::ALL.iter().map(|s| s.title().to_lowercase()).collect();
                 let roles: Vec<&str> = Role::ALL.iter().map(|r| r.label()).collect();
                 let what = if prefix.is_some() { "is not a resource kind" } else { "is not a scope" };
@@ -692,7 +692,7 @@ pub fn parse(text: &str, path: &str, stem: &str, shipped: bool) -> Result<Parsed
                     format!(
                         "'{s}' {what}: screens (all, {}), resource kinds ({}), roles ({}), providers ({})",
                         names.join(", "),
-                        crate::model::kind::ALL.join(", "),
+                        crate::providers::kinds().collect::<Vec<_>>().join(", "),
                         roles.join(", "),
                         provider_keys()
                     ),

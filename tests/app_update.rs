@@ -789,7 +789,7 @@ fn rotate_form_takes_a_hidden_value_into_secret_input_like_value_stdin() {
     select_row(
         &mut s,
         Screen::Secrets,
-        |s, r| matches!(r, skydeck::app::Row::Secret(i) if s.estate.secrets[*i].provider == skydeck::model::Provider::Aws),
+        |s, r| matches!(r, skydeck::app::Row::Secret(i) if s.estate.secrets[*i].provider == skydeck::providers::aws::PROVIDER),
     );
     press(&mut s, KeyCode::Char('t'));
     assert!(form(&s).header(s.now).join(" ").contains("rotation function"));

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use azure_support::*;
 use serde_json::json;
-use skydeck::model::{Level, MetricKind, Provider as Cloud, Role, Severity};
+use skydeck::model::{Level, MetricKind, Role, Severity};
 use skydeck::providers::ProviderError;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -41,7 +41,7 @@ async fn web_apps_slots_plans_databases_backups_secrets_metrics_and_logs() {
     assert_eq!(site.name, "sitef6141");
     assert_eq!(site.kind, "App Service");
     assert_eq!(site.role, Role::Compute);
-    assert_eq!(site.provider, Cloud::Azure);
+    assert_eq!(site.provider, skydeck::providers::azure::PROVIDER);
     assert_eq!(site.environment, "unassigned");
     assert_eq!(site.region, "East US");
     assert_eq!(site.status, "Running");
@@ -129,7 +129,7 @@ async fn web_apps_slots_plans_databases_backups_secrets_metrics_and_logs() {
     assert_eq!(s.id, KV_SECRET);
     assert_eq!(s.name, "listsecrettest0");
     assert_eq!(s.store, "myvault");
-    assert_eq!(s.provider, Cloud::Azure);
+    assert_eq!(s.provider, skydeck::providers::azure::PROVIDER);
     assert_eq!(s.environment, "unassigned");
     assert!(s.enabled);
     assert_eq!(s.updated_at, Some(ts("2016-12-19T23:10:47Z")));
@@ -570,7 +570,7 @@ async fn storage_accounts_soft_delete_versioning_and_geo_redundancy() {
         good.id,
         "/subscriptions/{subscription-id}/resourceGroups/res2627/providers/Microsoft.Storage/storageAccounts/sto1125"
     );
-    assert_eq!(good.provider, Cloud::Azure);
+    assert_eq!(good.provider, skydeck::providers::azure::PROVIDER);
     assert_eq!(good.environment, "production");
     assert_eq!(good.region, "eastus");
     assert!(good.versioning);

@@ -106,7 +106,7 @@ async fn every_shown_field_comes_from_the_recordings() {
             name: "runservice-abc123".into(),
             kind: "Cloud Run service".into(),
             role: Role::Compute,
-            provider: model::Provider::Gcp,
+            provider: skydeck::providers::gcp::PROVIDER,
             environment: "unassigned".into(),
             region: "us-central1".into(),
             status: "ready".into(),
@@ -137,7 +137,7 @@ async fn every_shown_field_comes_from_the_recordings() {
             name: INSTANCE.into(),
             kind: "Cloud SQL instance".into(),
             role: Role::Database,
-            provider: model::Provider::Gcp,
+            provider: skydeck::providers::gcp::PROVIDER,
             environment: "unassigned".into(),
             region: "us-central1".into(),
             status: "runnable".into(),
@@ -163,7 +163,7 @@ async fn every_shown_field_comes_from_the_recordings() {
             id: id.clone(),
             resource: id.clone(),
             database: INSTANCE.into(),
-            provider: model::Provider::Gcp,
+            provider: skydeck::providers::gcp::PROVIDER,
             environment: "unassigned".into(),
             last_backup_at: Some(at("2024-04-01T13:04:30.500Z")),
             last_status: "automatic backups off".into(),
@@ -189,7 +189,7 @@ async fn every_shown_field_comes_from_the_recordings() {
             id: SECRET.into(),
             name: "secretmanagersecret-abc123".into(),
             store: "Secret Manager".into(),
-            provider: model::Provider::Gcp,
+            provider: skydeck::providers::gcp::PROVIDER,
             environment: "unassigned".into(),
             enabled: true,
             updated_at: Some(at("2024-04-02T08:00:00Z")),
@@ -205,7 +205,7 @@ async fn every_shown_field_comes_from_the_recordings() {
             id: "projects/123456789012/secrets/db-password-prod".into(),
             name: "db-password-prod".into(),
             store: "Secret Manager".into(),
-            provider: model::Provider::Gcp,
+            provider: skydeck::providers::gcp::PROVIDER,
             environment: "production".into(),
             enabled: true,
             updated_at: Some(at("2026-11-01T08:00:00Z")),
@@ -865,7 +865,7 @@ async fn open_cloud_monitoring_alerts_are_listed_with_severity_environment_and_l
     assert_eq!(snap.alerts.len(), 2, "{:?}", snap.alerts);
     let run = &snap.alerts[0];
     assert_eq!(run.id, "projects/demo-proj/alerts/0.nk3ql1lbq0yt");
-    assert_eq!(run.provider, model::Provider::Gcp);
+    assert_eq!(run.provider, skydeck::providers::gcp::PROVIDER);
     assert_eq!(run.source, "Cloud Monitoring");
     assert_eq!(run.kind, model::AlertKind::Monitoring);
     assert_eq!(run.name, "Cloud Run 5xx rate above 2%");
@@ -1162,7 +1162,7 @@ async fn buckets_versioning_soft_delete_retention_and_location_type() {
     let sample = &snap.storage[0];
     assert_eq!(sample.name, format!("storagebucket-sample-{UNIQUE}"));
     assert_eq!(sample.id, format!("projects/_/buckets/storagebucket-sample-{UNIQUE}"));
-    assert_eq!(sample.provider, model::Provider::Gcp);
+    assert_eq!(sample.provider, skydeck::providers::gcp::PROVIDER);
     assert_eq!(sample.region, "us");
     assert!(sample.versioning);
     assert_eq!(sample.soft_delete, model::SoftDelete::Days(7));

@@ -217,8 +217,8 @@ async fn workloads_and_pods_come_from_the_api_with_rollout_state_images_and_rest
     let snap = p.fetch().await.unwrap();
 
     let d = snap.resources.iter().find(|r| r.id == DEPLOYMENT).unwrap();
-    assert_eq!(d.kind, model::kind::DEPLOYMENT);
-    assert_eq!(d.provider, model::Provider::Kubernetes);
+    assert_eq!(d.kind, skydeck::providers::kubernetes::kind::DEPLOYMENT);
+    assert_eq!(d.provider, skydeck::providers::kubernetes::PROVIDER);
     assert_eq!(d.name, "nginx-deployment");
     assert_eq!(d.region, "shop");
     // `environment: production` label, in the configured spelling.
@@ -234,13 +234,13 @@ async fn workloads_and_pods_come_from_the_api_with_rollout_state_images_and_rest
 
     // No label: the namespace `staging` names the environment.
     let sts = snap.resources.iter().find(|r| r.id == STATEFUL_SET).unwrap();
-    assert_eq!(sts.kind, model::kind::STATEFUL_SET);
+    assert_eq!(sts.kind, skydeck::providers::kubernetes::kind::STATEFUL_SET);
     assert_eq!(sts.environment, "staging");
     assert_eq!((sts.status.as_str(), sts.level), ("1 of 2 ready", Level::Warn));
     assert_eq!(sts.current_version.as_deref(), Some("registry.k8s.io/nginx-slim:0.24"));
 
     let crash = snap.resources.iter().find(|r| r.id == "k8s:aks-prod/staging/pods/web-1").unwrap();
-    assert_eq!(crash.kind, model::kind::POD);
+    assert_eq!(crash.kind, skydeck::providers::kubernetes::kind::POD);
     assert_eq!((crash.status.as_str(), crash.level), ("CrashLoopBackOff (5 restarts)", Level::Crit));
     assert_eq!(detail(crash, "owner"), "StatefulSet/web");
     assert_eq!(detail(crash, "ready"), "0/1");

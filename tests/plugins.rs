@@ -216,7 +216,7 @@ fn key_clashes_are_load_errors_with_file_and_line() {
 fn scopes_are_screens_kinds_roles_and_providers() {
     let p = plugin("key = \"ctrl-e\"\ncommand = \"true\"\nscopes = [\"ECS service\", \"aws\"]\n");
     assert_eq!(p.kinds, ["ECS service"]);
-    assert_eq!(p.providers, [Provider::Aws]);
+    assert_eq!(p.providers, [skydeck::providers::aws::PROVIDER]);
     assert_eq!(p.screens_offered(), [Screen::Resources, Screen::Incident], "kinds only: where resources are");
     let p = plugin("key = \"ctrl-e\"\ncommand = \"true\"\nscopes = [\"backups\", \"database\"]\n");
     assert_eq!(p.screens_offered(), [Screen::Backups]);
@@ -233,7 +233,7 @@ fn context_of_a_resource_derives_cloud_ids_and_console_url() {
         "api-stg",
         "arn:aws:ecs:eu-west-1:123456789012:service/main-cluster/api-stg",
         "ECS service",
-        Provider::Aws,
+        skydeck::providers::aws::PROVIDER,
     );
     let c = plugin_context(&on_resource(ecs));
     assert_eq!(c["item"], "resource");
@@ -255,7 +255,7 @@ fn context_of_a_resource_derives_cloud_ids_and_console_url() {
         "web",
         "/subscriptions/sub-1/resourceGroups/rg-shop/providers/Microsoft.Web/sites/web",
         "App Service",
-        Provider::Azure,
+        skydeck::providers::azure::PROVIDER,
     );
     let c = plugin_context(&on_resource(app));
     assert_eq!((c["subscription"].as_str(), c["resource_group"].as_str()), ("sub-1", "rg-shop"));
@@ -264,8 +264,12 @@ fn context_of_a_resource_derives_cloud_ids_and_console_url() {
         "https://portal.azure.com/#resource/subscriptions/sub-1/resourceGroups/rg-shop/providers/Microsoft.Web/sites/web/overview"
     );
 
-    let mut run =
-        resource("api", "projects/p-1/locations/europe-west1/services/api", "Cloud Run service", Provider::Gcp);
+    let mut run = resource(
+        "api",
+        "projects/p-1/locations/europe-west1/services/api",
+        "Cloud Run service",
+        skydeck::providers::gcp::PROVIDER,
+    );
     run.region = String::new();
     let c = plugin_context(&on_resource(run));
     assert_eq!((c["project"].as_str(), c["region"].as_str()), ("p-1", "europe-west1"));
@@ -309,7 +313,7 @@ fn context_of_runs_deployments_backups_and_logs() {
 
 #[test]
 fn hostile_names_arrive_as_one_argument_unchanged() {
-    let r = resource(HOSTILE, "arn:aws:ecs:us-east-1:1:service/c/x", "ECS service", Provider::Aws);
+    let r = resource(HOSTILE, "arn:aws:ecs:us-east-1:1:service/c/x", "ECS service", skydeck::providers::aws::PROVIDER);
     let state = on_resource(r);
     let p = plugin(
         r#"key = "ctrl-e"
@@ -341,7 +345,8 @@ args = ["-c", 'printf "<%s>\n" "$@"; echo "argc=$#"; printf "env=<%s>\n" "$SKYDE
 
 #[test]
 fn a_value_that_would_become_an_option_is_refused() {
-    let state = on_resource(resource("--upload-pack=touch /tmp/x", "r1", "ECS service", Provider::Aws));
+    let state =
+        on_resource(resource("--upload-pack=touch /tmp/x", "r1", "ECS service", skydeck::providers::aws::PROVIDER));
     let ctx = plugin_context(&state);
     let p = plugin(
         "key = \"ctrl-e\"\ncommand = \"git\"\nscopes = [\"resources\"]\nargs = [\"clone\", \"{resource.name}\"]\n",
@@ -360,7 +365,7 @@ fn a_value_that_would_become_an_option_is_refused() {
 
 #[test]
 fn missing_variables_refuse_and_optional_ones_drop_their_argument() {
-    let state = on_resource(resource("api", "r1", "ECS service", Provider::Aws));
+    let state = on_resource(resource("api", "r1", "ECS service", skydeck::providers::aws::PROVIDER));
     let ctx = plugin_context(&state);
     let p = plugin(
         "key = \"ctrl-e\"\ncommand = \"gh\"\nscopes = [\"resources\"]\nargs = [\"run\", \"view\", \"{run.id}\"]\n",
@@ -447,8 +452,12 @@ fn runnable(text: &str, state: &AppState) -> plugins::PluginRun {
 
 #[test]
 fn a_background_run_captures_the_exit_status_and_is_audited() {
-    let state =
-        on_resource(resource("api-stg", "arn:aws:ecs:us-east-1:1:service/c/api-stg", "ECS service", Provider::Aws));
+    let state = on_resource(resource(
+        "api-stg",
+        "arn:aws:ecs:us-east-1:1:service/c/api-stg",
+        "ECS service",
+        skydeck::providers::aws::PROVIDER,
+    ));
     let run = runnable(
         "key = \"ctrl-e\"\nname = \"fails\"\ncommand = \"sh\"\nscopes = [\"resources\"]\nargs = [\"-c\", 'echo out; echo err >&2; exit 3', \"sh\", \"{resource.name}\"]\n",
         &state,
@@ -480,7 +489,7 @@ fn a_background_run_captures_the_exit_status_and_is_audited() {
 
 #[test]
 fn a_successful_run_is_finished_in_the_audit_log_and_env_values_stay_out_of_it() {
-    let state = on_resource(resource("api", "r1", "ECS service", Provider::Aws));
+    let state = on_resource(resource("api", "r1", "ECS service", skydeck::providers::aws::PROVIDER));
     let run = runnable(
         "key = \"ctrl-e\"\nname = \"ok\"\ncommand = \"true\"\nscopes = [\"resources\"]\nenv = { TOKEN_HINT = \"s3cr3t-{resource.name}\" }\n",
         &state,
@@ -504,7 +513,7 @@ fn a_dangerous_plugin_is_hidden_and_refused_read_only() {
         "key = \"ctrl-e\"\nname = \"shell\"\ncommand = \"touch\"\nscopes = [\"resources\"]\ndangerous = true\nargs = [\"{}\"]\n",
         marker.display()
     );
-    let mut state = on_resource(resource("api", "r1", "ECS service", Provider::Aws));
+    let mut state = on_resource(resource("api", "r1", "ECS service", skydeck::providers::aws::PROVIDER));
     state.plugins = vec![plugin(&text)];
     assert_eq!(skydeck::app::plugins_here(&state).len(), 1);
     state.read_only = true;
@@ -532,7 +541,7 @@ fn a_dangerous_plugin_is_hidden_and_refused_read_only() {
 
 #[test]
 fn a_missing_program_and_a_timeout_are_failures_with_a_reason() {
-    let state = on_resource(resource("api", "r1", "ECS service", Provider::Aws));
+    let state = on_resource(resource("api", "r1", "ECS service", skydeck::providers::aws::PROVIDER));
     let store = Store::open_in_memory().unwrap();
     let run = runnable("key = \"ctrl-e\"\ncommand = \"skydeck-no-such-program\"\nscopes = [\"resources\"]\n", &state);
     let done = plugins::execute(&run, &store, "maria", false);
@@ -554,7 +563,7 @@ fn a_missing_program_and_a_timeout_are_failures_with_a_reason() {
 
 #[test]
 fn a_run_during_an_incident_lands_on_its_timeline() {
-    let state = on_resource(resource("api", "r1", "ECS service", Provider::Aws));
+    let state = on_resource(resource("api", "r1", "ECS service", skydeck::providers::aws::PROVIDER));
     let store = Store::open_in_memory().unwrap();
     store.open_incident("503s", "sev2", Some("staging"), "maria", now()).unwrap();
     let run = runnable("key = \"ctrl-e\"\nname = \"look\"\ncommand = \"true\"\nscopes = [\"resources\"]\n", &state);
@@ -581,7 +590,12 @@ fn all_means_every_screen() {
 fn an_unknown_scope_or_kind_is_a_load_error_with_its_line() {
     let err = error("key = \"ctrl-e\"\ncommand = \"true\"\nscopes = [\n  \"runs\",\n  \"ECS services\",\n]\n");
     assert!(err.starts_with("p.toml:5: 'ECS services' is not a scope"), "{err}");
-    assert!(err.contains("ECS service, RDS instance, App Service"), "it lists the kinds: {err}");
+    assert!(
+        err.contains(
+            "App Service, Function App, App Service Plan, PostgreSQL Flexible Server, ECS service, RDS instance"
+        ),
+        "it lists the kinds: {err}"
+    );
     assert!(err.contains("screens (all, overview, runs"), "{err}");
     let err = error("key = \"ctrl-e\"\ncommand = \"true\"\nscopes = [\"kind:Lambda function\"]\n");
     assert!(err.starts_with("p.toml:3: 'Lambda function' is not a resource kind"), "{err}");
@@ -604,11 +618,11 @@ fn the_kinds_shipped_plugins_name_are_in_the_documented_list() {
     assert!(shipped.errors.is_empty(), "{:?}", shipped.errors);
     for p in &shipped.plugins {
         for k in &p.kinds {
-            assert!(skydeck::model::kind::ALL.contains(&k.as_str()), "{}: {k}", p.name);
+            assert!(skydeck::providers::kinds().any(|known| known == k), "{}: {k}", p.name);
         }
     }
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    for k in skydeck::model::kind::ALL {
+    for k in skydeck::providers::kinds() {
         assert!(readme.contains(&format!("`{k}`")), "README lists the kind {k}");
     }
 }

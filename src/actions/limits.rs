@@ -160,7 +160,7 @@ pub fn scale_limits(r: &Resource) -> ScaleLimits {
 mod tests {
     use super::*;
     use crate::actions::Verb;
-    use crate::model::{Level, Provider, Role};
+    use crate::model::{Level, Role};
 
     fn silence(raw: Option<&str>) -> Result<i64, ActionError> {
         let mut r = ActionRequest::new(Verb::Silence, "a");
@@ -191,7 +191,7 @@ mod tests {
             name: "name".into(),
             kind: kind.into(),
             role: Role::Compute,
-            provider: Provider::Aws,
+            provider: crate::providers::aws::PROVIDER,
             environment: "production".into(),
             region: String::new(),
             status: "Running".into(),

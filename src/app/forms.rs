@@ -115,15 +115,12 @@ impl ActionForm {
 /// are given) or can make one itself (a Secrets Manager rotation function, a new client secret
 /// on the app registration behind a deploy credential), and the line that says so.
 fn value_needed(id: &str, provider: Option<crate::model::Provider>) -> (bool, String) {
-    use crate::model::Provider;
     if id.contains(".vault.azure.net/secrets/") {
         return (true, "Key Vault stores the value typed here; it does not make one".into());
     }
-    match provider {
-        Some(Provider::Gcp) => (true, "Secret Manager stores the value typed here; it does not make one".into()),
-        Some(Provider::Aws) => (false, "empty: the secret's rotation function makes the new value".into()),
-        Some(Provider::Github) => (false, "empty: a new client secret is made on the app registration".into()),
-        _ => (false, "empty: the provider makes the new value where it can".into()),
+    match provider.and_then(|p| p.info().new_secret_value) {
+        Some((typed, line)) => (typed, line.into()),
+        None => (false, "empty: the provider makes the new value where it can".into()),
     }
 }
 

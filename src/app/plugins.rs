@@ -121,7 +121,7 @@ pub fn plugin_context(state: &AppState) -> Context {
         }
         Row::Secret(i) => {
             if let Some(s) = e.secrets.get(i) {
-                id_vars(&mut c, &s.id);
+                id_vars(&mut c, s.provider, &s.id);
                 set(&mut c, "item", "secret");
                 set(&mut c, "secret.id", &s.id);
                 set(&mut c, "secret.name", &s.name);
@@ -206,7 +206,7 @@ fn run_vars(c: &mut Context, run: &Run) {
 fn resource_vars(c: &mut Context, r: &Resource) {
     // The region the provider reports; the id's own (ARN, location) wins where it has one.
     set(c, "region", &r.region);
-    id_vars(c, &r.id);
+    id_vars(c, r.provider, &r.id);
     set(c, "resource.id", &r.id);
     set(c, "resource.name", &r.name);
     set(c, "resource.kind", &r.kind);
@@ -214,94 +214,16 @@ fn resource_vars(c: &mut Context, r: &Resource) {
     set(c, "resource.version", r.current_version.as_deref().unwrap_or(""));
     set(c, "provider", r.provider.key());
     set(c, "environment", &r.environment);
-    if let Some(url) = console_url(r, c) {
+    if let Some(url) = (r.provider.info().console_url)(r) {
         set(c, "url", &url);
     }
 }
 
-/// Account, region, cluster (AWS ARNs); subscription, resource group (ARM ids); project,
-/// region (GCP resource names).
-fn id_vars(c: &mut Context, id: &str) {
-    if let Some(rest) = id.strip_prefix("arn:") {
-        let f: Vec<&str> = rest.splitn(5, ':').collect();
-        if let [_partition, service, region, account, resource] = f[..] {
-            if !region.is_empty() {
-                set(c, "region", region);
-            }
-            set(c, "account", account);
-            if service == "ecs"
-                && let Some(path) = resource.strip_prefix("service/")
-                && let Some((cluster, _)) = path.split_once('/')
-            {
-                set(c, "cluster", cluster);
-            }
-        }
-        return;
-    }
-    let parts: Vec<&str> = id.trim_start_matches('/').split('/').collect();
-    let after = |key: &str| parts.windows(2).find(|w| w[0].eq_ignore_ascii_case(key)).map_or("", |w| w[1]);
-    if id.starts_with("/subscriptions/") {
-        set(c, "subscription", after("subscriptions"));
-        set(c, "resource_group", after("resourceGroups"));
-    } else if id.starts_with("projects/") {
-        set(c, "project", after("projects"));
-        if !after("locations").is_empty() {
-            set(c, "region", after("locations"));
-        }
-    }
-}
-
-/// Percent-encodes one URL component.
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            b => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// The resource's page in its cloud's console, where one is known.
-fn console_url(r: &Resource, c: &Context) -> Option<String> {
-    let get = |k: &str| c.get(k).map_or("", String::as_str);
-    let (name, region, project) = (enc(&r.name), enc(get("region")), enc(get("project")));
-    match r.provider {
-        Provider::Azure if r.id.starts_with("/subscriptions/") => {
-            let path: Vec<String> = r.id.split('/').map(enc).collect();
-            Some(format!("https://portal.azure.com/#resource{}/overview", path.join("/")))
-        }
-        Provider::Aws => {
-            let service = r.id.strip_prefix("arn:")?.split(':').nth(1)?;
-            let console = format!("https://{region}.console.aws.amazon.com");
-            match service {
-                "ecs" => Some(format!(
-                    "{console}/ecs/v2/clusters/{}/services/{name}/health?region={region}",
-                    enc(get("cluster"))
-                )),
-                "rds" => Some(format!("{console}/rds/home?region={region}#database:id={name}")),
-                "secretsmanager" => Some(format!("{console}/secretsmanager/secret?name={name}&region={region}")),
-                "elasticache" => Some(format!("{console}/elasticache/home?region={region}#/redis/{name}")),
-                "s3" => Some(format!("https://s3.console.aws.amazon.com/s3/buckets/{name}?region={region}")),
-                _ => None,
-            }
-        }
-        Provider::Gcp => {
-            let console = "https://console.cloud.google.com";
-            if r.id.contains("/services/") {
-                Some(format!("{console}/run/detail/{region}/{name}?project={project}"))
-            } else if r.id.contains("/locations/") && r.id.contains("/instances/") {
-                Some(format!(
-                    "{console}/memorystore/redis/locations/{region}/instances/{name}/details?project={project}"
-                ))
-            } else if r.id.contains("/instances/") {
-                Some(format!("{console}/sql/instances/{name}/overview?project={project}"))
-            } else if r.id.contains("/secrets/") {
-                Some(format!("{console}/security/secret-manager/secret/{name}/versions?project={project}"))
-            } else {
-                None
-            }
-        }
-        _ => None,
+/// What the id says (account, region, cluster; subscription, resource group; project,
+/// region), as its provider reads its own ids.
+fn id_vars(c: &mut Context, provider: Provider, id: &str) {
+    for (key, value) in (provider.info().id_vars)(id) {
+        set(c, key, &value);
     }
 }
 

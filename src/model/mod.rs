@@ -45,49 +45,125 @@ pub struct Environment {
     pub protection_rules: Vec<String>,
 }
 
-/// Where a piece of data came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Provider {
-    Github,
-    Aws,
-    Azure,
-    Gcp,
-    Http,
-    Kubernetes,
+/// Where a piece of data came from: a provider's identity. Each provider declares its own in
+/// its folder (`providers/aws/identity.rs`: `pub const PROVIDER: Provider = Provider::new(&INFO)`),
+/// so this module names none of them. Compared, ordered and serialized by its key.
+#[derive(Clone, Copy)]
+pub struct Provider(&'static ProviderInfo);
+
+/// What the rest of skydeck asks of a provider's identity.
+pub struct ProviderInfo {
+    /// The key plugin files scope by (`provider:aws`), `{provider}` expands to and JSON carries.
+    pub key: &'static str,
+    pub label: &'static str,
+    /// Its column heading in the Resources screen's role × cloud matrix; `None`: no column.
+    pub column: Option<&'static str>,
+    /// Its column shows even when it has no resources (a dot says none is read there).
+    pub column_always: bool,
+    /// The resource kinds it emits (`Resource::kind`, plugin `kind:` scopes): a stable list,
+    /// add to it, never rename.
+    pub kinds: &'static [&'static str],
+    /// Plugin variables one of its ids gives (`account`, `region`, `cluster` of an ARN;
+    /// `subscription`, `resource_group` of an ARM id; `project`, `region` of a GCP name).
+    pub id_vars: fn(&str) -> Vec<(&'static str, String)>,
+    /// A resource's page in the provider's console, where one is known (`{url}`).
+    pub console_url: fn(&Resource) -> Option<String>,
+    /// Whether rotating a secret it stores needs the new value typed (it stores what it is
+    /// given) and the line that says so; `None`: the generic line.
+    pub new_secret_value: Option<(bool, &'static str)>,
+}
+
+fn no_vars(_: &str) -> Vec<(&'static str, String)> {
+    Vec::new()
+}
+
+fn no_console(_: &Resource) -> Option<String> {
+    None
+}
+
+impl ProviderInfo {
+    /// An identity with nothing but its names; the rest defaults to "none".
+    pub const fn named(key: &'static str, label: &'static str) -> ProviderInfo {
+        ProviderInfo {
+            key,
+            label,
+            column: None,
+            column_always: false,
+            kinds: &[],
+            id_vars: no_vars,
+            console_url: no_console,
+            new_secret_value: None,
+        }
+    }
 }
 
 impl Provider {
-    /// Every provider: plugin scopes and their messages are built from it.
-    pub const ALL: [Provider; 6] =
-        [Provider::Github, Provider::Aws, Provider::Azure, Provider::Gcp, Provider::Http, Provider::Kubernetes];
-
-    /// The key plugin files scope by (`provider:aws`) and `{provider}` expands to.
-    pub fn key(self) -> &'static str {
-        match self {
-            Provider::Github => "github",
-            Provider::Aws => "aws",
-            Provider::Azure => "azure",
-            Provider::Gcp => "gcp",
-            Provider::Http => "http",
-            Provider::Kubernetes => "kubernetes",
-        }
+    pub const fn new(info: &'static ProviderInfo) -> Provider {
+        Provider(info)
     }
 
-    /// The provider a key names, in any case.
-    pub fn from_key(key: &str) -> Option<Provider> {
-        Provider::ALL.into_iter().find(|p| p.key().eq_ignore_ascii_case(key))
+    pub fn key(self) -> &'static str {
+        self.0.key
     }
 
     pub fn label(self) -> &'static str {
-        match self {
-            Provider::Github => "GitHub",
-            Provider::Aws => "AWS",
-            Provider::Azure => "Azure",
-            Provider::Gcp => "GCP",
-            Provider::Http => "HTTP",
-            Provider::Kubernetes => "Kubernetes",
+        self.0.label
+    }
+
+    pub fn info(self) -> &'static ProviderInfo {
+        self.0
+    }
+}
+
+impl PartialEq for Provider {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.key == other.0.key
+    }
+}
+impl Eq for Provider {}
+impl PartialOrd for Provider {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Provider {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.key.cmp(other.0.key)
+    }
+}
+impl std::hash::Hash for Provider {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.key.hash(state);
+    }
+}
+impl std::fmt::Debug for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.key)
+    }
+}
+
+impl Serialize for Provider {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0.key)
+    }
+}
+
+/// Nothing skydeck reads back holds a provider (snapshots are rebuilt, never loaded); this is
+/// for round trips in tests. A key comes back as an identity with only its names (equal to the
+/// real one, which compares by key), kept once per key.
+impl<'de> Deserialize<'de> for Provider {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use std::sync::Mutex;
+        static SEEN: Mutex<Vec<&'static ProviderInfo>> = Mutex::new(Vec::new());
+        let key = String::deserialize(deserializer)?;
+        let mut seen = SEEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(info) = seen.iter().find(|i| i.key == key) {
+            return Ok(Provider(info));
         }
+        let key: &'static str = Box::leak(key.into_boxed_str());
+        let info: &'static ProviderInfo = Box::leak(Box::new(ProviderInfo::named(key, key)));
+        seen.push(info);
+        Ok(Provider(info))
     }
 }
 
@@ -303,42 +379,6 @@ pub struct Metric {
     pub value: f64,
     pub level: Level,
     pub history: Vec<f64>,
-}
-
-/// The resource kinds the adapters emit (`Resource::kind`, the Kind column, `{resource.kind}`).
-/// Plugins scope by these names, so they are a stable list: add to it, never rename.
-pub mod kind {
-    pub const ECS_SERVICE: &str = "ECS service";
-    pub const RDS_INSTANCE: &str = "RDS instance";
-    pub const APP_SERVICE: &str = "App Service";
-    pub const FUNCTION_APP: &str = "Function App";
-    pub const APP_SERVICE_PLAN: &str = "App Service Plan";
-    pub const POSTGRESQL_FLEXIBLE_SERVER: &str = "PostgreSQL Flexible Server";
-    pub const CLOUD_RUN_SERVICE: &str = "Cloud Run service";
-    pub const CLOUD_SQL_INSTANCE: &str = "Cloud SQL instance";
-    pub const DEPLOYMENT: &str = "Deployment";
-    pub const STATEFUL_SET: &str = "StatefulSet";
-    pub const POD: &str = "Pod";
-
-    /// Every kind, grouped by provider (AWS, Azure, GCP, Kubernetes).
-    pub const ALL: [&str; 11] = [
-        ECS_SERVICE,
-        RDS_INSTANCE,
-        APP_SERVICE,
-        FUNCTION_APP,
-        APP_SERVICE_PLAN,
-        POSTGRESQL_FLEXIBLE_SERVER,
-        CLOUD_RUN_SERVICE,
-        CLOUD_SQL_INSTANCE,
-        DEPLOYMENT,
-        STATEFUL_SET,
-        POD,
-    ];
-
-    /// The kind as the list spells it, whatever the case it is written in.
-    pub fn canonical(name: &str) -> Option<&'static str> {
-        ALL.into_iter().find(|k| k.eq_ignore_ascii_case(name.trim()))
-    }
 }
 
 /// A cloud resource in its role. `versions` lists what it can be promoted to or rolled back to

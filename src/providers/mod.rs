@@ -2,16 +2,17 @@
 //! sandbox).
 //! A provider turns vendor payloads into an owned [`Snapshot`]; it never touches `AppState`.
 
-#[cfg(feature = "aws")]
+// Without its feature a provider is only its identity (names, kinds, ids, console links).
+#[cfg_attr(not(feature = "aws"), path = "aws/identity.rs")]
 pub mod aws;
-#[cfg(feature = "azure")]
+#[cfg_attr(not(feature = "azure"), path = "azure/identity.rs")]
 pub mod azure;
-#[cfg(feature = "gcp")]
+#[cfg_attr(not(feature = "gcp"), path = "gcp/identity.rs")]
 pub mod gcp;
-#[cfg(feature = "github")]
+#[cfg_attr(not(feature = "github"), path = "github/identity.rs")]
 pub mod github;
 pub mod http_health;
-#[cfg(feature = "kubernetes")]
+#[cfg_attr(not(feature = "kubernetes"), path = "kubernetes/identity.rs")]
 pub mod kubernetes;
 pub mod logfile;
 pub mod net;
@@ -249,6 +250,26 @@ pub const REGISTRY: &[Registered] = &[
     },
 ];
 
+/// Every provider's identity, in every build: plugin scopes, kinds and the role × cloud
+/// matrix's columns (in this order) come from here.
+pub const KNOWN: [crate::model::Provider; 6] =
+    [azure::PROVIDER, aws::PROVIDER, gcp::PROVIDER, kubernetes::PROVIDER, github::PROVIDER, http_health::PROVIDER];
+
+/// The provider a key names, in any case.
+pub fn provider_of(key: &str) -> Option<crate::model::Provider> {
+    KNOWN.into_iter().find(|p| p.key().eq_ignore_ascii_case(key))
+}
+
+/// Every resource kind the providers emit; plugins scope by these names.
+pub fn kinds() -> impl Iterator<Item = &'static str> {
+    KNOWN.into_iter().flat_map(|p| p.info().kinds.iter().copied())
+}
+
+/// The kind as the providers spell it, whatever the case it is written in.
+pub fn canonical_kind(name: &str) -> Option<&'static str> {
+    kinds().find(|k| k.eq_ignore_ascii_case(name.trim()))
+}
+
 /// A provider's typed section for its `from_config`: `None` without one, an error if it does
 /// not read (parse checked it, so only a hand-made `Config` gets here).
 pub fn section_of<T: crate::config::ConfigSection>(ctx: &BuildContext<'_>) -> Option<Result<T, BuildError>> {
@@ -328,6 +349,26 @@ mod tests {
 
     /// Adding a provider is one folder plus one registry line: a folder left out of the registry
     /// (or a line naming no folder) fails here.
+    /// A provider folder with an identity is in `KNOWN` (else its kinds, plugin scope and
+    /// matrix column would be missing without an error anywhere).
+    #[test]
+    fn every_identity_is_known() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/providers");
+        let mut with_identity: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.join("identity.rs").is_file())
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        with_identity.sort();
+        let mut known: Vec<String> =
+            KNOWN.iter().map(|p| p.key().to_string()).filter(|k| *k != http_health::PROVIDER.key()).collect();
+        known.sort();
+        assert_eq!(with_identity, known);
+        assert_eq!(canonical_kind(" ecs SERVICE"), Some("ECS service"));
+        assert_eq!(provider_of("AWS"), Some(aws::PROVIDER));
+    }
+
     #[test]
     #[cfg(all(feature = "github", feature = "aws", feature = "azure", feature = "gcp", feature = "kubernetes"))]
     fn the_registry_lists_every_provider_folder() {

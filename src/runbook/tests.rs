@@ -33,7 +33,7 @@ fn backup(db: &str, env: &str, hours_old: i64) -> Backup {
         id: db.into(),
         resource: db.into(),
         database: db.into(),
-        provider: Provider::Aws,
+        provider: crate::providers::aws::PROVIDER,
         environment: env.into(),
         last_backup_at: Some(now() - Duration::hours(hours_old)),
         last_status: "succeeded".into(),
@@ -50,7 +50,7 @@ fn store(name: &str, env: &str, soft_delete: SoftDelete, geo: bool) -> ObjectSto
     ObjectStore {
         id: format!("arn:aws:s3:::{name}"),
         name: name.into(),
-        provider: Provider::Aws,
+        provider: crate::providers::aws::PROVIDER,
         environment: env.into(),
         region: "us-east-1".into(),
         versioning: true,
@@ -233,7 +233,7 @@ fn the_demo_daily_report_shows_the_demo_trouble() {
 fn alert(id: &str, kind: AlertKind, state: AlertState, env: &str) -> Alert {
     Alert {
         id: id.into(),
-        provider: Provider::Aws,
+        provider: crate::providers::aws::PROVIDER,
         source: "CloudWatch".into(),
         kind,
         name: id.into(),
@@ -254,7 +254,7 @@ fn alert(id: &str, kind: AlertKind, state: AlertState, env: &str) -> Alert {
 fn quiet_rules_count_disabled_rules_and_rules_that_notify_nobody_in_scope() {
     let rule = |name: &str, env: &str, enabled, notifies| crate::model::AlertRule {
         id: name.into(),
-        provider: crate::model::Provider::Aws,
+        provider: crate::providers::aws::PROVIDER,
         source: "CloudWatch".into(),
         name: name.into(),
         environment: env.into(),

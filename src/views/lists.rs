@@ -267,11 +267,15 @@ pub fn resources(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect)
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(plain_block(theme, "Detail")), detail);
 }
 
-/// The clouds the matrix has a column for: the three clouds always (a dot says none is read
-/// there), then any other provider that has resources (a Kubernetes cluster).
+/// The clouds the matrix has a column for, in `providers::KNOWN`'s order: those whose column
+/// always shows (Azure, AWS, GCP: a dot says none is read there), those with a column that
+/// have resources (Kubernetes), then any other provider with resources.
 fn matrix_clouds(state: &AppState) -> Vec<crate::model::Provider> {
-    use crate::model::Provider;
-    let mut clouds = vec![Provider::Azure, Provider::Aws, Provider::Gcp];
+    let mut clouds: Vec<_> = crate::providers::KNOWN
+        .into_iter()
+        .filter(|p| p.info().column.is_some())
+        .filter(|p| p.info().column_always || state.estate.resources.iter().any(|r| r.provider == *p))
+        .collect();
     for r in &state.estate.resources {
         if !clouds.contains(&r.provider) {
             clouds.push(r.provider);
@@ -282,9 +286,8 @@ fn matrix_clouds(state: &AppState) -> Vec<crate::model::Provider> {
 
 /// Role x cloud: how many resources of each role run on each cloud, coloured by the worst.
 fn role_matrix(state: &AppState, theme: &Theme, clouds: &[crate::model::Provider]) -> Vec<Line<'static>> {
-    use crate::model::{Provider, Role};
-    let header: String =
-        clouds.iter().map(|c| format!("{:>8}", if *c == Provider::Kubernetes { "K8s" } else { c.label() })).collect();
+    use crate::model::Role;
+    let header: String = clouds.iter().map(|c| format!("{:>8}", c.info().column.unwrap_or(c.label()))).collect();
     let mut lines = vec![Line::from(Span::styled(format!("{:<11}{header}", "role"), theme.header()))];
     // Only roles something is in: an empty row would suggest skydeck reads what it does not.
     for role in Role::ALL.into_iter().filter(|role| state.estate.resources.iter().any(|r| r.role == *role)) {

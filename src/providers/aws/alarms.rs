@@ -11,7 +11,7 @@
 use aws_sdk_cloudwatch::types::{AlarmType, CompositeAlarm, Dimension, MetricAlarm, StateValue};
 
 use super::{AwsProvider, ts};
-use crate::model::{Alert, AlertKind, AlertRule, AlertSeverity, AlertState, Provider as Cloud, Tier, Timestamp};
+use crate::model::{Alert, AlertKind, AlertRule, AlertSeverity, AlertState, Tier, Timestamp};
 use crate::providers::ProviderError;
 
 /// Pages at most (100 alarms a page).
@@ -125,7 +125,7 @@ pub fn console_link(region: &str, name: &str) -> String {
 pub fn alert_of(facts: &AlarmFacts, region: &str, environment: String, tier: Tier) -> Alert {
     Alert {
         id: facts.arn.clone().unwrap_or_else(|| format!("cloudwatch:{region}:alarm:{}", facts.name)),
-        provider: Cloud::Aws,
+        provider: crate::providers::aws::PROVIDER,
         source: "CloudWatch".into(),
         kind: AlertKind::Monitoring,
         name: facts.name.clone(),
@@ -212,7 +212,7 @@ impl AwsProvider {
 pub fn rule_of(facts: &AlarmFacts, region: &str, environment: String) -> AlertRule {
     AlertRule {
         id: facts.arn.clone().unwrap_or_else(|| format!("cloudwatch:{region}:alarm:{}", facts.name)),
-        provider: Cloud::Aws,
+        provider: crate::providers::aws::PROVIDER,
         source: "CloudWatch".into(),
         name: facts.name.clone(),
         environment,

@@ -14,7 +14,7 @@ use futures::future::join_all;
 
 use super::{AwsCall, AwsProvider, EcsChange, Fail, call, change_risk, not_applicable, ts};
 use crate::actions::{ActionError, Plan, Risk, Verb};
-use crate::model::{Level, Provider as Cloud, Resource, Role, Tier};
+use crate::model::{Level, Resource, Role, Tier};
 use crate::providers::ProviderError;
 
 /// What an action on a service needs that the model does not carry.
@@ -168,9 +168,9 @@ pub(crate) fn map_service(
     let resource = Resource {
         id: arn,
         name: name.clone(),
-        kind: crate::model::kind::ECS_SERVICE.into(),
+        kind: crate::providers::aws::kind::ECS_SERVICE.into(),
         role: Role::Compute,
-        provider: Cloud::Aws,
+        provider: crate::providers::aws::PROVIDER,
         environment,
         region: region.to_string(),
         status: rollout,

@@ -4,6 +4,8 @@
 //! standard chain (environment, shared config and credentials files, SSO, assume-role,
 //! `credential_process`), so whatever works for the `aws` CLI works here.
 
+mod identity;
+pub use identity::{PROVIDER, kind};
 mod alarms;
 pub mod config;
 mod ecs;

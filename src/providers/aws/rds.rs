@@ -9,7 +9,7 @@ use chrono::Duration;
 
 use super::{AwsCall, AwsProvider, Fail, RdsCall, call, not_applicable, sdk_time, ts};
 use crate::actions::{ActionError, Plan, Risk, Verb};
-use crate::model::{Backup, Level, Provider as Cloud, Resource, Role, Snapshot, Timestamp, human_duration};
+use crate::model::{Backup, Level, Resource, Role, Snapshot, Timestamp, human_duration};
 use crate::providers::ProviderError;
 
 /// Tags a restored instance carries, so anyone can tell where it came from.
@@ -138,9 +138,9 @@ pub(crate) fn map_instance(
     let resource = Resource {
         id: arn.clone(),
         name: identifier.clone(),
-        kind: crate::model::kind::RDS_INSTANCE.into(),
+        kind: crate::providers::aws::kind::RDS_INSTANCE.into(),
         role: Role::Database,
-        provider: Cloud::Aws,
+        provider: crate::providers::aws::PROVIDER,
         environment: environment.clone(),
         region: region.to_string(),
         level: instance_level(&status),
@@ -160,7 +160,7 @@ pub(crate) fn map_instance(
         id: arn.clone(),
         resource: arn.clone(),
         database: identifier.clone(),
-        provider: Cloud::Aws,
+        provider: crate::providers::aws::PROVIDER,
         environment,
         last_backup_at: newest_available.and_then(|s| s.snapshot_create_time()).and_then(ts),
         last_status,

@@ -17,7 +17,7 @@ use aws_sdk_s3::types::{
 };
 
 use super::AwsProvider;
-use crate::model::{ObjectStoragePolicy, ObjectStore, Provider as Cloud, SoftDelete};
+use crate::model::{ObjectStoragePolicy, ObjectStore, SoftDelete};
 use crate::providers::ProviderError;
 
 /// How long a read of the buckets is reused.
@@ -109,7 +109,7 @@ pub(crate) fn map_bucket(
     ObjectStore {
         id: format!("arn:aws:s3:::{name}"),
         name: name.to_string(),
-        provider: Cloud::Aws,
+        provider: crate::providers::aws::PROVIDER,
         environment,
         region: region.to_string(),
         versioning,

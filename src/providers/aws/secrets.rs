@@ -8,7 +8,7 @@ use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, RotationRulesT
 
 use super::{AwsCall, AwsProvider, Fail, call, change_risk, environment_in_path, not_applicable, ts};
 use crate::actions::{ActionError, Plan, Verb};
-use crate::model::{Provider as Cloud, Secret};
+use crate::model::Secret;
 use crate::providers::ProviderError;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -47,7 +47,7 @@ pub(crate) fn map_secret(e: &SecretListEntry, environment: String) -> (Secret, S
         id: e.arn().unwrap_or_default().to_string(),
         name: e.name().unwrap_or_default().to_string(),
         store: "Secrets Manager".into(),
-        provider: Cloud::Aws,
+        provider: crate::providers::aws::PROVIDER,
         environment,
         enabled: e.deleted_date().is_none(),
         updated_at: e.last_changed_date().and_then(ts),

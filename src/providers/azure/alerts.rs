@@ -23,7 +23,7 @@ use serde_json::json;
 use super::client::Api;
 use super::{AzureCall, Shared, failed};
 use crate::actions::{ActionError, Plan, PlannedCall};
-use crate::model::{Alert, AlertKind, AlertRule, AlertSeverity, AlertState, Provider as Cloud, Snapshot, Timestamp};
+use crate::model::{Alert, AlertKind, AlertRule, AlertSeverity, AlertState, Snapshot, Timestamp};
 use crate::providers::ProviderError;
 
 pub const ALERTS_API: &str = "2019-05-05-preview";
@@ -131,7 +131,7 @@ pub fn alert_of(s: &Shared, a: &AlertPayload) -> Option<Alert> {
     s.meta().alerts.insert(a.id.clone(), meta);
     Some(Alert {
         id: a.id.clone(),
-        provider: Cloud::Azure,
+        provider: crate::providers::azure::PROVIDER,
         source: "Azure Monitor".into(),
         kind: AlertKind::Monitoring,
         name,
@@ -502,7 +502,7 @@ pub fn rule_of(s: &Shared, r: &MetricAlertRule) -> AlertRule {
     }
     AlertRule {
         id: r.id.clone(),
-        provider: Cloud::Azure,
+        provider: crate::providers::azure::PROVIDER,
         source: "Azure Monitor".into(),
         name,
         environment,

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::client::Api;
 use super::{AzureCall, Shared, failed};
 use crate::actions::{ActionError, Plan, PlannedCall};
-use crate::model::{Provider, Secret, Snapshot, Timestamp};
+use crate::model::{Secret, Snapshot, Timestamp};
 use crate::providers::ProviderError;
 
 /// Key Vault data-plane API version (the fixtures are Microsoft's 2025-06-01 examples; the
@@ -157,7 +157,7 @@ async fn fetch_vault_tagged(
             id: item.id.clone(),
             name: name.clone(),
             store: vault.clone(),
-            provider: Provider::Azure,
+            provider: crate::providers::azure::PROVIDER,
             environment,
             enabled: attrs.enabled.unwrap_or(true),
             updated_at: ts(attrs.updated),

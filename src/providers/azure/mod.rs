@@ -10,6 +10,8 @@
 //! One source per subscription. With no subscription configured, one source reads every
 //! enabled subscription the login can see. Logs and deploy credentials belong to the first.
 
+mod identity;
+pub use identity::{PROVIDER, kind};
 pub mod alerts;
 pub mod auth;
 pub mod client;

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::client::{Api, Operation};
 use super::{AzureCall, Shared, failed, monitor, subscription_and_group};
 use crate::actions::{ActionError, Plan, PlannedCall, Risk};
-use crate::model::{Backup, Level, Provider, Resource, Role, Snapshot, Tier, Timestamp, human_duration};
+use crate::model::{Backup, Level, Resource, Role, Snapshot, Tier, Timestamp, human_duration};
 use crate::providers::ProviderError;
 
 pub const POSTGRES_API: &str = "2024-08-01";
@@ -253,9 +253,9 @@ pub async fn fetch(s: &Shared, sub: &str) -> Result<Snapshot, ProviderError> {
         snap.resources.push(Resource {
             id: srv.id.clone(),
             name: srv.name.clone(),
-            kind: crate::model::kind::POSTGRESQL_FLEXIBLE_SERVER.into(),
+            kind: crate::providers::azure::kind::POSTGRESQL_FLEXIBLE_SERVER.into(),
             role: Role::Database,
-            provider: Provider::Azure,
+            provider: crate::providers::azure::PROVIDER,
             environment: environment.clone(),
             region: srv.location.clone().unwrap_or_default(),
             status: state.clone(),
@@ -268,7 +268,7 @@ pub async fn fetch(s: &Shared, sub: &str) -> Result<Snapshot, ProviderError> {
             id: srv.id.clone(),
             resource: srv.id.clone(),
             database: srv.name.clone(),
-            provider: Provider::Azure,
+            provider: crate::providers::azure::PROVIDER,
             environment: environment.clone(),
             last_backup_at,
             last_status: if last_backup_at.is_some() { "succeeded".into() } else { "none".into() },

@@ -28,7 +28,7 @@ use super::client::Api;
 use super::postgres::parse_time;
 use super::{AzureCall, DeploySettings, Shared, keyvault};
 use crate::actions::{ActionError, Plan, PlannedCall, Risk};
-use crate::model::{Provider, Secret, Snapshot};
+use crate::model::{Secret, Snapshot};
 use crate::providers::ProviderError;
 use crate::providers::github::{auth as github_auth, client::host_of};
 
@@ -206,7 +206,7 @@ pub async fn fetch(s: &Shared) -> Snapshot {
             id: id.clone(),
             name: secret_name(&env),
             store: format!("GitHub {} · Entra app {sp_name}", d.repo),
-            provider: Provider::Azure,
+            provider: crate::providers::azure::PROVIDER,
             environment: env.clone(),
             enabled: true,
             updated_at: None,

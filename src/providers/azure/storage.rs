@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::Shared;
 use super::client::Api;
-use crate::model::{ObjectStore, Provider as Cloud, SoftDelete};
+use crate::model::{ObjectStore, SoftDelete};
 use crate::providers::ProviderError;
 
 pub const STORAGE_API: &str = "2023-05-01";
@@ -94,7 +94,7 @@ pub fn map_account(s: &Shared, account: &AccountPayload, blob: &BlobServicePaylo
     ObjectStore {
         id: account.id.clone(),
         name: account.name.clone(),
-        provider: Cloud::Azure,
+        provider: crate::providers::azure::PROVIDER,
         environment: s.environment(&account.name, account.tags.as_ref()),
         region: account.location.clone().unwrap_or_default(),
         versioning: blob.is_versioning_enabled.unwrap_or(false),

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::client::{Api, Operation};
 use super::{AzureCall, Shared, failed, last_segment, monitor};
 use crate::actions::{ActionError, Plan, PlannedCall, Verb};
-use crate::model::{Level, Provider, Resource, Role, Snapshot, Tier};
+use crate::model::{Level, Resource, Role, Snapshot, Tier};
 use crate::providers::ProviderError;
 
 /// Microsoft.Web API version (the fixtures are Microsoft's 2025-05-01 examples; the payloads
@@ -299,16 +299,16 @@ pub async fn fetch(s: &Shared, sub: &str) -> Result<Snapshot, ProviderError> {
             versions.push(format!("production={production_version}"));
         }
         let kind = if site.kind.as_deref().is_some_and(|k| k.contains("functionapp")) {
-            crate::model::kind::FUNCTION_APP
+            crate::providers::azure::kind::FUNCTION_APP
         } else {
-            crate::model::kind::APP_SERVICE
+            crate::providers::azure::kind::APP_SERVICE
         };
         snap.resources.push(Resource {
             id: site.id.clone(),
             name: site.name.clone(),
             kind: kind.into(),
             role: Role::Compute,
-            provider: Provider::Azure,
+            provider: crate::providers::azure::PROVIDER,
             environment: environment.clone(),
             region: site.location.clone().unwrap_or_default(),
             status: match p.availability_state.as_deref() {
@@ -350,9 +350,9 @@ pub async fn fetch(s: &Shared, sub: &str) -> Result<Snapshot, ProviderError> {
         snap.resources.push(Resource {
             id: pl.id.clone(),
             name: pl.name.clone(),
-            kind: crate::model::kind::APP_SERVICE_PLAN.into(),
+            kind: crate::providers::azure::kind::APP_SERVICE_PLAN.into(),
             role: Role::Compute,
-            provider: Provider::Azure,
+            provider: crate::providers::azure::PROVIDER,
             environment: environment.clone(),
             region: pl.location.clone().unwrap_or_default(),
             level: if status == "Ready" { Level::Ok } else { Level::Warn },

@@ -9,6 +9,8 @@
 //! Cloud SQL instance at a point in time into a new instance; snapshot = an on-demand backup;
 //! rotate = add a Secret Manager version (value from stdin) and disable the previous one.
 
+mod identity;
+pub use identity::{PROVIDER, kind};
 mod alerts;
 pub mod client;
 pub mod config;
@@ -403,9 +405,9 @@ impl GcpProvider {
                     snap.resources.push(Resource {
                         id: svc.name.clone(),
                         name: m.meta.short.clone(),
-                        kind: crate::model::kind::CLOUD_RUN_SERVICE.into(),
+                        kind: crate::providers::gcp::kind::CLOUD_RUN_SERVICE.into(),
                         role: Role::Compute,
-                        provider: crate::model::Provider::Gcp,
+                        provider: crate::providers::gcp::PROVIDER,
                         environment: env,
                         region: m.meta.location.clone(),
                         status: m.status,
@@ -433,9 +435,9 @@ impl GcpProvider {
                     snap.resources.push(Resource {
                         id: id.clone(),
                         name: i.name.clone(),
-                        kind: crate::model::kind::CLOUD_SQL_INSTANCE.into(),
+                        kind: crate::providers::gcp::kind::CLOUD_SQL_INSTANCE.into(),
                         role: Role::Database,
-                        provider: crate::model::Provider::Gcp,
+                        provider: crate::providers::gcp::PROVIDER,
                         environment: env.clone(),
                         region: i.region.clone(),
                         status: m.status,
@@ -466,7 +468,7 @@ impl GcpProvider {
                         id: id.clone(),
                         resource: id,
                         database: i.name.clone(),
-                        provider: crate::model::Provider::Gcp,
+                        provider: crate::providers::gcp::PROVIDER,
                         environment: env,
                         last_backup_at: f.last_backup_at,
                         last_status: f.last_status,
@@ -494,7 +496,7 @@ impl GcpProvider {
                         id: s.name.clone(),
                         name: short.clone(),
                         store: "Secret Manager".into(),
-                        provider: crate::model::Provider::Gcp,
+                        provider: crate::providers::gcp::PROVIDER,
                         environment: self.env_of(&short, &s.labels),
                         enabled: f.enabled,
                         updated_at: f.last_version_at.or(s.create_time),
@@ -556,7 +558,7 @@ impl GcpProvider {
                     let resource = a.resource_name();
                     snap.alerts.push(Alert {
                         id: a.name.clone(),
-                        provider: crate::model::Provider::Gcp,
+                        provider: crate::providers::gcp::PROVIDER,
                         source: "Cloud Monitoring".into(),
                         kind: AlertKind::Monitoring,
                         name: if a.policy.display_name.is_empty() {
@@ -588,7 +590,7 @@ impl GcpProvider {
         match policies {
             Ok(list) => snap.alert_rules.extend(list.iter().map(|p| AlertRule {
                 id: p.name.clone(),
-                provider: crate::model::Provider::Gcp,
+                provider: crate::providers::gcp::PROVIDER,
                 source: "Cloud Monitoring".into(),
                 name: if p.display_name.is_empty() { p.name.clone() } else { p.display_name.clone() },
                 environment: self.env_of(&p.display_name, &p.user_labels),

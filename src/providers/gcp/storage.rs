@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::client::{Api, GcpClient};
-use crate::model::{ObjectStoragePolicy, ObjectStore, Provider as Cloud, SoftDelete};
+use crate::model::{ObjectStoragePolicy, ObjectStore, SoftDelete};
 use crate::providers::ProviderError;
 
 /// How long a read of the buckets is reused.
@@ -80,7 +80,7 @@ pub fn map_bucket(b: &BucketPayload, project: &str, environment: String, policy:
     ObjectStore {
         id: format!("projects/_/buckets/{}", b.name),
         name: b.name.clone(),
-        provider: Cloud::Gcp,
+        provider: crate::providers::gcp::PROVIDER,
         environment,
         region: b.location.clone().unwrap_or_default().to_ascii_lowercase(),
         versioning: b.versioning.as_ref().is_some_and(|v| v.enabled),

@@ -3,6 +3,8 @@
 //! rate limit. One provider per host (github.com and Enterprise servers side by side), each
 //! with its own token.
 
+mod identity;
+pub use identity::PROVIDER;
 pub mod auth;
 pub mod client;
 pub mod config;

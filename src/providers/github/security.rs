@@ -13,7 +13,7 @@
 use serde::Deserialize;
 
 use super::GithubProvider;
-use crate::model::{Alert, AlertKind, AlertSeverity, AlertState, Provider as Cloud, Timestamp};
+use crate::model::{Alert, AlertKind, AlertSeverity, AlertState, Timestamp};
 use crate::providers::ProviderError;
 
 /// Alerts per repository and kind at most.
@@ -155,7 +155,7 @@ impl GithubProvider {
     fn alert(&self, repo: &str, kind: &str, number: u64, source: &str) -> Alert {
         Alert {
             id: format!("github:{}{repo}:{kind}:{number}", self.prefix()),
-            provider: Cloud::Github,
+            provider: crate::providers::github::PROVIDER,
             source: source.into(),
             kind: AlertKind::Security,
             name: String::new(),

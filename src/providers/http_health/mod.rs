@@ -11,6 +11,10 @@ use chrono::Utc;
 use futures::future::join_all;
 
 use super::{BoxFuture, BuildContext, BuildError, Provider, ProviderError, Source};
+
+/// Health checks' identity (`provider: http` on their rows and in JSON).
+pub const PROVIDER: crate::model::Provider =
+    crate::model::Provider::new(&crate::model::ProviderInfo::named("http", "HTTP"));
 use crate::config::HealthCheckConfig;
 use crate::model::{HealthCheck, Level, Metric, MetricKind, Snapshot, Thresholds};
 

@@ -12,6 +12,8 @@
 //! Deployment). Verify waits until observedGeneration >= generation and updated == available
 //! == desired.
 
+mod identity;
+pub use identity::{PROVIDER, kind};
 pub mod config;
 mod logs;
 mod metrics;
@@ -34,7 +36,7 @@ use super::{
 };
 use crate::actions::{ActionError, ActionRequest, InputSpec, Plan, PlannedCall, Risk, Verb, not_applicable};
 use crate::config::Config;
-use crate::model::{Environment, LogLine, Metric, MetricKind, Resource, Role, Snapshot, Tier, kind};
+use crate::model::{Environment, LogLine, Metric, MetricKind, Resource, Role, Snapshot, Tier};
 use config::KubernetesConfig;
 
 pub use workloads::{Counts, Rollout};
@@ -696,7 +698,7 @@ impl KubeProvider {
                 name: name.clone(),
                 kind: kind::DEPLOYMENT.into(),
                 role: Role::Compute,
-                provider: crate::model::Provider::Kubernetes,
+                provider: crate::providers::kubernetes::PROVIDER,
                 environment,
                 region: ns.clone(),
                 status: rollout.status,
@@ -747,7 +749,7 @@ impl KubeProvider {
                 name: name.clone(),
                 kind: kind::STATEFUL_SET.into(),
                 role: Role::Compute,
-                provider: crate::model::Provider::Kubernetes,
+                provider: crate::providers::kubernetes::PROVIDER,
                 environment,
                 region: ns.clone(),
                 status: rollout.status,
@@ -815,7 +817,7 @@ impl KubeProvider {
                 name: name.clone(),
                 kind: kind::POD.into(),
                 role: Role::Compute,
-                provider: crate::model::Provider::Kubernetes,
+                provider: crate::providers::kubernetes::PROVIDER,
                 environment,
                 region: ns.clone(),
                 status,

@@ -53,8 +53,11 @@ pub const AWS_ACCOUNT: &str = "123456789012";
 pub const GCP_PROJECT: &str = "acme-shop";
 
 /// The app each cloud hosts in the demo: (app, provider).
-pub const APPS: [(&str, Provider); 3] =
-    [("shop-web", Provider::Azure), ("inference-api", Provider::Aws), ("shop-api", Provider::Gcp)];
+pub const APPS: [(&str, Provider); 3] = [
+    ("shop-web", crate::providers::azure::PROVIDER),
+    ("inference-api", crate::providers::aws::PROVIDER),
+    ("shop-api", crate::providers::gcp::PROVIDER),
+];
 
 pub fn short(env: &str) -> &'static str {
     match env {
@@ -106,7 +109,7 @@ pub fn resources(env: &str, rng: &mut Rng) -> Vec<Resource> {
         format!("shop-web-{s}"),
         "App Service",
         Role::Compute,
-        Provider::Azure,
+        crate::providers::azure::PROVIDER,
         "westeurope",
     );
     let live = format!("shop-web:{}", &rng.sha()[..7]);
@@ -127,7 +130,7 @@ pub fn resources(env: &str, rng: &mut Rng) -> Vec<Resource> {
         format!("inference-api-{s}"),
         "ECS service",
         Role::Compute,
-        Provider::Aws,
+        crate::providers::aws::PROVIDER,
         "us-east-1",
     );
     ecs.current_version = Some(format!("inference-api-{s}:{rev}"));
@@ -149,7 +152,7 @@ pub fn resources(env: &str, rng: &mut Rng) -> Vec<Resource> {
         format!("shop-api-{s}"),
         "Cloud Run service",
         Role::Compute,
-        Provider::Gcp,
+        crate::providers::gcp::PROVIDER,
         "europe-west1",
     );
     run.current_version = Some(format!("shop-api-{s}-{crev:05}"));
@@ -167,7 +170,7 @@ pub fn resources(env: &str, rng: &mut Rng) -> Vec<Resource> {
         format!("shop-pg-{s}"),
         "PostgreSQL Flexible Server",
         Role::Database,
-        Provider::Azure,
+        crate::providers::azure::PROVIDER,
         "westeurope",
     );
     pg.status = "Ready".into();
@@ -178,7 +181,7 @@ pub fn resources(env: &str, rng: &mut Rng) -> Vec<Resource> {
         format!("inference-db-{s}"),
         "RDS instance",
         Role::Database,
-        Provider::Aws,
+        crate::providers::aws::PROVIDER,
         "us-east-1",
     );
     rds.status = "available".into();
@@ -189,7 +192,7 @@ pub fn resources(env: &str, rng: &mut Rng) -> Vec<Resource> {
         format!("shop-sql-{s}"),
         "Cloud SQL instance",
         Role::Database,
-        Provider::Gcp,
+        crate::providers::gcp::PROVIDER,
         "europe-west1",
     );
     sql.status = "RUNNABLE".into();
@@ -210,7 +213,7 @@ pub fn backups(env: &str, resources: &[Resource], now: Timestamp) -> Vec<Backup>
         .iter()
         .filter(|r| r.role == Role::Database && r.environment == env)
         .map(|r| {
-            let stale = r.provider == Provider::Aws && env == "staging";
+            let stale = r.provider == crate::providers::aws::PROVIDER && env == "staging";
             let last = if stale { now - Duration::hours(31) } else { now - Duration::hours(3) - Duration::minutes(17) };
             let retention = if prod { 35 } else { 7 };
             Backup {
@@ -256,7 +259,7 @@ pub fn secrets(env: &str, now: Timestamp, rng: &mut Rng) -> Vec<Secret> {
         format!("https://shop-kv-{s}.vault.azure.net/secrets/payment-api-key"),
         "payment-api-key".into(),
         format!("shop-kv-{s}"),
-        Provider::Azure,
+        crate::providers::azure::PROVIDER,
         90,
         if overdue { 97 } else { 12 + rng.below(30) as i64 },
     );
@@ -264,7 +267,7 @@ pub fn secrets(env: &str, now: Timestamp, rng: &mut Rng) -> Vec<Secret> {
         format!("https://shop-kv-{s}.vault.azure.net/secrets/db-password"),
         "db-password".into(),
         format!("shop-kv-{s}"),
-        Provider::Azure,
+        crate::providers::azure::PROVIDER,
         90,
         20 + rng.below(40) as i64,
     );
@@ -272,7 +275,7 @@ pub fn secrets(env: &str, now: Timestamp, rng: &mut Rng) -> Vec<Secret> {
         format!("arn:aws:secretsmanager:us-east-1:{AWS_ACCOUNT}:secret:inference/{s}/openai-key-Ab12Cd"),
         format!("inference/{s}/openai-key"),
         "Secrets Manager".into(),
-        Provider::Aws,
+        crate::providers::aws::PROVIDER,
         30,
         3 + rng.below(20) as i64,
     );
@@ -280,7 +283,7 @@ pub fn secrets(env: &str, now: Timestamp, rng: &mut Rng) -> Vec<Secret> {
         format!("projects/{GCP_PROJECT}/secrets/stripe-key-{s}"),
         format!("stripe-key-{s}"),
         "Secret Manager".into(),
-        Provider::Gcp,
+        crate::providers::gcp::PROVIDER,
         180,
         30 + rng.below(60) as i64,
     );
@@ -288,7 +291,7 @@ pub fn secrets(env: &str, now: Timestamp, rng: &mut Rng) -> Vec<Secret> {
         format!("acme/shop-web/environments/{env}/secrets/AZURE_CLIENT_SECRET_{}", env.to_uppercase()),
         format!("AZURE_CLIENT_SECRET_{}", env.to_uppercase()),
         "GitHub Actions".into(),
-        Provider::Github,
+        crate::providers::github::PROVIDER,
         180,
         40 + rng.below(60) as i64,
     );
@@ -319,7 +322,7 @@ pub fn object_stores(env: &str) -> Vec<ObjectStore> {
     let mut media = store(
         arm(env, &format!("Microsoft.Storage/storageAccounts/acmeshop{s}media")),
         format!("acme-shop-{s}-media"),
-        Provider::Azure,
+        crate::providers::azure::PROVIDER,
         "westeurope",
     );
     // As storage.rs maps an account: no lifecycle count or lock is read, the secondary
@@ -333,7 +336,7 @@ pub fn object_stores(env: &str) -> Vec<ObjectStore> {
     let mut models = store(
         format!("arn:aws:s3:::inference-models-{s}"),
         format!("inference-models-{s}"),
-        Provider::Aws,
+        crate::providers::aws::PROVIDER,
         "us-east-1",
     );
     // Versioned with no noncurrent-version expiration: old versions are kept until removed.
@@ -346,7 +349,7 @@ pub fn object_stores(env: &str) -> Vec<ObjectStore> {
     let mut exports = store(
         format!("projects/_/buckets/acme-shop-{s}-exports"),
         format!("acme-shop-{s}-exports"),
-        Provider::Gcp,
+        crate::providers::gcp::PROVIDER,
         // Lower-cased as the GCS adapter does; "eu" is a multi-region (geo-redundant).
         if prod { "eu" } else { "europe-west1" },
     );
@@ -384,7 +387,7 @@ pub fn alert_rules() -> Vec<AlertRule> {
     vec![
         rule(
             alarm("inference-api-prod-5xx"),
-            Provider::Aws,
+            crate::providers::aws::PROVIDER,
             "CloudWatch",
             "inference-api-prod-5xx",
             "production",
@@ -393,7 +396,7 @@ pub fn alert_rules() -> Vec<AlertRule> {
         ),
         rule(
             alarm("inference-db-prod-free-storage"),
-            Provider::Aws,
+            crate::providers::aws::PROVIDER,
             "CloudWatch",
             "inference-db-prod-free-storage",
             "production",
@@ -402,7 +405,7 @@ pub fn alert_rules() -> Vec<AlertRule> {
         ),
         rule(
             metric_alert("shop-prod", "shop-pg-prod-cpu"),
-            Provider::Azure,
+            crate::providers::azure::PROVIDER,
             "Azure Monitor",
             "shop-pg-prod CPU above 90%",
             "production",
@@ -411,7 +414,7 @@ pub fn alert_rules() -> Vec<AlertRule> {
         ),
         rule(
             metric_alert("shop-stg", "shop-web-stg-cpu"),
-            Provider::Azure,
+            crate::providers::azure::PROVIDER,
             "Azure Monitor",
             "shop-web-stg CPU above 80%",
             "staging",
@@ -420,7 +423,7 @@ pub fn alert_rules() -> Vec<AlertRule> {
         ),
         rule(
             policy("4871229613501735127"),
-            Provider::Gcp,
+            crate::providers::gcp::PROVIDER,
             "Cloud Monitoring",
             "shop-api-prod 5xx above 1%",
             "production",
@@ -429,7 +432,7 @@ pub fn alert_rules() -> Vec<AlertRule> {
         ),
         rule(
             policy("1520037261873509021"),
-            Provider::Gcp,
+            crate::providers::gcp::PROVIDER,
             "Cloud Monitoring",
             "shop-sql-dev disk above 85%",
             "dev",
@@ -448,7 +451,7 @@ pub fn alerts(start: Timestamp, now: Timestamp) -> Vec<Alert> {
     vec![
         Alert {
             id: format!("arn:aws:cloudwatch:eu-west-1:{AWS_ACCOUNT}:alarm:inference-api-prod-5xx"),
-            provider: Provider::Aws,
+            provider: crate::providers::aws::PROVIDER,
             source: "CloudWatch".into(),
             kind: AlertKind::Monitoring,
             name: "inference-api-prod-5xx".into(),
@@ -470,7 +473,7 @@ pub fn alerts(start: Timestamp, now: Timestamp) -> Vec<Alert> {
             id: format!(
                 "/subscriptions/{SUBSCRIPTION}/providers/Microsoft.AlertsManagement/alerts/5f8e2c1a-demo-stg-cpu"
             ),
-            provider: Provider::Azure,
+            provider: crate::providers::azure::PROVIDER,
             source: "Azure Monitor".into(),
             kind: AlertKind::Monitoring,
             name: "shop-web-stg CPU above 80%".into(),
@@ -487,7 +490,7 @@ pub fn alerts(start: Timestamp, now: Timestamp) -> Vec<Alert> {
         },
         Alert {
             id: "github:acme/shop-web:dependabot:12".into(),
-            provider: Provider::Github,
+            provider: crate::providers::github::PROVIDER,
             source: "Dependabot".into(),
             kind: AlertKind::Security,
             name: "undici: proxy credentials leak on redirect (high)".into(),

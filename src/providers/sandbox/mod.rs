@@ -19,8 +19,7 @@ use crate::actions::{ActionError, ActionRequest, Plan, PlannedCall, Risk, Target
 use crate::clock::Clock;
 use crate::model::{
     Alert, AlertState, Approval, Backup, Conclusion, Deployment, DeploymentState, HealthCheck, Job, Level, LogLine,
-    Metric, MetricKind, Provider, Resource, Role, Run, RunStatus, Secret, Severity, Snapshot, Step, Thresholds, Tier,
-    Timestamp,
+    Metric, MetricKind, Resource, Role, Run, RunStatus, Secret, Severity, Snapshot, Step, Thresholds, Tier, Timestamp,
 };
 
 /// How often the sandbox spawns a new workflow run, and how long a probe interval is.
@@ -568,7 +567,11 @@ impl Sim {
             for (k, kind) in kinds.iter().enumerate() {
                 let key = hash(self.seed, r.id.len() as u64 * 131 + k as u64);
                 let base = match kind {
-                    MetricKind::Cpu if r.environment == "production" && r.provider == Provider::Aws => 76.0,
+                    MetricKind::Cpu
+                        if r.environment == "production" && r.provider == crate::providers::aws::PROVIDER =>
+                    {
+                        76.0
+                    }
                     MetricKind::Cpu => 20.0 + (key % 30) as f64,
                     MetricKind::Memory => 35.0 + (key % 25) as f64,
                     MetricKind::ErrorRate if failing => 12.0,
@@ -609,9 +612,9 @@ impl Sim {
                 a.state = AlertState::Acknowledged;
                 a.acked_by = Some(OPERATOR.into());
             }
-            a.can_ack = a.provider == Provider::Azure && a.state == AlertState::Firing;
+            a.can_ack = a.provider == crate::providers::azure::PROVIDER && a.state == AlertState::Firing;
             // Azure Monitor (processing rules) and Cloud Monitoring (snoozes) silence for a time.
-            a.can_silence = matches!(a.provider, Provider::Azure | Provider::Gcp);
+            a.can_silence = [crate::providers::azure::PROVIDER, crate::providers::gcp::PROVIDER].contains(&a.provider);
             a.silenced_until = self
                 .silenced
                 .iter()
@@ -983,14 +986,14 @@ impl Sandbox {
                 plan.risk = if plan.tier == Tier::Prod { Risk::High } else { Risk::Low };
                 plan.summary = format!("{verb} {}: {current} -> {to}. {note}", r.name);
                 let (desc, endpoint) = match r.provider {
-                    Provider::Azure => (
+                    p if p == crate::providers::azure::PROVIDER => (
                         "swap the staging slot with production".to_string(),
                         format!(
                             "POST https://management.azure.com{}/slots/staging/slotsswap?api-version=2024-11-01 {{\"targetSlot\":\"production\"}}",
                             r.id
                         ),
                     ),
-                    Provider::Aws => (
+                    p if p == crate::providers::aws::PROVIDER => (
                         format!("point the service at task definition {to}"),
                         format!(
                             "ecs:UpdateService cluster={} service={} taskDefinition={to}",
@@ -1046,7 +1049,7 @@ impl Sandbox {
                 let r = resource()?;
                 // As the real adapters: an ECS service restarts (a forced new deployment); the
                 // demo's App Service and Cloud Run service do not.
-                if r.role != Role::Compute || r.provider != Provider::Aws {
+                if r.role != Role::Compute || r.provider != crate::providers::aws::PROVIDER {
                     return Err(not_applicable(
                         verb,
                         &r.name,
@@ -1188,7 +1191,11 @@ impl Sandbox {
                     a.severity.label(),
                     a.name,
                     a.resource,
-                    if a.provider == Provider::Azure { "an alert processing rule" } else { "a snooze of its policy" },
+                    if a.provider == crate::providers::azure::PROVIDER {
+                        "an alert processing rule"
+                    } else {
+                        "a snooze of its policy"
+                    },
                 );
                 plan.calls.push(call(
                     "remove the alert rule's action groups for the window",

@@ -40,7 +40,7 @@ fn the_demo_has_the_trouble_a_newcomer_should_find() {
     assert_eq!(overdue.len(), 1);
     assert_eq!(overdue[0].name, "payment-api-key");
     // Object storage on every cloud; only the production media account breaks the policy.
-    for p in [Provider::Azure, Provider::Aws, Provider::Gcp] {
+    for p in [crate::providers::azure::PROVIDER, crate::providers::aws::PROVIDER, crate::providers::gcp::PROVIDER] {
         assert!(s.storage.iter().any(|o| o.provider == p), "{p:?}");
     }
     let weak: Vec<_> =
@@ -63,7 +63,7 @@ fn the_demo_has_the_trouble_a_newcomer_should_find() {
     ] {
         assert!(s.resources.iter().any(|r| r.kind == kind), "{kind}");
     }
-    for p in [Provider::Azure, Provider::Aws, Provider::Gcp] {
+    for p in [crate::providers::azure::PROVIDER, crate::providers::aws::PROVIDER, crate::providers::gcp::PROVIDER] {
         assert!(s.secrets.iter().any(|x| x.provider == p));
     }
     let ids: std::collections::HashSet<_> = s.resources.iter().map(|r| &r.id).collect();
@@ -145,7 +145,12 @@ async fn promote_rollback_restore_rotate_change_state() {
     act(&sb, Verb::Rollback, &app.id, &[]).await.unwrap();
     assert_eq!(sb.snapshot().resources.iter().find(|r| r.id == app.id).unwrap().current_version, app.current_version);
 
-    let db = s.backups.iter().find(|b| b.environment == "staging" && b.provider == Provider::Aws).unwrap().clone();
+    let db = s
+        .backups
+        .iter()
+        .find(|b| b.environment == "staging" && b.provider == crate::providers::aws::PROVIDER)
+        .unwrap()
+        .clone();
     let bad = act(&sb, Verb::Restore, &db.id, &[("time", "2020-01-01T00:00:00Z")]).await.unwrap_err();
     assert!(bad.to_string().contains("outside the PITR window"), "{bad}");
     let plan = act(&sb, Verb::Restore, &db.id, &[("name", "inference-db-stg-restored")]).await.unwrap();
@@ -277,8 +282,18 @@ async fn the_teammate_does_not_acknowledge_what_the_operator_took_first() {
 async fn rerun_restarts_an_ecs_service_and_refuses_what_the_real_adapters_cannot_restart() {
     let (sb, _) = sandbox();
     let s = sb.snapshot();
-    let ecs = s.resources.iter().find(|r| r.provider == Provider::Aws && r.role == Role::Compute).unwrap().clone();
-    let web = s.resources.iter().find(|r| r.provider == Provider::Azure && r.role == Role::Compute).unwrap().clone();
+    let ecs = s
+        .resources
+        .iter()
+        .find(|r| r.provider == crate::providers::aws::PROVIDER && r.role == Role::Compute)
+        .unwrap()
+        .clone();
+    let web = s
+        .resources
+        .iter()
+        .find(|r| r.provider == crate::providers::azure::PROVIDER && r.role == Role::Compute)
+        .unwrap()
+        .clone();
     let plan = act(&sb, Verb::Rerun, &ecs.id, &[]).await.unwrap();
     assert!(plan.summary.starts_with("restart: start a new deployment of"), "{}", plan.summary);
     let after = sb.snapshot().resources.into_iter().find(|r| r.id == ecs.id).unwrap();
