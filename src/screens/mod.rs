@@ -5,10 +5,8 @@
 //!
 //! `update` and `views::draw` dispatch through [`ui`]; nothing else matches on a screen to
 //! decide how it behaves. A new screen is one file here (its `pub const UI: ScreenUi` and the
-//! functions it names), one line in [`UIS`] and its entry in `screen::SPECS` (see
-//! ARCHITECTURE.md, "Adding a screen").
-
-mod alerts;
+//! functions it names; `build.rs` finds it, so it needs no line in this module) and its entry
+//! in `screen::SPECS` (see ARCHITECTURE.md, "Adding a screen").
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -45,8 +43,8 @@ macro_rules! builtin {
     };
 }
 
-/// The registry, in tab order (`Screen as usize` indexes it, as it does `screen::SPECS`).
-pub const UIS: &[ScreenUi] = &[
+/// The screens drawn by `views/` and handled in `app/` (the ones that came first).
+const BUILTIN_UIS: &[ScreenUi] = &[
     builtin!(Overview, crate::views::overview::render),
     builtin!(Runs, crate::views::runs::render),
     builtin!(Deployments, crate::views::lists::deployments),
@@ -58,12 +56,18 @@ pub const UIS: &[ScreenUi] = &[
     builtin!(Audit, crate::views::lists::audit),
     builtin!(Runbook, crate::views::runbook::render),
     builtin!(Incident, crate::views::incident::render),
-    alerts::UI,
 ];
 
-/// The behaviour of a screen.
+// `mod <name>;` for each `src/screens/<name>.rs` and `FILE_UIS`, written by build.rs.
+include!(concat!(env!("OUT_DIR"), "/screen_files.rs"));
+
+/// The behaviour of a screen. (At most a dozen to look through, once per frame or key.)
 pub fn ui(screen: Screen) -> &'static ScreenUi {
-    &UIS[screen as usize]
+    all().find(|ui| ui.screen == screen).expect("every screen has a ScreenUi (checked by the tests)")
+}
+
+fn all() -> impl Iterator<Item = &'static ScreenUi> {
+    BUILTIN_UIS.iter().chain(FILE_UIS)
 }
 
 #[cfg(test)]
@@ -71,10 +75,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_screen_has_its_behaviour_at_its_index() {
-        assert_eq!(UIS.len(), Screen::COUNT, "a screen in screen::SPECS without a ScreenUi, or the reverse");
-        for (i, ui) in UIS.iter().enumerate() {
-            assert_eq!(ui.screen as usize, i, "{:?} is not at its index", ui.screen);
+    fn every_screen_has_its_behaviour_once() {
+        assert_eq!(all().count(), Screen::COUNT, "a screen in screen::SPECS without a ScreenUi, or the reverse");
+        for screen in Screen::ALL {
+            assert_eq!(all().filter(|ui| ui.screen == screen).count(), 1, "{screen:?}");
+            assert!(std::ptr::eq(ui(screen), all().find(|ui| ui.screen == screen).unwrap()));
         }
+        assert!(FILE_UIS.iter().any(|ui| ui.screen == Screen::Alerts), "build.rs found screens/alerts.rs");
     }
 }
