@@ -34,13 +34,18 @@ if [ "$(id -u)" -eq 0 ] && ! unshare --map-user=1000 --map-group=1000 true 2>/de
 fi
 
 # moto (the AWS emulator the AWS tests start) and awscli (scripts/bench-aws.sh), in .venv.
-# Installed here, with network access, before the tests run without it.
-if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/aws ]; then
+# Installed here, with network access, before the tests run without it. moto is pinned: the
+# tests know what this version emulates (5.2.6, out 2026-12, answers the CloudWatch CBOR calls
+# that 5.2.5 refuses with 404, see ../shared/dependencies.md), and a new release must not turn
+# a clean checkout red.
+MOTO_VERSION=5.2.5
+moto_installed() { .venv/bin/python -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null; }
+if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/aws ] || [ "$(moto_installed)" != "$MOTO_VERSION" ]; then
   command -v python3 >/dev/null || die "python3 not found (needed for moto, the AWS emulator): install it and run again"
   say "installing moto[server] and awscli into .venv"
   { [ -x .venv/bin/pip ] || python3 -m venv .venv; } >&2 \
     || die "could not create .venv (python3 -m venv); on Debian/Ubuntu: apt-get install python3-venv"
-  .venv/bin/pip install --quiet --disable-pip-version-check 'moto[server]' awscli >&2 \
+  .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" awscli >&2 \
     || die "could not install moto[server] and awscli into .venv (needs network access to PyPI)"
 fi
 
