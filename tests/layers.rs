@@ -103,3 +103,50 @@ fn the_check_sees_a_mention() {
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(found.len(), 2, "{found:?}");
 }
+
+/// A test file that talks to a provider (its module beyond the identity, or a `[name]` config
+/// section) declares the provider's feature, so a one-provider test run
+/// (`cargo test --no-default-features --features aws`) builds.
+#[test]
+fn provider_test_files_declare_their_features() {
+    const PROVIDERS: [&str; 5] = ["github", "aws", "azure", "gcp", "kubernetes"];
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest: toml::Table = toml::from_str(&std::fs::read_to_string(root.join("Cargo.toml")).unwrap()).unwrap();
+    let declared = |name: &str| -> Vec<String> {
+        let tests = manifest.get("test").and_then(|t| t.as_array()).cloned().unwrap_or_default();
+        tests
+            .iter()
+            .find(|t| t.get("name").and_then(|n| n.as_str()) == Some(name))
+            .and_then(|t| t.get("required-features")?.as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|f| f.as_str().map(str::to_string))
+            .collect()
+    };
+    let mut missing = Vec::new();
+    let mut seen = 0;
+    for entry in std::fs::read_dir(root.join("tests")).unwrap().flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let features = declared(&name);
+        for p in PROVIDERS {
+            let module = format!("providers::{p}::");
+            // The identity (`PROVIDER`, `kind::`) is in every build; anything else is not.
+            let uses_module = text.match_indices(&module).any(|(at, _)| {
+                let rest = &text[at + module.len()..];
+                !(rest.starts_with("PROVIDER") || rest.starts_with("kind::"))
+            });
+            let uses_section = text.contains(&format!("[{p}]")) || text.contains(&format!("[[{p}"));
+            if (uses_module || uses_section) && !features.iter().any(|f| f == p) {
+                missing.push(format!("tests/{name}.rs uses {p} but its [[test]] has no required-features \"{p}\""));
+            }
+        }
+        seen += 1;
+    }
+    assert!(seen > 20, "found the test files");
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}

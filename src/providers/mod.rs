@@ -198,8 +198,9 @@ pub struct Registered {
     pub build: for<'a> fn(&'a BuildContext<'a>) -> Built<'a>,
 }
 
-/// Every provider built from the config, in this order. Adding a provider is its folder plus one
-/// line here. (`sandbox/` is the demo estate, built by `--demo` instead of the config.)
+/// Every provider this build can talk to, built from the config in this order. Adding a
+/// provider is its folder plus, here, its `pub mod`, one entry below and its identity in
+/// [`KNOWN`]. (`sandbox/` is the demo estate, built by `--demo` instead of the config.)
 pub const REGISTRY: &[Registered] = &[
     #[cfg(feature = "github")]
     Registered {
