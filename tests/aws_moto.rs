@@ -362,6 +362,7 @@ async fn promote_an_image_tag_registers_a_revision_and_force_redeploys() {
     }
     let plan = p.plan(&request(Verb::Promote, &service, &[("force", "true")]), &snap).unwrap();
     assert_eq!(plan.calls[0].call, "ecs:UpdateService cluster=shop-stg service=web forceNewDeployment=true");
+    assert_eq!(plan.action(), "promote");
     p.execute(&plan).await.unwrap();
     let verified = p.verify(&plan).await.unwrap();
     assert!(verified.contains("has a new deployment"), "{verified}");
@@ -370,6 +371,7 @@ async fn promote_an_image_tag_registers_a_revision_and_force_redeploys() {
     let plan = p.plan(&request(Verb::Rerun, &service, &[]), &snap).unwrap();
     assert_eq!(plan.calls[0].call, "ecs:UpdateService cluster=shop-stg service=web forceNewDeployment=true");
     assert!(plan.summary.starts_with("restart: start a new deployment of web"), "{}", plan.summary);
+    assert_eq!(plan.action(), "restart", "the confirmation says restart, not rerun");
     p.execute(&plan).await.unwrap();
     let verified = p.verify(&plan).await.unwrap();
     assert!(verified.contains("has a new deployment"), "{verified}");

@@ -381,6 +381,9 @@ async fn rollout_restart_sends_kubectls_strategic_merge_patch_and_waits_for_the_
     let p = provider(&s).await;
     let snap = p.fetch().await.unwrap();
     let plan = p.plan(&ActionRequest::new(Verb::Rerun, DEPLOYMENT), &snap).unwrap();
+    // The confirmation says what happens to a workload, not the verb's CI name.
+    assert_eq!(plan.action(), "restart");
+    assert!(plan.render_text().starts_with("restart nginx-deployment ("), "{}", plan.render_text());
     let at = plan.request.params["restarted_at"].clone();
     assert!(chrono::DateTime::parse_from_rfc3339(&at).is_ok(), "{at}");
     let expected =

@@ -60,6 +60,7 @@ fn plan(request: ActionRequest) -> Plan {
         calls: Vec::new(),
         verification: "re-read".into(),
         touches: None,
+        action_name: None,
         payload: Default::default(),
     }
 }

@@ -120,6 +120,7 @@ mod tests {
             calls: Vec::new(),
             verification: String::new(),
             touches: None,
+            action_name: None,
             payload: Default::default(),
         }
     }

@@ -212,6 +212,10 @@ pub struct Plan {
     /// already say it; this says why, and its name is what a production confirmation asks for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub touches: Option<Touch>,
+    /// What the confirmation calls the action when the verb's name would mislead (`restart`
+    /// for `rerun` on a service); `None`: the verb's name. See [`Plan::action`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_name: Option<String>,
     /// The exact calls, in the planning provider's own typed form ([`Plan::set_payload`]); its
     /// `execute` and `verify` read them back ([`Plan::payload`]) instead of re-reading params.
     #[serde(skip)]
@@ -276,11 +280,22 @@ impl Plan {
         }
     }
 
+    /// The action as the person confirming it should read it: "restart" for a re-run of a
+    /// service, else the verb's name.
+    pub fn action(&self) -> &str {
+        self.action_name.as_deref().unwrap_or(self.request.verb.as_str())
+    }
+
     /// Human-readable plan, as printed by `act --dry-run` and shown in the confirm popup.
     pub fn render_text(&self) -> String {
         let mut out = format!(
             "{} {} ({}, {}, risk {:?})\n{}\n",
-            self.request.verb, self.target_name, self.environment, self.source, self.risk, self.summary
+            self.action(),
+            self.target_name,
+            self.environment,
+            self.source,
+            self.risk,
+            self.summary
         );
         if let Some(t) = &self.touches {
             out.push_str(&format!("  touches {} ({:?}): {}\n", t.environment, self.tier, t.why));
@@ -341,6 +356,7 @@ impl Plan {
             calls: Vec::new(),
             verification: String::new(),
             touches: None,
+            action_name: None,
             payload: Payload::default(),
         };
         plan.request.target = target.id.clone();

@@ -207,7 +207,7 @@ impl Operation for Action<'_> {
             source: plan.source.clone(),
             reason: plan.request.reason.clone(),
             detail: plan.summary.clone(),
-            label: format!("{} {}", plan.request.verb, plan.target_name),
+            label: format!("{} {}", plan.action(), plan.target_name),
         }
     }
 

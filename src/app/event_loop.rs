@@ -852,6 +852,7 @@ mod tests {
             calls: Vec::new(),
             verification: "re-read".into(),
             touches: None,
+            action_name: None,
             payload: Default::default(),
         };
         let replies = run(&mut s, Effect::Execute(Box::new(plan.clone())), &tx);

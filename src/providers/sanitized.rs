@@ -387,6 +387,7 @@ mod tests {
             calls: Vec::new(),
             verification: String::new(),
             touches: None,
+            action_name: None,
             payload: Default::default(),
         }
     }

@@ -225,7 +225,7 @@ fn confirm_plan_lines(theme: &Theme, plan: &crate::actions::Plan, width: usize) 
             out.push(Line::from(Span::styled(format!("{pad}{row}"), style)));
         }
     };
-    push(&format!("{} {}", plan.request.verb, plan.target_name), bold(theme.accent), 2);
+    push(&format!("{} {}", plan.action(), plan.target_name), bold(theme.accent), 2);
     push(&format!("in {} ({:?}) via {}", plan.environment, plan.tier, plan.source), theme.dim(), 2);
     if let Some(t) = &plan.touches {
         // Risk raised by where the action lands, not by its target: say why.

@@ -508,6 +508,7 @@ impl AzureProvider {
             calls: Vec::new(),
             verification: String::new(),
             touches: None,
+            action_name: None,
             payload: Default::default(),
         };
         plan.request.target = target.id.clone();

@@ -185,7 +185,7 @@ async fn verbs_that_do_not_fit_are_refused_clearly() {
     assert!(err.to_string().contains("at most 1000"), "{err}");
     let done = s.runs.iter().find(|r| r.status == RunStatus::Completed).unwrap();
     assert!(act(&sb, Verb::Cancel, &done.id, &[]).await.is_err());
-    act(&sb, Verb::Rerun, &done.id, &[]).await.unwrap();
+    assert_eq!(act(&sb, Verb::Rerun, &done.id, &[]).await.unwrap().action(), "rerun", "a run is re-run");
     let rerun = sb.snapshot().runs.into_iter().find(|r| r.id == done.id).unwrap();
     assert_eq!(rerun.attempt, done.attempt + 1);
 }
@@ -296,6 +296,7 @@ async fn rerun_restarts_an_ecs_service_and_refuses_what_the_real_adapters_cannot
         .clone();
     let plan = act(&sb, Verb::Rerun, &ecs.id, &[]).await.unwrap();
     assert!(plan.summary.starts_with("restart: start a new deployment of"), "{}", plan.summary);
+    assert_eq!(plan.action(), "restart");
     let after = sb.snapshot().resources.into_iter().find(|r| r.id == ecs.id).unwrap();
     assert!(after.details.iter().any(|(k, _)| k == "restarted"), "{:?}", after.details);
     let err = act(&sb, Verb::Rerun, &web.id, &[]).await.unwrap_err();
