@@ -130,7 +130,7 @@ fn apply(state: &mut AppState, msg: Msg) -> Vec<Effect> {
         Msg::ActionDone(outcome) => {
             state.dirty = true;
             state.actions_in_flight = state.actions_in_flight.saturating_sub(1);
-            let what = format!("{} {}", outcome.plan.request.verb, outcome.plan.target_name);
+            let what = format!("{} {}", outcome.plan.action(), outcome.plan.target_name);
             let ok = outcome.result.is_ok();
             match outcome.result {
                 Ok(done) => state.last_message = Some((format!("✔ {what}: {done}"), Level::Ok)),
