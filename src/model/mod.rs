@@ -46,7 +46,7 @@ pub struct Environment {
 }
 
 /// Where a piece of data came from: a provider's identity. Each provider declares its own in
-/// its folder (`providers/aws/identity.rs`: `pub const PROVIDER: Provider = Provider::new(&INFO)`),
+/// its folder (`providers/aws/identity.rs`: `pub const PROVIDER: Provider = Provider::new(&ProviderInfo { .. })`),
 /// so this module names none of them. Compared, ordered and serialized by its key.
 #[derive(Clone, Copy)]
 pub struct Provider(&'static ProviderInfo);
