@@ -1219,44 +1219,52 @@ impl KubeProvider {
         candidates.into_iter().next().map(|(_, o, environment)| (o, environment))
     }
 
+    /// Patches a Deployment or a `StatefulSet` (its `/scale` subresource with `scale`); kube's
+    /// typed `Api` picks the path.
+    async fn patch_workload(
+        &self,
+        kind: WorkloadKind,
+        namespace: &str,
+        name: &str,
+        patch: &Patch<&Value>,
+        scale: bool,
+    ) -> Result<(), kube::Error> {
+        async fn on<K>(api: Api<K>, name: &str, patch: &Patch<&Value>, scale: bool) -> Result<(), kube::Error>
+        where
+            K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+        {
+            let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..PatchParams::default() };
+            if scale {
+                api.patch_scale(name, &params, patch).await.map(drop)
+            } else {
+                api.patch(name, &params, patch).await.map(drop)
+            }
+        }
+        if kind == WorkloadKind::StatefulSet {
+            on(Api::<StatefulSet>::namespaced(self.client.clone(), namespace), name, patch, scale).await
+        } else {
+            on(Api::<Deployment>::namespaced(self.client.clone(), namespace), name, patch, scale).await
+        }
+    }
+
     async fn execute_call(&self, plan: &Plan) -> Result<String, ActionError> {
         let call = plan.payload::<KubeCall>()?.clone();
-        let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..PatchParams::default() };
         let failed = |e: kube::Error| ActionError::Failed(from_kube(e, "patch", &self.context).to_string());
         match call {
             KubeCall::SetImage { kind, namespace, name, images, body } => {
-                if kind == WorkloadKind::StatefulSet {
-                    let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), &namespace);
-                    api.patch(&name, &params, &Patch::Strategic(&body)).await.map_err(failed)?;
-                } else {
-                    let api: Api<Deployment> = Api::namespaced(self.client.clone(), &namespace);
-                    api.patch(&name, &params, &Patch::Strategic(&body)).await.map_err(failed)?;
-                }
+                self.patch_workload(kind, &namespace, &name, &Patch::Strategic(&body), false).await.map_err(failed)?;
                 Ok(format!("{name} now runs {}", images.join(", ")))
             }
             KubeCall::Restart { kind, namespace, name, restarted_at, body } => {
-                if kind == WorkloadKind::StatefulSet {
-                    let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), &namespace);
-                    api.patch(&name, &params, &Patch::Strategic(&body)).await.map_err(failed)?;
-                } else {
-                    let api: Api<Deployment> = Api::namespaced(self.client.clone(), &namespace);
-                    api.patch(&name, &params, &Patch::Strategic(&body)).await.map_err(failed)?;
-                }
+                self.patch_workload(kind, &namespace, &name, &Patch::Strategic(&body), false).await.map_err(failed)?;
                 Ok(format!("{name} restarted at {restarted_at}"))
             }
             KubeCall::Scale { kind, namespace, name, replicas, body } => {
-                if kind == WorkloadKind::StatefulSet {
-                    let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), &namespace);
-                    api.patch_scale(&name, &params, &Patch::Merge(&body)).await.map_err(failed)?;
-                } else {
-                    let api: Api<Deployment> = Api::namespaced(self.client.clone(), &namespace);
-                    api.patch_scale(&name, &params, &Patch::Merge(&body)).await.map_err(failed)?;
-                }
+                self.patch_workload(kind, &namespace, &name, &Patch::Merge(&body), true).await.map_err(failed)?;
                 Ok(format!("{name} scaled to {replicas}"))
             }
-            KubeCall::Rollback { kind: WorkloadKind::StatefulSet, namespace, name, revision, patch, .. } => {
-                let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), &namespace);
-                api.patch(&name, &params, &Patch::Strategic(&patch)).await.map_err(failed)?;
+            KubeCall::Rollback { kind: kind @ WorkloadKind::StatefulSet, namespace, name, revision, patch, .. } => {
+                self.patch_workload(kind, &namespace, &name, &Patch::Strategic(&patch), false).await.map_err(failed)?;
                 Ok(format!("{name} rolled back to revision {revision}"))
             }
             KubeCall::Rollback { namespace, name, revision, patch, .. } => {
