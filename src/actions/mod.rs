@@ -213,7 +213,7 @@ pub struct Plan {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub touches: Option<Touch>,
     /// What the confirmation calls the action when the verb's name would mislead (`restart`
-    /// for `rerun` on a service); `None`: the verb's name. See [`Plan::action`].
+    /// for `rerun` on a resource, set by [`Plan::for_target`]); `None`: the verb's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action_name: Option<String>,
     /// The exact calls, in the planning provider's own typed form ([`Plan::set_payload`]); its
@@ -356,7 +356,9 @@ impl Plan {
             calls: Vec::new(),
             verification: String::new(),
             touches: None,
-            action_name: None,
+            // `rerun` on a service or workload replaces its tasks or pods: say so.
+            action_name: (request.verb == Verb::Rerun && target.kind == TargetKind::Resource)
+                .then(|| "restart".to_string()),
             payload: Payload::default(),
         };
         plan.request.target = target.id.clone();

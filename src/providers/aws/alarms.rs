@@ -110,14 +110,7 @@ pub fn severity(facts: &AlarmFacts, tier: Tier) -> AlertSeverity {
 
 /// The alarm's page in the `CloudWatch` console.
 pub fn console_link(region: &str, name: &str) -> String {
-    let mut encoded = String::new();
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            encoded.push(char::from(b));
-        } else {
-            encoded.push_str(&format!("%{b:02X}"));
-        }
-    }
+    let encoded = crate::text::url_component(name);
     format!("https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#alarmsV2:alarm/{encoded}")
 }
 

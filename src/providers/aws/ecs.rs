@@ -448,9 +448,6 @@ impl AwsProvider {
             // `rerun` on a service is its restart: the same forced new deployment.
             Verb::Rerun | Verb::Promote if verb == Verb::Rerun || params.get("force").is_some_and(|v| v == "true") => {
                 plan.risk = change_risk(plan.tier);
-                if verb == Verb::Rerun {
-                    plan.action_name = Some("restart".into());
-                }
                 plan.summary = format!(
                     "{}start a new deployment of {} with the same task definition {} (fresh tasks, image tags pulled again)",
                     if verb == Verb::Rerun { "restart: " } else { "" },

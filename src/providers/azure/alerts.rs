@@ -90,14 +90,7 @@ pub fn severity(sev: Option<&str>) -> AlertSeverity {
 
 /// The alert's page in the Azure portal.
 pub fn portal_link(portal: &str, id: &str) -> String {
-    let mut encoded = String::new();
-    for b in id.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            encoded.push(char::from(b));
-        } else {
-            encoded.push_str(&format!("%{b:02X}"));
-        }
-    }
+    let encoded = crate::text::url_component(id);
     format!("{portal}/#view/Microsoft_Azure_Monitoring_Alerts/AlertDetails.ReactView/alertId~/%22{encoded}%22")
 }
 

@@ -1008,7 +1008,6 @@ impl KubeProvider {
 
     fn plan_restart(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
         let (mut plan, w) = self.plan_start(request, snapshot)?;
-        plan.action_name = Some("restart".into());
         // kubectl writes time.Now() as RFC 3339 (seconds); skydeck writes it in UTC.
         let restarted_at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
         let body =

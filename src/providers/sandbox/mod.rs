@@ -1056,7 +1056,6 @@ impl Sandbox {
                         "only ECS services and Kubernetes workloads restart here",
                     ));
                 }
-                plan.action_name = Some("restart".into());
                 plan.risk = if plan.tier == Tier::Prod { Risk::High } else { Risk::Low };
                 plan.summary = format!(
                     "restart: start a new deployment of {} with the same task definition (fresh tasks). {note}",
