@@ -50,17 +50,17 @@ if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/aws ] || [ "$(moto_install
 fi
 
 say "building tests"
-cargo test --locked --all-targets --no-run
+cargo test --locked --workspace --all-targets --no-run
 
 # Cloud SDKs must never probe instance metadata from a test.
 export AWS_EC2_METADATA_DISABLED=true
 
-run_tests() { cargo test --locked --all-targets "$@"; }
+run_tests() { cargo test --locked --workspace --all-targets "$@"; }
 
 if [ "${SKYDECK_TEST_NETNS:-1}" = "1" ] && unshare -rn true 2>/dev/null; then
   say "running tests in a network namespace with only loopback"
   # -r maps us to root inside the namespace so `ip link set lo up` works without privileges.
-  unshare -rn bash -c 'ip link set lo up && exec cargo test --offline --locked --all-targets "$@"' _ "$@"
+  unshare -rn bash -c 'ip link set lo up && exec cargo test --offline --locked --workspace --all-targets "$@"' _ "$@"
 else
   say "network namespaces unavailable here: running tests without isolation"
   run_tests "$@"

@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use serde_json::json;
 
-use crate::actions::{ActionRequest, Confirmation, Pipeline, Verb, check_confirmation};
+use crate::actions::{ActionRequest, Confirmation, Pipeline, Verb, check_confirmation, current_user};
 use crate::app::event_loop::Runtime;
 use crate::app::{AppState, Screen};
 use crate::clock::{Clock, SystemClock};
@@ -338,18 +338,6 @@ async fn send_to_team(team: &crate::team::Team) {
             if pending == 1 { "y" } else { "ies" }
         );
     }
-}
-
-/// Who is acting, for the audit log: $USER, $LOGNAME, else what `id -un` says.
-pub(crate) fn current_user() -> String {
-    let from_env = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok().filter(|u| !u.is_empty());
-    from_env
-        .or_else(|| {
-            let out = std::process::Command::new("id").arg("-un").output().ok()?;
-            let name = String::from_utf8(out.stdout).ok()?.trim().to_string();
-            (!name.is_empty()).then_some(name)
-        })
-        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Entry point used by `main`; returns the process exit code.

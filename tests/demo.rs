@@ -314,7 +314,7 @@ fn the_teammate_ticks_the_checklist_acknowledges_and_joins_an_incident_as_the_te
     let kinds: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["runbook", "audit", "timeline"]);
     assert!(events.iter().all(|e| e.who == "dana@dana-laptop"));
-    skydeck::team::apply(&mut state, skydeck::team::TeamMsg::Events(events));
+    skydeck::app::team::apply(&mut state, skydeck::team::TeamMsg::Events(events));
 
     let tick = state.runbook_progress.iter().find(|p| p.item == manual).expect("dana's tick is on the checklist");
     assert!(tick.done);

@@ -1,38 +1,43 @@
-//! The layers stay layers: domain modules never reach up into the TUI (`app`, `views`), and
-//! the leaf module `screen` (screen ids, keys, commands, the screen registry) imports none of
-//! the app, the views, the config, the providers or the store.
+//! The layers stay layers. The domain is the `skydeck-core` crate (`crates/core`): it cannot
+//! name the TUI (the compiler sees to that) and must link no cloud SDK. In this crate the
+//! providers, plugins, themes and the config wrapper never reach up into the TUI (`app`,
+//! `views`), and the leaf module `screen` (screen ids, keys, commands, the screen registry)
+//! imports none of the config, the providers, the store or the keymap.
 
 use std::path::{Path, PathBuf};
 
-const DOMAIN: [&str; 14] = [
-    "model",
-    "actions",
-    "store",
-    "runbook",
-    "incident",
-    "providers",
-    "config",
-    "plugins",
-    "keymap",
-    "analysis",
-    "text",
-    "logbuf",
-    "clock",
-    "theme",
+/// This crate's modules below the TUI.
+const DOMAIN: [&str; 4] = ["providers", "config", "plugins", "theme"];
+
+/// Crates that are a cloud's SDK (or only a provider needs): none may be in core's tree.
+const SDKS: [&str; 9] = [
+    "octocrab",
+    "aws-config",
+    "aws-sdk-",
+    "azure_core",
+    "azure_identity",
+    "gcp_auth",
+    "kube",
+    "k8s-openapi",
+    "yaml-rust2",
 ];
 
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
-/// `src/NAME.rs` and everything under `src/NAME/`.
-fn files_of(module: &str) -> Vec<PathBuf> {
+fn core_src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/core/src")
+}
+
+/// `SRC/NAME.rs` and everything under `SRC/NAME/`.
+fn files_of(src: &Path, module: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let file = src().join(format!("{module}.rs"));
+    let file = src.join(format!("{module}.rs"));
     if file.exists() {
         out.push(file);
     }
-    let mut dirs = vec![src().join(module)];
+    let mut dirs = vec![src.join(module)];
     while let Some(dir) = dirs.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
         for entry in entries.flatten() {
@@ -70,7 +75,7 @@ fn domain_modules_do_not_import_the_tui() {
     let mut bad = Vec::new();
     let mut seen = 0;
     for module in DOMAIN {
-        let files = files_of(module);
+        let files = files_of(&src(), module);
         assert!(!files.is_empty(), "no source for the domain module '{module}'");
         seen += files.len();
         for file in files {
@@ -81,9 +86,27 @@ fn domain_modules_do_not_import_the_tui() {
     assert!(bad.is_empty(), "domain modules reach into the TUI:\n{}", bad.join("\n"));
 }
 
+/// `cargo tree` of the core crate: the crates it builds and links, every one by name.
+#[test]
+fn the_core_crate_links_no_cloud_sdk() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["tree", "--offline", "--locked", "-p", "skydeck-core", "-e", "normal,build", "--prefix", "none"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "cargo tree: {}", String::from_utf8_lossy(&out.stderr));
+    let tree = String::from_utf8(out.stdout).unwrap();
+    let crates: Vec<&str> = tree.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    assert!(crates.len() > 50 && crates.contains(&"rusqlite"), "read the tree: {crates:?}");
+    let linked: Vec<&&str> =
+        crates.iter().filter(|c| **c == "skydeck" || SDKS.iter().any(|sdk| c.starts_with(sdk))).collect();
+    assert!(linked.is_empty(), "skydeck-core depends on {linked:?}");
+}
+
 #[test]
 fn the_screen_registry_is_a_leaf() {
-    let files = files_of("screen");
+    let files = files_of(&core_src(), "screen");
     assert!(!files.is_empty());
     let mut bad = Vec::new();
     for file in files {

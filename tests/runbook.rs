@@ -10,11 +10,96 @@ use skydeck::clock::ManualClock;
 use skydeck::model::Timestamp;
 use skydeck::providers::Provider;
 use skydeck::providers::sandbox::Sandbox;
-use skydeck::runbook::{Context, Progress, Report, SHIPPED, parse};
+use skydeck::runbook::{Context, Item, Progress, Report, SHIPPED, Verdict, error_lines, evaluate, expr, parse};
 use skydeck::store::Store;
 
 fn now() -> Timestamp {
     Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).unwrap()
+}
+
+/// The context a checklist item is evaluated in, over the demo estate and its logs.
+fn ctx<'a>(estate: &'a skydeck::model::Snapshot, logs: &'a [skydeck::model::LogLine]) -> Context<'a> {
+    Context { estate, now: now(), log_errors: error_lines(logs), since: None, failed_sources: Vec::new() }
+}
+
+fn item(check: &str) -> Item {
+    Item {
+        key: "s/t".into(),
+        section: "s".into(),
+        title: "t".into(),
+        check: Some(expr::parse(check).unwrap()),
+        check_text: Some(check.into()),
+        environment: None,
+        per_environment: false,
+        link: None,
+    }
+}
+
+#[test]
+fn levels_counts_and_logs_since_the_last_run() {
+    let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
+    let estate = sandbox.snapshot();
+    let logs = sandbox.logs_between(None, 2000);
+    let c = ctx(&estate, &logs);
+    assert_eq!(
+        evaluate(&item("health.level <= warn"), &c).unwrap().verdict,
+        Verdict::Fail,
+        "the demo has a failing check"
+    );
+    assert_eq!(evaluate(&item("health.level <= crit"), &c).unwrap().verdict, Verdict::Pass);
+    assert_eq!(evaluate(&item("secrets.overdue == 0"), &c).unwrap().verdict, Verdict::Fail);
+    assert_eq!(evaluate(&item("approvals.waiting == 1"), &c).unwrap().verdict, Verdict::Pass);
+    assert_eq!(
+        evaluate(&item("metrics.error_rate.max < 5%"), &c).unwrap().verdict,
+        Verdict::Fail,
+        "staging 5xx at 12 %"
+    );
+    let errors = evaluate(&item("logs.errors == 0"), &c).unwrap();
+    assert_eq!(errors.verdict, Verdict::Fail);
+    assert!(errors.evidence.iter().any(|e| e.contains("inference-api-stg")), "{:?}", errors.evidence);
+    let mut later = ctx(&estate, &logs);
+    later.since = Some(now());
+    assert_eq!(
+        evaluate(&item("logs.errors == 0"), &later).unwrap().verdict,
+        Verdict::Pass,
+        "nothing since the last run"
+    );
+    assert_eq!(evaluate(&item("secrets.overdue == 0 or approvals.waiting == 1"), &c).unwrap().verdict, Verdict::Pass);
+}
+
+#[test]
+fn the_demo_daily_report_shows_the_demo_trouble() {
+    let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
+    let estate = sandbox.snapshot();
+    let book = parse(SHIPPED[0].1, "daily.toml").unwrap();
+    let progress = vec![Progress {
+        item: "Monitoring/Dashboards looked at for anything the checks do not see".into(),
+        done: true,
+        note: Some("quiet night".into()),
+        who: "maria".into(),
+        at: now(),
+    }];
+    let report = Report::build(&book, &ctx(&estate, &[]), &progress, "maria");
+    let failed: Vec<&str> =
+        report.items.iter().filter(|i| i.verdict == Verdict::Fail).map(|i| i.title.as_str()).collect();
+    assert!(failed.contains(&"Health checks pass"), "{failed:?}");
+    assert!(failed.contains(&"Every database's latest backup succeeded and is younger than 24 h"), "{failed:?}");
+    assert!(failed.contains(&"No secret overdue for rotation"), "{failed:?}");
+    assert!(failed.contains(&"No deployment waiting for approval"), "{failed:?}");
+    let storage = report
+        .items
+        .iter()
+        .find(|i| i.title.starts_with("Object storage protected") && i.verdict == Verdict::Fail)
+        .expect("the production media account fails the object storage item");
+    assert!(
+        storage.evidence.iter().any(|e| e.contains("acme-shop-prod-media (production): soft delete 7d")),
+        "{storage:?}"
+    );
+    assert_eq!(report.exit_code(), 1);
+    assert_eq!(report.open, 1, "handover notes still open");
+    let md = report.to_markdown();
+    assert!(md.contains("- [x] ✔ Dashboards looked at for anything the checks do not see — ticked by maria at 08:00"));
+    assert!(md.contains("  - note: quiet night"));
 }
 
 #[test]

@@ -8,6 +8,7 @@ pub mod layout;
 pub mod logview;
 pub mod plugins;
 pub mod rows;
+pub mod team;
 pub mod update;
 
 pub use plugins::{plugin_context, plugins_here};
@@ -231,6 +232,13 @@ pub enum Msg {
     Notice(String, crate::model::Level),
     /// The team store: its status, teammates' entries.
     Team(crate::team::TeamMsg),
+}
+
+/// The team store's tasks send their messages to the loop as `Msg::Team`.
+impl From<crate::team::TeamMsg> for Msg {
+    fn from(msg: crate::team::TeamMsg) -> Self {
+        Msg::Team(msg)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -285,7 +285,7 @@ fn apply(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             state.drawn = drawn;
             Vec::new()
         }
-        Msg::Team(m) => crate::team::apply(state, m),
+        Msg::Team(m) => super::team::apply(state, m),
         Msg::Tick(now) => {
             // The first-response countdown ticks while it runs.
             if state.incident.as_ref().is_some_and(|i| i.first_response_at().is_none()) {

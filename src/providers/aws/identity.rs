@@ -59,3 +59,10 @@ fn console_url(r: &Resource) -> Option<String> {
         _ => None,
     }
 }
+
+/// Why `ack` and `silence` do not apply to `CloudWatch` alarms (the adapter's refusals and the
+/// demo's say the same). skydeck only silences for a set time (an untimed silence is forgotten
+/// and hides the next outage).
+pub const CLOUDWATCH_NO_ACK: &str =
+    "CloudWatch alarms have no acknowledgement; the alarm clears when its metric recovers";
+pub const CLOUDWATCH_NO_SILENCE: &str = "CloudWatch has no timed silence: DisableAlarmActions lasts until someone enables the actions again, so skydeck does not call it";

@@ -5,7 +5,7 @@
 //! `credential_process`), so whatever works for the `aws` CLI works here.
 
 mod identity;
-pub use identity::{PROVIDER, kind};
+pub use identity::{CLOUDWATCH_NO_ACK, CLOUDWATCH_NO_SILENCE, PROVIDER, kind};
 mod alarms;
 pub mod config;
 mod ecs;
@@ -535,10 +535,7 @@ impl Source for AwsProvider {
             point_in_time_restore: Some(self),
             take_snapshot: Some(self),
             rotate_secret: Some(self),
-            refusals: &[
-                (Verb::Ack, super::capability::CLOUDWATCH_NO_ACK),
-                (Verb::Silence, super::capability::CLOUDWATCH_NO_SILENCE),
-            ],
+            refusals: &[(Verb::Ack, identity::CLOUDWATCH_NO_ACK), (Verb::Silence, identity::CLOUDWATCH_NO_SILENCE)],
             ..Capabilities::NONE
         }
     }

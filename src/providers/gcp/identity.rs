@@ -51,3 +51,8 @@ fn console_url(r: &Resource) -> Option<String> {
         None
     }
 }
+
+/// Why `ack` does not apply to a Cloud Monitoring incident (the adapter's refusal and the
+/// demo's say the same).
+pub const CLOUD_MONITORING_NO_ACK: &str =
+    "Cloud Monitoring's API cannot acknowledge an incident; acknowledge it in the console";

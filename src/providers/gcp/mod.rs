@@ -10,7 +10,7 @@
 //! rotate = add a Secret Manager version (value from stdin) and disable the previous one.
 
 mod identity;
-pub use identity::{PROVIDER, kind};
+pub use identity::{CLOUD_MONITORING_NO_ACK, PROVIDER, kind};
 mod alerts;
 pub mod client;
 pub mod config;
@@ -1309,7 +1309,7 @@ impl AlertControl for GcpProvider {
     fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
         let plan = self.plan_start(request, snapshot, &[TargetKind::Alert])?;
         if request.verb == Verb::Ack {
-            return Err(not_applicable(request.verb, &plan.target_name, super::capability::CLOUD_MONITORING_NO_ACK));
+            return Err(not_applicable(request.verb, &plan.target_name, identity::CLOUD_MONITORING_NO_ACK));
         }
         self.plan_snooze(request, plan, snapshot)
     }

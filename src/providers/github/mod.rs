@@ -4,7 +4,7 @@
 //! with its own token.
 
 mod identity;
-pub use identity::PROVIDER;
+pub use identity::{GITHUB_NO_ACK, GITHUB_NO_SILENCE, PROVIDER};
 pub mod auth;
 pub mod client;
 pub mod config;
@@ -692,10 +692,7 @@ impl Source for GithubProvider {
         Capabilities {
             run_control: Some(self),
             traffic_shift: Some(self),
-            refusals: &[
-                (Verb::Ack, super::capability::GITHUB_NO_ACK),
-                (Verb::Silence, super::capability::GITHUB_NO_SILENCE),
-            ],
+            refusals: &[(Verb::Ack, identity::GITHUB_NO_ACK), (Verb::Silence, identity::GITHUB_NO_SILENCE)],
             ..Capabilities::NONE
         }
     }
@@ -1022,7 +1019,7 @@ impl GithubProvider {
 
 /// Runs and reviews (approve, reject, re-run, cancel, dispatch) and promote/roll back through
 /// deployment workflows: one router for both; `capabilities` offers only those two.
-impl super::capability::OneHandler for GithubProvider {
+impl super::OneHandler for GithubProvider {
     fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
         self.params_for(verb)
     }

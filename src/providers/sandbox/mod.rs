@@ -1453,9 +1453,9 @@ const OPERATOR: &str = "you";
 /// Why an alert from `source` cannot be acknowledged from skydeck: its API has no such state.
 fn no_ack_reason(source: &str) -> String {
     match source {
-        "CloudWatch" => super::capability::CLOUDWATCH_NO_ACK.into(),
-        "Cloud Monitoring" => super::capability::CLOUD_MONITORING_NO_ACK.into(),
-        "Dependabot" | "code scanning" | "secret scanning" => super::capability::GITHUB_NO_ACK.into(),
+        "CloudWatch" => super::aws::CLOUDWATCH_NO_ACK.into(),
+        "Cloud Monitoring" => super::gcp::CLOUD_MONITORING_NO_ACK.into(),
+        "Dependabot" | "code scanning" | "secret scanning" => super::github::GITHUB_NO_ACK.into(),
         _ => format!("{source} alerts have no acknowledgement in skydeck"),
     }
 }
@@ -1463,14 +1463,14 @@ fn no_ack_reason(source: &str) -> String {
 /// Why the demo cannot silence an alert of `source`, in the words of the real adapters.
 fn no_silence_reason(source: &str) -> String {
     match source {
-        "CloudWatch" => super::capability::CLOUDWATCH_NO_SILENCE.into(),
-        "Dependabot" | "code scanning" | "secret scanning" => super::capability::GITHUB_NO_SILENCE.into(),
+        "CloudWatch" => super::aws::CLOUDWATCH_NO_SILENCE.into(),
+        "Dependabot" | "code scanning" | "secret scanning" => super::github::GITHUB_NO_SILENCE.into(),
         _ => format!("{source} alerts cannot be silenced in skydeck"),
     }
 }
 
 /// Every capability: the sandbox plans, runs and verifies all verbs through one router.
-impl super::capability::OneHandler for Sandbox {
+impl super::OneHandler for Sandbox {
     fn accepted_params(&self, verb: Verb) -> &'static [&'static str] {
         self.params_for(verb)
     }

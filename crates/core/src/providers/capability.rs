@@ -155,20 +155,6 @@ capabilities! {
     AlertControl / alert_control: [Ack, Silence];
 }
 
-/// Why `ack` does not apply where the vendor's API has no acknowledgement (the real adapters'
-/// refusals and the demo's say the same).
-pub const CLOUDWATCH_NO_ACK: &str =
-    "CloudWatch alarms have no acknowledgement; the alarm clears when its metric recovers";
-pub const CLOUD_MONITORING_NO_ACK: &str =
-    "Cloud Monitoring's API cannot acknowledge an incident; acknowledge it in the console";
-pub const GITHUB_NO_ACK: &str = "GitHub security alerts have no acknowledgement; fix or dismiss them on GitHub";
-
-/// Why `silence` does not apply: skydeck only silences for a set time, and these have no timed
-/// silence (an untimed one is forgotten and hides the next outage).
-pub const CLOUDWATCH_NO_SILENCE: &str = "CloudWatch has no timed silence: DisableAlarmActions lasts until someone enables the actions again, so skydeck does not call it";
-pub const GITHUB_NO_SILENCE: &str =
-    "GitHub security alerts notify once; there is nothing to silence (dismiss them on GitHub)";
-
 impl Capabilities<'_> {
     /// The one refusal for a verb the provider has no handler for.
     pub fn refusal(&self, provider: &str, verb: Verb, target: &Target) -> ActionError {

@@ -327,7 +327,7 @@ impl Pipeline {
 
 /// The pipeline over a borrowed store, for callers that hold one without a [`Pipeline`]
 /// (`plugins::execute_tracked`, `Running::shutdown`). Same steps, same entries.
-pub(crate) struct Core<'a> {
+pub struct Core<'a> {
     pub read_only: bool,
     pub user: &'a str,
     pub store: &'a Store,

@@ -222,7 +222,7 @@ mod tests {
         let at = chrono::DateTime::from_timestamp(3_600, 0).unwrap();
         let alert = |id: &str, env: &str, severity, kind| Alert {
             id: id.into(),
-            provider: crate::providers::aws::PROVIDER,
+            provider: crate::model::TEST_CLOUD,
             source: "CloudWatch".into(),
             kind,
             name: id.into(),

@@ -17,7 +17,6 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use crate::app::{AppState, Effect, Msg};
 use crate::store::{Store, StoreError, TeamEvent};
 
 /// `[team]` in the config.
@@ -257,7 +256,7 @@ impl Team {
 
     /// The TUI's two tasks: the replicator (after every local write, and every few seconds
     /// while entries wait) and the listener (LISTEN; on each notification, read and send).
-    pub fn spawn(self: Arc<Self>, tx: mpsc::Sender<Msg>) {
+    pub fn spawn<M: From<TeamMsg> + Send + 'static>(self: Arc<Self>, tx: mpsc::Sender<M>) {
         let team = self.clone();
         let txr = tx.clone();
         tokio::spawn(async move {
@@ -281,7 +280,7 @@ impl Team {
         tokio::spawn(async move { self.listen(tx).await });
     }
 
-    async fn listen(self: Arc<Self>, tx: mpsc::Sender<Msg>) {
+    async fn listen<M: From<TeamMsg> + Send>(self: Arc<Self>, tx: mpsc::Sender<M>) {
         let mut last = None;
         let mut wait = Duration::from_secs(1);
         loop {
@@ -313,7 +312,7 @@ impl Team {
                 match self.pull_with(&client).await {
                     Ok(events) => {
                         self.set_listening(Ok(()));
-                        if !events.is_empty() && tx.send(Msg::Team(TeamMsg::Events(events))).await.is_err() {
+                        if !events.is_empty() && tx.send(TeamMsg::Events(events).into()).await.is_err() {
                             return;
                         }
                     }
@@ -372,53 +371,13 @@ fn short(e: &TeamError) -> String {
 }
 
 /// Sends the status when it changed; false once the loop is gone.
-async fn send_status(team: &Team, tx: &mpsc::Sender<Msg>, last: &mut Option<TeamStatus>) -> bool {
+async fn send_status<M: From<TeamMsg>>(team: &Team, tx: &mpsc::Sender<M>, last: &mut Option<TeamStatus>) -> bool {
     let now = team.status();
     if last.as_ref() == Some(&now) {
         return !tx.is_closed();
     }
     *last = Some(now.clone());
-    tx.send(Msg::Team(TeamMsg::Status(now))).await.is_ok()
-}
-
-/// `update`'s arm for [`Msg::Team`]: the status bar, teammates' ticks on the runbook shown,
-/// their timeline entries on the open incident, and a line for each of their actions.
-pub fn apply(state: &mut AppState, msg: TeamMsg) -> Vec<Effect> {
-    match msg {
-        TeamMsg::Status(status) => {
-            if state.team.as_ref() != Some(&status) {
-                state.team = Some(status);
-                state.dirty = true;
-            }
-        }
-        TeamMsg::Events(events) => {
-            if let Some(book) = state.runbooks.get(state.runbook_index) {
-                let day = state.now.format("%Y-%m-%d").to_string();
-                crate::store::merge_ticks(&mut state.runbook_progress, &book.name, &day, &events);
-            }
-            if let Some(incident) = &mut state.incident {
-                crate::store::merge_timeline(incident, &events);
-            }
-            let actions: Vec<String> = events
-                .iter()
-                .filter(|e| e.kind == "audit")
-                .filter_map(|e| {
-                    serde_json::from_value::<crate::store::AuditEntry>(e.payload.clone()).ok().map(|a| (e, a))
-                })
-                .filter(|(_, a)| a.phase != crate::store::AuditPhase::Started)
-                .map(|(e, a)| {
-                    let phase = format!("{:?}", a.phase).to_lowercase();
-                    crate::text::for_terminal(&format!("{}: {} {} {phase}", e.who, a.verb, a.target_name)).into_owned()
-                })
-                .collect();
-            if let Some(last) = actions.last() {
-                let more = if actions.len() > 1 { format!(" (+{} more)", actions.len() - 1) } else { String::new() };
-                state.last_message = Some((format!("team: {last}{more}"), crate::model::Level::Ok));
-            }
-            state.dirty = true;
-        }
-    }
-    Vec::new()
+    tx.send(TeamMsg::Status(now).into()).await.is_ok()
 }
 
 /// The merged log of `skydeck audit --team`: local entries and teammates', by time, each once.

@@ -150,15 +150,19 @@ pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
     default.exists().then_some(default)
 }
 
-pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
+/// Reads and checks the file at `path`; `registered` are the providers' sections it accepts
+/// (the `skydeck` crate's `config::load_file` passes its registry's).
+pub fn load_file_with(path: &Path, registered: &[Section]) -> Result<Loaded, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError::Unreadable { path: path.display().to_string(), message: e.to_string() })?;
-    let mut loaded = parse(&text, &path.display().to_string())?;
+    let mut loaded = parse_with(&text, &path.display().to_string(), registered)?;
     loaded.path = Some(path.to_path_buf());
     Ok(loaded)
 }
 
-pub fn parse(text: &str, path: &str) -> Result<Loaded, ConfigError> {
+/// Checks `text`, read from `path`; a table in `registered` is read by its provider's type, any
+/// other unknown table or key is a warning with its line.
+pub fn parse_with(text: &str, path: &str, registered: &[Section]) -> Result<Loaded, ConfigError> {
     let invalid = |line: usize, message: String| ConfigError::Invalid { path: path.to_string(), line, message };
     let de = toml::de::Deserializer::parse(text)
         .map_err(|e| invalid(line_of(text, e.span().map_or(0, |s| s.start)), e.message().to_string()))?;
@@ -168,7 +172,6 @@ pub fn parse(text: &str, path: &str) -> Result<Loaded, ConfigError> {
             invalid(line_of(text, e.span().map_or(0, |s| s.start)), e.message().to_string())
         })?;
     // The core struct does not know the providers' sections; each registered one is read here.
-    let registered = crate::providers::sections();
     let is_section = |key: &str| registered.iter().any(|s| s.key == key.split('.').next().unwrap_or(key));
     unknown.retain(|key| !is_section(key));
     let document: toml::Table = toml::from_str(text)
@@ -241,7 +244,7 @@ fn check_limit(kind: MetricKind, limit: &LimitOverride) -> Result<(), LimitOrder
     if ordered { Ok(()) } else { Err(LimitOrder { kind, crit: limit.crit, warn: limit.warn }) }
 }
 
-pub(crate) fn line_of(text: &str, byte: usize) -> usize {
+pub fn line_of(text: &str, byte: usize) -> usize {
     text[..byte.min(text.len())].matches('\n').count() + 1
 }
 
@@ -264,7 +267,7 @@ fn line_in_table(text: &str, table: &str, key: &str) -> usize {
 }
 
 /// Best-effort line of a dotted key path such as `github.tokn` or `environments.0.colour`.
-pub(crate) fn line_of_key(text: &str, path: &str) -> usize {
+pub fn line_of_key(text: &str, path: &str) -> usize {
     let key = path.rsplit('.').find(|p| p.parse::<usize>().is_err()).unwrap_or(path);
     let snake = key.to_string();
     for (i, line) in text.lines().enumerate() {
@@ -315,6 +318,13 @@ impl Config {
     }
 }
 
+/// The loader with no provider registered (this crate's tests; the `skydeck` crate's
+/// `config::parse` passes its registry).
+#[cfg(test)]
+pub(crate) fn parse(text: &str, path: &str) -> Result<Loaded, ConfigError> {
+    parse_with(text, path, &[])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,67 +337,6 @@ mod tests {
         assert_eq!(l.config.tier_of("production"), Tier::Prod);
         assert_eq!(l.config.thresholds_for("production"), Thresholds::default());
         assert!(parse("", "c.toml").unwrap().config.is_empty());
-    }
-
-    #[test]
-    #[cfg(all(feature = "aws", feature = "azure", feature = "gcp", feature = "github"))]
-    fn design_contract_keys_parse() {
-        let text = r#"
-[github]
-api_url = "https://api.github.com"
-repos = ["owner/name"]
-[[github.hosts]]
-api_url = "https://ghe.example.com/api/v3"
-repos = ["team/app"]
-[aws]
-region = "us-east-1"
-endpoint_url = "http://127.0.0.1:5000"
-[azure]
-subscription_id = "abc"
-arm_endpoint = "http://127.0.0.1:1"
-[gcp]
-project = "p"
-[gcp.endpoints]
-run = "http://127.0.0.1:2"
-[[environments]]
-name = "prod"
-tier = "prod"
-[environments.thresholds]
-cpu = { warn = 60, crit = 80 }
-[[environments.health]]
-name = "web"
-url = "https://example.com/api/v1/health"
-"#;
-        let l = parse(text, "c.toml").unwrap();
-        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
-        assert_eq!(
-            l.config.section::<crate::providers::github::config::GithubConfig>().unwrap().unwrap().hosts[0].repos,
-            ["team/app"]
-        );
-        assert_eq!(
-            l.config.section::<crate::providers::gcp::config::GcpConfig>().unwrap().unwrap().endpoints.run.as_deref(),
-            Some("http://127.0.0.1:2")
-        );
-        let t = l.config.thresholds_for("prod");
-        assert_eq!((t.cpu.warn, t.cpu.crit), (60.0, 80.0));
-        assert_eq!(t.memory, Thresholds::default().memory);
-        assert_eq!(l.config.environments[0].health[0].expect_status, 200);
-    }
-
-    #[test]
-    #[cfg(feature = "github")]
-    fn errors_name_file_and_line() {
-        let err =
-            parse("theme = \"dark\"\n\n[[environments]]\nname = \"prod\"\ntier = \"moon\"\n", "x.toml").unwrap_err();
-        let text = err.to_string();
-        assert!(text.starts_with("x.toml:5: "), "{text}");
-        assert!(text.contains("moon"), "{text}");
-        let err = parse("[github]\nrepos = [\"noslash\"]\n", "x.toml").unwrap_err();
-        assert_eq!(err.to_string(), "x.toml:2: repository 'noslash' must be written owner/name");
-        let err = parse("[aws\nregion = 1", "x.toml").unwrap_err();
-        assert!(err.to_string().starts_with("x.toml:1: "), "{err}");
-        let err = parse("[[environments]]\nname = \"a\"\n[[environments]]\nname = \"a\"\n", "x.toml").unwrap_err();
-        assert!(err.to_string().contains("defined twice"), "{err}");
     }
 
     #[test]
@@ -406,188 +355,6 @@ url = "https://example.com/api/v1/health"
         assert!(err.to_string().starts_with("x.toml:3: "), "{err}");
         let l = parse("[backups.object_storage]\nsoft_delete = 3\n", "x.toml").unwrap();
         assert_eq!(l.warnings, ["x.toml:2: unknown key 'backups.object_storage.soft_delete' ignored"]);
-    }
-
-    #[test]
-    #[cfg(feature = "github")]
-    fn unknown_keys_warn_with_their_line() {
-        let l = parse("theme = \"dark\"\n[github]\ntokn = \"x\"\n", "x.toml").unwrap();
-        assert_eq!(l.warnings, ["x.toml:3: unknown key 'github.tokn' ignored"]);
-        // A table no provider registers is news too, with its line.
-        let l = parse("theme = \"dark\"\n\n[nomad]\naddr = \"x\"\n", "x.toml").unwrap();
-        assert_eq!(l.warnings, ["x.toml:3: unknown key 'nomad' ignored"]);
-        assert!(l.config.sections.is_empty() && l.config.is_empty());
-    }
-
-    #[test]
-    #[cfg(all(feature = "github", feature = "aws", feature = "azure", feature = "gcp", feature = "kubernetes"))]
-    fn provider_sections_are_read_by_their_own_type_and_keep_their_lines() {
-        // The section is the provider's: its type errors still name the line they are on.
-        let err = parse("theme = \"dark\"\n[kubernetes]\n\nnamespaces = 3\n", "x.toml").unwrap_err();
-        assert!(err.to_string().starts_with("x.toml:4: "), "{err}");
-        let l = parse("[aws]\nregion = \"eu-west-1\"\n[kubernetes]\n", "x.toml").unwrap();
-        assert_eq!(l.config.sections.keys().collect::<Vec<_>>(), ["aws", "kubernetes"]);
-        assert!(!l.config.is_empty());
-        let aws = l.config.section::<crate::providers::aws::config::AwsConfig>().unwrap().unwrap();
-        assert_eq!(aws.region.as_deref(), Some("eu-west-1"));
-        assert!(l.config.section::<crate::providers::gcp::config::GcpConfig>().unwrap().is_none());
-        // Every registered section has a folder, once.
-        let keys: Vec<_> = crate::providers::sections().iter().map(|s| s.key).collect();
-        assert_eq!(keys, ["github", "aws", "azure", "gcp", "kubernetes"]);
-    }
-
-    #[test]
-    #[cfg(feature = "azure")]
-    fn azure_section_parses_with_every_key() {
-        let text = r#"
-[azure]
-subscriptions = ["s1", "s2"]
-tenant_id = "t"
-credential = "client_secret"
-cloud = "china"
-arm_endpoint = "http://127.0.0.1:1"
-authority_host = "https://login.example"
-graph_endpoint = "http://127.0.0.1:2"
-keyvault_suffix = "vault.azure.cn"
-vaults = ["http://127.0.0.1:3/"]
-log_analytics_endpoint = "http://127.0.0.1:4"
-log_analytics_workspaces = ["w"]
-log_query = "AppServiceConsoleLogs"
-health_url = "http://127.0.0.1:5/{host}/health"
-health_tries = 2
-health_interval_seconds = 0
-deploy_app = "shop"
-github_repo = "owner/shop"
-github_secret_scope = "environment"
-deploy_secret_vault = "http://127.0.0.1:3/"
-operation_timeout_seconds = 5
-poll_seconds = 1
-"#;
-        let l = parse(text, "c.toml").unwrap();
-        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
-        let az = l.config.section::<crate::providers::azure::config::AzureConfig>().unwrap().unwrap();
-        assert_eq!(az.subscriptions, ["s1", "s2"]);
-        assert_eq!(az.credential.as_deref(), Some("client_secret"));
-        assert_eq!(az.vaults, ["http://127.0.0.1:3/"]);
-        assert_eq!(az.health_tries, Some(2));
-        assert_eq!(az.github_secret_scope.as_deref(), Some("environment"));
-    }
-
-    #[test]
-    #[cfg(feature = "azure")]
-    fn azure_mistakes_name_their_line() {
-        let err = parse("[azure]\nsubscription_id = \"s\"\ncredential = \"magic\"\n", "x.toml").unwrap_err();
-        assert!(err.to_string().starts_with("x.toml:3: [azure] credential 'magic'"), "{err}");
-        let err = parse("[azure]\narm_endpoint = \"management.azure.com\"\n", "x.toml").unwrap_err();
-        assert!(err.to_string().starts_with("x.toml:2: "), "{err}");
-        let err = parse("[azure]\ndeploy_app = \"shop\"\n", "x.toml").unwrap_err();
-        assert!(err.to_string().contains("go together"), "{err}");
-        let err = parse("[azure]\ncloud = \"mars\"\n", "x.toml").unwrap_err();
-        assert!(err.to_string().starts_with("x.toml:2: "), "{err}");
-        let l = parse("[azure]\nsubscription_id = \"s\"\nsubscription = \"typo\"\n", "x.toml").unwrap();
-        assert_eq!(l.warnings, ["x.toml:3: unknown key 'azure.subscription' ignored"]);
-    }
-
-    #[test]
-    #[cfg(feature = "gcp")]
-    fn gcp_section_parses_with_defaults_and_several_projects() {
-        let l = parse("[gcp]\nproject = \"a\"\n", "c.toml").unwrap();
-        let gcp = l.config.section::<crate::providers::gcp::config::GcpConfig>().unwrap().unwrap();
-        assert_eq!(gcp.credentials, crate::providers::gcp::config::GcpCredentials::Auto);
-        assert_eq!(gcp.all_projects(), ["a"]);
-        assert_eq!(gcp.endpoints, crate::providers::gcp::config::GcpEndpoints::default());
-
-        let text = r#"
-[gcp]
-project = "shop-prod"
-projects = ["shop-dev", "shop-prod"]
-regions = ["europe-west1"]
-credentials = "service_account"
-credentials_file = "/keys/sa.json"
-log_filter = "severity>=WARNING"
-health_path = ""
-[gcp.endpoints]
-run = "http://127.0.0.1:1"
-sqladmin = "http://127.0.0.1:2"
-secretmanager = "http://127.0.0.1:3"
-logging = "http://127.0.0.1:4"
-monitoring = "http://127.0.0.1:5"
-"#;
-        let l = parse(text, "c.toml").unwrap();
-        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
-        let gcp = l.config.section::<crate::providers::gcp::config::GcpConfig>().unwrap().unwrap();
-        assert_eq!(gcp.all_projects(), ["shop-prod", "shop-dev"]);
-        assert_eq!(gcp.credentials, crate::providers::gcp::config::GcpCredentials::ServiceAccount);
-        assert_eq!(gcp.credentials_file.as_deref(), Some("/keys/sa.json"));
-        assert_eq!(gcp.endpoints.monitoring.as_deref(), Some("http://127.0.0.1:5"));
-        assert_eq!(gcp.health_path.as_deref(), Some(""));
-        for (value, expected) in [
-            ("adc", crate::providers::gcp::config::GcpCredentials::Adc),
-            ("gcloud", crate::providers::gcp::config::GcpCredentials::Gcloud),
-        ] {
-            let l = parse(&format!("[gcp]\nproject = \"p\"\ncredentials = \"{value}\"\n"), "c.toml").unwrap();
-            assert_eq!(
-                l.config.section::<crate::providers::gcp::config::GcpConfig>().unwrap().unwrap().credentials,
-                expected
-            );
-        }
-    }
-
-    #[test]
-    #[cfg(feature = "gcp")]
-    fn gcp_mistakes_are_reported_with_their_line() {
-        let l = parse("[gcp]\nproject = \"p\"\n[gcp.endpoints]\nsqladmn = \"http://x\"\n", "x.toml").unwrap();
-        assert_eq!(l.warnings, ["x.toml:4: unknown key 'gcp.endpoints.sqladmn' ignored"]);
-        let err = parse("[gcp]\nproject = \"p\"\ncredentials = \"magic\"\n", "x.toml").unwrap_err();
-        assert!(err.to_string().starts_with("x.toml:3: "), "{err}");
-        let err = parse("[gcp]\nproject = \"p\"\n[gcp.endpoints]\nrun = \"127.0.0.1:9\"\n", "x.toml").unwrap_err();
-        assert_eq!(err.to_string(), "x.toml:4: [gcp.endpoints] run: '127.0.0.1:9' must start with http:// or https://");
-        let err = parse("[gcp]\nproject = \"p\"\ncredentials = \"adc\"\ncredentials_file = \"k.json\"\n", "x.toml")
-            .unwrap_err();
-        assert!(err.to_string().starts_with("x.toml:4: "), "{err}");
-    }
-
-    #[test]
-    #[cfg(feature = "aws")]
-    fn aws_accounts_narrowing_and_load_balancers_parse() {
-        let text = r#"
-[aws]
-region = "eu-west-1"
-clusters = ["shop-prod"]
-secrets = ["inference/"]
-required_retention_days = 30
-rollout_timeout_seconds = 120
-[aws.load_balancers]
-web = { load_balancer = "app/web-alb/50dc6c495c0c9188", target_group = "targetgroup/web/73e2d6bc24d8a067" }
-[[aws.accounts]]
-profile = "prod"
-[[aws.accounts]]
-profile = "staging"
-region = "us-east-1"
-db_instances = ["orders-stg"]
-colour = "blue"
-"#;
-        let l = parse(text, "c.toml").unwrap();
-        assert_eq!(l.warnings, ["c.toml:16: unknown key 'aws.accounts.1.colour' ignored"]);
-        let aws = l.config.section::<crate::providers::aws::config::AwsConfig>().unwrap().unwrap();
-        assert_eq!(aws.accounts.len(), 2);
-        assert_eq!(aws.accounts[1].region.as_deref(), Some("us-east-1"));
-        assert_eq!(aws.accounts[1].db_instances, ["orders-stg"]);
-        assert_eq!(aws.clusters, ["shop-prod"]);
-        assert_eq!(aws.required_retention_days, Some(30));
-        assert_eq!(aws.rollout_timeout_seconds, 120);
-        assert_eq!(aws.load_balancers["web"].load_balancer, "app/web-alb/50dc6c495c0c9188");
-        // A minimal section keeps the defaults.
-        let aws = parse("[aws]\nregion = \"us-east-1\"\n", "c.toml")
-            .unwrap()
-            .config
-            .section::<crate::providers::aws::config::AwsConfig>()
-            .unwrap()
-            .unwrap();
-        assert_eq!(aws.rollout_timeout_seconds, 600);
-        assert!(aws.accounts.is_empty() && aws.clusters.is_empty());
-        let err = parse("[aws]\nendpoint_url = \"127.0.0.1:5000\"\n", "x.toml").unwrap_err();
-        assert_eq!(err.to_string(), "x.toml:2: endpoint_url '127.0.0.1:5000' must start with http:// or https://");
     }
 
     #[test]

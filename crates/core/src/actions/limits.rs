@@ -191,7 +191,7 @@ mod tests {
             name: "name".into(),
             kind: kind.into(),
             role: Role::Compute,
-            provider: crate::providers::aws::PROVIDER,
+            provider: crate::model::TEST_CLOUD,
             environment: "production".into(),
             region: String::new(),
             status: "Running".into(),

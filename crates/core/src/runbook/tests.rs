@@ -1,11 +1,7 @@
-use std::sync::Arc;
-
 use chrono::{Duration, TimeZone, Utc};
 
 use super::*;
-use crate::clock::ManualClock;
 use crate::model::*;
-use crate::providers::sandbox::Sandbox;
 
 fn now() -> Timestamp {
     Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).unwrap()
@@ -33,7 +29,7 @@ fn backup(db: &str, env: &str, hours_old: i64) -> Backup {
         id: db.into(),
         resource: db.into(),
         database: db.into(),
-        provider: crate::providers::aws::PROVIDER,
+        provider: crate::model::TEST_CLOUD,
         environment: env.into(),
         last_backup_at: Some(now() - Duration::hours(hours_old)),
         last_status: "succeeded".into(),
@@ -50,7 +46,7 @@ fn store(name: &str, env: &str, soft_delete: SoftDelete, geo: bool) -> ObjectSto
     ObjectStore {
         id: format!("arn:aws:s3:::{name}"),
         name: name.into(),
-        provider: crate::providers::aws::PROVIDER,
+        provider: crate::model::TEST_CLOUD,
         environment: env.into(),
         region: "us-east-1".into(),
         versioning: true,
@@ -163,77 +159,10 @@ fn per_environment_reports_the_worst_and_scopes_evidence() {
     assert_eq!(evaluate(&check, &ctx(&estate, &[])).unwrap().verdict, Verdict::Pass);
 }
 
-#[test]
-fn levels_counts_and_logs_since_the_last_run() {
-    let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
-    let estate = sandbox.snapshot();
-    let logs = sandbox.logs_between(None, 2000);
-    let c = ctx(&estate, &logs);
-    assert_eq!(
-        evaluate(&item("health.level <= warn"), &c).unwrap().verdict,
-        Verdict::Fail,
-        "the demo has a failing check"
-    );
-    assert_eq!(evaluate(&item("health.level <= crit"), &c).unwrap().verdict, Verdict::Pass);
-    assert_eq!(evaluate(&item("secrets.overdue == 0"), &c).unwrap().verdict, Verdict::Fail);
-    assert_eq!(evaluate(&item("approvals.waiting == 1"), &c).unwrap().verdict, Verdict::Pass);
-    assert_eq!(
-        evaluate(&item("metrics.error_rate.max < 5%"), &c).unwrap().verdict,
-        Verdict::Fail,
-        "staging 5xx at 12 %"
-    );
-    let errors = evaluate(&item("logs.errors == 0"), &c).unwrap();
-    assert_eq!(errors.verdict, Verdict::Fail);
-    assert!(errors.evidence.iter().any(|e| e.contains("inference-api-stg")), "{:?}", errors.evidence);
-    let mut later = ctx(&estate, &logs);
-    later.since = Some(now());
-    assert_eq!(
-        evaluate(&item("logs.errors == 0"), &later).unwrap().verdict,
-        Verdict::Pass,
-        "nothing since the last run"
-    );
-    assert_eq!(evaluate(&item("secrets.overdue == 0 or approvals.waiting == 1"), &c).unwrap().verdict, Verdict::Pass);
-}
-
-#[test]
-fn the_demo_daily_report_shows_the_demo_trouble() {
-    let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
-    let estate = sandbox.snapshot();
-    let book = parse(SHIPPED[0].1, "daily.toml").unwrap();
-    let progress = vec![Progress {
-        item: "Monitoring/Dashboards looked at for anything the checks do not see".into(),
-        done: true,
-        note: Some("quiet night".into()),
-        who: "maria".into(),
-        at: now(),
-    }];
-    let report = Report::build(&book, &ctx(&estate, &[]), &progress, "maria");
-    let failed: Vec<&str> =
-        report.items.iter().filter(|i| i.verdict == Verdict::Fail).map(|i| i.title.as_str()).collect();
-    assert!(failed.contains(&"Health checks pass"), "{failed:?}");
-    assert!(failed.contains(&"Every database's latest backup succeeded and is younger than 24 h"), "{failed:?}");
-    assert!(failed.contains(&"No secret overdue for rotation"), "{failed:?}");
-    assert!(failed.contains(&"No deployment waiting for approval"), "{failed:?}");
-    let storage = report
-        .items
-        .iter()
-        .find(|i| i.title.starts_with("Object storage protected") && i.verdict == Verdict::Fail)
-        .expect("the production media account fails the object storage item");
-    assert!(
-        storage.evidence.iter().any(|e| e.contains("acme-shop-prod-media (production): soft delete 7d")),
-        "{storage:?}"
-    );
-    assert_eq!(report.exit_code(), 1);
-    assert_eq!(report.open, 1, "handover notes still open");
-    let md = report.to_markdown();
-    assert!(md.contains("- [x] ✔ Dashboards looked at for anything the checks do not see — ticked by maria at 08:00"));
-    assert!(md.contains("  - note: quiet night"));
-}
-
 fn alert(id: &str, kind: AlertKind, state: AlertState, env: &str) -> Alert {
     Alert {
         id: id.into(),
-        provider: crate::providers::aws::PROVIDER,
+        provider: crate::model::TEST_CLOUD,
         source: "CloudWatch".into(),
         kind,
         name: id.into(),
@@ -254,7 +183,7 @@ fn alert(id: &str, kind: AlertKind, state: AlertState, env: &str) -> Alert {
 fn quiet_rules_count_disabled_rules_and_rules_that_notify_nobody_in_scope() {
     let rule = |name: &str, env: &str, enabled, notifies| crate::model::AlertRule {
         id: name.into(),
-        provider: crate::providers::aws::PROVIDER,
+        provider: crate::model::TEST_CLOUD,
         source: "CloudWatch".into(),
         name: name.into(),
         environment: env.into(),

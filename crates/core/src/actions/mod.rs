@@ -9,7 +9,7 @@ mod pipeline;
 
 pub use destination::{ENVIRONMENT_PARAMS, Touch, environment_tier, is_environment_param};
 pub use params::{WORKFLOW_INPUTS, accepted_params_text, check_params};
-pub(crate) use pipeline::Core;
+pub use pipeline::Core;
 pub use pipeline::{
     Action, ActionFailure, Done, Operation, Outcome, Pipeline, QUIT_GRACE, ReadOnlyRefusal, Refused, Running, Stop,
     Subject, Verdict,
@@ -457,6 +457,18 @@ pub fn tier_of(snapshot: &Snapshot, environment: &str) -> Tier {
         .iter()
         .find(|e| e.name == environment)
         .map_or_else(|| Tier::from_name(environment), |e| e.tier)
+}
+
+/// Who is acting, for the audit log: $USER, $LOGNAME, else what `id -un` says.
+pub fn current_user() -> String {
+    let from_env = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok().filter(|u| !u.is_empty());
+    from_env
+        .or_else(|| {
+            let out = std::process::Command::new("id").arg("-un").output().ok()?;
+            let name = String::from_utf8(out.stdout).ok()?.trim().to_string();
+            (!name.is_empty()).then_some(name)
+        })
+        .unwrap_or_else(|| "unknown".into())
 }
 
 #[cfg(test)]

@@ -309,54 +309,6 @@ mod tests {
         assert_eq!(s.source_note.as_deref(), Some("x "));
     }
 
-    /// Every string of every part of a snapshot, poisoned through serde so that a field added
-    /// later without being cleaned fails here.
-    #[test]
-    fn no_string_field_of_any_part_escapes_cleaning() {
-        use crate::clock::ManualClock;
-        // Enums and timestamps must stay parseable; every other string is text.
-        fn poison(v: &mut serde_json::Value, part: &str, key: &str) {
-            let typed = matches!(key, "tier" | "conclusion" | "state" | "level" | "role" | "provider" | "soft_delete")
-                || (key == "status" && part != "resources")
-                || (key == "kind" && matches!(part, "metrics" | "alerts"))
-                || (key == "severity" && part == "alerts");
-            match v {
-                serde_json::Value::String(s) if typed || chrono::DateTime::parse_from_rfc3339(s).is_ok() => {}
-                serde_json::Value::String(s) => s.push_str("\u{1b}]0;PWNED\u{7}\u{1b}[2J\u{8}"),
-                serde_json::Value::Array(a) => a.iter_mut().for_each(|v| poison(v, part, key)),
-                serde_json::Value::Object(o) => o.iter_mut().for_each(|(k, v)| poison(v, part, k)),
-                _ => {}
-            }
-        }
-        let clock = ManualClock::new(chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap());
-        let demo = crate::providers::sandbox::Sandbox::new(7, std::sync::Arc::new(clock)).snapshot();
-        let mut value = serde_json::to_value(&demo).unwrap();
-        for part in [
-            "environments",
-            "runs",
-            "approvals",
-            "deployments",
-            "resources",
-            "backups",
-            "health",
-            "metrics",
-            "secrets",
-            "storage",
-            "alerts",
-            "alert_rules",
-        ] {
-            assert!(!value[part].as_array().unwrap().is_empty(), "the demo has {part}");
-        }
-        value["environments"][0]["protection_rules"] = serde_json::json!(["required reviewers: x"]);
-        for (part, v) in value.as_object_mut().unwrap() {
-            poison(v, &part.clone(), "");
-        }
-        let mut s: Snapshot = serde_json::from_value(value).unwrap();
-        s.clean();
-        let json = serde_json::to_string(&s).unwrap();
-        assert!(!json.contains("\\u001b") && !json.contains("PWNED") && !json.contains("\\b"), "{json}");
-    }
-
     #[test]
     fn log_lines_keep_sgr_and_lose_the_rest() {
         let mut l = LogLine {
@@ -488,16 +440,5 @@ mod tests {
             p.plan(&ActionRequest::new(Verb::Scale, "t"), &Snapshot::default()),
             Err(ActionError::NotFound(_))
         ));
-
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("big.log");
-        // 200 000 lines of 41 bytes: the first read (100 000 lines, 4 MB) takes two batches.
-        std::fs::write(&path, format!("{}\n", "x".repeat(40)).repeat(200_000)).unwrap();
-        let file: std::sync::Arc<dyn Provider> =
-            std::sync::Arc::new(crate::providers::logfile::LogFile::new("f".into(), path, usize::MAX));
-        block_on(file.fetch_logs(None)).unwrap();
-        assert!(file.logs_pending(), "4 MB of first read is more than one batch");
-        let older = block_on(file.fetch_older_logs(10)).unwrap();
-        assert_eq!(older.len(), 10, "older lines come through the boundary");
     }
 }

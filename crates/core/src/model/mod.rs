@@ -97,6 +97,11 @@ impl ProviderInfo {
     }
 }
 
+/// A cloud for this crate's tests, keyed like AWS (the providers are the `skydeck` crate's).
+#[cfg(test)]
+pub(crate) const TEST_CLOUD: Provider =
+    Provider::new(&ProviderInfo { column_always: true, column: Some("AWS"), ..ProviderInfo::named("aws", "AWS") });
+
 impl Provider {
     pub const fn new(info: &'static ProviderInfo) -> Provider {
         Provider(info)

@@ -113,7 +113,7 @@ fn parse(cfg: &TeamConfig) -> Result<Config, TeamConfigError> {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
     if config.get_user().is_none() {
-        config.user(crate::cli::current_user());
+        config.user(crate::actions::current_user());
     }
     config.application_name("skydeck");
     Ok(config)
