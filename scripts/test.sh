@@ -35,9 +35,9 @@ fi
 
 # moto (the AWS emulator the AWS tests start) and awscli (scripts/bench-aws.sh), in .venv.
 # Installed here, with network access, before the tests run without it. moto is pinned: the
-# tests know what this version emulates (5.2.6, out 2026-12, answers the CloudWatch CBOR calls
-# that 5.2.5 refuses with 404, see ../shared/dependencies.md), and a new release must not turn
-# a clean checkout red.
+# tests know what this version emulates: 5.2.5 refuses the CloudWatch CBOR calls with 404, which
+# the AWS tests expect; 5.2.6 (out 2026-12) answers them and would need those tests moved on (see
+# ../shared/dependencies.md). A new release must not turn a clean checkout red.
 MOTO_VERSION=5.2.5
 moto_installed() { .venv/bin/python -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null; }
 if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/aws ] || [ "$(moto_installed)" != "$MOTO_VERSION" ]; then
