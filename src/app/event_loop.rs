@@ -638,7 +638,14 @@ struct Signals {
     hup: tokio::signal::unix::Signal,
     #[cfg(unix)]
     int: tokio::signal::unix::Signal,
+    /// SIGINTs before this are a foreground command's ctrl-c that tokio's signal driver passed on
+    /// late (it dispatches on a worker's next I/O turn, which a busy machine delays past the
+    /// command's end). In raw mode ctrl-c is a key, so only `kill -INT` is ignored meanwhile.
+    ignore_interrupts_until: Option<Instant>,
 }
+
+/// How long after a foreground command ends a SIGINT is still taken as the command's.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
 
 impl Signals {
     fn new() -> std::io::Result<Self> {
@@ -649,10 +656,11 @@ impl Signals {
                 term: signal(SignalKind::terminate())?,
                 hup: signal(SignalKind::hangup())?,
                 int: signal(SignalKind::interrupt())?,
+                ignore_interrupts_until: None,
             })
         }
         #[cfg(not(unix))]
-        Ok(Signals {})
+        Ok(Signals { ignore_interrupts_until: None })
     }
     /// Drops SIGINTs received so far (a fresh listener only sees new ones).
     fn forget_interrupts(&mut self) -> std::io::Result<()> {
@@ -660,15 +668,23 @@ impl Signals {
         {
             self.int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
         }
+        self.ignore_interrupts_until = Some(Instant::now() + INTERRUPT_GRACE);
         Ok(())
     }
 
     async fn recv(&mut self) {
         #[cfg(unix)]
-        tokio::select! {
-            _ = self.term.recv() => {}
-            _ = self.hup.recv() => {}
-            _ = self.int.recv() => {}
+        loop {
+            tokio::select! {
+                _ = self.term.recv() => return,
+                _ = self.hup.recv() => return,
+                _ = self.int.recv() => {
+                    if self.ignore_interrupts_until.is_none_or(|until| Instant::now() >= until) {
+                        return;
+                    }
+                    tracing::debug!("SIGINT right after a foreground command ended: taken as the command's");
+                }
+            }
         }
         #[cfg(not(unix))]
         std::future::pending::<()>().await
@@ -858,5 +874,26 @@ mod tests {
         let replies = run(&mut s, Effect::Execute(Box::new(plan.clone())), &tx);
         assert_eq!(replies, [Msg::ActionDone(Outcome { plan, result: Err(ActionFailure::SourceGone("gone".into())) })]);
         assert!(s.store.audit_entries().unwrap().is_empty(), "nothing was sent, nothing audited");
+    }
+
+    /// A ctrl-c that stopped a foreground command may reach skydeck's listener after the
+    /// command ended: within the grace it is the command's, after it it ends skydeck again.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_late_sigint_after_a_foreground_command_is_the_commands() {
+        let interrupt = || {
+            let pid = std::process::id().to_string();
+            assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+        };
+        let mut signals = Signals::new().unwrap();
+        signals.forget_interrupts().unwrap();
+        interrupt();
+        assert!(
+            tokio::time::timeout(Duration::from_millis(500), signals.recv()).await.is_err(),
+            "a SIGINT within the grace does not end the loop"
+        );
+        signals.ignore_interrupts_until = Some(Instant::now());
+        interrupt();
+        assert!(tokio::time::timeout(Duration::from_secs(5), signals.recv()).await.is_ok(), "later, SIGINT ends it");
     }
 }
