@@ -56,7 +56,8 @@ fn demo_state() -> AppState {
     let sb = sandbox();
     let snapshot = sb.snapshot();
     let logs = sb.logs_between(None, INITIAL_LOG_LIMIT);
-    let mut state = AppState::with_snapshot("demo", snapshot, logs, t0(), SIZE);
+    let mut state =
+        AppState::with_snapshot("demo", snapshot, logs, t0(), SIZE).with_catalog(skydeck::providers::CATALOG);
     state.audit = audit_entries(60);
     state
 }
@@ -115,7 +116,8 @@ fn select_middle(state: &mut AppState, screen: Screen, selected: usize) {
 }
 
 fn runs_state(filter: &str) -> AppState {
-    let mut state = AppState::with_snapshot("demo", snapshot_with_runs(RUNS), Vec::new(), t0(), SIZE);
+    let mut state = AppState::with_snapshot("demo", snapshot_with_runs(RUNS), Vec::new(), t0(), SIZE)
+        .with_catalog(skydeck::providers::CATALOG);
     state.screen = Screen::Runs;
     state.lists[Screen::Runs.index()].filter = filter.to_string();
     let visible = skydeck::app::rows(&state, Screen::Runs).len();
@@ -208,7 +210,8 @@ fn launch(c: &mut Criterion) {
             let sb = sandbox();
             let snapshot = sb.snapshot();
             let logs = sb.logs_between(None, INITIAL_LOG_LIMIT);
-            let mut state = AppState::with_snapshot("demo", snapshot, logs, t0(), SIZE);
+            let mut state =
+                AppState::with_snapshot("demo", snapshot, logs, t0(), SIZE).with_catalog(skydeck::providers::CATALOG);
             state.screen = Screen::Overview;
             let theme = Theme::dark();
             let mut term = terminal();

@@ -388,7 +388,7 @@ async fn tui(cli: &Cli, demo: bool, clock: &Arc<dyn Clock>) -> anyhow::Result<i3
     let theme = Theme::load(theme_name.as_deref())?;
     let names: Vec<(String, u64)> =
         ctx.providers.iter().map(|p| (p.name().to_string(), p.refresh_interval().as_secs())).collect();
-    let mut state = AppState::new(&names, ctx.clock.now(), keymap);
+    let mut state = AppState::new(&names, ctx.clock.now(), keymap).with_catalog(crate::providers::CATALOG);
     state.read_only = cli.read_only;
     state.theme_name = theme.name.clone();
     state.warnings = ctx.loaded.warnings.clone();
@@ -438,7 +438,8 @@ async fn tui(cli: &Cli, demo: bool, clock: &Arc<dyn Clock>) -> anyhow::Result<i3
     state.team = team.as_ref().map(|t| t.status());
     let teammate = ctx.sandbox.as_ref().map(|sandbox| {
         state.team = Some(Teammate::status());
-        Teammate::new(sandbox.clone(), ctx.clock.now(), state.runbooks.first())
+        Box::new(Teammate::new(sandbox.clone(), ctx.clock.now(), state.runbooks.first()))
+            as Box<dyn crate::team::SimulatedTeammate>
     });
     let clock = ctx.clock.clone();
     let rt = Runtime {

@@ -17,7 +17,8 @@ fn now() -> Timestamp {
 
 fn setup() -> (AppState, Sandbox) {
     let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
-    let state = AppState::with_snapshot("demo", sandbox.snapshot(), Vec::new(), now(), (120, 40));
+    let state = AppState::with_snapshot("demo", sandbox.snapshot(), Vec::new(), now(), (120, 40))
+        .with_catalog(skydeck::providers::CATALOG);
     (state, sandbox)
 }
 
@@ -369,7 +370,8 @@ fn dispatch_shows_a_form_of_the_workflow_inputs() {
 #[test]
 fn configured_environments_stay_listed_after_sources_report() {
     use skydeck::model::{Environment, Snapshot, Tier};
-    let mut s = AppState::new(&[("github".into(), 30)], now(), skydeck::keymap::Keymap::default());
+    let mut s = AppState::new(&[("github".into(), 30)], now(), skydeck::keymap::Keymap::default())
+        .with_catalog(skydeck::providers::CATALOG);
     s.configured_environments = ["production", "staging"]
         .map(|n| Environment { name: n.into(), tier: Tier::from_name(n), protection_rules: Vec::new() })
         .to_vec();

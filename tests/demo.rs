@@ -10,6 +10,7 @@ use skydeck::clock::{Clock, ManualClock};
 use skydeck::model::*;
 use skydeck::providers::Provider;
 use skydeck::providers::sandbox::Sandbox;
+use skydeck::team::SimulatedTeammate;
 
 fn start() -> Timestamp {
     Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).unwrap()
@@ -292,7 +293,8 @@ fn the_teammate_ticks_the_checklist_acknowledges_and_joins_an_incident_as_the_te
     let book = skydeck::runbook::parse(skydeck::runbook::SHIPPED[0].1, "daily.toml").unwrap();
     let manual = book.items.iter().find(|i| i.check.is_none()).unwrap().key.clone();
     let dana = Teammate::new(sandbox, start(), Some(&book));
-    let mut state = skydeck::app::AppState::with_snapshot("demo", Snapshot::default(), Vec::new(), start(), (120, 40));
+    let mut state = skydeck::app::AppState::with_snapshot("demo", Snapshot::default(), Vec::new(), start(), (120, 40))
+        .with_catalog(skydeck::providers::CATALOG);
     state.runbooks = vec![book.clone()];
     state.incident = Some(skydeck::incident::Incident {
         id: 4,

@@ -11,7 +11,8 @@ fn now() -> skydeck::model::Timestamp {
 }
 
 fn state() -> AppState {
-    let mut s = AppState::new(&[("sandbox".to_string(), 2)], now(), Keymap::default());
+    let mut s = AppState::new(&[("sandbox".to_string(), 2)], now(), Keymap::default())
+        .with_catalog(skydeck::providers::CATALOG);
     s.dirty = false;
     s
 }

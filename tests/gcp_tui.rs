@@ -58,7 +58,8 @@ async fn a_service_log_and_a_promotion_from_the_keyboard() {
     let (provider, _store) = provider(&server, dir.path(), &config, &["us-central1"]).await;
     let snap = provider.fetch().await.unwrap();
     let now = Utc.with_ymd_and_hms(2026, 11, 22, 10, 5, 0).unwrap();
-    let mut s = AppState::with_snapshot("gcp", snap, Vec::new(), now, (120, 40));
+    let mut s =
+        AppState::with_snapshot("gcp", snap, Vec::new(), now, (120, 40)).with_catalog(skydeck::providers::CATALOG);
 
     // Enter on the service: its log, in the viewer, at the first error.
     press(&mut s, KeyCode::Char('5'));

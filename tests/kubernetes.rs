@@ -572,7 +572,8 @@ async fn the_tui_shows_a_deployment_opens_its_pods_log_and_confirms_a_roll_back(
     let p = provider(&s).await;
     let snap = p.fetch().await.unwrap();
     let now = chrono::DateTime::parse_from_rfc3339("2026-12-01T14:30:00Z").unwrap().with_timezone(&chrono::Utc);
-    let mut state = AppState::with_snapshot("kubernetes", snap, Vec::new(), now, (140, 40));
+    let mut state = AppState::with_snapshot("kubernetes", snap, Vec::new(), now, (140, 40))
+        .with_catalog(skydeck::providers::CATALOG);
 
     press(&mut state, KeyCode::Char('5'));
     let mut terminal = Terminal::new(TestBackend::new(140, 40)).unwrap();

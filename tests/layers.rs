@@ -1,13 +1,14 @@
-//! The layers stay layers. The domain is the `skydeck-core` crate (`crates/core`): it cannot
-//! name the TUI (the compiler sees to that) and must link no cloud SDK. In this crate the
-//! providers, plugins, themes and the config wrapper never reach up into the TUI (`app`,
-//! `views`), and the leaf module `screen` (screen ids, keys, commands, the screen registry)
-//! imports none of the config, the providers, the store or the keymap.
+//! The layers stay layers. The domain is the `skydeck-core` crate (`crates/core`) and the TUI
+//! `skydeck-tui` (`crates/tui`): the compiler sees to it that core cannot name the TUI and the
+//! TUI no provider; neither may link a cloud SDK. In this crate, which re-exports the TUI, the
+//! providers and the config and plugin wrappers never reach up into it (`app`, `views`), nor
+//! do the TUI's themes; the leaf module `screen` (screen ids, keys, commands, the screen
+//! registry) imports none of the config, the providers, the store or the keymap.
 
 use std::path::{Path, PathBuf};
 
 /// This crate's modules below the TUI.
-const DOMAIN: [&str; 4] = ["providers", "config", "plugins", "theme"];
+const DOMAIN: [&str; 3] = ["providers", "config", "plugins"];
 
 /// Crates that are a cloud's SDK (or only a provider needs): none may be in core's tree.
 const SDKS: [&str; 9] = [
@@ -28,6 +29,10 @@ fn src() -> PathBuf {
 
 fn core_src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/core/src")
+}
+
+fn tui_src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/tui/src")
 }
 
 /// `SRC/NAME.rs` and everything under `SRC/NAME/`.
@@ -82,26 +87,44 @@ fn domain_modules_do_not_import_the_tui() {
             bad.extend(mentions(&file, &["app", "views"]));
         }
     }
+    let themes = files_of(&tui_src(), "theme");
+    assert_eq!(themes.len(), 1, "the TUI's theme module");
+    bad.extend(themes.iter().flat_map(|file| mentions(file, &["app", "views"])));
     assert!(seen >= DOMAIN.len());
     assert!(bad.is_empty(), "domain modules reach into the TUI:\n{}", bad.join("\n"));
 }
 
-/// `cargo tree` of the core crate: the crates it builds and links, every one by name.
-#[test]
-fn the_core_crate_links_no_cloud_sdk() {
+/// The crates `cargo tree` says `package` builds and links, every one by name.
+fn linked_crates(package: &str) -> Vec<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = std::process::Command::new(cargo)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["tree", "--offline", "--locked", "-p", "skydeck-core", "-e", "normal,build", "--prefix", "none"])
+        .args(["tree", "--offline", "--locked", "-p", package, "-e", "normal,build", "--prefix", "none"])
         .output()
         .unwrap();
     assert!(out.status.success(), "cargo tree: {}", String::from_utf8_lossy(&out.stderr));
     let tree = String::from_utf8(out.stdout).unwrap();
-    let crates: Vec<&str> = tree.lines().filter_map(|l| l.split_whitespace().next()).collect();
-    assert!(crates.len() > 50 && crates.contains(&"rusqlite"), "read the tree: {crates:?}");
-    let linked: Vec<&&str> =
-        crates.iter().filter(|c| **c == "skydeck" || SDKS.iter().any(|sdk| c.starts_with(sdk))).collect();
+    tree.lines().filter_map(|l| l.split_whitespace().next()).map(String::from).collect()
+}
+
+/// The cloud SDKs, and the crates of the layers `above` it, that `package` links.
+fn forbidden_in(package: &str, above: &[&str]) -> Vec<String> {
+    let crates = linked_crates(package);
+    assert!(crates.len() > 50 && crates.iter().any(|c| c == "rusqlite"), "read the tree: {crates:?}");
+    crates.into_iter().filter(|c| above.contains(&c.as_str()) || SDKS.iter().any(|sdk| c.starts_with(sdk))).collect()
+}
+
+#[test]
+fn the_core_crate_links_no_cloud_sdk() {
+    let linked = forbidden_in("skydeck-core", &["skydeck", "skydeck-tui"]);
     assert!(linked.is_empty(), "skydeck-core depends on {linked:?}");
+}
+
+#[test]
+fn the_tui_crate_links_no_cloud_sdk() {
+    assert!(linked_crates("skydeck-tui").iter().any(|c| c == "ratatui"), "read the TUI's tree");
+    let linked = forbidden_in("skydeck-tui", &["skydeck"]);
+    assert!(linked.is_empty(), "skydeck-tui depends on {linked:?}");
 }
 
 #[test]

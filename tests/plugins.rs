@@ -55,7 +55,8 @@ fn resource(name: &str, id: &str, kind: &str, provider: Provider) -> Resource {
 /// A state on the Resources screen with one resource selected.
 fn on_resource(r: Resource) -> AppState {
     let snapshot = Snapshot { resources: vec![r], ..Snapshot::default() };
-    let mut state = AppState::with_snapshot("demo", snapshot, Vec::new(), now(), (120, 40));
+    let mut state = AppState::with_snapshot("demo", snapshot, Vec::new(), now(), (120, 40))
+        .with_catalog(skydeck::providers::CATALOG);
     state.screen = Screen::Resources;
     state
 }
@@ -63,6 +64,7 @@ fn on_resource(r: Resource) -> AppState {
 fn demo() -> AppState {
     let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
     AppState::with_snapshot("demo", sandbox.snapshot(), Vec::new(), now(), (120, 40))
+        .with_catalog(skydeck::providers::CATALOG)
 }
 
 // ------------------------------------------------------------------------------ loading --
@@ -389,6 +391,16 @@ fn missing_variables_refuse_and_optional_ones_drop_their_argument() {
     let p = plugin("key = \"ctrl-e\"\ncommand = \"x\"\nscopes = [\"RDS instance\"]\n");
     let err = p.prepare(&ctx).unwrap_err().to_string();
     assert_eq!(err, "plugin 'p' works on RDS instance, not on the selected ECS service");
+}
+
+#[test]
+fn every_shipped_plugin_loads_without_clashes() {
+    let loaded = load(plugins::shipped_files(), &Keymap::default());
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    assert_eq!(loaded.plugins.len(), plugins::SHIPPED.len());
+    for p in &loaded.plugins {
+        assert!(!p.description.is_empty(), "{} has no description", p.name);
+    }
 }
 
 #[test]

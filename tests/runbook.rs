@@ -290,7 +290,8 @@ fn the_screen_and_the_handover_report_agree_on_logs_errors() {
     let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
     let logs = sandbox.logs_between(None, 200);
     let book = parse(SHIPPED[0].1, "daily.toml").unwrap();
-    let mut state = skydeck::app::AppState::with_snapshot("demo", sandbox.snapshot(), logs.clone(), now(), (160, 40));
+    let mut state = skydeck::app::AppState::with_snapshot("demo", sandbox.snapshot(), logs.clone(), now(), (160, 40))
+        .with_catalog(skydeck::providers::CATALOG);
     state.runbooks = vec![book.clone()];
     state.screen = skydeck::app::Screen::Runbook;
     let estate = sandbox.snapshot();

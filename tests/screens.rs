@@ -21,7 +21,8 @@ fn now() -> Timestamp {
 fn demo_state(size: (u16, u16)) -> AppState {
     let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
     let logs = sandbox.logs_between(None, 200);
-    let mut state = AppState::with_snapshot("demo", sandbox.snapshot(), logs, now(), size);
+    let mut state = AppState::with_snapshot("demo", sandbox.snapshot(), logs, now(), size)
+        .with_catalog(skydeck::providers::CATALOG);
     state.runbooks = skydeck::runbook::SHIPPED.iter().map(|(n, t)| skydeck::runbook::parse(t, n).unwrap()).collect();
     state.user = "maria".into();
     state.audit = vec![
@@ -172,7 +173,8 @@ fn filter_narrows_the_list() {
 
 #[test]
 fn first_run_explains_config_and_demo() {
-    let mut state = AppState::new(&[], now(), skydeck::keymap::Keymap::default());
+    let mut state =
+        AppState::new(&[], now(), skydeck::keymap::Keymap::default()).with_catalog(skydeck::providers::CATALOG);
     state.size = (100, 30);
     state.first_run = true;
     state.config_hint = "/home/you/.config/skydeck/config.toml".into();
@@ -282,7 +284,8 @@ fn log_viewer_draws_ci_colours_as_styles() {
         ),
     ];
     let sandbox = Sandbox::new(7, Arc::new(ManualClock::new(now())));
-    let mut state = AppState::with_snapshot("demo", sandbox.snapshot(), logs, now(), (120, 12));
+    let mut state = AppState::with_snapshot("demo", sandbox.snapshot(), logs, now(), (120, 12))
+        .with_catalog(skydeck::providers::CATALOG);
     key(&mut state, KeyCode::Char('8'));
     key(&mut state, KeyCode::Char('/'));
     typed(&mut state, "pass|failed|gone");

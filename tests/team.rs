@@ -380,7 +380,8 @@ async fn catch_up_of_ten_thousand_entries() {
 fn team_messages_update_the_runbook_the_incident_and_the_status_bar() {
     use skydeck::app::{AppState, update};
     let now = chrono::Utc::now();
-    let mut state = AppState::new(&[], now, skydeck::keymap::Keymap::default());
+    let mut state =
+        AppState::new(&[], now, skydeck::keymap::Keymap::default()).with_catalog(skydeck::providers::CATALOG);
     state.runbooks = skydeck::runbook::load_all().0;
     let book = state.runbooks[0].name.clone();
     let item = state.runbooks[0].items[0].key.clone();

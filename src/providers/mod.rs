@@ -79,19 +79,22 @@ pub const REGISTRY: &[Registered] = &[
 pub const KNOWN: [crate::model::Provider; 6] =
     [azure::PROVIDER, aws::PROVIDER, gcp::PROVIDER, kubernetes::PROVIDER, github::PROVIDER, http_health::PROVIDER];
 
+/// [`KNOWN`], for the plugin loader and the TUI, which know no provider by name.
+pub const CATALOG: Catalog = Catalog::new(&KNOWN);
+
 /// The provider a key names, in any case.
 pub fn provider_of(key: &str) -> Option<crate::model::Provider> {
-    KNOWN.into_iter().find(|p| p.key().eq_ignore_ascii_case(key))
+    CATALOG.provider_of(key)
 }
 
 /// Every resource kind the providers emit; plugins scope by these names.
 pub fn kinds() -> impl Iterator<Item = &'static str> {
-    KNOWN.into_iter().flat_map(|p| p.info().kinds.iter().copied())
+    CATALOG.kinds()
 }
 
 /// The kind as the providers spell it, whatever the case it is written in.
 pub fn canonical_kind(name: &str) -> Option<&'static str> {
-    kinds().find(|k| k.eq_ignore_ascii_case(name.trim()))
+    CATALOG.canonical_kind(name)
 }
 
 /// The config sections the registered providers read (the loader accepts these tables).

@@ -18,6 +18,7 @@ pub mod logging;
 pub mod model;
 pub mod notify;
 pub mod paths;
+pub mod plugins;
 pub mod providers;
 pub mod runbook;
 pub mod screen;

@@ -39,11 +39,13 @@ impl Teammate {
     pub fn status() -> crate::team::TeamStatus {
         crate::team::TeamStatus { database: "demo".into(), online: true, error: None, pending: 0 }
     }
+}
 
+impl crate::team::SimulatedTeammate for Teammate {
     /// Everything the teammate has done by `now`, with the incident open since
     /// `incident_opened` (if one is): the same arguments give the same events, each with a
     /// `seq` of its own, so a caller sends each once.
-    pub fn events(&self, now: Timestamp, incident_opened: Option<Timestamp>) -> Vec<TeamEvent> {
+    fn events(&self, now: Timestamp, incident_opened: Option<Timestamp>) -> Vec<TeamEvent> {
         let mut out = Vec::new();
         let ticked_at = self.start + TICKS_AFTER;
         if let Some((runbook, item)) = &self.tick

@@ -272,6 +272,7 @@ async fn the_teammate_does_not_acknowledge_what_the_operator_took_first() {
     let start = clock.now();
     let sb = Arc::new(sb);
     let dana = super::teammate::Teammate::new(sb.clone(), start, None);
+    use crate::team::SimulatedTeammate;
     let azure = sb.snapshot().alerts.into_iter().find(|a| a.source == "Azure Monitor").unwrap();
     act(&sb, Verb::Ack, &azure.id, &[]).await.unwrap();
     clock.advance(estate::TEAMMATE_ACKS_AFTER);

@@ -192,6 +192,42 @@ pub fn section_of<T: crate::config::ConfigSection>(ctx: &BuildContext<'_>) -> Op
     ctx.config.section::<T>().map_err(|e| BuildError::Config(e.to_string())).transpose()
 }
 
+/// The provider identities a build knows, in the order the role × cloud matrix shows them.
+/// The binary hands its registry's list to the plugin loader and the TUI, which know no
+/// provider by name.
+#[derive(Debug, Clone, Copy)]
+pub struct Catalog {
+    known: &'static [crate::model::Provider],
+}
+
+impl Catalog {
+    /// Knows no provider: scopes name screens and roles only, the matrix shows what it holds.
+    pub const EMPTY: Catalog = Catalog { known: &[] };
+
+    pub const fn new(known: &'static [crate::model::Provider]) -> Catalog {
+        Catalog { known }
+    }
+
+    pub fn providers(self) -> impl Iterator<Item = crate::model::Provider> {
+        self.known.iter().copied()
+    }
+
+    /// The provider a key names, in any case.
+    pub fn provider_of(self, key: &str) -> Option<crate::model::Provider> {
+        self.providers().find(|p| p.key().eq_ignore_ascii_case(key))
+    }
+
+    /// Every resource kind the providers emit; plugins scope by these names.
+    pub fn kinds(self) -> impl Iterator<Item = &'static str> {
+        self.known.iter().flat_map(|p| p.info().kinds.iter().copied())
+    }
+
+    /// The kind as the providers spell it, whatever the case it is written in.
+    pub fn canonical_kind(self, name: &str) -> Option<&'static str> {
+        self.kinds().find(|k| k.eq_ignore_ascii_case(name.trim()))
+    }
+}
+
 /// Which provider owns `target`: the first whose snapshot holds it (a run may be named by its
 /// bare number; the [`Target`] has its canonical id). The TUI and `skydeck act` both ask here.
 pub fn owner_of<'s, P>(

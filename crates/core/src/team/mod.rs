@@ -106,6 +106,14 @@ pub enum TeamMsg {
     Events(Vec<TeamEvent>),
 }
 
+/// A teammate simulated in this process (the demo's), whose entries arrive as the team
+/// store's do: the loop asks once a second and sends each entry (by `seq`) once.
+pub trait SimulatedTeammate: Send + Sync {
+    /// Everything the teammate has done by `now`, with the incident open since
+    /// `incident_opened` (if one is); the same arguments give the same events.
+    fn events(&self, now: crate::model::Timestamp, incident_opened: Option<crate::model::Timestamp>) -> Vec<TeamEvent>;
+}
+
 /// This machine's name: `[team] host`, else the kernel's host name.
 pub fn host_name(cfg: &TeamConfig) -> String {
     if let Some(h) = cfg.host.as_ref().filter(|h| !h.trim().is_empty()) {

@@ -359,6 +359,9 @@ pub struct AppState {
     pub log_from_run: Option<String>,
     /// The team store's state, when `[team]` is configured (status bar).
     pub team: Option<crate::team::TeamStatus>,
+    /// The providers this build knows, from the binary's registry: the role × cloud matrix's
+    /// columns and their order. Empty until [`AppState::with_catalog`].
+    pub catalog: crate::providers::Catalog,
     pub dirty: bool,
 }
 
@@ -413,8 +416,16 @@ impl AppState {
             message_seen: None,
             log_from_run: None,
             team: None,
+            catalog: crate::providers::Catalog::EMPTY,
             dirty: true,
         }
+    }
+
+    /// This build's providers (the binary's `providers::CATALOG`).
+    #[must_use]
+    pub fn with_catalog(mut self, catalog: crate::providers::Catalog) -> Self {
+        self.catalog = catalog;
+        self
     }
 
     /// A state holding one source's snapshot as if it had just been fetched: the starting

@@ -1,4 +1,4 @@
-//! Finds the screens that are files (`src/screens/<name>.rs`, each with a `pub const UI:
+//! Finds the screens that are files (`crates/tui/src/screens/<name>.rs`, each with a `pub const UI:
 //! ScreenUi`) so that adding one needs no registry line: `screens/mod.rs` includes the list
 //! this writes to `$OUT_DIR/screen_files.rs`.
 

@@ -330,11 +330,31 @@ mod tests {
     use crate::app::{Msg, update};
     use chrono::TimeZone;
 
+    /// Six runs over two repos, every other one failed.
     fn runs_state() -> AppState {
+        use crate::model::{Conclusion, Run, RunStatus, Snapshot};
         let now = chrono::Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).unwrap();
-        let clock: std::sync::Arc<dyn crate::clock::Clock> = std::sync::Arc::new(crate::clock::ManualClock::new(now));
-        let snapshot = crate::providers::sandbox::Sandbox::new(7, clock).snapshot();
-        let mut state = AppState::with_snapshot("demo", snapshot, Vec::new(), now, (120, 40));
+        let run = |n: u64| Run {
+            id: format!("run-{n}"),
+            run_id: n,
+            repo: if n.is_multiple_of(3) { "acme/api".into() } else { "acme/web".into() },
+            workflow: "ci".into(),
+            title: format!("change {n}"),
+            branch: "main".into(),
+            sha: format!("{n:07}"),
+            event: "push".into(),
+            actor: "ana".into(),
+            attempt: 1,
+            status: RunStatus::Completed,
+            conclusion: Some(if n.is_multiple_of(2) { Conclusion::Failure } else { Conclusion::Success }),
+            created_at: now,
+            started_at: Some(now),
+            updated_at: now,
+            url: String::new(),
+            jobs: Vec::new(),
+        };
+        let snapshot = Snapshot { runs: (1..=6).map(run).collect(), ..Snapshot::default() };
+        let mut state = AppState::with_snapshot("ci", snapshot, Vec::new(), now, (120, 40));
         state.screen = Screen::Runs;
         state
     }

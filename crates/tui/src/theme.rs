@@ -9,10 +9,10 @@ use serde::Deserialize;
 use crate::model::Level;
 
 pub const SHIPPED: [(&str, &str); 4] = [
-    ("dark", include_str!("../themes/dark.toml")),
-    ("light", include_str!("../themes/light.toml")),
-    ("high-contrast", include_str!("../themes/high-contrast.toml")),
-    ("colorblind", include_str!("../themes/colorblind.toml")),
+    ("dark", include_str!("../../../themes/dark.toml")),
+    ("light", include_str!("../../../themes/light.toml")),
+    ("high-contrast", include_str!("../../../themes/high-contrast.toml")),
+    ("colorblind", include_str!("../../../themes/colorblind.toml")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -261,7 +261,7 @@ mod tests {
     /// Every shipped file (embedded or on disk) sets every slot with a valid colour.
     #[test]
     fn every_theme_sets_every_slot() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("themes");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../themes");
         let mut seen = 0;
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();

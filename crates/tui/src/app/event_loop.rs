@@ -40,7 +40,7 @@ pub struct Runtime {
     /// The team store (`[team]`), replicated and listened to by tasks of its own.
     pub team: Option<Arc<crate::team::Team>>,
     /// The demo's simulated teammate, whose entries arrive as the team store's do.
-    pub teammate: Option<crate::providers::sandbox::teammate::Teammate>,
+    pub teammate: Option<Box<dyn crate::team::SimulatedTeammate>>,
 }
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
@@ -237,7 +237,7 @@ pub async fn close_runs(rt: &Runtime, grace: Duration) {
 
 /// Sends the teammate's entries once each, as they become due (checked once a second).
 fn spawn_teammate(
-    teammate: crate::providers::sandbox::teammate::Teammate,
+    teammate: Box<dyn crate::team::SimulatedTeammate>,
     clock: Arc<dyn Clock>,
     incident: tokio::sync::watch::Receiver<Option<crate::model::Timestamp>>,
     tx: mpsc::Sender<Msg>,
@@ -700,35 +700,50 @@ mod tests {
     use crate::clock::ManualClock;
     use crate::model::Snapshot;
     use crate::providers::BoxFuture;
-    use crate::providers::sandbox::Sandbox;
     use crate::store::Store;
 
     fn t0() -> crate::model::Timestamp {
         chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap()
     }
 
-    /// The sandbox, with planning held until the test lets it go.
+    const CLOUD: crate::model::Provider =
+        crate::model::Provider::new(&crate::model::ProviderInfo::named("cloud", "Cloud"));
+
+    /// One production web app whose roll back plans only when the test lets it.
     struct Held {
-        inner: Sandbox,
+        snapshot: Snapshot,
         release: Mutex<std::sync::mpsc::Receiver<()>>,
         planned_on: Mutex<Option<std::thread::ThreadId>>,
     }
 
+    fn web_app() -> Snapshot {
+        let web = crate::model::Resource {
+            id: "cloud/web".into(),
+            name: "web".into(),
+            kind: "Web app".into(),
+            role: crate::model::Role::Compute,
+            provider: CLOUD,
+            environment: "production".into(),
+            region: "here".into(),
+            status: "Running".into(),
+            level: Level::Ok,
+            current_version: Some("v2".into()),
+            versions: vec!["v1".into(), "v2".into()],
+            details: Vec::new(),
+        };
+        Snapshot { resources: vec![web], ..Snapshot::default() }
+    }
+
     impl crate::providers::Source for Held {
-        fn name(&self) -> &str {
-            crate::providers::Source::name(&self.inner)
+        fn name(&self) -> &'static str {
+            "held"
         }
         fn fetch(&self) -> BoxFuture<'_, Result<Snapshot, ProviderError>> {
-            crate::providers::Source::fetch(&self.inner)
+            let snapshot = self.snapshot.clone();
+            Box::pin(async move { Ok(snapshot) })
         }
         fn capabilities(&self) -> crate::providers::Capabilities<'_> {
             crate::providers::Capabilities { traffic_shift: Some(self), ..Default::default() }
-        }
-    }
-
-    impl Held {
-        fn handler(&self, verb: Verb) -> crate::providers::Handler<'_> {
-            crate::providers::Source::capabilities(&self.inner).handler(verb).expect("the sandbox rolls back")
         }
     }
 
@@ -736,13 +751,13 @@ mod tests {
         fn plan(&self, request: &ActionRequest, snapshot: &Snapshot) -> Result<Plan, ActionError> {
             *self.planned_on.lock().unwrap() = Some(std::thread::current().id());
             let _ = self.release.lock().unwrap().recv_timeout(Duration::from_secs(10));
-            self.handler(request.verb).plan(request, snapshot)
+            Ok(Plan::for_target(request, "held", snapshot)?.0)
         }
-        fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
-            self.handler(plan.request.verb).execute(plan)
+        fn execute<'a>(&'a self, _plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+            Box::pin(async { Ok("rolled back".into()) })
         }
-        fn verify<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
-            self.handler(plan.request.verb).verify(plan)
+        fn verify<'a>(&'a self, _plan: &'a Plan) -> BoxFuture<'a, Result<String, ActionError>> {
+            Box::pin(async { Ok("v1 serves".into()) })
         }
     }
 
@@ -757,11 +772,10 @@ mod tests {
 
     async fn setup(read_only: bool) -> Setup {
         let clock = Arc::new(ManualClock::new(t0()));
-        let sandbox = Sandbox::new(7, clock.clone());
-        let snapshot = sandbox.fetch().await.unwrap();
+        let snapshot = web_app();
         let target = snapshot.resources[0].id.clone();
         let (release, rx) = std::sync::mpsc::channel();
-        let held = Arc::new(Held { inner: sandbox, release: Mutex::new(rx), planned_on: Mutex::new(None) });
+        let held = Arc::new(Held { snapshot: snapshot.clone(), release: Mutex::new(rx), planned_on: Mutex::new(None) });
         let state = AppState::with_snapshot(held.name(), snapshot, Vec::new(), t0(), (120, 40));
         let store = Arc::new(Store::open_in_memory().unwrap());
         let rt = Runtime {

@@ -267,12 +267,13 @@ pub fn resources(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect)
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(plain_block(theme, "Detail")), detail);
 }
 
-/// The clouds the matrix has a column for, in `providers::KNOWN`'s order: those whose column
+/// The clouds the matrix has a column for, in the catalog's order: those whose column
 /// always shows (Azure, AWS, GCP: a dot says none is read there), those with a column that
 /// have resources (Kubernetes), then any other provider with resources.
 fn matrix_clouds(state: &AppState) -> Vec<crate::model::Provider> {
-    let mut clouds: Vec<_> = crate::providers::KNOWN
-        .into_iter()
+    let mut clouds: Vec<_> = state
+        .catalog
+        .providers()
         .filter(|p| p.info().column.is_some())
         .filter(|p| p.info().column_always || state.estate.resources.iter().any(|r| r.provider == *p))
         .collect();
